@@ -1,0 +1,85 @@
+"""The error hierarchy. The UI and the CLI catch `MySafeError` and show its message."""
+
+from __future__ import annotations
+
+
+class MySafeError(Exception):
+    """Base of every error the user may see. `str(error)` is one human sentence."""
+
+
+class VaultError(MySafeError):
+    """Something is wrong with the vault file or its state."""
+
+
+class VaultNotFound(VaultError):
+    """No vault exists at the expected path."""
+
+
+class VaultExists(VaultError):
+    """A vault already exists where a new one was to be created."""
+
+
+class VaultLocked(VaultError):
+    """The operation needs an unlocked vault."""
+
+
+class VaultBusy(VaultError):
+    """Another process is writing to the vault."""
+
+
+class WrongPassphrase(VaultError):
+    """The passphrase does not open this vault."""
+
+
+class CorruptVault(VaultError):
+    """The file is not a readable mysafe vault (damaged database structure)."""
+
+
+class VaultTruncated(CorruptVault):
+    """The file is shorter than its own header says: it was cut off."""
+
+
+class CorruptHeader(VaultError):
+    """The vault header (KDF parameters, wrapped key) is damaged."""
+
+
+class UnsupportedVersion(VaultError):
+    """The vault was written by a newer, incompatible version of mysafe."""
+
+
+class IntegrityError(VaultError):
+    """Records were deleted, added or rolled back outside mysafe (manifest mismatch)."""
+
+
+class CorruptRecord(VaultError):
+    """One item cannot be decrypted or authenticated; the other items stay readable."""
+
+    def __init__(self, item_id: str, detail: str = "") -> None:
+        self.item_id = item_id
+        message = f"item {item_id} is damaged and cannot be decrypted"
+        super().__init__(f"{message}: {detail}" if detail else message)
+
+
+class KdfParamsRejected(VaultError):
+    """The key-derivation parameters are outside the accepted bounds."""
+
+
+class StorageError(MySafeError):
+    """The disk refused a write (full, read-only, I/O error); nothing was changed."""
+
+
+class ItemNotFound(MySafeError):
+    """No item matches the given name or id."""
+
+
+class AmbiguousName(MySafeError):
+    """More than one item matches the given name."""
+
+    def __init__(self, name: str, candidates: list[str]) -> None:
+        self.candidates = candidates
+        listed = ", ".join(candidates[:5]) + (" ..." if len(candidates) > 5 else "")
+        super().__init__(f"'{name}' matches {len(candidates)} items ({listed}); use the id")
+
+
+class InvalidInput(MySafeError):
+    """A value given by the user is not acceptable; the message says why."""

@@ -1,0 +1,176 @@
+"""The SQLite file under the vault: creation with safe permissions, structural checks, schema,
+and write transactions that turn SQLite and OS failures into the project's errors.
+
+This module knows nothing of keys: it stores opaque blobs. `vault.py` gives them meaning.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from .errors import CorruptVault, StorageError, VaultBusy, VaultNotFound, VaultTruncated
+
+APPLICATION_ID = 0x4D534146  # "MSAF": marks the SQLite file as a mysafe vault
+BUSY_TIMEOUT_MS = 2000
+
+SCHEMA = """
+CREATE TABLE header (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    format INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    checksum BLOB NOT NULL
+);
+CREATE TABLE manifest (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    generation INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    tag BLOB NOT NULL
+);
+CREATE TABLE items (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    key_version INTEGER NOT NULL,
+    wrapped_key BLOB NOT NULL,
+    summary BLOB NOT NULL,
+    secret BLOB NOT NULL,
+    mac BLOB NOT NULL
+);
+CREATE TABLE chunks (
+    item_id TEXT NOT NULL,
+    file_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (item_id, file_id, seq)
+) WITHOUT ROWID;
+"""
+
+SQLITE_MAGIC = b"SQLite format 3\0"
+
+
+def secure_directory(path: Path) -> None:
+    """Create the directory (and parents) and make it 0700 whatever the umask."""
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+
+
+def create_database(path: Path) -> sqlite3.Connection:
+    """Create a new, empty 0600 database file with the vault schema (not yet committed)."""
+    secure_directory(path.parent)
+    # Create the file ourselves so it is 0600 from its first byte; SQLite gives the -wal and
+    # -shm files the same mode as the database file.
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+    conn = _connect(path)
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    return conn
+
+
+def open_database(path: Path) -> sqlite3.Connection:
+    """Open an existing vault file after checking it is whole and structurally sound."""
+    check_file(path)
+    try:
+        conn = _connect(path)
+        (app_id,) = conn.execute("PRAGMA application_id").fetchone()
+        if app_id != APPLICATION_ID:
+            conn.close()
+            raise CorruptVault(f"{path} is an SQLite file but not a mysafe vault")
+        problems = [row[0] for row in conn.execute("PRAGMA quick_check(5)")]
+    except sqlite3.DatabaseError as exc:
+        raise CorruptVault(f"{path} is damaged and cannot be read ({exc})") from None
+    if problems != ["ok"]:
+        conn.close()
+        raise CorruptVault(f"{path} is damaged: {'; '.join(problems)}")
+    return conn
+
+
+def check_file(path: Path) -> None:
+    """Distinguish a missing, truncated or foreign file before SQLite sees it."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as handle:
+            head = handle.read(100)
+    except FileNotFoundError:
+        raise VaultNotFound(f"no vault at {path}; create one with 'mysafe init'") from None
+    except OSError as exc:
+        raise StorageError(f"cannot read {path}: {exc.strerror}") from None
+    if size == 0:
+        raise VaultTruncated(f"{path} is empty: the vault file was truncated")
+    if not head.startswith(SQLITE_MAGIC):
+        if SQLITE_MAGIC.startswith(head):
+            raise VaultTruncated(f"{path} was truncated ({size} bytes)")
+        raise CorruptVault(f"{path} is not a mysafe vault")
+    if len(head) < 100:
+        raise VaultTruncated(f"{path} was truncated ({size} bytes)")
+    page_size = int.from_bytes(head[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    if page_size < 512 or page_size & (page_size - 1):
+        raise CorruptVault(f"{path} is damaged: invalid page size")
+    pages = int.from_bytes(head[28:32], "big")
+    # The page count in the header is trustworthy only when its "valid-for" number matches
+    # the change counter (SQLite file format §1.3.7).
+    count_valid = head[92:96] == head[24:28]
+    if size % page_size or (count_valid and size < pages * page_size):
+        raise VaultTruncated(
+            f"{path} was truncated: {size} bytes where its header promises {pages * page_size}"
+        )
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    try:
+        conn = sqlite3.connect(
+            f"file:{path}?mode=rw",
+            uri=True,
+            isolation_level=None,
+            check_same_thread=False,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+        )
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA cache_size = -8192")
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    except sqlite3.DatabaseError as exc:
+        raise _translate(exc, path) from None
+    return conn
+
+
+@contextlib.contextmanager
+def write_transaction(conn: sqlite3.Connection, path: Path) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE .. COMMIT, rolled back on any error; SQLite errors become ours."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.DatabaseError as exc:
+        raise _translate(exc, path) from None
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException as exc:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.DatabaseError):
+            raise _translate(exc, path) from None
+        if isinstance(exc, OSError):
+            raise StorageError(f"could not write {path}: {exc.strerror}") from None
+        raise
+
+
+def _translate(exc: sqlite3.DatabaseError, path: Path) -> Exception:
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return VaultBusy("another mysafe process is writing to this vault; try again shortly")
+    if "full" in text:
+        return StorageError(f"the disk is full: nothing was changed in {path}")
+    if "readonly" in text or "read-only" in text:
+        return StorageError(f"{path} is read-only: nothing was changed")
+    if "i/o" in text or "disk" in text:
+        return StorageError(f"the disk refused a write to {path}; nothing was changed ({exc})")
+    if "malformed" in text or "not a database" in text:
+        return CorruptVault(f"{path} is damaged and cannot be read ({exc})")
+    return StorageError(f"vault storage error in {path}: {exc}")

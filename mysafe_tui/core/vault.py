@@ -1,0 +1,565 @@
+"""The encrypted local vault (DESIGN.md §3).
+
+Keys: passphrase -Argon2id-> PK -HKDF-> KEK, which wraps the vault key VK. VK wraps one key IK
+per item; IK encrypts the item's secret fields and (inside them) the file key FK. The item
+*summaries* (name, username, URL, tags: what the list shows) are encrypted under a summary key
+derived from VK instead of under IK, because unlock decrypts every summary and one AES context
+per item doubles that cost (DESIGN.md §8). Every ciphertext's associated data binds vault, kind,
+item id, item version and part, so a blob moved anywhere else fails to authenticate.
+
+The manifest detects records deleted, added, duplicated or rolled back outside mysafe: each row
+carries an entry MAC over (id, kind, version, key version, hash of its ciphertexts); the manifest
+tag is a MAC over the XOR of all entry MACs, the row count and a generation counter. XOR keeps a
+write O(1). Unlock checks the tag against the stored entry MACs; each row's own MAC is checked
+when its secret is read or rewritten, and on the slow path that explains a tag mismatch.
+
+A `Vault` is not thread-safe: the service confines it to one worker thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import hashlib
+import json
+import os
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import storage
+from .crypto import (
+    KDF_PROFILES,
+    Aead,
+    AuthenticationFailed,
+    KdfParams,
+    associated_data,
+    decrypt_chunks,
+    derive_passphrase_key,
+    encrypt_chunks,
+    hkdf,
+    mac,
+    random_key,
+    sha256,
+)
+from .errors import (
+    CorruptHeader,
+    CorruptRecord,
+    CorruptVault,
+    IntegrityError,
+    ItemNotFound,
+    VaultExists,
+    VaultLocked,
+    WrongPassphrase,
+)
+from .header import FORMAT_VERSION, Header
+from .models import ItemKind, ItemSummary
+from .records import AdBuilder, decode_summary, encode_summary
+
+KEY_VERSION = 1
+_FILE_FIELDS = ("file_id", "file_key")  # internal secret fields of a file item
+_KINDS = {kind.value: kind for kind in ItemKind}
+_ROW = "id, kind, version, key_version, wrapped_key, summary, secret, mac"
+
+Progress = Callable[[int], None]
+SummaryFields = dict[str, Any]
+
+
+@dataclass
+class _Pending:
+    """Changes of one write transaction, applied to memory only after COMMIT succeeds."""
+
+    acc: int
+    count: int
+    macs: dict[str, bytes | None] = field(default_factory=dict)
+    summaries: dict[str, ItemSummary | None] = field(default_factory=dict)
+
+
+class Vault:
+    """One open vault file. `open()` checks it; `unlock()` derives keys and indexes summaries."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection, header: Header) -> None:
+        self.path = path
+        self._conn = conn
+        self._header = header
+        self._ad = AdBuilder(header.vault_id)
+        self._vk_key: bytes | None = None
+        self._vk: Aead | None = None
+        self._sk: Aead | None = None
+        self._mk = b""
+        self._macs: dict[str, bytes] = {}
+        self._summaries: dict[str, ItemSummary] = {}
+        self._corrupt: dict[str, str] = {}
+        self._generation = 0
+        self._acc = 0
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls, path: Path, passphrase: str, *, profile: str = "default", params: KdfParams | None = None
+    ) -> Vault:
+        """Create a new vault file (0600 in a 0700 directory) and return it unlocked."""
+        if path.exists():
+            raise VaultExists(f"a vault already exists at {path}")
+        kdf = (params or KDF_PROFILES[profile]).with_new_salt()
+        kdf.check_bounds()
+        vault_id = os.urandom(16)
+        vk = random_key()
+        draft = Header(FORMAT_VERSION, vault_id, kdf, profile if params is None else "custom",
+                       b"", time.time())  # fmt: skip
+        kek = _derive_kek(passphrase, kdf, vault_id)
+        header = Header(**{**draft.__dict__, "wrapped_vk": Aead(kek).seal(vk, draft.vk_ad())})
+        conn = storage.create_database(path)
+        try:
+            vault = cls(path, conn, header)
+            vault._install_keys(vk)
+            with storage.write_transaction(conn, path):
+                for statement in storage.SCHEMA.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO header (id, format, body, checksum) VALUES (1, ?, ?, ?)",
+                    (header.format, header.body(), header.checksum()),
+                )
+                conn.execute(
+                    "INSERT INTO manifest (id, generation, count, tag) VALUES (1, 0, 0, ?)",
+                    (vault._tag(0, 0, 0),),
+                )
+        except BaseException:
+            conn.close()
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+            raise
+        return vault
+
+    @classmethod
+    def open(cls, path: Path) -> Vault:
+        """Open and check the file; the vault stays locked until `unlock()`."""
+        conn = storage.open_database(path)
+        try:
+            row = conn.execute("SELECT format, body, checksum FROM header WHERE id = 1").fetchone()
+            if row is None:
+                raise CorruptHeader(f"{path} has no vault header")
+            return cls(path, conn, Header.parse(*row))
+        except sqlite3.DatabaseError:
+            conn.close()
+            raise CorruptHeader(f"{path} has no readable vault header") from None
+        except BaseException:
+            conn.close()
+            raise
+
+    @property
+    def kdf_params(self) -> KdfParams:
+        return self._header.kdf
+
+    @property
+    def kdf_profile(self) -> str:
+        return self._header.profile
+
+    @property
+    def unlocked(self) -> bool:
+        return self._vk is not None
+
+    def unlock(self, passphrase: str) -> None:
+        """Derive the keys, verify the manifest and decrypt every item's summary."""
+        header = self._header
+        kek = _derive_kek(passphrase, header.kdf, header.vault_id)
+        try:
+            vk = Aead(kek).open(header.wrapped_vk, header.vk_ad())
+        except AuthenticationFailed:
+            raise WrongPassphrase("wrong passphrase") from None
+        self._install_keys(vk)
+        try:
+            self._load()
+            target = KDF_PROFILES.get(header.profile)
+            if target is not None and header.kdf.weaker_than(target):
+                self._rewrap(passphrase, target.with_new_salt(), header.profile)
+        except BaseException:
+            self.lock()
+            raise
+
+    def lock(self) -> None:
+        """Drop every key and decrypted summary from memory."""
+        self._vk_key = None
+        self._vk = self._sk = None
+        self._mk = b""
+        self._macs, self._summaries, self._corrupt = {}, {}, {}
+
+    def close(self) -> None:
+        self.lock()
+        self._conn.close()
+
+    # --- reading --------------------------------------------------------------------------
+
+    @property
+    def summaries(self) -> dict[str, ItemSummary]:
+        """Every readable item's summary by id (a live view: do not modify)."""
+        self._require_unlocked()
+        return self._summaries
+
+    @property
+    def corrupt(self) -> dict[str, str]:
+        """Items that failed to decrypt or authenticate, with the reason; the rest are fine."""
+        return dict(self._corrupt)
+
+    def refresh(self) -> bool:
+        """Reload from disk if another process wrote since we last looked. True if it did."""
+        self._require_unlocked()
+        row = self._conn.execute("SELECT generation FROM manifest WHERE id = 1").fetchone()
+        if row is not None and row[0] == self._generation:
+            return False
+        self._load()
+        return True
+
+    def reveal(self, item_id: str) -> dict[str, str]:
+        """Decrypt an item's secret fields (not the internal file key)."""
+        secret = self._open_secret(item_id)
+        return {k: v for k, v in secret.items() if k not in _FILE_FIELDS}
+
+    def read_file(self, item_id: str) -> Iterator[bytes]:
+        """Stream a file item's plaintext, chunk by chunk, each authenticated before it is yielded."""
+        secret = self._open_secret(item_id)
+        if "file_key" not in secret:
+            raise ItemNotFound(f"item {item_id} has no file content")
+        rows = self._conn.execute(
+            "SELECT data FROM chunks WHERE item_id = ? AND file_id = ? ORDER BY seq",
+            (item_id, secret["file_id"]),
+        )
+        key = bytes.fromhex(secret["file_key"])
+        try:
+            yield from decrypt_chunks(key, secret["file_id"], (row[0] for row in rows))
+        except AuthenticationFailed as exc:
+            raise CorruptRecord(item_id, f"its file content is damaged ({exc})") from None
+
+    # --- writing --------------------------------------------------------------------------
+
+    def save_item(
+        self,
+        kind: ItemKind,
+        fields: SummaryFields,
+        secret: dict[str, str],
+        item_id: str | None = None,
+    ) -> ItemSummary:
+        """Create (no id) or replace an item; one transaction; the version goes up by one.
+
+        `fields` are the summary fields other than id, kind, version and times.
+        """
+        with self._writing() as pending:
+            return self._put(pending, kind, fields, secret, item_id)
+
+    def save_many(self, items: Iterable[tuple[ItemKind, SummaryFields, dict[str, str]]]) -> int:
+        """Create many items in one transaction (imports, benchmarks)."""
+        count = 0
+        with self._writing() as pending:
+            for kind, fields, secret in items:
+                self._put(pending, kind, fields, secret, None)
+                count += 1
+        return count
+
+    def save_file(
+        self,
+        fields: SummaryFields,
+        secret: dict[str, str],
+        chunks: Iterable[bytes],
+        item_id: str | None = None,
+        progress: Progress | None = None,
+    ) -> ItemSummary:
+        """Store file content (64 KiB STREAM chunks under a fresh FK) and its item atomically."""
+        target = item_id or uuid.uuid4().hex
+        file_id = uuid.uuid4().hex
+        file_key = random_key()
+        done = 0
+        with self._writing() as pending:
+            for seq, blob in enumerate(encrypt_chunks(file_key, file_id, chunks)):
+                self._conn.execute(
+                    "INSERT INTO chunks (item_id, file_id, seq, data) VALUES (?, ?, ?, ?)",
+                    (target, file_id, seq, blob),
+                )
+                done += len(blob) - 16
+                if progress is not None:
+                    progress(done)
+            self._conn.execute(
+                "DELETE FROM chunks WHERE item_id = ? AND file_id != ?", (target, file_id)
+            )
+            full = {**secret, "file_id": file_id, "file_key": file_key.hex()}
+            return self._put(pending, ItemKind.FILE, fields, full, item_id, new_id=target)
+
+    def purge(self, item_id: str) -> None:
+        """Delete an item and its file content for good (also a damaged one)."""
+        with self._writing() as pending:
+            old_mac = self._macs.get(item_id)
+            if old_mac is None:
+                raise ItemNotFound(f"no item with id {item_id}")
+            self._conn.execute("DELETE FROM items WHERE id = ?", (item_id,))
+            self._conn.execute("DELETE FROM chunks WHERE item_id = ?", (item_id,))
+            pending.acc ^= int.from_bytes(old_mac, "big")
+            pending.count -= 1
+            pending.macs[item_id] = None
+            pending.summaries[item_id] = None
+
+    def change_passphrase(self, old: str, new: str, profile: str | None = None) -> None:
+        """Re-wrap the vault key under the new passphrase: item ciphertext is untouched."""
+        self._require_unlocked()
+        header = self._header
+        try:
+            Aead(_derive_kek(old, header.kdf, header.vault_id)).open(header.wrapped_vk, header.vk_ad())
+        except AuthenticationFailed:
+            raise WrongPassphrase("the current passphrase is wrong") from None
+        params = KDF_PROFILES[profile] if profile else header.kdf
+        self._rewrap(new, params.with_new_salt(), profile or header.profile)
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _require_unlocked(self) -> None:
+        if self._vk is None:
+            raise VaultLocked("the vault is locked")
+
+    def _install_keys(self, vk: bytes) -> None:
+        vault_id = self._header.vault_id
+        self._vk_key = vk
+        self._vk = Aead(vk)
+        self._sk = Aead(hkdf(vk, associated_data("mysafe/summary/v1", vault_id)))
+        self._mk = hkdf(vk, associated_data("mysafe/manifest/v1", vault_id))
+
+    def _tag(self, generation: int, count: int, acc: int) -> bytes:
+        ad = associated_data(
+            "mysafe/manifest", self._header.vault_id, generation, count, acc.to_bytes(32, "big")
+        )
+        return mac(self._mk, ad)
+
+    def _entry_mac(self, item_id: str, kind: str, version: int, key_version: int,
+                   wrapped: bytes, summary: bytes, secret: bytes) -> bytes:  # fmt: skip
+        digest = sha256(associated_data(wrapped, summary, secret))
+        ad = associated_data("entry", item_id, kind, version, key_version, digest)
+        return hashlib.blake2b(ad, key=self._mk, digest_size=32).digest()
+
+    def _load(self) -> None:
+        """Read every row, decrypt summaries, check the manifest (see the module docstring)."""
+        assert self._sk is not None
+        try:
+            rows = self._conn.execute("SELECT id, kind, version, summary, mac FROM items").fetchall()
+            manifest = self._conn.execute(
+                "SELECT generation, count, tag FROM manifest WHERE id = 1"
+            ).fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise CorruptVault(f"{self.path} is damaged and cannot be read ({exc})") from None
+        if manifest is None:
+            raise IntegrityError(f"{self.path} has lost its manifest")
+        with _gc_paused():
+            summaries, macs, corrupt, acc = self._decrypt_summaries(rows)
+        generation, count, tag = manifest
+        if count != len(rows) or tag != self._tag(generation, count, acc):
+            acc = self._explain_mismatch(summaries, macs, generation, count, tag)
+        self._macs, self._summaries, self._corrupt = macs, summaries, corrupt
+        self._generation, self._acc = generation, acc
+
+    def _decrypt_summaries(
+        self, rows: list[Any]
+    ) -> tuple[dict[str, ItemSummary], dict[str, bytes], dict[str, str], int]:
+        """The hot loop of unlock: one AES-GCM open and one split per item."""
+        assert self._sk is not None
+        macs: dict[str, bytes] = {}
+        summaries: dict[str, ItemSummary] = {}
+        corrupt: dict[str, str] = {}
+        acc = 0
+        open_summary, item_ad = self._sk.open, self._ad.item
+        for item_id, kind_text, version, summary_ct, stored in rows:
+            try:
+                acc ^= int.from_bytes(stored, "big")
+                kind = _KINDS[kind_text]
+                plain = open_summary(summary_ct, item_ad(kind, item_id, version, "summary"))
+                summaries[item_id] = decode_summary(item_id, kind, version, plain)
+            except (AuthenticationFailed, KeyError, ValueError, TypeError, IndexError):
+                corrupt[item_id] = "it cannot be decrypted"
+            macs[item_id] = stored if isinstance(stored, bytes) else b""
+        return summaries, macs, corrupt, acc
+
+    def _explain_mismatch(self, summaries: dict[str, ItemSummary], macs: dict[str, bytes],
+                          generation: int, count: int, tag: bytes) -> int:  # fmt: skip
+        """Slow path: the tag disagrees with the stored entry MACs. If recomputing the MACs of
+        the rows that decrypt makes it agree, only some stored MACs were damaged; else fail."""
+        acc = 0
+        rows = self._conn.execute(f"SELECT {_ROW} FROM items").fetchall()
+        for item_id, kind_text, version, key_version, wrapped, summary_ct, secret_ct, _ in rows:
+            if item_id in summaries and all(
+                isinstance(b, bytes) for b in (wrapped, summary_ct, secret_ct)
+            ):
+                macs[item_id] = self._entry_mac(
+                    item_id, kind_text, version, key_version, wrapped, summary_ct, secret_ct
+                )
+            acc ^= int.from_bytes(macs[item_id], "big")
+        if count == len(rows) and tag == self._tag(generation, count, acc):
+            return acc
+        raise IntegrityError(
+            f"{self.path} does not match its manifest: records were deleted, added or rolled "
+            "back outside mysafe"
+        )
+
+    def _open_secret(self, item_id: str) -> dict[str, str]:
+        self._require_unlocked()
+        self.refresh()
+        if item_id in self._corrupt:
+            raise CorruptRecord(item_id, self._corrupt[item_id])
+        summary = self._summaries.get(item_id)
+        if summary is None:
+            raise ItemNotFound(f"no item with id {item_id}")
+        row = self._conn.execute(f"SELECT {_ROW} FROM items WHERE id = ?", (item_id,)).fetchone()
+        if row is None:
+            raise ItemNotFound(f"no item with id {item_id}")
+        _, kind_text, version, key_version, wrapped, summary_ct, secret_ct, _ = row
+        try:
+            computed = self._entry_mac(
+                item_id, kind_text, version, key_version, wrapped, summary_ct, secret_ct
+            )
+            if computed != self._macs[item_id] or version != summary.version:
+                raise CorruptRecord(item_id, "it was modified outside mysafe")
+            ik = self._item_key(item_id, key_version, wrapped)
+            plain = ik.open(secret_ct, self._ad.item(summary.kind, item_id, version, "secret"))
+            data = json.loads(plain)
+        except (AuthenticationFailed, ValueError, TypeError):
+            raise CorruptRecord(item_id) from None
+        return {str(k): str(v) for k, v in data.items()}
+
+    def _item_key(self, item_id: str, key_version: int, wrapped: bytes) -> Aead:
+        assert self._vk is not None
+        return Aead(self._vk.open(wrapped, self._ad.item_key(item_id, key_version)))
+
+    def _writing(self) -> _WriteScope:
+        self._require_unlocked()
+        return _WriteScope(self)
+
+    def _put(self, pending: _Pending, kind: ItemKind, fields: SummaryFields,
+             secret: dict[str, str], item_id: str | None,
+             new_id: str | None = None) -> ItemSummary:  # fmt: skip
+        assert self._vk is not None and self._sk is not None
+        now = time.time()
+        if item_id is not None:
+            if item_id in self._corrupt:
+                raise CorruptRecord(item_id, self._corrupt[item_id])
+            old = pending.summaries.get(item_id) or self._summaries.get(item_id)
+            if old is None:
+                raise ItemNotFound(f"no item with id {item_id}")
+            if kind is ItemKind.FILE and new_id is None:  # metadata edit keeps the content
+                internal = self._open_secret(item_id)
+                secret = {**secret, **{k: internal[k] for k in _FILE_FIELDS if k in internal}}
+            key_version, wrapped = self._conn.execute(
+                "SELECT key_version, wrapped_key FROM items WHERE id = ?", (item_id,)
+            ).fetchone()
+            ik = self._item_key(item_id, key_version, wrapped)
+            version, created = old.version + 1, old.created
+            old_mac = pending.macs.get(item_id) or self._macs[item_id]
+            pending.acc ^= int.from_bytes(old_mac, "big")
+        else:
+            item_id = new_id or uuid.uuid4().hex
+            ik_raw = random_key()
+            key_version = KEY_VERSION
+            wrapped = self._vk.seal(ik_raw, self._ad.item_key(item_id, key_version))
+            ik = Aead(ik_raw)
+            version, created = 1, now
+            pending.count += 1
+        draft = ItemSummary(
+            id=item_id, kind=kind, version=version, created=created, updated=now, **fields
+        )
+        encoded = encode_summary(draft)
+        summary_ct = self._sk.seal(encoded, self._ad.item(kind, item_id, version, "summary"))
+        secret_ct = ik.seal(
+            json.dumps(secret, separators=(",", ":")).encode(),
+            self._ad.item(kind, item_id, version, "secret"),
+        )
+        entry_mac = self._entry_mac(
+            item_id, kind.value, version, key_version, wrapped, summary_ct, secret_ct
+        )
+        self._conn.execute(
+            f"INSERT OR REPLACE INTO items ({_ROW}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (item_id, kind.value, version, key_version, wrapped, summary_ct, secret_ct, entry_mac),
+        )
+        pending.acc ^= int.from_bytes(entry_mac, "big")
+        pending.macs[item_id] = entry_mac
+        saved = decode_summary(item_id, kind, version, encoded)  # as stored: cleaned text
+        pending.summaries[item_id] = saved
+        return saved
+
+    def _rewrap(self, passphrase: str, kdf: KdfParams, profile: str) -> None:
+        assert self._vk_key is not None
+        old = self._header
+        kek = _derive_kek(passphrase, kdf, old.vault_id)
+        header = Header(
+            old.format, old.vault_id, kdf, profile,
+            Aead(kek).seal(self._vk_key, old.vk_ad(kdf)), old.created,
+        )  # fmt: skip
+        with storage.write_transaction(self._conn, self.path):
+            self._conn.execute(
+                "UPDATE header SET body = ?, checksum = ? WHERE id = 1",
+                (header.body(), header.checksum()),
+            )
+        self._header = header
+
+
+class _WriteScope:
+    """One write transaction: reload first if another process wrote, then rows + manifest."""
+
+    def __init__(self, vault: Vault) -> None:
+        self._vault = vault
+        self._tx = storage.write_transaction(vault._conn, vault.path)
+        self._pending = _Pending(0, 0)
+
+    def __enter__(self) -> _Pending:
+        vault = self._vault
+        self._tx.__enter__()
+        try:
+            vault.refresh()
+        except BaseException as exc:
+            self._tx.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        self._pending = _Pending(vault._acc, len(vault._macs))
+        return self._pending
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+        vault, pending = self._vault, self._pending
+        generation = vault._generation + 1
+        if exc is None:
+            try:
+                vault._conn.execute(
+                    "UPDATE manifest SET generation = ?, count = ?, tag = ? WHERE id = 1",
+                    (generation, pending.count, vault._tag(generation, pending.count, pending.acc)),
+                )
+            except BaseException as err:
+                self._tx.__exit__(type(err), err, err.__traceback__)
+                raise
+        suppressed = bool(self._tx.__exit__(exc_type, exc, tb))  # commits or rolls back
+        if exc is None:
+            vault._generation, vault._acc = generation, pending.acc
+            for item_id, item_mac in pending.macs.items():
+                if item_mac is None:
+                    vault._macs.pop(item_id, None)
+                    vault._corrupt.pop(item_id, None)
+                else:
+                    vault._macs[item_id] = item_mac
+            for item_id, summary in pending.summaries.items():
+                if summary is None:
+                    vault._summaries.pop(item_id, None)
+                else:
+                    vault._summaries[item_id] = summary
+        return suppressed
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Creating 100k small objects triggers many needless collections; pause them."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _derive_kek(passphrase: str, kdf: KdfParams, vault_id: bytes) -> bytes:
+    pk = derive_passphrase_key(passphrase, kdf)
+    return hkdf(pk, associated_data("mysafe/kek/v1", vault_id))
