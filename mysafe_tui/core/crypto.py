@@ -230,9 +230,8 @@ def decrypt_chunks(key: bytes, file_id: str, chunks: Iterable[bytes]) -> Iterato
     """Decrypt in order; raises AuthenticationFailed on any reordering, duplicate or cut."""
     aead = Aead(key)
     ad = associated_data("file", file_id)
-    counter = 0
     finished = False
-    for chunk in chunks:
+    for counter, chunk in enumerate(chunks):
         if finished:
             raise AuthenticationFailed("data after the last chunk")
         try:
@@ -240,7 +239,6 @@ def decrypt_chunks(key: bytes, file_id: str, chunks: Iterable[bytes]) -> Iterato
         except AuthenticationFailed:
             plain = aead.open_with_nonce(_stream_nonce(counter, True), chunk, ad)
             finished = True
-        counter += 1
         yield plain
     if not finished:
         raise AuthenticationFailed("file is truncated: the last chunk is missing")

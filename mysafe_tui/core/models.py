@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 
-class ItemKind(str, enum.Enum):
+class ItemKind(enum.StrEnum):
     """The four kinds of item. Values are the MySafe `{type}` path segments (file is ours)."""
 
     PASSWORD = "password"
@@ -189,7 +189,9 @@ class Strength:
 
 def parse_tags(value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
     """Tags from a comma-joined string (the MySafe form) or a list; trimmed, unique, in order."""
-    raw = [part for text in ([value] if isinstance(value, str) else value) for part in text.split(",")]
+    raw = [
+        part for text in ([value] if isinstance(value, str) else value) for part in text.split(",")
+    ]
     seen: dict[str, None] = {}
     for tag in raw:
         tag = tag.replace("\x00", "").strip()

@@ -101,7 +101,12 @@ class Vault:
 
     @classmethod
     def create(
-        cls, path: Path, passphrase: str, *, profile: str = "default", params: KdfParams | None = None
+        cls,
+        path: Path,
+        passphrase: str,
+        *,
+        profile: str = "default",
+        params: KdfParams | None = None,
     ) -> Vault:
         """Create a new vault file (0600 in a 0700 directory) and return it unlocked."""
         if path.exists():
@@ -160,6 +165,11 @@ class Vault:
     @property
     def kdf_profile(self) -> str:
         return self._header.profile
+
+    @property
+    def generation(self) -> int:
+        """The manifest generation last read or written: +1 per committed write."""
+        return self._generation
 
     @property
     def unlocked(self) -> bool:
@@ -222,7 +232,7 @@ class Vault:
         return {k: v for k, v in secret.items() if k not in _FILE_FIELDS}
 
     def read_file(self, item_id: str) -> Iterator[bytes]:
-        """Stream a file item's plaintext, chunk by chunk, each authenticated before it is yielded."""
+        """Stream a file item's plaintext by chunks, each authenticated before it is yielded."""
         secret = self._open_secret(item_id)
         if "file_key" not in secret:
             raise ItemNotFound(f"item {item_id} has no file content")
@@ -307,7 +317,9 @@ class Vault:
         self._require_unlocked()
         header = self._header
         try:
-            Aead(_derive_kek(old, header.kdf, header.vault_id)).open(header.wrapped_vk, header.vk_ad())
+            Aead(_derive_kek(old, header.kdf, header.vault_id)).open(
+                header.wrapped_vk, header.vk_ad()
+            )
         except AuthenticationFailed:
             raise WrongPassphrase("the current passphrase is wrong") from None
         params = KDF_PROFILES[profile] if profile else header.kdf
@@ -342,7 +354,9 @@ class Vault:
         """Read every row, decrypt summaries, check the manifest (see the module docstring)."""
         assert self._sk is not None
         try:
-            rows = self._conn.execute("SELECT id, kind, version, summary, mac FROM items").fetchall()
+            rows = self._conn.execute(
+                "SELECT id, kind, version, summary, mac FROM items"
+            ).fetchall()
             manifest = self._conn.execute(
                 "SELECT generation, count, tag FROM manifest WHERE id = 1"
             ).fetchone()
@@ -519,7 +533,7 @@ class _WriteScope:
         self._pending = _Pending(vault._acc, len(vault._macs))
         return self._pending
 
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         vault, pending = self._vault, self._pending
         generation = vault._generation + 1
         if exc is None:
@@ -531,7 +545,7 @@ class _WriteScope:
             except BaseException as err:
                 self._tx.__exit__(type(err), err, err.__traceback__)
                 raise
-        suppressed = bool(self._tx.__exit__(exc_type, exc, tb))  # commits or rolls back
+        self._tx.__exit__(exc_type, exc, tb)  # commits, or rolls back (never suppresses)
         if exc is None:
             vault._generation, vault._acc = generation, pending.acc
             for item_id, item_mac in pending.macs.items():
@@ -545,7 +559,6 @@ class _WriteScope:
                     vault._summaries.pop(item_id, None)
                 else:
                     vault._summaries[item_id] = summary
-        return suppressed
 
 
 @contextlib.contextmanager

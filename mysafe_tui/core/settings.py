@@ -1,0 +1,89 @@
+"""Where things live, and the user's preferences (never a secret: those go in the vault)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from .crypto import KDF_PROFILES
+from .errors import InvalidInput
+from .fsutil import write_atomic
+
+CLIPBOARD_BACKENDS = ("auto", "system", "osc52", "off")
+
+
+@dataclass(frozen=True)
+class Paths:
+    """The data and config locations of one profile. `MYSAFE_HOME` puts both in one folder."""
+
+    data_dir: Path
+    config_dir: Path
+    profile: str = "default"
+
+    @classmethod
+    def discover(cls, profile: str = "default") -> Paths:
+        home = os.environ.get("MYSAFE_HOME")
+        if home:
+            root = Path(home).expanduser()
+            return cls(root, root, profile)
+        return cls(
+            platformdirs.user_data_path("mysafe"), platformdirs.user_config_path("mysafe"), profile
+        )
+
+    @property
+    def vault(self) -> Path:
+        return self.data_dir / f"{self.profile}.mysafe"
+
+    @property
+    def settings(self) -> Path:
+        return self.config_dir / "settings.json"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """User preferences with safe defaults (DESIGN.md §6-7)."""
+
+    clipboard: str = "auto"
+    clear_seconds: int = 20
+    autolock_minutes: int = 5
+    theme: str = "textual-dark"
+    kdf_profile: str = "default"
+
+    def validate(self) -> Settings:
+        if self.clipboard not in CLIPBOARD_BACKENDS:
+            raise InvalidInput(f"clipboard must be one of {', '.join(CLIPBOARD_BACKENDS)}")
+        if not 5 <= self.clear_seconds <= 120:
+            raise InvalidInput("the clipboard clears after 5 to 120 seconds")
+        if not 1 <= self.autolock_minutes <= 240:
+            raise InvalidInput("auto-lock must be between 1 and 240 minutes")
+        if self.kdf_profile not in KDF_PROFILES:
+            raise InvalidInput(f"KDF profile must be one of {', '.join(KDF_PROFILES)}")
+        return self
+
+    @classmethod
+    def load(cls, path: Path) -> Settings:
+        """Defaults when the file is missing; a clear error when it is unreadable."""
+        try:
+            raw: Any = json.loads(path.read_text())
+        except FileNotFoundError:
+            return cls()
+        except (OSError, ValueError) as exc:
+            raise InvalidInput(f"cannot read settings {path}: {exc}; fix or delete it") from None
+        if not isinstance(raw, dict):
+            raise InvalidInput(f"settings {path} must be a JSON object")
+        known = {f.name: f.type for f in fields(cls)}
+        values = {k: v for k, v in raw.items() if k in known}
+        try:
+            return cls(**values).validate()
+        except (TypeError, InvalidInput) as exc:
+            raise InvalidInput(f"settings {path}: {exc}") from None
+
+    def save(self, path: Path) -> None:
+        self.validate()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, json.dumps(asdict(self), indent=2).encode() + b"\n")

@@ -1,0 +1,410 @@
+"""VaultService: the one async API that the TUI and the CLI call (DESIGN.md §2).
+
+Every vault operation runs on one dedicated worker thread: SQLite, the KDF and file encryption
+never block an event loop, and the vault (which is not thread-safe) only ever sees one thread.
+Searching reads the in-memory index and needs no thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import mimetypes
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .core import generator, totp
+from .core.crypto import CHUNK_SIZE, KdfParams
+from .core.errors import (
+    AmbiguousName,
+    InvalidInput,
+    ItemNotFound,
+    StorageError,
+    VaultLocked,
+    VaultNotFound,
+)
+from .core.fsutil import write_chunks_atomic
+from .core.models import SPECS, ItemKind, ItemSummary, Secret, Strength, TotpCode, parse_tags
+from .core.search import SearchIndex
+from .core.settings import Paths, Settings
+from .core.vault import Vault
+
+T = TypeVar("T")
+Progress = Callable[[int, int], None]  # (bytes done, bytes total); called from the worker thread
+
+MIN_PASSPHRASE_SCORE = 2
+MAX_TEXT = {"name": 255, "username": 255, "url": 2048, "identifier_code": 255, "method": 32}
+_SERVICE_SET = {"file_name", "size", "media_type"}  # file summary fields the service computes
+
+
+class VaultService:
+    """Create, unlock and use one local vault. Construct it, then `await` its methods."""
+
+    def __init__(
+        self,
+        paths: Paths,
+        settings: Settings | None = None,
+        *,
+        kdf_params: KdfParams | None = None,
+    ) -> None:
+        self.paths = paths
+        self.settings = settings or Settings()
+        self._kdf_params = kdf_params  # tests and benchmarks only: explicit KDF parameters
+        self._vault: Vault | None = None
+        self._index = SearchIndex()
+        self._index_generation = -1
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mysafe-vault")
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    @property
+    def vault_path(self) -> Path:
+        return self.paths.vault
+
+    def vault_exists(self) -> bool:
+        return self.paths.vault.exists()
+
+    @property
+    def is_unlocked(self) -> bool:
+        return self._vault is not None and self._vault.unlocked
+
+    @property
+    def corrupt_items(self) -> dict[str, str]:
+        """Items that could not be decrypted at unlock (id -> reason); the others work."""
+        return self._vault.corrupt if self._vault else {}
+
+    def check_new_passphrase(self, passphrase: str, confirmation: str) -> Strength:
+        """Refuse a mismatch or a weak passphrase, with the reason; return its strength."""
+        if passphrase != confirmation:
+            raise InvalidInput("the two passphrases differ")
+        strength = generator.estimate_strength(passphrase)
+        if len(passphrase) < 8 or strength.score < MIN_PASSPHRASE_SCORE:
+            reasons = ", ".join(strength.warnings) or f"only {strength.bits:.0f} bits"
+            raise InvalidInput(
+                f"that passphrase is {strength.label} ({reasons}); use at least 4 random words "
+                "or 12 mixed characters"
+            )
+        return strength
+
+    async def create(self, passphrase: str, kdf_profile: str | None = None) -> None:
+        """Create the vault (KDF in the worker thread) and leave it unlocked."""
+        profile = kdf_profile or self.settings.kdf_profile
+        vault = await self._run(
+            partial(
+                Vault.create, self.paths.vault, passphrase, profile=profile, params=self._kdf_params
+            )  # fmt: skip
+        )
+        self._attach(vault)
+
+    async def unlock(self, passphrase: str) -> None:
+        """Open the vault file and unlock it; raises WrongPassphrase, CorruptVault, ..."""
+        if self.is_unlocked:
+            return
+
+        def work() -> Vault:
+            vault = self._vault or Vault.open(self.paths.vault)
+            try:
+                vault.unlock(passphrase)
+            except BaseException:
+                vault.close()
+                raise
+            return vault
+
+        self._vault = None
+        self._attach(await self._run(work))
+
+    async def lock(self) -> None:
+        """Drop keys and every decrypted summary; the file stays as it is."""
+        vault, self._vault = self._vault, None
+        self._index = SearchIndex()
+        if vault is not None:
+            await self._run(vault.close)
+
+    async def close(self) -> None:
+        await self.lock()
+        self._executor.shutdown(wait=True)
+
+    # --- reading --------------------------------------------------------------------------
+
+    async def search(
+        self,
+        query: str = "",
+        *,
+        kind: ItemKind | None = None,
+        trash: bool = False,
+        favourites_only: bool = False,
+    ) -> list[ItemSummary]:
+        """Items matching `query` (fuzzy, ranked), from the in-memory index."""
+        self._require()
+        return self._index.search(query, kind=kind, trash=trash, favourites_only=favourites_only)
+
+    async def counts(self) -> dict[ItemKind, int]:
+        """Active items per kind (for headers and tabs)."""
+        vault = self._require()
+        out = dict.fromkeys(ItemKind, 0)
+        for item in vault.summaries.values():
+            if item.active:
+                out[item.kind] += 1
+        return out
+
+    async def get(self, item_id: str) -> ItemSummary:
+        vault = self._require()
+        item = vault.summaries.get(item_id)
+        if item is None:
+            raise ItemNotFound(f"no item with id {item_id}")
+        return item
+
+    async def find(
+        self, name: str, kind: ItemKind | None = None, trash: bool | None = False
+    ) -> ItemSummary:
+        """An item by id, id prefix (6+ characters) or exact name (case-insensitive).
+
+        `trash`: False searches active items, True deactivated ones, None both.
+        """
+        vault = self._require()
+        items = [
+            item
+            for item in vault.summaries.values()
+            if (kind is None or item.kind is kind) and (trash is None or item.active != trash)
+        ]
+        exact = [i for i in items if i.id == name]
+        if exact:
+            return exact[0]
+        wanted = name.strip().casefold()
+        named = [i for i in items if i.name.casefold() == wanted]
+        if not named and len(wanted) >= 6:
+            named = [i for i in items if i.id.startswith(wanted)]
+        if len(named) == 1:
+            return named[0]
+        if named:
+            raise AmbiguousName(name, [f"{i.name} ({i.kind.label}, id {i.id[:8]})" for i in named])
+        where = "in the trash" if trash else "in the vault"
+        close = [i.name for i in self._index.search(name, kind=kind, trash=bool(trash))[:3]]
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise ItemNotFound(f"no item named '{name}' {where}{hint}")
+
+    async def reveal(self, item_id: str) -> dict[str, Secret]:
+        """Decrypt an item's secret fields. Values stay wrapped in `Secret` until shown."""
+        vault = self._require()
+        data = await self._run(vault.reveal, item_id)
+        kind = (await self.get(item_id)).kind
+        return {name: Secret(data.get(name, "")) for name in SPECS[kind].secret}
+
+    async def totp(self, item_id: str, at: float | None = None) -> TotpCode:
+        """The item's current one-time code and seconds left (RFC 6238)."""
+        seed = (await self.reveal(item_id)).get("secret_key")
+        if not seed:
+            raise InvalidInput("this item has no TOTP seed")
+        return totp.totp(totp.parse_seed(seed.reveal()), at)
+
+    # --- writing --------------------------------------------------------------------------
+
+    async def create_item(self, kind: ItemKind, values: dict[str, Any]) -> ItemSummary:
+        """Validate and store a new item of `kind` from field values (MySafe field names)."""
+        vault = self._require()
+        if kind is ItemKind.FILE:
+            raise InvalidInput("files are added with attach_file")
+        fields, secret = _split(kind, values)
+        _check_required(kind, fields, secret)
+        saved = await self._run(vault.save_item, kind, fields, secret)
+        return self._indexed(saved)
+
+    async def update_item(self, item_id: str, values: dict[str, Any]) -> ItemSummary:
+        """Change some fields (the others stay as they are); version + 1."""
+        vault = self._require()
+        item = await self.get(item_id)
+        old_secret = await self._run(vault.reveal, item_id)
+        fields, secret = _split(item.kind, values)
+        merged_fields = {**_summary_fields(item), **fields}
+        merged_secret = {**old_secret, **secret}
+        _check_required(item.kind, merged_fields, merged_secret)
+        saved = await self._run(vault.save_item, item.kind, merged_fields, merged_secret, item_id)
+        return self._indexed(saved)
+
+    async def deactivate(self, item_id: str) -> ItemSummary:
+        """MySafe semantics: move to the trash (restorable), never delete."""
+        return await self._set_flags(item_id, active=False)
+
+    async def restore(self, item_id: str) -> ItemSummary:
+        return await self._set_flags(item_id, active=True)
+
+    async def toggle_favourite(self, item_id: str) -> ItemSummary:
+        item = await self.get(item_id)
+        return await self._set_flags(item_id, favourite=not item.favourite)
+
+    async def purge(self, item_id: str) -> None:
+        """Delete an item (and its file content) for good. Works on damaged items too."""
+        vault = self._require()
+        await self._run(vault.purge, item_id)
+        self._index.remove(item_id)
+        self._sync_index()
+
+    async def attach_file(
+        self,
+        path: Path,
+        *,
+        name: str | None = None,
+        tags: str | list[str] = "",
+        notes: str = "",
+        progress: Progress | None = None,
+    ) -> ItemSummary:
+        """Encrypt a file from disk into the vault, streamed in 64 KiB chunks."""
+        vault = self._require()
+        path = Path(path).expanduser()
+        if not path.is_file():
+            raise InvalidInput(f"{path} is not a readable file")
+        total = path.stat().st_size
+        media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        fields = {
+            "name": _text("name", name or path.name),
+            "file_name": path.name,
+            "size": total,
+            "media_type": media_type,
+            "tags": parse_tags(tags),
+        }
+        report = (lambda done: progress(done, total)) if progress else None
+
+        def work() -> ItemSummary:
+            try:
+                with open(path, "rb") as handle:
+                    return vault.save_file(fields, {"notes": notes}, _read_chunks(handle),
+                                           progress=report)  # fmt: skip
+            except OSError as exc:
+                raise StorageError(f"cannot read {path}: {exc.strerror}") from None
+
+        return self._indexed(await self._run(work))
+
+    async def save_file(
+        self,
+        item_id: str,
+        destination: Path,
+        *,
+        overwrite: bool = False,
+        progress: Progress | None = None,
+    ) -> Path:
+        """Decrypt a file item to `destination` (a directory means: under its file name).
+
+        Written to a temporary file and renamed, 0600: a failure leaves nothing behind."""
+        vault = self._require()
+        item = await self.get(item_id)
+        if item.kind is not ItemKind.FILE:
+            raise InvalidInput(f"'{item.name}' is a {item.kind.label.lower()}, not a file")
+        target = Path(destination).expanduser()
+        if target.is_dir():
+            target = target / (item.file_name or item.name)
+
+        def work() -> Path:
+            done = 0
+
+            def chunks() -> Iterator[bytes]:
+                nonlocal done
+                for chunk in vault.read_file(item_id):
+                    done += len(chunk)
+                    if progress:
+                        progress(done, item.size)
+                    yield chunk
+
+            write_chunks_atomic(target, chunks(), overwrite=overwrite)
+            return target
+
+        return await self._run(work)
+
+    async def change_passphrase(self, old: str, new: str, kdf_profile: str | None = None) -> None:
+        """Re-wrap the vault key only (O(1) bytes written)."""
+        vault = self._require()
+        await self._run(vault.change_passphrase, old, new, kdf_profile)
+
+    # --- generation (pure, no vault needed) ------------------------------------------------
+
+    generate_password = staticmethod(generator.generate_password)
+    generate_passphrase = staticmethod(generator.generate_passphrase)
+    estimate_strength = staticmethod(generator.estimate_strength)
+
+    # --- internals ------------------------------------------------------------------------
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, partial(fn, *args))
+
+    def _require(self) -> Vault:
+        if self._vault is None or not self._vault.unlocked:
+            if not self.vault_exists():
+                raise VaultNotFound(
+                    f"no vault at {self.paths.vault}; create one with 'mysafe init'"
+                )
+            raise VaultLocked("the vault is locked")
+        return self._vault
+
+    def _attach(self, vault: Vault) -> None:
+        self._vault = vault
+        self._index = SearchIndex(vault.summaries.values())
+        self._index_generation = vault.generation
+
+    def _indexed(self, saved: ItemSummary) -> ItemSummary:
+        self._index.upsert(saved)
+        self._sync_index()
+        return saved
+
+    def _sync_index(self) -> None:
+        """One write moves the generation by one; more means another process wrote too."""
+        vault = self._require()
+        if vault.generation != self._index_generation + 1:
+            self._index = SearchIndex(vault.summaries.values())
+        self._index_generation = vault.generation
+
+    async def _set_flags(self, item_id: str, **flags: bool) -> ItemSummary:
+        vault = self._require()
+        item = await self.get(item_id)
+        secret = await self._run(vault.reveal, item_id)
+        fields = {**_summary_fields(item), **flags}
+        saved = await self._run(vault.save_item, item.kind, fields, secret, item_id)
+        return self._indexed(saved)
+
+
+def _summary_fields(item: ItemSummary) -> dict[str, Any]:
+    keep = ("favourite", "active", *SPECS[item.kind].summary)
+    return {name: getattr(item, name) for name in keep}
+
+
+def _text(name: str, value: Any) -> str:
+    text = str(value).strip()
+    limit = MAX_TEXT.get(name)
+    if limit and len(text) > limit:
+        raise InvalidInput(f"{name} is longer than {limit} characters")
+    if name in MAX_TEXT and any(c in text for c in "\r\n\0"):
+        raise InvalidInput(f"{name} must be a single line")
+    return text
+
+
+def _split(kind: ItemKind, values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Sort user values into summary and secret fields; refuse unknown names."""
+    spec = SPECS[kind]
+    fields: dict[str, Any] = {}
+    secret: dict[str, str] = {}
+    for name, value in values.items():
+        if name == "tags":
+            fields["tags"] = parse_tags(value)
+        elif name in ("favourite", "active"):
+            fields[name] = bool(value)
+        elif name in spec.summary and name not in _SERVICE_SET:
+            fields[name] = _text(name, value)
+        elif name in spec.secret:
+            secret[name] = str(value)
+        else:
+            raise InvalidInput(f"a {kind.label.lower()} has no field '{name}'")
+    if secret.get("secret_key"):
+        totp.parse_seed(secret["secret_key"])  # refuse a bad seed now, not at first use
+    return fields, secret
+
+
+def _check_required(kind: ItemKind, fields: dict[str, Any], secret: dict[str, str]) -> None:
+    missing = [name for name in SPECS[kind].required if not (fields.get(name) or secret.get(name))]
+    if missing:
+        raise InvalidInput(f"a {kind.label.lower()} needs {', '.join(missing)}")
+
+
+def _read_chunks(handle: Any) -> Iterator[bytes]:
+    while chunk := handle.read(CHUNK_SIZE):
+        yield chunk
