@@ -290,7 +290,7 @@ class VaultService:
         vault = self._require()
         item = await self.get(item_id)
         if item.kind is not ItemKind.FILE:
-            raise InvalidInput(f"'{item.name}' is a {item.kind.label.lower()}, not a file")
+            raise InvalidInput(f"'{item.name}' is {item.kind.noun}, not a file")
         target = Path(destination).expanduser()
         if target.is_dir():
             target = target / (item.file_name or item.name)
@@ -393,7 +393,7 @@ def _split(kind: ItemKind, values: dict[str, Any]) -> tuple[dict[str, Any], dict
         elif name in spec.secret:
             secret[name] = str(value)
         else:
-            raise InvalidInput(f"a {kind.label.lower()} has no field '{name}'")
+            raise InvalidInput(f"{kind.noun} has no field '{name}'")
     if secret.get("secret_key"):
         totp.parse_seed(secret["secret_key"])  # refuse a bad seed now, not at first use
     return fields, secret
@@ -402,7 +402,7 @@ def _split(kind: ItemKind, values: dict[str, Any]) -> tuple[dict[str, Any], dict
 def _check_required(kind: ItemKind, fields: dict[str, Any], secret: dict[str, str]) -> None:
     missing = [name for name in SPECS[kind].required if not (fields.get(name) or secret.get(name))]
     if missing:
-        raise InvalidInput(f"a {kind.label.lower()} needs {', '.join(missing)}")
+        raise InvalidInput(f"{kind.noun} needs {', '.join(missing)}")
 
 
 def _read_chunks(handle: Any) -> Iterator[bytes]:

@@ -23,6 +23,12 @@ class ItemKind(enum.StrEnum):
     def label(self) -> str:
         return _LABELS[self]
 
+    @property
+    def noun(self) -> str:
+        """The label with its article, for sentences: 'a password', 'an API secret'."""
+        label = self.label if self is ItemKind.API_SECRET else self.label.lower()
+        return ("an " if label[0] in "AEIOU" else "a ") + label
+
     @classmethod
     def parse(cls, text: str) -> ItemKind:
         """Accept the MySafe value, the label or common spellings ('api-secret', 'notes')."""

@@ -1,0 +1,439 @@
+"""`mysafe <command>`: the non-interactive interface for people and scripts.
+
+Output goes to stdout, messages to stderr. Exit codes: 0 success, 1 error (one sentence on
+stderr, never a traceback), 2 bad usage, 130 interrupted. Imports beyond argparse are lazy so
+`mysafe --version` stays fast (DESIGN.md §8).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import __version__
+
+if TYPE_CHECKING:
+    from .core.models import ItemKind, ItemSummary
+    from .service import VaultService
+
+Command = Callable[[argparse.Namespace, "VaultService"], Awaitable[int]]
+KINDS = ("password", "note", "api-secret", "file")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mysafe",
+        description="A terminal vault for passwords, notes, files and API secrets.",
+        epilog="Secrets are never taken from arguments: pipe them on standard input or type "
+        "them at the hidden prompt. Scripts give the vault passphrase with --passphrase-file "
+        "or MYSAFE_PASSPHRASE_FILE.",
+    )
+    parser.add_argument("--version", action="version", version=f"mysafe {__version__}")
+    parser.add_argument("--profile", default="default", help="vault profile (default: default)")
+    parser.add_argument(
+        "--passphrase-file", metavar="PATH", help="read the vault passphrase from this file"
+    )
+    # The global options are accepted after the command too ('mysafe get x --profile work');
+    # SUPPRESS keeps a subcommand from resetting a value given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--profile", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    common.add_argument("--passphrase-file", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub_add = sub.add_parser
+    sub.add_parser = lambda *a, **k: sub_add(*a, parents=[common], **k)  # type: ignore[method-assign]
+
+    p = sub.add_parser("init", help="create a new local vault")
+    p.add_argument("--kdf-profile", choices=("default", "low-memory"), help="Argon2id cost")
+    p.set_defaults(func=cmd_init, needs_unlock=False)
+
+    p = sub.add_parser("list", help="list or search items")
+    p.add_argument("query", nargs="?", default="", help="fuzzy search text")
+    p.add_argument("--kind", choices=KINDS)
+    p.add_argument("--trash", action="store_true", help="list deactivated items instead")
+    p.add_argument("--favourites", action="store_true", help="only favourites")
+    p.add_argument("--json", action="store_true", help="machine-readable output (no secrets)")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("get", help="print a secret (the password by default) or a field")
+    p.add_argument("name", help="item name or id")
+    p.add_argument("--kind", choices=KINDS)
+    p.add_argument("--field", help="field to print (username, url, notes, totp, ...)")
+    p.add_argument("--json", action="store_true", help="every field, secrets included")
+    p.set_defaults(func=cmd_get)
+
+    add = sub.add_parser("add", help="add an item").add_subparsers(dest="kind", metavar="KIND")
+    add.required = True
+    kind_add = add.add_parser
+    add.add_parser = lambda *a, **k: kind_add(*a, parents=[common], **k)  # type: ignore[method-assign]
+    p = add.add_parser("password", help="a login; the password comes from stdin or a prompt")
+    p.add_argument("--name", required=True)
+    p.add_argument("--username", required=True)
+    p.add_argument("--url", default="")
+    p.add_argument("--tags", default="", help="comma-separated")
+    p.add_argument("--totp", metavar="SEED", help="base32 TOTP seed or otpauth:// URI")
+    p.add_argument("--generate", action="store_true", help="generate the password instead")
+    p.add_argument("--length", type=int, default=24, help="generated password length")
+    p.set_defaults(func=cmd_add_password)
+    p = add.add_parser("note", help="a secure note; the body comes from stdin or $EDITOR")
+    p.add_argument("--name", required=True)
+    p.add_argument("--tags", default="")
+    p.set_defaults(func=cmd_add_note)
+    p = add.add_parser("api-secret", help="API credentials; the client secret from stdin")
+    p.add_argument("--name", required=True)
+    p.add_argument("--url", required=True)
+    p.add_argument("--client-id", required=True)
+    p.add_argument("--identifier-code", default="")
+    p.add_argument("--method", default="")
+    p.add_argument("--tags", default="")
+    p.set_defaults(func=cmd_add_api_secret)
+
+    p = sub.add_parser("attach", help="encrypt a file into the vault")
+    p.add_argument("path", type=Path)
+    p.add_argument("--name")
+    p.add_argument("--tags", default="")
+    p.set_defaults(func=cmd_attach)
+
+    p = sub.add_parser("save", help="decrypt a file item to a path")
+    p.add_argument("name")
+    p.add_argument("path", type=Path)
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.set_defaults(func=cmd_save)
+
+    p = sub.add_parser("rm", help="move an item to the trash (restorable)")
+    p.add_argument("name")
+    p.add_argument("--kind", choices=KINDS)
+    p.set_defaults(func=cmd_rm)
+
+    p = sub.add_parser("restore", help="bring an item back from the trash")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_restore)
+
+    p = sub.add_parser("purge", help="delete an item from the trash for good")
+    p.add_argument("name")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.set_defaults(func=cmd_purge)
+
+    p = sub.add_parser("passwd", help="change the vault passphrase")
+    p.add_argument("--new-passphrase-file", metavar="PATH")
+    p.add_argument("--kdf-profile", choices=("default", "low-memory"))
+    p.set_defaults(func=cmd_passwd, needs_unlock=False)
+
+    p = sub.add_parser("generate", help="print a random password or passphrase")
+    p.add_argument("--length", type=int, default=24)
+    p.add_argument("--no-symbols", action="store_true")
+    p.add_argument("--no-digits", action="store_true")
+    p.add_argument("--no-upper", action="store_true")
+    p.add_argument("--allow-ambiguous", action="store_true", help="allow l, 1, O, 0 ...")
+    p.add_argument("--words", type=int, help="a passphrase of this many words instead")
+    p.add_argument("--separator", default="-")
+    p.set_defaults(func=cmd_generate, needs_unlock=False, needs_vault=False)
+    return parser
+
+
+def run(argv: list[str]) -> int:
+    """Parse and run one command; every failure the user can cause ends as one sentence."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    from .core.errors import MySafeError
+
+    try:
+        return asyncio.run(_dispatch(args))
+    except MySafeError as exc:
+        print(f"mysafe: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nmysafe: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: say so, but never dump locals that may hold secrets
+        if os.environ.get("MYSAFE_DEBUG"):
+            raise
+        print(
+            f"mysafe: internal error ({type(exc).__name__}); set MYSAFE_DEBUG=1 for details",
+            file=sys.stderr,
+        )
+        return 1
+
+
+async def _dispatch(args: argparse.Namespace) -> int:
+    from . import prompts
+    from .core.settings import Paths, Settings
+    from .service import VaultService
+
+    paths = Paths.discover(args.profile)
+    service = VaultService(paths, Settings.load(paths.settings))
+    try:
+        if getattr(args, "needs_unlock", True):
+            if not service.vault_exists():
+                from .core.errors import VaultNotFound
+
+                raise VaultNotFound(f"no vault at {paths.vault}; create one with 'mysafe init'")
+            secret = prompts.passphrase("Vault passphrase: ", args.passphrase_file)
+            await service.unlock(secret)
+            _warn_corrupt(service)
+        func: Command = args.func
+        return await func(args, service)
+    finally:
+        await service.close()
+
+
+def _warn_corrupt(service: VaultService) -> None:
+    for item_id, reason in service.corrupt_items.items():
+        print(f"mysafe: warning: item {item_id} is damaged ({reason})", file=sys.stderr)
+
+
+def _kind(text: str | None) -> ItemKind | None:
+    from .core.models import ItemKind
+
+    return ItemKind.parse(text) if text else None
+
+
+# --- commands ------------------------------------------------------------------------------
+
+
+async def cmd_init(args: argparse.Namespace, service: VaultService) -> int:
+    from . import prompts
+    from .core.errors import VaultExists
+
+    if service.vault_exists():
+        raise VaultExists(f"a vault already exists at {service.vault_path}")
+    if args.passphrase_file or os.environ.get("MYSAFE_PASSPHRASE_FILE"):
+        secret = prompts.passphrase("", args.passphrase_file)
+        service.check_new_passphrase(secret, secret)
+    else:
+        secret = prompts.hidden_twice("new vault passphrase")
+        service.check_new_passphrase(secret, secret)
+    print("Deriving the vault key (Argon2id)...", file=sys.stderr)
+    await service.create(secret, args.kdf_profile)
+    print(f"Created an empty vault at {service.vault_path}", file=sys.stderr)
+    return 0
+
+
+async def cmd_list(args: argparse.Namespace, service: VaultService) -> int:
+    items = await service.search(
+        args.query, kind=_kind(args.kind), trash=args.trash, favourites_only=args.favourites
+    )
+    if args.json:
+        print(json.dumps([item.to_json() for item in items], indent=2))
+        return 0
+    if not items:
+        print("No items." if not args.query else f"Nothing matches '{args.query}'.")
+        return 0
+    rows = [
+        (_star(i) + i.name, i.kind.label, _detail(i), ",".join(i.tags), i.id[:8]) for i in items
+    ]
+    widths = [min(max(len(r[c]) for r in rows), 40) for c in range(4)]
+    for row in rows:
+        cells = [row[c][: widths[c]].ljust(widths[c]) for c in range(4)]
+        print("  ".join([*cells, row[4]]).rstrip())
+    return 0
+
+
+def _star(item: ItemSummary) -> str:
+    return "* " if item.favourite else ""
+
+
+def _detail(item: ItemSummary) -> str:
+    from .core.models import ItemKind
+
+    if item.kind is ItemKind.FILE:
+        return f"{item.file_name} ({_size(item.size)})"
+    return item.username or item.url or item.identifier_code
+
+
+def _size(size: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return ""
+
+
+async def cmd_get(args: argparse.Namespace, service: VaultService) -> int:
+    from .core.errors import InvalidInput
+    from .core.models import SPECS, ItemKind
+
+    item = await service.find(args.name, _kind(args.kind))
+    secrets = await service.reveal(item.id)
+    if args.json:
+        data = item.to_json()
+        data.update({name: value.reveal() for name, value in secrets.items()})
+        print(json.dumps(data, indent=2))
+        return 0
+    field = args.field or SPECS[item.kind].primary
+    if field == "totp":
+        code = await service.totp(item.id)
+        print(code.code)
+        return 0
+    if field in secrets:
+        value = secrets[field].reveal()
+    elif field in SPECS[item.kind].summary or field in ("id", "name"):
+        value = item.field(field)
+    else:
+        known = ", ".join(("id", *SPECS[item.kind].summary, *SPECS[item.kind].secret))
+        raise InvalidInput(f"{item.kind.noun} has no field '{field}' ({known})")
+    if item.kind is ItemKind.FILE and not args.field:
+        raise InvalidInput(f"'{item.name}' is a file: use 'mysafe save {args.name} PATH'")
+    print(value)
+    return 0
+
+
+async def cmd_add_password(args: argparse.Namespace, service: VaultService) -> int:
+    from . import prompts
+    from .core.models import ItemKind
+
+    if args.generate:
+        password = service.generate_password(args.length)
+    else:
+        password = prompts.single_line_secret("password")
+    values: dict[str, Any] = {
+        "name": args.name,
+        "username": args.username,
+        "url": args.url,
+        "tags": args.tags,
+        "password": password,
+    }
+    if args.totp:
+        values["secret_key"] = args.totp
+    return _added(await service.create_item(ItemKind.PASSWORD, values))
+
+
+async def cmd_add_note(args: argparse.Namespace, service: VaultService) -> int:
+    from . import prompts
+    from .core.models import ItemKind
+
+    body = prompts.multi_line_text("note")
+    values = {"name": args.name, "tags": args.tags, "note": body}
+    return _added(await service.create_item(ItemKind.NOTE, values))
+
+
+async def cmd_add_api_secret(args: argparse.Namespace, service: VaultService) -> int:
+    from . import prompts
+    from .core.models import ItemKind
+
+    values = {
+        "name": args.name,
+        "url": args.url,
+        "client_id": args.client_id,
+        "identifier_code": args.identifier_code,
+        "method": args.method,
+        "tags": args.tags,
+        "client_secret": prompts.single_line_secret("client secret"),
+    }
+    return _added(await service.create_item(ItemKind.API_SECRET, values))
+
+
+def _added(item: ItemSummary) -> int:
+    print(f"Added {item.kind.noun} '{item.name}' (id {item.id})", file=sys.stderr)
+    return 0
+
+
+class _ProgressLine:
+    """'\\r 42% 420.0 MiB / 1.0 GiB' on stderr when it is a terminal; silent otherwise."""
+
+    def __init__(self, verb: str) -> None:
+        self.verb = verb
+        self.enabled = sys.stderr.isatty()
+        self.shown = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        percent = 100 * done // total if total else 100
+        if self.enabled and percent != self.shown:
+            self.shown = percent
+            sys.stderr.write(f"\r{self.verb} {percent:3d}%  {_size(done)} / {_size(total)}  ")
+            sys.stderr.flush()
+
+    def finish(self) -> None:
+        if self.enabled and self.shown >= 0:
+            sys.stderr.write("\n")
+
+
+async def cmd_attach(args: argparse.Namespace, service: VaultService) -> int:
+    progress = _ProgressLine("Encrypting")
+    try:
+        item = await service.attach_file(
+            args.path, name=args.name, tags=args.tags, progress=progress
+        )
+    finally:
+        progress.finish()
+    return _added(item)
+
+
+async def cmd_save(args: argparse.Namespace, service: VaultService) -> int:
+    from .core.models import ItemKind
+
+    item = await service.find(args.name, ItemKind.FILE)
+    progress = _ProgressLine("Decrypting")
+    try:
+        target = await service.save_file(
+            item.id, args.path, overwrite=args.force, progress=progress
+        )
+    finally:
+        progress.finish()
+    print(f"Saved '{item.name}' to {target}", file=sys.stderr)
+    return 0
+
+
+async def cmd_rm(args: argparse.Namespace, service: VaultService) -> int:
+    item = await service.find(args.name, _kind(args.kind))
+    await service.deactivate(item.id)
+    print(f"Moved '{item.name}' to the trash ('mysafe restore' brings it back)", file=sys.stderr)
+    return 0
+
+
+async def cmd_restore(args: argparse.Namespace, service: VaultService) -> int:
+    item = await service.find(args.name, trash=True)
+    await service.restore(item.id)
+    print(f"Restored '{item.name}'", file=sys.stderr)
+    return 0
+
+
+async def cmd_purge(args: argparse.Namespace, service: VaultService) -> int:
+    from . import prompts
+
+    item = await service.find(args.name, trash=True)
+    if not args.yes and not prompts.confirm(f"Delete '{item.name}' for good?"):
+        print("Nothing deleted.", file=sys.stderr)
+        return 1
+    await service.purge(item.id)
+    print(f"Deleted '{item.name}' for good", file=sys.stderr)
+    return 0
+
+
+async def cmd_passwd(args: argparse.Namespace, service: VaultService) -> int:
+    from . import prompts
+
+    old = prompts.passphrase("Current passphrase: ", args.passphrase_file)
+    await service.unlock(old)
+    if args.new_passphrase_file:
+        new = prompts.read_secret_file(args.new_passphrase_file)
+    else:
+        new = prompts.hidden_twice("new vault passphrase")
+    service.check_new_passphrase(new, new)
+    await service.change_passphrase(old, new, args.kdf_profile)
+    print("Passphrase changed.", file=sys.stderr)
+    return 0
+
+
+async def cmd_generate(args: argparse.Namespace, service: VaultService) -> int:
+    if args.words:
+        print(service.generate_passphrase(args.words, args.separator))
+    else:
+        print(
+            service.generate_password(
+                args.length,
+                upper=not args.no_upper,
+                digits=not args.no_digits,
+                symbols=not args.no_symbols,
+                avoid_ambiguous=not args.allow_ambiguous,
+            )
+        )
+    return 0
