@@ -1,0 +1,56 @@
+"""Shared fixtures: real vault files in temporary folders, KDF at the accepted floor (fast)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from mysafe_tui.core.crypto import KdfParams
+from mysafe_tui.core.models import ItemKind
+from mysafe_tui.core.settings import Paths
+from mysafe_tui.core.vault import Vault
+from mysafe_tui.service import VaultService
+
+T = TypeVar("T")
+PASSPHRASE = "correct horse battery staple"
+# The lowest parameters a header may carry (DESIGN.md §3): tests stay fast, bounds stay real.
+FLOOR = KdfParams(memory_kib=19456, iterations=2, lanes=1, salt=b"\0" * 16)
+
+
+@pytest.fixture
+def vault_path(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "default.mysafe"
+
+
+@pytest.fixture
+def vault(vault_path: Path) -> Iterator[Vault]:
+    v = Vault.create(vault_path, PASSPHRASE, params=FLOOR)
+    yield v
+    v.close()
+
+
+def add_password(v: Vault, name: str, password: str = "s3cret!", **fields: Any) -> Any:
+    base = {"name": name, "username": fields.pop("username", "alice"), **fields}
+    return v.save_item(ItemKind.PASSWORD, base, {"password": password})
+
+
+@pytest.fixture
+def run() -> Iterator[Callable[[Coroutine[Any, Any, T]], T]]:
+    """Run a coroutine on one event loop kept for the whole test."""
+    loop = asyncio.new_event_loop()
+    yield loop.run_until_complete
+    loop.close()
+
+
+@pytest.fixture
+def service(tmp_path: Path, run: Callable[..., Any]) -> Iterator[VaultService]:
+    """A real service over a fresh, unlocked vault in a temporary MYSAFE_HOME."""
+    paths = Paths(tmp_path / "home", tmp_path / "home")
+    svc = VaultService(paths, kdf_params=FLOOR)
+    run(svc.create(PASSPHRASE))
+    yield svc
+    run(svc.close())

@@ -1,0 +1,47 @@
+"""The layer rules of DESIGN.md §2, checked at run time in a clean interpreter."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+
+def loaded_after(statement: str) -> set[str]:
+    code = f"import sys; {statement}; print('\\n'.join(sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return {name.split(".")[0] for name in out.stdout.split()}
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "mysafe_tui.core",
+        "mysafe_tui.core.vault",
+        "mysafe_tui.core.search",
+        "mysafe_tui.core.settings",
+        "mysafe_tui.core.totp",
+        "mysafe_tui.core.generator",
+    ],
+)
+def test_core_loads_no_ui_and_no_network(module: str) -> None:
+    loaded = loaded_after(f"import {module}")
+    assert not loaded & {"textual", "rich", "httpx"}, loaded & {"textual", "rich", "httpx"}
+
+
+def test_service_loads_no_textual() -> None:
+    loaded = loaded_after("import mysafe_tui.service")
+    assert "textual" not in loaded and "rich" not in loaded
+
+
+def test_version_command_imports_neither_crypto_nor_ui() -> None:
+    """`mysafe --version` must stay fast: no cryptography, no Textual (DESIGN.md §8)."""
+    statement = (
+        "from mysafe_tui.cli import run\n"
+        "try:\n    run(['--version'])\nexcept SystemExit:\n    pass"
+    )
+    code = f"import sys\n{statement}\nprint('\\n'.join(sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = {name.split(".")[0] for name in out.stdout.split()}
+    assert not loaded & {"cryptography", "textual", "httpx", "sqlite3"}
