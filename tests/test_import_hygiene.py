@@ -38,8 +38,7 @@ def test_service_loads_no_textual() -> None:
 def test_version_command_imports_neither_crypto_nor_ui() -> None:
     """`mysafe --version` must stay fast: no cryptography, no Textual (DESIGN.md §8)."""
     statement = (
-        "from mysafe_tui.cli import run\n"
-        "try:\n    run(['--version'])\nexcept SystemExit:\n    pass"
+        "from mysafe_tui.cli import run\ntry:\n    run(['--version'])\nexcept SystemExit:\n    pass"
     )
     code = f"import sys\n{statement}\nprint('\\n'.join(sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -55,7 +55,9 @@ def test_items_survive_close_and_reopen(vault: Vault, vault_path: Path) -> None:
 
 def test_update_bumps_version_and_keeps_created(vault: Vault) -> None:
     a = add_password(vault, "Github")
-    b = vault.save_item(ItemKind.PASSWORD, {"name": "GitHub", "username": "bob"}, {"password": "new"}, a.id)
+    b = vault.save_item(
+        ItemKind.PASSWORD, {"name": "GitHub", "username": "bob"}, {"password": "new"}, a.id
+    )
     assert (b.version, b.created, b.name) == (2, a.created, "GitHub")
     assert vault.reveal(a.id) == {"password": "new"}
 
@@ -79,7 +81,9 @@ def test_the_three_failures_are_distinct_errors() -> None:
             assert (a is b) == issubclass(a, b)
 
 
-def test_damaged_header_is_corrupt_header_not_wrong_passphrase(vault: Vault, vault_path: Path) -> None:
+def test_damaged_header_is_corrupt_header_not_wrong_passphrase(
+    vault: Vault, vault_path: Path
+) -> None:
     vault.close()
     (body,) = sql(vault_path, "SELECT body FROM header")[0]
     assert isinstance(body, bytes)
@@ -186,7 +190,9 @@ def test_rolled_back_content_under_current_mac_is_refused(vault: Vault, vault_pa
     old = sql(vault_path, "SELECT version, summary, secret FROM items WHERE id = ?", a.id)[0]
     vault.save_item(ItemKind.PASSWORD, {"name": "a", "username": "u"}, {"password": "new"}, a.id)
     vault.close()
-    sql(vault_path, "UPDATE items SET version = ?, summary = ?, secret = ? WHERE id = ?", *old, a.id)
+    sql(
+        vault_path, "UPDATE items SET version = ?, summary = ?, secret = ? WHERE id = ?", *old, a.id
+    )
     v = reopen(vault_path)
     with pytest.raises(errors.CorruptRecord, match="modified outside"):
         v.reveal(a.id)
@@ -262,7 +268,10 @@ def test_weak_kdf_is_upgraded_to_the_profile_after_unlock(vault: Vault, vault_pa
     rewrite_header(vault_path, profile="low-memory")  # header params are the floor: weaker
     v = reopen(vault_path)
     target = KDF_PROFILES["low-memory"]
-    assert (v.kdf_params.memory_kib, v.kdf_params.iterations) == (target.memory_kib, target.iterations)
+    assert (v.kdf_params.memory_kib, v.kdf_params.iterations) == (
+        target.memory_kib,
+        target.iterations,
+    )
     v.close()
     v = reopen(vault_path)
     assert v.reveal(next(iter(v.summaries))) == {"password": "pw"}

@@ -76,19 +76,34 @@ def create_database(path: Path) -> sqlite3.Connection:
 def open_database(path: Path) -> sqlite3.Connection:
     """Open an existing vault file after checking it is whole and structurally sound."""
     check_file(path)
+    conn = _connect(path)
     try:
-        conn = _connect(path)
         (app_id,) = conn.execute("PRAGMA application_id").fetchone()
         if app_id != APPLICATION_ID:
-            conn.close()
             raise CorruptVault(f"{path} is an SQLite file but not a mysafe vault")
         problems = [row[0] for row in conn.execute("PRAGMA quick_check(5)")]
+        if problems != ["ok"]:
+            raise CorruptVault(f"{path} is damaged: {'; '.join(problems)}")
+        if schema_of(conn) != expected_schema():
+            raise CorruptVault(f"{path} is damaged: its table definitions were altered")
     except sqlite3.DatabaseError as exc:
-        raise CorruptVault(f"{path} is damaged and cannot be read ({exc})") from None
-    if problems != ["ok"]:
         conn.close()
-        raise CorruptVault(f"{path} is damaged: {'; '.join(problems)}")
+        raise CorruptVault(f"{path} is damaged and cannot be read ({exc})") from None
+    except CorruptVault:
+        conn.close()
+        raise
     return conn
+
+
+def schema_of(conn: sqlite3.Connection) -> list[str]:
+    rows = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' ORDER BY name")
+    return [" ".join(str(row[0]).split()) for row in rows]
+
+
+def expected_schema() -> list[str]:
+    """The CREATE TABLE statements as SQLite stores them, whitespace folded, by table name."""
+    statements = [" ".join(s.split()) for s in SCHEMA.split(";") if s.strip()]
+    return sorted(statements, key=lambda s: s.split()[2])
 
 
 def check_file(path: Path) -> None:
@@ -137,7 +152,7 @@ def _connect(path: Path) -> sqlite3.Connection:
         conn.execute("PRAGMA cache_size = -8192")
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     except sqlite3.DatabaseError as exc:
-        raise _translate(exc, path) from None
+        raise translate(exc, path) from None
     return conn
 
 
@@ -147,7 +162,7 @@ def write_transaction(conn: sqlite3.Connection, path: Path) -> Iterator[sqlite3.
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.DatabaseError as exc:
-        raise _translate(exc, path) from None
+        raise translate(exc, path) from None
     try:
         yield conn
         conn.execute("COMMIT")
@@ -155,13 +170,13 @@ def write_transaction(conn: sqlite3.Connection, path: Path) -> Iterator[sqlite3.
         with contextlib.suppress(sqlite3.Error):
             conn.execute("ROLLBACK")
         if isinstance(exc, sqlite3.DatabaseError):
-            raise _translate(exc, path) from None
+            raise translate(exc, path) from None
         if isinstance(exc, OSError):
             raise StorageError(f"could not write {path}: {exc.strerror}") from None
         raise
 
 
-def _translate(exc: sqlite3.DatabaseError, path: Path) -> Exception:
+def translate(exc: sqlite3.DatabaseError, path: Path) -> Exception:
     text = str(exc).lower()
     if "locked" in text or "busy" in text:
         return VaultBusy("another mysafe process is writing to this vault; try again shortly")
@@ -169,8 +184,8 @@ def _translate(exc: sqlite3.DatabaseError, path: Path) -> Exception:
         return StorageError(f"the disk is full: nothing was changed in {path}")
     if "readonly" in text or "read-only" in text:
         return StorageError(f"{path} is read-only: nothing was changed")
+    if "malformed" in text or "not a database" in text or "decode" in text:
+        return CorruptVault(f"{path} is damaged and cannot be read ({exc})")
     if "i/o" in text or "disk" in text:
         return StorageError(f"the disk refused a write to {path}; nothing was changed ({exc})")
-    if "malformed" in text or "not a database" in text:
-        return CorruptVault(f"{path} is damaged and cannot be read ({exc})")
     return StorageError(f"vault storage error in {path}: {exc}")

@@ -353,15 +353,8 @@ class Vault:
     def _load(self) -> None:
         """Read every row, decrypt summaries, check the manifest (see the module docstring)."""
         assert self._sk is not None
-        try:
-            rows = self._conn.execute(
-                "SELECT id, kind, version, summary, mac FROM items"
-            ).fetchall()
-            manifest = self._conn.execute(
-                "SELECT generation, count, tag FROM manifest WHERE id = 1"
-            ).fetchone()
-        except sqlite3.DatabaseError as exc:
-            raise CorruptVault(f"{self.path} is damaged and cannot be read ({exc})") from None
+        rows = self._query("SELECT id, kind, version, summary, mac FROM items")
+        manifest = next(iter(self._query("SELECT generation, count, tag FROM manifest")), None)
         if manifest is None:
             raise IntegrityError(f"{self.path} has lost its manifest")
         with _gc_paused():
@@ -398,7 +391,7 @@ class Vault:
         """Slow path: the tag disagrees with the stored entry MACs. If recomputing the MACs of
         the rows that decrypt makes it agree, only some stored MACs were damaged; else fail."""
         acc = 0
-        rows = self._conn.execute(f"SELECT {_ROW} FROM items").fetchall()
+        rows = self._query(f"SELECT {_ROW} FROM items")
         for item_id, kind_text, version, key_version, wrapped, summary_ct, secret_ct, _ in rows:
             if item_id in summaries and all(
                 isinstance(b, bytes) for b in (wrapped, summary_ct, secret_ct)
@@ -422,9 +415,9 @@ class Vault:
         summary = self._summaries.get(item_id)
         if summary is None:
             raise ItemNotFound(f"no item with id {item_id}")
-        row = self._conn.execute(f"SELECT {_ROW} FROM items WHERE id = ?", (item_id,)).fetchone()
-        if row is None:
-            raise ItemNotFound(f"no item with id {item_id}")
+        row = next(iter(self._query(f"SELECT {_ROW} FROM items WHERE id = ?", item_id)), None)
+        if row is None:  # indexed at unlock, gone now: the database index is damaged
+            raise CorruptRecord(item_id, "its row cannot be found in the database")
         _, kind_text, version, key_version, wrapped, summary_ct, secret_ct, _ = row
         try:
             computed = self._entry_mac(
@@ -438,6 +431,15 @@ class Vault:
         except (AuthenticationFailed, ValueError, TypeError):
             raise CorruptRecord(item_id) from None
         return {str(k): str(v) for k, v in data.items()}
+
+    def _query(self, statement: str, *args: Any) -> list[Any]:
+        """A read whose every failure (damaged pages, undecodable text) is a vault error."""
+        try:
+            return self._conn.execute(statement, args).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise storage.translate(exc, self.path) from None
+        except UnicodeDecodeError:
+            raise CorruptVault(f"{self.path} is damaged: unreadable text in a record") from None
 
     def _item_key(self, item_id: str, key_version: int, wrapped: bytes) -> Aead:
         assert self._vk is not None
