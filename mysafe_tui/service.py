@@ -126,6 +126,14 @@ class VaultService:
         await self.lock()
         self._executor.shutdown(wait=True)
 
+    async def refresh(self) -> bool:
+        """Pick up changes another process (a CLI call, a sync) wrote. True if there were."""
+        vault = self._require()
+        changed = await self._run(vault.refresh)
+        if changed:
+            self._attach(vault)
+        return changed
+
     # --- reading --------------------------------------------------------------------------
 
     async def search(

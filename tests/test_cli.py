@@ -1,0 +1,198 @@
+"""The installed `mysafe` command, run as a user or a script would, on a real vault."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import PASSPHRASE
+from mysafe_tui.core.crypto import KDF_PROFILES
+from mysafe_tui.core.vault import Vault
+
+MYSAFE = shutil.which("mysafe", path=str(Path(sys.executable).parent)) or "mysafe"
+
+
+class Cli:
+    """Runs `mysafe` with its own MYSAFE_HOME and a passphrase file, detached from any tty."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.passfile = home.parent / "passphrase"
+        self.passfile.write_text(PASSPHRASE + "\n")
+
+    def __call__(
+        self, *args: str, stdin: str = "", passphrase: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MYSAFE")}
+        env["MYSAFE_HOME"] = str(self.home)
+        if passphrase:
+            env["MYSAFE_PASSPHRASE_FILE"] = str(self.passfile)
+        return subprocess.run(
+            [MYSAFE, *args], input=stdin, capture_output=True, text=True, env=env,
+            start_new_session=True,  # no controlling terminal: prompts must not hang
+        )  # fmt: skip
+
+    def ok(self, *args: str, stdin: str = "") -> str:
+        result = self(*args, stdin=stdin)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    def fails(self, *args: str, stdin: str = "", code: int = 1) -> str:
+        result = self(*args, stdin=stdin)
+        assert result.returncode == code, (result.stdout, result.stderr)
+        assert "Traceback" not in result.stderr
+        return result.stderr
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    c = Cli(tmp_path / "home")
+    c.ok("init", "--kdf-profile", "low-memory")
+    return c
+
+
+def test_init_writes_the_default_kdf_profile(tmp_path: Path) -> None:
+    c = Cli(tmp_path / "home")
+    c.ok("init")
+    v = Vault.open(tmp_path / "home" / "default.mysafe")
+    params, default = v.kdf_params, KDF_PROFILES["default"]
+    assert (params.memory_kib, params.iterations, params.lanes) == (262144, 3, 4)
+    assert (default.memory_kib, default.iterations, default.lanes) == (262144, 3, 4)
+    assert v.kdf_profile == "default"
+    v.close()
+    assert "already exists" in c.fails("init")
+
+
+def test_password_life_cycle(cli: Cli) -> None:
+    cli.ok("add", "password", "--name", "Github", "--username", "octo",
+           "--url", "https://github.com", "--tags", "dev,git",
+           "--totp", "JBSWY3DPEHPK3PXP", stdin="gh-s3cret\n")  # fmt: skip
+    assert cli.ok("get", "github") == "gh-s3cret\n"
+    assert cli.ok("get", "github", "--field", "username") == "octo\n"
+    code = cli.ok("get", "github", "--field", "totp").strip()
+    assert code.isdigit() and len(code) == 6
+    listed = json.loads(cli.ok("list", "--json"))
+    assert [(i["name"], i["username"], i["tags"]) for i in listed] == [
+        ("Github", "octo", ["dev", "git"])
+    ]
+    assert "gh-s3cret" not in json.dumps(listed)  # the list never carries secrets
+    assert json.loads(cli.ok("get", "github", "--json"))["password"] == "gh-s3cret"
+    cli.ok("rm", "github")
+    assert json.loads(cli.ok("list", "--json")) == []
+    assert "Github" in cli.ok("list", "--trash")
+    cli.ok("restore", "github")
+    assert "Github" in cli.ok("list", "git")
+
+
+def test_note_and_api_secret(cli: Cli) -> None:
+    cli.ok("add", "note", "--name", "Runbook", "--tags", "ops", stdin="step 1\nstep 2\n")
+    assert cli.ok("get", "runbook") == "step 1\nstep 2\n"
+    cli.ok("add", "api-secret", "--name", "Stripe", "--url", "https://api.stripe.com",
+           "--client-id", "cid-1", "--method", "POST", stdin="sk_live_xyz\n")  # fmt: skip
+    assert cli.ok("get", "stripe") == "sk_live_xyz\n"
+    assert cli.ok("get", "stripe", "--field", "client_id") == "cid-1\n"
+    assert "Stripe" in cli.ok("list", "--kind", "api-secret")
+    assert "Runbook" not in cli.ok("list", "--kind", "api-secret")
+
+
+def test_generated_password_is_stored_not_printed(cli: Cli) -> None:
+    result = cli("add", "password", "--name", "gen", "--username", "u", "--generate")
+    assert result.returncode == 0
+    password = cli.ok("get", "gen").strip()
+    assert len(password) == 24 and password not in result.stdout + result.stderr
+
+
+def test_attach_and_save(cli: Cli, tmp_path: Path) -> None:
+    source = tmp_path / "id_ed25519"
+    source.write_bytes(os.urandom(200_000))
+    cli.ok("attach", str(source), "--name", "ssh key")
+    assert "id_ed25519" in cli.ok("list")
+    target = tmp_path / "restored"
+    cli.ok("save", "ssh key", str(target))
+    assert target.read_bytes() == source.read_bytes()
+    assert "already exists" in cli.fails("save", "ssh key", str(target))
+    cli.ok("save", "ssh key", str(target), "--force")
+    assert "is a file" in cli.fails("get", "ssh key")
+
+
+def test_passwd(cli: Cli, tmp_path: Path) -> None:
+    cli.ok("add", "note", "--name", "n", stdin="body")
+    new = tmp_path / "new-passphrase"
+    new.write_text("another strong passphrase 42\n")
+    cli.ok("passwd", "--new-passphrase-file", str(new))
+    assert "wrong passphrase" in cli.fails("list")
+    assert cli.ok("get", "n", "--passphrase-file", str(new)) == "body\n"
+
+
+def test_purge_needs_confirmation_or_yes(cli: Cli) -> None:
+    cli.ok("add", "note", "--name", "old", stdin="x")
+    cli.ok("rm", "old")
+    assert "--yes" in cli.fails("purge", "old")
+    cli.ok("purge", "old", "--yes")
+    assert "No items" in cli.ok("list", "--trash")
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (("get", "nothing"), "", "no item named 'nothing'"),
+        (("get", "githb"), "", "did you mean Github"),
+        (("get", "github", "--field", "colour"), "", "has no field 'colour'"),
+        (("attach", "/no/such/file"), "", "not a readable file"),
+        (("add", "password", "--name", "x", "--username", "u"), "", "standard input is empty"),
+        (("add", "password", "--name", "x", "--username", "u"), "a\nb\n", "must be one line"),
+        (("add", "password", "--name", "x", "--username", "u", "--totp", "!!"), "p", "base32"),
+    ],
+)
+def test_bad_input_is_one_clear_sentence(
+    cli: Cli, args: tuple[str, ...], stdin: str, message: str
+) -> None:
+    cli.ok("add", "password", "--name", "Github", "--username", "u", stdin="p")
+    stderr = cli.fails(*args, stdin=stdin)
+    assert message in stderr and stderr.count("\n") == 1, stderr
+
+
+def test_ambiguous_name(cli: Cli) -> None:
+    cli.ok("add", "note", "--name", "dup", stdin="1")
+    cli.ok("add", "note", "--name", "DUP", stdin="2")
+    assert "matches 2 items" in cli.fails("get", "dup")
+
+
+def test_wrong_passphrase_and_missing_passphrase(cli: Cli, tmp_path: Path) -> None:
+    wrong = tmp_path / "wrong"
+    wrong.write_text("not it\n")
+    assert cli.fails("list", "--passphrase-file", str(wrong)) == "mysafe: wrong passphrase\n"
+    result = cli("list", passphrase=False)
+    assert result.returncode == 1 and "--passphrase-file" in result.stderr
+
+
+def test_damaged_vaults_are_named_not_tracebacks(cli: Cli) -> None:
+    vault = cli.home / "default.mysafe"
+    raw = vault.read_bytes()
+    vault.write_bytes(raw[: len(raw) // 2])
+    assert "truncated" in cli.fails("list")
+    vault.write_bytes(b"this is not a vault at all" * 100)
+    assert "not a mysafe vault" in cli.fails("list")
+
+
+def test_no_vault_yet(tmp_path: Path) -> None:
+    c = Cli(tmp_path / "empty")
+    assert "mysafe init" in c.fails("list")
+
+
+def test_secrets_are_never_accepted_as_arguments(cli: Cli) -> None:
+    cli.fails("add", "password", "--name", "x", "--username", "u", "--password", "p", code=2)
+
+
+def test_generate_and_version_need_no_vault(tmp_path: Path) -> None:
+    c = Cli(tmp_path / "none")
+    assert len(c.ok("generate", "--length", "40").strip()) == 40
+    assert len(c.ok("generate", "--words", "5").strip().split("-")) == 5
+    assert c.ok("--version").startswith("mysafe ")
+    assert "usage" in c.ok()

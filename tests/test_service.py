@@ -1,0 +1,207 @@
+"""VaultService over a real vault: search ranking, CRUD, trash, TOTP, files, passphrases."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import FLOOR, PASSPHRASE
+from mysafe_tui.core import errors
+from mysafe_tui.core.models import ItemKind, Secret
+from mysafe_tui.core.settings import Paths
+from mysafe_tui.core.vault import Vault
+from mysafe_tui.service import VaultService
+
+Run = Callable[..., Any]
+PW = ItemKind.PASSWORD
+
+
+def add(run: Run, service: VaultService, name: str, **values: Any) -> Any:
+    values.setdefault("username", "alice")
+    values.setdefault("password", "pw")
+    return run(service.create_item(PW, {"name": name, **values}))
+
+
+def names(items: list[Any]) -> list[str]:
+    return [item.name for item in items]
+
+
+def test_search_ranks_name_prefix_then_name_then_other_fields_then_fuzzy(
+    run: Run, service: VaultService
+) -> None:
+    add(run, service, "Zeta mail", url="https://git.example")  # 'git' only in the URL
+    add(run, service, "My github")  # 'git' inside the name
+    add(run, service, "gitlab")  # name starts with 'git'
+    add(run, service, "Gi-t fuzzy thing")  # only letters in order
+    add(run, service, "Unrelated")
+    found = run(service.search("git"))
+    assert names(found) == ["gitlab", "My github", "Zeta mail", "Gi-t fuzzy thing"]
+
+
+def test_favourites_come_first_and_can_be_filtered(run: Run, service: VaultService) -> None:
+    add(run, service, "alpha")
+    beta = add(run, service, "beta")
+    run(service.toggle_favourite(beta.id))
+    assert names(run(service.search())) == ["beta", "alpha"]
+    assert names(run(service.search(favourites_only=True))) == ["beta"]
+
+
+def test_multi_word_query_matches_words_anywhere(run: Run, service: VaultService) -> None:
+    add(run, service, "prod database", username="dba", tags="ops")
+    add(run, service, "staging database", tags="ops")
+    assert names(run(service.search("database prod"))) == ["prod database"]
+
+
+def test_kind_filter_and_tags_are_searchable(run: Run, service: VaultService) -> None:
+    add(run, service, "login", tags="work,vpn")
+    run(service.create_item(ItemKind.NOTE, {"name": "vpn howto", "note": "steps"}))
+    assert names(run(service.search("vpn"))) == ["vpn howto", "login"]
+    assert names(run(service.search("vpn", kind=ItemKind.NOTE))) == ["vpn howto"]
+
+
+def test_reveal_returns_secrets_that_do_not_print(run: Run, service: VaultService) -> None:
+    item = add(run, service, "bank", password="hunter2-very-secret")
+    secrets = run(service.reveal(item.id))
+    assert secrets["password"].reveal() == "hunter2-very-secret"
+    for shown in (repr(secrets), str(secrets["password"]), f"{secrets['password']}"):
+        assert "hunter2" not in shown
+    assert isinstance(secrets["notes"], Secret) and secrets["notes"].reveal() == ""
+
+
+def test_required_fields_and_unknown_fields_are_refused(run: Run, service: VaultService) -> None:
+    with pytest.raises(errors.InvalidInput, match="needs password"):
+        run(service.create_item(PW, {"name": "x", "username": "u"}))
+    with pytest.raises(errors.InvalidInput, match="needs client_id, client_secret"):
+        run(service.create_item(ItemKind.API_SECRET, {"name": "x", "url": "https://a"}))
+    with pytest.raises(errors.InvalidInput, match="no field 'colour'"):
+        run(service.create_item(ItemKind.NOTE, {"name": "x", "note": "n", "colour": "red"}))
+    with pytest.raises(errors.InvalidInput, match="base32"):
+        add(run, service, "x", secret_key="not a seed!")
+    with pytest.raises(errors.InvalidInput, match="single line"):
+        add(run, service, "two\nlines")
+    assert run(service.search()) == []
+
+
+def test_partial_update_keeps_other_fields(run: Run, service: VaultService) -> None:
+    item = add(run, service, "github", url="https://github.com", password="old", tags="dev")
+    updated = run(service.update_item(item.id, {"password": "new"}))
+    assert (updated.version, updated.url, updated.tags) == (2, "https://github.com", ("dev",))
+    assert run(service.reveal(item.id))["password"].reveal() == "new"
+
+
+def test_trash_restore_and_purge(run: Run, service: VaultService) -> None:
+    item = add(run, service, "old account")
+    run(service.deactivate(item.id))
+    assert run(service.search()) == []
+    assert names(run(service.search(trash=True))) == ["old account"]
+    with pytest.raises(errors.ItemNotFound):
+        run(service.find("old account"))
+    assert run(service.find("old account", trash=True)).id == item.id
+    run(service.restore(item.id))
+    assert names(run(service.search())) == ["old account"]
+    run(service.purge(item.id))
+    run(service.lock())
+    run(service.unlock(PASSPHRASE))
+    assert run(service.search()) == []
+    assert run(service.search(trash=True)) == []
+
+
+def test_find_by_name_id_and_ambiguity(run: Run, service: VaultService) -> None:
+    a = add(run, service, "Github")
+    assert run(service.find("github")).id == a.id
+    assert run(service.find(a.id[:8])).id == a.id
+    with pytest.raises(errors.ItemNotFound, match="did you mean Github"):
+        run(service.find("githb"))
+    add(run, service, "github")
+    with pytest.raises(errors.AmbiguousName, match="matches 2 items"):
+        run(service.find("GITHUB"))
+
+
+def test_totp_code_from_an_item(run: Run, service: VaultService) -> None:
+    seed = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # base32 of "12345678901234567890"
+    item = add(run, service, "2fa", secret_key=seed)
+    code = run(service.totp(item.id, at=59))
+    assert (code.code, code.seconds_left) == ("287082", 1)
+    plain = add(run, service, "no 2fa")
+    with pytest.raises(errors.InvalidInput, match="no TOTP seed"):
+        run(service.totp(plain.id))
+
+
+def test_attach_and_save_a_file_with_progress(
+    run: Run, service: VaultService, tmp_path: Path
+) -> None:
+    source = tmp_path / "report.pdf"
+    source.write_bytes(bytes(range(256)) * 1000)
+    seen: list[tuple[int, int]] = []
+    item = run(service.attach_file(source, tags="docs", progress=lambda d, t: seen.append((d, t))))
+    assert (item.kind, item.file_name, item.size, item.media_type) == (
+        ItemKind.FILE, "report.pdf", 256000, "application/pdf",
+    )  # fmt: skip
+    assert seen[-1] == (256000, 256000)
+    out = tmp_path / "out"
+    out.mkdir()
+    target = run(service.save_file(item.id, out))
+    assert target == out / "report.pdf" and target.read_bytes() == source.read_bytes()
+    assert target.stat().st_mode & 0o777 == 0o600
+    with pytest.raises(errors.StorageError, match="already exists"):
+        run(service.save_file(item.id, out))
+    renamed = run(service.update_item(item.id, {"name": "Q3 report"}))  # content stays
+    assert renamed.name == "Q3 report"
+    run(service.save_file(item.id, target, overwrite=True))
+    assert target.read_bytes() == source.read_bytes()
+
+
+def test_missing_file_is_a_clear_error(run: Run, service: VaultService, tmp_path: Path) -> None:
+    with pytest.raises(errors.InvalidInput, match="not a readable file"):
+        run(service.attach_file(tmp_path / "nope.txt"))
+
+
+def test_new_passphrase_rules(service: VaultService) -> None:
+    with pytest.raises(errors.InvalidInput, match="differ"):
+        service.check_new_passphrase("one long passphrase", "another long passphrase")
+    with pytest.raises(errors.InvalidInput, match="weak"):
+        service.check_new_passphrase("password1", "password1")
+    assert service.check_new_passphrase(PASSPHRASE, PASSPHRASE).score >= 2
+
+
+def test_lock_drops_access_until_unlocked(run: Run, service: VaultService) -> None:
+    item = add(run, service, "x", password="pw-x")
+    run(service.lock())
+    assert not service.is_unlocked
+    with pytest.raises(errors.VaultLocked):
+        run(service.reveal(item.id))
+    with pytest.raises(errors.WrongPassphrase):
+        run(service.unlock("nope nope nope"))
+    run(service.unlock(PASSPHRASE))
+    assert run(service.reveal(item.id))["password"].reveal() == "pw-x"
+
+
+def test_changes_from_another_process_are_picked_up(run: Run, service: VaultService) -> None:
+    add(run, service, "mine")
+    other = Vault.open(service.vault_path)
+    other.unlock(PASSPHRASE)
+    other.save_item(PW, {"name": "from the CLI", "username": "u"}, {"password": "p"})
+    other.close()
+    assert run(service.refresh()) is True
+    assert names(run(service.search())) == ["from the CLI", "mine"]
+    add(run, service, "after")  # writes stay consistent with the other writer's manifest
+    assert len(run(service.search())) == 3
+
+
+def test_service_without_a_vault_says_how_to_create_one(run: Run, tmp_path: Path) -> None:
+    svc = VaultService(Paths(tmp_path, tmp_path), kdf_params=FLOOR)
+    with pytest.raises(errors.VaultNotFound, match="mysafe init"):
+        run(svc.search())
+    with pytest.raises(errors.VaultNotFound):
+        run(svc.unlock(PASSPHRASE))
+    run(svc.close())
+
+
+def test_generators_are_available_without_a_vault() -> None:
+    password = VaultService.generate_password(32, symbols=False)
+    assert len(password) == 32 and password.isalnum()
+    assert not set(password) & set("Il1O0o")
+    assert len(VaultService.generate_passphrase(6).split("-")) == 6
