@@ -73,6 +73,10 @@ class AdBuilder:
             for part in ("summary", "secret")
         }
 
+    def prefix(self, kind: ItemKind, part: str) -> bytes:
+        """The constant start of `item(kind, ..., part)`, for loops that inline the rest."""
+        return self._prefix[kind, part]
+
     def item(self, kind: ItemKind, item_id: str, version: int, part: str) -> bytes:
         """Binds vault, kind, part (summary or secret), item id and item version."""
         raw = item_id.encode()

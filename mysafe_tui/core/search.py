@@ -19,20 +19,21 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .models import ItemKind, ItemSummary
 
 FUZZY_LIMIT = 500
 
 
-@dataclass(frozen=True)
+@dataclass
 class _View:
-    """Candidates for one filter (kind, trash, favourites), with the fuzzy haystack."""
+    """Candidates for one filter (kind, trash, favourites); the joined haystack for the fuzzy
+    tier is made only when a fuzzy search needs it."""
 
     positions: list[int]
-    joined: str
-    starts: list[int]
+    joined: str | None = None
+    starts: list[int] = field(default_factory=list)
 
 
 def _sort_key(item: ItemSummary) -> tuple[bool, str, str]:
@@ -52,9 +53,16 @@ class SearchIndex:
         self._keys = [_sort_key(item) for item in ordered]
         self._items = ordered
         self._names = [key[1] for key in self._keys]
-        self._hay = [_haystack(item) for item in ordered]
+        self._hay_cache: list[str] | None = None  # built at the first query, not at unlock
         self._key_of = {item.id: key for item, key in zip(ordered, self._keys, strict=True)}
         self._views: dict[tuple[ItemKind | None, bool, bool], _View] = {}
+
+    @property
+    def _hay(self) -> list[str]:
+        """Casefolded text per item, in order; built when first searched."""
+        if self._hay_cache is None:
+            self._hay_cache = [_haystack(item) for item in self._items]
+        return self._hay_cache
 
     def __len__(self) -> int:
         return len(self._items)
@@ -67,7 +75,8 @@ class SearchIndex:
         self._keys.insert(at, key)
         self._items.insert(at, item)
         self._names.insert(at, key[1])
-        self._hay.insert(at, _haystack(item))
+        if self._hay_cache is not None:
+            self._hay_cache.insert(at, _haystack(item))
         self._key_of[item.id] = key
         self._views.clear()
 
@@ -75,7 +84,9 @@ class SearchIndex:
         key = self._key_of.pop(item_id, None)
         if key is not None:
             at = bisect.bisect_left(self._keys, key)
-            del self._keys[at], self._items[at], self._names[at], self._hay[at]
+            del self._keys[at], self._items[at], self._names[at]
+            if self._hay_cache is not None:
+                del self._hay_cache[at]
             self._views.clear()
 
     def search(
@@ -125,6 +136,13 @@ class SearchIndex:
             return []
         steps = "".join(f"[^\\n{re.escape(c)}]*+{re.escape(c)}" for c in letters[1:])
         pattern = re.compile(re.escape(letters[0]) + steps)
+        if view.joined is None:
+            hay = self._hay
+            offset = 0
+            for i in view.positions:
+                view.starts.append(offset)
+                offset += len(hay[i]) + 1
+            view.joined = "\n".join(hay[i] for i in view.positions)
         out: list[int] = []
         last = -1
         for match in pattern.finditer(view.joined):
@@ -148,11 +166,6 @@ class SearchIndex:
                 and (kind is None or item.kind is kind)
                 and (item.favourite or not favourites_only)
             ]
-            starts: list[int] = []
-            offset = 0
-            for i in positions:
-                starts.append(offset)
-                offset += len(self._hay[i]) + 1
-            view = _View(positions, "\n".join(self._hay[i] for i in positions), starts)
+            view = _View(positions)
             self._views[key] = view
         return view

@@ -1,0 +1,489 @@
+#!/usr/bin/env python3
+"""mysafe benchmark: the DESIGN.md §8 budgets, and the same lookups with keepassxc-cli and pass.
+
+    .venv/bin/python bench/benchmark.py              # 1k, 10k, 100k items, 1 GiB file, peers
+    .venv/bin/python bench/benchmark.py --quick      # 1k and 10k, 64 MiB file
+
+Each vault size is measured in a fresh subprocess, so peak memory is that size's own. Vaults are
+built with the KDF at its floor (the KDF is timed on its own and reported apart): the budgets
+count "KDF + x". Peers run only where Debian's `keepassxc` and `pass` packages are installed.
+Not a test: it prints figures, it does not pass or fail.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+QUERIES = ["g", "git", "github prod", "ghb", "zzzq", "user1234"]
+WORDS = [
+    "github",
+    "gitlab",
+    "google",
+    "amazon",
+    "bank",
+    "mail",
+    "server",
+    "prod",
+    "staging",
+    "db",
+    "vpn",
+    "jira",
+    "slack",
+    "aws",
+    "azure",
+    "router",
+    "backup",
+    "wiki",
+]
+
+
+def items(n: int) -> list[tuple[str, str, str, str, str]]:
+    """Deterministic sample logins: (title, username, url, password, tag)."""
+    out = []
+    for i in range(n):
+        a, b = WORDS[i % len(WORDS)], WORDS[(i * 7 + 3) % len(WORDS)]
+        out.append(
+            (
+                f"{a} {b} {i}",
+                f"user{i}@example.com",
+                f"https://{a}.example.com/login",
+                f"pw-{i:06d}-{a}",
+                b,
+            )
+        )
+    return out
+
+
+def reset_peak_memory() -> int:
+    """Reset this process's peak RSS (Linux >= 4.0) and return the current RSS in bytes.
+
+    A child inherits its parent's peak RSS across fork and exec, which would hide its own."""
+    with open("/proc/self/clear_refs", "w") as handle:
+        handle.write("5")
+    return _status_kib("VmRSS") * 1024
+
+
+def peak_memory() -> int:
+    return _status_kib("VmHWM") * 1024
+
+
+def _status_kib(field: str) -> int:
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def median_time(fn: Any, repeat: int = 5) -> float:
+    runs = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        runs.append(time.perf_counter() - start)
+    return statistics.median(runs)
+
+
+# --- one vault size, in a child process ----------------------------------------------------
+
+
+def child_size(n: int, folder: Path) -> dict[str, Any]:
+    reset_peak_memory()
+    from mysafe_tui.core.crypto import KdfParams, derive_passphrase_key
+    from mysafe_tui.core.models import ItemKind
+    from mysafe_tui.core.search import SearchIndex
+    from mysafe_tui.core.vault import Vault
+
+    floor = KdfParams(19456, 2, 1, os.urandom(16))
+    path = folder / f"bench-{n}.mysafe"
+    vault = Vault.create(path, "bench passphrase", params=floor)
+    start = time.perf_counter()
+    vault.save_many(
+        (
+            ItemKind.PASSWORD,
+            {"name": t, "username": u, "url": url, "tags": (tag,)},
+            {"password": pw},
+        )
+        for t, u, url, pw, tag in items(n)
+    )
+    build = time.perf_counter() - start
+    vault.close()
+    kdf = median_time(lambda: derive_passphrase_key("bench passphrase", vault.kdf_params), 3)
+
+    def unlock() -> tuple[Vault, SearchIndex]:
+        v = Vault.open(path)
+        v.unlock("bench passphrase")
+        return v, SearchIndex(v.summaries.values())
+
+    timings = []
+    for _ in range(3):
+        start = time.perf_counter()
+        v, index = unlock()
+        timings.append(time.perf_counter() - start)
+        v.close()
+    v, index = unlock()
+    filters = {}
+    for q in QUERIES:
+        index.search(q)  # the first keystroke builds the view; measure steady typing
+        filters[q] = median_time(lambda q=q: index.search(q), 5)
+    counter = iter(range(10**9))
+    add = median_time(
+        lambda: v.save_item(
+            ItemKind.PASSWORD, {"name": f"new {next(counter)}", "username": "u"}, {"password": "p"}
+        ),
+        30,
+    )
+    peak = peak_memory()
+    v.close()
+    return {
+        "n": n,
+        "build_s": build,
+        "kdf_s": kdf,
+        "unlock_beyond_kdf_s": statistics.median(timings) - kdf,
+        "filters_s": filters,
+        "add_s": add,
+        "peak_rss": peak,
+        "file_bytes": path.stat().st_size,
+    }
+
+
+def child_file(mib: int, folder: Path) -> dict[str, Any]:
+    from mysafe_tui.core.crypto import CHUNK_SIZE, KdfParams
+    from mysafe_tui.core.fsutil import write_chunks_atomic
+    from mysafe_tui.core.vault import Vault
+
+    source = folder / "big.bin"
+    block = os.urandom(1 << 20)
+    with open(source, "wb") as out:
+        for i in range(mib):
+            out.write(i.to_bytes(8, "big") + block[8:])
+    v = Vault.create(
+        folder / "file.mysafe", "bench passphrase", params=KdfParams(19456, 2, 1, os.urandom(16))
+    )
+    base = reset_peak_memory()
+
+    def chunks() -> Any:
+        with open(source, "rb") as handle:
+            while data := handle.read(CHUNK_SIZE):
+                yield data
+
+    start = time.perf_counter()
+    item = v.save_file({"name": "big", "file_name": "big.bin", "size": mib << 20}, {}, chunks())
+    t_in = time.perf_counter() - start
+    source.unlink()
+    start = time.perf_counter()
+    write_chunks_atomic(folder / "out.bin", v.read_file(item.id))
+    t_out = time.perf_counter() - start
+    v.close()
+    return {"mib": mib, "in_s": t_in, "out_s": t_out, "growth": peak_memory() - base}
+
+
+# --- peers ---------------------------------------------------------------------------------
+
+
+def cli_time(
+    cmd: list[str],
+    stdin: str = "",
+    env: dict[str, str] | None = None,
+    repeat: int = 3,
+    timeout: float = 120,
+) -> float:
+    runs = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        try:
+            subprocess.run(
+                cmd,
+                input=stdin,
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=timeout,
+                check=True,
+            )
+        except subprocess.TimeoutExpired:
+            return float("inf")
+        runs.append(time.perf_counter() - start)
+    return statistics.median(runs)
+
+
+def peers(n: int, folder: Path) -> dict[str, dict[str, float]]:
+    from mysafe_tui.core.crypto import KDF_PROFILES, derive_passphrase_key
+    from mysafe_tui.core.models import ItemKind
+    from mysafe_tui.core.vault import Vault
+
+    sample = items(n)
+    target = sample[n // 2][0]
+    results: dict[str, dict[str, float]] = {}
+
+    home = folder / "mysafe-home"
+    vault = Vault.create(home / "default.mysafe", "bench passphrase", profile="default")
+    vault.save_many(
+        (
+            ItemKind.PASSWORD,
+            {"name": t, "username": u, "url": url, "tags": (tag,)},
+            {"password": pw},
+        )
+        for t, u, url, pw, tag in sample
+    )
+    default_kdf = KDF_PROFILES["default"].with_new_salt()
+    kdf_ms = int(1000 * median_time(lambda: derive_passphrase_key("x", default_kdf), 1))
+    vault.close()
+    passfile = folder / "passphrase"
+    passfile.write_text("bench passphrase\n")
+    env = {**os.environ, "MYSAFE_HOME": str(home), "MYSAFE_PASSPHRASE_FILE": str(passfile)}
+    mysafe = str(Path(sys.executable).parent / "mysafe")
+    results["mysafe"] = {
+        "list": cli_time([mysafe, "list", "--json"], env=env),
+        "search": cli_time([mysafe, "list", "prod 42"], env=env),
+        "show": cli_time([mysafe, "get", target], env=env),
+        "add": cli_time(
+            [mysafe, "add", "password", "--name", "x", "--username", "u"],
+            stdin="secret",
+            env=env,
+            repeat=1,
+        ),
+    }
+
+    if shutil.which("keepassxc-cli"):
+        import base64
+        from xml.sax.saxutils import escape
+
+        def uid() -> str:
+            return base64.b64encode(os.urandom(16)).decode()
+
+        entries = "".join(
+            f"<Entry><UUID>{uid()}</UUID>"
+            + "".join(
+                f"<String><Key>{k}</Key><Value>{escape(v)}</Value></String>"
+                for k, v in (("Title", t), ("UserName", u), ("URL", url), ("Password", pw))
+            )
+            + "</Entry>"
+            for t, u, url, pw, _tag in sample
+        )
+        xml = folder / "kx.xml"
+        xml.write_text(
+            '<?xml version="1.0" encoding="utf-8"?><KeePassFile><Meta><Generator>bench'
+            f"</Generator></Meta><Root><Group><UUID>{uid()}</UUID><Name>Root</Name>{entries}"
+            "</Group></Root></KeePassFile>"
+        )
+        db = folder / "kx.kdbx"
+        # Same unlock cost as mysafe's default Argon2id, so the rest is what differs.
+        subprocess.run(
+            ["keepassxc-cli", "import", "-p", "-t", str(kdf_ms), str(xml), str(db)],
+            input="pw\npw\n",
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        kx = ["keepassxc-cli"]
+        results["keepassxc-cli"] = {
+            "list": cli_time([*kx, "ls", str(db)], stdin="pw\n"),
+            "search": cli_time([*kx, "search", str(db), "prod 42"], stdin="pw\n"),
+            "show": cli_time([*kx, "show", "-s", str(db), target], stdin="pw\n"),
+            "add": cli_time(
+                [*kx, "add", "-p", str(db), "new entry"], stdin="pw\nsecret\nsecret\n", repeat=1
+            ),
+        }
+
+    if shutil.which("pass") and shutil.which("gpg"):
+        gnupg, store = folder / "gnupg", folder / "store"
+        gnupg.mkdir(mode=0o700)
+        store.mkdir()
+        penv = {**os.environ, "GNUPGHOME": str(gnupg), "PASSWORD_STORE_DIR": str(store)}
+        subprocess.run(
+            [
+                "gpg",
+                "--batch",
+                "--passphrase",
+                "",
+                "--quick-gen-key",
+                "bench@example.invalid",
+                "default",
+                "default",
+                "never",
+            ],
+            env=penv,
+            capture_output=True,
+            check=True,
+        )
+        subprocess.run(
+            ["pass", "init", "bench@example.invalid"], env=penv, capture_output=True, check=True
+        )
+        names = []
+        for t, u, url, pw, _tag in sample:
+            name = t.replace(" ", "-")
+            (store / name).write_text(f"{pw}\nlogin: {u}\nurl: {url}\n")
+            names.append(str(store / name))
+        for start in range(0, len(names), 500):  # one gpg process per 500 files
+            subprocess.run(
+                [
+                    "gpg",
+                    "--batch",
+                    "--yes",
+                    "--trust-model",
+                    "always",
+                    "-r",
+                    "bench@example.invalid",
+                    "--multifile",
+                    "--encrypt",
+                    *names[start : start + 500],
+                ],
+                env=penv,
+                check=True,
+            )
+        for name in names:
+            os.unlink(name)
+        results["pass"] = {
+            "list": cli_time(["pass", "ls"], env=penv),
+            "search": cli_time(["pass", "grep", "prod-42"], env=penv, repeat=1, timeout=60),
+            "show": cli_time(["pass", "show", target.replace(" ", "-")], env=penv),
+            "add": cli_time(
+                ["pass", "insert", "-m", "new-entry"], stdin="secret\n", env=penv, repeat=1
+            ),
+        }
+    return results
+
+
+# --- report --------------------------------------------------------------------------------
+
+
+def ms(seconds: float) -> str:
+    return "  >limit" if seconds == float("inf") else f"{seconds * 1000:8.1f}"
+
+
+def verdict(value: float, budget: float) -> str:
+    return "ok" if value <= budget else f"OVER ({value / budget:.1f}x)"
+
+
+def run_child(kind: str, arg: int, folder: Path) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", kind, str(arg), str(folder)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--file-mib", type=int, default=1024)
+    parser.add_argument("--peer-size", type=int, default=10000)
+    parser.add_argument("--no-peers", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="1k+10k items, 64 MiB, 1k peers")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        kind, arg, folder = args.child
+        fn = child_size if kind == "size" else child_file
+        print(json.dumps(fn(int(arg), Path(folder))))
+        return
+    if args.quick:
+        args.sizes, args.file_mib, args.peer_size = "1000,10000", 64, 1000
+    sizes = [int(s) for s in args.sizes.split(",")]
+
+    with tempfile.TemporaryDirectory(prefix="mysafe-bench-") as tmp:
+        folder = Path(tmp)
+        mysafe = str(Path(sys.executable).parent / "mysafe")
+        cold = cli_time([mysafe, "--version"], repeat=15)
+        print(
+            f"mysafe --version (cold start)  {ms(cold)} ms  (budget 150 ms: {verdict(cold, 0.150)})"
+        )
+        from mysafe_tui.core.crypto import KDF_PROFILES, derive_passphrase_key
+
+        for name, params in KDF_PROFILES.items():
+            t = median_time(lambda p=params: derive_passphrase_key("x", p.with_new_salt()), 3)
+            print(
+                f"KDF Argon2id '{name}' m={params.memory_kib} KiB t={params.iterations} "
+                f"p={params.lanes}: {ms(t)} ms"
+            )
+        print()
+        print(
+            f"{'items':>7} {'unlock-KDF ms':>14} {'add ms':>8} {'peak MB':>8} {'file MB':>8}  "
+            + "  ".join(f"'{q}'" for q in QUERIES)
+            + "  (filter ms)"
+        )
+        budgets = {10000: 0.150, 100000: 1.0}
+        notes = []
+        for n in sizes:
+            r = run_child("size", n, folder)
+            filters = "  ".join(f"{r['filters_s'][q] * 1000:.1f}" for q in QUERIES)
+            print(
+                f"{n:>7} {r['unlock_beyond_kdf_s'] * 1000:>14.1f} {r['add_s'] * 1000:>8.2f} "
+                f"{r['peak_rss'] / 1e6:>8.0f} {r['file_bytes'] / 1e6:>8.1f}  {filters}"
+            )
+            if n in budgets:
+                notes.append(
+                    f"unlock to index, {n} items: KDF + {ms(r['unlock_beyond_kdf_s']).strip()} "
+                    f"ms (budget KDF + {budgets[n] * 1000:.0f} ms): "
+                    f"{verdict(r['unlock_beyond_kdf_s'], budgets[n])}"
+                )
+            if n == 100000:
+                worst = max(r["filters_s"].values())
+                notes.append(
+                    f"filter per keystroke, 100k: worst {worst * 1000:.1f} ms "
+                    f"(budget 30 ms): {verdict(worst, 0.030)}"
+                )
+                notes.append(
+                    f"peak memory, 100k unlocked: {r['peak_rss'] / 1e6:.0f} MB "
+                    f"(budget 250 MB): {verdict(r['peak_rss'], 250e6)}"
+                )
+            notes.append(
+                f"add one item, {n} items: {r['add_s'] * 1000:.2f} ms (budget 20 ms): "
+                f"{verdict(r['add_s'], 0.020)}"
+            )
+        if args.file_mib:
+            r = run_child("file", args.file_mib, folder)
+            size = args.file_mib / 1024
+            print(
+                f"\nfile {args.file_mib} MiB: in {r['in_s']:.1f} s "
+                f"({args.file_mib / r['in_s']:.0f} MiB/s), "
+                f"out {r['out_s']:.1f} s ({args.file_mib / r['out_s']:.0f} MiB/s), "
+                f"memory growth {r['growth'] / 2**20:.0f} MiB"
+            )
+            notes.append(
+                f"{size:g} GiB file in and out: memory growth {r['growth'] / 2**20:.0f} MiB "
+                f"(budget 64 MiB): {verdict(r['growth'], 64 * 2**20)}"
+            )
+        print("\nBudgets (DESIGN.md §8):")
+        for note in notes:
+            print("  " + note)
+        if not args.no_peers:
+            print(
+                f"\nPeers, {args.peer_size} items, one command each (wall time, median of 3; "
+                "mysafe and keepassxc-cli pay the same KDF time; pass's gpg key has no passphrase):"
+            )
+            results = peers(args.peer_size, folder)
+            ops = ["list", "search", "show", "add"]
+            print(f"{'tool':>15} " + " ".join(f"{op + ' ms':>12}" for op in ops))
+            for tool, row in results.items():
+                print(f"{tool:>15} " + " ".join(f"{ms(row[op]):>12}" for op in ops))
+            base = results["mysafe"]
+            for tool, row in results.items():
+                if tool != "mysafe":
+                    ratios = "  ".join(f"{op} {row[op] / base[op]:.2f}x" for op in ops)
+                    print(f"{tool} / mysafe: {ratios}")
+            missing = {"keepassxc-cli", "pass"} - set(results)
+            if missing:
+                print(
+                    f"(not installed, skipped: {', '.join(sorted(missing))}; "
+                    "apt-get install keepassxc pass)"
+                )
+
+
+if __name__ == "__main__":
+    main()
