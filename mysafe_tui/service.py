@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import mimetypes
+import shlex
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .core import generator, totp
+from .core.clipboard import Clipboard, choose_backend
 from .core.crypto import CHUNK_SIZE, KdfParams
 from .core.errors import (
     AmbiguousName,
@@ -36,7 +38,12 @@ Progress = Callable[[int, int], None]  # (bytes done, bytes total); called from 
 
 MIN_PASSPHRASE_SCORE = 2
 MAX_TEXT = {"name": 255, "username": 255, "url": 2048, "identifier_code": 255, "method": 32}
-_SERVICE_SET = {"file_name", "size", "media_type"}  # file summary fields the service computes
+_SERVICE_SET = {"file_name", "size", "media_type"}
+_LABELS = {
+    "secret_key": "TOTP seed",
+    "client_secret": "Client secret",
+    "client_id": "Client ID",
+}  # file summary fields the service computes
 
 
 class VaultService:
@@ -56,6 +63,7 @@ class VaultService:
         self._index = SearchIndex()
         self._index_generation = -1
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mysafe-vault")
+        self._clipboard: Clipboard | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -116,13 +124,15 @@ class VaultService:
         self._attach(await self._run(work))
 
     async def lock(self) -> None:
-        """Drop keys and every decrypted summary; the file stays as it is."""
+        """Drop keys and every decrypted summary and clear the clipboard at once."""
+        self.clipboard_clear()
         vault, self._vault = self._vault, None
         self._index = SearchIndex()
         if vault is not None:
             await self._run(vault.close)
 
     async def close(self) -> None:
+        """Lock (clearing the clipboard) and stop the worker thread."""
         await self.lock()
         self._executor.shutdown(wait=True)
 
@@ -323,6 +333,64 @@ class VaultService:
         """Re-wrap the vault key only (O(1) bytes written)."""
         vault = self._require()
         await self._run(vault.change_passphrase, old, new, kdf_profile)
+
+    # --- clipboard ------------------------------------------------------------------------
+
+    @property
+    def clipboard(self) -> Clipboard:
+        if self._clipboard is None:
+            backend = choose_backend(self.settings.clipboard)
+            self._clipboard = Clipboard(backend, self.settings.clear_seconds)
+        return self._clipboard
+
+    async def copy_field(self, item_id: str, field: str) -> str:
+        """Copy one field (a secret, a summary field, or 'totp') and arm the clear timer.
+        Returns the sentence to show the user; the value itself never leaves the service."""
+        item = await self.get(item_id)
+        if field == "totp":
+            value, label = (await self.totp(item_id)).code, "One-time code"
+        elif field in SPECS[item.kind].secret:
+            value = (await self.reveal(item_id))[field].reveal()
+            label = _LABELS.get(field, field.replace("_", " ").capitalize())
+        elif field in SPECS[item.kind].summary:
+            value, label = item.field(field), field.replace("_", " ").capitalize()
+        else:
+            raise InvalidInput(f"{item.kind.noun} has no field '{field}'")
+        if not value:
+            raise InvalidInput(f"'{item.name}' has no {field.replace('_', ' ')}")
+        return self.clipboard.copy(value, label)
+
+    async def copy_env_lines(self, item_id: str) -> str:
+        """Copy an API secret as `export NAME_CLIENT_ID=...` lines for a shell."""
+        item = await self.get(item_id)
+        if item.kind is not ItemKind.API_SECRET:
+            raise InvalidInput("only API secrets can be copied as environment lines")
+        secrets = await self.reveal(item_id)
+        prefix = "".join(c if c.isalnum() else "_" for c in item.name.upper()).strip("_") or "API"
+        lines = [
+            f"export {prefix}_URL={shlex.quote(item.url)}",
+            f"export {prefix}_CLIENT_ID={shlex.quote(secrets['client_id'].reveal())}",
+            f"export {prefix}_CLIENT_SECRET={shlex.quote(secrets['client_secret'].reveal())}",
+        ]
+        return self.clipboard.copy("\n".join(lines) + "\n", "Environment lines")
+
+    def copy_text(self, text: str, label: str) -> str:
+        """Copy a value the user already sees (a generated password in a dialog)."""
+        return self.clipboard.copy(text, label)
+
+    def clipboard_tick(self) -> bool:
+        """Call about once a second: clears the clipboard when its time is up."""
+        return self._clipboard.tick() if self._clipboard else False
+
+    def clipboard_clear(self) -> bool:
+        return self._clipboard.clear_now() if self._clipboard else False
+
+    def save_settings(self, settings: Settings) -> None:
+        """Validate, persist (atomically) and apply new settings."""
+        settings.validate().save(self.paths.settings)
+        self.clipboard_clear()
+        self.settings = settings
+        self._clipboard = None
 
     # --- generation (pure, no vault needed) ------------------------------------------------
 

@@ -29,16 +29,24 @@ def names(items: list[Any]) -> list[str]:
     return [item.name for item in items]
 
 
-def test_search_ranks_name_prefix_then_name_then_other_fields_then_fuzzy(
+def test_search_ranks_name_prefix_then_name_then_other_fields(
     run: Run, service: VaultService
 ) -> None:
     add(run, service, "Zeta mail", url="https://git.example")  # 'git' only in the URL
     add(run, service, "My github")  # 'git' inside the name
     add(run, service, "gitlab")  # name starts with 'git'
-    add(run, service, "Gi-t fuzzy thing")  # only letters in order
+    add(run, service, "Gi-t fuzzy thing")  # only the letters in order: not a plain match
     add(run, service, "Unrelated")
-    found = run(service.search("git"))
-    assert names(found) == ["gitlab", "My github", "Zeta mail", "Gi-t fuzzy thing"]
+    assert names(run(service.search("git"))) == ["gitlab", "My github", "Zeta mail"]
+
+
+def test_fuzzy_matches_when_nothing_matches_plainly(run: Run, service: VaultService) -> None:
+    add(run, service, "github enterprise")
+    add(run, service, "gitlab")
+    add(run, service, "Unrelated")
+    assert names(run(service.search("ghent"))) == ["github enterprise"]
+    assert names(run(service.search("gtlb"))) == ["gitlab"]
+    assert run(service.search("qqq")) == []
 
 
 def test_favourites_come_first_and_can_be_filtered(run: Run, service: VaultService) -> None:

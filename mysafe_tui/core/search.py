@@ -6,8 +6,8 @@ Ranking is by tiers, each in the base order (favourites first, then name):
 2. the name contains it;
 3. the username, URL or tags contain it;
 4. every word of a multi-word query appears somewhere;
-5. fuzzy: the query's letters appear in order, only while fewer than `FUZZY_LIMIT` items
-   matched above (a fallback for typos, not a flood when plain matches abound).
+5. fuzzy: the query's letters appear in order, only when nothing matched above (a fallback
+   for typos, not a flood when plain matches abound), at most `FUZZY_LIMIT` of them.
 
 Tiers 1-3 come from one comprehension of C-level substring tests, then a split of the hits;
 the fuzzy tier is one regular expression over all candidate lines joined, with possessive
@@ -120,16 +120,17 @@ class SearchIndex:
         ranked = starts_with + in_name + elsewhere
         if len(words) > 1:
             longest = max(words, key=len)
+            rest = [w for w in words if w is not longest]
+            phrase = set(found)
+            with_longest = [i for i in view.positions if longest in hay[i]]
             ranked += [
-                i
-                for i in view.positions
-                if longest in hay[i] and q not in hay[i] and all(w in hay[i] for w in words)
+                i for i in with_longest if i not in phrase and all(w in hay[i] for w in rest)
             ]
-        if len(ranked) < FUZZY_LIMIT:
-            ranked += self._fuzzy(view, q.replace(" ", ""), set(ranked), FUZZY_LIMIT - len(ranked))
+        if not ranked:
+            ranked = self._fuzzy(view, q.replace(" ", ""), FUZZY_LIMIT)
         return [items[i] for i in ranked]
 
-    def _fuzzy(self, view: _View, letters: str, taken: set[int], limit: int) -> list[int]:
+    def _fuzzy(self, view: _View, letters: str, limit: int) -> list[int]:
         """Lines holding the letters in order. The pattern starts with a literal (which `re`
         finds fast) and its possessive `[^c]*+c` steps never backtrack, so a miss is linear."""
         if len(letters) < 2:
@@ -147,7 +148,7 @@ class SearchIndex:
         last = -1
         for match in pattern.finditer(view.joined):
             position = view.positions[bisect.bisect_right(view.starts, match.start()) - 1]
-            if position != last and position not in taken:
+            if position != last:
                 last = position
                 out.append(position)
                 if len(out) >= limit:
