@@ -140,10 +140,14 @@ def run(argv: list[str]) -> int:
     """Parse and run one command; every failure the user can cause ends as one sentence."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 0
     from .core.errors import MySafeError
+
+    if args.command is None:
+        try:
+            return launch_tui(args.profile)
+        except MySafeError as exc:
+            print(f"mysafe: {exc}", file=sys.stderr)
+            return 1
 
     try:
         return asyncio.run(_dispatch(args))
@@ -161,6 +165,18 @@ def run(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 1
+
+
+def launch_tui(profile: str) -> int:
+    """`mysafe` with no command: the full-screen vault UI on the local vault."""
+    from .core.settings import Paths, Settings
+    from .service import VaultService
+    from .tui.app import MySafeApp
+
+    paths = Paths.discover(profile)
+    app = MySafeApp(VaultService(paths, Settings.load(paths.settings)))
+    app.run()
+    return app.return_code or 0
 
 
 async def _dispatch(args: argparse.Namespace) -> int:

@@ -39,6 +39,7 @@ Progress = Callable[[int, int], None]  # (bytes done, bytes total); called from 
 MIN_PASSPHRASE_SCORE = 2
 MAX_TEXT = {"name": 255, "username": 255, "url": 2048, "identifier_code": 255, "method": 32}
 _SERVICE_SET = {"file_name", "size", "media_type"}
+_TEXT_TYPES = {"application/json", "application/xml", "application/x-yaml", "application/toml"}
 _LABELS = {
     "secret_key": "TOTP seed",
     "client_secret": "Client secret",
@@ -158,8 +159,8 @@ class VaultService:
         self._require()
         return self._index.search(query, kind=kind, trash=trash, favourites_only=favourites_only)
 
-    async def counts(self) -> dict[ItemKind, int]:
-        """Active items per kind (for headers and tabs)."""
+    def counts_now(self) -> dict[ItemKind, int]:
+        """Active items per kind (for headers and tabs); in memory, no await needed."""
         vault = self._require()
         out = dict.fromkeys(ItemKind, 0)
         for item in vault.summaries.values():
@@ -209,6 +210,29 @@ class VaultService:
         data = await self._run(vault.reveal, item_id)
         kind = (await self.get(item_id)).kind
         return {name: Secret(data.get(name, "")) for name in SPECS[kind].secret}
+
+    async def preview_file(self, item_id: str, limit: int = 4096) -> str | None:
+        """The start of a text file item (None for binary content or other kinds)."""
+        vault = self._require()
+        item = await self.get(item_id)
+        textual_type = item.media_type.startswith("text/") or item.media_type in _TEXT_TYPES
+        if item.kind is not ItemKind.FILE or not textual_type:
+            return None
+
+        def work() -> bytes:
+            out = b""
+            for chunk in vault.read_file(item_id):
+                out += chunk
+                if len(out) >= limit:
+                    break
+            return out[:limit]
+
+        data = await self._run(work)
+        try:
+            text = data.decode()
+        except UnicodeDecodeError:
+            text = data[: limit - 3].decode(errors="ignore")
+        return text + ("\n…" if item.size > limit else "")
 
     async def totp(self, item_id: str, at: float | None = None) -> TotpCode:
         """The item's current one-time code and seconds left (RFC 6238)."""

@@ -1,0 +1,186 @@
+"""MySafeApp: the Textual application. It is given a VaultService and never builds one."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections.abc import Callable, Iterable
+
+from textual import events, work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from ..core.models import ItemKind, ItemSummary
+from ..service import VaultService
+from .commands import ItemCommands
+from .modals.help import HelpDialog
+from .modals.settings import SettingsDialog
+from .screens.main import MainScreen
+from .screens.unlock import CreateVaultScreen, UnlockScreen
+
+
+class MySafeApp(App[None]):
+    """The vault UI. `clock` is injectable so tests can fast-forward the auto-lock."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "mysafe"
+    COMMANDS = App.COMMANDS | {ItemCommands}
+    BINDINGS = [
+        Binding("ctrl+l", "lock", "Lock", id="lock"),
+        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
+        Binding("question_mark", "help", "Help", id="help"),
+    ]
+    ENABLE_COMMAND_PALETTE = True
+
+    def __init__(
+        self, service: VaultService, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        super().__init__()
+        self.service = service
+        self.clock = clock
+        self.last_activity = clock()
+
+    def on_mount(self) -> None:
+        theme = self.service.settings.theme
+        if theme in self.available_themes:
+            self.theme = theme
+        gate = UnlockScreen if self.service.vault_exists() else CreateVaultScreen
+        self.push_screen(gate(self.service))
+        self.set_interval(1, self.tick)
+        try:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGHUP):
+                loop.add_signal_handler(sig, self._signalled)
+        except (
+            NotImplementedError,
+            RuntimeError,
+            ValueError,
+        ):  # not the main thread, or no signals
+            pass
+
+    # --- activity, auto-lock, clipboard ----------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key | events.MouseDown | events.MouseScrollDown |
+                      events.MouseScrollUp | events.Paste):  # fmt: skip
+            self.last_activity = self.clock()
+        await super().on_event(event)
+
+    def tick(self) -> None:
+        """Once a second: clear the clipboard when due, lock when idle, update countdowns."""
+        if self.service.clipboard_tick():
+            self.notify("Clipboard cleared")
+        if not self.service.is_unlocked:
+            return
+        idle_limit = self.service.settings.autolock_minutes * 60
+        left = int(idle_limit - (self.clock() - self.last_activity))
+        if left <= 0:
+            self.lock(reason="Locked after inactivity")
+            return
+        if isinstance(self.screen_stack[1] if len(self.screen_stack) > 1 else None, MainScreen):
+            main = self.screen_stack[1]
+            assert isinstance(main, MainScreen)
+            clip = self.service.clipboard.seconds_left if self.service._clipboard else None
+            main.update_topbar(lock_in=left, clip_in=clip)
+
+    def _signalled(self) -> None:
+        """SIGTERM / SIGHUP (the SSH session went away): lock, clear, leave."""
+        self.lock(reason="", then_exit=True)
+
+    # --- actions --------------------------------------------------------------------------
+
+    def action_unlocked(self) -> None:
+        self.last_activity = self.clock()
+        self.switch_screen(MainScreen(self.service))
+        if self.service.corrupt_items:
+            self.notify(
+                f"{len(self.service.corrupt_items)} item(s) are damaged and cannot be opened; "
+                "the others are fine.",
+                severity="warning",
+                timeout=10,
+            )
+
+    def action_lock(self) -> None:
+        self.lock(reason="Locked")
+
+    @work(exclusive=True, group="lock", exit_on_error=False)
+    async def lock(self, reason: str, then_exit: bool = False) -> None:
+        """Drop keys and decrypted data, clear the clipboard, close every screen of secrets."""
+        await self.service.lock()
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        if then_exit:
+            self.exit()
+            return
+        if self.service.vault_exists():
+            self.switch_screen(UnlockScreen(self.service))
+        if reason:
+            self.notify(reason)
+
+    async def action_quit(self) -> None:
+        self.service.clipboard_clear()
+        await self.service.lock()
+        self.exit()
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpDialog):
+            self.push_screen(HelpDialog())
+
+    def action_settings(self) -> None:
+        self.push_screen(SettingsDialog(self.service), self._settings_saved)
+
+    def _settings_saved(self, saved: bool | None) -> None:
+        if saved:
+            self.notify("Settings saved")
+
+    def jump_to(self, item: ItemSummary) -> None:
+        main = next((s for s in self.screen_stack if isinstance(s, MainScreen)), None)
+        if main is not None:
+            while self.screen is not main:
+                self.pop_screen()
+            main.jump_to(item)
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        if not self.service.is_unlocked:
+            return
+        main = next((s for s in self.screen_stack if isinstance(s, MainScreen)), None)
+        if main is None:
+            return
+        yield SystemCommand("Lock", "Lock the vault now (ctrl+l)", self.action_lock)
+        yield SystemCommand("Settings", "Clipboard, auto-lock, theme, KDF", self.action_settings)
+        for kind in ItemKind:
+            verb = "Attach a file" if kind is ItemKind.FILE else f"New {kind.label.lower()}"
+            yield SystemCommand(verb, f"Add {kind.noun}", lambda k=kind: self._new(main, k))
+        yield SystemCommand("Trash", "Show deactivated items", lambda: main.action_kind("trash"))
+        yield SystemCommand("Favourites only", "Toggle the ★ filter", main.action_favourites)
+
+    def _new(self, main: MainScreen, kind: ItemKind) -> None:
+        main.action_kind(kind.value)
+        main.call_after_refresh(main.action_new)
+
+    # --- safety ---------------------------------------------------------------------------
+
+    def _fatal_error(self) -> None:
+        """Textual's crash report prints every local variable: those can be secrets. Show
+        where it happened and the exception type only."""
+        import sys
+        import traceback
+
+        from rich.text import Text
+
+        self.bell()
+        _, error, tb = sys.exc_info()
+        frames = traceback.extract_tb(tb)[-3:] if tb else []
+        where = "; ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} in {f.name}" for f in frames)
+        message = Text.assemble(
+            ("mysafe stopped on an internal error ", "bold red"),
+            (f"({type(error).__name__})", "bold"),
+            f"\nat {where}\n" if where else "\n",
+            "Details are not shown because they could contain secrets. Your vault is intact: "
+            "every change is committed before it is shown.",
+        )
+        self._exit_renderables.append(message)
+        self._close_messages_no_wait()

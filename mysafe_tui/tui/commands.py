@@ -1,0 +1,40 @@
+"""Command palette (ctrl+p): jump to any item by name."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from ..core.errors import MySafeError
+
+if TYPE_CHECKING:
+    from .app import MySafeApp
+
+
+class ItemCommands(Provider):
+    """Every unlocked item, searchable by the vault's own fuzzy search."""
+
+    async def search(self, query: str) -> Hits:
+        app: MySafeApp = self.app  # type: ignore[assignment]
+        if not app.service.is_unlocked or not query.strip():
+            return
+        try:
+            items = await app.service.search(query)
+            items += await app.service.search(query, trash=True)
+        except MySafeError:
+            return
+        matcher = self.matcher(query)
+        for rank, item in enumerate(items[:30]):
+            label = f"{item.name}  ({item.kind.label}{'' if item.active else ', trash'})"
+            score = max(matcher.match(label), 1.0 - rank / 100)
+            help_text = item.username or item.url or item.file_name or "open this item"
+            yield Hit(score, matcher.highlight(label), partial(app.jump_to, item), help=help_text)
+
+    async def discover(self) -> Hits:
+        app: MySafeApp = self.app  # type: ignore[assignment]
+        if not app.service.is_unlocked:
+            return
+        for item in (await app.service.search(favourites_only=True))[:10]:
+            yield DiscoveryHit(f"★ {item.name}", partial(app.jump_to, item), help=item.kind.label)

@@ -1,0 +1,212 @@
+"""New / edit dialog for every kind, with validation beside the fields and a password generator.
+
+The dialog saves through the service itself, so a refusal (bad TOTP seed, a field too long)
+shows here and nothing the user typed is lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, TextArea
+
+from ...core.errors import MySafeError
+from ...core.models import SPECS, ItemKind, ItemSummary, Secret
+from ...service import VaultService
+from ..widgets.note import Note
+from .confirm import ConfirmDialog
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    label: str
+    widget: str = "input"  # input | secret | text
+    placeholder: str = ""
+
+
+FIELDS: dict[ItemKind, list[FieldSpec]] = {
+    ItemKind.PASSWORD: [
+        FieldSpec("name", "Name", placeholder="e.g. GitHub"),
+        FieldSpec("username", "Username"),
+        FieldSpec("password", "Password", "secret"),
+        FieldSpec("url", "URL", placeholder="https://"),
+        FieldSpec("secret_key", "TOTP seed", "secret", "base32 or otpauth:// URI (optional)"),
+        FieldSpec("tags", "Tags", placeholder="comma,separated"),
+        FieldSpec("notes", "Notes", "text"),
+    ],
+    ItemKind.NOTE: [
+        FieldSpec("name", "Name"),
+        FieldSpec("tags", "Tags", placeholder="comma,separated"),
+        FieldSpec("note", "Note", "text"),
+    ],
+    ItemKind.API_SECRET: [
+        FieldSpec("name", "Name"),
+        FieldSpec("url", "URL", placeholder="https://api.example.com"),
+        FieldSpec("client_id", "Client ID"),
+        FieldSpec("client_secret", "Client secret", "secret"),
+        FieldSpec("identifier_code", "Identifier", placeholder="unique code (optional)"),
+        FieldSpec("method", "Method", placeholder="GET, POST… (optional)"),
+        FieldSpec("tags", "Tags", placeholder="comma,separated"),
+        FieldSpec("notes", "Notes", "text"),
+    ],
+    ItemKind.FILE: [
+        FieldSpec("name", "Name"),
+        FieldSpec("tags", "Tags", placeholder="comma,separated"),
+        FieldSpec("notes", "Notes", "text"),
+    ],
+}
+
+
+class ItemDialog(ModalScreen[ItemSummary | None]):
+    """Create (`item=None`) or edit an item of `kind`. Dismisses with the saved summary."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", priority=True),
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+g", "generate", "Generate"),
+        Binding("ctrl+r", "toggle_mask", "Show/hide"),
+    ]
+
+    def __init__(
+        self,
+        service: VaultService,
+        kind: ItemKind,
+        item: ItemSummary | None = None,
+        secrets: dict[str, Secret] | None = None,
+    ) -> None:
+        super().__init__()
+        self.service = service
+        self.kind = kind
+        self.item = item
+        self.initial: dict[str, str] = {}
+        for spec in FIELDS[kind]:
+            if item is not None and spec.name in SPECS[kind].summary:
+                self.initial[spec.name] = item.field(spec.name)
+            elif secrets and spec.name in secrets:
+                self.initial[spec.name] = secrets[spec.name].reveal()
+            else:
+                self.initial[spec.name] = ""
+
+    def compose(self) -> ComposeResult:
+        verb = "Edit" if self.item else "New"
+        with Vertical(classes="dialog item-dialog"):
+            yield Label(f"{verb} {self.kind.label.lower()}", classes="title")
+            yield Note("", id="form-error", classes="error")
+            with VerticalScroll(id="fields"):
+                for spec in FIELDS[self.kind]:
+                    required = spec.name in SPECS[self.kind].required
+                    yield Label(spec.label + (" *" if required else ""), classes="field-label")
+                    value = self.initial[spec.name]
+                    if spec.widget == "text":
+                        yield TextArea(value, id=f"f-{spec.name}", soft_wrap=True)
+                    else:
+                        yield Input(value, id=f"f-{spec.name}", placeholder=spec.placeholder,
+                                    password=spec.widget == "secret")  # fmt: skip
+                    if spec.name == "password":
+                        with Horizontal(classes="generator"):
+                            yield Button("Generate", id="generate", variant="primary")
+                            yield Input("24", id="gen-length", type="integer", max_length=3)
+                            yield Checkbox("Words", id="gen-words")
+                            yield Label("", id="strength")
+                    yield Note("", id=f"e-{spec.name}", classes="field-error")
+            yield Label("ctrl+s save · esc cancel · ctrl+g generate · ctrl+r show/hide",
+                        classes="hint")  # fmt: skip
+
+    def on_mount(self) -> None:
+        self.query_one(f"#f-{FIELDS[self.kind][0].name}").focus()
+        self._update_strength()
+
+    def values(self) -> dict[str, str]:
+        out = {}
+        for spec in FIELDS[self.kind]:
+            widget = self.query_one(f"#f-{spec.name}")
+            out[spec.name] = widget.text if isinstance(widget, TextArea) else widget.value  # type: ignore[attr-defined]
+        return out
+
+    @property
+    def dirty(self) -> bool:
+        return self.values() != self.initial
+
+    @on(Input.Changed, "#f-password")
+    def _password_changed(self) -> None:
+        self._update_strength()
+
+    def _update_strength(self) -> None:
+        if self.kind is not ItemKind.PASSWORD:
+            return
+        value = self.query_one("#f-password", Input).value
+        label = self.query_one("#strength", Label)
+        if not value:
+            label.update("")
+            return
+        strength = self.service.estimate_strength(value)
+        label.update(f"{strength.label} · {strength.bits:.0f} bits")
+        label.set_classes(f"strength-{strength.score}")
+
+    @on(Button.Pressed, "#generate")
+    def action_generate(self) -> None:
+        if self.kind is not ItemKind.PASSWORD:
+            return
+        words = self.query_one("#gen-words", Checkbox).value
+        length_text = self.query_one("#gen-length", Input).value
+        try:
+            if words:
+                value = self.service.generate_passphrase(max(3, min(20, int(length_text or 5))))
+            else:
+                value = self.service.generate_password(int(length_text or 24))
+        except (ValueError, MySafeError) as exc:
+            self.query_one("#e-password", Note).say(str(exc))
+            return
+        self.query_one("#f-password", Input).value = value
+        self.query_one("#e-password", Note).say("")
+
+    def action_toggle_mask(self) -> None:
+        for spec in FIELDS[self.kind]:
+            if spec.widget == "secret":
+                widget = self.query_one(f"#f-{spec.name}", Input)
+                widget.password = not widget.password
+
+    def _check(self, values: dict[str, str]) -> bool:
+        ok = True
+        for spec in FIELDS[self.kind]:
+            error = ""
+            if spec.name in SPECS[self.kind].required and not values[spec.name].strip():
+                error = f"{spec.label} is required"
+                ok = False
+            self.query_one(f"#e-{spec.name}", Note).say(error)
+        return ok
+
+    def action_save(self) -> None:
+        values = self.values()
+        if self._check(values):
+            self._save(values)
+
+    @work(exclusive=True, group="save", exit_on_error=False)
+    async def _save(self, values: dict[str, str]) -> None:
+        error = self.query_one("#form-error", Note)
+        try:
+            if self.item is None:
+                saved = await self.service.create_item(self.kind, values)
+            else:
+                changed: dict[str, Any] = {
+                    k: v for k, v in values.items() if v != self.initial.get(k)
+                }
+                saved = await self.service.update_item(self.item.id, changed)
+        except MySafeError as exc:
+            error.say(f"Not saved: {exc}")
+            return
+        self.dismiss(saved)
+
+    @work
+    async def action_cancel(self) -> None:
+        if not self.dirty or await self.app.push_screen_wait(
+            ConfirmDialog("Discard your changes?", yes="Discard", danger=True)
+        ):
+            self.dismiss(None)

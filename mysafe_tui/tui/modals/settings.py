@@ -1,0 +1,80 @@
+"""Settings: clipboard backend and clear time, auto-lock, theme, KDF profile for new vaults."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select
+
+from ...core.errors import MySafeError
+from ...service import VaultService
+from ..widgets.note import Note
+
+CLIPBOARD = [
+    ("auto (OSC 52 over SSH, else system)", "auto"),
+    ("system clipboard", "system"),
+    ("terminal (OSC 52)", "osc52"),
+    ("off", "off"),
+]
+KDF = [("default (Argon2id 256 MiB)", "default"), ("low memory (64 MiB)", "low-memory")]
+
+
+class SettingsDialog(ModalScreen[bool]):
+    """Dismisses with True when settings were saved."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", priority=True),
+        Binding("escape", "dismiss(False)", "Cancel"),
+    ]
+
+    def __init__(self, service: VaultService) -> None:
+        super().__init__()
+        self.service = service
+
+    def compose(self) -> ComposeResult:
+        s = self.service.settings
+        themes = sorted(self.app.available_themes)
+        with Vertical(classes="dialog settings"):
+            yield Label("Settings", classes="title")
+            yield Label("Clipboard", classes="field-label")
+            yield Select(CLIPBOARD, value=s.clipboard, allow_blank=False, id="clipboard")
+            yield Label("Clear the clipboard after (seconds, 5-120)", classes="field-label")
+            yield Input(str(s.clear_seconds), id="clear", type="integer")
+            yield Label("Lock after idle minutes (1-240)", classes="field-label")
+            yield Input(str(s.autolock_minutes), id="autolock", type="integer")
+            yield Label("Theme", classes="field-label")
+            yield Select([(t, t) for t in themes], value=s.theme if s.theme in themes else
+                         themes[0], allow_blank=False, id="theme")  # fmt: skip
+            yield Label("Key derivation for new vaults", classes="field-label")
+            yield Select(KDF, value=s.kdf_profile, allow_blank=False, id="kdf")
+            yield Note("", id="error", classes="error")
+            with Horizontal(classes="buttons"):
+                yield Button("Save", id="save", variant="primary")
+                yield Button("Cancel", id="cancel")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "save":
+            self.action_save()
+        else:
+            self.dismiss(False)
+
+    def action_save(self) -> None:
+        from dataclasses import replace
+
+        try:
+            settings = replace(
+                self.service.settings,
+                clipboard=str(self.query_one("#clipboard", Select).value),
+                clear_seconds=int(self.query_one("#clear", Input).value or 0),
+                autolock_minutes=int(self.query_one("#autolock", Input).value or 0),
+                theme=str(self.query_one("#theme", Select).value),
+                kdf_profile=str(self.query_one("#kdf", Select).value),
+            )
+            self.service.save_settings(settings)
+        except (ValueError, MySafeError) as exc:
+            self.query_one("#error", Note).say(f"Not saved: {exc}")
+            return
+        self.app.theme = settings.theme
+        self.dismiss(True)

@@ -1,0 +1,368 @@
+"""The main screen: kinds as tabs, filter-as-you-type, the virtual list and the detail pane."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static, Tab, Tabs
+
+from ...core.errors import MySafeError
+from ...core.models import SPECS, ItemKind, ItemSummary
+from ...service import VaultService
+from ..modals.confirm import ConfirmDialog
+from ..modals.files import AttachDialog, SaveDialog
+from ..modals.item import ItemDialog
+from ..widgets.detail import DetailPane
+from ..widgets.item_list import ItemList
+
+TABS = [
+    ("password", "1 Passwords", ItemKind.PASSWORD),
+    ("note", "2 Notes", ItemKind.NOTE),
+    ("file", "3 Files", ItemKind.FILE),
+    ("secretapi", "4 API Secrets", ItemKind.API_SECRET),
+    ("trash", "5 Trash", None),
+]
+WIDE = 100  # columns from which the detail pane sits beside the list
+
+
+class MainScreen(Screen[None]):
+    """Everything after unlock. State goes down into the list and pane; messages come up."""
+
+    BINDINGS = [
+        Binding("1", "kind('password')", "Passwords", show=False, id="kind.password"),
+        Binding("2", "kind('note')", "Notes", show=False, id="kind.note"),
+        Binding("3", "kind('file')", "Files", show=False, id="kind.file"),
+        Binding("4", "kind('secretapi')", "API", show=False, id="kind.api"),
+        Binding("5", "kind('trash')", "Trash", show=False, id="kind.trash"),
+        Binding("slash", "filter", "Filter", id="filter"),
+        Binding("escape", "back", "Back", show=False, id="back"),
+        Binding("asterisk", "favourites", "★ only", show=False, id="favourites"),
+        Binding("n", "new", "New", id="new"),
+        Binding("e", "edit", "Edit", show=False, id="edit"),
+        Binding("c", "copy('primary')", "Copy", id="copy"),
+        Binding("u", "copy('username')", "Copy user", show=False, id="copy.username"),
+        Binding("t", "copy('totp')", "Copy code", show=False, id="copy.totp"),
+        Binding("x", "copy_env", "Copy env", show=False, id="copy.env"),
+        Binding("r", "reveal", "Reveal", id="reveal"),
+        Binding("f", "favourite", "★", show=False, id="favourite"),
+        Binding("d", "deactivate", "Trash", show=False, id="deactivate"),
+        Binding("R", "restore", "Restore", show=False, id="restore"),
+        Binding("P", "purge", "Purge", show=False, id="purge"),
+        Binding("o", "save_file", "Save file", show=False, id="save_file"),
+        Binding("enter", "open", "Open", show=False, id="open"),
+        Binding("ctrl+s,f2", "app.settings", "Settings", show=False, id="settings"),
+    ]
+
+    def __init__(self, service: VaultService) -> None:
+        super().__init__()
+        self.service = service
+        self.tab = "password"
+        self.favourites_only = False
+        self.query_text = ""
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="topbar")
+        yield Tabs(*[Tab(label, id=f"tab-{key}") for key, label, _ in TABS], id="tabs")
+        yield Input(placeholder="/ filter (fuzzy) · esc clears", id="filter")
+        with Horizontal(id="body"):
+            yield ItemList(id="list")
+            with VerticalScroll(id="detail-scroll"):
+                yield DetailPane(id="detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(ItemList).focus()
+        self.refresh_list()
+        self.update_topbar()
+        self.set_interval(1, self._tick_totp)
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.width >= WIDE, "wide")
+
+    # --- state -> widgets -----------------------------------------------------------------
+
+    @property
+    def kind(self) -> ItemKind | None:
+        return next(kind for key, _, kind in TABS if key == self.tab)
+
+    @property
+    def current(self) -> ItemSummary | None:
+        return self.query_one(ItemList).current
+
+    @work(exclusive=True, group="search", exit_on_error=False)
+    async def refresh_list(self, keep: str | None = None) -> None:
+        items = await self.service.search(
+            self.query_text,
+            kind=self.kind,
+            trash=self.tab == "trash",
+            favourites_only=self.favourites_only,
+        )
+        listing = self.query_one(ItemList)
+        listing.show_kind = self.tab == "trash"
+        keep = keep or (listing.current.id if listing.current else None)
+        empty = self._empty_text()
+        listing.show(items, keep=keep, empty=empty)
+        if not items:
+            self.query_one(DetailPane).show_item(None)
+        self.update_topbar()
+
+    def _empty_text(self) -> str:
+        if self.query_text:
+            return f"Nothing matches '{self.query_text}'. Esc clears the filter."
+        if self.tab == "trash":
+            return "The trash is empty."
+        if self.favourites_only:
+            return "No favourites here. Press f on an item to add one; * shows all."
+        kind = self.kind
+        assert kind is not None
+        verb = "a to attach" if kind is ItemKind.FILE else "n to add"
+        return (
+            f"No {kind.label.lower()}s yet. Press {verb} one."
+            if kind is not ItemKind.FILE
+            else ("No files yet. Press n to attach one.")
+        )
+
+    def update_topbar(self, lock_in: int | None = None, clip_in: int | None = None) -> None:
+        if not self.is_mounted:
+            return
+        counts = self.service.counts_now()
+        parts = [f"[b]mysafe[/b] · {self.service.paths.profile}"]
+        parts.append("  ".join(f"{label[2:]} {counts[kind]}" for _, label, kind in TABS if kind))
+        if self.favourites_only:
+            parts.append("★ favourites")
+        if clip_in is not None:
+            parts.append(f"📋 clears in {clip_in}s")
+        if lock_in is not None:
+            parts.append(f"🔒 {lock_in // 60}:{lock_in % 60:02d}")
+        self.query_one("#topbar", Static).update("  │  ".join(parts))
+
+    # --- messages up ----------------------------------------------------------------------
+
+    @on(Tabs.TabActivated)
+    def tab_changed(self, event: Tabs.TabActivated) -> None:
+        key = (event.tab.id or "tab-password").removeprefix("tab-")
+        if key != self.tab:
+            self.tab = key
+            self.refresh_list()
+
+    @on(Input.Changed, "#filter")
+    def filter_changed(self, event: Input.Changed) -> None:
+        self.query_text = event.value
+        self.refresh_list()
+
+    @on(Input.Submitted, "#filter")
+    def filter_done(self) -> None:
+        self.query_one(ItemList).focus()
+
+    @on(ItemList.Highlighted)
+    def highlighted(self, event: ItemList.Highlighted) -> None:
+        self.query_one(DetailPane).show_item(event.item)
+
+    @on(ItemList.Chosen)
+    def chosen(self, event: ItemList.Chosen) -> None:
+        self.action_open()
+
+    # --- actions --------------------------------------------------------------------------
+
+    def action_kind(self, key: str) -> None:
+        self.query_one(Tabs).active = f"tab-{key}"
+
+    def action_filter(self) -> None:
+        self.query_one("#filter", Input).focus()
+
+    def action_back(self) -> None:
+        if self.has_class("detail-open"):
+            self.remove_class("detail-open")
+            self.query_one(ItemList).focus()
+            return
+        flt = self.query_one("#filter", Input)
+        if flt.value:
+            flt.value = ""
+        self.query_one(ItemList).focus()
+
+    def action_favourites(self) -> None:
+        self.favourites_only = not self.favourites_only
+        self.refresh_list()
+
+    def action_open(self) -> None:
+        if self.current is None:
+            return
+        if not self.has_class("wide"):
+            self.add_class("detail-open")
+        self.action_reveal(force=True)
+
+    @work(exclusive=True, group="detail", exit_on_error=False)
+    async def action_reveal(self, force: bool = False) -> None:
+        item = self.current
+        pane = self.query_one(DetailPane)
+        if item is None:
+            return
+        if pane.revealed and not force:
+            pane.set_revealed(False)
+            return
+        try:
+            secrets = await self.service.reveal(item.id)
+            preview = (
+                await self.service.preview_file(item.id) if item.kind is ItemKind.FILE else None
+            )
+        except MySafeError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        pane.show_item(item, secrets)
+        pane.set_preview(preview)
+        pane.set_revealed(True)
+        await self._refresh_totp()
+
+    async def _refresh_totp(self) -> None:
+        pane = self.query_one(DetailPane)
+        item = pane.item
+        if item is None or not pane.revealed or "secret_key" not in pane.secrets:
+            return
+        if not pane.secrets["secret_key"]:
+            return
+        try:
+            pane.set_totp(await self.service.totp(item.id))
+        except MySafeError as exc:
+            pane.set_totp(None)
+            self.notify(str(exc), severity="warning")
+
+    @work(exclusive=True, group="totp", exit_on_error=False)
+    async def _tick_totp(self) -> None:
+        await self._refresh_totp()
+
+    @work(exit_on_error=False)
+    async def action_copy(self, field: str) -> None:
+        item = self.current
+        if item is None or not item.active:
+            return
+        if field == "primary":
+            field = SPECS[item.kind].primary
+            if item.kind is ItemKind.FILE:
+                self.notify("Files are saved, not copied: press o", severity="warning")
+                return
+        try:
+            message = await self.service.copy_field(item.id, field)
+        except MySafeError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.notify(message)
+
+    @work(exit_on_error=False)
+    async def action_copy_env(self) -> None:
+        item = self.current
+        if item is None:
+            return
+        try:
+            self.notify(await self.service.copy_env_lines(item.id))
+        except MySafeError as exc:
+            self.notify(str(exc), severity="error")
+
+    @work(exit_on_error=False)
+    async def action_new(self) -> None:
+        kind = self.kind
+        if kind is None:
+            self.notify(
+                "Pick a kind first (1-4): the trash holds deleted items", severity="warning"
+            )
+            return
+        if kind is ItemKind.FILE:
+            saved = await self.app.push_screen_wait(AttachDialog(self.service))
+        else:
+            saved = await self.app.push_screen_wait(ItemDialog(self.service, kind))
+        if isinstance(saved, ItemSummary):
+            self.notify(f"Saved '{saved.name}'")
+            self.refresh_list(keep=saved.id)
+
+    @work(exit_on_error=False)
+    async def action_edit(self) -> None:
+        item = self.current
+        if item is None or not item.active:
+            return
+        try:
+            secrets = await self.service.reveal(item.id)
+        except MySafeError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        saved = await self.app.push_screen_wait(ItemDialog(self.service, item.kind, item, secrets))
+        if saved is not None:
+            self.notify(f"Saved '{saved.name}'")
+            self.refresh_list(keep=saved.id)
+
+    @work(exit_on_error=False)
+    async def action_favourite(self) -> None:
+        item = self.current
+        if item is None or not item.active:
+            return
+        saved = await self._call(self.service.toggle_favourite(item.id))
+        if saved is not None:
+            self.refresh_list(keep=item.id)
+
+    @work(exit_on_error=False)
+    async def action_deactivate(self) -> None:
+        item = self.current
+        if item is None or not item.active:
+            return
+        if not await self.app.push_screen_wait(
+            ConfirmDialog(f"Move '{item.name}' to the trash? (restore it from 5 Trash)", "Trash")
+        ):
+            return
+        if await self._call(self.service.deactivate(item.id)) is not None:
+            self.notify(f"'{item.name}' moved to the trash — 5 then R restores it")
+            self.refresh_list()
+
+    @work(exit_on_error=False)
+    async def action_restore(self) -> None:
+        item = self.current
+        if item is None or item.active:
+            return
+        if await self._call(self.service.restore(item.id)) is not None:
+            self.notify(f"Restored '{item.name}'")
+            self.refresh_list()
+
+    @work(exit_on_error=False)
+    async def action_purge(self) -> None:
+        item = self.current
+        if item is None or item.active:
+            return
+        if not await self.app.push_screen_wait(
+            ConfirmDialog(
+                f"Delete '{item.name}' for good? This cannot be undone.", "Delete", danger=True
+            )  # fmt: skip
+        ):
+            return
+        try:
+            await self.service.purge(item.id)
+        except MySafeError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.notify(f"Deleted '{item.name}' for good")
+        self.refresh_list()
+
+    @work(exit_on_error=False)
+    async def action_save_file(self) -> None:
+        item = self.current
+        if item is None or item.kind is not ItemKind.FILE:
+            return
+        saved = await self.app.push_screen_wait(SaveDialog(self.service, item))
+        if saved is not None:
+            self.notify(f"Saved to {saved}")
+
+    async def _call(self, coro: object) -> object | None:
+        try:
+            return await coro  # type: ignore[misc]
+        except MySafeError as exc:
+            self.notify(str(exc), severity="error")
+            return None
+
+    def jump_to(self, item: ItemSummary) -> None:
+        """From the command palette: show the item's kind, clear the filter, select it."""
+        key = "trash" if not item.active else item.kind.value
+        self.tab = key
+        self.query_one(Tabs).active = f"tab-{key}"
+        self.query_one("#filter", Input).value = ""
+        self.query_text = ""
+        self.refresh_list(keep=item.id)
+        self.query_one(ItemList).focus()

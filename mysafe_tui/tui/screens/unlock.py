@@ -1,0 +1,148 @@
+"""First run (create a vault) and unlock: the first thing anyone sees."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Center, Middle, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, Input, Label, LoadingIndicator
+
+from ...core.errors import InvalidInput, MySafeError, VaultError, WrongPassphrase
+from ...service import VaultService
+from ..widgets.note import Note
+
+BANNER = "mysafe"
+
+
+class _VaultGate(Screen[None]):
+    BINDINGS = [Binding("ctrl+q", "app.quit", "Quit", id="quit")]
+
+    def __init__(self, service: VaultService) -> None:
+        super().__init__()
+        self.service = service
+
+    def busy(self, message: str) -> None:
+        self.query_one("#status", Note).say(message, "status")
+        self.query_one(LoadingIndicator).display = True
+        for widget in self.query(Input):
+            widget.disabled = True
+
+    def idle(self, message: str = "", error: bool = True) -> None:
+        self.query_one("#status", Note).say(message, "error" if error else "status")
+        self.query_one(LoadingIndicator).display = False
+        for widget in self.query(Input):
+            widget.disabled = False
+
+    def on_mount(self) -> None:
+        self.query_one(LoadingIndicator).display = False
+        self.query(Input).first().focus()
+
+
+class UnlockScreen(_VaultGate):
+    """Passphrase in, vault open. Wrong passphrases wait longer each time after the third."""
+
+    def __init__(self, service: VaultService) -> None:
+        super().__init__(service)
+        self.failures = 0
+
+    def compose(self) -> ComposeResult:
+        with Middle(), Center(), Vertical(classes="dialog gate"):
+            yield Label(BANNER, classes="banner")
+            yield Label(f"Vault: {self.service.vault_path}", classes="hint")
+            yield Input(placeholder="Passphrase", password=True, id="passphrase")
+            yield Note("", id="status")
+            yield LoadingIndicator()
+            yield Label("enter unlock · ctrl+q quit", classes="hint")
+
+    @on(Input.Submitted, "#passphrase")
+    def submitted(self, event: Input.Submitted) -> None:
+        if event.value:
+            self.unlock(event.value)
+
+    @work(exclusive=True, exit_on_error=False)
+    async def unlock(self, passphrase: str) -> None:
+        self.busy("Deriving the key (Argon2id)…")
+        try:
+            await self.service.unlock(passphrase)
+        except WrongPassphrase:
+            self.failures += 1
+            self.query_one("#passphrase", Input).value = ""
+            await self._back_off()
+            return
+        except VaultError as exc:
+            self.idle(f"This vault cannot be opened: {exc}")
+            return
+        except MySafeError as exc:
+            self.idle(str(exc))
+            return
+        self.app.call_later(self.app.action_unlocked)  # type: ignore[attr-defined]
+
+    async def _back_off(self) -> None:
+        """A growing wait after the third failure slows down guessing at the keyboard."""
+        wait = 0 if self.failures < 3 else min(2 ** (self.failures - 2), 30)
+        for left in range(wait, 0, -1):
+            self.busy(f"Wrong passphrase ({self.failures} tries). Try again in {left} s…")
+            self.query_one(LoadingIndicator).display = False
+            await self._sleep(1)
+        self.idle("Wrong passphrase. Try again.")
+        self.query_one("#passphrase", Input).focus()
+
+    async def _sleep(self, seconds: float) -> None:
+        import asyncio
+
+        await asyncio.sleep(seconds)
+
+
+class CreateVaultScreen(_VaultGate):
+    """No vault yet: choose a passphrase (twice), see its strength, create."""
+
+    def compose(self) -> ComposeResult:
+        with Middle(), Center(), Vertical(classes="dialog gate"):
+            yield Label(BANNER, classes="banner")
+            yield Label("Welcome. Choose a passphrase for your new vault.", classes="lead")
+            yield Label(f"It will live at {self.service.vault_path}", classes="hint")
+            yield Input(placeholder="Passphrase", password=True, id="passphrase")
+            yield Note("", id="strength")
+            yield Input(placeholder="Repeat the passphrase", password=True, id="confirm")
+            yield Note("", id="status")
+            yield LoadingIndicator()
+            yield Button("Create vault", id="create", variant="primary")
+            yield Label("4+ random words or 12+ mixed characters · ctrl+q quit", classes="hint")
+
+    @on(Input.Changed, "#passphrase")
+    def strength(self, event: Input.Changed) -> None:
+        label = self.query_one("#strength", Note)
+        if not event.value:
+            label.say("")
+            return
+        s = self.service.estimate_strength(event.value)
+        warning = f" — {s.warnings[0]}" if s.warnings else ""
+        label.say(f"Strength: {s.label} ({s.bits:.0f} bits){warning}", f"strength-{s.score}")
+
+    @on(Input.Submitted, "#passphrase")
+    def next_field(self) -> None:
+        self.query_one("#confirm", Input).focus()
+
+    @on(Input.Submitted, "#confirm")
+    @on(Button.Pressed, "#create")
+    def submitted(self) -> None:
+        first = self.query_one("#passphrase", Input).value
+        second = self.query_one("#confirm", Input).value
+        try:
+            self.service.check_new_passphrase(first, second)
+        except InvalidInput as exc:
+            self.idle(str(exc).capitalize())
+            return
+        self.create(first)
+
+    @work(exclusive=True, exit_on_error=False)
+    async def create(self, passphrase: str) -> None:
+        self.busy("Creating the vault (Argon2id key derivation)…")
+        try:
+            await self.service.create(passphrase)
+        except MySafeError as exc:
+            self.idle(f"The vault was not created: {exc}")
+            return
+        self.app.call_later(self.app.action_unlocked)  # type: ignore[attr-defined]

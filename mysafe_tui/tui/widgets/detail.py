@@ -1,0 +1,144 @@
+"""The detail pane: every field of one item, secrets masked until revealed."""
+
+from __future__ import annotations
+
+import datetime
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import Static
+
+from ...core.models import SPECS, ItemKind, ItemSummary, Secret, TotpCode
+from .item_list import describe
+
+MASK = "••••••••••"
+LABELS = {
+    "username": "Username",
+    "url": "URL",
+    "password": "Password",
+    "secret_key": "TOTP seed",
+    "notes": "Notes",
+    "note": "Note",
+    "client_id": "Client ID",
+    "client_secret": "Client secret",
+    "identifier_code": "Identifier",
+    "method": "Method",
+    "file_name": "File name",
+    "size": "Size",
+    "media_type": "Type",
+}
+# Fields shown masked until revealed; notes are secret but shown as text once the item is open.
+MASKED = {"password", "secret_key", "client_secret"}
+KEYS = {"password": "c", "username": "u", "client_secret": "c", "note": "c"}
+
+
+def _when(ts: float) -> str:
+    return datetime.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
+
+
+class DetailPane(Static):
+    """Shows the highlighted item; the screen feeds it summaries, secrets and TOTP codes."""
+
+    DEFAULT_CSS = """
+    DetailPane { padding: 0 1; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.item: ItemSummary | None = None
+        self.secrets: dict[str, Secret] = {}
+        self.revealed = False
+        self.totp: TotpCode | None = None
+        self.preview: str | None = None
+
+    def show_item(self, item: ItemSummary | None, secrets: dict[str, Secret] | None = None) -> None:
+        if item is None or self.item is None or item.id != self.item.id:
+            self.revealed = False
+            self.totp = None
+            self.preview = None
+        self.item = item
+        self.secrets = secrets or {}
+        self.update(self.render_item())
+
+    def set_revealed(self, revealed: bool) -> None:
+        self.revealed = revealed
+        self.update(self.render_item())
+
+    def set_totp(self, code: TotpCode | None) -> None:
+        self.totp = code
+        self.update(self.render_item())
+
+    def set_preview(self, text: str | None) -> None:
+        self.preview = text
+        self.update(self.render_item())
+
+    def render_item(self) -> RenderableType:
+        item = self.item
+        if item is None:
+            return Text("Nothing selected.\n\nPress n to add an item.", style="dim")
+        title = Text(("★ " if item.favourite else "") + item.name, style="bold")
+        sub = Text(f"{item.kind.label}", style="dim")
+        if item.tags:
+            sub.append("  ·  " + "  ".join(f"#{t}" for t in item.tags), style="italic")
+        if not item.active:
+            sub.append("  ·  in the trash", style="bold red")
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="dim", no_wrap=True)
+        table.add_column(overflow="fold")
+        spec = SPECS[item.kind]
+        for name in spec.summary:
+            if name in ("name", "tags"):
+                continue
+            value = item.field(name)
+            if name == "size":
+                value = describe(item).rsplit(" · ", 1)[-1]
+            if value:
+                table.add_row(LABELS.get(name, name), value)
+        for name in spec.secret:
+            secret = self.secrets.get(name)
+            if name == "secret_key":
+                if secret:
+                    table.add_row("One-time code", self._totp_text())
+                continue
+            if name in MASKED:
+                shown = secret.reveal() if (secret and self.revealed) else (MASK if secret else "")
+                if shown:
+                    table.add_row(LABELS[name], Text(shown, style="bold" if self.revealed else ""))
+            elif secret:
+                table.add_row(LABELS.get(name, name), secret.reveal())
+        parts: list[RenderableType] = [title, sub, Text(""), table]
+        if self.preview is not None:
+            parts += [Text(""), Text("Preview", style="dim"), Text(self.preview)]
+        parts += [
+            Text(""),
+            Text(
+                f"Created {_when(item.created)}  ·  updated {_when(item.updated)}  ·  "
+                f"version {item.version}",
+                style="dim",
+            ),  # fmt: skip
+            Text(self._hint(item), style="dim italic"),
+        ]
+        return Group(*parts)
+
+    def _totp_text(self) -> Text:
+        code = self.totp
+        if code is None:
+            return Text("…", style="dim")
+        half = len(code.code) // 2
+        text = Text(f"{code.code[:half]} {code.code[half:]}", style="bold")
+        filled = round(10 * code.seconds_left / code.period)
+        style = "green" if code.seconds_left > 5 else "red"
+        text.append(f"  {'▮' * filled}{'▯' * (10 - filled)} {code.seconds_left:2d}s", style=style)
+        return text
+
+    def _hint(self, item: ItemSummary) -> str:
+        if not item.active:
+            return "R restore · P purge for good"
+        keys = {
+            ItemKind.PASSWORD: "c copy password · u username · t code · r reveal",
+            ItemKind.NOTE: "c copy note",
+            ItemKind.API_SECRET: "c copy secret · x copy as env lines · r reveal",
+            ItemKind.FILE: "o save to a path",
+        }[item.kind]
+        return f"{keys} · e edit · f favourite · d to trash"

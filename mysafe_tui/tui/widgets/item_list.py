@@ -1,0 +1,194 @@
+"""A virtualised item list: renders only the visible lines, so 100k items cost nothing to show.
+
+Built on the Line API (`ScrollView.render_line`), not one widget per row: a DataTable with 10k
+rows takes most of a second to populate (DESIGN.md §8).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from ...core.models import ItemKind, ItemSummary
+
+
+def _size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return ""
+
+
+def describe(item: ItemSummary) -> str:
+    """The second column: what tells two items of the same name apart."""
+    if item.kind is ItemKind.FILE:
+        return f"{item.file_name} · {_size(item.size)}"
+    return item.username or item.url or item.identifier_code
+
+
+def _fit(text: str, width: int) -> str:
+    """Exactly `width` terminal cells: wide characters counted, an ellipsis when cut."""
+    if width <= 0:
+        return ""
+    if cell_len(text) > width - 1:
+        return set_cell_size(text, width - 2) + "… "
+    return set_cell_size(text, width)
+
+
+def _ago(ts: float) -> str:
+    seconds = max(0, time.time() - ts)
+    for unit, length in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= length:
+            return f"{int(seconds // length)}{unit} ago"
+    return "just now"
+
+
+class ItemList(ScrollView, can_focus=True):
+    """Rows of items with a cursor. Posts `Highlighted` as the cursor moves, `Chosen` on Enter."""
+
+    COMPONENT_CLASSES = {
+        "item-list--cursor",
+        "item-list--dim",
+        "item-list--tag",
+        "item-list--star",
+    }
+    DEFAULT_CSS = """
+    ItemList { background: $surface; }
+    ItemList > .item-list--cursor { background: $accent 40%; text-style: bold; }
+    ItemList:focus > .item-list--cursor { background: $accent; color: $text; }
+    ItemList > .item-list--dim { color: $text-muted; }
+    ItemList > .item-list--tag { color: $secondary; }
+    ItemList > .item-list--star { color: $warning; }
+    """
+    BINDINGS = [
+        Binding("up,k", "cursor(-1)", "Up", show=False),
+        Binding("down,j", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", show=False),
+        Binding("pagedown", "page(1)", show=False),
+        Binding("home", "jump(0)", show=False),
+        Binding("end", "jump(-1)", show=False),
+        Binding("enter", "choose", "Open", show=False),
+    ]
+
+    cursor = reactive(0, always_update=True, init=False)
+
+    @dataclass
+    class Highlighted(Message):
+        item: ItemSummary | None
+
+    @dataclass
+    class Chosen(Message):
+        item: ItemSummary
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.items: list[ItemSummary] = []
+        self.empty_text = "No items"
+        self.show_kind = False
+
+    @property
+    def current(self) -> ItemSummary | None:
+        return self.items[self.cursor] if 0 <= self.cursor < len(self.items) else None
+
+    def show(self, items: list[ItemSummary], keep: str | None = None, empty: str = "") -> None:
+        """Replace the rows; keep the cursor on item `keep` when it is still listed."""
+        self.items = items
+        self.empty_text = empty or "No items"
+        self.virtual_size = Size(self.size.width, len(items))
+        target = 0
+        if keep is not None:
+            target = next((i for i, item in enumerate(items) if item.id == keep), 0)
+        self.cursor = min(target, max(len(items) - 1, 0))
+        self.refresh()
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self.scroll_to_region_cursor(new)
+        self.refresh()
+        self.post_message(self.Highlighted(self.current))
+
+    def scroll_to_region_cursor(self, row: int) -> None:
+        top = self.scroll_offset.y
+        height = self.scrollable_content_region.height
+        if row < top:
+            self.scroll_to(y=row, animate=False)
+        elif row >= top + height:
+            self.scroll_to(y=row - height + 1, animate=False)
+
+    def action_cursor(self, delta: int) -> None:
+        if self.items:
+            self.cursor = max(0, min(len(self.items) - 1, self.cursor + delta))
+
+    def action_page(self, direction: int) -> None:
+        self.action_cursor(direction * max(1, self.scrollable_content_region.height - 1))
+
+    def action_jump(self, where: int) -> None:
+        if self.items:
+            self.cursor = where if where >= 0 else len(self.items) - 1
+
+    def action_choose(self) -> None:
+        if self.current is not None:
+            self.post_message(self.Chosen(self.current))
+
+    def on_click(self, event: object) -> None:
+        y = getattr(event, "y", None)
+        if isinstance(y, int):
+            row = self.scroll_offset.y + y
+            if 0 <= row < len(self.items):
+                if row == self.cursor and getattr(event, "chain", 1) >= 2:
+                    self.action_choose()
+                self.cursor = row
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self.size.width, len(self.items))
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        row = self.scroll_offset.y + y
+        base = self.rich_style
+        if not self.items:
+            if y == 1:
+                dim = self.get_component_rich_style("item-list--dim")
+                return Strip([Segment(f"  {self.empty_text}".ljust(width), base + dim)])
+            return Strip.blank(width, base)
+        if row >= len(self.items):
+            return Strip.blank(width, base)
+        item = self.items[row]
+        style = base
+        if row == self.cursor:
+            style = base + self.get_component_rich_style("item-list--cursor")
+        dim = style + self.get_component_rich_style("item-list--dim")
+        return Strip(self._cells(item, width, style, dim), width).crop(0, width)
+
+    def _cells(self, item: ItemSummary, width: int, style: Style, dim: Style) -> list[Segment]:
+        star = "★ " if item.favourite else "  "
+        name_w = max(12, width * 2 // 5)
+        detail_w = max(0, width - name_w - 4 - 22)
+        name = _fit(item.name, name_w)
+        text = describe(item)
+        if self.show_kind:
+            text = f"{item.kind.label} · {text}" if text else item.kind.label
+        detail = _fit(text, detail_w)
+        tags = _fit(",".join(item.tags), 12) if width >= 60 else ""
+        when = _ago(item.updated).rjust(9) if width >= 70 else ""
+        segments = [
+            Segment(star, style + self.get_component_rich_style("item-list--star")),
+            Segment(name, style),
+            Segment(detail, dim),
+            Segment(tags, style + self.get_component_rich_style("item-list--tag")),
+            Segment(when + " ", dim),
+        ]
+        used = sum(cell_len(s.text) for s in segments)
+        segments.append(Segment(" " * max(0, width - used), style))
+        return segments
