@@ -56,6 +56,7 @@ class VaultService:
         settings: Settings | None = None,
         *,
         kdf_params: KdfParams | None = None,
+        clipboard: Clipboard | None = None,
     ) -> None:
         self.paths = paths
         self.settings = settings or Settings()
@@ -64,7 +65,7 @@ class VaultService:
         self._index = SearchIndex()
         self._index_generation = -1
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mysafe-vault")
-        self._clipboard: Clipboard | None = None
+        self._clipboard = clipboard  # built from settings on first use unless given
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -366,6 +367,11 @@ class VaultService:
             backend = choose_backend(self.settings.clipboard)
             self._clipboard = Clipboard(backend, self.settings.clear_seconds)
         return self._clipboard
+
+    @property
+    def clipboard_seconds_left(self) -> int | None:
+        """Seconds until the clipboard is cleared, None when nothing is pending."""
+        return self._clipboard.seconds_left if self._clipboard else None
 
     async def copy_field(self, item_id: str, field: str) -> str:
         """Copy one field (a secret, a summary field, or 'totp') and arm the clear timer.

@@ -77,17 +77,16 @@ class MySafeApp(App[None]):
         idle_limit = self.service.settings.autolock_minutes * 60
         left = int(idle_limit - (self.clock() - self.last_activity))
         if left <= 0:
-            self.lock(reason="Locked after inactivity")
+            self.lock_vault(reason="Locked after inactivity")
             return
         if isinstance(self.screen_stack[1] if len(self.screen_stack) > 1 else None, MainScreen):
             main = self.screen_stack[1]
             assert isinstance(main, MainScreen)
-            clip = self.service.clipboard.seconds_left if self.service._clipboard else None
-            main.update_topbar(lock_in=left, clip_in=clip)
+            main.update_topbar(lock_in=left, clip_in=self.service.clipboard_seconds_left)
 
     def _signalled(self) -> None:
         """SIGTERM / SIGHUP (the SSH session went away): lock, clear, leave."""
-        self.lock(reason="", then_exit=True)
+        self.lock_vault(reason="", then_exit=True)
 
     # --- actions --------------------------------------------------------------------------
 
@@ -103,10 +102,10 @@ class MySafeApp(App[None]):
             )
 
     def action_lock(self) -> None:
-        self.lock(reason="Locked")
+        self.lock_vault(reason="Locked")
 
     @work(exclusive=True, group="lock", exit_on_error=False)
-    async def lock(self, reason: str, then_exit: bool = False) -> None:
+    async def lock_vault(self, reason: str, then_exit: bool = False) -> None:
         """Drop keys and decrypted data, clear the clipboard, close every screen of secrets."""
         await self.service.lock()
         while len(self.screen_stack) > 2:

@@ -105,10 +105,10 @@ class AttachDialog(_FileDialog):
     def on_input_submitted(self) -> None:
         if not self.busy:
             self.busy = True
-            self._attach()
+            self._run_attach()
 
     @work(exclusive=True, exit_on_error=False)
-    async def _attach(self) -> None:
+    async def _run_attach(self) -> None:
         path = Path(self.query_one("#path", Input).value).expanduser()
         name = self.query_one("#name", Input).value.strip() or None
         try:

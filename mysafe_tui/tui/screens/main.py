@@ -192,34 +192,39 @@ class MainScreen(Screen[None]):
             return
         if not self.has_class("wide"):
             self.add_class("detail-open")
-        self.action_reveal(force=True)
+        self.load_detail(reveal=False)
+
+    def action_reveal(self) -> None:
+        pane = self.query_one(DetailPane)
+        if pane.revealed and pane.item is self.current:
+            pane.set_revealed(False)
+        else:
+            self.load_detail(reveal=True)
 
     @work(exclusive=True, group="detail", exit_on_error=False)
-    async def action_reveal(self, force: bool = False) -> None:
+    async def load_detail(self, reveal: bool) -> None:
+        """Decrypt the current item's secret fields (masked unless `reveal`), TOTP, preview."""
         item = self.current
         pane = self.query_one(DetailPane)
         if item is None:
             return
-        if pane.revealed and not force:
-            pane.set_revealed(False)
-            return
         try:
             secrets = await self.service.reveal(item.id)
-            preview = (
-                await self.service.preview_file(item.id) if item.kind is ItemKind.FILE else None
-            )
+            preview = None
+            if item.kind is ItemKind.FILE:
+                preview = await self.service.preview_file(item.id)
         except MySafeError as exc:
             self.notify(str(exc), severity="error")
             return
         pane.show_item(item, secrets)
         pane.set_preview(preview)
-        pane.set_revealed(True)
+        pane.set_revealed(reveal)
         await self._refresh_totp()
 
     async def _refresh_totp(self) -> None:
         pane = self.query_one(DetailPane)
         item = pane.item
-        if item is None or not pane.revealed or "secret_key" not in pane.secrets:
+        if item is None or "secret_key" not in pane.secrets:
             return
         if not pane.secrets["secret_key"]:
             return

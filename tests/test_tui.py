@@ -1,0 +1,473 @@
+"""The real app driven with Pilot over a real temporary vault: every user flow of the UI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import Input
+
+from conftest import FLOOR, PASSPHRASE
+from mysafe_tui.core.clipboard import Clipboard
+from mysafe_tui.core.models import ItemKind
+from mysafe_tui.core.settings import Paths
+from mysafe_tui.service import VaultService
+from mysafe_tui.tui.app import MySafeApp
+from mysafe_tui.tui.modals.confirm import ConfirmDialog
+from mysafe_tui.tui.modals.files import AttachDialog, SaveDialog
+from mysafe_tui.tui.modals.item import ItemDialog
+from mysafe_tui.tui.screens.main import MainScreen
+from mysafe_tui.tui.screens.unlock import CreateVaultScreen, UnlockScreen
+from mysafe_tui.tui.widgets.detail import DetailPane
+from mysafe_tui.tui.widgets.item_list import ItemList
+from mysafe_tui.tui.widgets.note import Note
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class RecordingBackend:
+    """Stands in for the terminal: records what the app sends to the clipboard."""
+
+    name = "osc52"
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def set(self, text: str) -> None:
+        self.sent.append(text)
+
+    def get(self) -> str | None:
+        return None
+
+
+class Env:
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.clock = FakeClock()
+        self.backend = RecordingBackend()
+
+    def service(self) -> VaultService:
+        clipboard = Clipboard(self.backend, 20, clock=self.clock)
+        return VaultService(Paths(self.home, self.home), kdf_params=FLOOR, clipboard=clipboard)
+
+    def app(self) -> MySafeApp:
+        return MySafeApp(self.service(), clock=self.clock)
+
+    async def seed(self, *items: tuple[ItemKind, dict[str, Any]]) -> None:
+        svc = self.service()
+        if not svc.vault_exists():
+            await svc.create(PASSPHRASE)
+        else:
+            await svc.unlock(PASSPHRASE)
+        for kind, values in items:
+            await svc.create_item(kind, values)
+        await svc.close()
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Env:
+    return Env(tmp_path / "home")
+
+
+GITHUB = (ItemKind.PASSWORD, {"name": "GitHub", "username": "octocat", "password": "gh-pass-1",
+                              "url": "https://github.com", "tags": "dev"})  # fmt: skip
+BANK = (ItemKind.PASSWORD, {"name": "Bank", "username": "me", "password": "bank-pass"})
+
+
+async def unlock(app: MySafeApp, pilot: Any) -> MainScreen:
+    await pilot.pause()
+    app.screen.query_one("#passphrase", Input).value = PASSPHRASE
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(app.screen, MainScreen))
+    await settle(app, pilot)
+    assert isinstance(app.screen, MainScreen)
+    return app.screen
+
+
+def names(screen: MainScreen) -> list[str]:
+    return [item.name for item in screen.query_one(ItemList).items]
+
+
+async def settle(app: MySafeApp, pilot: Any, rounds: int = 4) -> None:
+    """Let workers and messages run. (Not `workers.wait_for_complete()`: a worker waiting on a
+    dialog the test keeps open never completes.)"""
+    for _ in range(rounds):
+        await pilot.pause(0.05)
+
+
+async def until(pilot: Any, condition: Any, timeout: float = 10) -> None:
+    waited = 0.0
+    while not condition():
+        assert waited < timeout, "the app did not get there in time"
+        await pilot.pause(0.05)
+        waited += 0.05
+
+
+async def test_first_run_creates_a_vault(env: Env) -> None:
+    app = env.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, CreateVaultScreen)
+        screen = app.screen
+        screen.query_one("#passphrase", Input).value = PASSPHRASE
+        screen.query_one("#confirm", Input).value = PASSPHRASE + "x"
+        await pilot.click("#create")
+        await pilot.pause()
+        assert "differ" in str(screen.query_one("#status", Note).render())
+        screen.query_one("#passphrase", Input).value = "password1"
+        screen.query_one("#confirm", Input).value = "password1"
+        await pilot.click("#create")
+        await pilot.pause()
+        assert "weak" in str(screen.query_one("#status", Note).render())
+        assert not (env.home / "default.mysafe").exists()
+        screen.query_one("#passphrase", Input).value = PASSPHRASE
+        screen.query_one("#confirm", Input).value = PASSPHRASE
+        await pilot.click("#create")
+        await until(pilot, lambda: isinstance(app.screen, MainScreen))
+    assert (env.home / "default.mysafe").exists()
+
+
+async def test_wrong_then_right_passphrase(env: Env) -> None:
+    await env.seed(GITHUB)
+    app = env.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, UnlockScreen)
+        app.screen.query_one("#passphrase", Input).value = "not it at all"
+        await pilot.press("enter")
+        status = app.screen.query_one("#status", Note)
+        await until(pilot, lambda: "Wrong passphrase" in str(status.render()))
+        assert isinstance(app.screen, UnlockScreen)
+        main = await unlock(app, pilot)
+        assert names(main) == ["GitHub"]
+
+
+async def test_corrupt_vault_is_explained_not_a_crash(env: Env) -> None:
+    env.home.mkdir(parents=True)
+    (env.home / "default.mysafe").write_bytes(b"definitely not a vault" * 50)
+    app = env.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        app.screen.query_one("#passphrase", Input).value = PASSPHRASE
+        await pilot.press("enter")
+        note = app.screen.query_one("#status", Note)
+        await until(pilot, lambda: "cannot be opened" in str(note.render()))
+        status = str(note.render())
+        assert "cannot be opened" in status and "not a mysafe vault" in status
+
+
+@pytest.mark.parametrize(
+    ("tab", "kind", "values"),
+    [
+        ("1", ItemKind.PASSWORD, {"name": "Wiki", "username": "ann", "password": "w1ki-pass"}),
+        ("2", ItemKind.NOTE, {"name": "Runbook", "note": "restart the thing"}),
+        ("4", ItemKind.API_SECRET, {"name": "Stripe", "url": "https://api.stripe.com",
+                                    "client_id": "cid", "client_secret": "sk_live"}),
+    ],
+)  # fmt: skip
+async def test_add_an_item_of_each_kind(
+    env: Env, tab: str, kind: ItemKind, values: dict[str, str]
+) -> None:
+    await env.seed()
+    app = env.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        main = await unlock(app, pilot)
+        await pilot.press(tab)
+        await settle(app, pilot)
+        await pilot.press("n")
+        await settle(app, pilot)
+        dialog = app.screen
+        assert isinstance(dialog, ItemDialog)
+        await pilot.press("ctrl+s")  # empty: refused beside the fields, nothing lost
+        await pilot.pause()
+        assert isinstance(app.screen, ItemDialog)
+        assert "Name is required" in str(dialog.query_one("#e-name", Note).render())
+        for field, value in values.items():
+            widget = dialog.query_one(f"#f-{field}")
+            if isinstance(widget, Input):
+                widget.value = value
+            else:
+                widget.text = value  # type: ignore[attr-defined]
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert isinstance(app.screen, MainScreen)
+        assert names(main) == [values["name"]]
+    svc = env.service()
+    await svc.unlock(PASSPHRASE)
+    (item,) = await svc.search(kind=kind)
+    secrets = await svc.reveal(item.id)
+    secret_field = next(f for f in values if f in secrets)
+    assert secrets[secret_field].reveal() == values[secret_field]
+    await svc.close()
+
+
+async def test_generator_fills_a_strong_password(env: Env) -> None:
+    await env.seed()
+    app = env.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await unlock(app, pilot)
+        await pilot.press("n")
+        await pilot.pause()
+        dialog = app.screen
+        await pilot.press("ctrl+g")
+        await pilot.pause()
+        value = dialog.query_one("#f-password", Input).value
+        assert len(value) == 24
+        assert "strong" in str(dialog.query_one("#strength").render())
+
+
+async def test_cancel_a_dirty_dialog_asks_first(env: Env) -> None:
+    await env.seed()
+    app = env.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await unlock(app, pilot)
+        await pilot.press("n")
+        await pilot.pause()
+        app.screen.query_one("#f-name", Input).value = "half typed"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("n")
+        await pilot.pause()
+        assert isinstance(app.screen, ItemDialog)
+        assert app.screen.query_one("#f-name", Input).value == "half typed"
+
+
+async def test_edit_keeps_other_fields(env: Env) -> None:
+    await env.seed(GITHUB)
+    app = env.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        main = await unlock(app, pilot)
+        await pilot.press("e")
+        await settle(app, pilot)
+        dialog = app.screen
+        assert isinstance(dialog, ItemDialog)
+        assert dialog.query_one("#f-password", Input).value == "gh-pass-1"
+        dialog.query_one("#f-username", Input).value = "hubot"
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        item = main.query_one(ItemList).current
+        assert item is not None and (item.username, item.version) == ("hubot", 2)
+
+
+async def test_trash_and_restore(env: Env) -> None:
+    await env.seed(GITHUB, BANK)
+    app = env.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        main = await unlock(app, pilot)
+        assert names(main) == ["Bank", "GitHub"]
+        await pilot.press("d")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("y")
+        await settle(app, pilot)
+        assert names(main) == ["GitHub"]
+        await pilot.press("5")
+        await settle(app, pilot)
+        assert names(main) == ["Bank"]
+        await pilot.press("R")
+        await settle(app, pilot)
+        assert names(main) == []
+        await pilot.press("1")
+        await settle(app, pilot)
+        assert names(main) == ["Bank", "GitHub"]
+
+
+async def test_filter_as_you_type_and_escape_clears(env: Env) -> None:
+    await env.seed(GITHUB, BANK)
+    app = env.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        main = await unlock(app, pilot)
+        await pilot.press("slash", "g", "i", "t")
+        await settle(app, pilot)
+        assert names(main) == ["GitHub"]
+        await pilot.press("enter", "escape")
+        await settle(app, pilot)
+        assert names(main) == ["Bank", "GitHub"]
+
+
+async def test_copy_sends_the_secret_then_clears_it(env: Env) -> None:
+    await env.seed(GITHUB)
+    app = env.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await unlock(app, pilot)
+        await pilot.press("c")
+        await settle(app, pilot)
+        assert env.backend.sent == ["gh-pass-1"]
+        env.clock.now += 19
+        app.tick()
+        assert env.backend.sent == ["gh-pass-1"]
+        env.clock.now += 2
+        app.tick()
+        assert env.backend.sent == ["gh-pass-1", ""]
+        await pilot.press("u")
+        await settle(app, pilot)
+        assert env.backend.sent[-1] == "octocat"
+
+
+async def test_reveal_toggles_the_masked_password(env: Env) -> None:
+    await env.seed(GITHUB)
+    app = env.app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        main = await unlock(app, pilot)
+        pane = main.query_one(DetailPane)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        text = str(pane.render())
+        assert "octocat" in _plain(pane) and "gh-pass-1" not in _plain(pane)
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert "gh-pass-1" in _plain(pane)
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert "gh-pass-1" not in _plain(pane) and text
+
+
+def _plain(pane: DetailPane) -> str:
+    from rich.console import Console
+
+    console = Console(width=100, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+    console.print(pane.render_item())
+    return console.export_text()
+
+
+async def test_totp_code_is_shown_with_its_countdown(env: Env) -> None:
+    seed = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+    await env.seed((ItemKind.PASSWORD, {"name": "2fa", "username": "u", "password": "p",
+                                        "secret_key": seed}))  # fmt: skip
+    app = env.app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        main = await unlock(app, pilot)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        pane = main.query_one(DetailPane)
+        assert pane.totp is not None and len(pane.totp.code) == 6
+        assert f"{pane.totp.seconds_left:2d}s" in _plain(pane)
+        await pilot.press("t")
+        await settle(app, pilot)
+        assert env.backend.sent and env.backend.sent[-1].isdigit()
+
+
+async def test_attach_and_save_a_file(env: Env, tmp_path: Path) -> None:
+    await env.seed()
+    source = tmp_path / "notes.txt"
+    source.write_text("line one\nline two\n")
+    app = env.app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        main = await unlock(app, pilot)
+        await pilot.press("3")
+        await settle(app, pilot)
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert isinstance(app.screen, AttachDialog)
+        app.screen.query_one("#path", Input).value = str(source)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert names(main) == ["notes.txt"]
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert "line one" in _plain(main.query_one(DetailPane))  # text preview
+        await pilot.press("o")
+        await settle(app, pilot)
+        assert isinstance(app.screen, SaveDialog)
+        target = tmp_path / "restored.txt"
+        app.screen.query_one("#path", Input).value = str(target)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, MainScreen)
+    assert target.read_text() == "line one\nline two\n"
+
+
+async def test_lock_by_key_clears_the_clipboard(env: Env) -> None:
+    await env.seed(GITHUB)
+    app = env.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await unlock(app, pilot)
+        await pilot.press("c")
+        await settle(app, pilot)
+        await pilot.press("ctrl+l")
+        await settle(app, pilot)
+        assert isinstance(app.screen, UnlockScreen)
+        assert not app.service.is_unlocked
+        assert env.backend.sent == ["gh-pass-1", ""]
+        await unlock(app, pilot)
+
+
+async def test_idle_timeout_locks(env: Env) -> None:
+    await env.seed(GITHUB)
+    app = env.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await unlock(app, pilot)
+        env.clock.now += 4 * 60
+        app.tick()
+        await settle(app, pilot)
+        assert isinstance(app.screen, MainScreen)
+        await pilot.press("down")  # activity restarts the countdown
+        env.clock.now += 4 * 60
+        app.tick()
+        await settle(app, pilot)
+        assert isinstance(app.screen, MainScreen)
+        env.clock.now += 61
+        app.tick()
+        await settle(app, pilot)
+        assert isinstance(app.screen, UnlockScreen)
+        assert not app.service.is_unlocked
+
+
+async def test_settings_are_saved(env: Env) -> None:
+    await env.seed()
+    app = env.app()
+    async with app.run_test(size=(100, 36)) as pilot:
+        await unlock(app, pilot)
+        await pilot.press("f2")
+        await pilot.pause()
+        app.screen.query_one("#clear", Input).value = "1000"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "5 to 120" in str(app.screen.query_one("#error", Note).render())
+        app.screen.query_one("#clear", Input).value = "45"
+        app.screen.query_one("#autolock", Input).value = "2"
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert isinstance(app.screen, MainScreen)
+    saved = json.loads((env.home / "settings.json").read_text())
+    assert (saved["clear_seconds"], saved["autolock_minutes"]) == (45, 2)
+
+
+async def test_narrow_terminal_opens_detail_full_width(env: Env) -> None:
+    await env.seed(GITHUB)
+    app = env.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        main = await unlock(app, pilot)
+        assert not main.query_one("#detail-scroll").display
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert main.query_one("#detail-scroll").display
+        assert not main.query_one(ItemList).display
+        await pilot.press("escape")
+        await pilot.pause()
+        assert main.query_one(ItemList).display
+
+
+async def test_api_secret_copies_as_env_lines(env: Env) -> None:
+    stripe = {"name": "Stripe live", "url": "https://api.stripe.com", "client_id": "cid",
+              "client_secret": "sk 1"}  # fmt: skip
+    await env.seed((ItemKind.API_SECRET, stripe))
+    app = env.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await unlock(app, pilot)
+        await pilot.press("4", "x")
+        await settle(app, pilot)
+        assert env.backend.sent[-1] == (
+            "export STRIPE_LIVE_URL=https://api.stripe.com\n"
+            "export STRIPE_LIVE_CLIENT_ID=cid\n"
+            "export STRIPE_LIVE_CLIENT_SECRET='sk 1'\n"
+        )
