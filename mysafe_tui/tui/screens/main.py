@@ -129,14 +129,18 @@ class MainScreen(Screen[None]):
         if not self.is_mounted:
             return
         counts = self.service.counts_now()
+        for key, label, kind in TABS:
+            tab = self.query_one(f"#tab-{key}", Tab)
+            text = f"{label} ({counts[kind]})" if kind is not None else label
+            if str(tab.label) != text:  # called every second: relayout only on change
+                tab.label = text
         parts = [f"[b]mysafe[/b] · {self.service.paths.profile}"]
-        parts.append("  ".join(f"{label[2:]} {counts[kind]}" for _, label, kind in TABS if kind))
         if self.favourites_only:
             parts.append("★ favourites")
         if clip_in is not None:
-            parts.append(f"📋 clears in {clip_in}s")
+            parts.append(f"clipboard clears in {clip_in}s")
         if lock_in is not None:
-            parts.append(f"🔒 {lock_in // 60}:{lock_in % 60:02d}")
+            parts.append(f"locks in {lock_in // 60}:{lock_in % 60:02d}")
         self.query_one("#topbar", Static).update("  │  ".join(parts))
 
     # --- messages up ----------------------------------------------------------------------

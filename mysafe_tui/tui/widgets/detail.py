@@ -78,11 +78,13 @@ class DetailPane(Static):
         if item is None:
             return Text("Nothing selected.\n\nPress n to add an item.", style="dim")
         title = Text(("★ " if item.favourite else "") + item.name, style="bold")
-        sub = Text(f"{item.kind.label}", style="dim")
+        sub = Text(item.kind.label, style="dim")
         if item.tags:
-            sub.append("  ·  " + "  ".join(f"#{t}" for t in item.tags), style="italic")
+            sub.append(" · ", style="dim")
+            sub.append(" ".join(f"#{t}" for t in item.tags), style="italic")
         if not item.active:
-            sub.append("  ·  in the trash", style="bold red")
+            sub.append(" · ", style="dim")
+            sub.append("in the trash", style="bold red")
         table = Table.grid(padding=(0, 2))
         table.add_column(style="dim", no_wrap=True)
         table.add_column(overflow="fold")

@@ -159,7 +159,7 @@ class ItemList(ScrollView, can_focus=True):
         base = self.rich_style
         if not self.items:
             if y == 1:
-                dim = self.get_component_rich_style("item-list--dim")
+                dim = self.get_component_rich_style("item-list--dim", partial=True)
                 return Strip([Segment(f"  {self.empty_text}".ljust(width), base + dim)])
             return Strip.blank(width, base)
         if row >= len(self.items):
@@ -167,11 +167,18 @@ class ItemList(ScrollView, can_focus=True):
         item = self.items[row]
         style = base
         if row == self.cursor:
-            style = base + self.get_component_rich_style("item-list--cursor")
-        dim = style + self.get_component_rich_style("item-list--dim")
-        return Strip(self._cells(item, width, style, dim), width).crop(0, width)
+            style = base + self.get_component_rich_style("item-list--cursor", partial=True)
+        dim = style + self.get_component_rich_style("item-list--dim", partial=True)
+        star = (
+            style
+            if row == self.cursor
+            else style + self.get_component_rich_style("item-list--star", partial=True)
+        )
+        return Strip(self._cells(item, width, style, dim, star), width).crop(0, width)
 
-    def _cells(self, item: ItemSummary, width: int, style: Style, dim: Style) -> list[Segment]:
+    def _cells(
+        self, item: ItemSummary, width: int, style: Style, dim: Style, star_style: Style
+    ) -> list[Segment]:
         star = "★ " if item.favourite else "  "
         name_w = max(12, width * 2 // 5)
         detail_w = max(0, width - name_w - 4 - 22)
@@ -183,10 +190,10 @@ class ItemList(ScrollView, can_focus=True):
         tags = _fit(",".join(item.tags), 12) if width >= 60 else ""
         when = _ago(item.updated).rjust(9) if width >= 70 else ""
         segments = [
-            Segment(star, style + self.get_component_rich_style("item-list--star")),
+            Segment(star, star_style),
             Segment(name, style),
             Segment(detail, dim),
-            Segment(tags, style + self.get_component_rich_style("item-list--tag")),
+            Segment(tags, style + self.get_component_rich_style("item-list--tag", partial=True)),
             Segment(when + " ", dim),
         ]
         used = sum(cell_len(s.text) for s in segments)

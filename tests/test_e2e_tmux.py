@@ -1,0 +1,109 @@
+"""End to end: the installed `mysafe` in a real terminal (tmux), typed at like a person would."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+MYSAFE = str(Path(sys.executable).parent / "mysafe")
+PASSPHRASE = "correct horse battery staple"
+
+if shutil.which("tmux") is None:
+    if os.environ.get("CI"):
+        raise RuntimeError("CI must install tmux (.ci/run does)")
+    pytest.skip("tmux is not installed", allow_module_level=True)
+
+
+class Terminal:
+    def __init__(self, socket: str, session: str) -> None:
+        self.base = ["tmux", "-L", socket]
+        self.session = session
+
+    def keys(self, *keys: str, literal: bool = False) -> None:
+        flag = ["-l"] if literal else []
+        subprocess.run([*self.base, "send-keys", "-t", self.session, *flag, *keys], check=True)
+        time.sleep(0.15)
+
+    def type(self, text: str) -> None:
+        self.keys(text, literal=True)
+
+    def screen(self) -> str:
+        out = subprocess.run([*self.base, "capture-pane", "-p", "-t", self.session],
+                             capture_output=True, text=True)  # fmt: skip
+        return out.stdout
+
+    def wait_for(self, text: str, timeout: float = 20) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if text in screen:
+                return screen
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} never appeared; the screen was:\n{self.screen()}")
+
+    def alive(self) -> bool:
+        result = subprocess.run([*self.base, "has-session", "-t", self.session],
+                                capture_output=True)  # fmt: skip
+        return result.returncode == 0
+
+
+@pytest.fixture
+def terminal(tmp_path: Path) -> Iterator[Terminal]:
+    socket, session = f"mysafe-test-{uuid.uuid4().hex[:8]}", "app"
+    home = tmp_path / "home"
+    command = f"env MYSAFE_HOME={home} {MYSAFE}"
+    subprocess.run(["tmux", "-L", socket, "new-session", "-d", "-s", session, "-x", "100",
+                    "-y", "30", command], check=True)  # fmt: skip
+    term = Terminal(socket, session)
+    yield term
+    subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
+
+
+def test_create_add_find_and_quit_in_a_real_terminal(terminal: Terminal, tmp_path: Path) -> None:
+    terminal.wait_for("Choose a passphrase")
+    terminal.type(PASSPHRASE)
+    terminal.keys("Enter")
+    terminal.type(PASSPHRASE)
+    terminal.keys("Enter")
+    terminal.wait_for("No passwords yet")
+    terminal.keys("n")
+    terminal.wait_for("New password")
+    terminal.type("Jump host")
+    terminal.keys("Tab")
+    terminal.type("ops")
+    terminal.keys("Tab")
+    terminal.keys("C-g")
+    terminal.wait_for("strong")
+    terminal.keys("C-s")
+    terminal.wait_for("Saved 'Jump host'")
+    terminal.keys("n")
+    terminal.wait_for("New password")
+    terminal.type("Mail")
+    terminal.keys("Tab")
+    terminal.type("me")
+    terminal.keys("Tab")
+    terminal.type("hunter2-mail")
+    terminal.keys("C-s")
+    terminal.wait_for("Saved 'Mail'")
+    terminal.keys("/")
+    terminal.type("jump")
+    screen = terminal.wait_for("Jump host")
+    rows = [line.strip("★ ") for line in screen.splitlines()]
+    assert any(row.startswith("Jump host") for row in rows)
+    assert not any(row.startswith("Mail") for row in rows)  # filtered out of the list
+    assert "hunter2-mail" not in screen  # secrets never on screen unasked
+    terminal.keys("Enter")
+    terminal.keys("C-q")
+    deadline = time.monotonic() + 10
+    while terminal.alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not terminal.alive(), terminal.screen()
+    assert (tmp_path / "home" / "default.mysafe").stat().st_mode & 0o777 == 0o600

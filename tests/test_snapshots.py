@@ -1,0 +1,116 @@
+"""Snapshot tests: every screen and dialog at 80x24 (SSH) and 120x36, compared as SVG.
+
+Update on purpose after a UI change: `pytest tests/test_snapshots.py --snapshot-update`, then
+look at the report and at screenshots/ before committing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import Input
+
+from conftest import FLOOR, PASSPHRASE
+from mysafe_tui.core.models import ItemKind
+from mysafe_tui.core.settings import Paths
+from mysafe_tui.service import VaultService
+from mysafe_tui.tui.app import MySafeApp
+from mysafe_tui.tui.screens.main import MainScreen
+
+HOME = Path("/tmp/mysafe-snapshots")  # fixed: the vault path is on screen
+FIXED_NOW = 1_790_000_000.0
+SIZES = [(80, 24), (120, 36)]
+SAMPLE = [
+    (ItemKind.PASSWORD, {"name": "GitHub", "username": "octocat", "password": "gh-pass-1",
+                         "url": "https://github.com", "tags": "dev,git",
+                         "secret_key": "JBSWY3DPEHPK3PXP"}),
+    (ItemKind.PASSWORD, {"name": "Bank of Examples", "username": "jane.doe",
+                         "password": "b4nk!", "url": "https://bank.example", "tags": "money"}),
+    (ItemKind.PASSWORD, {"name": "Router admin", "username": "admin", "password": "r0uter",
+                         "url": "http://192.0.2.1", "favourite": True}),
+    (ItemKind.NOTE, {"name": "Server runbook", "note": "1. ssh in\n2. restart", "tags": "ops"}),
+    (ItemKind.API_SECRET, {"name": "Stripe live", "url": "https://api.stripe.com",
+                           "client_id": "cid_123", "client_secret": "sk_live_x"}),
+]  # fmt: skip
+
+
+class StillClock:
+    def __call__(self) -> float:
+        return 1000.0
+
+
+@pytest.fixture
+def frozen(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    monkeypatch.setattr(time, "time", lambda: FIXED_NOW)
+    shutil.rmtree(HOME, ignore_errors=True)
+    HOME.mkdir(parents=True)
+    monkeypatch.chdir(HOME)
+
+
+def make_app(seed: bool = True) -> MySafeApp:
+    paths = Paths(HOME, HOME)
+    if seed:
+
+        async def build() -> None:
+            svc = VaultService(paths, kdf_params=FLOOR)
+            await svc.create(PASSPHRASE)
+            for kind, values in SAMPLE:
+                await svc.create_item(kind, values)
+            await svc.close()
+
+        asyncio.run(build())
+    return MySafeApp(VaultService(paths, kdf_params=FLOOR), clock=StillClock())
+
+
+async def unlocked(pilot: Any) -> None:
+    app = pilot.app
+    await pilot.pause()
+    app.screen.query_one("#passphrase", Input).value = PASSPHRASE
+    await pilot.press("enter")
+    for _ in range(200):
+        if isinstance(app.screen, MainScreen):
+            break
+        await pilot.pause(0.05)
+    await pilot.pause(0.2)
+
+
+def then(*keys: str) -> Callable[[Any], Awaitable[None]]:
+    async def run_before(pilot: Any) -> None:
+        await unlocked(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await pilot.pause(0.15)
+        await pilot.pause(0.3)
+
+    return run_before
+
+
+SCREENS: dict[str, tuple[bool, Callable[[Any], Awaitable[None]] | None]] = {
+    "create": (False, None),
+    "unlock": (True, None),
+    "main": (True, then()),
+    "detail": (True, then("down", "enter")),
+    "notes": (True, then("2")),
+    "new_password": (True, then("n")),
+    "trash_confirm": (True, then("d")),
+    "help": (True, then("question_mark")),
+    "settings": (True, then("f2")),
+    "attach": (True, then("3", "n")),
+}
+
+
+@pytest.mark.usefixtures("frozen")
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("name", list(SCREENS))
+def test_screen(snap_compare: Any, name: str, size: tuple[int, int]) -> None:
+    seed, run_before = SCREENS[name]
+    app = make_app(seed)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
