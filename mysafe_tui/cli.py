@@ -143,6 +143,11 @@ def run(argv: list[str]) -> int:
     from .core.errors import MySafeError
 
     if args.command is None:
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            parser.print_help()
+            print("\nmysafe: the full-screen UI needs a terminal; use a command above in scripts",
+                  file=sys.stderr)  # fmt: skip
+            return 2
         try:
             return launch_tui(args.profile)
         except MySafeError as exc:

@@ -14,11 +14,10 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .core import generator, totp
 from .core.clipboard import Clipboard, choose_backend
-from .core.crypto import CHUNK_SIZE, KdfParams
 from .core.errors import (
     AmbiguousName,
     InvalidInput,
@@ -31,7 +30,10 @@ from .core.fsutil import write_chunks_atomic
 from .core.models import SPECS, ItemKind, ItemSummary, Secret, Strength, TotpCode, parse_tags
 from .core.search import SearchIndex
 from .core.settings import Paths, Settings
-from .core.vault import Vault
+
+if TYPE_CHECKING:  # imported lazily below: cryptography and sqlite3 cost ~80 ms at launch
+    from .core.crypto import KdfParams
+    from .core.vault import Vault
 
 T = TypeVar("T")
 Progress = Callable[[int, int], None]  # (bytes done, bytes total); called from the worker thread
@@ -100,6 +102,8 @@ class VaultService:
 
     async def create(self, passphrase: str, kdf_profile: str | None = None) -> None:
         """Create the vault (KDF in the worker thread) and leave it unlocked."""
+        from .core.vault import Vault
+
         profile = kdf_profile or self.settings.kdf_profile
         vault = await self._run(
             partial(
@@ -112,6 +116,7 @@ class VaultService:
         """Open the vault file and unlock it; raises WrongPassphrase, CorruptVault, ..."""
         if self.is_unlocked:
             return
+        from .core.vault import Vault
 
         def work() -> Vault:
             vault = self._vault or Vault.open(self.paths.vault)
@@ -512,5 +517,7 @@ def _check_required(kind: ItemKind, fields: dict[str, Any], secret: dict[str, st
 
 
 def _read_chunks(handle: Any) -> Iterator[bytes]:
+    from .core.crypto import CHUNK_SIZE
+
     while chunk := handle.read(CHUNK_SIZE):
         yield chunk

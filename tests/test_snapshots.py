@@ -79,6 +79,19 @@ async def unlocked(pilot: Any) -> None:
         if isinstance(app.screen, MainScreen):
             break
         await pilot.pause(0.05)
+    await quiet(pilot)
+
+
+async def quiet(pilot: Any) -> None:
+    """Wait until list and detail workers are done and nothing changed for a moment: a
+    snapshot taken mid-refresh would make the test flaky under load."""
+    for _ in range(100):
+        await pilot.pause(0.05)
+        busy = [w for w in pilot.app.workers if w.is_running and w.group in ("search", "detail")]
+        if not busy:
+            break
+    for widget in pilot.app.screen.query("Input, TextArea"):
+        widget.cursor_blink = False  # a blinking cursor is on or off at random in a snapshot
     await pilot.pause(0.2)
 
 
@@ -86,16 +99,22 @@ def then(*keys: str) -> Callable[[Any], Awaitable[None]]:
     async def run_before(pilot: Any) -> None:
         await unlocked(pilot)
         for key in keys:
+            screen = pilot.app.screen
             await pilot.press(key)
-            await pilot.pause(0.15)
-        await pilot.pause(0.3)
+            await quiet(pilot)
+            if key in ("n", "d", "question_mark", "f2"):  # these open a dialog
+                for _ in range(100):
+                    if pilot.app.screen is not screen:
+                        break
+                    await pilot.pause(0.05)
+                await quiet(pilot)
 
     return run_before
 
 
 SCREENS: dict[str, tuple[bool, Callable[[Any], Awaitable[None]] | None]] = {
-    "create": (False, None),
-    "unlock": (True, None),
+    "create": (False, quiet),
+    "unlock": (True, quiet),
     "main": (True, then()),
     "detail": (True, then("down", "enter")),
     "notes": (True, then("2")),

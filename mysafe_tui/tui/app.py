@@ -6,18 +6,19 @@ import asyncio
 import signal
 import time
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+if TYPE_CHECKING:  # the main screen and its dialogs load after unlock: a faster first paint
+    from .screens.main import MainScreen
+
 from ..core.models import ItemKind, ItemSummary
 from ..service import VaultService
 from .commands import ItemCommands
-from .modals.help import HelpDialog
-from .modals.settings import SettingsDialog
-from .screens.main import MainScreen
 from .screens.unlock import CreateVaultScreen, UnlockScreen
 
 
@@ -74,15 +75,16 @@ class MySafeApp(App[None]):
             self.notify("Clipboard cleared")
         if not self.service.is_unlocked:
             return
-        idle_limit = self.service.settings.autolock_minutes * 60
-        left = int(idle_limit - (self.clock() - self.last_activity))
-        if left <= 0:
+        if self.seconds_until_lock() <= 0:
             self.lock_vault(reason="Locked after inactivity")
             return
-        if isinstance(self.screen_stack[1] if len(self.screen_stack) > 1 else None, MainScreen):
-            main = self.screen_stack[1]
-            assert isinstance(main, MainScreen)
-            main.update_topbar(lock_in=left, clip_in=self.service.clipboard_seconds_left)
+        main = self.main_screen
+        if main is not None:
+            main.update_topbar()
+
+    def seconds_until_lock(self) -> int:
+        idle_limit = self.service.settings.autolock_minutes * 60
+        return int(idle_limit - (self.clock() - self.last_activity))
 
     def _signalled(self) -> None:
         """SIGTERM / SIGHUP (the SSH session went away): lock, clear, leave."""
@@ -90,7 +92,15 @@ class MySafeApp(App[None]):
 
     # --- actions --------------------------------------------------------------------------
 
+    @property
+    def main_screen(self) -> MainScreen | None:
+        from .screens.main import MainScreen
+
+        return next((s for s in self.screen_stack if isinstance(s, MainScreen)), None)
+
     def action_unlocked(self) -> None:
+        from .screens.main import MainScreen
+
         self.last_activity = self.clock()
         self.switch_screen(MainScreen(self.service))
         if self.service.corrupt_items:
@@ -124,10 +134,14 @@ class MySafeApp(App[None]):
         self.exit()
 
     def action_help(self) -> None:
+        from .modals.help import HelpDialog
+
         if not isinstance(self.screen, HelpDialog):
             self.push_screen(HelpDialog())
 
     def action_settings(self) -> None:
+        from .modals.settings import SettingsDialog
+
         self.push_screen(SettingsDialog(self.service), self._settings_saved)
 
     def _settings_saved(self, saved: bool | None) -> None:
@@ -135,7 +149,7 @@ class MySafeApp(App[None]):
             self.notify("Settings saved")
 
     def jump_to(self, item: ItemSummary) -> None:
-        main = next((s for s in self.screen_stack if isinstance(s, MainScreen)), None)
+        main = self.main_screen
         if main is not None:
             while self.screen is not main:
                 self.pop_screen()
@@ -145,7 +159,7 @@ class MySafeApp(App[None]):
         yield from super().get_system_commands(screen)
         if not self.service.is_unlocked:
             return
-        main = next((s for s in self.screen_stack if isinstance(s, MainScreen)), None)
+        main = self.main_screen
         if main is None:
             return
         yield SystemCommand("Lock", "Lock the vault now (ctrl+l)", self.action_lock)

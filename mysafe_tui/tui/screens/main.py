@@ -125,9 +125,12 @@ class MainScreen(Screen[None]):
             else ("No files yet. Press n to attach one.")
         )
 
-    def update_topbar(self, lock_in: int | None = None, clip_in: int | None = None) -> None:
+    def update_topbar(self) -> None:
+        """Counts in the tabs; profile, filters and the two countdowns in the top bar."""
         if not self.is_mounted:
             return
+        lock_in = self.app.seconds_until_lock()  # type: ignore[attr-defined]
+        clip_in = self.service.clipboard_seconds_left
         counts = self.service.counts_now()
         for key, label, kind in TABS:
             tab = self.query_one(f"#tab-{key}", Tab)
