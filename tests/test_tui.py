@@ -332,10 +332,15 @@ async def test_reveal_toggles_the_masked_password(env: Env) -> None:
 
 
 def _plain(pane: DetailPane) -> str:
+    return _text(pane.render_item())
+
+
+def _text(*renderables: Any) -> str:
     from rich.console import Console
 
     console = Console(width=100, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
-    console.print(pane.render_item())
+    for renderable in renderables:
+        console.print(renderable)
     return console.export_text()
 
 
@@ -471,3 +476,23 @@ async def test_api_secret_copies_as_env_lines(env: Env) -> None:
             "export STRIPE_LIVE_CLIENT_ID=cid\n"
             "export STRIPE_LIVE_CLIENT_SECRET='sk 1'\n"
         )
+
+
+async def test_crash_report_shows_no_local_variables(env: Env) -> None:
+    await env.seed(GITHUB)
+    app = env.app()
+
+    def boom() -> None:
+        secret = "hunter2-in-a-local"  # noqa: F841 — Textual's default report would print it
+        raise ValueError("boom")
+
+    report = ""
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        try:
+            boom()
+        except ValueError:
+            app._fatal_error()  # what Textual calls on an unhandled exception
+        report = _text(*app._exit_renderables)
+    assert "internal error (ValueError)" in report
+    assert "hunter2" not in report
