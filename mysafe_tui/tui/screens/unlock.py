@@ -38,6 +38,15 @@ class _VaultGate(Screen[None]):
     def on_mount(self) -> None:
         self.query_one(LoadingIndicator).display = False
         self.query(Input).first().focus()
+        self.call_after_refresh(self._preload)
+
+    @work(thread=True, exit_on_error=False)
+    def _preload(self) -> None:
+        """Import the main screen while the user types: not before the first paint, and
+        not on the unlock path either."""
+        import importlib
+
+        importlib.import_module("mysafe_tui.tui.screens.main")
 
 
 class UnlockScreen(_VaultGate):
