@@ -118,12 +118,9 @@ class MainScreen(Screen[None]):
             return "No favourites here. Press f on an item to add one; * shows all."
         kind = self.kind
         assert kind is not None
-        verb = "a to attach" if kind is ItemKind.FILE else "n to add"
-        return (
-            f"No {kind.label.lower()}s yet. Press {verb} one."
-            if kind is not ItemKind.FILE
-            else ("No files yet. Press n to attach one.")
-        )
+        verb = "attach" if kind is ItemKind.FILE else "add"
+        plural = kind.label + "s" if kind is ItemKind.API_SECRET else kind.label.lower() + "s"
+        return f"No {plural} yet. Press n to {verb} one."
 
     def update_topbar(self) -> None:
         """Counts in the tabs; profile, filters and the two countdowns in the top bar."""
