@@ -1,0 +1,21 @@
+"""The wheel `pip install .` builds carries everything the app needs at run time."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_wheel_ships_the_stylesheet(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    (wheel,) = tmp_path.glob("mysafe_tui-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "mysafe_tui/tui/app.tcss" in names
+    assert "mysafe_tui/core/vault.py" in names
