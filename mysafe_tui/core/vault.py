@@ -356,20 +356,34 @@ class Vault:
     def _load(self) -> None:
         """Read every row, decrypt summaries, check the manifest (see the module docstring)."""
         assert self._sk is not None
-        rows = self._query("SELECT id, kind, version, summary, mac FROM items")
-        manifest = next(iter(self._query("SELECT generation, count, tag FROM manifest")), None)
-        if manifest is None:
-            raise IntegrityError(f"{self.path} has lost its manifest")
-        with _gc_paused():
-            summaries, macs, corrupt, acc = self._decrypt_summaries(rows)
+        # Manifest and rows must come from one snapshot, or a concurrent writer's commit
+        # between the two reads would look like tampering.
+        own_snapshot = not self._conn.in_transaction
+        if own_snapshot:
+            self._query("BEGIN")
+        try:
+            manifest = next(iter(self._query("SELECT generation, count, tag FROM manifest")), None)
+            if manifest is None:
+                raise IntegrityError(f"{self.path} has lost its manifest")
+            try:  # streamed from the cursor: no list of 100k blobs held at the peak
+                rows = self._conn.execute("SELECT id, kind, version, summary, mac FROM items")
+                with _gc_paused():
+                    summaries, macs, corrupt, acc = self._decrypt_summaries(rows)
+            except sqlite3.DatabaseError as exc:
+                raise storage.translate(exc, self.path) from None
+            except UnicodeDecodeError:
+                raise CorruptVault(f"{self.path} is damaged: unreadable text in a record") from None
+        finally:
+            if own_snapshot:
+                self._conn.execute("COMMIT")
         generation, count, tag = manifest
-        if count != len(rows) or tag != self._tag(generation, count, acc):
+        if count != len(macs) or tag != self._tag(generation, count, acc):
             acc = self._explain_mismatch(summaries, macs, generation, count, tag)
         self._macs, self._summaries, self._corrupt = macs, summaries, corrupt
         self._generation, self._acc = generation, acc
 
     def _decrypt_summaries(
-        self, rows: list[Any]
+        self, rows: Iterable[Any]
     ) -> tuple[dict[str, ItemSummary], dict[str, bytes], dict[str, str], int]:
         """The hot loop of unlock: one AES-GCM open and one split per item."""
         assert self._sk is not None
