@@ -101,7 +101,8 @@ def median_time(fn: Any, repeat: int = 5) -> float:
 
 def child_size(n: int, folder: Path) -> dict[str, Any]:
     reset_peak_memory()
-    from mysafe_tui.core.crypto import KdfParams, derive_passphrase_key
+    from mysafe_tui.core.crypto import derive_passphrase_key
+    from mysafe_tui.core.kdf import KdfParams
     from mysafe_tui.core.models import ItemKind
     from mysafe_tui.core.search import SearchIndex
     from mysafe_tui.core.vault import Vault
@@ -160,8 +161,9 @@ def child_size(n: int, folder: Path) -> dict[str, Any]:
 
 
 def child_file(mib: int, folder: Path) -> dict[str, Any]:
-    from mysafe_tui.core.crypto import CHUNK_SIZE, KdfParams
+    from mysafe_tui.core.crypto import CHUNK_SIZE
     from mysafe_tui.core.fsutil import write_chunks_atomic
+    from mysafe_tui.core.kdf import KdfParams
     from mysafe_tui.core.vault import Vault
 
     source = folder / "big.bin"
@@ -197,7 +199,8 @@ def child_ui(n: int, folder: Path) -> dict[str, Any]:
 
     from textual.widgets import Input
 
-    from mysafe_tui.core.crypto import KdfParams, derive_passphrase_key
+    from mysafe_tui.core.crypto import derive_passphrase_key
+    from mysafe_tui.core.kdf import KdfParams
     from mysafe_tui.core.models import ItemKind
     from mysafe_tui.core.settings import Paths
     from mysafe_tui.core.vault import Vault
@@ -297,7 +300,8 @@ def cli_time(
 
 
 def peers(n: int, folder: Path) -> dict[str, dict[str, float]]:
-    from mysafe_tui.core.crypto import KDF_PROFILES, derive_passphrase_key
+    from mysafe_tui.core.crypto import derive_passphrase_key
+    from mysafe_tui.core.kdf import KDF_PROFILES
     from mysafe_tui.core.models import ItemKind
     from mysafe_tui.core.vault import Vault
 
@@ -482,7 +486,8 @@ def main() -> None:
         print(
             f"mysafe --version (cold start)  {ms(cold)} ms  (budget 150 ms: {verdict(cold, 0.150)})"
         )
-        from mysafe_tui.core.crypto import KDF_PROFILES, derive_passphrase_key
+        from mysafe_tui.core.crypto import derive_passphrase_key
+        from mysafe_tui.core.kdf import KDF_PROFILES
 
         for name, params in KDF_PROFILES.items():
             t = median_time(lambda p=params: derive_passphrase_key("x", p.with_new_salt()), 3)

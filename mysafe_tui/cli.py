@@ -228,10 +228,9 @@ async def cmd_init(args: argparse.Namespace, service: VaultService) -> int:
         raise VaultExists(f"a vault already exists at {service.vault_path}")
     if args.passphrase_file or os.environ.get("MYSAFE_PASSPHRASE_FILE"):
         secret = prompts.passphrase("", args.passphrase_file)
-        service.check_new_passphrase(secret, secret)
     else:
-        secret = prompts.hidden_twice("new vault passphrase")
-        service.check_new_passphrase(secret, secret)
+        secret = prompts.hidden_twice("new vault passphrase")  # asked twice: no mismatch
+    service.check_new_passphrase(secret, secret)
     print("Deriving the vault key (Argon2id)...", file=sys.stderr)
     await service.create(secret, args.kdf_profile)
     print(f"Created an empty vault at {service.vault_path}", file=sys.stderr)

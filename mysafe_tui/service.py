@@ -32,7 +32,7 @@ from .core.search import SearchIndex
 from .core.settings import Paths, Settings
 
 if TYPE_CHECKING:  # imported lazily below: cryptography and sqlite3 cost ~80 ms at launch
-    from .core.crypto import KdfParams
+    from .core.kdf import KdfParams
     from .core.vault import Vault
 
 T = TypeVar("T")
@@ -40,13 +40,13 @@ Progress = Callable[[int, int], None]  # (bytes done, bytes total); called from 
 
 MIN_PASSPHRASE_SCORE = 2
 MAX_TEXT = {"name": 255, "username": 255, "url": 2048, "identifier_code": 255, "method": 32}
-_SERVICE_SET = {"file_name", "size", "media_type"}
+_SERVICE_SET = {"file_name", "size", "media_type"}  # file summary fields the service computes
 _TEXT_TYPES = {"application/json", "application/xml", "application/x-yaml", "application/toml"}
 _LABELS = {
     "secret_key": "TOTP seed",
     "client_secret": "Client secret",
     "client_id": "Client ID",
-}  # file summary fields the service computes
+}
 
 
 class VaultService:
@@ -119,7 +119,7 @@ class VaultService:
         from .core.vault import Vault
 
         def work() -> Vault:
-            vault = self._vault or Vault.open(self.paths.vault)
+            vault = Vault.open(self.paths.vault)
             try:
                 vault.unlock(passphrase)
             except BaseException:
@@ -127,7 +127,6 @@ class VaultService:
                 raise
             return vault
 
-        self._vault = None
         self._attach(await self._run(work))
 
     async def lock(self) -> None:
@@ -233,11 +232,7 @@ class VaultService:
                     break
             return out[:limit]
 
-        data = await self._run(work)
-        try:
-            text = data.decode()
-        except UnicodeDecodeError:
-            text = data[: limit - 3].decode(errors="ignore")
+        text = (await self._run(work)).decode(errors="replace")  # a cut may split a character
         return text + ("\n…" if item.size > limit else "")
 
     async def totp(self, item_id: str, at: float | None = None) -> TotpCode:
@@ -408,10 +403,6 @@ class VaultService:
             f"export {prefix}_CLIENT_SECRET={shlex.quote(secrets['client_secret'].reveal())}",
         ]
         return self.clipboard.copy("\n".join(lines) + "\n", "Environment lines")
-
-    def copy_text(self, text: str, label: str) -> str:
-        """Copy a value the user already sees (a generated password in a dialog)."""
-        return self.clipboard.copy(text, label)
 
     def clipboard_tick(self) -> bool:
         """Call about once a second: clears the clipboard when its time is up."""

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from mysafe_tui.core.crypto import KdfParams
+from mysafe_tui.core.kdf import KdfParams
 from mysafe_tui.core.models import ItemKind
 from mysafe_tui.core.settings import Paths
 from mysafe_tui.core.vault import Vault

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import PASSPHRASE
-from mysafe_tui.core.crypto import KDF_PROFILES
+from mysafe_tui.core.kdf import KDF_PROFILES
 from mysafe_tui.core.vault import Vault
 
 MYSAFE = shutil.which("mysafe", path=str(Path(sys.executable).parent)) or "mysafe"

@@ -7,8 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mysafe_tui.core import crypto
-from mysafe_tui.core.crypto import Aead, AuthenticationFailed, KdfParams, associated_data
+from mysafe_tui.core.crypto import Aead, AuthenticationFailed, associated_data
 from mysafe_tui.core.errors import KdfParamsRejected
+from mysafe_tui.core.kdf import KdfParams
 
 
 def test_argon2id_matches_rfc9106_test_vector() -> None:

@@ -12,8 +12,8 @@ import pytest
 
 from conftest import FLOOR, PASSPHRASE, add_password
 from mysafe_tui.core import errors
-from mysafe_tui.core.crypto import KDF_PROFILES, KdfParams
 from mysafe_tui.core.header import Header
+from mysafe_tui.core.kdf import KDF_PROFILES, KdfParams
 from mysafe_tui.core.models import ItemKind
 from mysafe_tui.core.vault import Vault
 

@@ -10,8 +10,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .crypto import KdfParams, associated_data, sha256
+from .crypto import associated_data, sha256
 from .errors import CorruptHeader, UnsupportedVersion
+from .kdf import KdfParams
 
 FORMAT_VERSION = 1
 

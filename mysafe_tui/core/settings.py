@@ -10,9 +10,9 @@ from typing import Any
 
 import platformdirs
 
-from .crypto import KDF_PROFILES
 from .errors import InvalidInput
 from .fsutil import write_atomic
+from .kdf import KDF_PROFILES
 
 CLIPBOARD_BACKENDS = ("auto", "system", "osc52", "off")
 

@@ -18,8 +18,7 @@ A `Vault` is not thread-safe: the service confines it to one worker thread.
 
 from __future__ import annotations
 
-import contextlib
-import gc
+import dataclasses
 import hashlib
 import json
 import os
@@ -35,11 +34,9 @@ from cryptography.exceptions import InvalidTag
 
 from . import storage
 from .crypto import (
-    KDF_PROFILES,
     NONCE_LEN,
     Aead,
     AuthenticationFailed,
-    KdfParams,
     associated_data,
     decrypt_chunks,
     derive_passphrase_key,
@@ -60,6 +57,7 @@ from .errors import (
     WrongPassphrase,
 )
 from .header import FORMAT_VERSION, Header
+from .kdf import KDF_PROFILES, KdfParams
 from .models import ItemKind, ItemSummary
 from .records import AdBuilder, decode_summary, encode_summary
 
@@ -121,7 +119,7 @@ class Vault:
         draft = Header(FORMAT_VERSION, vault_id, kdf, profile if params is None else "custom",
                        b"", time.time())  # fmt: skip
         kek = _derive_kek(passphrase, kdf, vault_id)
-        header = Header(**{**draft.__dict__, "wrapped_vk": Aead(kek).seal(vk, draft.vk_ad())})
+        header = dataclasses.replace(draft, wrapped_vk=Aead(kek).seal(vk, draft.vk_ad()))
         conn = storage.create_database(path)
         try:
             vault = cls(path, conn, header)
@@ -223,7 +221,7 @@ class Vault:
     def refresh(self) -> bool:
         """Reload from disk if another process wrote since we last looked. True if it did."""
         self._require_unlocked()
-        row = self._conn.execute("SELECT generation FROM manifest WHERE id = 1").fetchone()
+        row = next(iter(self._query("SELECT generation FROM manifest WHERE id = 1")), None)
         if row is not None and row[0] == self._generation:
             return False
         self._load()
@@ -367,8 +365,7 @@ class Vault:
                 raise IntegrityError(f"{self.path} has lost its manifest")
             try:  # streamed from the cursor: no list of 100k blobs held at the peak
                 rows = self._conn.execute("SELECT id, kind, version, summary, mac FROM items")
-                with _gc_paused():
-                    summaries, macs, corrupt, acc = self._decrypt_summaries(rows)
+                summaries, macs, corrupt, acc = self._decrypt_summaries(rows)
             except sqlite3.DatabaseError as exc:
                 raise storage.translate(exc, self.path) from None
             except UnicodeDecodeError:
@@ -585,18 +582,6 @@ class _WriteScope:
                     vault._summaries.pop(item_id, None)
                 else:
                     vault._summaries[item_id] = summary
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Creating 100k small objects triggers many needless collections; pause them."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _derive_kek(passphrase: str, kdf: KdfParams, vault_id: bytes) -> bytes:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+from typing import TypeVar
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -25,6 +28,7 @@ TABS = [
     ("secretapi", "4 API Secrets", ItemKind.API_SECRET),
     ("trash", "5 Trash", None),
 ]
+T = TypeVar("T")
 WIDE = 100  # columns from which the detail pane sits beside the list
 
 
@@ -252,22 +256,18 @@ class MainScreen(Screen[None]):
             if item.kind is ItemKind.FILE:
                 self.notify("Files are saved, not copied: press o", severity="warning")
                 return
-        try:
-            message = await self.service.copy_field(item.id, field)
-        except MySafeError as exc:
-            self.notify(str(exc), severity="error")
-            return
-        self.notify(message)
+        message = await self._call(self.service.copy_field(item.id, field))
+        if message:
+            self.notify(message)
 
     @work(exit_on_error=False)
     async def action_copy_env(self) -> None:
         item = self.current
         if item is None:
             return
-        try:
-            self.notify(await self.service.copy_env_lines(item.id))
-        except MySafeError as exc:
-            self.notify(str(exc), severity="error")
+        message = await self._call(self.service.copy_env_lines(item.id))
+        if message:
+            self.notify(message)
 
     @work(exit_on_error=False)
     async def action_new(self) -> None:
@@ -359,9 +359,10 @@ class MainScreen(Screen[None]):
         if saved is not None:
             self.notify(f"Saved to {saved}")
 
-    async def _call(self, coro: object) -> object | None:
+    async def _call(self, call: Awaitable[T]) -> T | None:
+        """Await a service call; a refusal becomes an error notification and None."""
         try:
-            return await coro  # type: ignore[misc]
+            return await call
         except MySafeError as exc:
             self.notify(str(exc), severity="error")
             return None

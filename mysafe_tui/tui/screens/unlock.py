@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -94,14 +96,9 @@ class UnlockScreen(_VaultGate):
         for left in range(wait, 0, -1):
             self.busy(f"Wrong passphrase ({self.failures} tries). Try again in {left} s…")
             self.query_one(LoadingIndicator).display = False
-            await self._sleep(1)
+            await asyncio.sleep(1)
         self.idle("Wrong passphrase. Try again.")
         self.query_one("#passphrase", Input).focus()
-
-    async def _sleep(self, seconds: float) -> None:
-        import asyncio
-
-        await asyncio.sleep(seconds)
 
 
 class CreateVaultScreen(_VaultGate):
