@@ -133,6 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--words", type=int, help="a passphrase of this many words instead")
     p.add_argument("--separator", default="-")
     p.set_defaults(func=cmd_generate, needs_unlock=False, needs_vault=False)
+
+    p = sub.add_parser("serve", help="run a MySafe-compatible server (the server extra)")
+    from .server.cli import add_arguments
+
+    add_arguments(p)
     return parser
 
 
@@ -154,6 +159,10 @@ def run(argv: list[str]) -> int:
             print(f"mysafe: {exc}", file=sys.stderr)
             return 1
 
+    if args.command == "serve":  # runs its own event loop (uvicorn)
+        from .server.cli import run as serve
+
+        return serve(args)
     try:
         return asyncio.run(_dispatch(args))
     except MySafeError as exc:

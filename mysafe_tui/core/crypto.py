@@ -155,18 +155,34 @@ def _stream_nonce(counter: int, last: bool) -> bytes:
     return b"\0" * 7 + struct.pack(">IB", counter, 1 if last else 0)
 
 
+class StreamSealer:
+    """Push-style STREAM encryption, for content that arrives in pieces (an HTTP upload).
+
+    Call `seal(chunk)` for every full chunk in order and `seal(chunk, last=True)` exactly once.
+    """
+
+    __slots__ = ("_aead", "_ad", "_counter")
+
+    def __init__(self, key: bytes, file_id: str) -> None:
+        self._aead = Aead(key)
+        self._ad = associated_data("file", file_id)
+        self._counter = 0
+
+    def seal(self, chunk: bytes, last: bool = False) -> bytes:
+        sealed = self._aead.seal_with_nonce(_stream_nonce(self._counter, last), chunk, self._ad)
+        self._counter += 1
+        return sealed
+
+
 def encrypt_chunks(key: bytes, file_id: str, chunks: Iterable[bytes]) -> Iterator[bytes]:
     """Encrypt plaintext chunks lazily; looks one chunk ahead to mark the last one."""
-    aead = Aead(key)
-    ad = associated_data("file", file_id)
-    counter = 0
+    sealer = StreamSealer(key, file_id)
     pending: bytes | None = None
     for chunk in chunks:
         if pending is not None:
-            yield aead.seal_with_nonce(_stream_nonce(counter, False), pending, ad)
-            counter += 1
+            yield sealer.seal(pending)
         pending = chunk
-    yield aead.seal_with_nonce(_stream_nonce(counter, True), pending or b"", ad)
+    yield sealer.seal(pending or b"", last=True)
 
 
 def decrypt_chunks(key: bytes, file_id: str, chunks: Iterable[bytes]) -> Iterator[bytes]:

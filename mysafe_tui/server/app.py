@@ -1,0 +1,211 @@
+"""The ASGI application: routes, security headers, access log, rate limits, periodic purge."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import re
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..core.crypto import KEY_LEN
+from . import files, items, shares
+from .http import authenticated, envelope
+from .store import SQLiteStore
+
+access_log = logging.getLogger("mysafe.server.access")
+error_log = logging.getLogger("mysafe.server")
+
+
+@dataclass
+class ServerConfig:
+    """Everything `mysafe serve` can set; tests build one per server."""
+
+    data_dir: Path
+    prefixes: tuple[str, ...] = ("/api", "/iso")
+    public_rate_per_minute: int = 60
+    max_file_bytes: int = 100 * 1024 * 1024
+    purge_interval: float = 60.0
+    clock: Callable[[], float] = field(default=time.time)
+
+
+def server_key(data_dir: Path) -> bytes:
+    """The key that seals item secrets at rest: made once, kept 0600 beside the database."""
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(data_dir, 0o700)
+    path = data_dir / "server.key"
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        key = path.read_bytes()
+        if len(key) != KEY_LEN:
+            raise SystemExit(
+                f"mysafe serve: {path} is damaged (expected {KEY_LEN} bytes)"
+            ) from None
+        return key
+    key = os.urandom(KEY_LEN)
+    with os.fdopen(fd, "wb") as out:
+        out.write(key)
+        out.flush()
+        os.fsync(out.fileno())
+    return key
+
+
+def open_store(config: ServerConfig) -> SQLiteStore:
+    return SQLiteStore(config.data_dir / "server.db", server_key(config.data_dir), config.clock)
+
+
+def create_app(config: ServerConfig) -> Starlette:
+    store = open_store(config)
+    blobs = files.BlobStore(config.data_dir / "files", config.max_file_bytes)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        task = asyncio.create_task(_purge_forever(store, config.purge_interval))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            store.close()
+
+    routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
+    routes += items.routes(config.prefixes)
+    for prefix in config.prefixes:
+        routes.append(
+            Route(f"{prefix}/mysafe-ext/capabilities", authenticated(capabilities), methods=["GET"])
+        )
+        routes += files.routes(f"{prefix}/mysafe-ext", blobs)
+        routes += shares.routes(prefix, config.max_file_bytes)
+    routes += shares.page_routes()
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.store = store
+    app.state.config = config
+    app.add_middleware(Guard, limiter=RateLimiter(config.public_rate_per_minute, config.clock))
+    return app
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def capabilities(request: Request, user_id: int) -> Response:
+    return envelope(200, capabilities=["files", "shares", "revisions"], version="1")
+
+
+async def _purge_forever(store: SQLiteStore, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await asyncio.to_thread(store.purge_expired_shares)
+        except Exception as exc:  # keep purging later; say what failed, nothing more
+            error_log.error("periodic purge failed: %s", type(exc).__name__)
+
+
+class RateLimiter:
+    """A token bucket per client address: `rate` requests a minute, bursts of the same size."""
+
+    def __init__(self, rate: int, clock: Callable[[], float]) -> None:
+        self.rate = rate
+        self.clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def allow(self, client: str) -> float:
+        """0 when allowed, else the seconds until the next request would be."""
+        now = self.clock()
+        tokens, last = self._buckets.get(client, (float(self.rate), now))
+        tokens = min(float(self.rate), tokens + (now - last) * self.rate / 60)
+        if len(self._buckets) > 10_000:  # forget idle clients rather than grow without bound
+            self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < 120}
+        if tokens < 1:
+            self._buckets[client] = (tokens, now)
+            return (1 - tokens) * 60 / self.rate
+        self._buckets[client] = (tokens - 1, now)
+        return 0.0
+
+
+_LIMITED = re.compile(r"^(/s/|/[a-z]+/public/|/[a-z]+/oauth2/token$)")
+_SHARE_IN_PATH = re.compile(r"(/s/|/public/share/|/share/revoke/)([A-Za-z0-9_-]{6})[A-Za-z0-9_-]*")
+SECURITY_HEADERS = [
+    (b"cache-control", b"no-store"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+]
+
+
+def redact_path(path: str) -> str:
+    """Share ids appear in logs by their first 6 characters only."""
+    return _SHARE_IN_PATH.sub(r"\1\2...", path)
+
+
+class Guard:
+    """Outermost app middleware: rate limits, security headers, one access-log line per request,
+    and a plain 500 envelope for bugs (only the exception's type is logged: its message or a
+    traceback could carry request data)."""
+
+    def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:
+        self.app = app
+        self.limiter = limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        client = (scope.get("client") or ("-", 0))[0]
+        state: dict[str, Any] = {"status": 0, "bytes": 0}
+
+        async def send_wrapped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                state["status"] = message["status"]
+                headers = [h for h in message.get("headers", []) if h[0] != b"cache-control"]
+                message["headers"] = headers + SECURITY_HEADERS
+            elif message["type"] == "http.response.body":
+                state["bytes"] += len(message.get("body", b""))
+            await send(message)
+
+        try:
+            wait = self.limiter.allow(client) if _LIMITED.match(scope["path"]) else 0.0
+            if wait:
+                response: Response = envelope(429, "Too many requests; try again later")
+                response.headers["Retry-After"] = str(max(1, round(wait)))
+                await response(scope, receive, send_wrapped)
+            else:
+                await self.app(scope, receive, send_wrapped)
+        except Exception as exc:
+            error_log.error(
+                "unexpected %s on %s %s",
+                type(exc).__name__,
+                scope["method"],
+                redact_path(scope["path"]),
+            )
+            if not state["status"]:
+                await envelope(500, "Unexpected error")(scope, receive, send_wrapped)
+        finally:
+            access_log.info(
+                json.dumps(
+                    {
+                        "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                        "client": client,
+                        "method": scope["method"],
+                        "path": redact_path(scope["path"]),
+                        "status": state["status"],
+                        "bytes": state["bytes"],
+                        "ms": round((time.perf_counter() - started) * 1000, 1),
+                    }
+                )
+            )

@@ -1,0 +1,153 @@
+"""`mysafe serve`: run the server, and manage its users, groups and access keys."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .errors import ApiError
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8420, help="port (default 8420)")
+    parser.add_argument(
+        "--data",
+        metavar="DIR",
+        help="data directory (default: $MYSAFE_SERVER_DATA or the user data directory)",
+    )
+    parser.add_argument(
+        "--rate-limit",
+        type=int,
+        default=60,
+        metavar="N",
+        help="public requests per minute per client address (default 60)",
+    )
+    parser.add_argument(
+        "--max-file-mib",
+        type=int,
+        default=100,
+        metavar="MIB",
+        help="largest file or file share accepted (default 100)",
+    )
+    admin = parser.add_subparsers(dest="serve_command", metavar="ADMIN")
+    user = admin.add_parser("user", help="server accounts").add_subparsers(
+        dest="action", metavar="ACTION", required=True
+    )
+    user.add_parser("add", help="create a user").add_argument("name")
+    user.add_parser("list", help="list users")
+    key = admin.add_parser("key", help="access keys (client id and secret)").add_subparsers(
+        dest="action", metavar="ACTION", required=True
+    )
+    key.add_parser("create", help="new key for a user; the secret is shown once").add_argument(
+        "user"
+    )
+    key.add_parser("revoke", help="revoke a key; its tokens stop working").add_argument("client_id")
+    key.add_parser("list", help="list keys (never secrets)")
+    group = admin.add_parser("group", help="groups for groups_allowed").add_subparsers(
+        dest="action", metavar="ACTION", required=True
+    )
+    p = group.add_parser("add", help="create a group or add members to it")
+    p.add_argument("name")
+    p.add_argument("members", nargs="*", metavar="USER")
+
+
+def data_dir(args: argparse.Namespace) -> Path:
+    if args.data:
+        return Path(args.data).expanduser()
+    if os.environ.get("MYSAFE_SERVER_DATA"):
+        return Path(os.environ["MYSAFE_SERVER_DATA"]).expanduser()
+    import platformdirs
+
+    return platformdirs.user_data_path("mysafe") / "server"
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        from .app import ServerConfig, create_app, open_store
+    except ImportError as exc:
+        print(
+            f"mysafe serve: the server is not installed ({exc.name} is missing); install it "
+            "with: pip install 'mysafe-tui[server]'",
+            file=sys.stderr,
+        )
+        return 1
+    config = ServerConfig(
+        data_dir(args),
+        public_rate_per_minute=max(1, args.rate_limit),
+        max_file_bytes=max(1, args.max_file_mib) * 1024 * 1024,
+    )
+    if args.serve_command is None:
+        return _serve(create_app(config), args.host, args.port)
+    store = open_store(config)
+    try:
+        return _admin(store, args)
+    except ApiError as exc:
+        print(f"mysafe serve: {exc.message.split(': ', 1)[-1]}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+
+
+def _admin(store: object, args: argparse.Namespace) -> int:
+    from .store import SQLiteStore
+
+    assert isinstance(store, SQLiteStore)
+    command = (args.serve_command, args.action)
+    if command == ("user", "add"):
+        store.add_user(args.name)
+        print(
+            f"user {args.name} created; give them a key with: mysafe serve key create {args.name}"
+        )
+    elif command == ("user", "list"):
+        for user in store.list_users():
+            print(f"{user['name']}\t{user['keys']} active key(s)")
+    elif command == ("key", "create"):
+        client_id, secret = store.create_key(args.user)
+        print(
+            f"client id:     {client_id}\nclient secret: {secret}\n"
+            "The secret is shown only this once; the server keeps only its hash."
+        )
+    elif command == ("key", "revoke"):
+        if not store.revoke_key(args.client_id):
+            print(f"mysafe serve: no active key {args.client_id}", file=sys.stderr)
+            return 1
+        print(f"key {args.client_id} revoked")
+    elif command == ("key", "list"):
+        for key in store.list_keys():
+            state = "revoked" if key["revoked"] else "active"
+            print(f"{key['client_id']}\t{key['user']}\t{state}")
+    elif command == ("group", "add"):
+        store.add_group(args.name, args.members)
+        print(f"group {args.name}: {', '.join(args.members) or 'no members added'}")
+    return 0
+
+
+def _serve(app: Starlette, host: str, port: int) -> int:
+    import logging
+
+    import uvicorn
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        access_log=False,
+        server_header=False,
+        log_config=None,
+        timeout_graceful_shutdown=10,
+    )
+    server = uvicorn.Server(config)
+    try:
+        server.run()
+    except OSError as exc:
+        print(f"mysafe serve: cannot listen on {host}:{port} ({exc.strerror})", file=sys.stderr)
+        return 1
+    return 0 if server.started else 1

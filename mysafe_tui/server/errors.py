@@ -1,0 +1,58 @@
+"""The server's business errors, each carrying the MySafe `exception` code of API.md §1."""
+
+from __future__ import annotations
+
+from typing import Any
+
+MISSING_PARAMETER = 1001
+NOT_FOUND = 1005
+NO_ACCESS = 1006
+INACTIVE = 1009
+
+NOUNS = {"password": "Password", "note": "Note", "secretapi": "API secret", "file": "File"}
+
+
+class ApiError(Exception):
+    """Answered as HTTP `status` with the envelope and, for 400s, an `exception` object."""
+
+    def __init__(self, code: int, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+def not_found(kind: str) -> ApiError:
+    return ApiError(NOT_FOUND, f"{NOT_FOUND}: {NOUNS[kind]} not found")
+
+
+def no_access() -> ApiError:
+    return ApiError(NO_ACCESS, f"{NO_ACCESS}: User does not have access")
+
+
+def inactive(kind: str) -> ApiError:
+    return ApiError(INACTIVE, f"{INACTIVE}: {NOUNS[kind]} is inactive")
+
+
+def missing(name: str) -> ApiError:
+    return ApiError(MISSING_PARAMETER, f"{MISSING_PARAMETER}: Required parameter missing: {name}")
+
+
+def invalid(message: str) -> ApiError:
+    return ApiError(MISSING_PARAMETER, f"{MISSING_PARAMETER}: {message}")
+
+
+class Conflict(Exception):
+    """`If-Match` named an older revision: answered 409 with the current entity."""
+
+    def __init__(self, current: dict[str, Any]) -> None:
+        super().__init__("the item changed on the server")
+        self.current = current
+
+
+class ShareGone(Exception):
+    """A share that can no longer be revealed; `state` is expired, used_up, revoked or missing."""
+
+    def __init__(self, state: str) -> None:
+        super().__init__(state)
+        self.state = state

@@ -1,0 +1,251 @@
+"""File items (API.md §4): metadata like any item, content streamed and encrypted at rest.
+
+Each content version is a file under `<data>/files/`, encrypted in 64 KiB STREAM chunks with a
+fresh key sealed inside the item's secret fields, so neither memory nor a temporary plaintext
+file grows with the upload.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import BaseRoute, Route
+
+from ..core.crypto import (
+    CHUNK_SIZE,
+    TAG_LEN,
+    AuthenticationFailed,
+    StreamSealer,
+    decrypt_chunks,
+    random_key,
+)
+from .errors import ApiError, Conflict, invalid
+from .http import authenticated, envelope, read_body, store_of
+from .items import KindConfig, entity, if_match, kind_routes, parse_sharing, split_fields
+
+FILE = KindConfig(
+    "file",
+    "File",
+    "file_on_list",
+    "file_entity",
+    "file_entity",
+    plain=("name", "file_name", "media_type", "tags"),
+    sealed=("notes",),
+    required=("name",),
+    row=("name", "file_name", "size", "media_type", "tags"),
+    secret=(),
+    filters=("name",),
+)
+INTERNAL = ("blob", "file_key", "sha256")  # sealed, never sent
+
+
+class BlobStore:
+    """Encrypted content files, written to a temporary name and renamed into place."""
+
+    def __init__(self, directory: Path, max_bytes: int) -> None:
+        self.directory = directory
+        self.max_bytes = max_bytes
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+    def path(self, blob: str) -> Path:
+        if not blob.isalnum():
+            raise ApiError(500, "Unexpected error", status=500)
+        return self.directory / f"{blob}.enc"
+
+    async def write(self, chunks: AsyncIterator[bytes]) -> dict[str, Any]:
+        """Encrypt a plaintext stream to a new blob; returns its sealed fields and size."""
+        blob, key = secrets.token_hex(16), random_key()
+        sealer = StreamSealer(key, blob)
+        digest, size, pending = hashlib.sha256(), 0, bytearray()
+        tmp = self.directory / f"{blob}.part"
+        fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                async for piece in chunks:
+                    size += len(piece)
+                    if size > self.max_bytes:
+                        raise ApiError(413, f"File larger than {self.max_bytes} bytes", status=413)
+                    digest.update(piece)
+                    pending += piece
+                    while len(pending) > CHUNK_SIZE:  # one chunk held back: the last is flagged
+                        out.write(sealer.seal(bytes(pending[:CHUNK_SIZE])))
+                        del pending[:CHUNK_SIZE]
+                out.write(sealer.seal(bytes(pending), last=True))
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, self.path(blob))
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return {
+            "blob": blob,
+            "file_key": base64.b64encode(key).decode(),
+            "sha256": digest.hexdigest(),
+            "size": size,
+        }
+
+    def read(self, sealed: dict[str, Any]) -> Iterator[bytes]:
+        key = base64.b64decode(sealed["file_key"])
+        with open(self.path(sealed["blob"]), "rb") as src:
+            cipher_chunks = iter(lambda: src.read(CHUNK_SIZE + TAG_LEN), b"")
+            try:
+                yield from decrypt_chunks(key, sealed["blob"], cipher_chunks)
+            except AuthenticationFailed:  # tampered at rest: stop the stream, never send junk
+                raise OSError("stored file content failed authentication") from None
+
+    def delete(self, blob: str | None) -> None:
+        if blob:
+            self.path(blob).unlink(missing_ok=True)
+
+
+async def _body_stream(request: Request) -> AsyncIterator[bytes]:
+    async for chunk in request.stream():
+        if chunk:
+            yield chunk
+
+
+async def _bytes_stream(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+def file_entity(item: dict[str, Any]) -> dict[str, Any]:
+    out = entity(FILE, item, with_secret=True)
+    out["size"] = item["size"]
+    out["content_sha256"] = item.get("sha256", "")
+    return out
+
+
+def routes(prefix: str, blobs: BlobStore) -> list[BaseRoute]:
+    """File routes under `{prefix}/file`: the item routes plus streamed content."""
+    base = f"{prefix}/file"
+    generic = kind_routes(FILE, base)
+
+    async def upload(request: Request) -> dict[str, Any] | None:
+        """New content from the request, if it carries any (raw body or base64 `content`)."""
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type == "application/octet-stream":
+            return await blobs.write(_body_stream(request))
+        return None
+
+    async def metadata(request: Request) -> dict[str, Any]:
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type == "application/octet-stream":
+            return dict(request.query_params)
+        body = await read_body(request, limit=blobs.max_bytes * 4 // 3 + 64 * 1024)
+        return body
+
+    async def create(request: Request, user_id: int) -> Response:
+        stored = await upload(request)
+        body = await metadata(request)
+        if stored is None:
+            try:
+                data = base64.b64decode(str(body.pop("content", "")), validate=True)
+            except (binascii.Error, ValueError):
+                raise invalid("content must be base64") from None
+            stored = await blobs.write(_bytes_stream(data))
+        plain, sealed = split_fields(FILE, body, creating=True)
+        for name in FILE.plain:
+            plain.setdefault(name, "")
+        plain["file_name"] = plain["file_name"] or plain["name"]
+        plain["media_type"] = plain["media_type"] or "application/octet-stream"
+        plain["size"] = stored.pop("size")
+        sealed.update(stored)
+        try:
+            item, shared_error = await run_in_threadpool(
+                store_of(request).create_item, user_id, "file", plain, sealed, parse_sharing(body)
+            )
+        except BaseException:
+            blobs.delete(stored["blob"])
+            raise
+        return envelope(
+            201,
+            "File successfully registered",
+            shared_error=shared_error,
+            file_entity=file_entity(item),
+        )
+
+    async def update(request: Request, user_id: int) -> Response:
+        store, item_id = store_of(request), request.path_params["id"]
+        old = await run_in_threadpool(store.get_item, user_id, "file", item_id)
+        stored = await upload(request)
+        body = await metadata(request)
+        plain, sealed = split_fields(FILE, body, creating=False)
+        if stored is not None:
+            plain["size"] = stored.pop("size")
+            sealed.update(stored)
+        try:
+            item, shared_error = await run_in_threadpool(
+                store.update_item,
+                user_id,
+                "file",
+                item_id,
+                plain,
+                sealed,
+                parse_sharing(body),
+                if_match(request),
+            )
+        except Conflict as conflict:
+            blobs.delete(stored["blob"] if stored else None)
+            return envelope(
+                409,
+                "Conflict: the file changed on the server",
+                file_entity=file_entity(conflict.current),
+            )
+        except BaseException:
+            blobs.delete(stored["blob"] if stored else None)
+            raise
+        if stored is not None:
+            blobs.delete(old.get("blob"))
+        return envelope(
+            200,
+            "File successfully updated",
+            shared_error=shared_error,
+            file_entity=file_entity(item),
+        )
+
+    async def get(request: Request, user_id: int) -> Response:
+        item = await run_in_threadpool(
+            store_of(request).get_item, user_id, "file", request.path_params["id"]
+        )
+        return envelope(200, file_entity=file_entity(item))
+
+    async def content(request: Request, user_id: int) -> Response:
+        item = await run_in_threadpool(
+            store_of(request).get_item, user_id, "file", request.path_params["id"]
+        )
+        if not item.get("blob"):
+            raise ApiError(1005, "1005: File has no content")
+        return StreamingResponse(
+            blobs.read(item),
+            media_type="application/octet-stream",
+            headers={
+                "Content-Length": str(item["size"]),
+                "X-MySafe-Revision": str(item["revision"]),
+                "Content-Disposition": "attachment",
+            },
+        )
+
+    replaced = {
+        ("POST", base): create,
+        ("PUT", base + "/update/{id}"): update,
+        ("GET", base + "/{id}"): get,
+    }
+    out: list[BaseRoute] = [Route(base + "/{id}/content", authenticated(content), methods=["GET"])]
+    for route in generic:
+        assert isinstance(route, Route) and route.methods
+        method = next(m for m in route.methods if m != "HEAD")
+        handler = replaced.get((method, route.path))
+        out.append(
+            Route(route.path, authenticated(handler), methods=[method]) if handler else route
+        )
+    return out

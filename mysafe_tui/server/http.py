@@ -1,0 +1,115 @@
+"""Envelopes, body parsing and authentication shared by every route (API.md §1)."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from .errors import ApiError
+from .store import SQLiteStore
+
+MAX_JSON_BODY = 2 * 1024 * 1024  # a 1 MiB share ciphertext in base64, with room to spare
+
+
+def envelope(status: int, message: str = "Success", /, **payload: Any) -> JSONResponse:
+    """The MySafe envelope, Portuguese duplicates included, plus the payload keys."""
+    error = status >= 400
+    body: dict[str, Any] = {
+        "code": status,
+        "response": {
+            "status": status,
+            "message": message,
+            "error": error,
+            "error_code": 1 if error else 0,
+            "detail": "",
+            "mensagem": message,
+            "erro": error,
+            "cod_erro": 1 if error else 0,
+        },
+    }
+    body.update(payload)
+    return JSONResponse(body, status_code=status)
+
+
+def error_response(exc: ApiError) -> JSONResponse:
+    extra: dict[str, Any] = {}
+    if exc.status == 400:
+        extra["exception"] = {"code": exc.code, "message": exc.message, "detail": None}
+    return envelope(exc.status, exc.message, **extra)
+
+
+def unauthorized(message: str = "Unauthorized") -> JSONResponse:
+    response = envelope(401, message)
+    response.headers["WWW-Authenticate"] = 'Bearer realm="mysafe"'
+    return response
+
+
+async def read_body(request: Request, limit: int = MAX_JSON_BODY) -> dict[str, Any]:
+    """A JSON or form-encoded body as a dict; anything else is a 400 with a clear message."""
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > limit:
+            raise ApiError(413, "Request body too large", status=413)
+    if not raw:
+        return {}
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    try:
+        if content_type == "application/x-www-form-urlencoded":
+            return dict(urllib.parse.parse_qsl(raw.decode(), keep_blank_values=True))
+        value = json.loads(raw)
+    except (UnicodeDecodeError, ValueError):
+        raise ApiError(1001, "1001: The request body is not valid JSON or form data") from None
+    if not isinstance(value, dict):
+        raise ApiError(1001, "1001: The request body must be a JSON object")
+    return value
+
+
+Handler = Callable[[Request, int], Awaitable[Response]]
+
+
+def authenticated(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """Resolve `Authorization: Bearer` to a user id, or answer 401; map ApiError to envelopes."""
+
+    async def endpoint(request: Request) -> Response:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return unauthorized("Missing bearer token")
+        store: SQLiteStore = request.app.state.store
+        user_id = await run_in_threadpool(store.user_for_token, token.strip())
+        if user_id is None:
+            return unauthorized("Invalid or expired token")
+        request.state.user_id = user_id
+        try:
+            return await handler(request, user_id)
+        except ApiError as exc:
+            return error_response(exc)
+
+    endpoint.__name__ = handler.__name__
+    return endpoint
+
+
+def flag(value: Any) -> bool:
+    """'1', 'true', 1, True → True (API.md §1: flags come as strings or booleans)."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+def text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ",".join(str(v).strip() for v in value if str(v).strip())
+    return str(value)
+
+
+def store_of(request: Request) -> SQLiteStore:
+    store: SQLiteStore = request.app.state.store
+    return store

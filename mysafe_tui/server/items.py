@@ -1,0 +1,356 @@
+"""MySafe item routes (API.md §2–3) and the token endpoint, with the §4 revision extension."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from ..core.errors import InvalidInput
+from ..core.totp import parse_seed, totp
+from .errors import ApiError, Conflict, invalid, missing
+from .http import authenticated, envelope, flag, read_body, store_of, text
+from .store import Sharing
+
+TOKEN_TTL = 3600
+
+
+@dataclass(frozen=True)
+class KindConfig:
+    """How one item type maps onto the wire: keys, fields, messages."""
+
+    kind: str
+    noun: str  # in messages: "Password successfully registered"
+    list_key: str
+    entity_key: str
+    write_key: str  # create/update answers use this key (api_entity for API secrets)
+    plain: tuple[str, ...]
+    sealed: tuple[str, ...]
+    required: tuple[str, ...]
+    row: tuple[str, ...]  # list-row fields besides identifier and the flags
+    secret: tuple[str, ...]  # left out of create/update answers
+    filters: tuple[str, ...]
+
+
+KINDS = {
+    "password": KindConfig(
+        "password",
+        "Password",
+        "password_on_list",
+        "password_entity",
+        "password_entity",
+        plain=("name", "username", "url", "tags"),
+        sealed=("password", "secret_key", "notes"),
+        required=("name", "username", "password"),
+        row=("name", "url", "username", "tags"),
+        secret=("password", "secret_key", "token"),
+        filters=("name", "username", "url"),
+    ),
+    "note": KindConfig(
+        "note",
+        "Note",
+        "note_on_list",
+        "note_entity",
+        "note_entity",
+        plain=("name", "tags"),
+        sealed=("note",),
+        required=("name", "note"),
+        row=("name", "tags"),
+        secret=("note",),
+        filters=(),
+    ),
+    "secretapi": KindConfig(
+        "secretapi",
+        "Api secret",
+        "api_secret_on_list",
+        "api_secret_entity",
+        "api_entity",
+        plain=("name", "url", "identifier_code", "tags"),
+        sealed=("client_id", "client_secret", "method", "notes"),
+        required=("name", "url", "client_id", "client_secret"),
+        row=("name",),
+        secret=("client_secret",),
+        filters=("identifier_code",),
+    ),
+}
+
+
+def list_row(config: KindConfig, item: dict[str, Any]) -> dict[str, Any]:
+    row = {"identifier": item["identifier"]}
+    row.update((name, item[name]) for name in config.row)
+    row.update(
+        need_justify="0",
+        need_approval="0",
+        can_view=True,
+        can_write=item["can_write"],
+        revision=item["revision"],
+        active=item["active"],
+    )
+    return row
+
+
+def entity(config: KindConfig, item: dict[str, Any], *, with_secret: bool) -> dict[str, Any]:
+    """The entity as API.md §3 spells it; `token` is the current TOTP code."""
+    out: dict[str, Any] = {"identifier": item["identifier"]}
+    for name in (*config.plain, *config.sealed):
+        out[name] = item.get(name, "")
+    if config.kind == "password":
+        out["token"] = _current_code(out.get("secret_key", ""))
+    out.update(
+        users_allowed=item["users_allowed"],
+        groups_allowed=item["groups_allowed"],
+        revision=item["revision"],
+        active=item["active"],
+        can_write=item["can_write"],
+    )
+    if not with_secret:
+        for name in config.secret:
+            out.pop(name, None)
+    return out
+
+
+def _current_code(seed: str) -> str:
+    if not seed:
+        return ""
+    try:
+        return totp(parse_seed(seed)).code
+    except InvalidInput:
+        return ""
+
+
+def split_fields(
+    config: KindConfig, body: dict[str, Any], *, creating: bool
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Body → (plain columns, sealed fields); only the fields present (partial update)."""
+    if creating:
+        for name in config.required:
+            if not text(body.get(name)).strip():
+                raise missing(name)
+    elif "name" in body and not text(body["name"]).strip():
+        raise invalid("name cannot be empty")
+    plain = {name: text(body[name]).strip() for name in config.plain if name in body}
+    if "tags" in plain:
+        plain["tags"] = ",".join(t.strip() for t in plain["tags"].split(",") if t.strip())
+    sealed = {name: text(body[name]) for name in config.sealed if name in body}
+    if sealed.get("secret_key"):
+        try:
+            parse_seed(sealed["secret_key"])
+        except InvalidInput as exc:
+            raise invalid(str(exc)) from None
+    return plain, sealed
+
+
+def parse_sharing(body: dict[str, Any]) -> Sharing | None:
+    users = _principals(body.get("users_allowed"), "username") if "users_allowed" in body else None
+    groups = _principals(body.get("groups_allowed"), "name") if "groups_allowed" in body else None
+    return None if users is None and groups is None else Sharing(users, groups)
+
+
+def _principals(value: Any, key: str) -> list[tuple[str, bool]]:
+    """A list of {key, can_edit} objects, that list as a JSON string, or comma-joined names."""
+    if isinstance(value, str):
+        stripped = value.strip()
+        if stripped.startswith("["):
+            try:
+                value = json.loads(stripped)
+            except ValueError:
+                raise invalid(f"{key}s allowed is not valid JSON") from None
+        else:
+            value = [{key: name} for name in stripped.split(",") if name.strip()]
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise invalid("users_allowed and groups_allowed must be lists")
+    out = []
+    for entry in value:
+        if isinstance(entry, str):
+            out.append((entry.strip(), False))
+        elif isinstance(entry, dict) and text(entry.get(key)).strip():
+            out.append((text(entry[key]).strip(), flag(entry.get("can_edit", False))))
+        else:
+            raise invalid(f"each sharing entry needs a {key}")
+    return out
+
+
+def if_match(request: Request) -> int | None:
+    raw = request.headers.get("if-match")
+    if raw is None:
+        return None
+    cleaned = raw.strip().removeprefix("W/").strip('"')
+    if not cleaned.isdigit():
+        raise invalid("If-Match must be an item revision number")
+    return int(cleaned)
+
+
+def matches(config: KindConfig, item: dict[str, Any], query: dict[str, str]) -> bool:
+    """List filters: `tag` exact, identifier_code exact, the rest case-insensitive contains."""
+    tag = query.get("tag", "").strip().lower()
+    if tag and tag not in (t.lower() for t in item["tags"].split(",")):
+        return False
+    for name in config.filters:
+        wanted = query.get(name, "").strip().lower()
+        if not wanted:
+            continue
+        value = str(item[name]).lower()
+        if (value != wanted) if name == "identifier_code" else (wanted not in value):
+            return False
+    return True
+
+
+def kind_routes(config: KindConfig, prefix: str) -> list[BaseRoute]:
+    """The six routes of one item type under `prefix` (e.g. /api/mysafe/password)."""
+
+    async def list_items(request: Request, user_id: int) -> Response:
+        items = await run_in_threadpool(store_of(request).list_items, user_id, config.kind)
+        query = dict(request.query_params)
+        everything = query.get("status") == "all"  # extension: deactivated rows too
+        rows = [
+            list_row(config, item)
+            for item in items
+            if (everything or item["active"]) and matches(config, item, query)
+        ]
+        return envelope(200, **{config.list_key: rows})
+
+    async def get_item(request: Request, user_id: int) -> Response:
+        item = await run_in_threadpool(
+            store_of(request).get_item, user_id, config.kind, request.path_params["id"]
+        )
+        return envelope(200, **{config.entity_key: entity(config, item, with_secret=True)})
+
+    async def create_item(request: Request, user_id: int) -> Response:
+        body = await read_body(request)
+        plain, sealed = split_fields(config, body, creating=True)
+        for name in config.plain:
+            plain.setdefault(name, "")
+        item, shared_error = await run_in_threadpool(
+            store_of(request).create_item,
+            user_id,
+            config.kind,
+            plain,
+            sealed,
+            parse_sharing(body),
+        )
+        return envelope(
+            201,
+            f"{config.noun} successfully registered",
+            shared_error=shared_error,
+            **{config.write_key: entity(config, item, with_secret=False)},
+        )
+
+    async def update_item(request: Request, user_id: int) -> Response:
+        body = await read_body(request)
+        plain, sealed = split_fields(config, body, creating=False)
+        try:
+            item, shared_error = await run_in_threadpool(
+                store_of(request).update_item,
+                user_id,
+                config.kind,
+                request.path_params["id"],
+                plain,
+                sealed,
+                parse_sharing(body),
+                if_match(request),
+            )
+        except Conflict as conflict:
+            return envelope(
+                409,
+                "Conflict: the item changed on the server since revision "
+                f"{request.headers.get('if-match')}",
+                **{config.entity_key: entity(config, conflict.current, with_secret=True)},
+            )
+        return envelope(
+            200,
+            f"{config.noun} successfully updated",
+            shared_error=shared_error,
+            **{config.write_key: entity(config, item, with_secret=False)},
+        )
+
+    def set_active(active: bool, word: str) -> Any:
+        async def handler(request: Request, user_id: int) -> Response:
+            item = await run_in_threadpool(
+                store_of(request).set_active,
+                user_id,
+                config.kind,
+                request.path_params["id"],
+                active,
+            )
+            return envelope(
+                200,
+                f"{config.noun} successfully {word}",
+                **{config.write_key: entity(config, item, with_secret=False)},
+            )
+
+        handler.__name__ = f"{word}_{config.kind}"
+        return handler
+
+    return [
+        Route(prefix, authenticated(list_items), methods=["GET"]),
+        Route(prefix, authenticated(create_item), methods=["POST"]),
+        Route(prefix + "/update/{id}", authenticated(update_item), methods=["PUT"]),
+        Route(
+            prefix + "/inactive/{id}",
+            authenticated(set_active(False, "deactivated")),
+            methods=["POST"],
+        ),
+        Route(
+            prefix + "/active/{id}", authenticated(set_active(True, "activated")), methods=["POST"]
+        ),
+        Route(prefix + "/{id}", authenticated(get_item), methods=["GET"]),
+    ]
+
+
+async def token(request: Request) -> Response:
+    """OAuth 2.0 client credentials: form (or JSON) body, or HTTP Basic."""
+    try:
+        body = await read_body(request, limit=16 * 1024)
+    except ApiError:
+        body = {}
+    client_id, secret = text(body.get("client_id")), text(body.get("client_secret"))
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            client_id, _, secret = base64.b64decode(value.strip()).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return _invalid_client()
+    if text(body.get("grant_type")) != "client_credentials":
+        return JSONResponse(
+            {
+                "error": "unsupported_grant_type",
+                "error_description": "grant_type must be client_credentials",
+                "message": "grant_type must be client_credentials",
+            },
+            status_code=400,
+        )
+    if not client_id or not secret:
+        return _invalid_client()
+    issued = await run_in_threadpool(store_of(request).issue_token, client_id, secret, TOKEN_TTL)
+    if issued is None:
+        return _invalid_client()
+    return JSONResponse(
+        {"token_type": "Bearer", "expires_in": TOKEN_TTL, "access_token": issued},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _invalid_client() -> JSONResponse:
+    message = "Client authentication failed"
+    return JSONResponse(
+        {"error": "invalid_client", "error_description": message, "message": message},
+        status_code=401,
+    )
+
+
+def routes(prefixes: tuple[str, ...]) -> list[BaseRoute]:
+    out: list[BaseRoute] = []
+    for prefix in prefixes:
+        out.append(Route(f"{prefix}/oauth2/token", token, methods=["POST"]))
+        for kind, config in KINDS.items():
+            out.extend(kind_routes(config, f"{prefix}/mysafe/{kind}"))
+    return out

@@ -1,0 +1,232 @@
+"""External share links (API.md §4, DESIGN.md §5): the owner's routes and the public ones.
+
+The server stores ciphertext and policy, never a key: the key lives in the link's fragment. A
+reveal must carry the access proof derived from that key (and the password), so knowing a share
+id alone cannot burn its views.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from .errors import ApiError, ShareGone, invalid, missing
+from .http import MAX_JSON_BODY, authenticated, envelope, error_response, flag, read_body, store_of
+
+MAX_EXPIRY_SECONDS = 30 * 24 * 3600
+MAX_VIEWS = 100
+MAX_TEXT_CIPHERTEXT = 1024 * 1024
+SHARE_KINDS = ("password", "note", "secretapi", "file")
+_SHARE_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+_GONE_MESSAGES = {
+    "expired": "This link has expired.",
+    "used_up": "This link has already been used.",
+    "revoked": "This link was revoked by its owner.",
+    "missing": "This link does not exist.",
+}
+
+
+def share_id_of(request: Request) -> str:
+    share_id = str(request.path_params["share_id"])
+    if not _SHARE_ID.match(share_id):
+        raise ShareGone("missing")
+    return share_id
+
+
+def _b64(value: Any, name: str) -> bytes:
+    try:
+        text = str(value)
+        return base64.urlsafe_b64decode(
+            text.replace("+", "-").replace("/", "_") + "=" * (-len(text) % 4)
+        )
+    except (binascii.Error, ValueError):
+        raise invalid(f"{name} must be base64") from None
+
+
+def _expiry(body: dict[str, Any], now: float) -> float:
+    if "expires_at" in body:
+        raw = body["expires_at"]
+        try:
+            if isinstance(raw, int | float) or str(raw).replace(".", "", 1).isdigit():
+                expires = float(raw)
+            else:
+                parsed = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+                if parsed.tzinfo is None:
+                    parsed = parsed.replace(tzinfo=UTC)
+                expires = parsed.timestamp()
+        except ValueError:
+            raise invalid("expires_at must be an ISO 8601 time or epoch seconds") from None
+    elif "expires_in" in body:
+        try:
+            expires = now + float(body["expires_in"])
+        except (TypeError, ValueError):
+            raise invalid("expires_in must be a number of seconds") from None
+    else:
+        raise missing("expires_at")
+    if expires <= now:
+        raise invalid("expires_at is in the past")
+    if expires > now + MAX_EXPIRY_SECONDS + 60:
+        raise invalid("a share can live at most 30 days")
+    return expires
+
+
+def iso(epoch: float | None) -> str | None:
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _public(status: dict[str, Any]) -> dict[str, Any]:
+    out = dict(status)
+    for key in ("created_at", "expires_at", "last_access_at"):
+        if key in out:
+            out[key] = iso(out[key])
+    return out
+
+
+def routes(prefix: str, max_file_bytes: int) -> list[BaseRoute]:
+    """Owner routes under `{prefix}/mysafe-ext/share`, public ones under `{prefix}/public`."""
+
+    async def create(request: Request, user_id: int) -> Response:
+        body = await read_body(request, limit=max(MAX_JSON_BODY, max_file_bytes * 4 // 3 + 4096))
+        share_id = str(body.get("share_id", ""))
+        if not _SHARE_ID.match(share_id):
+            raise invalid("share_id must be 16-64 URL-safe characters")
+        kind = str(body.get("kind", ""))
+        if kind not in SHARE_KINDS:
+            raise invalid(f"kind must be one of {', '.join(SHARE_KINDS)}")
+        if not body.get("ciphertext"):
+            raise missing("ciphertext")
+        ciphertext = _b64(body["ciphertext"], "ciphertext")
+        limit = max_file_bytes if kind == "file" else MAX_TEXT_CIPHERTEXT
+        if len(ciphertext) > limit:
+            raise ApiError(413, f"Share content larger than {limit} bytes", status=413)
+        if not body.get("access_proof_hash"):
+            raise missing("access_proof_hash")
+        proof_hash = _b64(body["access_proof_hash"], "access_proof_hash")
+        if len(proof_hash) != 32:
+            raise invalid("access_proof_hash must be a SHA-256 digest")
+        try:
+            max_views = int(body.get("max_views", 1))
+        except (TypeError, ValueError):
+            raise invalid("max_views must be a whole number") from None
+        if not 1 <= max_views <= MAX_VIEWS:
+            raise invalid(f"max_views must be between 1 and {MAX_VIEWS}")
+        protected = flag(body.get("password_protected", False))
+        salt = str(body.get("kdf_salt") or "")
+        if protected and not salt:
+            raise missing("kdf_salt")
+        store = store_of(request)
+        expires_at = _expiry(body, store.clock())
+        share = {
+            "kind": kind,
+            "label": str(body.get("label", ""))[:200],
+            "ciphertext": ciphertext,
+            "password_protected": protected,
+            "kdf_salt": salt,
+            "proof_hash": proof_hash,
+            "expires_at": expires_at,
+            "max_views": max_views,
+        }
+        await run_in_threadpool(store.create_share, user_id, share_id, share)
+        return envelope(
+            201,
+            "Share successfully created",
+            share={
+                "share_id": share_id,
+                "url_path": f"/s/{share_id}",
+                "expires_at": iso(expires_at),
+                "max_views": max_views,
+            },
+        )
+
+    async def list_shares(request: Request, user_id: int) -> Response:
+        shares = await run_in_threadpool(store_of(request).list_shares, user_id)
+        return envelope(200, shares=[_public(share) for share in shares])
+
+    async def revoke(request: Request, user_id: int) -> Response:
+        share_id = str(request.path_params["share_id"])
+        status = await run_in_threadpool(store_of(request).revoke_share, user_id, share_id)
+        return envelope(200, "Share successfully revoked", share=_public(status))
+
+    async def public_status(request: Request) -> Response:
+        try:
+            status = await run_in_threadpool(store_of(request).share_status, share_id_of(request))
+        except ShareGone as gone:
+            return _gone(gone)
+        status["message"] = _GONE_MESSAGES.get(status["status"], "")
+        return envelope(200, share=_public(status))
+
+    async def reveal(request: Request) -> Response:
+        try:
+            share_id = share_id_of(request)
+            body = await read_body(request, limit=4096)
+            proof = _b64(body.get("proof", ""), "proof")
+            ciphertext, info = await run_in_threadpool(
+                store_of(request).reveal_share, share_id, proof
+            )
+        except ShareGone as gone:
+            return _gone(gone)
+        except ApiError as exc:
+            return error_response(exc)
+        return envelope(200, share={"ciphertext": base64.b64encode(ciphertext).decode(), **info})
+
+    return [
+        Route(f"{prefix}/mysafe-ext/share", authenticated(create), methods=["POST"]),
+        Route(f"{prefix}/mysafe-ext/share", authenticated(list_shares), methods=["GET"]),
+        Route(
+            f"{prefix}/mysafe-ext/share/revoke/{{share_id}}",
+            authenticated(revoke),
+            methods=["POST"],
+        ),
+        Route(f"{prefix}/public/share/{{share_id}}", public_status, methods=["GET"]),
+        Route(f"{prefix}/public/share/{{share_id}}/reveal", reveal, methods=["POST"]),
+    ]
+
+
+def _gone(gone: ShareGone) -> Response:
+    status = 404 if gone.state == "missing" else 410
+    return envelope(status, _GONE_MESSAGES[gone.state], share={"status": gone.state})
+
+
+PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+
+def _static(name: str) -> bytes:
+    return resources.files("mysafe_tui.server").joinpath("static", name).read_bytes()
+
+
+async def share_page(request: Request) -> Response:
+    """The recipient's page. Opening it spends nothing; only its Reveal button does."""
+    return Response(
+        _static("share.html"),
+        media_type="text/html; charset=utf-8",
+        headers={"Content-Security-Policy": PAGE_CSP},
+    )
+
+
+async def static_file(request: Request) -> Response:
+    name = request.path_params["name"]
+    types = {"share.js": "text/javascript; charset=utf-8", "share.css": "text/css; charset=utf-8"}
+    if name not in types:
+        return Response("Not found", status_code=404, media_type="text/plain")
+    return Response(_static(name), media_type=types[name])
+
+
+def page_routes() -> list[BaseRoute]:
+    return [
+        Route("/s/{share_id}", share_page, methods=["GET"]),
+        Route("/static/{name}", static_file, methods=["GET"]),
+    ]
