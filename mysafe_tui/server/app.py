@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -91,11 +92,20 @@ def create_app(config: ServerConfig) -> Starlette:
         routes += files.routes(f"{prefix}/mysafe-ext", blobs)
         routes += shares.routes(prefix, config.max_file_bytes)
     routes += shares.page_routes()
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(
+        routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error}
+    )
     app.state.store = store
     app.state.config = config
     app.add_middleware(Guard, limiter=RateLimiter(config.public_rate_per_minute, config.clock))
     return app
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Unknown routes and wrong methods answer in the envelope too."""
+    assert isinstance(exc, HTTPException)
+    messages = {404: "Not found", 405: "Method not allowed"}
+    return envelope(exc.status_code, messages.get(exc.status_code, str(exc.detail)))
 
 
 async def healthz(request: Request) -> Response:
@@ -137,7 +147,8 @@ class RateLimiter:
         return 0.0
 
 
-_LIMITED = re.compile(r"^(/s/|/[a-z]+/public/|/[a-z]+/oauth2/token$)")
+# Rate-limited paths, one bucket per group and client: logins apart from share traffic.
+_LIMITED = re.compile(r"^(?:/s/|/[a-z]+/public/|/[a-z]+/(oauth2)/token$)")
 _SHARE_IN_PATH = re.compile(r"(/s/|/public/share/|/share/revoke/)([A-Za-z0-9_-]{6})[A-Za-z0-9_-]*")
 SECURITY_HEADERS = [
     (b"cache-control", b"no-store"),
@@ -179,7 +190,8 @@ class Guard:
             await send(message)
 
         try:
-            wait = self.limiter.allow(client) if _LIMITED.match(scope["path"]) else 0.0
+            limited = _LIMITED.match(scope["path"])
+            wait = self.limiter.allow(f"{client} {limited[1] or 'public'}") if limited else 0.0
             if wait:
                 response: Response = envelope(429, "Too many requests; try again later")
                 response.headers["Retry-After"] = str(max(1, round(wait)))

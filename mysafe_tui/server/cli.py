@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -145,9 +146,16 @@ def _serve(app: Starlette, host: str, port: int) -> int:
         timeout_graceful_shutdown=10,
     )
     server = uvicorn.Server(config)
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal through the
+    # handler that was installed before it: a no-op one lets the process end with status 0.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: None)
     try:
         server.run()
     except OSError as exc:
         print(f"mysafe serve: cannot listen on {host}:{port} ({exc.strerror})", file=sys.stderr)
         return 1
-    return 0 if server.started else 1
+    if not server.started:
+        return 1
+    print("mysafe serve: stopped", file=sys.stderr)
+    return 0

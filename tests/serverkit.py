@@ -1,0 +1,172 @@
+"""A real `mysafe serve` on a free loopback port, for contract, share and browser tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from mysafe_tui.core.crypto import sha256
+from mysafe_tui.core.sharecrypto import (
+    ShareLink,
+    SharePayload,
+    b64url,
+    derive,
+    new_share_id,
+    seal,
+)
+from mysafe_tui.server.app import ServerConfig, open_store
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class RunningServer:
+    """One server process, its data directory, its log, and an access key per user."""
+
+    url: str
+    data_dir: Path
+    log_path: Path
+    process: subprocess.Popen[bytes]
+    keys: dict[str, tuple[str, str]]
+    secrets_used: list[str] = field(default_factory=list)
+
+    def token(self, user: str = "alice") -> str:
+        client_id, secret = self.keys[user]
+        answer = httpx.post(
+            f"{self.url}/api/oauth2/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": client_id,
+                "client_secret": secret,
+            },
+        )
+        answer.raise_for_status()
+        token = str(answer.json()["access_token"])
+        self.secrets_used.append(token)
+        return token
+
+    def client(self, user: str = "alice") -> httpx.Client:
+        return httpx.Client(
+            base_url=self.url, timeout=30, headers={"Authorization": f"Bearer {self.token(user)}"}
+        )
+
+    def db(self) -> sqlite3.Connection:
+        """A read-only look at the server's database (WAL: sees committed writes)."""
+        conn = sqlite3.connect(f"file:{self.data_dir / 'server.db'}?mode=ro", uri=True)
+        conn.row_factory = sqlite3.Row
+        return conn
+
+    def execute(self, sql: str, params: Iterable[object] = ()) -> None:
+        """Change the database behind the server's back (e.g. to move a share's expiry)."""
+        conn = sqlite3.connect(self.data_dir / "server.db", isolation_level=None)
+        try:
+            conn.execute("PRAGMA busy_timeout=5000")
+            conn.execute(sql, tuple(params))
+        finally:
+            conn.close()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, timeout: float = 15) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+    def share(
+        self,
+        client: httpx.Client,
+        payload: SharePayload,
+        *,
+        views: int = 1,
+        password: str | None = None,
+        expires_in: int = 3600,
+        label: str = "",
+    ) -> ShareLink:
+        """Create a share the way a client does; returns the full link (with its key)."""
+        share_id, key = new_share_id(), os.urandom(32)
+        salt = os.urandom(16) if password else None
+        keys = derive(share_id, key, password, salt)
+        body = {
+            "share_id": share_id,
+            "kind": payload.kind,
+            "max_views": views,
+            "expires_in": expires_in,
+            "label": label,
+            "password_protected": bool(password),
+            "kdf_salt": b64url(salt) if salt else "",
+            "ciphertext": b64url(seal(payload.encode(), share_id, keys)),
+            "access_proof_hash": b64url(sha256(keys.proof)),
+        }
+        answer = client.post("/api/mysafe-ext/share", json=body)
+        assert answer.status_code == 201, answer.text
+        link = ShareLink(self.url, share_id, key)
+        self.secrets_used += [b64url(key), share_id]
+        if password:
+            self.secrets_used.append(password)
+        return link
+
+
+def start_server(
+    tmp: Path,
+    users: Iterable[str] = ("alice", "bob", "carol"),
+    args: Iterable[str] = ("--rate-limit", "100000"),
+) -> RunningServer:
+    data_dir = tmp / "server-data"
+    store = open_store(ServerConfig(data_dir))
+    keys = {}
+    for user in users:
+        store.add_user(user)
+        keys[user] = store.create_key(user)
+    store.add_group("ops", [u for u in keys if u == "carol"])
+    store.close()
+    port = free_port()
+    log_path = tmp / "server.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "mysafe_tui",
+                "serve",
+                "--data",
+                str(data_dir),
+                "--port",
+                str(port),
+                *args,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    server = RunningServer(f"http://127.0.0.1:{port}", data_dir, log_path, process, keys)
+    server.secrets_used += [secret for _, secret in keys.values()]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{server.log()}")
+        try:
+            if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
+                return server
+        except httpx.TransportError:
+            time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(f"server did not start:\n{server.log()}")

@@ -1,0 +1,527 @@
+"""Contract tests for API.md §1–4 against a real `mysafe serve` on a loopback port."""
+
+from __future__ import annotations
+
+import base64
+import os
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mysafe_tui.core.totp import parse_seed, totp
+from serverkit import RunningServer, start_server
+
+SEED = "JBSWY3DPEHPK3PXP"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    running = start_server(tmp_path_factory.mktemp("api"))
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def alice(server: RunningServer) -> Iterator[httpx.Client]:
+    with server.client("alice") as client:
+        yield client
+
+
+def ok(answer: httpx.Response, status: int = 200) -> dict:
+    assert answer.status_code == status, answer.text
+    body = answer.json()
+    assert body["code"] == status and body["response"]["error"] is False
+    return body
+
+
+def failed(answer: httpx.Response, code: int) -> dict:
+    """A business error: HTTP 400, error flags in both languages, the exception code."""
+    assert answer.status_code == 400, answer.text
+    body = answer.json()
+    assert body["response"]["error"] is True and body["response"]["erro"] is True
+    assert body["response"]["error_code"] == 1 and body["exception"]["code"] == code
+    assert body["response"]["message"] == body["exception"]["message"]
+    assert body["response"]["message"].startswith(f"{code}: ")
+    return body
+
+
+def new_password(client: httpx.Client, name: str, **extra: object) -> dict:
+    body = {"name": name, "username": "dleite", "password": f"pw-{name}", **extra}
+    return ok(client.post("/api/mysafe/password", json=body), 201)["password_entity"]
+
+
+# --- token (API.md §2) -------------------------------------------------------------------
+
+
+def test_token_by_form_json_and_basic_on_both_prefixes(server: RunningServer) -> None:
+    client_id, secret = server.keys["alice"]
+    form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+    for prefix in ("/api", "/iso"):
+        answer = httpx.post(f"{server.url}{prefix}/oauth2/token", data=form)
+        assert answer.status_code == 200
+        body = answer.json()
+        assert body["token_type"].lower() == "bearer" and body["expires_in"] == 3600
+        assert len(body["access_token"]) >= 32
+    assert httpx.post(f"{server.url}/api/oauth2/token", json=form).status_code == 200
+    basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    answer = httpx.post(
+        f"{server.url}/api/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": f"Basic {basic}"},
+    )
+    assert answer.status_code == 200 and answer.json()["access_token"]
+
+
+def test_bad_credentials_get_invalid_client(server: RunningServer) -> None:
+    client_id, _ = server.keys["alice"]
+    answer = httpx.post(
+        f"{server.url}/api/oauth2/token",
+        data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": "wrong"},
+    )
+    assert answer.status_code == 401
+    assert answer.json() == {
+        "error": "invalid_client",
+        "error_description": "Client authentication failed",
+        "message": "Client authentication failed",
+    }
+    answer = httpx.post(f"{server.url}/api/oauth2/token", data={"grant_type": "password"})
+    assert answer.status_code == 400 and answer.json()["error"] == "unsupported_grant_type"
+
+
+def test_missing_unknown_and_expired_tokens_are_401(server: RunningServer) -> None:
+    url = f"{server.url}/api/mysafe/password"
+    assert httpx.get(url).status_code == 401
+    answer = httpx.get(url, headers={"Authorization": "Bearer not-a-token"})
+    assert answer.status_code == 401 and answer.json()["response"]["error"] is True
+    token = server.token("bob")
+    assert httpx.get(url, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    server.execute("UPDATE tokens SET expires_at = 0")
+    assert httpx.get(url, headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_revoked_key_loses_its_tokens_and_cannot_log_in(tmp_path: Path) -> None:
+    running = start_server(tmp_path, users=("dave",))
+    try:
+        token = running.token("dave")
+        headers = {"Authorization": f"Bearer {token}"}
+        assert httpx.get(f"{running.url}/api/mysafe/note", headers=headers).status_code == 200
+        client_id, _ = running.keys["dave"]
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "mysafe_tui",
+                "serve",
+                "--data",
+                str(running.data_dir),
+                "key",
+                "revoke",
+                client_id,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert out.returncode == 0 and "revoked" in out.stdout
+        assert httpx.get(f"{running.url}/api/mysafe/note", headers=headers).status_code == 401
+        with pytest.raises(httpx.HTTPStatusError):
+            running.token("dave")
+    finally:
+        running.stop()
+
+
+# --- items (API.md §3) -------------------------------------------------------------------
+
+
+def test_password_round_trip_with_exact_keys(alice: httpx.Client) -> None:
+    created = ok(
+        alice.post(
+            "/api/mysafe/password",
+            data={
+                "name": "Github",
+                "username": "dleite",
+                "password": "7yha&x",
+                "url": "https://github.com",
+                "secret_key": SEED,
+                "notes": "work",
+                "tags": "dev, git",
+            },
+        ),
+        201,
+    )
+    assert created["response"]["message"] == "Password successfully registered"
+    assert created["response"]["mensagem"] == "Password successfully registered"
+    assert created["shared_error"] == []
+    entity = created["password_entity"]
+    assert isinstance(entity["identifier"], str) and entity["identifier"].isdigit()
+    assert "password" not in entity and "secret_key" not in entity and entity["tags"] == "dev,git"
+
+    rows = ok(alice.get("/api/mysafe/password"))["password_on_list"]
+    row = next(r for r in rows if r["identifier"] == entity["identifier"])
+    assert {
+        "identifier",
+        "name",
+        "url",
+        "username",
+        "tags",
+        "need_justify",
+        "need_approval",
+        "can_view",
+        "can_write",
+    } <= set(row)
+    assert "password" not in row and "secret_key" not in row and "notes" not in row
+    assert row["can_view"] is True and row["can_write"] is True
+
+    got = ok(alice.get(f"/api/mysafe/password/{entity['identifier']}"))["password_entity"]
+    assert got["password"] == "7yha&x" and got["secret_key"] == SEED and got["notes"] == "work"
+    assert got["url"] == "https://github.com" and got["username"] == "dleite"
+    assert got["users_allowed"] == [] and got["groups_allowed"] == []
+    assert got["token"] in {
+        totp(parse_seed(SEED), at).code
+        for at in (__import__("time").time() - 30, __import__("time").time())
+    }
+
+
+def test_partial_update_keeps_omitted_fields_and_bumps_revision(alice: httpx.Client) -> None:
+    entity = new_password(alice, "partial", url="https://a.example")
+    assert entity["revision"] == 1
+    item_id = entity["identifier"]
+    answer = ok(
+        alice.put(f"/api/mysafe/password/update/{item_id}", json={"url": "https://b.example"})
+    )
+    assert answer["response"]["message"] == "Password successfully updated"
+    got = ok(alice.get(f"/api/mysafe/password/{item_id}"))["password_entity"]
+    assert got["url"] == "https://b.example" and got["password"] == "pw-partial"
+    assert got["username"] == "dleite" and got["revision"] == 2
+
+
+def test_note_and_api_secret_keys(alice: httpx.Client) -> None:
+    note = ok(
+        alice.post("/api/mysafe/note", json={"name": "wifi", "note": "pass: 123", "tags": "home"}),
+        201,
+    )
+    assert note["response"]["message"] == "Note successfully registered"
+    assert "note" not in note["note_entity"]
+    rows = ok(alice.get("/api/mysafe/note"))["note_on_list"]
+    assert any(r["name"] == "wifi" and "note" not in r for r in rows)
+    got = ok(alice.get(f"/api/mysafe/note/{note['note_entity']['identifier']}"))["note_entity"]
+    assert got["note"] == "pass: 123"
+
+    api = ok(
+        alice.post(
+            "/api/mysafe/secretapi",
+            json={
+                "name": "billing",
+                "url": "https://api.example",
+                "client_id": "cid",
+                "client_secret": "csecret",
+                "identifier_code": "BILL-1",
+                "method": "POST",
+            },
+        ),
+        201,
+    )
+    assert api["response"]["message"] == "Api secret successfully registered"
+    assert "client_secret" not in api["api_entity"]
+    rows = ok(alice.get("/api/mysafe/secretapi"))["api_secret_on_list"]
+    assert any(r["name"] == "billing" and "client_secret" not in r for r in rows)
+    got = ok(alice.get(f"/api/mysafe/secretapi/{api['api_entity']['identifier']}"))
+    entity = got["api_secret_entity"]
+    assert (entity["client_id"], entity["client_secret"]) == ("cid", "csecret")
+    assert (entity["identifier_code"], entity["method"]) == ("BILL-1", "POST")
+    duplicate = alice.post(
+        "/api/mysafe/secretapi",
+        json={
+            "name": "again",
+            "url": "https://x",
+            "client_id": "c",
+            "client_secret": "s",
+            "identifier_code": "BILL-1",
+        },
+    )
+    assert "already used" in failed(duplicate, 1001)["response"]["message"]
+
+
+def test_required_fields_and_bad_bodies_are_1001(alice: httpx.Client) -> None:
+    body = failed(alice.post("/api/mysafe/password", json={"name": "x", "username": "u"}), 1001)
+    assert "password" in body["response"]["message"]
+    failed(alice.post("/api/mysafe/note", json={"note": "body"}), 1001)
+    failed(
+        alice.post("/api/mysafe/secretapi", json={"name": "n", "url": "u", "client_id": "c"}), 1001
+    )
+    garbage = alice.post(
+        "/api/mysafe/note", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
+    assert "not valid JSON" in failed(garbage, 1001)["response"]["message"]
+    failed(
+        alice.post(
+            "/api/mysafe/password",
+            json={"name": "t", "username": "u", "password": "p", "secret_key": "not base32 !!"},
+        ),
+        1001,
+    )
+    big = alice.post("/api/mysafe/note", json={"name": "big", "note": "x" * 3_000_000})
+    assert big.status_code == 413 and big.json()["response"]["error"] is True
+
+
+def test_unknown_items_are_1005_with_the_kind_in_the_message(alice: httpx.Client) -> None:
+    assert failed(alice.get("/api/mysafe/password/999999"), 1005)["response"]["message"] == (
+        "1005: Password not found"
+    )
+    assert failed(alice.get("/api/mysafe/note/abc"), 1005)["response"]["message"] == (
+        "1005: Note not found"
+    )
+    failed(alice.put("/api/mysafe/secretapi/update/999999", json={"name": "x"}), 1005)
+    failed(alice.post("/api/mysafe/note/inactive/999999"), 1005)
+
+
+def test_deactivate_and_activate(alice: httpx.Client) -> None:
+    item_id = new_password(alice, "to-trash")["identifier"]
+    answer = ok(alice.post(f"/api/mysafe/password/inactive/{item_id}"))
+    assert answer["response"]["message"] == "Password successfully deactivated"
+    failed(alice.get(f"/api/mysafe/password/{item_id}"), 1009)
+    failed(alice.put(f"/api/mysafe/password/update/{item_id}", json={"url": "x"}), 1009)
+    rows = ok(alice.get("/api/mysafe/password"))["password_on_list"]
+    assert item_id not in [r["identifier"] for r in rows]
+    everything = ok(alice.get("/api/mysafe/password", params={"status": "all"}))
+    assert [r["active"] for r in everything["password_on_list"] if r["identifier"] == item_id] == [
+        False
+    ]
+    assert ok(alice.post(f"/api/mysafe/password/active/{item_id}"))["response"]["message"] == (
+        "Password successfully activated"
+    )
+    assert ok(alice.get(f"/api/mysafe/password/{item_id}"))["password_entity"]["password"]
+
+
+def test_list_filters(alice: httpx.Client) -> None:
+    new_password(alice, "Filter Alpha", tags="team-x", url="https://alpha.example")
+    new_password(alice, "Filter Beta", username="other", tags="team-y")
+
+    def names(**query: str) -> list[str]:
+        rows = ok(alice.get("/api/mysafe/password", params=query))["password_on_list"]
+        return sorted(r["name"] for r in rows)
+
+    assert names(tag="team-x") == ["Filter Alpha"]
+    assert names(name="filter") == ["Filter Alpha", "Filter Beta"]
+    assert names(username="other") == ["Filter Beta"]
+    assert names(url="alpha.example") == ["Filter Alpha"]
+    rows = ok(alice.get("/api/mysafe/secretapi", params={"identifier_code": "BILL-1"}))
+    assert [r["name"] for r in rows["api_secret_on_list"]] == ["billing"]
+
+
+# --- internal sharing --------------------------------------------------------------------
+
+
+def test_sharing_with_users_and_groups(server: RunningServer, alice: httpx.Client) -> None:
+    entity = ok(
+        alice.post(
+            "/api/mysafe/password",
+            json={
+                "name": "shared db",
+                "username": "root",
+                "password": "db-pass",
+                "users_allowed": [{"username": "bob"}, {"username": "nobody"}],
+                "groups_allowed": [{"name": "ops", "can_edit": True}],
+            },
+        ),
+        201,
+    )
+    assert entity["shared_error"] == ["user nobody not found"]
+    item_id = entity["password_entity"]["identifier"]
+    with server.client("bob") as bob, server.client("carol") as carol:
+        row = next(
+            r
+            for r in ok(bob.get("/api/mysafe/password"))["password_on_list"]
+            if r["identifier"] == item_id
+        )
+        assert row["can_view"] is True and row["can_write"] is False
+        assert ok(bob.get(f"/api/mysafe/password/{item_id}"))["password_entity"]["password"] == (
+            "db-pass"
+        )
+        failed(bob.put(f"/api/mysafe/password/update/{item_id}", json={"url": "x"}), 1006)
+        failed(bob.post(f"/api/mysafe/password/inactive/{item_id}"), 1006)
+        ok(carol.put(f"/api/mysafe/password/update/{item_id}", json={"url": "https://ops"}))
+        failed(
+            carol.put(
+                f"/api/mysafe/password/update/{item_id}",
+                json={"users_allowed": [{"username": "carol"}]},
+            ),
+            1006,
+        )
+        got = ok(alice.get(f"/api/mysafe/password/{item_id}"))["password_entity"]
+        assert got["users_allowed"] == [{"username": "bob", "can_edit": False}]
+        assert got["groups_allowed"] == [{"name": "ops", "can_edit": True}]
+        ok(alice.put(f"/api/mysafe/password/update/{item_id}", json={"users_allowed": []}))
+        failed(bob.get(f"/api/mysafe/password/{item_id}"), 1006)
+        assert item_id not in [
+            r["identifier"] for r in ok(bob.get("/api/mysafe/password"))["password_on_list"]
+        ]
+
+
+# --- the extension (API.md §4) ------------------------------------------------------------
+
+
+def test_capabilities(alice: httpx.Client) -> None:
+    body = ok(alice.get("/api/mysafe-ext/capabilities"))
+    assert set(body["capabilities"]) == {"files", "shares", "revisions"} and body["version"] == "1"
+
+
+def test_if_match_stale_revision_is_409_with_the_current_entity(alice: httpx.Client) -> None:
+    item_id = new_password(alice, "raced")["identifier"]
+    ok(
+        alice.put(
+            f"/api/mysafe/password/update/{item_id}",
+            json={"password": "theirs"},
+            headers={"If-Match": "1"},
+        )
+    )
+    stale = alice.put(
+        f"/api/mysafe/password/update/{item_id}",
+        json={"password": "mine"},
+        headers={"If-Match": "1"},
+    )
+    assert stale.status_code == 409
+    current = stale.json()["password_entity"]
+    assert current["revision"] == 2 and current["password"] == "theirs"
+    ok(
+        alice.put(
+            f"/api/mysafe/password/update/{item_id}",
+            json={"password": "mine"},
+            headers={"If-Match": '"2"'},
+        )
+    )
+    assert ok(alice.get(f"/api/mysafe/password/{item_id}"))["password_entity"]["password"] == "mine"
+
+
+def test_file_upload_download_update_encrypted_at_rest(
+    server: RunningServer, alice: httpx.Client
+) -> None:
+    content = b"MARKER-PLAINTEXT " * 1000 + os.urandom(300_000)
+    created = ok(
+        alice.post(
+            "/api/mysafe-ext/file",
+            content=content,
+            params={"name": "report", "file_name": "report.bin", "tags": "q3"},
+            headers={"Content-Type": "application/octet-stream"},
+        ),
+        201,
+    )
+    entity = created["file_entity"]
+    assert entity["size"] == len(content) and entity["file_name"] == "report.bin"
+    item_id = entity["identifier"]
+    rows = ok(alice.get("/api/mysafe-ext/file"))["file_on_list"]
+    assert any(r["identifier"] == item_id and r["size"] == len(content) for r in rows)
+    assert alice.get(f"/api/mysafe-ext/file/{item_id}/content").content == content
+    for path in (server.data_dir / "files").iterdir():
+        assert b"MARKER-PLAINTEXT" not in path.read_bytes()
+    replacement = b"second version"
+    ok(
+        alice.put(
+            f"/api/mysafe-ext/file/update/{item_id}",
+            content=replacement,
+            headers={"Content-Type": "application/octet-stream", "If-Match": "1"},
+        )
+    )
+    got = ok(alice.get(f"/api/mysafe-ext/file/{item_id}"))["file_entity"]
+    assert got["size"] == len(replacement) and got["revision"] == 2
+    assert alice.get(f"/api/mysafe-ext/file/{item_id}/content").content == replacement
+    small = ok(
+        alice.post(
+            "/api/mysafe-ext/file",
+            json={"name": "tiny", "content": base64.b64encode(b"hello").decode()},
+        ),
+        201,
+    )
+    tiny_id = small["file_entity"]["identifier"]
+    assert alice.get(f"/api/mysafe-ext/file/{tiny_id}/content").content == b"hello"
+
+
+def test_file_larger_than_the_limit_is_refused_and_leaves_nothing(tmp_path: Path) -> None:
+    running = start_server(tmp_path, users=("erin",), args=("--max-file-mib", "1"))
+    try:
+        with running.client("erin") as erin:
+            answer = erin.post(
+                "/api/mysafe-ext/file",
+                content=b"x" * (1024 * 1024 + 1),
+                params={"name": "big"},
+                headers={"Content-Type": "application/octet-stream"},
+            )
+            assert answer.status_code == 413
+            assert ok(erin.get("/api/mysafe-ext/file"))["file_on_list"] == []
+        assert list((running.data_dir / "files").iterdir()) == []
+    finally:
+        running.stop()
+
+
+def test_secrets_at_rest_and_file_modes(server: RunningServer, alice: httpx.Client) -> None:
+    new_password(alice, "at-rest", password="UNIQUE-AT-REST-PASSWORD")
+    raw = b"".join(p.read_bytes() for p in server.data_dir.glob("server.db*"))
+    assert b"UNIQUE-AT-REST-PASSWORD" not in raw and b"at-rest" in raw
+    assert stat.S_IMODE((server.data_dir / "server.key").stat().st_mode) == 0o600
+    assert stat.S_IMODE(server.data_dir.stat().st_mode) == 0o700
+
+
+def test_unknown_route_and_health(server: RunningServer, alice: httpx.Client) -> None:
+    missing = alice.get("/api/mysafe/unknown/1")
+    assert missing.status_code == 404 and missing.json()["response"]["error"] is True
+    health = httpx.get(f"{server.url}/healthz")
+    assert health.json() == {"status": "ok"} and health.headers["cache-control"] == "no-store"
+
+
+def test_public_endpoints_are_rate_limited(tmp_path: Path) -> None:
+    running = start_server(tmp_path, users=("frank",), args=("--rate-limit", "5"))
+    try:
+        codes = [
+            httpx.get(f"{running.url}/api/public/share/AAAAAAAAAAAAAAAAAAAAAA").status_code
+            for _ in range(7)
+        ]
+        assert codes[:5] == [404] * 5 and codes[5:] == [429, 429]
+        limited = httpx.get(f"{running.url}/api/public/share/AAAAAAAAAAAAAAAAAAAAAA")
+        assert int(limited.headers["Retry-After"]) >= 1
+        with running.client("frank") as frank:  # authenticated API is not throttled
+            assert all(frank.get("/api/mysafe/note").status_code == 200 for _ in range(10))
+    finally:
+        running.stop()
+
+
+def test_admin_cli_and_sigterm(tmp_path: Path) -> None:
+    data = tmp_path / "cli-data"
+    base = [sys.executable, "-m", "mysafe_tui", "serve", "--data", str(data)]
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*base, *args], capture_output=True, text=True, check=False)
+
+    assert run("user", "add", "gina").returncode == 0
+    again = run("user", "add", "gina")
+    assert (
+        again.returncode == 1
+        and "already exists" in again.stderr
+        and "Traceback" not in (again.stderr)
+    )
+    created = run("key", "create", "gina")
+    assert "client secret:" in created.stdout and "shown only this once" in created.stdout
+    secret = created.stdout.split("client secret:")[1].split()[0]
+    listed = run("key", "list")
+    assert "gina" in listed.stdout and secret not in listed.stdout
+    unknown = run("key", "create", "nobody")
+    assert unknown.returncode == 1 and "no user named nobody" in unknown.stderr
+
+    running = start_server(tmp_path / "sig", users=("hal",))
+    assert running.stop(timeout=10) == 0
+    assert "mysafe serve: stopped" in running.log() and "Traceback" not in running.log()
+
+
+def test_zz_log_holds_no_secrets(server: RunningServer) -> None:
+    """After every test above: no token, key secret or password in the server's log."""
+    log = server.log()
+    assert '"path": "/api/mysafe/password"' in log  # the access log is there
+    leaked = [s for s in server.secrets_used if s in log]
+    for needle in ("7yha&x", "db-pass", "csecret", "pw-partial", "theirs", "MARKER"):
+        if needle in log:
+            leaked.append(needle)
+    assert leaked == []
