@@ -37,6 +37,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="MIB",
         help="largest file or file share accepted (default 100)",
     )
+    parser.add_argument(
+        "--purge-interval",
+        type=float,
+        default=60,
+        metavar="SECONDS",
+        help="how often expired share content is deleted (default 60)",
+    )
     admin = parser.add_subparsers(dest="serve_command", metavar="ADMIN")
     user = admin.add_parser("user", help="server accounts").add_subparsers(
         dest="action", metavar="ACTION", required=True
@@ -83,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
         data_dir(args),
         public_rate_per_minute=max(1, args.rate_limit),
         max_file_bytes=max(1, args.max_file_mib) * 1024 * 1024,
+        purge_interval=max(0.1, args.purge_interval),
     )
     if args.serve_command is None:
         return _serve(create_app(config), args.host, args.port)
@@ -152,8 +160,8 @@ def _serve(app: Starlette, host: str, port: int) -> int:
         signal.signal(signum, lambda *_: None)
     try:
         server.run()
-    except OSError as exc:
-        print(f"mysafe serve: cannot listen on {host}:{port} ({exc.strerror})", file=sys.stderr)
+    except (OSError, SystemExit):  # uvicorn exits when it cannot bind; it logged the reason
+        print(f"mysafe serve: could not listen on {host}:{port}", file=sys.stderr)
         return 1
     if not server.started:
         return 1
