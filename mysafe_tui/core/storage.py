@@ -86,7 +86,7 @@ def open_database(path: Path) -> sqlite3.Connection:
             raise CorruptVault(f"{path} is damaged: {'; '.join(problems)}")
         if schema_of(conn) != expected_schema():
             raise CorruptVault(f"{path} is damaged: its table definitions were altered")
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:  # a flipped byte in a text value
         conn.close()
         raise CorruptVault(f"{path} is damaged and cannot be read ({exc})") from None
     except CorruptVault:
@@ -153,6 +153,8 @@ def _connect(path: Path) -> sqlite3.Connection:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     except sqlite3.DatabaseError as exc:
         raise translate(exc, path) from None
+    except UnicodeDecodeError:  # SQLite read a damaged page while answering a PRAGMA
+        raise CorruptVault(f"{path} is damaged and cannot be read") from None
     return conn
 
 

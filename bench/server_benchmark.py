@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+"""mysafe serve benchmark: token, list and get throughput with 10k items, and share reveals
+under 50 concurrent clients, against a real server process on a loopback port.
+
+    .venv/bin/python bench/server_benchmark.py [--items 10000] [--shares 1000]
+
+Also run at the end of bench/benchmark.py. Not a test: it prints figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from mysafe_tui.core.crypto import sha256  # noqa: E402
+from mysafe_tui.core.sharecrypto import SharePayload, b64url, derive, new_share_id, seal  # noqa: E402
+from mysafe_tui.server.app import ServerConfig, open_store  # noqa: E402
+
+
+def start(folder: Path, items: int) -> tuple[subprocess.Popen[bytes], str, tuple[str, str], float]:
+    """Seed `items` passwords straight into the store, then start `mysafe serve` on them."""
+    data = folder / "server"
+    store = open_store(ServerConfig(data))
+    store.add_user("bench")
+    key = store.create_key("bench")
+    user_id = 1
+    started = time.perf_counter()
+    for i in range(items):
+        store.create_item(
+            user_id,
+            "password",
+            {
+                "name": f"item {i}",
+                "username": f"user{i}",
+                "url": f"https://{i}.example",
+                "tags": "bench",
+            },
+            {"password": f"pw-{i}-{os.urandom(6).hex()}"},
+            None,
+        )
+    seed_s = time.perf_counter() - started
+    store.close()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mysafe_tui",
+            "serve",
+            "--data",
+            str(data),
+            "--port",
+            str(port),
+            "--rate-limit",
+            "100000000",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    return process, url, key, seed_s
+
+
+async def rate(count: int, clients: int, make: Any) -> tuple[float, list[float]]:
+    """Run `count` requests from `clients` concurrent workers; requests/s and latencies."""
+    latencies: list[float] = []
+    queue = iter(range(count))
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        for i in queue:
+            t = time.perf_counter()
+            answer = await make(client, i)
+            latencies.append(time.perf_counter() - t)
+            assert answer.status_code < 300, answer.text[:200]
+
+    limits = httpx.Limits(max_connections=clients)
+    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(clients)))
+        elapsed = time.perf_counter() - started
+    return count / elapsed, latencies
+
+
+def pct(values: list[float], q: float) -> float:
+    return sorted(values)[min(len(values) - 1, int(q * len(values)))] * 1000
+
+
+async def measure(url: str, key: tuple[str, str], shares: int) -> dict[str, Any]:
+    form = {"grant_type": "client_credentials", "client_id": key[0], "client_secret": key[1]}
+    token = httpx.post(f"{url}/api/oauth2/token", data=form).json()["access_token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    out: dict[str, Any] = {}
+    out["token"] = await rate(200, 8, lambda c, i: c.post(f"{url}/api/oauth2/token", data=form))
+    out["list"] = await rate(20, 2, lambda c, i: c.get(f"{url}/api/mysafe/password", headers=auth))
+    out["get"] = await rate(
+        2000, 16, lambda c, i: c.get(f"{url}/api/mysafe/password/{i % 5000 + 1}", headers=auth)
+    )
+
+    links = []
+    payload = SharePayload("note", "bench", [{"label": "Note", "value": "x" * 200}]).encode()
+    with httpx.Client(headers=auth, timeout=60) as client:
+        for _ in range(shares):
+            share_id, share_key = new_share_id(), os.urandom(32)
+            keys = derive(share_id, share_key, None, None)
+            client.post(
+                f"{url}/api/mysafe-ext/share",
+                json={
+                    "share_id": share_id,
+                    "kind": "note",
+                    "max_views": 1,
+                    "expires_in": 3600,
+                    "ciphertext": b64url(seal(payload, share_id, keys)),
+                    "access_proof_hash": b64url(sha256(keys.proof)),
+                },
+            ).raise_for_status()
+            links.append((share_id, b64url(keys.proof)))
+    out["reveal"] = await rate(
+        shares,
+        50,
+        lambda c, i: c.post(
+            f"{url}/api/public/share/{links[i][0]}/reveal", json={"proof": links[i][1]}
+        ),
+    )
+    return out
+
+
+def run(items: int = 10_000, shares: int = 1000) -> None:
+    with tempfile.TemporaryDirectory(prefix="mysafe-serve-bench-") as tmp:
+        process, url, key, seed_s = start(Path(tmp), items)
+        try:
+            results = asyncio.run(measure(url, key, shares))
+        finally:
+            process.terminate()
+            process.wait(10)
+    print(
+        f"\nmysafe serve on loopback, {items} items (seeded at {items / seed_s:.0f} items/s, "
+        "one fsync'd transaction each):"
+    )
+    labels = {
+        "token": "POST oauth2/token       (8 clients)",
+        "list": f"GET list of {items} rows (2 clients)",
+        "get": "GET one entity          (16 clients)",
+        "reveal": "POST share reveal       (50 clients)",
+    }
+    for name, label in labels.items():
+        per_second, latencies = results[name]
+        print(
+            f"  {label}: {per_second:8.1f} req/s   p50 {pct(latencies, 0.5):7.1f} ms   "
+            f"p95 {pct(latencies, 0.95):7.1f} ms"
+        )
+    mean_list = statistics.mean(results["list"][1])
+    print(
+        f"  a full client pull (token + list + one get): "
+        f"{(1 / results['token'][0] + mean_list + 1 / results['get'][0]) * 1000:.0f} ms"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--items", type=int, default=10_000)
+    parser.add_argument("--shares", type=int, default=1000)
+    args = parser.parse_args()
+    run(args.items, args.shares)
+
+
+if __name__ == "__main__":
+    main()
