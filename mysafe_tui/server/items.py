@@ -219,9 +219,7 @@ def kind_routes(config: KindConfig, prefix: str) -> list[BaseRoute]:
         return envelope(200, **{config.list_key: rows})
 
     async def get_item(request: Request, user_id: int) -> Response:
-        item = await run_in_threadpool(
-            store_of(request).get_item, user_id, config.kind, request.path_params["id"]
-        )
+        item = store_of(request).get_item(user_id, config.kind, request.path_params["id"])
         return envelope(200, **{config.entity_key: entity(config, item, with_secret=True)})
 
     async def create_item(request: Request, user_id: int) -> Response:

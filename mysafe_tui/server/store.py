@@ -64,6 +64,11 @@ CREATE INDEX IF NOT EXISTS shares_owner ON shares (owner_id);
 
 # Plain columns: what list rows show and filter on. Everything else of an item is sealed.
 PLAIN = ("name", "username", "url", "tags", "identifier_code", "file_name", "media_type", "size")
+# List rows leave the sealed blob on disk: a 10k-row list should not read every secret.
+_LIST_COLUMNS = ", ".join(
+    f"i.{c}"
+    for c in (*PLAIN, "id", "kind", "owner_id", "active", "revision", "created_at", "updated_at")
+)
 MAX_FAILED_PROOFS = 10  # wrong passwords before a share is destroyed
 
 
@@ -74,26 +79,27 @@ class SQLiteStore:
         self.path = path
         self.clock = clock
         self._items_aead = Aead(hkdf(server_key, b"mysafe-server/items/v1"))
-        self._lock = threading.Lock()
-        created = not path.exists()
-        if created:
+        self._lock = threading.Lock()  # one writer connection, one writer at a time
+        self._local = threading.local()  # a reader connection per thread (WAL: no waiting)
+        self._readers: list[sqlite3.Connection] = []
+        if not path.exists():
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._conn.row_factory = sqlite3.Row
-        for pragma in (
-            "journal_mode=WAL",
-            "synchronous=FULL",
-            "secure_delete=ON",
-            "foreign_keys=ON",
-            "busy_timeout=5000",
-        ):
-            self._conn.execute(f"PRAGMA {pragma}")
+        self._conn = self._connect()
+        self._conn.execute("PRAGMA journal_mode=WAL")
         with self._lock:
             self._conn.executescript(SCHEMA)
 
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        for pragma in ("synchronous=FULL", "secure_delete=ON", "busy_timeout=5000"):
+            conn.execute(f"PRAGMA {pragma}")
+        return conn
+
     def close(self) -> None:
         with self._lock:
-            self._conn.close()
+            for conn in [self._conn, *self._readers]:
+                conn.close()
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -109,8 +115,17 @@ class SQLiteStore:
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            yield self._conn
+        """A consistent snapshot on this thread's own connection; never waits for the writer."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+            with self._lock:
+                self._readers.append(conn)
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
 
     # --- users, groups, access keys, tokens ------------------------------------------------
 
@@ -230,9 +245,9 @@ class SQLiteStore:
         return value
 
     _VISIBLE = """
-        SELECT i.*, 1 AS can_write FROM items i WHERE i.owner_id = :user {filter}
+        SELECT {columns}, 1 AS can_write FROM items i WHERE i.owner_id = :user {filter}
         UNION ALL
-        SELECT i.*, MAX(a.can_edit) AS can_write FROM items i
+        SELECT {columns}, MAX(a.can_edit) AS can_write FROM items i
           JOIN item_access a ON a.item_id = i.id
          WHERE i.owner_id <> :user {filter}
            AND ((a.principal = 'user' AND a.principal_id = :user) OR
@@ -242,7 +257,8 @@ class SQLiteStore:
 
     def list_items(self, user_id: int, kind: str) -> list[dict[str, Any]]:
         """Every item of `kind` the user may see (active or not), without secrets."""
-        sql = self._VISIBLE.format(filter="AND i.kind = :kind") + " ORDER BY id"
+        sql = self._VISIBLE.format(columns=_LIST_COLUMNS, filter="AND i.kind = :kind")
+        sql += " ORDER BY id"
         with self._read() as db:
             rows = db.execute(sql, {"user": user_id, "kind": kind}).fetchall()
         return [self._row(row) for row in rows]
@@ -267,7 +283,8 @@ class SQLiteStore:
             raise not_found(kind)
         params = {"user": user_id, "kind": kind, "id": int(item_id)}
         row = db.execute(
-            self._VISIBLE.format(filter="AND i.kind = :kind AND i.id = :id"), params
+            self._VISIBLE.format(columns="i.*", filter="AND i.kind = :kind AND i.id = :id"),
+            params,
         ).fetchone()
         if row is None:
             exists = db.execute(
@@ -490,11 +507,14 @@ class SQLiteStore:
 
     def share_status(self, share_id: str) -> dict[str, Any]:
         """Public status: no ciphertext, no owner. Expired ciphertext is dropped on the way."""
-        self.purge_expired_shares()
-        with self._read() as db:
-            row = db.execute(
-                "SELECT * FROM shares WHERE id_hash = ?", (sha256(share_id.encode()),)
-            ).fetchone()
+        id_hash = sha256(share_id.encode())
+        with self._write() as db:
+            db.execute(
+                "UPDATE shares SET ciphertext = NULL WHERE id_hash = ? AND expires_at <= ? "
+                "AND ciphertext IS NOT NULL",
+                (id_hash, self.clock()),
+            )
+            row = db.execute("SELECT * FROM shares WHERE id_hash = ?", (id_hash,)).fetchone()
         if row is None:
             raise ShareGone("missing")
         status = self._share_status(row)
@@ -507,10 +527,12 @@ class SQLiteStore:
         """Atomically spend one view; the ciphertext goes with the last one.
 
         The conditional UPDATE is the whole guard: however many reveals race, only those that
-        find `views_used < max_views` (and not expired, not revoked) get a row back.
+        find `views_used < max_views` (and not expired, not revoked) get a row back. A wrong
+        proof spends nothing but is counted, and committed, before the error goes out.
         """
         id_hash = sha256(share_id.encode())
         now = self.clock()
+        gone: str | None = None
         with self._write() as db:
             row = db.execute(
                 "SELECT proof_hash, failed_attempts FROM shares WHERE id_hash = ? "
@@ -518,36 +540,41 @@ class SQLiteStore:
                 (id_hash,),
             ).fetchone()
             wrong = row is not None and not hmac.compare_digest(row["proof_hash"], sha256(proof))
-            if wrong:  # counted (and committed) before the error goes out
+            if wrong:
                 failed = row["failed_attempts"] + 1
-                burn = failed >= MAX_FAILED_PROOFS
+                burn = ", revoked = 1, ciphertext = NULL" if failed >= MAX_FAILED_PROOFS else ""
                 db.execute(
-                    "UPDATE shares SET failed_attempts = ?, last_access_at = ?"
-                    + (", revoked = 1, ciphertext = NULL" if burn else "")
-                    + " WHERE id_hash = ?",
+                    f"UPDATE shares SET failed_attempts = ?, last_access_at = ?{burn} "
+                    "WHERE id_hash = ?",
                     (failed, now, id_hash),
                 )
+            else:
+                won = db.execute(
+                    "UPDATE shares SET views_used = views_used + 1, last_access_at = ? "
+                    "WHERE id_hash = ? AND revoked = 0 AND expires_at > ? "
+                    "AND views_used < max_views AND ciphertext IS NOT NULL "
+                    "RETURNING ciphertext, views_used, max_views, kind",
+                    (now, id_hash, now),
+                ).fetchone()
+                if won is None:
+                    current = db.execute(
+                        "SELECT * FROM shares WHERE id_hash = ?", (id_hash,)
+                    ).fetchone()
+                    gone = "missing" if current is None else _share_state(current, now)
+                    if gone == "expired":  # deleted on access, not only by the periodic purge
+                        db.execute(
+                            "UPDATE shares SET ciphertext = NULL WHERE id_hash = ?", (id_hash,)
+                        )
+                elif won["views_used"] >= won["max_views"]:
+                    db.execute("UPDATE shares SET ciphertext = NULL WHERE id_hash = ?", (id_hash,))
         if wrong:
             raise ApiError(1006, "1006: Wrong password", status=403)
-        with self._write() as db:
-            won = db.execute(
-                "UPDATE shares SET views_used = views_used + 1, last_access_at = ? "
-                "WHERE id_hash = ? AND revoked = 0 AND expires_at > ? AND views_used < max_views "
-                "AND ciphertext IS NOT NULL RETURNING ciphertext, views_used, max_views, kind",
-                (now, id_hash, now),
-            ).fetchone()
-            if won is None:
-                current = db.execute(
-                    "SELECT * FROM shares WHERE id_hash = ?", (id_hash,)
-                ).fetchone()
-                raise ShareGone("missing" if current is None else _share_state(current, now))
-            ciphertext = bytes(won["ciphertext"])
-            if won["views_used"] >= won["max_views"]:
-                db.execute("UPDATE shares SET ciphertext = NULL WHERE id_hash = ?", (id_hash,))
-            return ciphertext, {
-                "kind": won["kind"],
-                "views_left": won["max_views"] - won["views_used"],
-            }
+        if gone is not None:
+            raise ShareGone(gone)
+        return bytes(won["ciphertext"]), {
+            "kind": won["kind"],
+            "views_left": won["max_views"] - won["views_used"],
+        }
 
     def purge_expired_shares(self) -> int:
         """Hard-delete the ciphertext of every expired share; returns how many went."""
