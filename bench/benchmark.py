@@ -3,6 +3,7 @@
 
     .venv/bin/python bench/benchmark.py              # 1k, 10k, 100k items, 1 GiB file, peers
     .venv/bin/python bench/benchmark.py --quick      # 1k and 10k, 64 MiB file
+    .venv/bin/python bench/server_benchmark.py       # only the `mysafe serve` figures
 
 Each vault size is measured in a fresh subprocess, so peak memory is that size's own. Vaults are
 built with the KDF at its floor (the KDF is timed on its own and reported apart): the budgets
@@ -467,6 +468,7 @@ def main() -> None:
     parser.add_argument("--file-mib", type=int, default=1024)
     parser.add_argument("--peer-size", type=int, default=10000)
     parser.add_argument("--no-peers", action="store_true")
+    parser.add_argument("--no-server", action="store_true", help="skip the mysafe serve figures")
     parser.add_argument("--quick", action="store_true", help="1k+10k items, 64 MiB, 1k peers")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -592,6 +594,12 @@ def main() -> None:
                     f"(not installed, skipped: {', '.join(sorted(missing))}; "
                     "apt-get install keepassxc pass)"
                 )
+        if not args.no_server:
+            from server_benchmark import run as server_run
+
+            server_run(
+                items=max(sizes) if args.quick else 10_000, shares=200 if args.quick else 1000
+            )
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..core.crypto import KEY_LEN
 from . import files, items, shares
 from .http import authenticated, envelope
-from .store import SQLiteStore
+from .store import SQLiteStore, Store
 
 access_log = logging.getLogger("mysafe.server.access")
 error_log = logging.getLogger("mysafe.server")
@@ -69,7 +69,7 @@ def open_store(config: ServerConfig) -> SQLiteStore:
 
 
 def create_app(config: ServerConfig) -> Starlette:
-    store = open_store(config)
+    store: Store = open_store(config)  # mypy checks SQLiteStore against the interface
     blobs = files.BlobStore(config.data_dir / "files", config.max_file_bytes)
 
     @contextlib.asynccontextmanager
@@ -116,7 +116,7 @@ async def capabilities(request: Request, user_id: int) -> Response:
     return envelope(200, capabilities=["files", "shares", "revisions"], version="1")
 
 
-async def _purge_forever(store: SQLiteStore, interval: float) -> None:
+async def _purge_forever(store: Store, interval: float) -> None:
     while True:
         await asyncio.sleep(interval)
         try:

@@ -14,6 +14,8 @@ from .errors import ApiError
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
+    from .store import Store
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
@@ -104,10 +106,7 @@ def run(args: argparse.Namespace) -> int:
         store.close()
 
 
-def _admin(store: object, args: argparse.Namespace) -> int:
-    from .store import SQLiteStore
-
-    assert isinstance(store, SQLiteStore)
+def _admin(store: Store, args: argparse.Namespace) -> int:
     command = (args.serve_command, args.action)
     if command == ("user", "add"):
         store.add_user(args.name)

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from .errors import ApiError
-from .store import SQLiteStore
+from .store import Store
 
 MAX_JSON_BODY = 2 * 1024 * 1024  # a 1 MiB share ciphertext in base64, with room to spare
 
@@ -80,7 +80,7 @@ def authenticated(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return unauthorized("Missing bearer token")
-        store: SQLiteStore = request.app.state.store
+        store = store_of(request)
         user_id = store.user_for_token(token.strip())  # one indexed read: not worth a thread
         if user_id is None:
             return unauthorized("Invalid or expired token")
@@ -109,6 +109,6 @@ def text(value: Any) -> str:
     return str(value)
 
 
-def store_of(request: Request) -> SQLiteStore:
-    store: SQLiteStore = request.app.state.store
+def store_of(request: Request) -> Store:
+    store: Store = request.app.state.store
     return store
