@@ -83,3 +83,40 @@ class AmbiguousName(MySafeError):
 
 class InvalidInput(MySafeError):
     """A value given by the user is not acceptable; the message says why."""
+
+
+class RemoteError(MySafeError):
+    """Talking to a MySafe server failed; the message says why in one sentence."""
+
+
+class OfflineError(RemoteError):
+    """The server cannot be reached (no network, refused, timed out): work from the cache."""
+
+
+class AuthenticationError(RemoteError):
+    """The server refused the access key (client id and secret), or keeps refusing the token."""
+
+
+class ServerError(RemoteError):
+    """The server failed (5xx) or answered something that is not the MySafe API."""
+
+
+class RemoteRejected(RemoteError):
+    """The server refused the request with a MySafe business error (API.md §1 codes)."""
+
+    def __init__(self, message: str, code: int = 0, status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+
+class RemoteConflict(RemoteError):
+    """The item changed on the server since it was last pulled; `current` is the server copy."""
+
+    def __init__(self, message: str, current: dict[str, object]) -> None:
+        super().__init__(message)
+        self.current = current
+
+
+class NotSupported(RemoteError):
+    """The server lacks a feature (a plain senhasegura server has no files or shares API)."""

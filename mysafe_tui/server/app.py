@@ -39,6 +39,7 @@ class ServerConfig:
     public_rate_per_minute: int = 60
     max_file_bytes: int = 100 * 1024 * 1024
     purge_interval: float = 60.0
+    extension: bool = True  # False: only API.md §1–3, like a plain senhasegura server
     clock: Callable[[], float] = field(default=time.time)
 
 
@@ -85,13 +86,14 @@ def create_app(config: ServerConfig) -> Starlette:
 
     routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
     routes += items.routes(config.prefixes)
-    for prefix in config.prefixes:
+    for prefix in config.prefixes if config.extension else ():
         routes.append(
             Route(f"{prefix}/mysafe-ext/capabilities", authenticated(capabilities), methods=["GET"])
         )
         routes += files.routes(f"{prefix}/mysafe-ext", blobs)
         routes += shares.routes(prefix, config.max_file_bytes)
-    routes += shares.page_routes()
+    if config.extension:
+        routes += shares.page_routes()
     app = Starlette(
         routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error}
     )

@@ -46,6 +46,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="how often expired share content is deleted (default 60)",
     )
+    parser.add_argument(
+        "--no-extension",
+        action="store_true",
+        help="serve only the senhasegura MySafe API (no files, shares, revisions)",
+    )
     admin = parser.add_subparsers(dest="serve_command", metavar="ADMIN")
     user = admin.add_parser("user", help="server accounts").add_subparsers(
         dest="action", metavar="ACTION", required=True
@@ -93,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
         public_rate_per_minute=max(1, args.rate_limit),
         max_file_bytes=max(1, args.max_file_mib) * 1024 * 1024,
         purge_interval=max(0.1, args.purge_interval),
+        extension=not args.no_extension,
     )
     if args.serve_command is None:
         return _serve(create_app(config), args.host, args.port)

@@ -96,6 +96,14 @@ def list_row(config: KindConfig, item: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def for_client(request: Request, data: dict[str, Any], *, row: bool = False) -> dict[str, Any]:
+    """Plain-senhasegura mode (`mysafe serve --no-extension`) drops the §4 additions."""
+    if request.app.state.config.extension:
+        return data
+    extra = ("revision", "active") if row else ("revision", "active", "can_write")
+    return {key: value for key, value in data.items() if key not in extra}
+
+
 def entity(config: KindConfig, item: dict[str, Any], *, with_secret: bool) -> dict[str, Any]:
     """The entity as API.md §3 spells it; `token` is the current TOTP code."""
     out: dict[str, Any] = {"identifier": item["identifier"]}
@@ -181,7 +189,7 @@ def _principals(value: Any, key: str) -> list[tuple[str, bool]]:
 
 def if_match(request: Request) -> int | None:
     raw = request.headers.get("if-match")
-    if raw is None:
+    if raw is None or not request.app.state.config.extension:
         return None
     cleaned = raw.strip().removeprefix("W/").strip('"')
     if not cleaned.isdigit():
@@ -210,9 +218,10 @@ def kind_routes(config: KindConfig, prefix: str) -> list[BaseRoute]:
     async def list_items(request: Request, user_id: int) -> Response:
         items = await run_in_threadpool(store_of(request).list_items, user_id, config.kind)
         query = dict(request.query_params)
-        everything = query.get("status") == "all"  # extension: deactivated rows too
+        # extension: deactivated rows too
+        everything = query.get("status") == "all" and request.app.state.config.extension
         rows = [
-            list_row(config, item)
+            for_client(request, list_row(config, item), row=True)
             for item in items
             if (everything or item["active"]) and matches(config, item, query)
         ]
@@ -220,7 +229,9 @@ def kind_routes(config: KindConfig, prefix: str) -> list[BaseRoute]:
 
     async def get_item(request: Request, user_id: int) -> Response:
         item = store_of(request).get_item(user_id, config.kind, request.path_params["id"])
-        return envelope(200, **{config.entity_key: entity(config, item, with_secret=True)})
+        return envelope(
+            200, **{config.entity_key: for_client(request, entity(config, item, with_secret=True))}
+        )
 
     async def create_item(request: Request, user_id: int) -> Response:
         body = await read_body(request)
@@ -239,7 +250,7 @@ def kind_routes(config: KindConfig, prefix: str) -> list[BaseRoute]:
             201,
             f"{config.noun} successfully registered",
             shared_error=shared_error,
-            **{config.write_key: entity(config, item, with_secret=False)},
+            **{config.write_key: for_client(request, entity(config, item, with_secret=False))},
         )
 
     async def update_item(request: Request, user_id: int) -> Response:
@@ -261,13 +272,17 @@ def kind_routes(config: KindConfig, prefix: str) -> list[BaseRoute]:
                 409,
                 "Conflict: the item changed on the server since revision "
                 f"{request.headers.get('if-match')}",
-                **{config.entity_key: entity(config, conflict.current, with_secret=True)},
+                **{
+                    config.entity_key: for_client(
+                        request, entity(config, conflict.current, with_secret=True)
+                    )
+                },
             )
         return envelope(
             200,
             f"{config.noun} successfully updated",
             shared_error=shared_error,
-            **{config.write_key: entity(config, item, with_secret=False)},
+            **{config.write_key: for_client(request, entity(config, item, with_secret=False))},
         )
 
     def set_active(active: bool, word: str) -> Any:
@@ -282,7 +297,7 @@ def kind_routes(config: KindConfig, prefix: str) -> list[BaseRoute]:
             return envelope(
                 200,
                 f"{config.noun} successfully {word}",
-                **{config.write_key: entity(config, item, with_secret=False)},
+                **{config.write_key: for_client(request, entity(config, item, with_secret=False))},
             )
 
         handler.__name__ = f"{word}_{config.kind}"
