@@ -466,7 +466,7 @@ class VaultService:
 
 
 def _summary_fields(item: ItemSummary) -> dict[str, Any]:
-    keep = ("favourite", "active", *SPECS[item.kind].summary)
+    keep = ("favourite", "active", "remote", *SPECS[item.kind].summary)
     return {name: getattr(item, name) for name in keep}
 
 

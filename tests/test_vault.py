@@ -335,3 +335,34 @@ def test_locked_vault_refuses_reads(vault: Vault) -> None:
         vault.reveal(item.id)
     with pytest.raises(errors.VaultLocked):
         _ = vault.summaries
+
+
+def test_meta_records_are_encrypted_kept_and_never_listed(vault_path: Path) -> None:
+    v = Vault.create(vault_path, PASSPHRASE, params=FLOOR)
+    add_password(v, "github")
+    v.write_meta("remote", {"url": "https://vault.example", "client_secret": "META-SECRET-XYZ"})
+    v.write_meta("remote", {"url": "https://vault.example", "client_secret": "META-SECRET-2"})
+    assert [s.name for s in v.summaries.values()] == ["github"]
+    v.close()
+    assert b"META-SECRET" not in vault_path.read_bytes()
+    v = Vault.open(vault_path)
+    v.unlock(PASSPHRASE)
+    assert v.read_meta("remote") == {
+        "url": "https://vault.example",
+        "client_secret": "META-SECRET-2",
+    }
+    assert v.read_meta("other") is None and len(v.summaries) == 1
+    v.delete_meta("remote")
+    v.close()
+    v = Vault.open(vault_path)
+    v.unlock(PASSPHRASE)  # the manifest still agrees after the delete
+    assert v.read_meta("remote") is None and len(v.summaries) == 1
+    v.close()
+
+
+def test_summaries_written_before_the_remote_field_still_read(vault: Vault) -> None:
+    from mysafe_tui.core.records import decode_summary, encode_summary
+
+    saved = add_password(vault, "old")
+    legacy = encode_summary(saved).rsplit(b"\0", 1)[0]  # as the previous version wrote it
+    assert decode_summary(saved.id, saved.kind, saved.version, legacy) == saved

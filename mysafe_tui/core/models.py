@@ -149,6 +149,9 @@ class ItemSummary(NamedTuple):
     media_type: str = ""
     identifier_code: str = ""
     method: str = ""
+    # Where the item lives on a MySafe server, "kind:id:revision" ("" = local only). Written
+    # by sync (remote/sync.py); the revision part is "r<n>" or "h<content hash>".
+    remote: str = ""
 
     def field(self, name: str) -> str:
         """A summary field as text (tags joined with commas)."""

@@ -13,7 +13,7 @@ from .models import ItemKind, ItemSummary
 # Field order of the encoded summary. Appending is backward compatible; reordering is not.
 SUMMARY_FIELDS = (
     "name", "username", "url", "tags", "favourite", "active", "created", "updated",
-    "file_name", "size", "media_type", "identifier_code", "method",
+    "file_name", "size", "media_type", "identifier_code", "method", "remote",
 )  # fmt: skip
 _SEP = "\x00"
 
@@ -38,6 +38,7 @@ def encode_summary(summary: ItemSummary) -> bytes:
         summary.media_type,
         summary.identifier_code,
         summary.method,
+        summary.remote,
     ]
     return _SEP.join(clean_text(v) for v in values).encode()
 
@@ -46,12 +47,14 @@ def decode_summary(item_id: str, kind: ItemKind, version: int, data: bytes) -> I
     """Inverse of `encode_summary`; raises ValueError or IndexError on anything malformed."""
     f = data.decode().split(_SEP)
     if len(f) < len(SUMMARY_FIELDS):
-        raise ValueError("summary has too few fields")
+        if len(f) != len(SUMMARY_FIELDS) - 1:  # written before "remote" was appended
+            raise ValueError("summary has too few fields")
+        f.append("")
     # tuple.__new__ skips the NamedTuple argument handling: a third faster on this hot path.
     return _new_tuple(ItemSummary, (
         item_id, kind, f[0], version, float(f[6]), float(f[7]), f[1], f[2],
         tuple(f[3].split(",")) if f[3] else (), f[4] == "1", f[5] == "1",
-        f[8], int(f[9]), f[10], f[11], f[12],
+        f[8], int(f[9]), f[10], f[11], f[12], f[13],
     ))  # fmt: skip
 
 

@@ -65,6 +65,9 @@ KEY_VERSION = 1
 _FILE_FIELDS = ("file_id", "file_key")  # internal secret fields of a file item
 _KINDS = {kind.value: kind for kind in ItemKind}
 _ROW = "id, kind, version, key_version, wrapped_key, summary, secret, mac"
+# Vault-level records (the server binding...) are rows like items, under ids no item can have
+# (item ids are hex): encrypted, in the manifest, but never in `summaries`.
+META_PREFIX = "meta:"
 
 Progress = Callable[[int], None]
 SummaryFields = dict[str, Any]
@@ -94,6 +97,7 @@ class Vault:
         self._mk = b""
         self._macs: dict[str, bytes] = {}
         self._summaries: dict[str, ItemSummary] = {}
+        self._meta: dict[str, ItemSummary] = {}
         self._corrupt: dict[str, str] = {}
         self._generation = 0
         self._acc = 0
@@ -199,7 +203,7 @@ class Vault:
         self._vk_key = None
         self._vk = self._sk = None
         self._mk = b""
-        self._macs, self._summaries, self._corrupt = {}, {}, {}
+        self._macs, self._summaries, self._corrupt, self._meta = {}, {}, {}, {}
 
     def close(self) -> None:
         self.lock()
@@ -231,6 +235,23 @@ class Vault:
         """Decrypt an item's secret fields (not the internal file key)."""
         secret = self._open_secret(item_id)
         return {k: v for k, v in secret.items() if k not in _FILE_FIELDS}
+
+    def read_meta(self, name: str) -> dict[str, str] | None:
+        """A vault-level record (e.g. "remote", the server binding), or None if there is none."""
+        self._require_unlocked()
+        item_id = META_PREFIX + name
+        return self._open_secret(item_id) if item_id in self._meta else None
+
+    def write_meta(self, name: str, data: dict[str, str]) -> None:
+        """Create or replace a vault-level record, encrypted like an item's secret."""
+        item_id = META_PREFIX + name
+        with self._writing() as pending:
+            existing = item_id if item_id in self._meta else None
+            self._put(pending, ItemKind.NOTE, {"name": name}, data, existing, new_id=item_id)
+
+    def delete_meta(self, name: str) -> None:
+        if META_PREFIX + name in self._meta:
+            self.purge(META_PREFIX + name)
 
     def read_file(self, item_id: str) -> Iterator[bytes]:
         """Stream a file item's plaintext by chunks, each authenticated before it is yielded."""
@@ -376,6 +397,8 @@ class Vault:
         generation, count, tag = manifest
         if count != len(macs) or tag != self._tag(generation, count, acc):
             acc = self._explain_mismatch(summaries, macs, generation, count, tag)
+        meta_ids = self._query("SELECT id FROM items WHERE id >= ? AND id < ?", "meta:", "meta;")
+        self._meta = {row[0]: summaries.pop(row[0]) for row in meta_ids if row[0] in summaries}
         self._macs, self._summaries, self._corrupt = macs, summaries, corrupt
         self._generation, self._acc = generation, acc
 
@@ -433,7 +456,7 @@ class Vault:
         self.refresh()
         if item_id in self._corrupt:
             raise CorruptRecord(item_id, self._corrupt[item_id])
-        summary = self._summaries.get(item_id)
+        summary = self._summaries.get(item_id) or self._meta.get(item_id)
         if summary is None:
             raise ItemNotFound(f"no item with id {item_id}")
         row = next(iter(self._query(f"SELECT {_ROW} FROM items WHERE id = ?", item_id)), None)
@@ -478,7 +501,7 @@ class Vault:
         if item_id is not None:
             if item_id in self._corrupt:
                 raise CorruptRecord(item_id, self._corrupt[item_id])
-            old = pending.summaries.get(item_id) or self._summaries.get(item_id)
+            old = self._known(pending, item_id)
             if old is None:
                 raise ItemNotFound(f"no item with id {item_id}")
             if kind is ItemKind.FILE and new_id is None:  # metadata edit keeps the content
@@ -520,6 +543,13 @@ class Vault:
         saved = decode_summary(item_id, kind, version, encoded)  # as stored: cleaned text
         pending.summaries[item_id] = saved
         return saved
+
+    def _known(self, pending: _Pending, item_id: str) -> ItemSummary | None:
+        return (
+            pending.summaries.get(item_id)
+            or self._summaries.get(item_id)
+            or self._meta.get(item_id)
+        )
 
     def _rewrap(self, passphrase: str, kdf: KdfParams, profile: str) -> None:
         assert self._vk_key is not None
@@ -578,10 +608,11 @@ class _WriteScope:
                 else:
                     vault._macs[item_id] = item_mac
             for item_id, summary in pending.summaries.items():
+                target = vault._meta if item_id.startswith(META_PREFIX) else vault._summaries
                 if summary is None:
-                    vault._summaries.pop(item_id, None)
+                    target.pop(item_id, None)
                 else:
-                    vault._summaries[item_id] = summary
+                    target[item_id] = summary
 
 
 def _derive_kek(passphrase: str, kdf: KdfParams, vault_id: bytes) -> bytes:
