@@ -134,6 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--separator", default="-")
     p.set_defaults(func=cmd_generate, needs_unlock=False, needs_vault=False)
 
+    from .cli_remote import add_parsers
+
+    add_parsers(sub)
+
     p = sub.add_parser("serve", help="run a MySafe-compatible server (the server extra)")
     from .server.cli import add_arguments
 

@@ -32,8 +32,12 @@ from .core.search import SearchIndex
 from .core.settings import Paths, Settings
 
 if TYPE_CHECKING:  # imported lazily below: cryptography and sqlite3 cost ~80 ms at launch
+    import httpx
+
     from .core.kdf import KdfParams
     from .core.vault import Vault
+    from .remote.session import RemoteSession, RemoteStatus
+    from .remote.sync import PullResult, SyncProgress
 
 T = TypeVar("T")
 Progress = Callable[[int, int], None]  # (bytes done, bytes total); called from the worker thread
@@ -59,6 +63,7 @@ class VaultService:
         *,
         kdf_params: KdfParams | None = None,
         clipboard: Clipboard | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.paths = paths
         self.settings = settings or Settings()
@@ -68,6 +73,8 @@ class VaultService:
         self._index_generation = -1
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mysafe-vault")
         self._clipboard = clipboard  # built from settings on first use unless given
+        self._transport = transport  # tests only: inject faults into the server connection
+        self._remote: RemoteSession | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -112,6 +119,14 @@ class VaultService:
         )
         self._attach(vault)
 
+    async def _load_binding(self) -> None:
+        from .remote.session import RemoteSession
+
+        vault = self._require()
+        binding = await self._run(vault.read_meta, "remote")
+        self._remote = None if binding is None else RemoteSession(
+            vault, self._run, binding, self._transport)  # fmt: skip
+
     async def unlock(self, passphrase: str) -> None:
         """Open the vault file and unlock it; raises WrongPassphrase, CorruptVault, ..."""
         if self.is_unlocked:
@@ -128,11 +143,15 @@ class VaultService:
             return vault
 
         self._attach(await self._run(work))
+        await self._load_binding()
 
     async def lock(self) -> None:
         """Drop keys and every decrypted summary and clear the clipboard at once."""
         self.clipboard_clear()
         vault, self._vault = self._vault, None
+        remote, self._remote = self._remote, None
+        if remote is not None:
+            await remote.aclose()
         self._index = SearchIndex()
         if vault is not None:
             await self._run(vault.close)
@@ -251,11 +270,20 @@ class VaultService:
             raise InvalidInput("files are added with attach_file")
         fields, secret = _split(kind, values)
         _check_required(kind, fields, secret)
+        if self._remote is not None:  # the server first, then the cache
+            remote = self._remote
+            fields, secret = await remote.guard(remote.engine.create(kind, fields, secret))
         saved = await self._run(vault.save_item, kind, fields, secret)
         return self._indexed(saved)
 
-    async def update_item(self, item_id: str, values: dict[str, Any]) -> ItemSummary:
-        """Change some fields (the others stay as they are); version + 1."""
+    async def update_item(
+        self, item_id: str, values: dict[str, Any], *, force: bool = False
+    ) -> ItemSummary:
+        """Change some fields (the others stay as they are); version + 1.
+
+        For an item from the server: the server first, then the cache. `RemoteConflict` when
+        the server copy changed since the last sync, unless `force` overwrites it.
+        """
         vault = self._require()
         item = await self.get(item_id)
         old_secret = await self._run(vault.reveal, item_id)
@@ -263,15 +291,28 @@ class VaultService:
         merged_fields = {**_summary_fields(item), **fields}
         merged_secret = {**old_secret, **secret}
         _check_required(item.kind, merged_fields, merged_secret)
+        if self._remote is not None and item.remote:
+            remote = self._remote
+            merged_fields, merged_secret = await remote.guard(
+                remote.engine.update(item, merged_fields, merged_secret, force)
+            )
         saved = await self._run(vault.save_item, item.kind, merged_fields, merged_secret, item_id)
         return self._indexed(saved)
 
     async def deactivate(self, item_id: str) -> ItemSummary:
         """MySafe semantics: move to the trash (restorable), never delete."""
-        return await self._set_flags(item_id, active=False)
+        return await self._set_active(item_id, False)
 
     async def restore(self, item_id: str) -> ItemSummary:
-        return await self._set_flags(item_id, active=True)
+        return await self._set_active(item_id, True)
+
+    async def _set_active(self, item_id: str, active: bool) -> ItemSummary:
+        item = await self.get(item_id)
+        if self._remote is not None and item.remote:
+            remote = self._remote
+            ref = await remote.guard(remote.engine.set_active(item, active))
+            return await self._set_flags(item_id, active=active, remote=ref)
+        return await self._set_flags(item_id, active=active)
 
     async def toggle_favourite(self, item_id: str) -> ItemSummary:
         item = await self.get(item_id)
@@ -280,6 +321,10 @@ class VaultService:
     async def purge(self, item_id: str) -> None:
         """Delete an item (and its file content) for good. Works on damaged items too."""
         vault = self._require()
+        item = self._require().summaries.get(item_id)
+        if item is not None and item.remote and self._remote is not None:
+            raise InvalidInput("items on the server cannot be deleted, only deactivated "
+                               "(MySafe keeps them restorable)")  # fmt: skip
         await self._run(vault.purge, item_id)
         self._index.remove(item_id)
         self._sync_index()
@@ -424,6 +469,69 @@ class VaultService:
     generate_passphrase = staticmethod(generator.generate_passphrase)
     estimate_strength = staticmethod(generator.estimate_strength)
 
+    # --- a MySafe server (DESIGN.md §4) ------------------------------------------------------
+
+    def remote_status(self) -> RemoteStatus:
+        from .remote.session import RemoteStatus
+
+        return self._remote.status() if self._remote is not None else RemoteStatus(False)
+
+    async def login(self, url: str, client_id: str, client_secret: str, *,
+                    prefix: str = "/api", ca_bundle: str | None = None,
+                    progress: SyncProgress | None = None) -> PullResult:  # fmt: skip
+        """Bind this vault to a server: check the access key, keep it inside the vault, pull."""
+        from .remote.session import RemoteSession, new_binding
+
+        vault = self._require()
+        if self._remote is not None:
+            raise InvalidInput(f"this vault is already logged in to {self._remote.binding['url']}"
+                               "; log out first")  # fmt: skip
+        binding = new_binding(url, client_id, client_secret, prefix, ca_bundle)
+        session = RemoteSession(vault, self._run, binding, self._transport)
+        try:
+            await session.probe()
+        except BaseException:
+            await session.aclose()
+            raise
+        await self._run(vault.write_meta, "remote", session.binding)
+        self._remote = session
+        return await self.sync(progress)
+
+    async def logout(self) -> int:
+        """Forget the server and drop its items from the cache; local-only items stay."""
+        vault = self._require()
+        session = self._require_remote()
+        cached = [s.id for s in vault.summaries.values() if s.remote]
+        await self._run(vault.save_batch, [], cached)
+        await self._run(vault.delete_meta, "remote")
+        self._remote = None
+        await session.aclose()
+        self._attach(vault)
+        return len(cached)
+
+    async def sync(self, progress: SyncProgress | None = None) -> PullResult:
+        """Pull the server's items into the encrypted cache (incremental after the first)."""
+        vault = self._require()
+        session = self._require_remote()
+        previous = session.state
+        session.state = "syncing"
+        try:
+            await session.probe()
+            result = await session.guard(session.engine.pull(progress))
+        except BaseException:
+            if session.state == "syncing":
+                session.state = previous
+            raise
+        session.mark_synced()
+        await self._run(vault.write_meta, "remote", session.binding)
+        self._attach(vault)
+        return result
+
+    def _require_remote(self) -> RemoteSession:
+        if self._remote is None:
+            raise InvalidInput("this vault is not logged in to a server; use 'mysafe login URL'")
+        return self._remote
+
     # --- internals ------------------------------------------------------------------------
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
@@ -456,7 +564,7 @@ class VaultService:
             self._index = SearchIndex(vault.summaries.values())
         self._index_generation = vault.generation
 
-    async def _set_flags(self, item_id: str, **flags: bool) -> ItemSummary:
+    async def _set_flags(self, item_id: str, **flags: Any) -> ItemSummary:
         vault = self._require()
         item = await self.get(item_id)
         secret = await self._run(vault.reveal, item_id)

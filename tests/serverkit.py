@@ -79,6 +79,17 @@ class RunningServer:
         finally:
             conn.close()
 
+    def new_user(self, name: str) -> tuple[str, str]:
+        """Add a user and key while the server runs (the store is safe across processes)."""
+        store = open_store(ServerConfig(self.data_dir))
+        try:
+            store.add_user(name)
+            self.keys[name] = store.create_key(name)
+        finally:
+            store.close()
+        self.secrets_used.append(self.keys[name][1])
+        return self.keys[name]
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 

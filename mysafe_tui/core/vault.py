@@ -293,6 +293,19 @@ class Vault:
                 count += 1
         return count
 
+    def save_batch(
+        self,
+        saves: Iterable[tuple[ItemKind, SummaryFields, dict[str, str], str | None]],
+        deletes: Iterable[str] = (),
+    ) -> list[ItemSummary]:
+        """Create (id None) or replace many items and delete others in one transaction: a
+        sync applies a whole pull at once, one fsync rather than one per item."""
+        with self._writing() as pending:
+            saved = [self._put(pending, *save) for save in saves]
+            for item_id in deletes:
+                self._delete(pending, item_id)
+        return saved
+
     def save_file(
         self,
         fields: SummaryFields,
@@ -324,15 +337,7 @@ class Vault:
     def purge(self, item_id: str) -> None:
         """Delete an item and its file content for good (also a damaged one)."""
         with self._writing() as pending:
-            old_mac = self._macs.get(item_id)
-            if old_mac is None:
-                raise ItemNotFound(f"no item with id {item_id}")
-            self._conn.execute("DELETE FROM items WHERE id = ?", (item_id,))
-            self._conn.execute("DELETE FROM chunks WHERE item_id = ?", (item_id,))
-            pending.acc ^= int.from_bytes(old_mac, "big")
-            pending.count -= 1
-            pending.macs[item_id] = None
-            pending.summaries[item_id] = None
+            self._delete(pending, item_id)
 
     def change_passphrase(self, old: str, new: str, profile: str | None = None) -> None:
         """Re-wrap the vault key under the new passphrase: item ciphertext is untouched."""
@@ -543,6 +548,17 @@ class Vault:
         saved = decode_summary(item_id, kind, version, encoded)  # as stored: cleaned text
         pending.summaries[item_id] = saved
         return saved
+
+    def _delete(self, pending: _Pending, item_id: str) -> None:
+        old_mac = pending.macs.get(item_id, self._macs.get(item_id))
+        if old_mac is None:
+            raise ItemNotFound(f"no item with id {item_id}")
+        self._conn.execute("DELETE FROM items WHERE id = ?", (item_id,))
+        self._conn.execute("DELETE FROM chunks WHERE item_id = ?", (item_id,))
+        pending.acc ^= int.from_bytes(old_mac, "big")
+        pending.count -= 1
+        pending.macs[item_id] = None
+        pending.summaries[item_id] = None
 
     def _known(self, pending: _Pending, item_id: str) -> ItemSummary | None:
         return (

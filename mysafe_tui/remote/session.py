@@ -1,0 +1,119 @@
+"""A vault's binding to a MySafe server: the client, the sync engine, and the connection state.
+
+The binding (URL, access key, capabilities, last sync) lives in the vault's encrypted "remote"
+meta record, never in the settings file. No network call happens at unlock: the state is
+"cached" until the first sync or write reaches the server.
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.parse
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import httpx
+
+from ..core.errors import InvalidInput, OfflineError, RemoteError
+from ..core.models import Secret
+from ..core.vault import Vault
+from .client import AccessKey, MySafeClient
+from .sync import Run, SyncEngine
+
+T = TypeVar("T")
+LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+
+
+@dataclass(frozen=True)
+class RemoteStatus:
+    """What the status bar and `mysafe status` show."""
+
+    bound: bool
+    url: str = ""
+    client_id: str = ""
+    state: str = "local"  # local, cached, syncing, synced, offline, error
+    last_sync: float | None = None
+    message: str = ""
+    capabilities: frozenset[str] = field(default_factory=frozenset)
+
+
+def check_url(url: str) -> str:
+    """An http(s) base URL; plain http only for a server on this machine."""
+    parsed = urllib.parse.urlsplit(url.strip())
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise InvalidInput(f"{url!r} is not a server URL (expected https://host[:port])")
+    if parsed.scheme == "http" and parsed.hostname not in LOOPBACK:
+        raise InvalidInput("use https:// for a remote server: plain http is allowed only for "
+                           "localhost")  # fmt: skip
+    return urllib.parse.urlunsplit((parsed.scheme, parsed.netloc, parsed.path.rstrip("/"), "", ""))
+
+
+class RemoteSession:
+    """One bound vault's connection to its server."""
+
+    def __init__(self, vault: Vault, run: Run, binding: dict[str, str],
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:  # fmt: skip
+        self.vault = vault
+        self.run = run
+        self.binding = binding
+        self.client = MySafeClient(
+            binding["url"],
+            AccessKey(binding["client_id"], Secret(binding["client_secret"])),
+            prefix=binding.get("prefix", "/api"),
+            ca_bundle=binding.get("ca_bundle") or None,
+            transport=transport,
+        )
+        self.state = "cached"
+        self.message = ""
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        return frozenset(c for c in self.binding.get("capabilities", "").split(",") if c)
+
+    @property
+    def engine(self) -> SyncEngine:
+        return SyncEngine(self.client, self.vault, self.run, self.capabilities)
+
+    async def probe(self) -> frozenset[str]:
+        """Check the key (a token is fetched) and learn what the server offers."""
+        caps = await self.guard(self.client.capabilities())
+        self.binding["capabilities"] = ",".join(sorted(caps))
+        return caps
+
+    async def guard(self, call: Awaitable[T]) -> T:
+        """Track the connection state around one server call; offline writes say so."""
+        try:
+            result = await call
+        except OfflineError as exc:
+            self.state, self.message = "offline", str(exc)
+            raise OfflineError(f"{exc}; working from the cache, changes are refused until the "
+                               "server is back") from None  # fmt: skip
+        except RemoteError as exc:
+            self.state, self.message = "error", str(exc)
+            raise
+        if self.state in ("offline", "error", "cached"):
+            self.state, self.message = "synced", ""
+        return result
+
+    def mark_synced(self) -> None:
+        self.state, self.message = "synced", ""
+        self.binding["last_sync"] = repr(time.time())
+
+    def status(self) -> RemoteStatus:
+        last = self.binding.get("last_sync")
+        return RemoteStatus(True, self.binding["url"], self.binding["client_id"], self.state,
+                            float(last) if last else None, self.message,
+                            self.capabilities)  # fmt: skip
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+def new_binding(url: str, client_id: str, client_secret: str, prefix: str = "/api",
+                ca_bundle: str | None = None) -> dict[str, Any]:  # fmt: skip
+    if not client_id.strip() or not client_secret:
+        raise InvalidInput("the access key needs a client id and a client secret")
+    return {"url": check_url(url), "client_id": client_id.strip(),
+            "client_secret": client_secret, "prefix": prefix, "ca_bundle": ca_bundle or "",
+            "capabilities": "", "last_sync": ""}  # fmt: skip

@@ -1,0 +1,295 @@
+"""The vault as the offline cache of a real MySafe server: login, sync, writes, conflicts,
+offline mode. Every test runs twice: against `mysafe serve` with the §4 extension and against
+`mysafe serve --no-extension` (a plain senhasegura server: no revisions, no files)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from conftest import FLOOR, PASSPHRASE
+from mysafe_tui.core.errors import (
+    AuthenticationError,
+    InvalidInput,
+    OfflineError,
+    RemoteConflict,
+)
+from mysafe_tui.core.models import ItemKind, Secret
+from mysafe_tui.core.settings import Paths
+from mysafe_tui.remote.client import AccessKey, MySafeClient
+from mysafe_tui.service import VaultService
+from serverkit import RunningServer, start_server
+
+USERS = itertools.count()
+
+
+@pytest.fixture(scope="module", params=["extension", "plain"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningServer]:
+    args = ["--rate-limit", "100000"] + (["--no-extension"] if request.param == "plain" else [])
+    running = start_server(tmp_path_factory.mktemp(request.param), users=("admin",), args=args)
+    running.extension = request.param == "extension"  # type: ignore[attr-defined]
+    yield running
+    running.stop()
+
+
+class Switch(httpx.AsyncBaseTransport):
+    """The real network, with a switch to cut it (fault injection for offline mode)."""
+
+    def __init__(self) -> None:
+        self.down = False
+        self.real = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.down:
+            raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+        return await self.real.handle_async_request(request)
+
+
+@pytest.fixture
+async def account(server: RunningServer) -> AsyncIterator[tuple[AccessKey, MySafeClient]]:
+    """A fresh server user (so tests do not see each other's items) and a direct client."""
+    client_id, secret = server.new_user(f"user{next(USERS)}")
+    key = AccessKey(client_id, Secret(secret))
+    async with MySafeClient(server.url, key) as client:
+        yield key, client
+
+
+@pytest.fixture
+async def local(tmp_path: Path) -> AsyncIterator[tuple[VaultService, Switch]]:
+    switch = Switch()
+    service = VaultService(
+        Paths(tmp_path / "home", tmp_path / "home"), kdf_params=FLOOR, transport=switch
+    )
+    await service.create(PASSPHRASE)
+    yield service, switch
+    await service.close()
+
+
+async def seed(client: MySafeClient, extension: bool) -> dict[str, str]:
+    ids = {}
+    ids["github"] = (
+        await client.create_item(
+            "password",
+            {
+                "name": "Github",
+                "username": "dleite",
+                "password": "gh-pass",
+                "url": "https://github.com",
+                "secret_key": "JBSWY3DPEHPK3PXP",
+                "tags": "dev,git",
+            },
+        )
+    )["identifier"]
+    ids["wifi"] = (await client.create_item("note", {"name": "Wifi", "note": "pass: 123"}))[
+        "identifier"
+    ]
+    ids["billing"] = (
+        await client.create_item(
+            "secretapi",
+            {
+                "name": "Billing",
+                "url": "https://api.example",
+                "client_id": "cid",
+                "client_secret": "csecret",
+                "identifier_code": "BILL",
+            },
+        )
+    )["identifier"]
+    if extension:
+
+        async def content() -> AsyncIterator[bytes]:
+            yield b"report body " * 10_000
+
+        ids["report"] = (
+            await client.upload_file(
+                {"name": "Report", "file_name": "r.txt", "media_type": "text/plain"}, content()
+            )
+        )["identifier"]
+    return ids
+
+
+async def login(service: VaultService, server: RunningServer, key: AccessKey) -> Any:
+    return await service.login(server.url, key.client_id, key.client_secret.reveal())
+
+
+def by_name(service: VaultService) -> dict[str, Any]:
+    return {s.name: s for s in service._require().summaries.values()}
+
+
+async def test_full_then_incremental_sync(server: RunningServer, account: Any, local: Any) -> None:
+    key, client = account
+    service, _ = local
+    extension = server.extension  # type: ignore[attr-defined]
+    ids = await seed(client, extension)
+    await service.create_item(ItemKind.NOTE, {"name": "Local diary", "note": "mine"})
+
+    progress: list[tuple[int, int]] = []
+    result = await service.login(
+        server.url,
+        key.client_id,
+        key.client_secret.reveal(),
+        progress=lambda d, t: progress.append((d, t)),
+    )
+    assert result.written == len(ids) and progress[-1] == (len(ids), len(ids))
+    items = by_name(service)
+    assert set(items) == {"Github", "Wifi", "Billing", "Local diary"} | (
+        {"Report"} if extension else set()
+    )
+    assert items["Local diary"].remote == ""
+    assert (await service.reveal(items["Github"].id))["password"].reveal() == "gh-pass"
+    assert (await service.reveal(items["Billing"].id))["client_secret"].reveal() == "csecret"
+    assert items["Github"].tags == ("dev", "git") and items["Billing"].identifier_code == "BILL"
+    assert (await service.totp(items["Github"].id)).code.isdigit()
+    if extension:
+        preview = await service.preview_file(items["Report"].id)
+        assert preview is not None and preview.startswith("report body")
+
+    # Changes made elsewhere arrive; untouched items are not rewritten.
+    await client.update_item("password", ids["github"], {"password": "rotated"})
+    await client.set_active("note", ids["wifi"], False)
+    again = await service.sync()
+    assert again.written >= 1 and again.unchanged >= 1
+    items = by_name(service)
+    assert (await service.reveal(items["Github"].id))["password"].reveal() == "rotated"
+    if extension:  # deactivated items follow the server into the trash
+        assert items["Wifi"].active is False
+    else:  # a plain server no longer lists it: it leaves the cache
+        assert "Wifi" not in items
+    assert service.remote_status().state == "synced" and service.remote_status().last_sync
+
+
+async def test_writes_go_to_the_server_first(
+    server: RunningServer, account: Any, local: Any
+) -> None:
+    key, client = account
+    service, _ = local
+    await login(service, server, key)
+    created = await service.create_item(
+        ItemKind.PASSWORD, {"name": "Bank", "username": "me", "password": "b4nk!"}
+    )
+    assert created.remote.startswith("password:")
+    remote_id = created.remote.split(":")[1]
+    assert (await client.get_item("password", remote_id))["password"] == "b4nk!"
+
+    updated = await service.update_item(created.id, {"password": "n3w", "url": "https://bank"})
+    entity = await client.get_item("password", remote_id)
+    assert (entity["password"], entity["url"]) == ("n3w", "https://bank")
+    assert updated.remote != created.remote
+
+    await service.deactivate(created.id)
+    rows = await client.list_items("password", include_inactive=True)
+    assert remote_id not in [r["identifier"] for r in rows if r.get("active", True)]
+    await service.restore(created.id)
+    assert (await client.get_item("password", remote_id))["password"] == "n3w"
+    with pytest.raises(InvalidInput, match="only deactivated"):
+        await service.purge(created.id)
+
+
+async def test_conflicts_are_never_silently_overwritten(
+    server: RunningServer, account: Any, local: Any
+) -> None:
+    key, client = account
+    service, _ = local
+    ids = await seed(client, False)
+    await login(service, server, key)
+    github = by_name(service)["Github"]
+    await client.update_item("password", ids["github"], {"password": "theirs"})
+    with pytest.raises(RemoteConflict) as conflict:
+        await service.update_item(github.id, {"password": "mine"})
+    assert conflict.value.current["password"] == "theirs"
+    assert (await client.get_item("password", ids["github"]))["password"] == "theirs"
+    assert (await service.reveal(github.id))["password"].reveal() == "gh-pass"  # cache intact
+    await service.update_item(github.id, {"password": "mine"}, force=True)
+    assert (await client.get_item("password", ids["github"]))["password"] == "mine"
+
+
+async def test_offline_reads_work_and_writes_are_refused(
+    server: RunningServer, account: Any, local: Any
+) -> None:
+    key, client = account
+    service, switch = local
+    await seed(client, False)
+    await login(service, server, key)
+    github = by_name(service)["Github"]
+    switch.down = True
+    with pytest.raises(OfflineError, match="changes are refused"):
+        await service.sync()
+    assert service.remote_status().state == "offline"
+    assert (await service.reveal(github.id))["password"].reveal() == "gh-pass"
+    assert [i.name for i in await service.search("git")] == ["Github"]
+    with pytest.raises(OfflineError):
+        await service.update_item(github.id, {"password": "x"})
+    with pytest.raises(OfflineError):
+        await service.create_item(ItemKind.NOTE, {"name": "n", "note": "b"})
+    assert (await service.reveal(github.id))["password"].reveal() == "gh-pass"
+    switch.down = False
+    await service.sync()
+    assert service.remote_status().state == "synced"
+
+
+async def test_bad_key_binds_nothing_and_logout_drops_the_cache(
+    server: RunningServer, account: Any, local: Any
+) -> None:
+    key, client = account
+    service, _ = local
+    with pytest.raises(AuthenticationError):
+        await service.login(server.url, key.client_id, "wrong secret")
+    assert service.remote_status().bound is False
+    with pytest.raises(InvalidInput, match="https"):
+        await service.login("http://vault.example.com", key.client_id, "x")
+    await seed(client, False)
+    await service.create_item(ItemKind.NOTE, {"name": "Local", "note": "stays"})
+    await login(service, server, key)
+    assert len(by_name(service)) == 4
+    vault_bytes = b"".join(p.read_bytes() for p in service.paths.vault.parent.glob("*"))
+    assert key.client_secret.reveal().encode() not in vault_bytes  # kept encrypted
+    assert await service.logout() == 3
+    assert set(by_name(service)) == {"Local"} and not service.remote_status().bound
+
+
+def test_cli_login_status_sync(server: RunningServer, tmp_path: Path) -> None:
+    client_id, secret = server.new_user(f"cli{next(USERS)}")
+    home = tmp_path / "home"
+    passfile = tmp_path / "pass"
+    passfile.write_text(PASSPHRASE + "\n")
+    env = {
+        **os.environ,
+        "MYSAFE_HOME": str(home),
+        "MYSAFE_PASSPHRASE_FILE": str(passfile),
+        "SENHASEGURA_URL": server.url,
+        "SENHASEGURA_CLIENT_ID": client_id,
+        "SENHASEGURA_CLIENT_SECRET": secret,
+    }
+
+    def mysafe(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "mysafe_tui", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
+
+    assert mysafe("init", "--kdf-profile", "low-memory").returncode == 0
+    login = mysafe("login")
+    assert login.returncode == 0 and f"Logged in to {server.url}" in login.stderr
+    status = json.loads(mysafe("status", "--json").stdout)
+    assert status["server"] == server.url and status["state"] in ("cached", "synced")
+    assert mysafe("sync").returncode == 0
+    env["SENHASEGURA_CLIENT_SECRET"] = "wrong"
+    again = mysafe("logout")
+    assert again.returncode == 0 and "Logged out" in again.stderr
+    bad = mysafe("login")
+    assert bad.returncode == 1 and "refused the access key" in bad.stderr
+    assert "Traceback" not in bad.stderr and "wrong" not in bad.stderr
