@@ -115,7 +115,7 @@ class VaultService:
         vault = await self._run(
             partial(
                 Vault.create, self.paths.vault, passphrase, profile=profile, params=self._kdf_params
-            )  # fmt: skip
+            )
         )
         self._attach(vault)
 
@@ -124,8 +124,9 @@ class VaultService:
 
         vault = self._require()
         binding = await self._run(vault.read_meta, "remote")
-        self._remote = None if binding is None else RemoteSession(
-            vault, self._run, binding, self._transport)  # fmt: skip
+        self._remote = (
+            None if binding is None else RemoteSession(vault, self._run, binding, self._transport)
+        )
 
     async def unlock(self, passphrase: str) -> None:
         """Open the vault file and unlock it; raises WrongPassphrase, CorruptVault, ..."""
@@ -321,10 +322,12 @@ class VaultService:
     async def purge(self, item_id: str) -> None:
         """Delete an item (and its file content) for good. Works on damaged items too."""
         vault = self._require()
-        item = self._require().summaries.get(item_id)
+        item = vault.summaries.get(item_id)
         if item is not None and item.remote and self._remote is not None:
-            raise InvalidInput("items on the server cannot be deleted, only deactivated "
-                               "(MySafe keeps them restorable)")  # fmt: skip
+            raise InvalidInput(
+                "items on the server cannot be deleted, only deactivated "
+                "(MySafe keeps them restorable)"
+            )
         await self._run(vault.purge, item_id)
         self._index.remove(item_id)
         self._sync_index()
@@ -357,8 +360,9 @@ class VaultService:
         def work() -> ItemSummary:
             try:
                 with open(path, "rb") as handle:
-                    return vault.save_file(fields, {"notes": notes}, _read_chunks(handle),
-                                           progress=report)  # fmt: skip
+                    return vault.save_file(
+                        fields, {"notes": notes}, _read_chunks(handle), progress=report
+                    )
             except OSError as exc:
                 raise StorageError(f"cannot read {path}: {exc.strerror}") from None
 
@@ -476,16 +480,24 @@ class VaultService:
 
         return self._remote.status() if self._remote is not None else RemoteStatus(False)
 
-    async def login(self, url: str, client_id: str, client_secret: str, *,
-                    prefix: str = "/api", ca_bundle: str | None = None,
-                    progress: SyncProgress | None = None) -> PullResult:  # fmt: skip
+    async def login(
+        self,
+        url: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        prefix: str = "/api",
+        ca_bundle: str | None = None,
+        progress: SyncProgress | None = None,
+    ) -> PullResult:
         """Bind this vault to a server: check the access key, keep it inside the vault, pull."""
         from .remote.session import RemoteSession, new_binding
 
         vault = self._require()
         if self._remote is not None:
-            raise InvalidInput(f"this vault is already logged in to {self._remote.binding['url']}"
-                               "; log out first")  # fmt: skip
+            raise InvalidInput(
+                f"this vault is already logged in to {self._remote.binding['url']}; log out first"
+            )
         binding = new_binding(url, client_id, client_secret, prefix, ca_bundle)
         session = RemoteSession(vault, self._run, binding, self._transport)
         try:
@@ -526,6 +538,38 @@ class VaultService:
         await self._run(vault.write_meta, "remote", session.binding)
         self._attach(vault)
         return result
+
+    async def resolve_conflict(
+        self, item_id: str, values: dict[str, Any], choice: str
+    ) -> ItemSummary:
+        """After `RemoteConflict` on `update_item(item_id, values)`: "mine" overwrites the
+        server copy, "theirs" takes it into the cache, "both" takes theirs and adds mine as a
+        new item named "... (my copy)". Returns the item now shown for `item_id`'s place."""
+        from .remote.sync import RemoteRef, cached
+
+        if choice == "mine":
+            return await self.update_item(item_id, values, force=True)
+        if choice not in ("theirs", "both"):
+            raise InvalidInput(f"unknown conflict choice {choice!r}")
+        vault, session = self._require(), self._require_remote()
+        item = await self.get(item_id)
+        ref = RemoteRef.parse(item.remote)
+        if ref is None:
+            raise InvalidInput(f"'{item.name}' is not on the server: there is nothing to resolve")
+        old_secret = await self._run(vault.reveal, item_id)
+        fields, secret = _split(item.kind, values)
+        mine = {**_summary_fields(item), **old_secret, **fields, **secret}
+        current = await session.guard(session.client.get_item(item.kind.value, ref.remote_id))
+        theirs_fields, theirs_secret = cached(item.kind, current, ref.remote_id, item.favourite)
+        theirs = self._indexed(
+            await self._run(vault.save_item, item.kind, theirs_fields, theirs_secret, item_id)
+        )
+        if choice == "both":
+            keep = {*SPECS[item.kind].summary, *SPECS[item.kind].secret} - _SERVICE_SET
+            copy = {k: v for k, v in mine.items() if k in keep and v not in ("", ())}
+            copy["name"] = f"{item.name} (my copy)"
+            await self.create_item(item.kind, copy)
+        return theirs
 
     def _require_remote(self) -> RemoteSession:
         if self._remote is None:

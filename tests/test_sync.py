@@ -293,3 +293,33 @@ def test_cli_login_status_sync(server: RunningServer, tmp_path: Path) -> None:
     bad = mysafe("login")
     assert bad.returncode == 1 and "refused the access key" in bad.stderr
     assert "Traceback" not in bad.stderr and "wrong" not in bad.stderr
+
+
+@pytest.mark.parametrize("choice", ["theirs", "both", "mine"])
+async def test_conflict_choices(
+    server: RunningServer, account: Any, local: Any, choice: str
+) -> None:
+    key, client = account
+    service, _ = local
+    ids = await seed(client, False)
+    await login(service, server, key)
+    github = by_name(service)["Github"]
+    await client.update_item("password", ids["github"], {"password": "theirs", "url": "https://t"})
+    with pytest.raises(RemoteConflict):
+        await service.update_item(github.id, {"password": "mine"})
+    shown = await service.resolve_conflict(github.id, {"password": "mine"}, choice)
+    server_copy = await client.get_item("password", ids["github"])
+    local_copy = (await service.reveal(shown.id))["password"].reveal()
+    if choice == "mine":
+        assert server_copy["password"] == local_copy == "mine"
+    else:
+        assert server_copy["password"] == local_copy == "theirs" and shown.url == "https://t"
+    copies = [s for s in by_name(service) if s.endswith("(my copy)")]
+    if choice == "both":
+        assert copies == ["Github (my copy)"]
+        copy = by_name(service)["Github (my copy)"]
+        assert (await service.reveal(copy.id))["password"].reveal() == "mine"
+        names = [r["name"] for r in await client.list_items("password")]
+        assert "Github (my copy)" in names
+    else:
+        assert copies == []

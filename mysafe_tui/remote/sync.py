@@ -92,6 +92,19 @@ def to_local(kind: ItemKind, entity: dict[str, Any]) -> tuple[dict[str, Any], di
     return fields, {k: v for k, v in secret.items() if v}
 
 
+def cached(
+    kind: ItemKind, entity: dict[str, Any], remote_id: str, favourite: bool
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """A server entity as the cache stores it: local fields, `remote` ref, secret fields."""
+    fields, secret = to_local(kind, entity)
+    fields.update(
+        remote=str(RemoteRef(kind.value, remote_id, version_of(kind, entity))),
+        favourite=favourite,
+        active=True,
+    )
+    return fields, secret
+
+
 def to_wire(kind: ItemKind, fields: dict[str, Any], secret: dict[str, str]) -> dict[str, Any]:
     """Vault fields as a create/update body (only the fields the kind has on the wire)."""
     spec = SPECS[kind]
@@ -132,11 +145,11 @@ class SyncEngine:
     # --- pull -------------------------------------------------------------------------------
 
     async def pull(self, progress: SyncProgress | None = None) -> PullResult:
-        cached: dict[tuple[str, str], ItemSummary] = {}
+        in_cache: dict[tuple[str, str], ItemSummary] = {}
         for summary in await self.run(lambda: list(self.vault.summaries.values())):
             ref = RemoteRef.parse(summary.remote)
             if ref is not None:
-                cached[ref.kind, ref.remote_id] = summary
+                in_cache[ref.kind, ref.remote_id] = summary
         plan: list[tuple[ItemKind, dict[str, Any], ItemSummary | None]] = []
         seen: set[tuple[str, str]] = set()
         result = PullResult()
@@ -146,7 +159,7 @@ class SyncEngine:
             for row in rows:
                 key = (kind.value, row["identifier"])
                 seen.add(key)
-                local = cached.get(key)
+                local = in_cache.get(key)
                 ref = RemoteRef.parse(local.remote) if local else None
                 same_revision = self.revisions and ref and ref.revision == row.get("revision")
                 if same_revision and local and local.active == row.get("active", True):
@@ -184,14 +197,12 @@ class SyncEngine:
                 if local is not None and local.remote == str(ref) and local.active:
                     result.unchanged += 1
                     continue
+                favourite = local.favourite if local else False
                 if kind is ItemKind.FILE:
-                    await self._pull_file(entity, ref, local)
+                    await self._pull_file(entity, row["identifier"], favourite, local)
                     result.written += 1
                     continue
-                fields, secret = to_local(kind, entity)
-                fields.update(
-                    remote=str(ref), active=True, favourite=local.favourite if local else False
-                )
+                fields, secret = cached(kind, entity, row["identifier"], favourite)
                 saves.append((kind, fields, secret, local.id if local else None))
             done += len(chunk)
             if progress:
@@ -201,7 +212,7 @@ class SyncEngine:
                 saves = []
         gone = [
             s.id
-            for key, s in cached.items()
+            for key, s in in_cache.items()
             if key not in seen and ItemKind(key[0]) in self.kinds()
         ]
         await self.run(self.vault.save_batch, saves, gone)
@@ -223,14 +234,13 @@ class SyncEngine:
         return local.kind, fields, secret, local.id
 
     async def _pull_file(
-        self, entity: dict[str, Any], ref: RemoteRef, local: ItemSummary | None
+        self, entity: dict[str, Any], remote_id: str, favourite: bool, local: ItemSummary | None
     ) -> None:
         """Stream a file's content from the server into the vault (a thread-safe queue bridges
         the async download and the vault's worker thread)."""
         import queue
 
-        fields, secret = to_local(ItemKind.FILE, entity)
-        fields.update(remote=str(ref), active=True, favourite=local.favourite if local else False)
+        fields, secret = cached(ItemKind.FILE, entity, remote_id, favourite)
         chunks: queue.Queue[bytes | None | BaseException] = queue.Queue(maxsize=16)
 
         def consume() -> Iterable[bytes]:
@@ -251,7 +261,7 @@ class SyncEngine:
             self.run(self.vault.save_file, fields, secret, consume(), local.id if local else None)
         )
         try:
-            async for chunk in self.client.download_file(ref.remote_id):
+            async for chunk in self.client.download_file(remote_id):
                 await offer(chunk)
         except BaseException as exc:
             await offer(exc)
@@ -269,10 +279,7 @@ class SyncEngine:
         """Create on the server; returns the fields and secret to cache (with `remote`)."""
         created = await self.client.create_item(kind.value, to_wire(kind, fields, secret))
         entity = await self.client.get_item(kind.value, created["identifier"])
-        local_fields, local_secret = to_local(kind, entity)
-        ref = RemoteRef(kind.value, created["identifier"], version_of(kind, entity))
-        local_fields.update(remote=str(ref), favourite=fields.get("favourite", False), active=True)
-        return local_fields, local_secret
+        return cached(kind, entity, created["identifier"], bool(fields.get("favourite")))
 
     async def update(
         self, item: ItemSummary, fields: dict[str, Any], secret: dict[str, str], force: bool = False
@@ -290,13 +297,7 @@ class SyncEngine:
             kind.value, ref.remote_id, to_wire(kind, fields, secret), revision
         )
         entity = await self.client.get_item(kind.value, ref.remote_id)
-        local_fields, local_secret = to_local(kind, entity)
-        local_fields.update(
-            remote=str(RemoteRef(kind.value, ref.remote_id, version_of(kind, entity))),
-            favourite=fields.get("favourite", item.favourite),
-            active=True,
-        )
-        return local_fields, local_secret
+        return cached(kind, entity, ref.remote_id, bool(fields.get("favourite", item.favourite)))
 
     async def set_active(self, item: ItemSummary, active: bool) -> str:
         """Deactivate or restore on the server; returns the `remote` value to cache."""

@@ -169,6 +169,14 @@ class MySafeApp(App[None]):
             yield SystemCommand(verb, f"Add {kind.noun}", lambda k=kind: self._new(main, k))
         yield SystemCommand("Trash", "Show deactivated items", lambda: main.action_kind("trash"))
         yield SystemCommand("Favourites only", "Toggle the ★ filter", main.action_favourites)
+        if self.service.remote_status().bound:
+            yield SystemCommand("Sync now", "Pull changes from the server (s)", main.action_sync)
+            yield SystemCommand("Log out", "Forget the server and its cached items (L)",
+                                main.action_login)  # fmt: skip
+        else:
+            yield SystemCommand("Log in to a MySafe server",
+                                "Bind this vault to a server and sync it (L)",
+                                main.action_login)  # fmt: skip
 
     def _new(self, main: MainScreen, kind: ItemKind) -> None:
         main.action_kind(kind.value)

@@ -29,6 +29,10 @@ KEYS = [
         ("x", "API secret: copy as export lines"), ("o", "file: save to a path"),
         ("R / P", "in the trash: restore / purge for good"),
     ]),
+    ("Server", [
+        ("L", "log in to a MySafe server (or log out)"),
+        ("s", "sync now (also at start; retried while offline)"),
+    ]),
 ]  # fmt: skip
 
 

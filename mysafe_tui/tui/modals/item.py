@@ -16,7 +16,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, TextArea
 
-from ...core.errors import MySafeError
+from ...core.errors import MySafeError, RemoteConflict
 from ...core.models import SPECS, ItemKind, ItemSummary, Secret
 from ...service import VaultService
 from ..widgets.note import Note
@@ -199,10 +199,43 @@ class ItemDialog(ModalScreen[ItemSummary | None]):
                     k: v for k, v in values.items() if v != self.initial.get(k)
                 }
                 saved = await self.service.update_item(self.item.id, changed)
+        except RemoteConflict as conflict:
+            assert self.item is not None
+            resolved = await self._resolve(changed, conflict.current)
+            if resolved is not None:
+                self.dismiss(resolved)
+            return
         except MySafeError as exc:
             error.say(f"Not saved: {exc}")
             return
         self.dismiss(saved)
+
+    async def _resolve(self, changed: dict[str, Any], current: dict[str, object]
+                       ) -> ItemSummary | None:  # fmt: skip
+        """The server copy changed since the last sync: show both, let the user choose."""
+        from .remote import ConflictDialog
+
+        assert self.item is not None
+        rows = []
+        for spec in FIELDS[self.kind]:
+            mine = self.values()[spec.name]
+            raw = current.get(spec.name, "")
+            theirs = ",".join(map(str, raw)) if isinstance(raw, tuple | list) else str(raw or "")
+            differs = mine.strip() != theirs.strip()
+            if spec.widget == "secret":  # never on screen unasked: say only whether it differs
+                mine, theirs = ("••••••" if mine else ""), ("••••••" if theirs else "")
+            rows.append((spec.label, mine, theirs, differs))
+        choice = await self.app.push_screen_wait(ConflictDialog(self.item.name, rows))
+        if choice is None:
+            self.query_one("#form-error", Note).say(
+                "Not saved: the server copy changed. Save again to choose, or Esc to discard."
+            )
+            return None
+        try:
+            return await self.service.resolve_conflict(self.item.id, changed, choice)
+        except MySafeError as exc:
+            self.query_one("#form-error", Note).say(f"Not saved: {exc}")
+            return None
 
     @work
     async def action_cancel(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable
 from typing import TypeVar
 
@@ -9,6 +10,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static, Tab, Tabs
 
@@ -18,6 +20,7 @@ from ...service import VaultService
 from ..modals.confirm import ConfirmDialog
 from ..modals.files import AttachDialog, SaveDialog
 from ..modals.item import ItemDialog
+from ..modals.remote import LoginDialog, SyncDialog
 from ..widgets.detail import DetailPane
 from ..widgets.item_list import ItemList
 
@@ -30,6 +33,7 @@ TABS = [
 ]
 T = TypeVar("T")
 WIDE = 100  # columns from which the detail pane sits beside the list
+RECONNECT_SECONDS = 30  # while offline, try the server again this often
 
 
 class MainScreen(Screen[None]):
@@ -58,6 +62,8 @@ class MainScreen(Screen[None]):
         Binding("o", "save_file", "Save file", show=False, id="save_file"),
         Binding("enter", "open", "Open", show=False, id="open"),
         Binding("ctrl+s,f2", "app.settings", "Settings", show=False, id="settings"),
+        Binding("s", "sync", "Sync", show=False, id="sync"),
+        Binding("L", "login", "Log in/out", show=False, id="login"),
     ]
 
     def __init__(self, service: VaultService) -> None:
@@ -69,6 +75,7 @@ class MainScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="topbar")
+        yield Static("", id="banner")
         yield Tabs(*[Tab(label, id=f"tab-{key}") for key, label, _ in TABS], id="tabs")
         yield Input(placeholder="/ filter (fuzzy) · esc clears", id="filter")
         with Horizontal(id="body"):
@@ -82,6 +89,9 @@ class MainScreen(Screen[None]):
         self.refresh_list()
         self.update_topbar()
         self.set_interval(1, self._tick_totp)
+        self.set_interval(RECONNECT_SECONDS, self._reconnect)
+        if self.service.remote_status().bound:
+            self.background_sync()
 
     def on_resize(self) -> None:
         self.set_class(self.size.width >= WIDE, "wide")
@@ -138,7 +148,7 @@ class MainScreen(Screen[None]):
             text = f"{label} ({counts[kind]})" if kind is not None else label
             if str(tab.label) != text:  # called every second: relayout only on change
                 tab.label = text
-        parts = [f"[b]mysafe[/b] · {self.service.paths.profile}"]
+        parts = [f"[b]mysafe[/b] · {self.service.paths.profile}", self._remote_text()]
         if self.favourites_only:
             parts.append("★ favourites")
         if clip_in is not None:
@@ -146,6 +156,34 @@ class MainScreen(Screen[None]):
         if lock_in is not None:
             parts.append(f"locks in {lock_in // 60}:{lock_in % 60:02d}")
         self.query_one("#topbar", Static).update("  │  ".join(parts))
+
+    def _remote_text(self) -> str:
+        """The server indicator in the top bar, and the offline banner below it."""
+        status = self.service.remote_status()
+        banner = self.query_one("#banner", Static)
+        offline = status.state in ("offline", "error")
+        banner.display = offline
+        if offline:
+            when = _ago(status.last_sync)
+            what = "Offline" if status.state == "offline" else "Server error"
+            banner.update(
+                f"{what}: showing the copy synced {when}. Changes are refused until "
+                f"the server answers; retrying every {RECONNECT_SECONDS} s (s: now)."
+            )
+        if not status.bound:
+            return "local vault"
+        host = status.url.split("://", 1)[-1]
+        icons = {
+            "synced": "[$success]●[/] synced",
+            "syncing": "[$accent]◌[/] syncing…",
+            "offline": "[$warning]▲[/] offline",
+            "error": "[$error]✖[/] error",
+            "cached": "[$text-muted]○[/] not synced yet",
+        }
+        state = icons.get(status.state, status.state)
+        if status.state == "synced" and status.last_sync:
+            state += f" {_ago(status.last_sync)}"
+        return f"{escape(host)} {state}"
 
     # --- messages up ----------------------------------------------------------------------
 
@@ -339,7 +377,7 @@ class MainScreen(Screen[None]):
         if not await self.app.push_screen_wait(
             ConfirmDialog(
                 f"Delete '{item.name}' for good? This cannot be undone.", "Delete", danger=True
-            )  # fmt: skip
+            )
         ):
             return
         try:
@@ -359,6 +397,57 @@ class MainScreen(Screen[None]):
         if saved is not None:
             self.notify(f"Saved to {saved}")
 
+    # --- the server ---------------------------------------------------------------------------
+
+    @work(exclusive=True, group="sync", exit_on_error=False)
+    async def background_sync(self) -> None:
+        """A quiet sync (at start, and to reconnect): the top bar shows how it goes."""
+        was_offline = self.service.remote_status().state in ("offline", "error")
+        self.update_topbar()
+        try:
+            await self.service.sync()
+        except MySafeError:
+            self.update_topbar()
+            return
+        if was_offline:
+            self.notify("Back online: synced with the server")
+        self.refresh_list()
+
+    def _reconnect(self) -> None:
+        if self.service.remote_status().state in ("offline", "error"):
+            self.background_sync()
+
+    @work(exclusive=True, group="sync", exit_on_error=False)
+    async def action_sync(self) -> None:
+        if not self.service.remote_status().bound:
+            self.notify(
+                "This is a local vault: press L to log in to a MySafe server", severity="warning"
+            )
+            return
+        result = await self.app.push_screen_wait(SyncDialog(self.service))
+        if result is not None:
+            self.notify(
+                f"Synced: {result.written} updated, {result.removed} removed, "
+                f"{result.unchanged} unchanged"
+            )
+        self.refresh_list()
+
+    @work(exit_on_error=False)
+    async def action_login(self) -> None:
+        status = self.service.remote_status()
+        if status.bound:
+            question = (
+                f"Log out of {status.url}? Its items leave this vault (they stay on the "
+                "server); local items stay."
+            )
+            if await self.app.push_screen_wait(ConfirmDialog(question, "Log out", danger=True)):
+                removed = await self._call(self.service.logout())
+                if removed is not None:
+                    self.notify(f"Logged out; {removed} cached items removed")
+        elif await self.app.push_screen_wait(LoginDialog(self.service)):
+            self.notify(f"Logged in to {self.service.remote_status().url}")
+        self.refresh_list()
+
     async def _call(self, call: Awaitable[T]) -> T | None:
         """Await a service call; a refusal becomes an error notification and None."""
         try:
@@ -376,3 +465,14 @@ class MainScreen(Screen[None]):
         self.query_text = ""
         self.refresh_list(keep=item.id)
         self.query_one(ItemList).focus()
+
+
+def _ago(when: float | None) -> str:
+    if not when:
+        return "never"
+    seconds = max(0, int(time.time() - when))
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    return time.strftime("at %H:%M", time.localtime(when))

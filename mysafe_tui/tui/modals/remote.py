@@ -1,0 +1,207 @@
+"""Dialogs for a MySafe server: log in, sync with a progress bar, resolve a conflict."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.markup import escape
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, ProgressBar, Static
+
+from ...core.errors import MySafeError
+from ...service import VaultService
+from ..widgets.note import Note
+
+
+class _Progress:
+    """Feeds a ProgressBar from the sync's (done, total) callback (called on the app's loop)."""
+
+    def __init__(self, bar: ProgressBar, label: Label) -> None:
+        self.bar = bar
+        self.label = label
+
+    def __call__(self, done: int, total: int) -> None:
+        self.bar.display = True
+        self.bar.update(total=max(total, 1), progress=done if total else 1)
+        self.label.update(
+            f"Fetching {done} of {total} changed items…"
+            if total
+            else "Nothing changed on the server."
+        )
+
+
+class LoginDialog(ModalScreen[bool]):
+    """Server URL and access key; checks the key, keeps it inside the vault, first sync."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, service: VaultService) -> None:
+        super().__init__()
+        self.service = service
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog remote-dialog"):
+            yield Label("Log in to a MySafe server", classes="title")
+            yield Label("Server URL", classes="field-label")
+            yield Input(placeholder="https://vault.example.com", id="url")
+            yield Label("Client ID", classes="field-label")
+            yield Input(placeholder="from your MySafe access key", id="client-id")
+            yield Label("Client secret", classes="field-label")
+            yield Input(password=True, id="client-secret")
+            yield Note("", id="error", classes="error")
+            yield Label("", id="progress-label", classes="hint")
+            yield ProgressBar(id="progress", show_eta=False)
+            yield Static(
+                "The access key is kept inside the encrypted vault, never in a settings file. "
+                "Items sync into the vault and stay readable offline.",
+                classes="hint",
+            )
+            with Horizontal(classes="buttons"):
+                yield Button("Log in", id="login", variant="primary")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one(ProgressBar).display = False
+        self.query_one("#url", Input).focus()
+
+    @on(Input.Submitted)
+    def next_field(self, event: Input.Submitted) -> None:
+        order = ["url", "client-id", "client-secret"]
+        current = order.index(event.input.id or "url")
+        if current + 1 < len(order):
+            self.query_one(f"#{order[current + 1]}", Input).focus()
+        else:
+            self.login()
+
+    @on(Button.Pressed, "#login")
+    def pressed_login(self) -> None:
+        self.login()
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.workers.cancel_group(self, "login")
+        self.dismiss(False)
+
+    @work(exclusive=True, group="login", exit_on_error=False)
+    async def login(self) -> None:
+        error = self.query_one("#error", Note)
+        error.say("")
+        values = [
+            self.query_one(f"#{name}", Input).value.strip()
+            for name in ("url", "client-id", "client-secret")
+        ]
+        if not all(values):
+            error.say("Fill in the URL, the client ID and the client secret.")
+            return
+        button = self.query_one("#login", Button)
+        button.disabled = True
+        label = self.query_one("#progress-label", Label)
+        label.update("Checking the access key…")
+        try:
+            await self.service.login(
+                *values, progress=_Progress(self.query_one(ProgressBar), label)
+            )
+        except MySafeError as exc:
+            error.say(f"Not logged in: {exc}")
+            label.update("")
+            self.query_one(ProgressBar).display = False
+            button.disabled = False
+            return
+        self.dismiss(True)
+
+
+class SyncDialog(ModalScreen[Any]):
+    """Runs one sync with a progress bar; dismisses with the result, or None on failure."""
+
+    BINDINGS = [Binding("escape", "close", "Close")]
+
+    def __init__(self, service: VaultService) -> None:
+        super().__init__()
+        self.service = service
+
+    def compose(self) -> ComposeResult:
+        url = self.service.remote_status().url
+        with Vertical(classes="dialog remote-dialog"):
+            yield Label(f"Syncing with {url}", classes="title")
+            yield Label("Asking the server what changed…", id="progress-label")
+            yield ProgressBar(id="progress", show_eta=False)
+            yield Note("", id="error", classes="error")
+            with Horizontal(classes="buttons"):
+                yield Button("Close", id="close")
+
+    def on_mount(self) -> None:
+        self.run_sync()
+
+    @work(exclusive=True, group="sync", exit_on_error=False)
+    async def run_sync(self) -> None:
+        label = self.query_one("#progress-label", Label)
+        try:
+            result = await self.service.sync(_Progress(self.query_one(ProgressBar), label))
+        except MySafeError as exc:
+            label.update("")
+            self.query_one("#error", Note).say(f"Sync failed: {exc}")
+            return
+        self.dismiss(result)
+
+    @on(Button.Pressed, "#close")
+    def action_close(self) -> None:
+        self.workers.cancel_group(self, "sync")
+        self.dismiss(None)
+
+
+class ConflictDialog(ModalScreen[str | None]):
+    """Field by field, the server's copy against yours: keep mine, keep theirs, keep both."""
+
+    BINDINGS = [
+        Binding("m", "choose('mine')", "Keep mine"),
+        Binding("t", "choose('theirs')", "Keep theirs"),
+        Binding("b", "choose('both')", "Keep both"),
+        Binding("escape", "choose(None)", "Cancel"),
+    ]
+
+    def __init__(self, name: str, rows: list[tuple[str, str, str, bool]]) -> None:
+        super().__init__()
+        self.item_name = name
+        self.rows = rows
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog conflict-dialog"):
+            yield Label(f"'{self.item_name}' changed on the server", classes="title")
+            yield Static(
+                "Someone changed this item since your last sync. Nothing is saved "
+                "until you choose.",
+                classes="lead",
+            )
+            with VerticalScroll(id="diff"):
+                yield Static(self._table(), id="diff-table")
+            with Horizontal(classes="buttons"):
+                yield Button("Keep mine [m]", id="mine", variant="primary")
+                yield Button("Keep theirs [t]", id="theirs")
+                yield Button("Keep both [b]", id="both")
+                yield Button("Cancel", id="cancel")
+
+    def _table(self) -> str:
+        width = max([len(label) for label, *_ in self.rows] + [5])
+        lines = [f"[b]{'field':<{width}}   {'yours':<26}  server[/b]"]
+        for label, mine, theirs, differs in self.rows:
+            marker = "[$warning]≠[/]" if differs else " "
+            lines.append(
+                f"{label:<{width}} {marker} {escape(_cut(mine)):<26}  {escape(_cut(theirs))}"
+            )
+        return "\n".join(lines)
+
+    @on(Button.Pressed)
+    def pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(None if event.button.id == "cancel" else event.button.id)
+
+    def action_choose(self, choice: str | None) -> None:
+        self.dismiss(choice)
+
+
+def _cut(text: str, width: int = 26) -> str:
+    flat = text.replace("\n", " ⏎ ")
+    return flat if len(flat) <= width else flat[: width - 1] + "…"

@@ -1,0 +1,194 @@
+"""The UI of a server-bound vault, driven with Pilot against a real `mysafe serve`: the login
+dialog, sync with its progress dialog, the offline banner and reconnect, the conflict dialog."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from textual.widgets import Input, Static
+
+from conftest import FLOOR, PASSPHRASE
+from mysafe_tui.core.models import Secret
+from mysafe_tui.core.settings import Paths
+from mysafe_tui.remote.client import AccessKey, MySafeClient
+from mysafe_tui.service import VaultService
+from mysafe_tui.tui.app import MySafeApp
+from mysafe_tui.tui.modals.item import ItemDialog
+from mysafe_tui.tui.modals.remote import ConflictDialog, LoginDialog, SyncDialog
+from mysafe_tui.tui.screens.main import MainScreen
+from mysafe_tui.tui.widgets.item_list import ItemList
+from serverkit import RunningServer, start_server
+
+USERS = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    running = start_server(tmp_path_factory.mktemp("tui-remote"), users=("admin",))
+    yield running
+    running.stop()
+
+
+class Switch(httpx.AsyncBaseTransport):
+    """The real network, with a switch to cut it (fault injection for offline mode)."""
+
+    def __init__(self) -> None:
+        self.down = False
+        self.real = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.down:
+            raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+        return await self.real.handle_async_request(request)
+
+
+class Setup:
+    def __init__(
+        self, home: Path, server: RunningServer, client: MySafeClient, key: AccessKey
+    ) -> None:
+        self.home, self.server, self.client, self.key = home, server, client, key
+        self.switch = Switch()
+
+    def service(self) -> VaultService:
+        return VaultService(Paths(self.home, self.home), kdf_params=FLOOR, transport=self.switch)
+
+    async def vault(self, bound: bool) -> None:
+        svc = self.service()
+        await svc.create(PASSPHRASE)
+        if bound:
+            await svc.login(self.server.url, self.key.client_id, self.key.client_secret.reveal())
+        await svc.close()
+
+
+@pytest.fixture
+async def setup(server: RunningServer, tmp_path: Path) -> AsyncIterator[Setup]:
+    client_id, secret = server.new_user(f"tui{next(USERS)}")
+    key = AccessKey(client_id, Secret(secret))
+    async with MySafeClient(server.url, key) as client:
+        await client.create_item(
+            "password", {"name": "Github", "username": "dleite", "password": "gh-pass"}
+        )
+        yield Setup(tmp_path / "home", server, client, key)
+
+
+async def until(pilot: Any, condition: Any, timeout: float = 15) -> None:
+    waited = 0.0
+    while not condition():
+        assert waited < timeout, "the app did not get there in time"
+        await pilot.pause(0.05)
+        waited += 0.05
+
+
+async def unlocked(app: MySafeApp, pilot: Any) -> MainScreen:
+    await pilot.pause()
+    app.screen.query_one("#passphrase", Input).value = PASSPHRASE
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(app.screen, MainScreen))
+    assert isinstance(app.screen, MainScreen)
+    return app.screen
+
+
+def names(main: MainScreen) -> list[str]:
+    return [item.name for item in main.query_one(ItemList).items]
+
+
+def topbar(main: MainScreen) -> str:
+    return str(main.query_one("#topbar", Static).render())
+
+
+async def test_login_dialog_binds_the_vault_and_syncs(setup: Setup) -> None:
+    await setup.vault(bound=False)
+    app = MySafeApp(setup.service())
+    async with app.run_test(size=(100, 30)) as pilot:
+        main = await unlocked(app, pilot)
+        assert "local vault" in topbar(main) and names(main) == []
+        await pilot.press("L")
+        await until(pilot, lambda: isinstance(app.screen, LoginDialog))
+        dialog = app.screen
+        dialog.query_one("#url", Input).value = setup.server.url
+        dialog.query_one("#client-id", Input).value = setup.key.client_id
+        dialog.query_one("#client-secret", Input).value = "wrong"
+        await pilot.click("#login")
+        await until(pilot, lambda: "Not logged in" in str(dialog.query_one("#error").render()))
+        assert isinstance(app.screen, LoginDialog)  # nothing typed is lost on a refusal
+        dialog.query_one("#client-secret", Input).value = setup.key.client_secret.reveal()
+        await pilot.click("#login")
+        await until(pilot, lambda: isinstance(app.screen, MainScreen) and names(main))
+        assert names(main) == ["Github"] and "synced" in topbar(main)
+
+
+async def test_sync_dialog_brings_server_changes(setup: Setup) -> None:
+    await setup.vault(bound=True)
+    app = MySafeApp(setup.service())
+    async with app.run_test(size=(100, 30)) as pilot:
+        main = await unlocked(app, pilot)
+        await until(pilot, lambda: "synced" in topbar(main))
+        await setup.client.create_item("note", {"name": "Door", "note": "4711"})
+        shown: list[Any] = []
+        # The dialog may come and go between two polls: record it when it is pushed.
+        original = app.push_screen
+
+        def recording(screen: Any, *args: Any, **kwargs: Any) -> Any:
+            shown.append(screen)
+            return original(screen, *args, **kwargs)
+
+        app.push_screen = recording  # type: ignore[method-assign]
+        await pilot.press("2", "s")
+        await until(pilot, lambda: isinstance(app.screen, MainScreen) and names(main))
+        assert names(main) == ["Door"]
+        assert [type(s) for s in shown] == [SyncDialog]
+        messages = [n.message for n in app._notifications]
+        assert any(m.startswith("Synced: 1 updated") for m in messages), messages
+
+
+async def test_offline_banner_then_automatic_reconnect(setup: Setup) -> None:
+    await setup.vault(bound=True)
+    app = MySafeApp(setup.service())
+    async with app.run_test(size=(100, 30)) as pilot:
+        main = await unlocked(app, pilot)
+        await until(pilot, lambda: "synced" in topbar(main))
+        banner = main.query_one("#banner", Static)
+        assert not banner.display
+        setup.switch.down = True
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, SyncDialog))
+        dialog = app.screen
+        await until(pilot, lambda: "Sync failed" in str(dialog.query_one("#error").render()))
+        await pilot.press("escape")
+        await until(pilot, lambda: banner.display)
+        assert "Offline" in str(banner.render()) and "offline" in topbar(main)
+        assert names(main) == ["Github"]  # the cache still reads
+        setup.switch.down = False
+        main._reconnect()  # what the 30-second timer does
+        await until(pilot, lambda: not banner.display and "synced" in topbar(main))
+
+
+async def test_conflict_dialog_keep_theirs(setup: Setup) -> None:
+    await setup.vault(bound=True)
+    app = MySafeApp(setup.service())
+    async with app.run_test(size=(100, 30)) as pilot:
+        main = await unlocked(app, pilot)
+        await until(pilot, lambda: "synced" in topbar(main) and names(main))
+        rows = await setup.client.list_items("password")
+        await setup.client.update_item(
+            "password", rows[0]["identifier"], {"password": "their-pass", "url": "https://t"}
+        )
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, ItemDialog))
+        app.screen.query_one("#f-password", Input).value = "my-pass"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, ConflictDialog))
+        table = str(app.screen.query_one("#diff-table", Static).render())
+        assert "≠" in table and "https://t" in table
+        assert "my-pass" not in table and "their-pass" not in table  # secrets stay masked
+        await pilot.press("t")
+        await until(pilot, lambda: isinstance(app.screen, MainScreen))
+        item = main.query_one(ItemList).current
+        assert item is not None and item.url == "https://t"
+        secrets = await app.service.reveal(item.id)
+        assert secrets["password"].reveal() == "their-pass"
