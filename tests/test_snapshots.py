@@ -27,17 +27,48 @@ HOME = Path("/tmp/mysafe-snapshots")  # fixed: the vault path is on screen
 FIXED_NOW = 1_790_000_000.0
 SIZES = [(80, 24), (120, 36)]
 SAMPLE = [
-    (ItemKind.PASSWORD, {"name": "GitHub", "username": "octocat", "password": "gh-pass-1",
-                         "url": "https://github.com", "tags": "dev,git",
-                         "secret_key": "JBSWY3DPEHPK3PXP"}),
-    (ItemKind.PASSWORD, {"name": "Bank of Examples", "username": "jane.doe",
-                         "password": "b4nk!", "url": "https://bank.example", "tags": "money"}),
-    (ItemKind.PASSWORD, {"name": "Router admin", "username": "admin", "password": "r0uter",
-                         "url": "http://192.0.2.1", "favourite": True}),
+    (
+        ItemKind.PASSWORD,
+        {
+            "name": "GitHub",
+            "username": "octocat",
+            "password": "gh-pass-1",
+            "url": "https://github.com",
+            "tags": "dev,git",
+            "secret_key": "JBSWY3DPEHPK3PXP",
+        },
+    ),
+    (
+        ItemKind.PASSWORD,
+        {
+            "name": "Bank of Examples",
+            "username": "jane.doe",
+            "password": "b4nk!",
+            "url": "https://bank.example",
+            "tags": "money",
+        },
+    ),
+    (
+        ItemKind.PASSWORD,
+        {
+            "name": "Router admin",
+            "username": "admin",
+            "password": "r0uter",
+            "url": "http://192.0.2.1",
+            "favourite": True,
+        },
+    ),
     (ItemKind.NOTE, {"name": "Server runbook", "note": "1. ssh in\n2. restart", "tags": "ops"}),
-    (ItemKind.API_SECRET, {"name": "Stripe live", "url": "https://api.stripe.com",
-                           "client_id": "cid_123", "client_secret": "sk_live_x"}),
-]  # fmt: skip
+    (
+        ItemKind.API_SECRET,
+        {
+            "name": "Stripe live",
+            "url": "https://api.stripe.com",
+            "client_id": "cid_123",
+            "client_secret": "sk_live_x",
+        },
+    ),
+]
 
 
 class StillClock:
@@ -55,7 +86,19 @@ def frozen(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(HOME)
 
 
-def make_app(seed: bool = True) -> MySafeApp:
+# A vault bound to a server that is not there (port 9, discard: refused): the offline look.
+OFFLINE_BINDING = {
+    "url": "http://127.0.0.1:9",
+    "client_id": "cid",
+    "client_secret": "x",
+    "prefix": "/api",
+    "ca_bundle": "",
+    "capabilities": "files,revisions,shares",
+    "last_sync": repr(FIXED_NOW - 600),
+}
+
+
+def make_app(seed: bool | str = True) -> MySafeApp:
     paths = Paths(HOME, HOME)
     if seed:
 
@@ -64,6 +107,9 @@ def make_app(seed: bool = True) -> MySafeApp:
             await svc.create(PASSPHRASE)
             for kind, values in SAMPLE:
                 await svc.create_item(kind, values)
+            if seed == "offline":
+                vault = svc._require()
+                await svc._run(vault.write_meta, "remote", OFFLINE_BINDING)
             await svc.close()
 
         asyncio.run(build())
@@ -102,7 +148,7 @@ def then(*keys: str) -> Callable[[Any], Awaitable[None]]:
             screen = pilot.app.screen
             await pilot.press(key)
             await quiet(pilot)
-            if key in ("n", "d", "question_mark", "f2"):  # these open a dialog
+            if key in ("n", "d", "question_mark", "f2", "L"):  # these open a dialog
                 for _ in range(100):
                     if pilot.app.screen is not screen:
                         break
@@ -112,7 +158,31 @@ def then(*keys: str) -> Callable[[Any], Awaitable[None]]:
     return run_before
 
 
-SCREENS: dict[str, tuple[bool, Callable[[Any], Awaitable[None]] | None]] = {
+async def conflict(pilot: Any) -> None:
+    from mysafe_tui.tui.modals.remote import ConflictDialog
+
+    await unlocked(pilot)
+    rows = [
+        ("Name", "GitHub", "GitHub", False),
+        ("Username", "octocat", "octocat", False),
+        ("Password", "••••••", "••••••", True),
+        ("URL", "https://github.com", "https://github.com/login", True),
+        ("Tags", "dev,git", "dev", True),
+    ]
+    await pilot.app.push_screen(ConflictDialog("GitHub", rows))
+    await quiet(pilot)
+
+
+async def offline(pilot: Any) -> None:
+    await unlocked(pilot)
+    for _ in range(100):  # the sync at start fails: the banner shows
+        if pilot.app.screen.query_one("#banner").display:
+            break
+        await pilot.pause(0.05)
+    await quiet(pilot)
+
+
+SCREENS: dict[str, tuple[bool | str, Callable[[Any], Awaitable[None]] | None]] = {
     "create": (False, quiet),
     "unlock": (True, quiet),
     "main": (True, then()),
@@ -123,6 +193,9 @@ SCREENS: dict[str, tuple[bool, Callable[[Any], Awaitable[None]] | None]] = {
     "help": (True, then("question_mark")),
     "settings": (True, then("f2")),
     "attach": (True, then("3", "n")),
+    "login": (True, then("L")),
+    "conflict": (True, conflict),
+    "offline": ("offline", offline),
 }
 
 

@@ -20,18 +20,15 @@ from ..widgets.note import Note
 class _Progress:
     """Feeds a ProgressBar from the sync's (done, total) callback (called on the app's loop)."""
 
-    def __init__(self, bar: ProgressBar, label: Label) -> None:
+    def __init__(self, bar: ProgressBar, label: Note) -> None:
         self.bar = bar
         self.label = label
 
     def __call__(self, done: int, total: int) -> None:
         self.bar.display = True
         self.bar.update(total=max(total, 1), progress=done if total else 1)
-        self.label.update(
-            f"Fetching {done} of {total} changed items…"
-            if total
-            else "Nothing changed on the server."
-        )
+        text = f"Fetching {done} of {total} changed items…" if total else "Nothing changed."
+        self.label.say(text)
 
 
 class LoginDialog(ModalScreen[bool]):
@@ -53,11 +50,10 @@ class LoginDialog(ModalScreen[bool]):
             yield Label("Client secret", classes="field-label")
             yield Input(password=True, id="client-secret")
             yield Note("", id="error", classes="error")
-            yield Label("", id="progress-label", classes="hint")
+            yield Note("", id="progress-label", classes="hint")
             yield ProgressBar(id="progress", show_eta=False)
             yield Static(
-                "The access key is kept inside the encrypted vault, never in a settings file. "
-                "Items sync into the vault and stay readable offline.",
+                "The key is kept inside the encrypted vault; items stay readable offline.",
                 classes="hint",
             )
             with Horizontal(classes="buttons"):
@@ -99,15 +95,15 @@ class LoginDialog(ModalScreen[bool]):
             return
         button = self.query_one("#login", Button)
         button.disabled = True
-        label = self.query_one("#progress-label", Label)
-        label.update("Checking the access key…")
+        label = self.query_one("#progress-label", Note)
+        label.say("Checking the access key…")
         try:
             await self.service.login(
                 *values, progress=_Progress(self.query_one(ProgressBar), label)
             )
         except MySafeError as exc:
             error.say(f"Not logged in: {exc}")
-            label.update("")
+            label.say("")
             self.query_one(ProgressBar).display = False
             button.disabled = False
             return
@@ -127,7 +123,7 @@ class SyncDialog(ModalScreen[Any]):
         url = self.service.remote_status().url
         with Vertical(classes="dialog remote-dialog"):
             yield Label(f"Syncing with {url}", classes="title")
-            yield Label("Asking the server what changed…", id="progress-label")
+            yield Note("Asking the server what changed…", id="progress-label")
             yield ProgressBar(id="progress", show_eta=False)
             yield Note("", id="error", classes="error")
             with Horizontal(classes="buttons"):
@@ -138,11 +134,11 @@ class SyncDialog(ModalScreen[Any]):
 
     @work(exclusive=True, group="sync", exit_on_error=False)
     async def run_sync(self) -> None:
-        label = self.query_one("#progress-label", Label)
+        label = self.query_one("#progress-label", Note)
         try:
             result = await self.service.sync(_Progress(self.query_one(ProgressBar), label))
         except MySafeError as exc:
-            label.update("")
+            label.say("")
             self.query_one("#error", Note).say(f"Sync failed: {exc}")
             return
         self.dismiss(result)
@@ -179,9 +175,9 @@ class ConflictDialog(ModalScreen[str | None]):
             with VerticalScroll(id="diff"):
                 yield Static(self._table(), id="diff-table")
             with Horizontal(classes="buttons"):
-                yield Button("Keep mine [m]", id="mine", variant="primary")
-                yield Button("Keep theirs [t]", id="theirs")
-                yield Button("Keep both [b]", id="both")
+                yield Button("Keep mine (m)", id="mine", variant="primary")
+                yield Button("Keep theirs (t)", id="theirs")
+                yield Button("Keep both (b)", id="both")
                 yield Button("Cancel", id="cancel")
 
     def _table(self) -> str:

@@ -160,6 +160,7 @@ class MainScreen(Screen[None]):
     def _remote_text(self) -> str:
         """The server indicator in the top bar, and the offline banner below it."""
         status = self.service.remote_status()
+        self.query_one(DetailPane).bound = status.bound
         banner = self.query_one("#banner", Static)
         offline = status.state in ("offline", "error")
         banner.display = offline
@@ -174,11 +175,11 @@ class MainScreen(Screen[None]):
             return "local vault"
         host = status.url.split("://", 1)[-1]
         icons = {
-            "synced": "[$success]●[/] synced",
-            "syncing": "[$accent]◌[/] syncing…",
-            "offline": "[$warning]▲[/] offline",
-            "error": "[$error]✖[/] error",
-            "cached": "[$text-muted]○[/] not synced yet",
+            "synced": "[$success]● [/]synced",
+            "syncing": "[$accent]◌ [/]syncing…",
+            "offline": "[$warning]▲ [/]offline",
+            "error": "[$error]✖ [/]error",
+            "cached": "[$text-muted]○ [/]not synced yet",
         }
         state = icons.get(status.state, status.state)
         if status.state == "synced" and status.last_sync:

@@ -51,6 +51,7 @@ class DetailPane(Static):
         self.revealed = False
         self.totp: TotpCode | None = None
         self.preview: str | None = None
+        self.bound = False  # the vault syncs with a server: items that do not are marked
 
     def show_item(self, item: ItemSummary | None, secrets: dict[str, Secret] | None = None) -> None:
         if item is None or self.item is None or item.id != self.item.id:
@@ -85,6 +86,9 @@ class DetailPane(Static):
         if not item.active:
             sub.append(" · ", style="dim")
             sub.append("in the trash", style="bold red")
+        if self.bound and not item.remote:
+            sub.append(" · ", style="dim")
+            sub.append("local only (not on the server)", style="yellow")
         table = Table.grid(padding=(0, 2))
         table.add_column(style="dim", no_wrap=True)
         table.add_column(overflow="fold")
