@@ -55,25 +55,29 @@ def start(folder: Path, items: int) -> tuple[subprocess.Popen[bytes], str, tuple
         )
     seed_s = time.perf_counter() - started
     store.close()
+    process, url = serve(data)
+    return process, url, key, seed_s
+
+
+def serve(data: Path, *extra: str) -> tuple[subprocess.Popen[bytes], str]:
+    """`mysafe serve` on a free loopback port over `data`; returns once it answers."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mysafe_tui",
-            "serve",
-            "--data",
-            str(data),
-            "--port",
-            str(port),
-            "--rate-limit",
-            "100000000",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    command = [
+        sys.executable,
+        "-m",
+        "mysafe_tui",
+        "serve",
+        "--data",
+        str(data),
+        "--port",
+        str(port),
+        "--rate-limit",
+        "100000000",
+        *extra,
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):
         try:
@@ -81,7 +85,32 @@ def start(folder: Path, items: int) -> tuple[subprocess.Popen[bytes], str, tuple
                 break
         except httpx.TransportError:
             time.sleep(0.1)
-    return process, url, key, seed_s
+    return process, url
+
+
+async def sync_times(folder: Path, url: str, key: tuple[str, str]) -> tuple[float, float]:
+    """Full sync (login) of every item into a new vault, then an incremental one after 10
+    changes on the server: the DESIGN.md §8 budget is 5 s for 10k items."""
+    from mysafe_tui.core.kdf import KdfParams
+    from mysafe_tui.core.models import Secret
+    from mysafe_tui.core.settings import Paths
+    from mysafe_tui.remote.client import AccessKey, MySafeClient
+    from mysafe_tui.service import VaultService
+
+    home = folder / f"client-{time.monotonic_ns()}"
+    service = VaultService(Paths(home, home), kdf_params=KdfParams(19456, 2, 1, b"\0" * 16))
+    await service.create("bench passphrase")
+    started = time.perf_counter()
+    await service.login(url, *key)
+    full = time.perf_counter() - started
+    async with MySafeClient(url, AccessKey(key[0], Secret(key[1]))) as client:
+        for item_id in range(1, 11):
+            await client.update_item("password", str(item_id), {"url": f"https://{time.time()}"})
+    started = time.perf_counter()
+    await service.sync()
+    incremental = time.perf_counter() - started
+    await service.close()
+    return full, incremental
 
 
 async def rate(count: int, clients: int, make: Any) -> tuple[float, list[float]]:
@@ -148,8 +177,11 @@ async def measure(url: str, key: tuple[str, str], shares: int) -> dict[str, Any]
     return out
 
 
-WRK_TARGETS = [("healthz", "/healthz", 16), ("get", "/api/mysafe/password/7", 16),
-               ("list", "/api/mysafe/password", 2)]  # fmt: skip
+WRK_TARGETS = [
+    ("healthz", "/healthz", 16),
+    ("get", "/api/mysafe/password/7", 16),
+    ("list", "/api/mysafe/password", 2),
+]
 
 
 def wrk(url: str, auth: dict[str, str]) -> dict[str, float]:
@@ -170,9 +202,16 @@ def run(items: int = 10_000, shares: int = 1000) -> None:
         process, url, key, seed_s = start(Path(tmp), items)
         try:
             results = asyncio.run(measure(url, key, shares))
+            results["sync"] = asyncio.run(sync_times(Path(tmp), url, key))
         finally:
             process.terminate()
             process.wait(10)
+        plain, plain_url = serve(Path(tmp) / "server", "--no-extension")
+        try:
+            results["sync_plain"] = asyncio.run(sync_times(Path(tmp), plain_url, key))
+        finally:
+            plain.terminate()
+            plain.wait(10)
     print(
         f"\nmysafe serve on loopback, {items} items (seeded at {items / seed_s:.0f} items/s, "
         "one fsync'd transaction each):"
@@ -198,6 +237,16 @@ def run(items: int = 10_000, shares: int = 1000) -> None:
         )
     else:
         print("  (apt-get install wrk for server-only figures)")
+    for name, what in (
+        ("sync", "with revisions (mysafe serve)"),
+        ("sync_plain", "plain senhasegura API (--no-extension)"),
+    ):
+        full, incremental = results[name]
+        verdict = "within" if full < 5 else "OVER"
+        print(
+            f"  sync {items} items, {what}: full {full:.1f} s ({verdict} the 5 s budget), "
+            f"incremental after 10 changes {incremental:.2f} s"
+        )
     mean_list = statistics.mean(results["list"][1])
     print(
         f"  a full client pull (token + list + one get): "

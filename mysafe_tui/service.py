@@ -356,6 +356,9 @@ class VaultService:
             "tags": parse_tags(tags),
         }
         report = (lambda done: progress(done, total)) if progress else None
+        remote = self._remote
+        if remote is not None and "files" in remote.capabilities:  # the server first
+            fields["remote"] = await remote.guard(remote.engine.upload(path, fields, notes))
 
         def work() -> ItemSummary:
             try:

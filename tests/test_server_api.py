@@ -368,7 +368,25 @@ def test_sharing_with_users_and_groups(server: RunningServer, alice: httpx.Clien
 
 def test_capabilities(alice: httpx.Client) -> None:
     body = ok(alice.get("/api/mysafe-ext/capabilities"))
-    assert set(body["capabilities"]) == {"files", "shares", "revisions"} and body["version"] == "1"
+    assert set(body["capabilities"]) == {"bulk", "files", "shares", "revisions"}
+    assert body["version"] == "1"
+
+
+def test_bulk_entities_carry_secrets_and_the_trash(
+    server: RunningServer, alice: httpx.Client
+) -> None:
+    first = new_password(alice, "bulk one")["identifier"]
+    second = new_password(alice, "bulk two")["identifier"]
+    ok(alice.post(f"/api/mysafe/password/inactive/{second}"))
+    entities = {
+        e["identifier"]: e for e in ok(alice.get("/api/mysafe-ext/entities/password"))["entities"]
+    }
+    assert entities[first]["password"] == "pw-bulk one" and entities[first]["active"] is True
+    assert entities[second]["active"] is False and entities[second]["password"] == "pw-bulk two"
+    with server.client("bob") as bob:  # only what the key may see
+        seen = ok(bob.get("/api/mysafe-ext/entities/password"))["entities"]
+        assert first not in [e["identifier"] for e in seen]
+    assert alice.get("/api/mysafe-ext/entities/unknown").status_code == 404
 
 
 def test_if_match_stale_revision_is_409_with_the_current_entity(alice: httpx.Client) -> None:

@@ -323,3 +323,39 @@ async def test_conflict_choices(
         assert "Github (my copy)" in names
     else:
         assert copies == []
+
+
+async def test_attached_files_go_to_a_server_that_has_files(
+    server: RunningServer, account: Any, local: Any, tmp_path: Path
+) -> None:
+    key, client = account
+    service, _ = local
+    await login(service, server, key)
+    source = tmp_path / "scan.pdf"
+    source.write_bytes(os.urandom(3 * 1024 * 1024 + 17))
+    item = await service.attach_file(source, name="Scan")
+    if server.extension:  # type: ignore[attr-defined]
+        assert item.remote.startswith("file:")
+        remote_id = item.remote.split(":")[1]
+        back = b"".join([c async for c in client.download_file(remote_id)])
+        assert back == source.read_bytes()
+    else:  # a plain senhasegura server has no files: the file stays local, and says so
+        assert item.remote == ""
+    saved = await service.save_file(item.id, tmp_path / "out.pdf")
+    assert saved.read_bytes() == source.read_bytes()
+
+
+async def test_a_big_first_sync_uses_one_bulk_request(
+    server: RunningServer, account: Any, local: Any
+) -> None:
+    key, client = account
+    service, _ = local
+    for n in range(60):
+        await client.create_item("note", {"name": f"note {n:02}", "note": f"body {n}"})
+    before = server.log().count("/mysafe-ext/entities/note")
+    await login(service, server, key)
+    items = by_name(service)
+    assert len(items) == 60
+    assert (await service.reveal(items["note 42"].id))["note"].reveal() == "body 42"
+    bulk_calls = server.log().count("/mysafe-ext/entities/note") - before
+    assert bulk_calls == (1 if server.extension else 0)  # type: ignore[attr-defined]

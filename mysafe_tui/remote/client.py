@@ -293,6 +293,14 @@ class MySafeClient:
             raise ServerError(f"{self.base_url} sent a malformed {kind} list")
         return [normalise(row) for row in rows if isinstance(row, dict)]
 
+    async def list_entities(self, kind: str) -> list[dict[str, Any]]:
+        """Every entity of a type, secrets included, in one answer (extension "bulk")."""
+        body = await self.call("GET", f"{self.prefix}/mysafe-ext/entities/{kind}")
+        rows = body.get("entities", [])
+        if not isinstance(rows, list):
+            raise ServerError(f"{self.base_url} sent a malformed {kind} list")
+        return [normalise(row) for row in rows if isinstance(row, dict)]
+
     async def get_item(self, kind: str, item_id: str) -> dict[str, Any]:
         body = await self.call("GET", self._path(kind, item_id))
         return _entity(body, ENTITY_KEYS[kind], self.base_url)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -23,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..core.crypto import KEY_LEN
 from . import files, items, shares
-from .http import authenticated, envelope
+from .http import authenticated, envelope, store_of
 from .store import SQLiteStore, Store
 
 access_log = logging.getLogger("mysafe.server.access")
@@ -90,6 +91,11 @@ def create_app(config: ServerConfig) -> Starlette:
         routes.append(
             Route(f"{prefix}/mysafe-ext/capabilities", authenticated(capabilities), methods=["GET"])
         )
+        routes.append(
+            Route(
+                f"{prefix}/mysafe-ext/entities/{{kind}}", authenticated(entities), methods=["GET"]
+            )
+        )
         routes += files.routes(f"{prefix}/mysafe-ext", blobs)
         routes += shares.routes(prefix, config.max_file_bytes)
     if config.extension:
@@ -115,7 +121,22 @@ async def healthz(request: Request) -> Response:
 
 
 async def capabilities(request: Request, user_id: int) -> Response:
-    return envelope(200, capabilities=["files", "shares", "revisions"], version="1")
+    return envelope(200, capabilities=["bulk", "files", "revisions", "shares"], version="1")
+
+
+async def entities(request: Request, user_id: int) -> Response:
+    """Extension "bulk": every entity of a type in one answer, for a first sync."""
+    kind = request.path_params["kind"]
+    config = items.KINDS.get(kind) or (files.FILE if kind == "file" else None)
+    if config is None:
+        return envelope(404, "Not found")
+    found = await run_in_threadpool(store_of(request).list_entities, user_id, kind)
+    render = (
+        files.file_entity
+        if kind == "file"
+        else (lambda item: items.entity(config, item, with_secret=True))
+    )
+    return envelope(200, entities=[render(item) for item in found])
 
 
 async def _purge_forever(store: Store, interval: float) -> None:

@@ -36,6 +36,7 @@ class Store(Protocol):
     def user_for_token(self, token: str) -> int | None: ...
     def list_items(self, user_id: int, kind: str) -> list[dict[str, Any]]: ...
     def get_item(self, user_id: int, kind: str, item_id: str) -> dict[str, Any]: ...
+    def list_entities(self, user_id: int, kind: str) -> list[dict[str, Any]]: ...
     def create_item(
         self,
         user_id: int,
@@ -277,6 +278,30 @@ class SQLiteStore(ShareStore):
             )
         ]
         return entity
+
+    def list_entities(self, user_id: int, kind: str) -> list[dict[str, Any]]:
+        """Every entity of `kind` the user may see, secrets included, active or not: a first
+        sync in one request instead of one per item (the "bulk" extension)."""
+        sql = self._VISIBLE.format(columns="i.*", filter="AND i.kind = :kind") + " ORDER BY id"
+        access: dict[tuple[int, str], list[dict[str, Any]]] = {}
+        with self._read() as db:
+            rows = db.execute(sql, {"user": user_id, "kind": kind}).fetchall()
+            for principal, table, key in (("user", "users", "username"),
+                                          ("group", "groups_", "name")):  # fmt: skip
+                for r in db.execute(
+                    f"SELECT a.item_id, p.name, a.can_edit FROM item_access a JOIN {table} p ON "
+                    "p.id = a.principal_id JOIN items i ON i.id = a.item_id WHERE i.kind = ? "
+                    "AND a.principal = ? ORDER BY p.name", (kind, principal)):  # fmt: skip
+                    access.setdefault((r["item_id"], principal), []).append(
+                        {key: r["name"], "can_edit": bool(r["can_edit"])})  # fmt: skip
+        entities = []
+        for row in rows:
+            entity = self._row(row)
+            entity.update(self._open(row))
+            entity["users_allowed"] = access.get((row["id"], "user"), [])
+            entity["groups_allowed"] = access.get((row["id"], "group"), [])
+            entities.append(entity)
+        return entities
 
     def get_item(self, user_id: int, kind: str, item_id: str) -> dict[str, Any]:
         """The full entity, secrets included. Inactive items answer 1009."""
