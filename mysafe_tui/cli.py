@@ -105,6 +105,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.set_defaults(func=cmd_save)
 
+    p = sub.add_parser("edit", help="change fields of an item")
+    p.add_argument("name")
+    p.add_argument("--kind", choices=KINDS)
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="a plain field: name, username, url, tags, method...",
+    )
+    p.add_argument(
+        "--secret",
+        action="append",
+        default=[],
+        metavar="FIELD",
+        help="a secret field (password, note, client_secret...): read from stdin "
+        "or a hidden prompt, never from the command line",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="overwrite the server copy even if it changed since the last sync",
+    )
+    p.set_defaults(func=cmd_edit)
+
     p = sub.add_parser("rm", help="move an item to the trash (restorable)")
     p.add_argument("name")
     p.add_argument("--kind", choices=KINDS)
@@ -154,8 +179,10 @@ def run(argv: list[str]) -> int:
     if args.command is None:
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
             parser.print_help()
-            print("\nmysafe: the full-screen UI needs a terminal; use a command above in scripts",
-                  file=sys.stderr)  # fmt: skip
+            print(
+                "\nmysafe: the full-screen UI needs a terminal; use a command above in scripts",
+                file=sys.stderr,
+            )
             return 2
         try:
             return launch_tui(args.profile)
@@ -412,6 +439,35 @@ async def cmd_save(args: argparse.Namespace, service: VaultService) -> int:
     finally:
         progress.finish()
     print(f"Saved '{item.name}' to {target}", file=sys.stderr)
+    return 0
+
+
+async def cmd_edit(args: argparse.Namespace, service: VaultService) -> int:
+    from . import prompts
+    from .core.errors import InvalidInput, RemoteConflict
+
+    item = await service.find(args.name, _kind(args.kind))
+    values: dict[str, Any] = {}
+    for pair in args.set:
+        field, sep, value = pair.partition("=")
+        if not sep:
+            raise InvalidInput(f"--set wants FIELD=VALUE, not {pair!r}")
+        values[field.strip()] = value
+    for field in args.secret:
+        multi = field in ("note", "notes")
+        values[field] = (
+            prompts.multi_line_text(field) if multi else (prompts.single_line_secret(field))
+        )
+    if not values:
+        raise InvalidInput("nothing to change: give --set FIELD=VALUE or --secret FIELD")
+    try:
+        saved = await service.update_item(item.id, values, force=args.force)
+    except RemoteConflict:
+        raise InvalidInput(
+            f"'{item.name}' changed on the server since the last sync; nothing was saved. Run "
+            "'mysafe sync' to see the server copy, or repeat with --force to overwrite it"
+        ) from None
+    print(f"Saved '{saved.name}'", file=sys.stderr)
     return 0
 
 

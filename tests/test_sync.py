@@ -258,8 +258,13 @@ async def test_bad_key_binds_nothing_and_logout_drops_the_cache(
     assert set(by_name(service)) == {"Local"} and not service.remote_status().bound
 
 
-def test_cli_login_status_sync(server: RunningServer, tmp_path: Path) -> None:
-    client_id, secret = server.new_user(f"cli{next(USERS)}")
+def test_cli_login_status_sync_edit(server: RunningServer, tmp_path: Path) -> None:
+    user = f"cli{next(USERS)}"
+    client_id, secret = server.new_user(user)
+    http = server.client(user)
+    item_id = http.post(
+        "/api/mysafe/password", json={"name": "Router", "username": "admin", "password": "r0uter"}
+    ).json()["password_entity"]["identifier"]
     home = tmp_path / "home"
     passfile = tmp_path / "pass"
     passfile.write_text(PASSPHRASE + "\n")
@@ -287,6 +292,15 @@ def test_cli_login_status_sync(server: RunningServer, tmp_path: Path) -> None:
     status = json.loads(mysafe("status", "--json").stdout)
     assert status["server"] == server.url and status["state"] in ("cached", "synced")
     assert mysafe("sync").returncode == 0
+    http.put(f"/api/mysafe/password/update/{item_id}", json={"url": "https://theirs"})
+    refused = mysafe("edit", "Router", "--set", "url=https://mine")
+    assert refused.returncode == 1 and "changed on the server" in refused.stderr
+    assert "--force" in refused.stderr
+    forced = mysafe("edit", "Router", "--set", "url=https://mine", "--force")
+    assert forced.returncode == 0, forced.stderr
+    got = http.get(f"/api/mysafe/password/{item_id}").json()["password_entity"]
+    assert (got["url"], got["password"]) == ("https://mine", "r0uter")
+    http.close()
     env["SENHASEGURA_CLIENT_SECRET"] = "wrong"
     again = mysafe("logout")
     assert again.returncode == 0 and "Logged out" in again.stderr

@@ -168,7 +168,10 @@ async def test_offline_banner_then_automatic_reconnect(setup: Setup) -> None:
         await until(pilot, lambda: not banner.display and "synced" in topbar(main))
 
 
-async def test_conflict_dialog_keep_theirs(setup: Setup) -> None:
+@pytest.mark.parametrize(
+    ("key", "expected"), [("t", "their-pass"), ("m", "my-pass"), ("b", "their-pass")]
+)
+async def test_conflict_dialog_choices(setup: Setup, key: str, expected: str) -> None:
     await setup.vault(bound=True)
     app = MySafeApp(setup.service())
     async with app.run_test(size=(100, 30)) as pilot:
@@ -186,9 +189,17 @@ async def test_conflict_dialog_keep_theirs(setup: Setup) -> None:
         table = str(app.screen.query_one("#diff-table", Static).render())
         assert "≠" in table and "https://t" in table
         assert "my-pass" not in table and "their-pass" not in table  # secrets stay masked
-        await pilot.press("t")
+        await pilot.press(key)
         await until(pilot, lambda: isinstance(app.screen, MainScreen))
-        item = main.query_one(ItemList).current
-        assert item is not None and item.url == "https://t"
+        await until(pilot, lambda: len(names(main)) == (2 if key == "b" else 1))
+        item = next(i for i in main.query_one(ItemList).items if i.name == "Github")
+        # "mine" is the whole of my version, as the dialog showed it; else the server's.
+        assert item.url == ("" if key == "m" else "https://t")
         secrets = await app.service.reveal(item.id)
-        assert secrets["password"].reveal() == "their-pass"
+        assert secrets["password"].reveal() == expected
+        server_copy = await setup.client.get_item("password", rows[0]["identifier"])
+        assert server_copy["password"] == expected
+        if key == "b":  # mine lives on as a second item, on the server too
+            copy = next(i for i in main.query_one(ItemList).items if i.name != "Github")
+            assert copy.name == "Github (my copy)"
+            assert (await app.service.reveal(copy.id))["password"].reveal() == "my-pass"
