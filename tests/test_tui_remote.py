@@ -116,8 +116,11 @@ async def test_login_dialog_binds_the_vault_and_syncs(setup: Setup) -> None:
         await pilot.click("#login")
         await until(pilot, lambda: "Not logged in" in str(dialog.query_one("#error").render()))
         assert isinstance(app.screen, LoginDialog)  # nothing typed is lost on a refusal
-        dialog.query_one("#client-secret", Input).value = setup.key.client_secret.reveal()
-        await pilot.click("#login")
+        secret_input = dialog.query_one("#client-secret", Input)
+        secret_input.value = setup.key.client_secret.reveal()
+        await until(pilot, lambda: not dialog.query_one("#login").disabled)
+        secret_input.focus()
+        await pilot.press("enter")  # enter in the last field logs in
         await until(pilot, lambda: isinstance(app.screen, MainScreen) and names(main))
         assert names(main) == ["Github"] and "synced" in topbar(main)
 
