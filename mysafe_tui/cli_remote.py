@@ -31,6 +31,34 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_status)
 
+    p = sub.add_parser("share", help="make an expiring, view-limited link to an item")
+    p.add_argument("name")
+    p.add_argument("--expires", default="24h", help="1h, 24h, 7d... at most 30d (default 24h)")
+    p.add_argument("--views", type=int, default=1, help="how many times it opens, 1-100 (1)")
+    p.add_argument("--fields", help="comma-separated fields to include (default: the usual)")
+    p.add_argument(
+        "--password-prompt",
+        action="store_true",
+        help="protect the link with a password, asked for twice",
+    )
+    p.add_argument("--label", default="", help="a note for yourself in 'mysafe shares'")
+    p.add_argument("--json", action="store_true", help="print the link and policy as JSON")
+    p.set_defaults(func=cmd_share)
+    p = sub.add_parser("shares", help="your outgoing links: views, expiry, status")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_shares)
+    p = sub.add_parser("revoke", help="kill a share link now (its content is deleted)")
+    p.add_argument("share", help="a share's hash or its first characters (see 'mysafe shares')")
+    p.set_defaults(func=cmd_revoke)
+    p = sub.add_parser("open", help="open a share link someone sent you (no vault needed)")
+    p.add_argument("url")
+    p.add_argument("--save", metavar="PATH", help="for a file: where to write it")
+    p.set_defaults(func=cmd_open, needs_unlock=False, needs_vault=False)
+    p = sub.add_parser("share-server", help="a mysafe serve server to host a local vault's links")
+    p.add_argument("url", nargs="?", help="server URL (or $SENHASEGURA_URL)")
+    p.add_argument("--client-id", help="access key client id (or $SENHASEGURA_CLIENT_ID)")
+    p.set_defaults(func=cmd_share_server)
+
 
 def _progress(done: int, total: int) -> None:
     if sys.stderr.isatty() and total:
@@ -119,4 +147,120 @@ async def cmd_status(args: argparse.Namespace, service: VaultService) -> int:
     print(f"Server:    {status.url} (client id {status.client_id})")
     print(f"Last sync: {when}")
     print(f"Features:  {', '.join(sorted(status.capabilities)) or 'plain senhasegura API'}")
+    return 0
+
+
+async def cmd_share(args: argparse.Namespace, service: VaultService) -> int:
+    from . import prompts
+    from .remote.shares import parse_duration
+
+    item = await service.find(args.name)
+    fields = None
+    if args.fields:
+        fields = tuple(f.strip() for f in args.fields.split(",") if f.strip())
+    password = prompts.single_line_secret("link password") if args.password_prompt else None
+    created = await service.share_item(
+        item.id,
+        fields=fields,
+        expires_in=parse_duration(args.expires),
+        views=args.views,
+        password=password,
+        label=args.label,
+    )
+    expires = time.strftime("%Y-%m-%d %H:%M", time.localtime(created.expires_at))
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "link": str(created.link),
+                    "share_hash": created.share_hash,
+                    "expires_at": created.expires_at,
+                    "max_views": created.max_views,
+                    "password_protected": created.password_protected,
+                },
+                indent=2,
+            )
+        )
+        return 0
+    print(str(created.link))
+    views = "once" if created.max_views == 1 else f"{created.max_views} times"
+    protected = ", with the password you set" if created.password_protected else ""
+    print(
+        f"'{item.name}' can be opened {views} until {expires}{protected}. The server never "
+        "sees the key (the part after #).",
+        file=sys.stderr,
+    )
+    return 0
+
+
+async def cmd_shares(args: argparse.Namespace, service: VaultService) -> int:
+    rows = await service.list_shares()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print("No share links yet ('mysafe share NAME' makes one).")
+        return 0
+    for row in rows:
+        views = f"{row['views_used']}/{row['max_views']} views"
+        label = f"  ({row['label']})" if row.get("label") else ""
+        print(
+            f"{row['share_hash'][:10]}  {row['status']:<8}  {views:<12} expires "
+            f"{row['expires_at']}  {row['item']}{label}"
+        )
+    return 0
+
+
+async def cmd_revoke(args: argparse.Namespace, service: VaultService) -> int:
+    rows = await service.list_shares()
+    matches = [r for r in rows if str(r["share_hash"]).startswith(args.share.lower())]
+    if len(matches) != 1:
+        raise InvalidInput(
+            f"{'no' if not matches else 'more than one'} share starts with "
+            f"{args.share!r}; see 'mysafe shares'"
+        )
+    await service.revoke_share(matches[0]["share_hash"])
+    print(
+        f"Revoked the link to '{matches[0]['item']}': its content is deleted from the server.",
+        file=sys.stderr,
+    )
+    return 0
+
+
+async def cmd_open(args: argparse.Namespace, service: VaultService) -> int:
+    from pathlib import Path
+
+    from .core.fsutil import write_atomic
+
+    async def ask() -> str:
+        if not sys.stdin.isatty():
+            return sys.stdin.readline().rstrip("\r\n")
+        return getpass.getpass("This link has a password: ")
+
+    payload = await service.open_share(args.url, ask)
+    print(payload.title, file=sys.stderr)
+    for field in payload.fields:
+        print(f"{field['label']}: {field['value']}")
+    if payload.file_name is not None:
+        target = Path(args.save or payload.file_name).expanduser()
+        if target.exists():
+            raise InvalidInput(f"{target} exists; give --save PATH")
+        write_atomic(target, payload.content)
+        print(
+            f"Saved {payload.file_name} ({len(payload.content)} bytes) to {target}", file=sys.stderr
+        )
+    return 0
+
+
+async def cmd_share_server(args: argparse.Namespace, service: VaultService) -> int:
+    url = args.url or os.environ.get("SENHASEGURA_URL")
+    if not url:
+        raise InvalidInput("give the server URL: mysafe share-server https://vault.example.com")
+    client_id = args.client_id or os.environ.get("SENHASEGURA_CLIENT_ID")
+    if not client_id:
+        if not sys.stdin.isatty():
+            raise InvalidInput("give --client-id or $SENHASEGURA_CLIENT_ID")
+        client_id = input("Client id: ").strip()
+    await service.set_share_server(url, client_id, _client_secret())
+    print(f"Links from this vault are now hosted by {url}.", file=sys.stderr)
     return 0

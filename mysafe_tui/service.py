@@ -8,9 +8,10 @@ Searching reads the in-memory index and needs no thread.
 from __future__ import annotations
 
 import asyncio
+import json
 import mimetypes
 import shlex
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -35,8 +36,10 @@ if TYPE_CHECKING:  # imported lazily below: cryptography and sqlite3 cost ~80 ms
     import httpx
 
     from .core.kdf import KdfParams
+    from .core.sharecrypto import SharePayload
     from .core.vault import Vault
     from .remote.session import RemoteSession, RemoteStatus
+    from .remote.shares import CreatedShare
     from .remote.sync import PullResult, SyncProgress
 
 T = TypeVar("T")
@@ -75,6 +78,7 @@ class VaultService:
         self._clipboard = clipboard  # built from settings on first use unless given
         self._transport = transport  # tests only: inject faults into the server connection
         self._remote: RemoteSession | None = None
+        self._share_server: RemoteSession | None = None  # a local vault's server for links
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -127,6 +131,10 @@ class VaultService:
         self._remote = (
             None if binding is None else RemoteSession(vault, self._run, binding, self._transport)
         )
+        binding = await self._run(vault.read_meta, "share-server")
+        self._share_server = (
+            None if binding is None else RemoteSession(vault, self._run, binding, self._transport)
+        )
 
     async def unlock(self, passphrase: str) -> None:
         """Open the vault file and unlock it; raises WrongPassphrase, CorruptVault, ..."""
@@ -150,9 +158,10 @@ class VaultService:
         """Drop keys and every decrypted summary and clear the clipboard at once."""
         self.clipboard_clear()
         vault, self._vault = self._vault, None
-        remote, self._remote = self._remote, None
-        if remote is not None:
-            await remote.aclose()
+        for remote in (self._remote, self._share_server):
+            if remote is not None:
+                await remote.aclose()
+        self._remote = self._share_server = None
         self._index = SearchIndex()
         if vault is not None:
             await self._run(vault.close)
@@ -573,6 +582,154 @@ class VaultService:
             copy["name"] = f"{item.name} (my copy)"
             await self.create_item(item.kind, copy)
         return theirs
+
+    # --- share links (DESIGN.md §5) ----------------------------------------------------------
+
+    @staticmethod
+    def shareable_fields(kind: ItemKind) -> list[tuple[str, str, bool]]:
+        """(field, label, included by default) of what a link to `kind` can carry."""
+        from .remote import shares
+
+        return [
+            (f, shares.LABELS[f], f in shares.DEFAULT_FIELDS[kind]) for f in shares.SHAREABLE[kind]
+        ]
+
+    def share_target(self) -> str | None:
+        """Where links are made: the bound server if it offers shares, else the vault's share
+        server; None when there is neither (the UI explains how to get one)."""
+        session = self._share_session(required=False)
+        return session.binding["url"] if session is not None else None
+
+    def _share_session(self, required: bool = True) -> RemoteSession | None:
+        from .core.errors import NotSupported
+
+        if self._remote is not None and "shares" in self._remote.capabilities:
+            return self._remote
+        if self._share_server is not None:
+            return self._share_server
+        if not required:
+            return None
+        if self._remote is not None:
+            raise NotSupported(
+                f"{self._remote.binding['url']} has no share links (a plain senhasegura server); "
+                "name a mysafe serve server for links with 'mysafe share-server URL'"
+            )
+        raise NotSupported(
+            "no server to host links: run 'mysafe serve' somewhere (or log in to one), then "
+            "'mysafe share-server URL' or 'mysafe login URL'"
+        )
+
+    async def set_share_server(self, url: str, client_id: str, client_secret: str) -> None:
+        """Name a server that hosts this vault's links (its access key stays in the vault)."""
+        from .core.errors import NotSupported
+        from .remote.session import RemoteSession, new_binding
+
+        vault = self._require()
+        session = RemoteSession(
+            vault, self._run, new_binding(url, client_id, client_secret), self._transport
+        )
+        try:
+            if "shares" not in await session.probe():
+                raise NotSupported(f"{url} does not host share links (no 'shares' capability)")
+        except BaseException:
+            await session.aclose()
+            raise
+        await self._run(vault.write_meta, "share-server", session.binding)
+        if self._share_server is not None:
+            await self._share_server.aclose()
+        self._share_server = session
+
+    async def share_item(
+        self,
+        item_id: str,
+        *,
+        fields: tuple[str, ...] | None = None,
+        expires_in: int = 24 * 3600,
+        views: int = 1,
+        password: str | None = None,
+        label: str = "",
+    ) -> CreatedShare:
+        """Encrypt the chosen fields (or the file) under a fresh key, upload the ciphertext,
+        keep the full link encrypted in the vault, and return it."""
+        from .remote import shares
+
+        vault = self._require()
+        session = self._share_session()
+        assert session is not None
+        item = await self.get(item_id)
+        chosen = shares.DEFAULT_FIELDS[item.kind] if fields is None else fields
+        summary = {name: item.field(name) for name in SPECS[item.kind].summary}
+        values = {**summary, **await self._run(vault.reveal, item_id)}
+        content = b""
+        if item.kind is ItemKind.FILE:
+            content = await self._run(lambda: b"".join(vault.read_file(item_id)))
+        payload = shares.build_payload(item, values, tuple(chosen), content)
+        created = await session.guard(
+            shares.create_share(
+                session.client,
+                payload,
+                expires_in=expires_in,
+                views=views,
+                password=password,
+                label=label,
+                public_url=session.binding["url"],
+            )
+        )
+        record = {
+            "link": str(created.link),
+            "item": item.name,
+            "item_id": item.id,
+            "kind": item.kind.value,
+            "label": label,
+            "server": session.binding["url"],
+        }
+        links = await self._run(vault.read_meta, "shares") or {}
+        links[created.share_hash] = json.dumps(record)
+        await self._run(vault.write_meta, "shares", links)
+        return created
+
+    async def list_shares(self) -> list[dict[str, Any]]:
+        """Every outgoing link as the server counts it, with the item and label kept here."""
+        from .remote import shares
+
+        vault = self._require()
+        session = self._share_session()
+        assert session is not None
+        rows = await session.guard(shares.list_shares(session.client))
+        links = await self._run(vault.read_meta, "shares") or {}
+        for row in rows:
+            local = json.loads(links.get(str(row.get("share_hash")), "{}"))
+            row["item"] = local.get("item", "(unknown item)")
+            row["has_link"] = "link" in local
+            row.setdefault("label", local.get("label", ""))
+        return rows
+
+    async def share_link(self, share_hash: str) -> str:
+        """The full link (with its key) of a share made from this vault."""
+        vault = self._require()
+        links = await self._run(vault.read_meta, "shares") or {}
+        if share_hash not in links:
+            raise ItemNotFound("this vault has no copy of that link (made elsewhere, or lost)")
+        return str(json.loads(links[share_hash])["link"])
+
+    async def copy_share_link(self, share_hash: str) -> str:
+        link = await self.share_link(share_hash)
+        return self.clipboard.copy(link, "Share link")
+
+    async def revoke_share(self, share_hash: str) -> None:
+        """Kill a link at once: the server deletes its ciphertext."""
+        from .remote import shares
+
+        session = self._share_session()
+        assert session is not None
+        await session.guard(shares.revoke_share(session.client, share_hash))
+
+    @staticmethod
+    async def open_share(url: str, ask_password: Callable[[], Awaitable[str]]) -> SharePayload:
+        """The recipient's side: needs no vault. Spends one view."""
+        from .remote.shares import open_link
+
+        return await open_link(url, ask_password)
 
     def _require_remote(self) -> RemoteSession:
         if self._remote is None:

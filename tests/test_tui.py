@@ -496,3 +496,19 @@ async def test_crash_report_shows_no_local_variables(env: Env) -> None:
         report = _text(*app._exit_renderables)
     assert "internal error (ValueError)" in report
     assert "hunter2" not in report
+
+
+async def test_names_that_look_like_markup_show_as_typed(env: Env) -> None:
+    odd = "a[/]b [red]x"
+    await env.seed((ItemKind.NOTE, {"name": odd, "note": "body"}))
+    app = env.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        main = await unlock(app, pilot)
+        await pilot.press("2")
+        await settle(app, pilot)
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        assert odd in str(app.screen.query_one(".question").render())
+        await pilot.press("y")
+        await until(pilot, lambda: names(main) == [])
+        assert any(odd in n.message for n in app._notifications)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import re
 import sqlite3
 from typing import Any
 
@@ -69,17 +70,21 @@ class ShareStore(Database):
         }
 
     def revoke_share(self, owner_id: int, share_id: str) -> dict[str, Any]:
+        """Revoke by share id, or by the `share_hash` a listing gives (an owner who lost the
+        link can still kill it)."""
+        if re.fullmatch(r"[0-9a-f]{64}", share_id):
+            id_hash = bytes.fromhex(share_id)
+        else:
+            id_hash = sha256(share_id.encode())
         with self._write() as db:
             cur = db.execute(
                 "UPDATE shares SET revoked = 1, ciphertext = NULL WHERE id_hash = ? "
                 "AND owner_id = ?",
-                (sha256(share_id.encode()), owner_id),
+                (id_hash, owner_id),
             )
             if cur.rowcount == 0:
                 raise ApiError(1005, "1005: Share not found")
-            row = db.execute(
-                "SELECT * FROM shares WHERE id_hash = ?", (sha256(share_id.encode()),)
-            ).fetchone()
+            row = db.execute("SELECT * FROM shares WHERE id_hash = ?", (id_hash,)).fetchone()
             return self._share_status(row)
 
     def share_status(self, share_id: str) -> dict[str, Any]:

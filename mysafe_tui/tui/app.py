@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 if TYPE_CHECKING:  # the main screen and its dialogs load after unlock: a faster first paint
@@ -26,6 +27,19 @@ class MySafeApp(App[None]):
     """The vault UI. `clock` is injectable so tests can fast-forward the auto-lock."""
 
     CSS_PATH = "app.tcss"
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Plain text by default: messages quote item names, paths and server answers."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
     TITLE = "mysafe"
     COMMANDS = App.COMMANDS | {ItemCommands}
     BINDINGS = [
@@ -64,8 +78,14 @@ class MySafeApp(App[None]):
     # --- activity, auto-lock, clipboard ----------------------------------------------------
 
     async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, events.Key | events.MouseDown | events.MouseScrollDown |
-                      events.MouseScrollUp | events.Paste):  # fmt: skip
+        if isinstance(
+            event,
+            events.Key
+            | events.MouseDown
+            | events.MouseScrollDown
+            | events.MouseScrollUp
+            | events.Paste,
+        ):
             self.last_activity = self.clock()
         await super().on_event(event)
 
@@ -169,14 +189,21 @@ class MySafeApp(App[None]):
             yield SystemCommand(verb, f"Add {kind.noun}", lambda k=kind: self._new(main, k))
         yield SystemCommand("Trash", "Show deactivated items", lambda: main.action_kind("trash"))
         yield SystemCommand("Favourites only", "Toggle the ★ filter", main.action_favourites)
+        yield SystemCommand(
+            "Share this item", "An expiring, view-limited link (S)", main.action_share
+        )
+        yield SystemCommand("Share links", "Your outgoing links; revoke (O)", main.action_shares)
         if self.service.remote_status().bound:
             yield SystemCommand("Sync now", "Pull changes from the server (s)", main.action_sync)
-            yield SystemCommand("Log out", "Forget the server and its cached items (L)",
-                                main.action_login)  # fmt: skip
+            yield SystemCommand(
+                "Log out", "Forget the server and its cached items (L)", main.action_login
+            )
         else:
-            yield SystemCommand("Log in to a MySafe server",
-                                "Bind this vault to a server and sync it (L)",
-                                main.action_login)  # fmt: skip
+            yield SystemCommand(
+                "Log in to a MySafe server",
+                "Bind this vault to a server and sync it (L)",
+                main.action_login,
+            )
 
     def _new(self, main: MainScreen, kind: ItemKind) -> None:
         main.action_kind(kind.value)

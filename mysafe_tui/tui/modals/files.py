@@ -10,6 +10,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.suggester import Suggester
 from textual.widgets import Input, Label, ProgressBar
@@ -126,7 +127,7 @@ class SaveDialog(_FileDialog):
 
     def __init__(self, service: VaultService, item: ItemSummary) -> None:
         target = Path.cwd() / (item.file_name or item.name)
-        super().__init__(service, f"Save '{item.name}'", str(target))
+        super().__init__(service, f"Save '{escape(item.name)}'", str(target))
         self.item = item
 
     def on_input_submitted(self) -> None:

@@ -32,6 +32,8 @@ KEYS = [
     ("Server", [
         ("L", "log in to a MySafe server (or log out)"),
         ("s", "sync now (also at start; retried while offline)"),
+        ("S", "share the item: an expiring, view-limited link"),
+        ("O", "your share links: views, expiry; x revokes, c copies again"),
     ]),
 ]  # fmt: skip
 

@@ -166,7 +166,7 @@ class ConflictDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog conflict-dialog"):
-            yield Label(f"'{self.item_name}' changed on the server", classes="title")
+            yield Label(f"'{self.item_name}' changed on the server", classes="title", markup=False)
             yield Static(
                 "Someone changed this item since your last sync. Nothing is saved "
                 "until you choose.",

@@ -64,6 +64,8 @@ class MainScreen(Screen[None]):
         Binding("ctrl+s,f2", "app.settings", "Settings", show=False, id="settings"),
         Binding("s", "sync", "Sync", show=False, id="sync"),
         Binding("L", "login", "Log in/out", show=False, id="login"),
+        Binding("S", "share", "Share", show=False, id="share"),
+        Binding("O", "shares", "Links", show=False, id="shares"),
     ]
 
     def __init__(self, service: VaultService) -> None:
@@ -448,6 +450,25 @@ class MainScreen(Screen[None]):
         elif await self.app.push_screen_wait(LoginDialog(self.service)):
             self.notify(f"Logged in to {self.service.remote_status().url}")
         self.refresh_list()
+
+    @work(exit_on_error=False)
+    async def action_share(self) -> None:
+        item = self.current
+        if item is None or not item.active:
+            return
+        from ..modals.share import ShareDialog
+
+        await self.app.push_screen_wait(ShareDialog(self.service, item))
+
+    def action_shares(self) -> None:
+        from .shares import SharesScreen
+
+        if self.service.share_target() is None:
+            self.notify(
+                "No share server yet: press S on an item to see how to get one", severity="warning"
+            )
+            return
+        self.app.push_screen(SharesScreen(self.service))
 
     async def _call(self, call: Awaitable[T]) -> T | None:
         """Await a service call; a refusal becomes an error notification and None."""

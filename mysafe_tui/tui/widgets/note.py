@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.widgets import Label
 
 
 class Note(Label):
-    """`say("...")` shows it; `say("")` hides it (no blank line left behind)."""
+    """`say("...")` shows it; `say("")` hides it (no blank line left behind). Plain text: a
+    message quoting an item name like "a[/]b" shows it as typed, never as markup."""
+
+    def __init__(self, content: str = "", *, markup: bool = False, **kwargs: Any) -> None:
+        super().__init__(content, markup=markup, **kwargs)
 
     def on_mount(self) -> None:
         self.display = bool(str(self.render()).strip())

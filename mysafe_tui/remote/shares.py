@@ -1,0 +1,185 @@
+"""External share links, client side (DESIGN.md §5): build the payload, encrypt it, upload it;
+and the recipient's side (`mysafe open`): fetch, ask for the password if needed, decrypt.
+
+The key never leaves this process except inside the link the user hands on; the server gets
+ciphertext, policy and the SHA-256 of the access proof.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from ..core.crypto import sha256
+from ..core.errors import InvalidInput, OfflineError, RemoteRejected, ServerError
+from ..core.models import ItemKind, ItemSummary
+from ..core.sharecrypto import (
+    SALT_LEN,
+    ShareLink,
+    SharePayload,
+    b64url,
+    derive,
+    new_share_id,
+    open_sealed,
+    seal,
+    unb64url,
+)
+from .client import MySafeClient
+
+MAX_EXPIRY = 30 * 24 * 3600
+MAX_VIEWS = 100
+LABELS = {"username": "Username", "password": "Password", "url": "URL", "secret_key": "TOTP seed",
+          "notes": "Notes", "note": "Note", "client_id": "Client ID",
+          "client_secret": "Client secret", "identifier_code": "Identifier",
+          "method": "Method"}  # fmt: skip
+SHAREABLE = {
+    ItemKind.PASSWORD: ("username", "password", "url", "secret_key", "notes"),
+    ItemKind.NOTE: ("note",),
+    ItemKind.API_SECRET: ("url", "client_id", "client_secret", "identifier_code", "method",
+                          "notes"),
+    ItemKind.FILE: ("notes",),
+}  # fmt: skip
+DEFAULT_FIELDS = {
+    ItemKind.PASSWORD: ("username", "password", "url"),
+    ItemKind.NOTE: ("note",),
+    ItemKind.API_SECRET: ("url", "client_id", "client_secret"),
+    ItemKind.FILE: (),
+}
+SECRET_FIELDS = {"password", "secret_key", "note", "client_secret", "notes"}
+_DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
+
+
+def parse_duration(text: str) -> int:
+    """'90m', '24h', '7d', '2w' → seconds, within the server's 30-day limit."""
+    match = _DURATION.match(text.lower())
+    if not match:
+        raise InvalidInput(f"{text!r} is not a duration: use e.g. 1h, 24h, 7d (at most 30d)")
+    seconds = int(match[1]) * {"m": 60, "h": 3600, "d": 86400, "w": 604800}[match[2]]
+    if not 60 <= seconds <= MAX_EXPIRY:
+        raise InvalidInput("a link lives from 1 minute to 30 days")
+    return seconds
+
+
+def build_payload(item: ItemSummary, values: dict[str, str], fields: tuple[str, ...],
+                  content: bytes = b"") -> SharePayload:  # fmt: skip
+    """The recipient's view of an item: the chosen fields (or the file), labelled."""
+    allowed = SHAREABLE[item.kind]
+    unknown = [f for f in fields if f not in allowed]
+    if unknown:
+        raise InvalidInput(f"a {item.kind.noun} cannot share {', '.join(unknown)} (it has: "
+                           f"{', '.join(allowed)})")  # fmt: skip
+    shown = [{"label": LABELS[f], "value": values[f], "secret": f in SECRET_FIELDS}
+             for f in fields if values.get(f)]  # fmt: skip
+    if item.kind is ItemKind.FILE:
+        return SharePayload("file", item.name, shown, item.file_name or item.name,
+                            item.media_type or "application/octet-stream", content)  # fmt: skip
+    if not shown:
+        raise InvalidInput("nothing to share: the chosen fields are all empty")
+    return SharePayload(item.kind.value, item.name, shown)
+
+
+@dataclass(frozen=True)
+class CreatedShare:
+    """What the owner keeps: the full link (encrypted in the vault) and the policy."""
+
+    link: ShareLink
+    share_hash: str
+    expires_at: float
+    max_views: int
+    password_protected: bool
+
+    def __repr__(self) -> str:  # the link holds the key
+        return f"CreatedShare({self.share_hash[:8]}…, views={self.max_views})"
+
+
+async def create_share(client: MySafeClient, payload: SharePayload, *, expires_in: int,
+                       views: int, password: str | None, label: str,
+                       public_url: str) -> CreatedShare:  # fmt: skip
+    if not 1 <= views <= MAX_VIEWS:
+        raise InvalidInput(f"a link allows 1 to {MAX_VIEWS} views")
+    if not 60 <= expires_in <= MAX_EXPIRY:
+        raise InvalidInput("a link lives from 1 minute to 30 days")
+    share_id, key = new_share_id(), os.urandom(32)
+    salt = os.urandom(SALT_LEN) if password else None
+    keys = derive(share_id, key, password, salt)
+    body = {
+        "share_id": share_id, "kind": payload.kind, "max_views": views,
+        "expires_in": expires_in, "label": label, "password_protected": bool(password),
+        "kdf_salt": b64url(salt) if salt else "",
+        "ciphertext": b64url(seal(payload.encode(), share_id, keys)),
+        "access_proof_hash": b64url(sha256(keys.proof)),
+    }  # fmt: skip
+    answer = await client.call("POST", f"{client.prefix}/mysafe-ext/share", json=body)
+    share = answer.get("share")
+    if not isinstance(share, dict) or share.get("share_id") != share_id:
+        raise ServerError(f"{client.base_url} did not confirm the share")
+    return CreatedShare(ShareLink(public_url, share_id, key), sha256(share_id.encode()).hex(),
+                        time.time() + expires_in, views, bool(password))  # fmt: skip
+
+
+async def list_shares(client: MySafeClient) -> list[dict[str, Any]]:
+    answer = await client.call("GET", f"{client.prefix}/mysafe-ext/share")
+    rows = answer.get("shares", [])
+    return [row for row in rows if isinstance(row, dict)] if isinstance(rows, list) else []
+
+
+async def revoke_share(client: MySafeClient, share_id: str) -> None:
+    await client.call("POST", f"{client.prefix}/mysafe-ext/share/revoke/{share_id}",
+                      idempotent=True)  # fmt: skip
+
+
+# --- the recipient ----------------------------------------------------------------------------
+
+GONE = {
+    "expired": "the link has expired",
+    "used_up": "the link has already been used",
+    "revoked": "the link was revoked by its owner",
+    "missing": "the link does not exist (or never did)",
+}
+
+
+async def open_link(url: str, ask_password: Callable[[], Awaitable[str]], *,
+                    transport: httpx.AsyncBaseTransport | None = None) -> SharePayload:  # fmt: skip
+    """Fetch, decrypt and return a shared item: spends one view only after the password
+    (when there is one) checks out, exactly like the browser page."""
+    link = ShareLink.parse(url)
+    api = f"{link.base_url}/api/public/share/{link.share_id}"
+    async with httpx.AsyncClient(timeout=60, trust_env=False, transport=transport) as http:
+        status = (await _public(http, "GET", api)).get("share", {})
+        salt = unb64url(status["kdf_salt"]) if status.get("password_protected") else None
+        password = await ask_password() if salt else None
+        keys = derive(link.share_id, link.key, password, salt)
+        body = await _public(http, "POST", f"{api}/reveal", json={"proof": b64url(keys.proof)})
+    blob = base64.b64decode(body["share"]["ciphertext"])
+    return SharePayload.decode(open_sealed(blob, link.share_id, keys))
+
+
+async def _public(http: httpx.AsyncClient, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
+    try:
+        answer = await http.request(method, url, **kwargs)
+    except httpx.TransportError as exc:
+        raise OfflineError(f"cannot reach {url.split('/api/')[0]} ({exc})") from None
+    try:
+        body = answer.json()
+    except json.JSONDecodeError:
+        raise ServerError(f"{url.split('/api/')[0]} is not a mysafe share server") from None
+    state = body.get("share", {}).get("status") if isinstance(body, dict) else None
+    if answer.status_code in (404, 410) or state in ("expired", "used_up", "revoked"):
+        raise RemoteRejected(f"cannot open it: {GONE.get(str(state), GONE['missing'])}", 0,
+                             answer.status_code)  # fmt: skip
+    if answer.status_code == 403:
+        raise RemoteRejected("wrong password: nothing was revealed and no view was used", 1006,
+                             403)  # fmt: skip
+    if answer.status_code == 429:
+        raise RemoteRejected("too many attempts: wait a minute and try again", 0, 429)
+    if not answer.is_success or not isinstance(body, dict):
+        raise ServerError(f"the share server failed (HTTP {answer.status_code})")
+    return body
