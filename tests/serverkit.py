@@ -141,6 +141,7 @@ def start_server(
     tmp: Path,
     users: Iterable[str] = ("alice", "bob", "carol"),
     args: Iterable[str] = ("--rate-limit", "100000"),
+    port: int | None = None,
 ) -> RunningServer:
     data_dir = tmp / "server-data"
     store = open_store(ServerConfig(data_dir))
@@ -150,7 +151,7 @@ def start_server(
         keys[user] = store.create_key(user)
     store.add_group("ops", [u for u in keys if u == "carol"])
     store.close()
-    port = free_port()
+    port = port or free_port()
     log_path = tmp / "server.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(

@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time
-from collections.abc import Awaitable, Callable
+import types
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from mysafe_tui.core.settings import Paths
 from mysafe_tui.service import VaultService
 from mysafe_tui.tui.app import MySafeApp
 from mysafe_tui.tui.screens.main import MainScreen
+from serverkit import RunningServer, start_server
 
 HOME = Path("/tmp/mysafe-snapshots")  # fixed: the vault path is on screen
 FIXED_NOW = 1_790_000_000.0
@@ -98,6 +100,18 @@ OFFLINE_BINDING = {
 }
 
 
+@pytest.fixture(scope="module")
+def share_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """A real server for the share dialog's result view (started before time is frozen)."""
+    # A fixed port: the link on screen must be the same on every run.
+    running = start_server(tmp_path_factory.mktemp("snap-server"), users=("snap",), port=18473)
+    yield running
+    running.stop()
+
+
+SHARE_SERVER: dict[str, str] = {}  # filled per test: the live server's binding
+
+
 def make_app(seed: bool | str = True) -> MySafeApp:
     paths = Paths(HOME, HOME)
     if seed:
@@ -110,6 +124,9 @@ def make_app(seed: bool | str = True) -> MySafeApp:
             if seed == "offline":
                 vault = svc._require()
                 await svc._run(vault.write_meta, "remote", OFFLINE_BINDING)
+            if seed == "shares":
+                vault = svc._require()
+                await svc._run(vault.write_meta, "share-server", SHARE_SERVER)
             await svc.close()
 
         asyncio.run(build())
@@ -148,7 +165,7 @@ def then(*keys: str) -> Callable[[Any], Awaitable[None]]:
             screen = pilot.app.screen
             await pilot.press(key)
             await quiet(pilot)
-            if key in ("n", "d", "question_mark", "f2", "L"):  # these open a dialog
+            if key in ("n", "d", "question_mark", "f2", "L", "S"):  # these open a dialog
                 for _ in range(100):
                     if pilot.app.screen is not screen:
                         break
@@ -182,6 +199,18 @@ async def offline(pilot: Any) -> None:
     await quiet(pilot)
 
 
+async def share_result(pilot: Any) -> None:
+    await then("S")(pilot)
+    screen = pilot.app.screen
+    assert type(screen).__name__ == "ShareDialog", screen
+    await pilot.press("ctrl+s")
+    for _ in range(200):
+        if screen.share_hash is not None:
+            break
+        await pilot.pause(0.05)
+    await quiet(pilot)
+
+
 SCREENS: dict[str, tuple[bool | str, Callable[[Any], Awaitable[None]] | None]] = {
     "create": (False, quiet),
     "unlock": (True, quiet),
@@ -196,13 +225,42 @@ SCREENS: dict[str, tuple[bool | str, Callable[[Any], Awaitable[None]] | None]] =
     "login": (True, then("L")),
     "conflict": (True, conflict),
     "offline": ("offline", offline),
+    "share_no_server": (True, then("S")),
+    "share": ("shares", then("S")),
+    "share_result": ("shares", share_result),
 }
 
 
 @pytest.mark.usefixtures("frozen")
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("name", list(SCREENS))
-def test_screen(snap_compare: Any, name: str, size: tuple[int, int]) -> None:
+def test_screen(
+    snap_compare: Any,
+    name: str,
+    size: tuple[int, int],
+    share_server: RunningServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if name.startswith("share"):
+        # A fixed id and key per size, so the link on screen is the same on every run; each
+        # run starts its own server, so the ids never clash.
+        from mysafe_tui.remote import shares
+
+        client_id, secret = share_server.keys["snap"]
+        SHARE_SERVER.update(
+            {
+                "url": share_server.url,
+                "client_id": client_id,
+                "client_secret": secret,
+                "prefix": "/api",
+                "ca_bundle": "",
+                "capabilities": "bulk,files,revisions,shares",
+                "last_sync": "",
+            }
+        )
+        monkeypatch.setattr(shares, "new_share_id", lambda: f"SnapshotShareId{size[0]}xx"[:22])
+        fixed = types.SimpleNamespace(urandom=lambda n: bytes(range(n)))
+        monkeypatch.setattr(shares, "os", fixed)  # this module's os only, not the process's
     seed, run_before = SCREENS[name]
     app = make_app(seed)
     assert snap_compare(app, terminal_size=size, run_before=run_before)
