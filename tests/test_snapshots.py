@@ -211,6 +211,22 @@ async def share_result(pilot: Any) -> None:
     await quiet(pilot)
 
 
+async def share_cockpit(pilot: Any) -> None:
+    """One link, revoked: every cell is then the same on every run (no "expires in")."""
+    await unlocked(pilot)
+    service = pilot.app.service
+    item = (await service.search("router"))[0]
+    created = await service.share_item(item.id, label="for the plumber")
+    await service.revoke_share(created.share_hash)
+    await pilot.press("O")
+    for _ in range(200):
+        table = pilot.app.screen.query("DataTable")
+        if table and table.first().row_count:
+            break
+        await pilot.pause(0.05)
+    await quiet(pilot)
+
+
 SCREENS: dict[str, tuple[bool | str, Callable[[Any], Awaitable[None]] | None]] = {
     "create": (False, quiet),
     "unlock": (True, quiet),
@@ -228,6 +244,7 @@ SCREENS: dict[str, tuple[bool | str, Callable[[Any], Awaitable[None]] | None]] =
     "share_no_server": (True, then("S")),
     "share": ("shares", then("S")),
     "share_result": ("shares", share_result),
+    "share_cockpit": ("shares", share_cockpit),
 }
 
 
@@ -258,7 +275,8 @@ def test_screen(
                 "last_sync": "",
             }
         )
-        monkeypatch.setattr(shares, "new_share_id", lambda: f"SnapshotShareId{size[0]}xx"[:22])
+        share_id = f"Snap-{name}-{size[0]}-xxxxxxxxxxxxxxxx"[:22]
+        monkeypatch.setattr(shares, "new_share_id", lambda: share_id)
         fixed = types.SimpleNamespace(urandom=lambda n: bytes(range(n)))
         monkeypatch.setattr(shares, "os", fixed)  # this module's os only, not the process's
     seed, run_before = SCREENS[name]

@@ -140,7 +140,7 @@ class MainScreen(Screen[None]):
 
     def update_topbar(self) -> None:
         """Counts in the tabs; profile, filters and the two countdowns in the top bar."""
-        if not self.is_mounted:
+        if not self.is_mounted or not self.query("#tabs"):  # not yet composed, or torn down
             return
         lock_in = self.app.seconds_until_lock()  # type: ignore[attr-defined]
         clip_in = self.service.clipboard_seconds_left

@@ -80,7 +80,7 @@ class SharesScreen(Screen[None]):
             table.add_row(*(Text(str(c), style=style if i == 2 else "")
                             for i, c in enumerate(cells)))  # fmt: skip
         target = self.service.share_target() or ""
-        note.update(f"{len(self.rows)} links on {target}. x revokes (the content is deleted at "
+        note.update(f"{len(self.rows)} link{'' if len(self.rows) == 1 else 's'} on {target}. x revokes (the content is deleted at "
                     "once), c copies a link again, r refreshes." if self.rows else
                     "No links yet: press S on an item to share it.")  # fmt: skip
         table.focus()
