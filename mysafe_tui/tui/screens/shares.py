@@ -77,12 +77,18 @@ class SharesScreen(Screen[None]):
                 _ago(row.get("last_access_at")),
                 _ago(row.get("created_at")),
             ]
-            table.add_row(*(Text(str(c), style=style if i == 2 else "")
-                            for i, c in enumerate(cells)))  # fmt: skip
+            table.add_row(
+                *(Text(str(c), style=style if i == 2 else "") for i, c in enumerate(cells))
+            )
         target = self.service.share_target() or ""
-        note.update(f"{len(self.rows)} link{'' if len(self.rows) == 1 else 's'} on {target}. x revokes (the content is deleted at "
-                    "once), c copies a link again, r refreshes." if self.rows else
-                    "No links yet: press S on an item to share it.")  # fmt: skip
+        count = f"{len(self.rows)} link{'' if len(self.rows) == 1 else 's'}"
+        if self.rows:
+            note.update(
+                f"{count} on {target}. x revokes (the content is deleted at once), "
+                "c copies a link again, r refreshes."
+            )
+        else:
+            note.update("No links yet: press S on an item to share it.")
         table.focus()
 
     def action_refresh(self) -> None:
