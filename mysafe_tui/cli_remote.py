@@ -78,16 +78,21 @@ def _client_secret() -> str:
     return getpass.getpass("Client secret: ")
 
 
-async def cmd_login(args: argparse.Namespace, service: VaultService) -> int:
+def _access_key(args: argparse.Namespace) -> tuple[str, str, str]:
+    """URL, client id and secret from the arguments, the SENHASEGURA_* variables or prompts."""
     url = args.url or os.environ.get("SENHASEGURA_URL")
     if not url:
-        raise InvalidInput("give the server URL: mysafe login https://vault.example.com")
+        raise InvalidInput(f"give the server URL: mysafe {args.command} https://vault.example.com")
     client_id = args.client_id or os.environ.get("SENHASEGURA_CLIENT_ID")
     if not client_id:
         if not sys.stdin.isatty():
             raise InvalidInput("give --client-id or $SENHASEGURA_CLIENT_ID")
         client_id = input("Client id: ").strip()
-    secret = _client_secret()
+    return url, client_id, _client_secret()
+
+
+async def cmd_login(args: argparse.Namespace, service: VaultService) -> int:
+    url, client_id, secret = _access_key(args)
     result = await service.login(
         url, client_id, secret, prefix=args.prefix, ca_bundle=args.ca_bundle, progress=_progress
     )
@@ -131,13 +136,16 @@ async def cmd_status(args: argparse.Namespace, service: VaultService) -> int:
         "state": status.state,
         "last_sync": status.last_sync,
         "capabilities": sorted(status.capabilities),
+        "share_server": service.share_target(),
     }
     if args.json:
         print(json.dumps(data, indent=2))
         return 0
     print(f"Vault:     {data['vault']} ({data['items']} active items)")
+    links = data["share_server"] or "none ('mysafe share-server URL' names one)"
     if not status.bound:
         print("Server:    none (a local vault; 'mysafe login URL' binds it to a server)")
+        print(f"Links:     {links}")
         return 0
     when = (
         time.strftime("%Y-%m-%d %H:%M", time.localtime(status.last_sync))
@@ -147,6 +155,7 @@ async def cmd_status(args: argparse.Namespace, service: VaultService) -> int:
     print(f"Server:    {status.url} (client id {status.client_id})")
     print(f"Last sync: {when}")
     print(f"Features:  {', '.join(sorted(status.capabilities)) or 'plain senhasegura API'}")
+    print(f"Links:     {links}")
     return 0
 
 
@@ -253,14 +262,7 @@ async def cmd_open(args: argparse.Namespace, service: VaultService) -> int:
 
 
 async def cmd_share_server(args: argparse.Namespace, service: VaultService) -> int:
-    url = args.url or os.environ.get("SENHASEGURA_URL")
-    if not url:
-        raise InvalidInput("give the server URL: mysafe share-server https://vault.example.com")
-    client_id = args.client_id or os.environ.get("SENHASEGURA_CLIENT_ID")
-    if not client_id:
-        if not sys.stdin.isatty():
-            raise InvalidInput("give --client-id or $SENHASEGURA_CLIENT_ID")
-        client_id = input("Client id: ").strip()
-    await service.set_share_server(url, client_id, _client_secret())
+    url, client_id, secret = _access_key(args)
+    await service.set_share_server(url, client_id, secret)
     print(f"Links from this vault are now hosted by {url}.", file=sys.stderr)
     return 0

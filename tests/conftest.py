@@ -7,6 +7,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 import pytest
 
 from mysafe_tui.core.kdf import KdfParams
@@ -14,6 +15,7 @@ from mysafe_tui.core.models import ItemKind
 from mysafe_tui.core.settings import Paths
 from mysafe_tui.core.vault import Vault
 from mysafe_tui.service import VaultService
+from serverkit import RunningServer, start_server
 
 T = TypeVar("T")
 PASSPHRASE = "correct horse battery staple"
@@ -54,3 +56,18 @@ def service(tmp_path: Path, run: Callable[..., Any]) -> Iterator[VaultService]:
     run(svc.create(PASSPHRASE))
     yield svc
     run(svc.close())
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """A real `mysafe serve` on a loopback port, one per test module (users alice, bob and
+    carol). Modules that need other users or flags define their own `server`."""
+    running = start_server(tmp_path_factory.mktemp("server"))
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def alice(server: RunningServer) -> Iterator[httpx.Client]:
+    with server.client("alice") as client:
+        yield client

@@ -182,3 +182,16 @@ def start_server(
             time.sleep(0.1)
     server.stop()
     raise RuntimeError(f"server did not start:\n{server.log()}")
+
+
+class Switch(httpx.AsyncBaseTransport):
+    """The real network, with a switch to cut it (fault injection for offline mode)."""
+
+    def __init__(self) -> None:
+        self.down = False
+        self.real = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.down:
+            raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+        return await self.real.handle_async_request(request)

@@ -7,7 +7,6 @@ import os
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -17,19 +16,6 @@ from mysafe_tui.core.totp import parse_seed, totp
 from serverkit import RunningServer, start_server
 
 SEED = "JBSWY3DPEHPK3PXP"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    running = start_server(tmp_path_factory.mktemp("api"))
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def alice(server: RunningServer) -> Iterator[httpx.Client]:
-    with server.client("alice") as client:
-        yield client
 
 
 def ok(answer: httpx.Response, status: int = 200) -> dict:

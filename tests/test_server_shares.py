@@ -6,7 +6,6 @@ import asyncio
 import base64
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -24,19 +23,6 @@ from mysafe_tui.core.sharecrypto import (
 from serverkit import RunningServer, start_server
 
 NOTE = SharePayload("note", "Door code", [{"label": "Note", "value": "4711#", "secret": True}])
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    running = start_server(tmp_path_factory.mktemp("shares"))
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def alice(server: RunningServer) -> Iterator[httpx.Client]:
-    with server.client("alice") as client:
-        yield client
 
 
 def status_of(link: ShareLink) -> httpx.Response:

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from mysafe_tui.core.sharecrypto import SharePayload
-from serverkit import RunningServer, start_server
+from serverkit import RunningServer
 
 CHROMIUM = "/usr/bin/chromium"
 VECTORS = json.loads((Path(__file__).parent / "share_vectors.json").read_text())
@@ -35,19 +35,6 @@ if not Path(CHROMIUM).exists():
     pytest.skip("Debian's chromium is not installed", allow_module_level=True)
 
 sync_api = pytest.importorskip("playwright.sync_api")
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    running = start_server(tmp_path_factory.mktemp("browser"))
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def alice(server: RunningServer) -> Iterator[httpx.Client]:
-    with server.client("alice") as client:
-        yield client
 
 
 @pytest.fixture(scope="module")

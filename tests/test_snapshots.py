@@ -263,7 +263,8 @@ def test_screen(
         # run starts its own server, so the ids never clash.
         from mysafe_tui.remote import shares
 
-        client_id, secret = share_server.keys["snap"]
+        # Its own server user: the links screen then lists this scene's links only.
+        client_id, secret = share_server.new_user(f"{name}-{size[0]}")
         SHARE_SERVER.update(
             {
                 "url": share_server.url,

@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from conftest import FLOOR, PASSPHRASE
@@ -27,7 +26,7 @@ from mysafe_tui.core.models import ItemKind, Secret
 from mysafe_tui.core.settings import Paths
 from mysafe_tui.remote.client import AccessKey, MySafeClient
 from mysafe_tui.service import VaultService
-from serverkit import RunningServer, start_server
+from serverkit import RunningServer, Switch, start_server
 
 USERS = itertools.count()
 
@@ -41,19 +40,6 @@ def server(
     running.extension = request.param == "extension"  # type: ignore[attr-defined]
     yield running
     running.stop()
-
-
-class Switch(httpx.AsyncBaseTransport):
-    """The real network, with a switch to cut it (fault injection for offline mode)."""
-
-    def __init__(self) -> None:
-        self.down = False
-        self.real = httpx.AsyncHTTPTransport()
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self.down:
-            raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
-        return await self.real.handle_async_request(request)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from textual.widgets import Input, Static
 
@@ -22,7 +21,7 @@ from mysafe_tui.tui.modals.item import ItemDialog
 from mysafe_tui.tui.modals.remote import ConflictDialog, LoginDialog, SyncDialog
 from mysafe_tui.tui.screens.main import MainScreen
 from mysafe_tui.tui.widgets.item_list import ItemList
-from serverkit import RunningServer, start_server
+from serverkit import RunningServer, Switch, start_server
 
 USERS = itertools.count()
 
@@ -32,19 +31,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     running = start_server(tmp_path_factory.mktemp("tui-remote"), users=("admin",))
     yield running
     running.stop()
-
-
-class Switch(httpx.AsyncBaseTransport):
-    """The real network, with a switch to cut it (fault injection for offline mode)."""
-
-    def __init__(self) -> None:
-        self.down = False
-        self.real = httpx.AsyncHTTPTransport()
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self.down:
-            raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
-        return await self.real.handle_async_request(request)
 
 
 class Setup:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Awaitable
 from typing import TypeVar
@@ -10,6 +11,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.css.query import NoMatches
 from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static, Tab, Tabs
@@ -140,8 +142,13 @@ class MainScreen(Screen[None]):
 
     def update_topbar(self) -> None:
         """Counts in the tabs; profile, filters and the two countdowns in the top bar."""
-        if not self.is_mounted or not self.query("#tabs"):  # not yet composed, or torn down
+        if not self.is_mounted:
             return
+        # Called by the app's 1 s tick, also while the screen composes or closes.
+        with contextlib.suppress(NoMatches):
+            self._update_topbar()
+
+    def _update_topbar(self) -> None:
         lock_in = self.app.seconds_until_lock()  # type: ignore[attr-defined]
         clip_in = self.service.clipboard_seconds_left
         counts = self.service.counts_now()
