@@ -161,7 +161,6 @@ async def cmd_status(args: argparse.Namespace, service: VaultService) -> int:
 
 async def cmd_share(args: argparse.Namespace, service: VaultService) -> int:
     from . import prompts
-    from .remote.shares import parse_duration
 
     item = await service.find(args.name)
     fields = None
@@ -171,7 +170,7 @@ async def cmd_share(args: argparse.Namespace, service: VaultService) -> int:
     created = await service.share_item(
         item.id,
         fields=fields,
-        expires_in=parse_duration(args.expires),
+        expires_in=service.parse_duration(args.expires),
         views=args.views,
         password=password,
         label=args.label,

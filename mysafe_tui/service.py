@@ -594,6 +594,13 @@ class VaultService:
             (f, shares.LABELS[f], f in shares.DEFAULT_FIELDS[kind]) for f in shares.SHAREABLE[kind]
         ]
 
+    @staticmethod
+    def parse_duration(text: str) -> int:
+        """'90m', '36h', '7d', '2w' as seconds, within the 30 days a link may live."""
+        from .remote.shares import parse_duration
+
+        return parse_duration(text)
+
     def share_target(self) -> str | None:
         """Where links are made: the bound server if it offers shares, else the vault's share
         server; None when there is neither (the UI explains how to get one)."""

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -223,3 +224,52 @@ def test_cli_share_shares_revoke_open_and_a_50_mib_file(
     assert (
         stored_ciphertext(server, sha256(link.split("/s/")[1].split("#")[0].encode()).hex()) is None
     )
+
+
+async def test_share_dialog_custom_expiry(server: RunningServer, tmp_path: Path) -> None:
+    from textual.widgets import Input, RadioButton
+
+    from mysafe_tui.tui.app import MySafeApp
+    from mysafe_tui.tui.modals.share import ShareDialog
+    from mysafe_tui.tui.screens.main import MainScreen
+
+    client_id, secret = server.new_user(f"dialog{next(USERS)}")
+    home = tmp_path / "home"
+    setup = VaultService(Paths(home, home), kdf_params=FLOOR)
+    await setup.create(PASSPHRASE)
+    await setup.set_share_server(server.url, client_id, secret)
+    await setup.create_item(ItemKind.NOTE, {"name": "Door", "note": "4711#"})
+    await setup.close()
+    app = MySafeApp(VaultService(Paths(home, home), kdf_params=FLOOR))
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.pause()
+        app.screen.query_one("#passphrase", Input).value = PASSPHRASE
+        await pilot.press("enter")
+        for _ in range(200):
+            if isinstance(app.screen, MainScreen):
+                break
+            await pilot.pause(0.05)
+        await pilot.press("2")
+        await pilot.pause(0.3)
+        await pilot.press("S")
+        for _ in range(100):
+            if isinstance(app.screen, ShareDialog):
+                break
+            await pilot.pause(0.05)
+        dialog = app.screen
+        assert isinstance(dialog, ShareDialog)
+        dialog.query(RadioButton).last().value = True  # "custom"
+        dialog.query_one("#custom-expiry", Input).value = "99d"
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.3)
+        assert "30 days" in str(dialog.query_one("#error").render())
+        assert dialog.share_hash is None  # refused here, nothing sent
+        dialog.query_one("#custom-expiry", Input).value = "36h"
+        await pilot.press("ctrl+s")
+        for _ in range(200):
+            if dialog.share_hash is not None:
+                break
+            await pilot.pause(0.05)
+        [row] = await app.service.list_shares()
+        expires = datetime.fromisoformat(row["expires_at"].replace("Z", "+00:00")).timestamp()
+        assert abs(expires - (time.time() + 36 * 3600)) < 120

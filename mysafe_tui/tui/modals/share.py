@@ -18,7 +18,7 @@ from ...service import VaultService
 from ..widgets.note import Note
 from ..widgets.qr import qr_text
 
-EXPIRY = [("1 hour", 3600), ("24 hours", 86400), ("7 days", 7 * 86400), ("30 days", 30 * 86400)]
+EXPIRY = [("1 h", 3600), ("24 h", 86400), ("7 days", 7 * 86400), ("30 days", 30 * 86400)]
 NO_SERVER = (
     "Links are hosted by a mysafe server, which stores only ciphertext (the key stays in the "
     "link). This vault has none yet:\n\n"
@@ -66,9 +66,12 @@ class ShareDialog(ModalScreen[str | None]):
                         for name, label, default in self.service.shareable_fields(self.item.kind):
                             yield Checkbox(label, default, id=f"field-{name}")
                 yield Label("Link expires after", classes="field-label")
-                with RadioSet(id="expiry"):
-                    for index, (label, _) in enumerate(EXPIRY):
-                        yield RadioButton(label, value=index == 1)
+                with Horizontal(id="expiry-row"):
+                    with RadioSet(id="expiry"):
+                        for index, (label, _) in enumerate(EXPIRY):
+                            yield RadioButton(label, value=index == 1)
+                        yield RadioButton("custom")
+                    yield Input(placeholder="36h, 3d", id="custom-expiry", max_length=6)
                 with Horizontal(id="policy"):
                     yield Label("Views (1-100)")
                     yield Input("1", id="views", restrict=r"\d*", max_length=3)
@@ -109,7 +112,14 @@ class ShareDialog(ModalScreen[str | None]):
             error.say("Views must be a number from 1 to 100.")
             return None
         index = self.query_one("#expiry", RadioSet).pressed_index
-        expires = EXPIRY[index if index >= 0 else 1][1]
+        if index == len(EXPIRY):  # custom: 90m, 36h, 3d, 2w (the server caps it at 30 days)
+            try:
+                expires = self.service.parse_duration(self.query_one("#custom-expiry", Input).value)
+            except MySafeError as exc:
+                error.say(str(exc))
+                return None
+        else:
+            expires = EXPIRY[index if index >= 0 else 1][1]
         password = self.query_one("#password", Input).value or None
         return fields, expires, views, password, self.query_one("#label", Input).value.strip()
 
