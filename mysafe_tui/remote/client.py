@@ -226,7 +226,9 @@ class MySafeClient:
                     continue
                 raise OfflineError(f"{self.base_url} did not answer in time") from None
             except httpx.TransportError as exc:
-                raise OfflineError(f"cannot reach {self.base_url} ({_reason(exc)})") from None
+                raise OfflineError(
+                    f"cannot reach {self.base_url} ({transport_reason(exc)})"
+                ) from None
             if answer.status_code not in RETRY_STATUSES or attempt + 1 == attempts:
                 return answer
             delay = retry_after(answer.headers.get("retry-after"))
@@ -366,7 +368,7 @@ class MySafeClient:
         try:
             answer = await self._http.send(request, stream=True)
         except httpx.TransportError as exc:
-            raise OfflineError(f"cannot reach {self.base_url} ({_reason(exc)})") from None
+            raise OfflineError(f"cannot reach {self.base_url} ({transport_reason(exc)})") from None
         try:
             if not answer.is_success:
                 await answer.aread()
@@ -375,7 +377,7 @@ class MySafeClient:
                 yield chunk
         except httpx.TransportError as exc:
             raise OfflineError(
-                f"the download from {self.base_url} broke off ({_reason(exc)})"
+                f"the download from {self.base_url} broke off ({transport_reason(exc)})"
             ) from None
         finally:
             await answer.aclose()
@@ -439,7 +441,7 @@ def retry_after(value: str | None, now: float | None = None) -> float | None:
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
-def _reason(exc: httpx.TransportError) -> str:
+def transport_reason(exc: httpx.TransportError) -> str:
     text = str(exc) or type(exc).__name__
     if "refused" in text.lower() or "all connection attempts failed" in text.lower():
         return "nothing answers at that address"

@@ -32,7 +32,7 @@ from ..core.sharecrypto import (
     seal,
     unb64url,
 )
-from .client import MySafeClient
+from .client import MySafeClient, transport_reason
 
 MAX_EXPIRY = 30 * 24 * 3600
 MAX_VIEWS = 100
@@ -166,7 +166,9 @@ async def _public(http: httpx.AsyncClient, method: str, url: str, **kwargs: Any)
     try:
         answer = await http.request(method, url, **kwargs)
     except httpx.TransportError as exc:
-        raise OfflineError(f"cannot reach {url.split('/api/')[0]} ({exc})") from None
+        raise OfflineError(
+            f"cannot reach {url.split('/api/')[0]} ({transport_reason(exc)})"
+        ) from None
     try:
         body = answer.json()
     except json.JSONDecodeError:
