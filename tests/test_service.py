@@ -63,6 +63,15 @@ def test_multi_word_query_matches_words_anywhere(run: Run, service: VaultService
     assert names(run(service.search("database prod"))) == ["prod database"]
 
 
+def test_real_words_that_no_item_combines_find_nothing_but_typos_still_do(
+    run: Run, service: VaultService
+) -> None:
+    add(run, service, "github personal")
+    add(run, service, "prod database")
+    assert run(service.search("github prod")) == []  # both words exist, never together
+    assert names(run(service.search("github persnl"))) == ["github personal"]  # a typo
+
+
 def test_kind_filter_and_tags_are_searchable(run: Run, service: VaultService) -> None:
     add(run, service, "login", tags="work,vpn")
     run(service.create_item(ItemKind.NOTE, {"name": "vpn howto", "note": "steps"}))

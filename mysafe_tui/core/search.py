@@ -7,7 +7,8 @@ Ranking is by tiers, each in the base order (favourites first, then name):
 3. the username, URL or tags contain it;
 4. every word of a multi-word query appears somewhere;
 5. fuzzy: the query's letters appear in order, only when nothing matched above (a fallback
-   for typos, not a flood when plain matches abound), at most `FUZZY_LIMIT` of them.
+   for typos, not a flood when plain matches abound), at most `FUZZY_LIMIT` of them; not for
+   a multi-word query whose every word exists as typed (no typo to forgive).
 
 Tiers 1-3 come from one comprehension of C-level substring tests, then a split of the hits;
 the fuzzy tier is one regular expression over all candidate lines joined, with possessive
@@ -126,6 +127,14 @@ class SearchIndex:
             ranked += [
                 i for i in with_longest if i not in phrase and all(w in hay[i] for w in rest)
             ]
+            if (
+                not ranked
+                and with_longest
+                and all(any(w in hay[i] for i in view.positions) for w in rest)
+            ):
+                # Every word is spelt as some item has it, but no item has them all: not a
+                # typo, so a fuzzy guess would be noise (and the slowest search there is).
+                return []
         if not ranked:
             ranked = self._fuzzy(view, q.replace(" ", ""), FUZZY_LIMIT)
         return [items[i] for i in ranked]
