@@ -69,7 +69,9 @@ def test_real_words_that_no_item_combines_find_nothing_but_typos_still_do(
     add(run, service, "github personal")
     add(run, service, "prod database")
     assert run(service.search("github prod")) == []  # both words exist, never together
+    add(run, service, "gitlab personal")
     assert names(run(service.search("github persnl"))) == ["github personal"]  # a typo
+    assert names(run(service.search("persnl github"))) == ["github personal"]  # any order
 
 
 def test_kind_filter_and_tags_are_searchable(run: Run, service: VaultService) -> None:

@@ -7,8 +7,9 @@ Ranking is by tiers, each in the base order (favourites first, then name):
 3. the username, URL or tags contain it;
 4. every word of a multi-word query appears somewhere;
 5. fuzzy: the query's letters appear in order, only when nothing matched above (a fallback
-   for typos, not a flood when plain matches abound), at most `FUZZY_LIMIT` of them; not for
-   a multi-word query whose every word exists as typed (no typo to forgive).
+   for typos, not a flood when plain matches abound), at most `FUZZY_LIMIT` of them. In a
+   multi-word query only the misspelt words are matched fuzzily, inside the items that hold
+   the others; when every word exists as typed there is no typo to forgive: nothing is guessed.
 
 Tiers 1-3 come from one comprehension of C-level substring tests, then a split of the hits;
 the fuzzy tier is one regular expression over all candidate lines joined, with possessive
@@ -127,14 +128,27 @@ class SearchIndex:
             ranked += [
                 i for i in with_longest if i not in phrase and all(w in hay[i] for w in rest)
             ]
-            if (
-                not ranked
-                and with_longest
-                and all(any(w in hay[i] for i in view.positions) for w in rest)
-            ):
-                # Every word is spelt as some item has it, but no item has them all: not a
-                # typo, so a fuzzy guess would be noise (and the slowest search there is).
-                return []
+            if not ranked:
+                joined = self._joined(view)  # one C-level scan per word, not a Python loop
+                exact = [w for w in words if w in joined]
+                typos = [w for w in words if w not in joined]
+                if not typos:
+                    # Every word is spelt as some item has it, but no item has them all: not
+                    # a typo, so a fuzzy guess would be noise (and the slowest search there is).
+                    return []
+                if exact:
+                    # Forgive the misspelt words only, inside the lines that hold the others:
+                    # a few thousand lines rather than a fuzzy scan of the whole index.
+                    anchor = max(exact, key=len)
+                    lines = (
+                        with_longest
+                        if anchor == longest
+                        else [i for i in view.positions if anchor in hay[i]]
+                    )
+                    lines = [i for i in lines if all(w in hay[i] for w in exact)]
+                    for word in typos:
+                        lines = self._fuzzy_lines(lines, _fuzzy_pattern(word))
+                    return [items[i] for i in lines[:FUZZY_LIMIT]]
         if not ranked:
             ranked = self._fuzzy(view, q.replace(" ", ""), FUZZY_LIMIT)
         return [items[i] for i in ranked]
@@ -144,18 +158,10 @@ class SearchIndex:
         finds fast) and its possessive `[^c]*+c` steps never backtrack, so a miss is linear."""
         if len(letters) < 2:
             return []
-        steps = "".join(f"[^\\n{re.escape(c)}]*+{re.escape(c)}" for c in letters[1:])
-        pattern = re.compile(re.escape(letters[0]) + steps)
-        if view.joined is None:
-            hay = self._hay
-            offset = 0
-            for i in view.positions:
-                view.starts.append(offset)
-                offset += len(hay[i]) + 1
-            view.joined = "\n".join(hay[i] for i in view.positions)
+        pattern = _fuzzy_pattern(letters)
         out: list[int] = []
         last = -1
-        for match in pattern.finditer(view.joined):
+        for match in pattern.finditer(self._joined(view)):
             position = view.positions[bisect.bisect_right(view.starts, match.start()) - 1]
             if position != last:
                 last = position
@@ -163,6 +169,28 @@ class SearchIndex:
                 if len(out) >= limit:
                     break
         return out
+
+    def _fuzzy_lines(self, lines: list[int], pattern: re.Pattern[str]) -> list[int]:
+        """The lines (in order) where `pattern` matches: one regex pass over them joined."""
+        hay = self._hay
+        starts, offset = [], 0
+        for i in lines:
+            starts.append(offset)
+            offset += len(hay[i]) + 1
+        text = "\n".join(hay[i] for i in lines)
+        hits = {bisect.bisect_right(starts, m.start()) - 1 for m in pattern.finditer(text)}
+        return [lines[k] for k in sorted(hits)]
+
+    def _joined(self, view: _View) -> str:
+        """The view's lines joined by newlines (built once per view), with their offsets."""
+        if view.joined is None:
+            hay = self._hay
+            offset = 0
+            for i in view.positions:
+                view.starts.append(offset)
+                offset += len(hay[i]) + 1
+            view.joined = "\n".join(hay[i] for i in view.positions)
+        return view.joined
 
     def _view(self, kind: ItemKind | None, trash: bool, favourites_only: bool) -> _View:
         key = (kind, trash, favourites_only)
@@ -179,3 +207,9 @@ class SearchIndex:
             view = _View(positions)
             self._views[key] = view
         return view
+
+
+def _fuzzy_pattern(letters: str) -> re.Pattern[str]:
+    """The letters in order on one line; possessive steps, so a miss never backtracks."""
+    steps = "".join(f"[^\\n{re.escape(c)}]*+{re.escape(c)}" for c in letters[1:])
+    return re.compile(re.escape(letters[0]) + steps)
