@@ -71,3 +71,25 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
 def alice(server: RunningServer) -> Iterator[httpx.Client]:
     with server.client("alice") as client:
         yield client
+
+
+async def until(pilot: Any, condition: Any, timeout: float = 15) -> None:
+    """Let the app run until `condition()` holds; fail the test after `timeout` seconds."""
+    waited = 0.0
+    while not condition():
+        assert waited < timeout, "the app did not get there in time"
+        await pilot.pause(0.05)
+        waited += 0.05
+
+
+async def unlock_ui(app: Any, pilot: Any) -> Any:
+    """Type the passphrase on the unlock screen; return the main screen once it shows."""
+    from textual.widgets import Input
+
+    from mysafe_tui.tui.screens.main import MainScreen
+
+    await pilot.pause()
+    app.screen.query_one("#passphrase", Input).value = PASSPHRASE
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(app.screen, MainScreen))
+    return app.screen

@@ -42,16 +42,15 @@ async def test_tui_share_opened_in_chromium_then_revoked_from_the_cockpit(
     """The whole promise: S in the TUI makes a link, a browser reveals it once, the cockpit
     shows it used up, and a revoked link's page says so while the server forgets the content."""
     from playwright.async_api import async_playwright
-    from textual.widgets import DataTable, Input
+    from textual.widgets import DataTable
 
-    from conftest import FLOOR, PASSPHRASE
+    from conftest import FLOOR, PASSPHRASE, unlock_ui, until
     from mysafe_tui.core.models import ItemKind
     from mysafe_tui.core.settings import Paths
     from mysafe_tui.service import VaultService
     from mysafe_tui.tui.app import MySafeApp
     from mysafe_tui.tui.modals.confirm import ConfirmDialog
     from mysafe_tui.tui.modals.share import ShareDialog
-    from mysafe_tui.tui.screens.main import MainScreen
     from mysafe_tui.tui.screens.shares import SharesScreen
 
     client_id, secret = server.new_user("tui-sharer")
@@ -61,13 +60,6 @@ async def test_tui_share_opened_in_chromium_then_revoked_from_the_cockpit(
     await setup.set_share_server(server.url, client_id, secret)
     await setup.create_item(ItemKind.NOTE, {"name": "Door code", "note": "4711#"})
     await setup.close()
-
-    async def until(pilot: Any, condition: Any, timeout: float = 15) -> None:
-        for _ in range(int(timeout / 0.05)):
-            if condition():
-                return
-            await pilot.pause(0.05)
-        raise AssertionError("the app did not get there in time")
 
     async def make_link(app: MySafeApp, pilot: Any) -> tuple[str, str]:
         await pilot.press("S")
@@ -83,10 +75,7 @@ async def test_tui_share_opened_in_chromium_then_revoked_from_the_cockpit(
 
     app = MySafeApp(VaultService(Paths(home, home), kdf_params=FLOOR))
     async with app.run_test(size=(100, 32)) as pilot, async_playwright() as playwright:
-        await pilot.pause()
-        app.screen.query_one("#passphrase", Input).value = PASSPHRASE
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, MainScreen))
+        await unlock_ui(app, pilot)
         await pilot.press("2")
         await pilot.pause(0.3)
         link, _ = await make_link(app, pilot)

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import FLOOR, PASSPHRASE
+from conftest import FLOOR, PASSPHRASE, unlock_ui, until
 from mysafe_tui.core.crypto import sha256
 from mysafe_tui.core.errors import NotSupported, RemoteRejected
 from mysafe_tui.core.models import ItemKind
@@ -231,7 +231,6 @@ async def test_share_dialog_custom_expiry(server: RunningServer, tmp_path: Path)
 
     from mysafe_tui.tui.app import MySafeApp
     from mysafe_tui.tui.modals.share import ShareDialog
-    from mysafe_tui.tui.screens.main import MainScreen
 
     client_id, secret = server.new_user(f"dialog{next(USERS)}")
     home = tmp_path / "home"
@@ -242,20 +241,11 @@ async def test_share_dialog_custom_expiry(server: RunningServer, tmp_path: Path)
     await setup.close()
     app = MySafeApp(VaultService(Paths(home, home), kdf_params=FLOOR))
     async with app.run_test(size=(100, 32)) as pilot:
-        await pilot.pause()
-        app.screen.query_one("#passphrase", Input).value = PASSPHRASE
-        await pilot.press("enter")
-        for _ in range(200):
-            if isinstance(app.screen, MainScreen):
-                break
-            await pilot.pause(0.05)
+        await unlock_ui(app, pilot)
         await pilot.press("2")
         await pilot.pause(0.3)
         await pilot.press("S")
-        for _ in range(100):
-            if isinstance(app.screen, ShareDialog):
-                break
-            await pilot.pause(0.05)
+        await until(pilot, lambda: isinstance(app.screen, ShareDialog))
         dialog = app.screen
         assert isinstance(dialog, ShareDialog)
         dialog.query(RadioButton).last().value = True  # "custom"
@@ -266,10 +256,7 @@ async def test_share_dialog_custom_expiry(server: RunningServer, tmp_path: Path)
         assert dialog.share_hash is None  # refused here, nothing sent
         dialog.query_one("#custom-expiry", Input).value = "36h"
         await pilot.press("ctrl+s")
-        for _ in range(200):
-            if dialog.share_hash is not None:
-                break
-            await pilot.pause(0.05)
+        await until(pilot, lambda: dialog.share_hash is not None)
         [row] = await app.service.list_shares()
         expires = datetime.fromisoformat(row["expires_at"].replace("Z", "+00:00")).timestamp()
         assert abs(expires - (time.time() + 36 * 3600)) < 120

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from textual.widgets import Input
 
-from conftest import FLOOR, PASSPHRASE
+from conftest import FLOOR, PASSPHRASE, unlock_ui, until
 from mysafe_tui.core.clipboard import Clipboard
 from mysafe_tui.core.models import ItemKind
 from mysafe_tui.core.settings import Paths
@@ -83,10 +83,7 @@ BANK = (ItemKind.PASSWORD, {"name": "Bank", "username": "me", "password": "bank-
 
 
 async def unlock(app: MySafeApp, pilot: Any) -> MainScreen:
-    await pilot.pause()
-    app.screen.query_one("#passphrase", Input).value = PASSPHRASE
-    await pilot.press("enter")
-    await until(pilot, lambda: isinstance(app.screen, MainScreen))
+    await unlock_ui(app, pilot)
     await settle(app, pilot)
     assert isinstance(app.screen, MainScreen)
     return app.screen
@@ -101,14 +98,6 @@ async def settle(app: MySafeApp, pilot: Any, rounds: int = 4) -> None:
     dialog the test keeps open never completes.)"""
     for _ in range(rounds):
         await pilot.pause(0.05)
-
-
-async def until(pilot: Any, condition: Any, timeout: float = 10) -> None:
-    waited = 0.0
-    while not condition():
-        assert waited < timeout, "the app did not get there in time"
-        await pilot.pause(0.05)
-        waited += 0.05
 
 
 async def test_first_run_creates_a_vault(env: Env) -> None:

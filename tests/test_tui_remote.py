@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from textual.widgets import Input, Static
 
-from conftest import FLOOR, PASSPHRASE
+from conftest import FLOOR, PASSPHRASE, unlock_ui, until
 from mysafe_tui.core.models import Secret
 from mysafe_tui.core.settings import Paths
 from mysafe_tui.remote.client import AccessKey, MySafeClient
@@ -62,21 +62,10 @@ async def setup(server: RunningServer, tmp_path: Path) -> AsyncIterator[Setup]:
         yield Setup(tmp_path / "home", server, client, key)
 
 
-async def until(pilot: Any, condition: Any, timeout: float = 15) -> None:
-    waited = 0.0
-    while not condition():
-        assert waited < timeout, "the app did not get there in time"
-        await pilot.pause(0.05)
-        waited += 0.05
-
-
 async def unlocked(app: MySafeApp, pilot: Any) -> MainScreen:
-    await pilot.pause()
-    app.screen.query_one("#passphrase", Input).value = PASSPHRASE
-    await pilot.press("enter")
-    await until(pilot, lambda: isinstance(app.screen, MainScreen))
-    assert isinstance(app.screen, MainScreen)
-    return app.screen
+    main = await unlock_ui(app, pilot)
+    assert isinstance(main, MainScreen)
+    return main
 
 
 def names(main: MainScreen) -> list[str]:

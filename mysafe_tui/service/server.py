@@ -59,7 +59,7 @@ class VaultService(LocalService):
             raise
         await self._run(vault.write_meta, "remote", session.binding)
         self._remote = session
-        return await self.sync(progress)
+        return await self._pull(progress, probe=False)  # the key and features were just checked
 
     async def logout(self) -> int:
         """Forget the server and drop its items from the cache; local-only items stay."""
@@ -75,12 +75,16 @@ class VaultService(LocalService):
 
     async def sync(self, progress: SyncProgress | None = None) -> PullResult:
         """Pull the server's items into the encrypted cache (incremental after the first)."""
+        return await self._pull(progress, probe=True)
+
+    async def _pull(self, progress: SyncProgress | None, probe: bool) -> PullResult:
         vault = self._require()
         session = self._require_remote()
         previous = session.state
         session.state = "syncing"
         try:
-            await session.probe()
+            if probe:  # the server may have gained or lost features since
+                await session.probe()
             result = await session.guard(session.engine.pull(progress))
         except BaseException:
             if session.state == "syncing":
