@@ -127,7 +127,7 @@ def child_size(n: int, folder: Path) -> dict[str, Any]:
     def unlock() -> tuple[Vault, SearchIndex]:
         v = Vault.open(path)
         v.unlock("bench passphrase")
-        return v, SearchIndex(v.summaries.values())
+        return v, SearchIndex(v.records.values())
 
     timings = []
     for _ in range(3):

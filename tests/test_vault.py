@@ -364,5 +364,5 @@ def test_summaries_written_before_the_remote_field_still_read(vault: Vault) -> N
     from mysafe_tui.core.records import decode_summary, encode_summary
 
     saved = add_password(vault, "old")
-    legacy = encode_summary(saved).rsplit(b"\0", 1)[0]  # as the previous version wrote it
+    legacy = encode_summary(saved).decode().rsplit("\0", 1)[0]  # as the previous version wrote
     assert decode_summary(saved.id, saved.kind, saved.version, legacy) == saved

@@ -3,9 +3,13 @@
 The summary is what unlock decrypts for every item, so its encoding is chosen for speed: the
 fields joined by NUL (which `clean_text` removes from user input), not JSON, which costs
 several times more per item on a 2-core machine (DESIGN.md §8: 100k items in under 1 s).
+Unlock does not even decode it: it keeps each summary as a `Record` (the text), which the
+search index reads directly and which becomes an `ItemSummary` only when something looks at it.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 from .crypto import associated_data
 from .models import ItemKind, ItemSummary
@@ -15,12 +19,28 @@ SUMMARY_FIELDS = (
     "name", "username", "url", "tags", "favourite", "active", "created", "updated",
     "file_name", "size", "media_type", "identifier_code", "method", "remote",
 )  # fmt: skip
-_SEP = "\x00"
+SEP = "\x00"
+# Positions the search index reads straight from the encoded text.
+NAME, USERNAME, URL, TAGS, FAVOURITE, ACTIVE = range(6)
+FILE_NAME = SUMMARY_FIELDS.index("file_name")
+
+
+class Record(NamedTuple):
+    """One item's summary as unlock leaves it: decrypted but still encoded (`text`), so a
+    100k-item vault unlocks without building 100k objects. `summary()` decodes it."""
+
+    id: str
+    kind: ItemKind
+    version: int
+    text: str
+
+    def summary(self) -> ItemSummary:
+        return decode_summary(self.id, self.kind, self.version, self.text)
 
 
 def clean_text(value: object) -> str:
     """A summary field as stored: text without NUL (the separator) or surrounding blanks."""
-    return str(value).replace(_SEP, "").strip()
+    return str(value).replace(SEP, "").strip()
 
 
 def encode_summary(summary: ItemSummary) -> bytes:
@@ -40,12 +60,13 @@ def encode_summary(summary: ItemSummary) -> bytes:
         summary.method,
         summary.remote,
     ]
-    return _SEP.join(clean_text(v) for v in values).encode()
+    return SEP.join(clean_text(v) for v in values).encode()
 
 
-def decode_summary(item_id: str, kind: ItemKind, version: int, data: bytes) -> ItemSummary:
-    """Inverse of `encode_summary`; raises ValueError or IndexError on anything malformed."""
-    f = data.decode().split(_SEP)
+def decode_summary(item_id: str, kind: ItemKind, version: int, text: str) -> ItemSummary:
+    """Inverse of `encode_summary` (decoded to text); raises ValueError or IndexError on
+    anything malformed."""
+    f = text.split(SEP)
     if len(f) < len(SUMMARY_FIELDS):
         if len(f) != len(SUMMARY_FIELDS) - 1:  # written before "remote" was appended
             raise ValueError("summary has too few fields")

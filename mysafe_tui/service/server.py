@@ -70,7 +70,7 @@ class VaultService(LocalService):
         await self._run(vault.delete_meta, "remote")
         self._remote = None
         await session.aclose()
-        self._attach(vault)
+        await self._attach(vault)
         return len(cached)
 
     async def sync(self, progress: SyncProgress | None = None) -> PullResult:
@@ -92,7 +92,7 @@ class VaultService(LocalService):
             raise
         session.mark_synced()
         await self._run(vault.write_meta, "remote", session.binding)
-        self._attach(vault)
+        await self._attach(vault)
         return result
 
     async def resolve_conflict(
@@ -117,7 +117,7 @@ class VaultService(LocalService):
         mine = {**_summary_fields(item), **old_secret, **fields, **secret}
         current = await session.guard(session.client.get_item(item.kind.value, ref.remote_id))
         theirs_fields, theirs_secret = cached(item.kind, current, ref.remote_id, item.favourite)
-        theirs = self._indexed(
+        theirs = await self._indexed(
             await self._run(vault.save_item, item.kind, theirs_fields, theirs_secret, item_id)
         )
         if choice == "both":

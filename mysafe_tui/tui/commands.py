@@ -21,8 +21,10 @@ class ItemCommands(Provider):
         if not app.service.is_unlocked or not query.strip():
             return
         try:
-            items = await app.service.search(query)
-            items += await app.service.search(query, trash=True)
+            items = [
+                *(await app.service.search(query))[:30],
+                *(await app.service.search(query, trash=True))[:30],
+            ]
         except MySafeError:
             return
         matcher = self.matcher(query)

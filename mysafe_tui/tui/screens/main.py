@@ -252,7 +252,7 @@ class MainScreen(Screen[None]):
 
     def action_reveal(self) -> None:
         pane = self.query_one(DetailPane)
-        if pane.revealed and pane.item is self.current:
+        if pane.revealed and pane.item == self.current:
             pane.set_revealed(False)
         else:
             self.load_detail(reveal=True)

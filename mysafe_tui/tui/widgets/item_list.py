@@ -20,6 +20,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ...core.models import ItemKind, ItemSummary
+from ...core.search import Hits
 
 
 def _size(size: int) -> str:
@@ -94,7 +95,7 @@ class ItemList(ScrollView, can_focus=True):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.items: list[ItemSummary] = []
+        self.items = Hits()  # decoded row by row as rows are drawn
         self.empty_text = "No items"
         self.show_kind = False
 
@@ -102,14 +103,12 @@ class ItemList(ScrollView, can_focus=True):
     def current(self) -> ItemSummary | None:
         return self.items[self.cursor] if 0 <= self.cursor < len(self.items) else None
 
-    def show(self, items: list[ItemSummary], keep: str | None = None, empty: str = "") -> None:
+    def show(self, items: Hits, keep: str | None = None, empty: str = "") -> None:
         """Replace the rows; keep the cursor on item `keep` when it is still listed."""
         self.items = items
         self.empty_text = empty or "No items"
         self.virtual_size = Size(self.size.width, len(items))
-        target = 0
-        if keep is not None:
-            target = next((i for i, item in enumerate(items) if item.id == keep), 0)
+        target = (items.position(keep) if keep is not None else None) or 0
         self.cursor = min(target, max(len(items) - 1, 0))
         self.refresh()
 
