@@ -135,6 +135,7 @@ def child_size(n: int, folder: Path) -> dict[str, Any]:
         v, index = unlock()
         timings.append(time.perf_counter() - start)
         v.close()
+        del v, index  # or the next unlock runs with this one still in memory
     v, index = unlock()
     filters = {}
     for q in QUERIES:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .crypto import associated_data
 from .models import ItemKind, ItemSummary
 
 # Field order of the encoded summary. Appending is backward compatible; reordering is not.
@@ -90,6 +89,8 @@ class AdBuilder:
     """
 
     def __init__(self, vault_id: bytes) -> None:
+        from .crypto import associated_data  # not at import: the UI imports `Record` at launch
+
         self._ik = associated_data("mysafe/ik", vault_id)
         self._prefix = {
             (kind, part): associated_data("item", vault_id, kind.value, part)
@@ -111,6 +112,8 @@ class AdBuilder:
 
     def item_key(self, item_id: str, key_version: int) -> bytes:
         """Binds the wrapped item key to its item and key version."""
+        from .crypto import associated_data
+
         return self._ik + associated_data(item_id, key_version)
 
 

@@ -147,8 +147,11 @@ class SearchIndex:
         ]
         order = sorted(range(len(rows)), key=keys.__getitem__)
         self._records = [rows[i] for i in order]
-        self._names = [names[i] for i in order]
-        # Rebuilt in display order, so a scan reads memory in order: 40% faster at 100k.
+        # Names and haystacks are rebuilt in display order (joined, then split: the new
+        # strings lie in memory in that order), so a scan reads memory in order: 40% faster
+        # at 100k. Neither holds its separator: NUL is never in a name, newline never in a
+        # haystack.
+        self._names = SEP.join([names[i] for i in order]).split(SEP) if rows else []
         self._all: str | None = "\n".join([hay[i] for i in order])
         self._hay = self._all.split("\n") if rows else []
         self._favourite = [favourite[i] for i in order]

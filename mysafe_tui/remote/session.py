@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 import urllib.parse
 from collections.abc import Awaitable
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import httpx
@@ -19,23 +18,11 @@ from ..core.errors import InvalidInput, OfflineError, RemoteError
 from ..core.models import Secret
 from ..core.vault import Vault
 from .client import AccessKey, MySafeClient
+from .status import RemoteStatus
 from .sync import Run, SyncEngine
 
 T = TypeVar("T")
 LOOPBACK = {"localhost", "127.0.0.1", "::1"}
-
-
-@dataclass(frozen=True)
-class RemoteStatus:
-    """What the status bar and `mysafe status` show."""
-
-    bound: bool
-    url: str = ""
-    client_id: str = ""
-    state: str = "local"  # local, cached, syncing, synced, offline, error
-    last_sync: float | None = None
-    message: str = ""
-    capabilities: frozenset[str] = field(default_factory=frozenset)
 
 
 def check_url(url: str) -> str:

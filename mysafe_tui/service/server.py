@@ -17,8 +17,9 @@ from .core import _SERVICE_SET, LocalService, _split, _summary_fields
 
 if TYPE_CHECKING:
     from ..core.sharecrypto import SharePayload
-    from ..remote.session import RemoteSession, RemoteStatus
+    from ..remote.session import RemoteSession
     from ..remote.shares import CreatedShare
+    from ..remote.status import RemoteStatus
     from ..remote.sync import PullResult, SyncProgress
 
 
@@ -28,7 +29,7 @@ class VaultService(LocalService):
     # --- a MySafe server (DESIGN.md §4) ------------------------------------------------------
 
     def remote_status(self) -> RemoteStatus:
-        from ..remote.session import RemoteStatus
+        from ..remote.status import RemoteStatus
 
         return self._remote.status() if self._remote is not None else RemoteStatus(False)
 

@@ -111,7 +111,8 @@ class MainScreen(Screen[None]):
         return self.query_one(ItemList).current
 
     @work(exclusive=True, group="search", exit_on_error=False)
-    async def refresh_list(self, keep: str | None = None) -> None:
+    async def refresh_list(self, keep: str | None = None, top: bool = False) -> None:
+        """Search again; the cursor stays on `keep` (else the current item) unless `top`."""
         items = await self.service.search(
             self.query_text,
             kind=self.kind,
@@ -120,7 +121,8 @@ class MainScreen(Screen[None]):
         )
         listing = self.query_one(ItemList)
         listing.show_kind = self.tab == "trash"
-        keep = keep or (listing.current.id if listing.current else None)
+        if not top:
+            keep = keep or (listing.current.id if listing.current else None)
         empty = self._empty_text()
         listing.show(items, keep=keep, empty=empty)
         if not items:
@@ -207,7 +209,7 @@ class MainScreen(Screen[None]):
     @on(Input.Changed, "#filter")
     def filter_changed(self, event: Input.Changed) -> None:
         self.query_text = event.value
-        self.refresh_list()
+        self.refresh_list(top=True)  # a new filter puts the cursor on its best match
 
     @on(Input.Submitted, "#filter")
     def filter_done(self) -> None:
