@@ -49,6 +49,32 @@ def test_fuzzy_matches_when_nothing_matches_plainly(run: Run, service: VaultServ
     assert run(service.search("qqq")) == []
 
 
+def test_prefix_matches_rank_favourites_first_whatever_the_case(
+    run: Run, service: VaultService
+) -> None:
+    add(run, service, "barn")
+    bank = add(run, service, "BANK of Straße")  # uppercase and ß: compared casefolded
+    add(run, service, "Abacus", url="https://bazaar.example")  # 'ba' inside the name
+    add(run, service, "Zoo", username="bazooka")  # 'ba' only in the username
+    run(service.toggle_favourite(bank.id))
+    assert names(run(service.search("BA"))) == ["BANK of Straße", "barn", "Abacus", "Zoo"]
+    assert names(run(service.search("strasse"))) == ["BANK of Straße"]
+
+
+def test_search_sees_names_usernames_urls_tags_and_file_names_only(
+    run: Run, service: VaultService, tmp_path: Path
+) -> None:
+    item = add(run, service, "Router", tags="home,net")
+    source = tmp_path / "Scan-2024.PDF"
+    source.write_bytes(b"%PDF")
+    run(service.attach_file(source, name="Tax papers"))
+    assert names(run(service.search("net"))) == ["Router"]  # a tag
+    assert names(run(service.search("scan-2024"))) == ["Tax papers"]  # a file name
+    stamp = str(int(item.created))[:5]  # timestamps, flags and kinds are not text to find
+    for hidden in (stamp, "password", "application/pdf"):
+        assert run(service.search(hidden)) == [], hidden
+
+
 def test_favourites_come_first_and_can_be_filtered(run: Run, service: VaultService) -> None:
     add(run, service, "alpha")
     beta = add(run, service, "beta")
@@ -208,6 +234,69 @@ def test_changes_from_another_process_are_picked_up(run: Run, service: VaultServ
     assert names(run(service.search())) == ["from the CLI", "mine"]
     add(run, service, "after")  # writes stay consistent with the other writer's manifest
     assert len(run(service.search())) == 3
+
+
+def test_results_on_screen_stay_put_while_the_vault_changes(
+    run: Run, service: VaultService
+) -> None:
+    first = add(run, service, "alpha")
+    add(run, service, "beta")
+    shown = run(service.search())  # what a list is showing
+    add(run, service, "aardvark")  # sorts first: would shift every row of a shared list
+    run(service.deactivate(first.id))
+    assert names(shown) == ["alpha", "beta"] and shown.position(first.id) == 0
+    assert shown[0].active  # the summary as it was listed
+    assert names(run(service.search())) == ["aardvark", "beta"]
+
+
+def test_tab_counts_follow_writes(run: Run, service: VaultService) -> None:
+    a = add(run, service, "a")
+    add(run, service, "b")
+    run(service.create_item(ItemKind.NOTE, {"name": "n", "note": "text"}))
+    assert service.counts_now()[PW] == 2 and service.counts_now()[ItemKind.NOTE] == 1
+    run(service.deactivate(a.id))
+    assert service.counts_now()[PW] == 1
+    run(service.restore(a.id))
+    assert service.counts_now()[PW] == 2
+
+
+def test_a_vault_checked_before_the_passphrase_still_unlocks_after_a_passwd(
+    run: Run, service: VaultService
+) -> None:
+    add(run, service, "kept", password="pw-kept")
+    run(service.lock())
+    run(service.prepare())  # the unlock screen opens the file while the passphrase is typed
+    other = Vault.open(service.vault_path)
+    other.unlock(PASSPHRASE)
+    other.change_passphrase(PASSPHRASE, "a different passphrase 42")
+    other.close()
+    with pytest.raises(errors.WrongPassphrase):
+        run(service.unlock(PASSPHRASE))
+    run(service.unlock("a different passphrase 42"))
+    assert run(service.reveal(run(service.find("kept")).id))["password"].reveal() == "pw-kept"
+
+
+def test_a_vault_file_replaced_after_the_check_is_opened_again(
+    run: Run, service: VaultService, tmp_path: Path
+) -> None:
+    add(run, service, "old one")
+    run(service.lock())
+    run(service.prepare())
+    replacement = Vault.create(tmp_path / "new.mysafe", PASSPHRASE, params=FLOOR)
+    replacement.save_item(PW, {"name": "new one", "username": "u"}, {"password": "p"})
+    replacement.close()
+    (tmp_path / "new.mysafe").replace(service.vault_path)  # e.g. restored from a backup
+    run(service.unlock(PASSPHRASE))
+    assert names(run(service.search())) == ["new one"]
+
+
+def test_a_damaged_vault_is_reported_before_the_passphrase(run: Run, service: VaultService) -> None:
+    run(service.lock())
+    data = bytearray(service.vault_path.read_bytes())
+    data[200:4000] = bytes(3800)  # zero part of the first pages
+    service.vault_path.write_bytes(bytes(data))
+    with pytest.raises(errors.VaultError):
+        run(service.prepare())
 
 
 def test_service_without_a_vault_says_how_to_create_one(run: Run, tmp_path: Path) -> None:

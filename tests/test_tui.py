@@ -283,6 +283,37 @@ async def test_filter_as_you_type_and_escape_clears(env: Env) -> None:
         assert names(main) == ["Bank", "GitHub"]
 
 
+async def test_a_new_filter_puts_the_cursor_on_its_best_match(env: Env) -> None:
+    gitea = (ItemKind.PASSWORD, {"name": "Gitea", "username": "me", "password": "x"})
+    await env.seed(GITHUB, BANK, gitea)
+    app = env.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        main = await unlock(app, pilot)
+        await pilot.press("down", "down")  # on GitHub, the last row
+        await settle(app, pilot)
+        assert main.current is not None and main.current.name == "GitHub"
+        await pilot.press("slash", "g")
+        await settle(app, pilot)
+        assert names(main) == ["Gitea", "GitHub"]
+        assert main.current is not None and main.current.name == "Gitea"
+        assert main.query_one(DetailPane).item == main.current
+
+
+async def test_the_unlock_screen_reports_a_damaged_vault_before_the_passphrase(
+    env: Env,
+) -> None:
+    await env.seed(BANK)
+    vault = env.home / "default.mysafe"
+    data = bytearray(vault.read_bytes())
+    data[200:4000] = bytes(3800)
+    vault.write_bytes(bytes(data))
+    app = env.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, UnlockScreen))
+        note = app.screen.query_one("#status", Note)
+        await until(pilot, lambda: "cannot be opened" in str(note.render()))
+
+
 async def test_copy_sends_the_secret_then_clears_it(env: Env) -> None:
     await env.seed(GITHUB)
     app = env.app()

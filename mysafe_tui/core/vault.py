@@ -92,6 +92,7 @@ class Vault:
 
     def __init__(self, path: Path, conn: sqlite3.Connection, header: Header) -> None:
         self.path = path
+        self._identity = _identity(path)
         self._conn = conn
         self._header = header
         self._ad = AdBuilder(header.vault_id)
@@ -156,16 +157,17 @@ class Vault:
         """Open and check the file; the vault stays locked until `unlock()`."""
         conn = storage.open_database(path)
         try:
-            row = conn.execute("SELECT format, body, checksum FROM header WHERE id = 1").fetchone()
-            if row is None:
-                raise CorruptHeader(f"{path} has no vault header")
-            return cls(path, conn, Header.parse(*row))
-        except sqlite3.DatabaseError:
-            conn.close()
-            raise CorruptHeader(f"{path} has no readable vault header") from None
+            return cls(path, conn, _read_header(conn, path))
         except BaseException:
             conn.close()
             raise
+
+    def is_current(self) -> bool:
+        """Whether the file at `path` is still the one this object opened (not replaced)."""
+        try:
+            return _identity(self.path) == self._identity
+        except OSError:
+            return False
 
     @property
     def kdf_params(self) -> KdfParams:
@@ -186,7 +188,10 @@ class Vault:
 
     def unlock(self, passphrase: str) -> None:
         """Derive the keys, verify the manifest and decrypt every item's summary."""
-        header = self._header
+        # Read again: the vault may have been opened long ago (while a passphrase was typed)
+        # and its passphrase changed since by another process.
+        header = self._header = _read_header(self._conn, self.path)
+        self._ad = AdBuilder(header.vault_id)
         kek = _derive_kek(passphrase, header.kdf, header.vault_id)
         try:
             vk = Aead(kek).open(header.wrapped_vk, header.vk_ad())
@@ -657,6 +662,21 @@ class _WriteScope:
                     target.pop(item_id, None)
                 else:
                     target[item_id] = record
+
+
+def _read_header(conn: sqlite3.Connection, path: Path) -> Header:
+    try:
+        row = conn.execute("SELECT format, body, checksum FROM header WHERE id = 1").fetchone()
+    except sqlite3.DatabaseError:
+        raise CorruptHeader(f"{path} has no readable vault header") from None
+    if row is None:
+        raise CorruptHeader(f"{path} has no vault header")
+    return Header.parse(*row)
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    stat = os.stat(path)
+    return stat.st_dev, stat.st_ino
 
 
 def _derive_kek(passphrase: str, kdf: KdfParams, vault_id: bytes) -> bytes:

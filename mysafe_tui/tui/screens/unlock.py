@@ -58,6 +58,18 @@ class UnlockScreen(_VaultGate):
         super().__init__(service)
         self.failures = 0
 
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.prepare()
+
+    @work(group="prepare", exit_on_error=False)
+    async def prepare(self) -> None:
+        """Check the vault file while the passphrase is typed: a damaged vault says so now."""
+        try:
+            await self.service.prepare()
+        except MySafeError as exc:
+            self.idle(f"This vault cannot be opened: {exc}")
+
     def compose(self) -> ComposeResult:
         with Middle(), Center(), Vertical(classes="dialog gate"):
             yield Label(BANNER, classes="banner")
