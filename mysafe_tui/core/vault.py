@@ -451,7 +451,15 @@ class Vault:
                 tail = versions.get(version) or eight + version.to_bytes(8, "big")
                 text = decrypt(blob[:NONCE_LEN], blob[NONCE_LEN:], head + raw + tail).decode()
                 records[item_id] = new_record(Record, (item_id, kind, version, text))
-            except (InvalidTag, KeyError, ValueError, TypeError, IndexError, AttributeError):
+            except (
+                InvalidTag,
+                KeyError,
+                ValueError,
+                TypeError,
+                IndexError,
+                AttributeError,
+                OverflowError,
+            ):
                 corrupt[item_id] = "it cannot be decrypted"
         try:  # the XOR of every entry MAC, at C speed
             acc = functools.reduce(operator.xor, map(int.from_bytes, macs.values()), 0)
