@@ -8,7 +8,6 @@ stderr, never a traceback), 2 bad usage, 130 interrupted. Imports beyond argpars
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
@@ -194,6 +193,8 @@ def run(argv: list[str]) -> int:
         from .server.cli import run as serve
 
         return serve(args)
+    import asyncio  # ~60 ms: not for `mysafe --version` or `--help`
+
     try:
         return asyncio.run(_dispatch(args))
     except MySafeError as exc:
