@@ -142,7 +142,15 @@ class LocalService:
         if self._opened is None and self._vault is None:
             from ..core.vault import Vault
 
-            self._opened = await self._run(Vault.open, self.paths.vault)
+            await self._keep_opened(await self._run(Vault.open, self.paths.vault))
+
+    async def _keep_opened(self, vault: Vault) -> None:
+        """Hold a checked, still locked vault for the next unlock; close a spare one (a
+        check that finished after an unlock had begun)."""
+        if self._opened is None and self._vault is None:
+            self._opened = vault
+        else:
+            await self._run(vault.close)
 
     async def unlock(self, passphrase: str) -> None:
         """Open the vault file (unless `prepare` did) and unlock it; raises WrongPassphrase,
@@ -152,6 +160,7 @@ class LocalService:
         from ..core.vault import Vault
 
         opened, self._opened = self._opened, None
+        used: list[Vault] = []
 
         def work() -> Vault:
             vault = opened if opened is not None and opened.is_current() else None
@@ -159,17 +168,22 @@ class LocalService:
                 if opened is not None:
                     opened.close()
                 vault = Vault.open(self.paths.vault)
+            used.append(vault)
             try:
                 vault.unlock(passphrase)
             except WrongPassphrase:
-                self._opened = vault  # checked and still good: the next try starts at the KDF
-                raise
+                raise  # the file stays open for a retry (below)
             except BaseException:
                 vault.close()
                 raise
             return vault
 
-        await self._attach(await self._run(work))
+        try:
+            vault = await self._run(work)
+        except WrongPassphrase:
+            await self._keep_opened(used[0])  # checked and still good: a retry starts at the KDF
+            raise
+        await self._attach(vault)
         await self._load_binding()
 
     async def lock(self) -> None:
@@ -524,7 +538,9 @@ class LocalService:
         index = await self._run(lambda: SearchIndex(vault.records.values()))
         self._vault, self._index, self._index_generation = vault, index, vault.generation
         # 100k summaries live as long as the vault is unlocked and hold no cycles: out of the
-        # garbage collector's sight, or each full collection walks them again (~150 ms).
+        # garbage collector's sight until `lock`, or each full collection walks them again
+        # (~150 ms). (Whatever else is alive now is frozen with them: freed by reference
+        # counting as usual, but a cycle among it waits for `lock` to be collected.)
         gc.freeze()
 
     async def _indexed(self, saved: ItemSummary) -> ItemSummary:
