@@ -122,8 +122,9 @@ def _entry(record: Record) -> tuple[str, str, bool, bool]:
         f += [""] * (ACTIVE + 2 - len(f))
         text = SEP.join(f)
     hay = text[: len(text) - len(f[-1]) - 5]
-    if record[1] is _FILE:
-        hay += SEP + f[-1].split(SEP, FILE_NAME - ACTIVE)[-2]
+    if record[1] is _FILE:  # created, updated, file name, ...
+        after = f[-1].split(SEP, FILE_NAME - ACTIVE)
+        hay += SEP + (after[FILE_NAME - ACTIVE - 1] if len(after) >= FILE_NAME - ACTIVE else "")
     return f[NAME], hay.replace("\n", " "), f[FAVOURITE] == "1", f[ACTIVE] == "1"
 
 
