@@ -197,36 +197,22 @@ def child_file(mib: int, folder: Path) -> dict[str, Any]:
 def child_ui(n: int, folder: Path) -> dict[str, Any]:
     """Through the real app (headless): launch to unlock screen, unlock to list, keystrokes."""
     started = float(os.environ["MYSAFE_BENCH_T0"])
+    # Launch is timed from process start, so import only what `mysafe` itself imports before the
+    # unlock screen; building the vault and timing the KDF happen outside that window.
     import asyncio
 
     from textual.widgets import Input
 
-    from mysafe_tui.core.crypto import derive_passphrase_key
-    from mysafe_tui.core.kdf import KdfParams
-    from mysafe_tui.core.models import ItemKind
     from mysafe_tui.core.settings import Paths
-    from mysafe_tui.core.vault import Vault
     from mysafe_tui.service import VaultService
     from mysafe_tui.tui.app import MySafeApp
     from mysafe_tui.tui.screens.unlock import UnlockScreen
     from mysafe_tui.tui.widgets.item_list import ItemList
 
     home = folder / f"ui-{n}"
-    floor = KdfParams(19456, 2, 1, os.urandom(16))
     if not (home / "default.mysafe").exists():
-        v = Vault.create(home / "default.mysafe", "bench passphrase", params=floor)
-        v.save_many(
-            (
-                ItemKind.PASSWORD,
-                {"name": t, "username": u, "url": url, "tags": (tag,)},
-                {"password": pw},
-            )
-            for t, u, url, pw, tag in items(n)
-        )
-        v.close()
-    v = Vault.open(home / "default.mysafe")
-    kdf = median_time(lambda: derive_passphrase_key("bench passphrase", v.kdf_params), 3)
-    v.close()
+        build_ui_vault(n, home / "default.mysafe")
+        return {"n": n}
     out: dict[str, Any] = {"n": n}
 
     async def run() -> None:
@@ -254,7 +240,7 @@ def child_ui(n: int, folder: Path) -> dict[str, Any]:
             await box.action_submit()
             while not shown:
                 await asyncio.sleep(0.02)
-            out["unlock_to_list_s"] = shown[0] - t0 - kdf
+            out["unlock_to_list_s"] = shown[0] - t0  # the KDF is subtracted below
             flt = app.screen.query_one("#filter", Input)
             flt.focus()
             await pilot.pause(0.5)
@@ -271,7 +257,32 @@ def child_ui(n: int, folder: Path) -> dict[str, Any]:
             out["keystroke_max_s"] = max(keystrokes)
 
     asyncio.run(run())
+    out["unlock_to_list_s"] -= kdf_time(home / "default.mysafe")
     return out
+
+
+def build_ui_vault(n: int, path: Path) -> None:
+    from mysafe_tui.core.kdf import KdfParams
+    from mysafe_tui.core.models import ItemKind
+    from mysafe_tui.core.vault import Vault
+
+    v = Vault.create(path, "bench passphrase", params=KdfParams(19456, 2, 1, os.urandom(16)))
+    v.save_many(
+        (ItemKind.PASSWORD, {"name": t, "username": u, "url": url, "tags": [g]}, {"password": pw})
+        for t, u, url, pw, g in items(n)
+    )
+    v.close()
+
+
+def kdf_time(path: Path) -> float:
+    from mysafe_tui.core.crypto import derive_passphrase_key
+    from mysafe_tui.core.vault import Vault
+
+    v = Vault.open(path)
+    try:
+        return median_time(lambda: derive_passphrase_key("bench passphrase", v.kdf_params), 3)
+    finally:
+        v.close()
 
 
 # --- peers ---------------------------------------------------------------------------------
