@@ -127,15 +127,24 @@ def child_size(n: int, folder: Path) -> dict[str, Any]:
     def unlock() -> tuple[Vault, SearchIndex]:
         v = Vault.open(path)
         v.unlock("bench passphrase")
-        return v, SearchIndex(v.records.values())
+        return v, SearchIndex.of(v.records, v.take_index_state())
 
-    timings = []
-    for _ in range(3):
-        start = time.perf_counter()
-        v, index = unlock()
-        timings.append(time.perf_counter() - start)
-        v.close()
-        del v, index  # or the next unlock runs with this one still in memory
+    def unlock_time() -> float:
+        timings = []
+        for _ in range(3):
+            start = time.perf_counter()
+            v, index = unlock()
+            timings.append(time.perf_counter() - start)
+            v.close()
+            del v, index  # or the next unlock runs with this one still in memory
+        return statistics.median(timings) - kdf
+
+    first = unlock_time()  # no summary cache yet: every summary decrypted, the index built
+    v, index = unlock()
+    v.save_cache(index.records, index.state())  # what locking in the app or the CLI does
+    v.close()
+    del v, index
+    cached = unlock_time()
     v, index = unlock()
     filters = {}
     for q in QUERIES:
@@ -154,7 +163,8 @@ def child_size(n: int, folder: Path) -> dict[str, Any]:
         "n": n,
         "build_s": build,
         "kdf_s": kdf,
-        "unlock_beyond_kdf_s": statistics.median(timings) - kdf,
+        "unlock_beyond_kdf_s": cached,
+        "first_unlock_beyond_kdf_s": first,
         "filters_s": filters,
         "add_s": add,
         "peak_rss": peak,
@@ -264,6 +274,7 @@ def child_ui(n: int, folder: Path) -> dict[str, Any]:
 def build_ui_vault(n: int, path: Path) -> None:
     from mysafe_tui.core.kdf import KdfParams
     from mysafe_tui.core.models import ItemKind
+    from mysafe_tui.core.search import SearchIndex
     from mysafe_tui.core.vault import Vault
 
     v = Vault.create(path, "bench passphrase", params=KdfParams(19456, 2, 1, os.urandom(16)))
@@ -271,6 +282,8 @@ def build_ui_vault(n: int, path: Path) -> None:
         (ItemKind.PASSWORD, {"name": t, "username": u, "url": url, "tags": [g]}, {"password": pw})
         for t, u, url, pw, g in items(n)
     )
+    index = SearchIndex.of(v.records)
+    v.save_cache(index.records, index.state())  # as a previous session's lock would have
     v.close()
 
 
@@ -513,7 +526,8 @@ def main() -> None:
             )
         print()
         print(
-            f"{'items':>7} {'unlock-KDF ms':>14} {'add ms':>8} {'peak MB':>8} {'file MB':>8}  "
+            f"{'items':>7} {'unlock-KDF ms':>14} {'first time':>11} {'add ms':>8} "
+            f"{'peak MB':>8} {'file MB':>8}  "
             + "  ".join(f"'{q}'" for q in QUERIES)
             + "  (filter ms)"
         )
@@ -523,14 +537,17 @@ def main() -> None:
             r = run_child("size", n, folder)
             filters = "  ".join(f"{r['filters_s'][q] * 1000:.1f}" for q in QUERIES)
             print(
-                f"{n:>7} {r['unlock_beyond_kdf_s'] * 1000:>14.1f} {r['add_s'] * 1000:>8.2f} "
+                f"{n:>7} {r['unlock_beyond_kdf_s'] * 1000:>14.1f} "
+                f"{r['first_unlock_beyond_kdf_s'] * 1000:>11.1f} {r['add_s'] * 1000:>8.2f} "
                 f"{r['peak_rss'] / 1e6:>8.0f} {r['file_bytes'] / 1e6:>8.1f}  {filters}"
             )
             if n in budgets:
                 notes.append(
                     f"unlock to index, {n} items: KDF + {ms(r['unlock_beyond_kdf_s']).strip()} "
                     f"ms (budget KDF + {budgets[n] * 1000:.0f} ms): "
-                    f"{verdict(r['unlock_beyond_kdf_s'], budgets[n])}"
+                    f"{verdict(r['unlock_beyond_kdf_s'], budgets[n])}; the first unlock, before "
+                    "the summary cache exists: KDF + "
+                    f"{ms(r['first_unlock_beyond_kdf_s']).strip()} ms"
                 )
             if n == 100000:
                 worst = max(r["filters_s"].values())

@@ -13,9 +13,12 @@ from .errors import StorageError
 
 
 @contextlib.contextmanager
-def atomic_writer(path: Path, mode: int = 0o600, overwrite: bool = True) -> Iterator[BinaryIO]:
+def atomic_writer(
+    path: Path, mode: int = 0o600, overwrite: bool = True, durable: bool = True
+) -> Iterator[BinaryIO]:
     """Yield a file to write; on success it replaces `path` in one rename, on any error the
-    target is untouched and the temporary file removed. OS errors become `StorageError`."""
+    target is untouched and the temporary file removed. OS errors become `StorageError`.
+    `durable=False` skips the fsyncs: for files whose loss or damage in a crash is harmless."""
     if not overwrite and path.exists():
         raise StorageError(f"{path} already exists (use --force to overwrite)")
     directory = path.parent
@@ -28,9 +31,11 @@ def atomic_writer(path: Path, mode: int = 0o600, overwrite: bool = True) -> Iter
         with os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(temp, path)
-        _fsync_directory(directory)
+        if durable:
+            _fsync_directory(directory)
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(temp)

@@ -21,9 +21,10 @@ with possessive steps, so no per-item Python scoring is needed.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import operator
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, filterfalse, repeat
 from operator import contains
@@ -160,6 +161,51 @@ class SearchIndex:
         self._shared = False  # whether a `Hits` holds `_records` (see `_writable`)
         self._views: dict[tuple[ItemKind | None, bool, bool], _View] = {}
         self._counts: dict[ItemKind, int] | None = None
+
+    @classmethod
+    def of(cls, records: Mapping[str, Record], state: object = None) -> SearchIndex:
+        """The index of an unlocked vault's `records`: restored from the `state` its summary
+        cache gave back (`Vault.take_index_state`), else built (parsed and sorted)."""
+        if state is not None:
+            with contextlib.suppress(ValueError):
+                return cls.restore(list(records.values()), state)
+        return cls(records.values())
+
+    @classmethod
+    def restore(cls, records: list[Record], state: object) -> SearchIndex:
+        """The index that `state()` described, over the same records in the same order (what
+        the vault's summary cache gives back): no parsing, no sorting. ValueError if `state`
+        does not fit `records`."""
+        if not isinstance(state, tuple) or len(state) != 4:
+            raise ValueError("not a search index state")
+        names, hay, favourite, active = state
+        if not (isinstance(names, str) and isinstance(hay, str)):
+            raise ValueError("not a search index state")
+        if not (isinstance(favourite, bytes) and isinstance(active, bytes)):
+            raise ValueError("not a search index state")
+        index = cls()
+        if records:
+            index._names, index._hay, index._all = names.split(SEP), hay.split("\n"), hay
+        sizes = {len(records), len(index._names), len(index._hay), len(favourite), len(active)}
+        if len(sizes) != 1:
+            raise ValueError("the search index state does not fit the records")
+        index._records = records
+        index._favourite, index._active = list(map(bool, favourite)), list(map(bool, active))
+        return index
+
+    def state(self) -> tuple[str, str, bytes, bytes]:
+        """What `restore` needs besides `records` (in that order); marshallable."""
+        return (
+            SEP.join(self._names),
+            "\n".join(self._hay),
+            bytes(self._favourite),
+            bytes(self._active),
+        )
+
+    @property
+    def records(self) -> Sequence[Record]:
+        """Every record, in display order (read-only)."""
+        return self._records
 
     def __len__(self) -> int:
         return len(self._records)

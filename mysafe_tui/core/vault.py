@@ -28,7 +28,7 @@ import os
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +36,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 
-from . import storage
+from . import storage, summary_cache
 from .crypto import (
     NONCE_LEN,
     Aead,
@@ -66,6 +66,7 @@ from .models import ItemKind, ItemSummary
 from .records import AdBuilder, Record, encode_summary
 
 KEY_VERSION = 1
+_CACHE_FORMAT = 1  # the layout of the summary cache's payload (see `save_cache`)
 _FILE_FIELDS = ("file_id", "file_key")  # internal secret fields of a file item
 _KINDS = {kind.value: kind for kind in ItemKind}
 _ROW = "id, kind, version, key_version, wrapped_key, summary, secret, mac"
@@ -106,6 +107,8 @@ class Vault:
         self._corrupt: dict[str, str] = {}
         self._generation = 0
         self._acc = 0
+        self._cache_generation: int | None = None  # the generation the summary cache holds
+        self._index_state: object = None
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -199,7 +202,10 @@ class Vault:
             raise WrongPassphrase("wrong passphrase") from None
         self._install_keys(vk)
         try:
-            self._load()
+            with _no_gc():
+                cached = summary_cache.read(summary_cache.path_for(self.path), vk, header.vault_id)
+            self._load(cached)
+            del cached
             target = KDF_PROFILES.get(header.profile)
             if target is not None and header.kdf.weaker_than(target):
                 self._rewrap(passphrase, target.with_new_salt(), header.profile)
@@ -213,6 +219,7 @@ class Vault:
         self._vk = self._sk = None
         self._mk = b""
         self._macs, self._records, self._corrupt, self._meta = {}, {}, {}, {}
+        self._cache_generation = self._index_state = None
 
     def close(self) -> None:
         self.lock()
@@ -246,6 +253,55 @@ class Vault:
             return False
         self._load()
         return True
+
+    @property
+    def cache_stale(self) -> bool:
+        """Whether the summary cache on disk is behind this unlocked vault (see `save_cache`)."""
+        return self.unlocked and self._cache_generation != self._generation
+
+    def save_cache(self, order: Sequence[Record] = (), index_state: object = None) -> None:
+        """Write the summary cache (core/summary_cache.py) so that the next unlock need not
+        decrypt every summary. `order` (this vault's records, e.g. in a search index's order)
+        and the caller's marshallable `index_state` come back from `take_index_state()` after
+        an unlock served by the cache. Best effort: a cache that cannot be written is skipped."""
+        if not self.cache_stale:
+            return
+        assert self._vk_key is not None
+        records = self._records
+        if len(order) != len(records) or any(records.get(r.id) is not r for r in order):
+            order, index_state = list(records.values()), None
+        rows = [*order, *self._meta.values()]
+        ids = [r.id for r in rows] + list(self._corrupt)
+        count = len(self._macs)
+        try:
+            macs = [self._macs[item_id] for item_id in ids]
+        except KeyError:
+            return
+        if len(ids) != count:
+            return
+        payload = (
+            _CACHE_FORMAT,
+            self._generation,
+            count,
+            self._tag(self._generation, count, self._acc),
+            ids,
+            macs,
+            [r.kind.value for r in rows],
+            [r.version for r in rows],
+            [r.text for r in rows],
+            len(order),
+            dict(self._corrupt),
+            index_state,
+        )
+        path = summary_cache.path_for(self.path)
+        if summary_cache.write(path, self._vk_key, self._header.vault_id, payload):
+            self._cache_generation = self._generation
+
+    def take_index_state(self) -> object:
+        """The `index_state` saved with the cache, once, if this unlock was served by it (its
+        records are then in `records` in the order saved); else None."""
+        state, self._index_state = self._index_state, None
+        return state
 
     def reveal(self, item_id: str) -> dict[str, str]:
         """Decrypt an item's secret fields (not the internal file key)."""
@@ -393,9 +449,11 @@ class Vault:
         ad = associated_data("entry", item_id, kind, version, key_version, digest)
         return hashlib.blake2b(ad, key=self._mk, digest_size=32).digest()
 
-    def _load(self) -> None:
-        """Read every row, decrypt summaries, check the manifest (see the module docstring)."""
+    def _load(self, cached: Any = None) -> None:
+        """Read every row, decrypt summaries, check the manifest (see the module docstring);
+        or take the summaries from the `cached` payload if it still describes the file."""
         assert self._sk is not None
+        self._index_state = None
         # Manifest and rows must come from one snapshot, or a concurrent writer's commit
         # between the two reads would look like tampering.
         own_snapshot = not self._conn.in_transaction
@@ -405,6 +463,10 @@ class Vault:
             manifest = next(iter(self._query("SELECT generation, count, tag FROM manifest")), None)
             if manifest is None:
                 raise IntegrityError(f"{self.path} has lost its manifest")
+            if cached is not None:
+                with _no_gc():
+                    if self._adopt(cached, manifest):
+                        return
             try:  # streamed from the cursor: no list of 100k blobs held at the peak
                 rows = self._conn.execute("SELECT id, kind, version, summary, mac FROM items")
                 with _no_gc():
@@ -423,6 +485,38 @@ class Vault:
         self._meta = {row[0]: records.pop(row[0]) for row in meta_ids if row[0] in records}
         self._macs, self._records, self._corrupt = macs, records, corrupt
         self._generation, self._acc = generation, acc
+
+    def _adopt(self, cached: Any, manifest: tuple[Any, ...]) -> bool:
+        """Take the summaries from the cache if it was written at exactly this manifest and
+        the rows' entry MACs still agree with the manifest (the check a full unlock makes:
+        records deleted, added or rolled back outside mysafe still fail). False: no use."""
+        try:
+            (fmt, generation, count, tag, ids, macs, kinds, versions, texts, n_items, corrupt,
+             index_state) = cached  # fmt: skip
+            if fmt != _CACHE_FORMAT or (generation, count, tag) != tuple(manifest):
+                return False
+            stored = [row[0] for row in self._conn.execute("SELECT mac FROM items")]
+            acc = functools.reduce(operator.xor, map(int.from_bytes, stored), 0)
+            if len(stored) != count or tag != self._tag(generation, count, acc):
+                return False
+            new_record = tuple.__new__  # as in _decrypt_summaries
+            records = {
+                item_id: new_record(Record, (item_id, _KINDS[kind], version, text))
+                for item_id, kind, version, text in zip(
+                    ids[: len(texts)], kinds, versions, texts, strict=True
+                )
+            }
+            meta = {item_id: records.pop(item_id) for item_id in ids[n_items : len(texts)]}
+            entry_macs = dict(zip(ids, macs, strict=True))
+            if len(entry_macs) != count:
+                return False
+        except (ValueError, TypeError, KeyError, sqlite3.DatabaseError):
+            return False  # a full unlock reports whatever is wrong with the file
+        self._macs, self._records, self._meta = entry_macs, records, meta
+        self._corrupt = dict(corrupt)
+        self._generation, self._acc = generation, acc
+        self._cache_generation, self._index_state = self._generation, index_state
+        return True
 
     def _decrypt_summaries(
         self, rows: Iterable[Any]

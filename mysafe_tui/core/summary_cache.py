@@ -1,0 +1,96 @@
+"""The summary cache: what the last session's unlock decrypted, so the next need not (DESIGN §8).
+
+A file beside the vault (`default.mysafe.cache`, 0600) holding, encrypted, the decrypted item
+summaries with the manifest state they belong to, and whatever the caller adds (the search
+index's sorted arrays). The vault uses it only when its manifest is exactly the one recorded
+here and the rows' entry MACs still agree with that manifest (the same check as a full unlock),
+so deleted, added or rolled-back records are caught as before; anything else (no file, another
+vault's file, a damaged or truncated one, another Python) means a full unlock, never an error.
+
+Layout: MAGIC | wrapped key (AES-GCM under HKDF(VK), bound to the vault id and this Python's
+marshal format) | STREAM chunks (crypto.encrypt_chunks) of the marshalled payload under that
+fresh key. marshal, not pickle: it builds only plain values, and only after authentication.
+"""
+
+from __future__ import annotations
+
+import marshal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from .crypto import (
+    CHUNK_SIZE,
+    KEY_LEN,
+    NONCE_LEN,
+    TAG_LEN,
+    Aead,
+    AuthenticationFailed,
+    associated_data,
+    decrypt_chunks,
+    encrypt_chunks,
+    hkdf,
+    random_key,
+)
+from .errors import StorageError
+from .fsutil import atomic_writer
+
+MAGIC = b"MYSAFE-SUMMARY-CACHE\n"
+_WRAPPED_LEN = NONCE_LEN + KEY_LEN + TAG_LEN
+_LABEL = "summary-cache"  # the STREAM associated data (a fresh key per file makes it unique)
+
+
+def path_for(vault_path: Path) -> Path:
+    return vault_path.with_name(vault_path.name + ".cache")
+
+
+def write(path: Path, vk: bytes, vault_id: bytes, payload: tuple[Any, ...]) -> bool:
+    """Replace the cache file (best effort: False if it could not be written)."""
+    data = marshal.dumps(payload)
+    key = random_key()
+    wrapped = Aead(_wrapping_key(vk, vault_id)).seal(key, _ad(vault_id))
+    chunks = (data[at : at + CHUNK_SIZE] for at in range(0, len(data), CHUNK_SIZE))
+    try:
+        # Not fsynced: a cache cut short by a crash fails authentication and is rebuilt.
+        with atomic_writer(path, durable=False) as out:
+            out.write(MAGIC + wrapped)
+            for sealed in encrypt_chunks(key, _LABEL, chunks):
+                out.write(sealed)
+    except (StorageError, ValueError):  # ValueError: a payload marshal cannot hold
+        return False
+    return True
+
+
+def read(path: Path, vk: bytes, vault_id: bytes) -> tuple[Any, ...] | None:
+    """The payload last written for this vault, or None if there is no usable cache."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(len(MAGIC) + _WRAPPED_LEN)
+            if not head.startswith(MAGIC) or len(head) != len(MAGIC) + _WRAPPED_LEN:
+                return None
+            wrapping = Aead(_wrapping_key(vk, vault_id))
+            key = wrapping.open(head[len(MAGIC) :], _ad(vault_id))
+            plain = bytearray()  # grown chunk by chunk: no second copy of the whole file
+            for chunk in decrypt_chunks(key, _LABEL, _sealed_chunks(handle)):
+                plain += chunk
+        payload = marshal.loads(plain)
+    except (OSError, AuthenticationFailed, ValueError, EOFError, TypeError):
+        return None
+    return payload if isinstance(payload, tuple) else None
+
+
+def _sealed_chunks(handle: BinaryIO) -> Iterator[bytes]:
+    while chunk := handle.read(CHUNK_SIZE + TAG_LEN):
+        yield chunk
+
+
+def _wrapping_key(vk: bytes, vault_id: bytes) -> bytes:
+    return hkdf(vk, associated_data("mysafe/summary-cache/v1", vault_id))
+
+
+def _ad(vault_id: bytes) -> bytes:
+    # marshal's format may change between Python versions: another Python reads no cache.
+    return associated_data(
+        "mysafe/summary-cache", vault_id, marshal.version, sys.version_info[0], sys.version_info[1]
+    )
