@@ -29,7 +29,7 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -134,6 +134,8 @@ class Vault:
         header = dataclasses.replace(draft, wrapped_vk=Aead(kek).seal(vk, draft.vk_ad()))
         conn = storage.create_database(path)
         try:
+            with suppress(OSError):  # a deleted vault's cache: of no use, and not to linger
+                summary_cache.path_for(path).unlink(missing_ok=True)
             vault = cls(path, conn, header)
             vault._install_keys(vk)
             with storage.write_transaction(conn, path):
