@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from textual import events
 from textual.widgets import Input
 
 from conftest import FLOOR, PASSPHRASE, unlock_ui, until
@@ -297,6 +299,65 @@ async def test_a_new_filter_puts_the_cursor_on_its_best_match(env: Env) -> None:
         assert names(main) == ["Gitea", "GitHub"]
         assert main.current is not None and main.current.name == "Gitea"
         assert main.query_one(DetailPane).item == main.current
+
+
+def burst(app: MySafeApp, text: str) -> None:
+    """Keys as a terminal delivers a fast burst (a paste, tmux send-keys): all queued at once,
+    none waiting for the previous one to be handled (Pilot.press waits)."""
+    names = {" ": "space", "/": "slash", "\r": "enter"}
+    for ch in text:
+        app.post_message(events.Key(names.get(ch, ch), ch))
+
+
+async def test_keys_right_after_enter_go_to_the_filter_not_the_passphrase(env: Env) -> None:
+    await env.seed(GITHUB, BANK)
+    app = env.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, UnlockScreen))
+        burst(app, PASSPHRASE + "\r/git")
+        await until(pilot, lambda: isinstance(app.screen, MainScreen))
+        await settle(app, pilot)
+        main = app.screen
+        assert isinstance(main, MainScreen)
+        assert main.query_one("#filter", Input).value == "git"
+        assert names(main) == ["GitHub"]
+        await pilot.press("h", "u", "b")  # typing goes on after what was typed ahead
+        await settle(app, pilot)
+        assert main.query_one("#filter", Input).value == "github"
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected_filter", "expected_names"),
+    [
+        ("/ba", "ba", ["Bank"]),
+        ("d/ba", "", ["Bank", "GitHub"]),  # not a filter; and d (trash) must not run
+    ],
+)
+async def test_keys_typed_while_unlocking_filter_and_never_run_commands(
+    env: Env, typed: str, expected_filter: str, expected_names: list[str]
+) -> None:
+    await env.seed(GITHUB, BANK)
+    app = env.app()
+    gate = asyncio.Event()
+    real_unlock = app.service.unlock
+
+    async def slow_unlock(passphrase: str) -> None:  # a long KDF, under the test's control
+        await gate.wait()
+        await real_unlock(passphrase)
+
+    app.service.unlock = slow_unlock  # type: ignore[method-assign]
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, UnlockScreen))
+        app.screen.query_one("#passphrase", Input).value = PASSPHRASE
+        await pilot.press("enter", *[{"/": "slash"}.get(ch, ch) for ch in typed])
+        gate.set()
+        await until(pilot, lambda: isinstance(app.screen, MainScreen))
+        await settle(app, pilot)
+        main = app.screen
+        assert isinstance(main, MainScreen)
+        assert main.query_one("#filter", Input).value == expected_filter
+        assert names(main) == expected_names
+        assert len(await app.service.search("", trash=True)) == 0
 
 
 async def test_the_unlock_screen_reports_a_damaged_vault_before_the_passphrase(

@@ -118,11 +118,11 @@ class MySafeApp(App[None]):
 
         return next((s for s in self.screen_stack if isinstance(s, MainScreen)), None)
 
-    def action_unlocked(self) -> None:
+    def action_unlocked(self, typed_ahead: list[str] | None = None) -> None:
         from .screens.main import MainScreen
 
         self.last_activity = self.clock()
-        self.switch_screen(MainScreen(self.service))
+        self.switch_screen(MainScreen(self.service, typed_ahead))
         if self.service.corrupt_items:
             self.notify(
                 f"{len(self.service.corrupt_items)} item(s) are damaged and cannot be opened; "

@@ -7,13 +7,14 @@ import time
 from collections.abc import Awaitable
 from typing import TypeVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.css.query import NoMatches
 from textual.markup import escape
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Input, Static, Tab, Tabs
 
 from ...core.errors import MySafeError
@@ -70,9 +71,14 @@ class MainScreen(Screen[None]):
         Binding("O", "shares", "Links", show=False, id="shares"),
     ]
 
-    def __init__(self, service: VaultService) -> None:
+    def __init__(self, service: VaultService, typed_ahead: list[str] | None = None) -> None:
         super().__init__()
         self.service = service
+        # Keys typed while the vault unlocked, and until something here has focus: they are
+        # filter text ("/git"), never the list's one-key commands (t copies, d trashes).
+        self.typed_ahead: list[str] | None = typed_ahead
+        self.filter_ahead = False
+        self.first_focus: Widget | None = None  # where typing ahead ends
         self.tab = "password"
         self.favourites_only = False
         self.query_text = ""
@@ -89,13 +95,39 @@ class MainScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(ItemList).focus()
+        typed = "".join(self.typed_ahead or ())
+        self.filter_ahead = typed.startswith("/")
+        if self.filter_ahead:  # "/git" typed before the list was there
+            self.query_text = typed[1:]
+            flt = self.query_one("#filter", Input)
+            flt.insert_text_at_cursor(self.query_text)
+            # Typing goes on after it: not selected (and replaced) when the filter gets focus.
+            # Restored once the filter has handled its Focus event (its queue runs in order).
+            flt.select_on_focus = False
+            self.first_focus = flt.focus()
+            self.app.call_later(flt.call_later, setattr, flt, "select_on_focus", True)
+        else:
+            self.first_focus = self.query_one(ItemList).focus()
         self.refresh_list()
         self.update_topbar()
         self.set_interval(1, self._tick_totp)
         self.set_interval(RECONNECT_SECONDS, self._reconnect)
         if self.service.remote_status().bound:
             self.background_sync()
+
+    def on_key(self, event: events.Key) -> None:
+        """A key that reaches the screen itself before anything here has focus."""
+        if self.typed_ahead is None or not (event.is_printable and event.character):
+            return
+        event.stop()
+        event.prevent_default()
+        self.typed_ahead.append(event.character)
+        if self.filter_ahead:
+            self.query_one("#filter", Input).insert_text_at_cursor(event.character)
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if event.widget is self.first_focus:  # not a widget focused by default before it
+            self.typed_ahead = None  # from now on keys go where the focus is
 
     def on_resize(self) -> None:
         self.set_class(self.size.width >= WIDE, "wide")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Middle, Vertical
@@ -51,6 +51,30 @@ class _VaultGate(Screen[None]):
         importlib.import_module("mysafe_tui.tui.screens.main")
 
 
+class _Passphrase(Input):
+    """The unlock passphrase box. Enter submits here, not on the app's later binding pass: in
+    a burst of keys (a fast typist, a paste, tmux send-keys) the keys after Enter would reach
+    the box first and join the passphrase. They are kept in `ahead` instead: typed ahead."""
+
+    ahead: list[str] | None = None  # not None from Enter until the unlock fails
+
+    async def _on_key(self, event: events.Key) -> None:
+        if self.ahead is not None:  # submitted: a second Enter must not start it again
+            if event.is_printable and event.character:
+                self.ahead.append(event.character)
+            if event.key == "enter" or event.is_printable:
+                event.stop()
+                event.prevent_default()
+            return
+        if event.key == "enter" and self.value:
+            event.stop()
+            event.prevent_default()
+            self.ahead = []
+            await self.action_submit()
+            return
+        await super()._on_key(event)
+
+
 class UnlockScreen(_VaultGate):
     """Passphrase in, vault open. Wrong passphrases wait longer each time after the third."""
 
@@ -74,7 +98,7 @@ class UnlockScreen(_VaultGate):
         with Middle(), Center(), Vertical(classes="dialog gate"):
             yield Label(BANNER, classes="banner")
             yield Label(f"Vault: {self.service.vault_path}", classes="hint")
-            yield Input(placeholder="Passphrase", password=True, id="passphrase")
+            yield _Passphrase(placeholder="Passphrase", password=True, id="passphrase")
             yield Note("", id="status")
             yield LoadingIndicator()
             yield Label("enter unlock · ctrl+q quit", classes="hint")
@@ -84,23 +108,32 @@ class UnlockScreen(_VaultGate):
         if event.value:
             self.unlock(event.value)
 
+    def on_key(self, event: events.Key) -> None:
+        """While the vault unlocks (the box is disabled), keys are typed ahead: a `/query`
+        becomes the list's filter, as if typed after the list appeared."""
+        ahead = self.query_one(_Passphrase).ahead
+        if ahead is not None and event.is_printable and event.character:
+            ahead.append(event.character)
+            event.stop()
+
     @work(exclusive=True, exit_on_error=False)
     async def unlock(self, passphrase: str) -> None:
         self.busy("Deriving the key (Argon2id)…")
+        box = self.query_one(_Passphrase)
         try:
             await self.service.unlock(passphrase)
         except WrongPassphrase:
+            box.ahead, box.value = None, ""  # what was typed ahead meant nothing
             self.failures += 1
-            self.query_one("#passphrase", Input).value = ""
             await self._back_off()
             return
-        except VaultError as exc:
-            self.idle(f"This vault cannot be opened: {exc}")
-            return
         except MySafeError as exc:
-            self.idle(str(exc))
+            box.ahead = None
+            cannot = "This vault cannot be opened: " if isinstance(exc, VaultError) else ""
+            self.idle(f"{cannot}{exc}")
             return
-        self.app.call_later(self.app.action_unlocked)  # type: ignore[attr-defined]
+        # The list itself: keys typed until the list screen is up still join it.
+        self.app.call_later(self.app.action_unlocked, box.ahead)  # type: ignore[attr-defined]
 
     async def _back_off(self) -> None:
         """A growing wait after the third failure slows down guessing at the keyboard."""
