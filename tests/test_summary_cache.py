@@ -15,10 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_vault import reopen, sql
 
 from conftest import FLOOR, PASSPHRASE, add_password
 from mysafe_tui.core import errors, summary_cache
+from mysafe_tui.core.crypto import CHUNK_SIZE
 from mysafe_tui.core.models import ItemKind
 from mysafe_tui.core.search import SearchIndex
 from mysafe_tui.core.vault import Vault
@@ -255,3 +258,19 @@ def test_a_new_vault_removes_a_deleted_vaults_cache(vault: Vault, vault_path: Pa
         Path(f"{vault_path}{suffix}").unlink(missing_ok=True)
     Vault.create(vault_path, PASSPHRASE, params=FLOOR).close()
     assert not cache_of(vault_path).exists()
+
+
+# Parts of sizes around the 64 KiB chunk boundary, the 8-byte frame included.
+_SIZES = st.sampled_from([0, 1, CHUNK_SIZE - 13, CHUNK_SIZE - 12, CHUNK_SIZE, 3 * CHUNK_SIZE + 5])
+
+
+@settings(max_examples=40, deadline=None)
+@given(parts=st.lists(st.one_of(_SIZES.map(bytes), st.text(max_size=300)), max_size=5))
+def test_the_cache_file_gives_back_exactly_what_was_written(
+    tmp_path_factory: pytest.TempPathFactory, parts: list[object]
+) -> None:
+    path = tmp_path_factory.mktemp("cache") / "v.mysafe.cache"
+    vk, vault_id = os.urandom(32), os.urandom(16)
+    assert summary_cache.write(path, vk, vault_id, parts)
+    assert summary_cache.read(path, vk, vault_id) == parts
+    assert summary_cache.read(path, os.urandom(32), vault_id) is None  # another key

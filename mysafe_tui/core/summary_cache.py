@@ -8,15 +8,16 @@ so deleted, added or rolled-back records are caught as before; anything else (no
 vault's file, a damaged or truncated one, another Python) means a full unlock, never an error.
 
 Layout: MAGIC | wrapped key (AES-GCM under HKDF(VK), bound to the vault id and this Python's
-marshal format) | STREAM chunks (crypto.encrypt_chunks) of the marshalled payload under that
-fresh key. marshal, not pickle: it builds only plain values, and only after authentication.
+marshal format) | STREAM chunks (crypto.encrypt_chunks) under that fresh key of the parts, each
+marshalled after its 8-byte length. marshal, not pickle: it builds only plain values, and only
+after authentication.
 """
 
 from __future__ import annotations
 
 import marshal
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -45,25 +46,25 @@ def path_for(vault_path: Path) -> Path:
     return vault_path.with_name(vault_path.name + ".cache")
 
 
-def write(path: Path, vk: bytes, vault_id: bytes, payload: tuple[Any, ...]) -> bool:
-    """Replace the cache file (best effort: False if it could not be written)."""
-    data = marshal.dumps(payload)
+def write(path: Path, vk: bytes, vault_id: bytes, parts: Sequence[Any]) -> bool:
+    """Replace the cache file with `parts` (best effort: False if it could not be written).
+    Each part is marshalled and encrypted on its own: only one part's bytes at a time in memory
+    (the whole payload at once would add ~70 MB to the peak at 100k items)."""
     key = random_key()
     wrapped = Aead(_wrapping_key(vk, vault_id)).seal(key, _ad(vault_id))
-    chunks = (data[at : at + CHUNK_SIZE] for at in range(0, len(data), CHUNK_SIZE))
     try:
         # Not fsynced: a cache cut short by a crash fails authentication and is rebuilt.
         with atomic_writer(path, durable=False) as out:
             out.write(MAGIC + wrapped)
-            for sealed in encrypt_chunks(key, _LABEL, chunks):
+            for sealed in encrypt_chunks(key, _LABEL, _rechunk(_framed(parts))):
                 out.write(sealed)
-    except (StorageError, ValueError):  # ValueError: a payload marshal cannot hold
+    except (StorageError, ValueError):  # ValueError: a part marshal cannot hold
         return False
     return True
 
 
-def read(path: Path, vk: bytes, vault_id: bytes) -> tuple[Any, ...] | None:
-    """The payload last written for this vault, or None if there is no usable cache."""
+def read(path: Path, vk: bytes, vault_id: bytes) -> list[Any] | None:
+    """The parts last written for this vault, or None if there is no usable cache."""
     try:
         with open(path, "rb") as handle:
             head = handle.read(len(MAGIC) + _WRAPPED_LEN)
@@ -74,10 +75,42 @@ def read(path: Path, vk: bytes, vault_id: bytes) -> tuple[Any, ...] | None:
             plain = bytearray()  # grown chunk by chunk: no second copy of the whole file
             for chunk in decrypt_chunks(key, _LABEL, _sealed_chunks(handle)):
                 plain += chunk
-        payload = marshal.loads(plain)
+        view, parts, at = memoryview(plain), [], 0
+        while at < len(view):
+            size = int.from_bytes(view[at : at + 8], "big")
+            if size > len(view) - at - 8:
+                return None
+            parts.append(marshal.loads(view[at + 8 : at + 8 + size]))
+            at += 8 + size
     except (OSError, AuthenticationFailed, ValueError, EOFError, TypeError):
         return None
-    return payload if isinstance(payload, tuple) else None
+    return parts
+
+
+def _framed(parts: Iterable[Any]) -> Iterator[bytes]:
+    """Each part marshalled, after its length (8 bytes)."""
+    for part in parts:
+        data = marshal.dumps(part)
+        yield len(data).to_bytes(8, "big")
+        yield data
+
+
+def _rechunk(pieces: Iterable[bytes]) -> Iterator[bytes]:
+    """The concatenation of `pieces`, cut into CHUNK_SIZE chunks (the last may be shorter)."""
+    carry = b""
+    for piece in pieces:
+        view, at = memoryview(piece), 0
+        if carry:
+            at = CHUNK_SIZE - len(carry)
+            carry += view[:at]
+            if len(carry) < CHUNK_SIZE:
+                continue
+            yield carry
+        while len(view) - at >= CHUNK_SIZE:
+            yield bytes(view[at : at + CHUNK_SIZE])
+            at += CHUNK_SIZE
+        carry = bytes(view[at:])
+    yield carry
 
 
 def _sealed_chunks(handle: BinaryIO) -> Iterator[bytes]:

@@ -13,6 +13,10 @@ tag is a MAC over the XOR of all entry MACs, the row count and a generation coun
 write O(1). Unlock checks the tag against the stored entry MACs; each row's own MAC is checked
 when its secret is read or rewritten, and on the slow path that explains a tag mismatch.
 
+The summary cache (core/summary_cache.py, written by `save_cache`) spares an unlock the decrypting
+of every summary: it is used when the manifest is exactly the one it was written at and the
+stored entry MACs still agree with that manifest's tag, the same check as without it.
+
 A `Vault` is not thread-safe: the service confines it to one worker thread.
 """
 
