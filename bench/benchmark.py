@@ -228,10 +228,7 @@ def child_file(mib: int, folder: Path) -> dict[str, Any]:
 
 
 def child_ui(n: int, folder: Path) -> dict[str, Any]:
-    """Through the real app (headless): launch to unlock screen, unlock to list, keystrokes."""
-    started = float(os.environ["MYSAFE_BENCH_T0"])
-    # Launch is timed from process start, so import only what `mysafe` itself imports before the
-    # unlock screen; building the vault and timing the KDF happen outside that window.
+    """Through the real app (headless): unlock to list, keystrokes."""
     import asyncio
 
     from textual.widgets import Input
@@ -253,10 +250,6 @@ def child_ui(n: int, folder: Path) -> dict[str, Any]:
         async with app.run_test(size=(120, 36)) as pilot:
             while not isinstance(app.screen, UnlockScreen) or not app.screen.is_mounted:
                 await asyncio.sleep(0.005)
-            painted = asyncio.Event()
-            app.screen.call_after_refresh(painted.set)
-            await painted.wait()
-            out["launch_s"] = time.time() - started
             # Pilot's press() waits for the app to go idle (~100 ms): it would measure itself.
             # Submit and type through the widgets' own actions instead, and time the moment the
             # list widget is handed its rows (no polling: a loop that polls every millisecond
@@ -503,6 +496,46 @@ def verdict(value: float, budget: float) -> str:
     return "ok" if value <= budget else f"OVER ({value / budget:.1f}x)"
 
 
+# What `mysafe` does up to its unlock screen's first paint, headless, timed from the moment the
+# process is spawned: the CLI module (`mysafe` alone skips its parser), then the app on the local
+# vault in `argv[1]`.
+_LAUNCH_PROBE = """
+import asyncio, os, sys, time
+from pathlib import Path
+from mysafe_tui import cli
+assert cli._ui_profile([]) == "default"
+from mysafe_tui.core.settings import Paths, Settings
+from mysafe_tui.service import VaultService
+from mysafe_tui.tui.app import MySafeApp
+from mysafe_tui.tui.screens.unlock import UnlockScreen
+
+async def main():
+    paths = Paths(Path(sys.argv[1]), Path(sys.argv[1]))
+    app = MySafeApp(VaultService(paths, Settings.load(paths.settings)))
+    async with app.run_test(size=(120, 36)):
+        while not isinstance(app.screen, UnlockScreen) or not app.screen.is_mounted:
+            await asyncio.sleep(0.005)
+        painted = asyncio.Event()
+        app.screen.call_after_refresh(painted.set)
+        await painted.wait()
+        print(time.time() - float(os.environ["MYSAFE_BENCH_T0"]))
+
+asyncio.run(main())
+"""
+
+
+def launch_time(home: Path) -> float:
+    env = {**os.environ, "MYSAFE_BENCH_T0": repr(time.time())}
+    out = subprocess.run(
+        [sys.executable, "-c", _LAUNCH_PROBE, str(home)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
 def run_child(kind: str, arg: int, folder: Path) -> dict[str, Any]:
     env = {**os.environ, "MYSAFE_BENCH_T0": repr(time.time())}
     out = subprocess.run(
@@ -617,16 +650,18 @@ def main() -> None:
                 f"(budget 64 MiB): {verdict(r['growth'], 64 * 2**20)}"
             )
         print("\nThrough the UI (headless Textual app, the same code a terminal runs):")
-        launch = 0.0
+        launches: list[float] = []
         for n in [n for n in sizes if n >= 10000] or sizes[-1:]:
             run_child("ui", n, folder)  # first run builds the vault; measure the second
             r = run_child("ui", n, folder)
+            starts = [launch_time(folder / f"ui-{n}") for _ in range(5)]
+            launches += starts
             print(
-                f"  {n:>7} items: launch to unlock screen {r['launch_s'] * 1000:.0f} ms, "
+                f"  {n:>7} items: launch to unlock screen {statistics.median(starts) * 1000:.0f} "
+                "ms, "
                 f"unlock to list KDF + {r['unlock_to_list_s'] * 1000:.0f} ms, filter keystroke "
                 f"median {r['keystroke_s'] * 1000:.0f} ms (max {r['keystroke_max_s'] * 1000:.0f})"
             )
-            launch = max(launch, r["launch_s"])
             if n in budgets:
                 notes.append(
                     f"unlock to list shown (UI), {n} items: KDF + "
@@ -639,8 +674,10 @@ def main() -> None:
                     f"{r['keystroke_s'] * 1000:.0f} ms (budget 30 ms): "
                     f"{verdict(r['keystroke_s'], 0.030)}"
                 )
+        launch = statistics.median(launches)
         notes.append(
-            f"launch to unlock screen painted (slowest run): {launch * 1000:.0f} ms "
+            f"launch to unlock screen painted: median {launch * 1000:.0f} ms of "
+            f"{len(launches)} starts (slowest {max(launches) * 1000:.0f} ms) "
             f"(budget 600 ms): {verdict(launch, 0.6)}"
         )
         print("\nBudgets (DESIGN.md §8):")

@@ -171,20 +171,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(argv: list[str]) -> int:
     """Parse and run one command; every failure the user can cause ends as one sentence."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
     from .core.errors import MySafeError
 
-    if args.command is None:
-        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+    terminal = sys.stdin.isatty() and sys.stdout.isatty()
+    profile = _ui_profile(argv) if terminal else None
+    if profile is None:
+        parser = build_parser()  # ~30 ms: the UI's launch does without it
+        args = parser.parse_args(argv)
+        if args.command is None and not terminal:
             parser.print_help()
             print(
                 "\nmysafe: the full-screen UI needs a terminal; use a command above in scripts",
                 file=sys.stderr,
             )
             return 2
+        profile = args.profile if args.command is None else None
+    if profile is not None:
         try:
-            return launch_tui(args.profile)
+            return launch_tui(profile)
         except MySafeError as exc:
             print(f"mysafe: {exc}", file=sys.stderr)
             return 1
@@ -211,6 +215,16 @@ def run(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 1
+
+
+def _ui_profile(argv: list[str]) -> str | None:
+    """The profile when the command line only asks for the UI (`mysafe`, `mysafe --profile
+    NAME`), else None: then the full parser decides."""
+    if not argv:
+        return "default"
+    if len(argv) == 2 and argv[0] == "--profile" and not argv[1].startswith("-"):
+        return argv[1]
+    return None
 
 
 def launch_tui(profile: str) -> int:

@@ -55,16 +55,25 @@ class Terminal:
         return result.returncode == 0
 
 
-@pytest.fixture
-def terminal(tmp_path: Path) -> Iterator[Terminal]:
+def start(tmp_path: Path, *args: str) -> Terminal:
+    """`mysafe ARGS` in a new 100x30 tmux session on a vault home under `tmp_path`."""
     socket, session = f"mysafe-test-{uuid.uuid4().hex[:8]}", "app"
     home = tmp_path / "home"
-    command = f"env MYSAFE_HOME={home} {MYSAFE}"
+    command = " ".join([f"env MYSAFE_HOME={home} {MYSAFE}", *args])
     subprocess.run(["tmux", "-L", socket, "new-session", "-d", "-s", session, "-x", "100",
                     "-y", "30", command], check=True)  # fmt: skip
-    term = Terminal(socket, session)
+    return Terminal(socket, session)
+
+
+def stop(term: Terminal) -> None:
+    subprocess.run([*term.base, "kill-server"], capture_output=True)
+
+
+@pytest.fixture
+def terminal(tmp_path: Path) -> Iterator[Terminal]:
+    term = start(tmp_path)
     yield term
-    subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
+    stop(term)
 
 
 def test_create_add_find_and_quit_in_a_real_terminal(terminal: Terminal, tmp_path: Path) -> None:
@@ -107,3 +116,36 @@ def test_create_add_find_and_quit_in_a_real_terminal(terminal: Terminal, tmp_pat
         time.sleep(0.1)
     assert not terminal.alive(), terminal.screen()
     assert (tmp_path / "home" / "default.mysafe").stat().st_mode & 0o777 == 0o600
+
+
+def test_profile_option_opens_that_profiles_vault(tmp_path: Path) -> None:
+    term = start(tmp_path, "--profile", "work")
+    try:
+        screen = term.wait_for("Choose a passphrase")
+        assert "work.mysafe" in "".join(screen.replace("│", "").split())  # a long path wraps
+    finally:
+        stop(term)
+
+
+def test_passphrase_enter_and_a_filter_typed_in_one_burst(tmp_path: Path) -> None:
+    """What a fast typist or `tmux send-keys` delivers: the keys after Enter are no part of
+    the passphrase; they filter the list once it is there."""
+    env = {**os.environ, "MYSAFE_HOME": str(tmp_path / "home")}
+    secret = tmp_path / "pass"
+    secret.write_text(PASSPHRASE)
+    cli = [MYSAFE, "--passphrase-file", str(secret)]
+    subprocess.run([*cli, "init", "--kdf-profile", "low-memory"], env=env, check=True,
+                   capture_output=True)  # fmt: skip
+    for name in ("GitHub", "Bank"):
+        subprocess.run([*cli, "add", "password", "--name", name, "--username", "me"], env=env,
+                       input="pw", text=True, check=True, capture_output=True)  # fmt: skip
+    term = start(tmp_path)
+    try:
+        term.wait_for("Passphrase")
+        subprocess.run([*term.base, "send-keys", "-t", term.session, "-l", PASSPHRASE + "\r/git"],
+                       check=True)  # fmt: skip
+        screen = term.wait_for("GitHub")
+        assert "Wrong passphrase" not in screen
+        assert "Bank" not in screen  # filtered by what was typed after Enter
+    finally:
+        stop(term)
