@@ -108,6 +108,7 @@ class MainScreen(Screen[None]):
             self.app.call_later(flt.call_later, setattr, flt, "select_on_focus", True)
         else:
             self.first_focus = self.query_one(ItemList).focus()
+        self.set_timer(1, self.end_typing_ahead)  # in case that focus never comes
         self.refresh_list()
         self.update_topbar()
         self.set_interval(1, self._tick_totp)
@@ -127,7 +128,10 @@ class MainScreen(Screen[None]):
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         if event.widget is self.first_focus:  # not a widget focused by default before it
-            self.typed_ahead = None  # from now on keys go where the focus is
+            self.end_typing_ahead()
+
+    def end_typing_ahead(self) -> None:
+        self.typed_ahead = None  # from now on keys go where the focus is
 
     def on_resize(self) -> None:
         self.set_class(self.size.width >= WIDE, "wide")
