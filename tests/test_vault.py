@@ -7,6 +7,7 @@ import os
 import sqlite3
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -163,6 +164,49 @@ def test_deleted_record_is_detected(vault: Vault, vault_path: Path) -> None:
     sql(vault_path, "DELETE FROM items WHERE id = ?", b.id)
     with pytest.raises(errors.IntegrityError, match="deleted, added or rolled back"):
         reopen(vault_path)
+
+
+def test_refresh_decrypts_only_what_another_process_changed(
+    vault: Vault, vault_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_password(vault, "keep")
+    edit, gone = add_password(vault, "edit"), add_password(vault, "gone")
+    other = reopen(vault_path)  # another process: the CLI while the UI is open
+    other.save_item(ItemKind.PASSWORD, {"name": "edited", "username": "bob"}, {"password": "x"},
+                    edit.id)  # fmt: skip
+    other.purge(gone.id)
+    new = add_password(other, "new")
+    other.write_meta("remote", {"url": "https://mysafe.example"})
+    other.close()
+    decrypted: list[str] = []
+    real = Vault._decrypt_summaries
+
+    def counting(self: Vault, rows: Any) -> Any:
+        rows = list(rows)
+        decrypted.extend(row[0] for row in rows)
+        return real(self, rows)
+
+    monkeypatch.setattr(Vault, "_decrypt_summaries", counting)
+    assert vault.refresh()
+    assert sorted(decrypted) == sorted([edit.id, new.id, "meta:remote"])
+    assert vault.read_meta("remote") == {"url": "https://mysafe.example"}
+    monkeypatch.undo()
+    fresh = reopen(vault_path)
+    assert dict(vault.summaries) == dict(fresh.summaries)
+    assert sorted(s.name for s in vault.summaries.values()) == ["edited", "keep", "new"]
+    fresh.close()
+    add_password(vault, "after")  # the manifest state carried over is right: writes go on
+    vault.close()
+    assert len(reopen(vault_path).summaries) == 4
+
+
+def test_refresh_still_catches_rows_deleted_outside_mysafe(vault: Vault, vault_path: Path) -> None:
+    a = add_password(vault, "a")
+    add_password(vault, "b")
+    sql(vault_path, "DELETE FROM items WHERE id = ?", a.id)
+    sql(vault_path, "UPDATE manifest SET generation = generation + 1")
+    with pytest.raises(errors.IntegrityError):
+        vault.refresh()
 
 
 def test_duplicated_record_is_detected(vault: Vault, vault_path: Path) -> None:

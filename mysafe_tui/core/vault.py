@@ -257,7 +257,8 @@ class Vault:
         row = next(iter(self._query("SELECT generation FROM manifest WHERE id = 1")), None)
         if row is not None and row[0] == self._generation:
             return False
-        self._load()
+        if not self._load_changes():
+            self._load()
         return True
 
     @property
@@ -491,6 +492,55 @@ class Vault:
         self._meta = {row[0]: records.pop(row[0]) for row in meta_ids if row[0] in records}
         self._macs, self._records, self._corrupt = macs, records, corrupt
         self._generation, self._acc = generation, acc
+
+    def _load_changes(self) -> bool:
+        """After another process wrote: decrypt only the rows whose entry MAC changed, drop
+        the rows gone, and check the manifest against every stored MAC as `_load` does.
+        False (nothing changed in memory) when a full `_load` should decide instead: many
+        changes, or a manifest that disagrees (`_load` explains it or raises)."""
+        own_snapshot = not self._conn.in_transaction
+        if own_snapshot:
+            self._query("BEGIN")
+        try:
+            manifest = next(iter(self._query("SELECT generation, count, tag FROM manifest")), None)
+            stored = dict(self._query("SELECT id, mac FROM items"))
+            changed = [i for i, m in stored.items() if self._macs.get(i) != m]
+            if manifest is None or len(changed) > max(64, len(stored) // 8):
+                return False
+            rows = []
+            for at in range(0, len(changed), 500):  # SQLite's bound-parameter limit
+                batch = changed[at : at + 500]
+                rows += self._query(
+                    "SELECT id, kind, version, summary, mac FROM items WHERE id IN "
+                    f"({', '.join('?' * len(batch))})",
+                    *batch,
+                )
+        finally:
+            if own_snapshot:
+                self._conn.execute("COMMIT")
+        generation, count, tag = manifest
+        try:
+            acc = functools.reduce(operator.xor, map(int.from_bytes, stored.values()), 0)
+        except TypeError:  # a MAC that is not bytes: let the full load report the damage
+            return False
+        if count != len(stored) or tag != self._tag(generation, count, acc):
+            return False
+        records, _, corrupt, _ = self._decrypt_summaries(rows)
+        for item_id in [i for i in self._macs if i not in stored]:
+            self._records.pop(item_id, None)
+            self._meta.pop(item_id, None)
+            self._corrupt.pop(item_id, None)
+        for item_id in changed:
+            self._corrupt.pop(item_id, None)
+            self._records.pop(item_id, None)
+            self._meta.pop(item_id, None)
+        for item_id, record in records.items():
+            target = self._meta if item_id.startswith(META_PREFIX) else self._records
+            target[item_id] = record
+        self._corrupt.update(corrupt)
+        self._macs, self._generation, self._acc = stored, generation, acc
+        self._index_state = None
+        return True
 
     def _adopt(self, cached: Any, manifest: tuple[Any, ...]) -> bool:
         """Take the summaries from the cache if it was written at exactly this manifest and
