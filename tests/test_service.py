@@ -313,3 +313,27 @@ def test_generators_are_available_without_a_vault() -> None:
     assert len(password) == 32 and password.isalnum()
     assert not set(password) & set("Il1O0o")
     assert len(VaultService.generate_passphrase(6).split("-")) == 6
+
+
+def test_refresh_patches_the_index_with_what_another_process_wrote(
+    run: Run, service: VaultService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alpha, beta = add(run, service, "alpha"), add(run, service, "beta")
+    add(run, service, "delta")
+    other = VaultService(service.paths, kdf_params=FLOOR)  # the CLI while the UI is open
+    run(other.unlock(PASSPHRASE))
+    run(other.update_item(alpha.id, {"name": "alpha two"}))
+    run(other.purge(beta.id))
+    add(run, other, "gamma")
+    run(other.close())
+
+    from mysafe_tui.core.search import SearchIndex
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("rebuilt the whole index for three changes")
+
+    monkeypatch.setattr(SearchIndex, "of", refuse)
+    assert run(service.refresh())
+    assert names(run(service.search(""))) == ["alpha two", "delta", "gamma"]
+    assert names(run(service.search("two"))) == ["alpha two"]
+    assert not run(service.refresh())  # nothing new since

@@ -360,6 +360,20 @@ async def test_keys_typed_while_unlocking_filter_and_never_run_commands(
         assert len(await app.service.search("", trash=True)) == 0
 
 
+async def test_items_added_by_another_process_appear_in_the_list(env: Env) -> None:
+    await env.seed(GITHUB, BANK)
+    app = env.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        main = await unlock(app, pilot)
+        await pilot.press("down")  # on GitHub
+        await settle(app, pilot)
+        cli = (ItemKind.PASSWORD, {"name": "Added by the CLI", "username": "u", "password": "p"})
+        await env.seed(cli)  # another process: the CLI while the UI is open
+        await until(pilot, lambda: "Added by the CLI" in names(main), timeout=10)
+        assert names(main) == ["Added by the CLI", "Bank", "GitHub"]
+        assert main.current is not None and main.current.name == "GitHub"  # cursor stays
+
+
 async def test_the_unlock_screen_reports_a_damaged_vault_before_the_passphrase(
     env: Env,
 ) -> None:

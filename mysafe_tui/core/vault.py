@@ -113,6 +113,8 @@ class Vault:
         self._acc = 0
         self._cache_generation: int | None = None  # the generation the summary cache holds
         self._index_state: object = None
+        # Items another process changed, as `refresh` found them (see `take_changes`).
+        self._changed: set[str] | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -225,7 +227,7 @@ class Vault:
         self._vk = self._sk = None
         self._mk = b""
         self._macs, self._records, self._corrupt, self._meta = {}, {}, {}, {}
-        self._cache_generation = self._index_state = None
+        self._cache_generation = self._index_state = self._changed = None
 
     def close(self) -> None:
         self.lock()
@@ -303,6 +305,12 @@ class Vault:
         path = summary_cache.path_for(self.path)
         if summary_cache.write(path, self._vk_key, self._header.vault_id, payload):
             self._cache_generation = self._generation
+
+    def take_changes(self) -> set[str] | None:
+        """The ids of items that `refresh` found changed, added or removed by another process
+        since the last call; None if it reloaded everything (or on the first call)."""
+        changed, self._changed = self._changed, set()
+        return changed
 
     def take_index_state(self) -> object:
         """The `index_state` saved with the cache, once, if this unlock was served by it (its
@@ -460,7 +468,7 @@ class Vault:
         """Read every row, decrypt summaries, check the manifest (see the module docstring);
         or take the summaries from the `cached` payload if it still describes the file."""
         assert self._sk is not None
-        self._index_state = None
+        self._index_state = self._changed = None
         # Manifest and rows must come from one snapshot, or a concurrent writer's commit
         # between the two reads would look like tampering.
         own_snapshot = not self._conn.in_transaction
@@ -526,18 +534,17 @@ class Vault:
         if count != len(stored) or tag != self._tag(generation, count, acc):
             return False
         records, _, corrupt, _ = self._decrypt_summaries(rows)
-        for item_id in [i for i in self._macs if i not in stored]:
+        removed = [i for i in self._macs if i not in stored]
+        for item_id in (*removed, *changed):
             self._records.pop(item_id, None)
             self._meta.pop(item_id, None)
             self._corrupt.pop(item_id, None)
-        for item_id in changed:
-            self._corrupt.pop(item_id, None)
-            self._records.pop(item_id, None)
-            self._meta.pop(item_id, None)
         for item_id, record in records.items():
             target = self._meta if item_id.startswith(META_PREFIX) else self._records
             target[item_id] = record
         self._corrupt.update(corrupt)
+        if self._changed is not None:
+            self._changed.update(changed, removed)
         self._macs, self._generation, self._acc = stored, generation, acc
         self._index_state = None
         return True

@@ -45,6 +45,7 @@ T = TypeVar("T")
 Progress = Callable[[int, int], None]  # (bytes done, bytes total); called from the worker thread
 
 MIN_PASSPHRASE_SCORE = 2
+_FOLLOW_LIMIT = 64  # changed items past which the search index is rebuilt, not patched
 MAX_TEXT = {"name": 255, "username": 255, "url": 2048, "identifier_code": 255, "method": 32}
 _SERVICE_SET = {"file_name", "size", "media_type"}  # file summary fields the service computes
 _TEXT_TYPES = {"application/json", "application/xml", "application/x-yaml", "application/toml"}
@@ -221,7 +222,7 @@ class LocalService:
         vault = self._require()
         changed = await self._run(vault.refresh)
         if changed:
-            await self._attach(vault)
+            await self._follow(vault)
         return changed
 
     # --- reading --------------------------------------------------------------------------
@@ -545,7 +546,12 @@ class LocalService:
     async def _attach(self, vault: Vault) -> None:
         """Make `vault` current, with its search index built in the worker thread (0.3 s at
         100k items, unless the vault's summary cache holds it: not on the event loop)."""
-        index = await self._run(lambda: SearchIndex.of(vault.records, vault.take_index_state()))
+
+        def build() -> SearchIndex:
+            vault.take_changes()  # all of them are in the new index
+            return SearchIndex.of(vault.records, vault.take_index_state())
+
+        index = await self._run(build)
         self._vault, self._index, self._index_generation = vault, index, vault.generation
         # 100k summaries live as long as the vault is unlocked and hold no cycles: out of the
         # garbage collector's sight until `lock`, or each full collection walks them again
@@ -562,7 +568,23 @@ class LocalService:
         """One write moves the generation by one; more means another process wrote too."""
         vault = self._require()
         if vault.generation != self._index_generation + 1:
+            await self._follow(vault)
+        self._index_generation = vault.generation
+
+    async def _follow(self, vault: Vault) -> None:
+        """The index after writes by another process that `vault.refresh` picked up: item by
+        item when few changed (a CLI call: ms, where rebuilding 100k items takes 0.3 s)."""
+        changed = await self._run(vault.take_changes)
+        if changed is None or len(changed) > _FOLLOW_LIMIT:
             await self._attach(vault)
+            return
+        records = vault.records
+        for item_id in changed:
+            record = records.get(item_id)
+            if record is None:
+                self._index.remove(item_id)
+            else:
+                self._index.upsert(record)
         self._index_generation = vault.generation
 
     async def _set_flags(self, item_id: str, **flags: Any) -> ItemSummary:

@@ -37,6 +37,7 @@ TABS = [
 T = TypeVar("T")
 WIDE = 100  # columns from which the detail pane sits beside the list
 RECONNECT_SECONDS = 30  # while offline, try the server again this often
+WATCH_SECONDS = 2  # how often to look for writes by another process (one small query)
 
 
 class MainScreen(Screen[None]):
@@ -113,6 +114,7 @@ class MainScreen(Screen[None]):
         self.update_topbar()
         self.set_interval(1, self._tick_totp)
         self.set_interval(RECONNECT_SECONDS, self._reconnect)
+        self.set_interval(WATCH_SECONDS, self.pick_up_changes)
         if self.service.remote_status().bound:
             self.background_sync()
 
@@ -460,6 +462,16 @@ class MainScreen(Screen[None]):
         if was_offline:
             self.notify("Back online: synced with the server")
         self.refresh_list()
+
+    @work(exclusive=True, group="watch", exit_on_error=False)
+    async def pick_up_changes(self) -> None:
+        """Another process wrote to the vault (the CLI, a second window): show it."""
+        try:
+            changed = await self.service.refresh()
+        except MySafeError:
+            return  # the next action that reads the vault reports what is wrong with it
+        if changed:
+            self.refresh_list()
 
     def _reconnect(self) -> None:
         if self.service.remote_status().state in ("offline", "error"):
