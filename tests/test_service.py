@@ -337,3 +337,17 @@ def test_refresh_patches_the_index_with_what_another_process_wrote(
     assert names(run(service.search(""))) == ["alpha two", "delta", "gamma"]
     assert names(run(service.search("two"))) == ["alpha two"]
     assert not run(service.refresh())  # nothing new since
+
+
+def test_a_refresh_cancelled_halfway_is_caught_up_by_the_next(
+    run: Run, service: VaultService
+) -> None:
+    add(run, service, "alpha")
+    other = VaultService(service.paths, kdf_params=FLOOR)
+    run(other.unlock(PASSPHRASE))
+    add(run, other, "gamma")
+    run(other.close())
+    vault = service._require()  # the vault reloaded, then the refresh was cancelled (the UI's
+    run(service._run(vault.refresh))  # watcher is an exclusive worker) before the index was
+    assert run(service.refresh())
+    assert names(run(service.search(""))) == ["alpha", "gamma"]

@@ -221,9 +221,11 @@ class LocalService:
         """Pick up changes another process (a CLI call, a sync) wrote. True if there were."""
         vault = self._require()
         changed = await self._run(vault.refresh)
-        if changed:
+        # Also when an earlier call was cancelled between the vault's reload and the index's.
+        if changed or vault.generation != self._index_generation:
             await self._follow(vault)
-        return changed
+            return True
+        return False
 
     # --- reading --------------------------------------------------------------------------
 
