@@ -526,13 +526,10 @@ class Vault:
         finally:
             if own_snapshot:
                 self._conn.execute("COMMIT")
-        generation, count, tag = manifest
-        try:
-            acc = functools.reduce(operator.xor, map(int.from_bytes, stored.values()), 0)
-        except TypeError:  # a MAC that is not bytes: let the full load report the damage
+        acc = self._agreeing(manifest, list(stored.values()))
+        if acc is None:
             return False
-        if count != len(stored) or tag != self._tag(generation, count, acc):
-            return False
+        generation = manifest[0]
         records, _, corrupt, _ = self._decrypt_summaries(rows)
         removed = [i for i in self._macs if i not in stored]
         for item_id in (*removed, *changed):
@@ -549,6 +546,16 @@ class Vault:
         self._index_state = None
         return True
 
+    def _agreeing(self, manifest: tuple[Any, ...], macs: list[bytes]) -> int | None:
+        """The XOR of the stored entry MACs if they agree with the manifest (generation, count,
+        tag), else None: then a full `_load` explains the difference or raises."""
+        generation, count, tag = manifest
+        try:
+            acc = _fold(macs)
+        except TypeError:  # a MAC that is not bytes
+            return None
+        return acc if count == len(macs) and tag == self._tag(generation, count, acc) else None
+
     def _adopt(self, cached: Any, manifest: tuple[Any, ...]) -> bool:
         """Take the summaries from the cache if it was written at exactly this manifest and
         the rows' entry MACs still agree with the manifest (the check a full unlock makes:
@@ -559,8 +566,8 @@ class Vault:
             if fmt != _CACHE_FORMAT or (generation, count, tag) != tuple(manifest):
                 return False
             stored = [row[0] for row in self._conn.execute("SELECT mac FROM items")]
-            acc = functools.reduce(operator.xor, map(int.from_bytes, stored), 0)
-            if len(stored) != count or tag != self._tag(generation, count, acc):
+            acc = self._agreeing(manifest, stored)
+            if acc is None:
                 return False
             new_record = tuple.__new__  # as in _decrypt_summaries
             records = {
@@ -618,15 +625,15 @@ class Vault:
                 OverflowError,
             ):
                 corrupt[item_id] = "it cannot be decrypted"
-        try:  # the XOR of every entry MAC, at C speed
-            acc = functools.reduce(operator.xor, map(int.from_bytes, macs.values()), 0)
+        try:
+            acc = _fold(macs.values())
         except TypeError:  # a MAC that is not even bytes: that row is damaged
             for item_id, stored in macs.items():
                 if not isinstance(stored, bytes):
                     macs[item_id] = b""
                     records.pop(item_id, None)
                     corrupt[item_id] = "it cannot be decrypted"
-            acc = functools.reduce(operator.xor, map(int.from_bytes, macs.values()), 0)
+            acc = _fold(macs.values())
         return records, macs, corrupt, acc
 
     def _summary_head(self, kind_text: str, raw: bytes) -> tuple[ItemKind, bytes]:
@@ -837,6 +844,11 @@ def _read_header(conn: sqlite3.Connection, path: Path) -> Header:
     if row is None:
         raise CorruptHeader(f"{path} has no vault header")
     return Header.parse(*row)
+
+
+def _fold(macs: Iterable[bytes]) -> int:
+    """The XOR of entry MACs, at C speed (TypeError if one is not bytes)."""
+    return functools.reduce(operator.xor, map(int.from_bytes, macs), 0)
 
 
 def _identity(path: Path) -> tuple[int, int]:
