@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -23,6 +24,21 @@ if TYPE_CHECKING:
 
 Command = Callable[[argparse.Namespace, "VaultService"], Awaitable[int]]
 KINDS = ("password", "note", "api-secret", "file")
+
+
+def say(message: str) -> None:
+    """A one-line message for the person at the terminal, on stderr. Whatever it quotes (item names,
+    file names, server answers) is shown escaped: text from outside never controls a terminal."""
+    from .core.sanitize import printable
+
+    print(printable(message), file=sys.stderr)
+
+
+def q(text: str) -> str:
+    """A value quoted inside a message, on one line and escaped."""
+    from .core.sanitize import printable
+
+    return printable(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", choices=KINDS)
     p.add_argument("--field", help="field to print (username, url, notes, totp, ...)")
     p.add_argument("--json", action="store_true", help="every field, secrets included")
+    p.add_argument(
+        "--raw",
+        action="store_true",
+        help="print the exact value even to a terminal (control characters are shown "
+        "escaped on a terminal otherwise; a pipe always gets the exact value)",
+    )
     p.set_defaults(func=cmd_get)
 
     add = sub.add_parser("add", help="add an item").add_subparsers(dest="kind", metavar="KIND")
@@ -75,7 +97,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--username", required=True)
     p.add_argument("--url", default="")
     p.add_argument("--tags", default="", help="comma-separated")
-    p.add_argument("--totp", metavar="SEED", help="base32 TOTP seed or otpauth:// URI")
+    p.add_argument(
+        "--totp",
+        nargs="?",
+        const=True,
+        metavar="",
+        help="also ask for a TOTP seed (base32 or otpauth:// URI): at a hidden prompt, or on "
+        "the line of standard input after the password",
+    )
     p.add_argument("--generate", action="store_true", help="generate the password instead")
     p.add_argument("--length", type=int, default=24, help="generated password length")
     p.set_defaults(func=cmd_add_password)
@@ -112,7 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="FIELD=VALUE",
-        help="a plain field: name, username, url, tags, method...",
+        help="a plain field: name, username, url, tags, method... (secret fields are refused "
+        "here: use --secret)",
     )
     p.add_argument(
         "--secret",
@@ -180,17 +210,15 @@ def run(argv: list[str]) -> int:
         args = parser.parse_args(argv)
         if args.command is None and not terminal:
             parser.print_help()
-            print(
-                "\nmysafe: the full-screen UI needs a terminal; use a command above in scripts",
-                file=sys.stderr,
-            )
+            print(file=sys.stderr)
+            say("mysafe: the full-screen UI needs a terminal; use a command above in scripts")
             return 2
         profile = args.profile if args.command is None else None
     if profile is not None:
         try:
             return launch_tui(profile)
         except MySafeError as exc:
-            print(f"mysafe: {exc}", file=sys.stderr)
+            say(f"mysafe: {exc}")
             return 1
 
     if args.command == "serve":  # runs its own event loop (uvicorn)
@@ -202,18 +230,19 @@ def run(argv: list[str]) -> int:
     try:
         return asyncio.run(_dispatch(args))
     except MySafeError as exc:
-        print(f"mysafe: {exc}", file=sys.stderr)
+        say(f"mysafe: {exc}")
         return 1
     except KeyboardInterrupt:
-        print("\nmysafe: interrupted", file=sys.stderr)
+        print(file=sys.stderr)
+        say("mysafe: interrupted")
         return 130
+    except BrokenPipeError:  # `mysafe list | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+        return 141  # what a shell tool killed by SIGPIPE reports
     except Exception as exc:  # a bug: say so, but never dump locals that may hold secrets
         if os.environ.get("MYSAFE_DEBUG"):
             raise
-        print(
-            f"mysafe: internal error ({type(exc).__name__}); set MYSAFE_DEBUG=1 for details",
-            file=sys.stderr,
-        )
+        say(f"mysafe: internal error ({type(exc).__name__}); set MYSAFE_DEBUG=1 for details")
         return 1
 
 
@@ -263,7 +292,7 @@ async def _dispatch(args: argparse.Namespace) -> int:
 
 def _warn_corrupt(service: VaultService) -> None:
     for item_id, reason in service.corrupt_items.items():
-        print(f"mysafe: warning: item {item_id} is damaged ({reason})", file=sys.stderr)
+        say(f"mysafe: warning: item {item_id} is damaged ({reason})")
 
 
 def _kind(text: str | None) -> ItemKind | None:
@@ -286,9 +315,9 @@ async def cmd_init(args: argparse.Namespace, service: VaultService) -> int:
     else:
         secret = prompts.hidden_twice("new vault passphrase")  # asked twice: no mismatch
     service.check_new_passphrase(secret, secret)
-    print("Deriving the vault key (Argon2id)...", file=sys.stderr)
+    say("Deriving the vault key (Argon2id)...")
     await service.create(secret, args.kdf_profile)
-    print(f"Created an empty vault at {service.vault_path}", file=sys.stderr)
+    say(f"Created an empty vault at {service.vault_path}")
     return 0
 
 
@@ -300,10 +329,11 @@ async def cmd_list(args: argparse.Namespace, service: VaultService) -> int:
         print(json.dumps([item.to_json() for item in items], indent=2))
         return 0
     if not items:
-        print("No items." if not args.query else f"Nothing matches '{args.query}'.")
+        print("No items." if not args.query else f"Nothing matches '{q(args.query)}'.")
         return 0
     rows = [
-        (_star(i) + i.name, i.kind.label, _detail(i), ",".join(i.tags), i.id[:8]) for i in items
+        (q(_star(i) + i.name), i.kind.label, q(_detail(i)), q(",".join(i.tags)), i.id[:8])
+        for i in items
     ]
     widths = [min(max(len(r[c]) for r in rows), 40) for c in range(4)]
     for row in rows:
@@ -356,19 +386,37 @@ async def cmd_get(args: argparse.Namespace, service: VaultService) -> int:
         known = ", ".join(("id", *SPECS[item.kind].summary, *SPECS[item.kind].secret))
         raise InvalidInput(f"{item.kind.noun} has no field '{field}' ({known})")
     if item.kind is ItemKind.FILE and not args.field:
-        raise InvalidInput(f"'{item.name}' is a file: use 'mysafe save {args.name} PATH'")
-    print(value)
+        raise InvalidInput(
+            f"'{item.name}' is a file: use 'mysafe save {shlex.quote(args.name)} PATH'"
+        )
+    print(raw_or_printable(value, args.raw))
     return 0
+
+
+def raw_or_printable(value: str, raw: bool) -> str:
+    """A value asked for by a program is printed as is (to a pipe, or with --raw); on a
+    terminal, whatever controls it holds are shown escaped (a note keeps its lines)."""
+    from .core.sanitize import printable
+
+    if raw or not sys.stdout.isatty():
+        return value
+    return printable(value, multiline=True)
 
 
 async def cmd_add_password(args: argparse.Namespace, service: VaultService) -> int:
     from . import prompts
+    from .core.errors import InvalidInput
     from .core.models import ItemKind
 
-    if args.generate:
-        password = service.generate_password(args.length)
-    else:
-        password = prompts.single_line_secret("password")
+    if args.totp not in (None, True):
+        raise InvalidInput(
+            "the TOTP seed is never taken from the command line (ps, shell history): give "
+            "--totp alone and type the seed at the prompt, or pipe it as the next line"
+        )
+    wanted = [] if args.generate else ["password"]
+    wanted += ["TOTP seed"] if args.totp else []
+    answers = prompts.single_line_secrets(wanted)
+    password = service.generate_password(args.length) if args.generate else answers["password"]
     values: dict[str, Any] = {
         "name": args.name,
         "username": args.username,
@@ -377,7 +425,7 @@ async def cmd_add_password(args: argparse.Namespace, service: VaultService) -> i
         "password": password,
     }
     if args.totp:
-        values["secret_key"] = args.totp
+        values["secret_key"] = answers["TOTP seed"]
     return _added(await service.create_item(ItemKind.PASSWORD, values))
 
 
@@ -407,7 +455,7 @@ async def cmd_add_api_secret(args: argparse.Namespace, service: VaultService) ->
 
 
 def _added(item: ItemSummary) -> int:
-    print(f"Added {item.kind.noun} '{item.name}' (id {item.id})", file=sys.stderr)
+    say(f"Added {item.kind.noun} '{item.name}' (id {item.id})")
     return 0
 
 
@@ -453,8 +501,15 @@ async def cmd_save(args: argparse.Namespace, service: VaultService) -> int:
         )
     finally:
         progress.finish()
-    print(f"Saved '{item.name}' to {target}", file=sys.stderr)
+    say(f"Saved '{item.name}' to {target}")
     return 0
+
+
+def secret_fields() -> frozenset[str]:
+    """Every field that holds a secret in any kind: never accepted from argv."""
+    from .core.models import SPECS
+
+    return frozenset(name for spec in SPECS.values() for name in spec.secret)
 
 
 async def cmd_edit(args: argparse.Namespace, service: VaultService) -> int:
@@ -467,7 +522,13 @@ async def cmd_edit(args: argparse.Namespace, service: VaultService) -> int:
         field, sep, value = pair.partition("=")
         if not sep:
             raise InvalidInput(f"--set wants FIELD=VALUE, not {pair!r}")
-        values[field.strip()] = value
+        field = field.strip()
+        if field in secret_fields():
+            raise InvalidInput(
+                f"'{field}' is a secret and is never taken from the command line (ps, shell "
+                f"history): use --secret {field}, which reads standard input or a hidden prompt"
+            )
+        values[field] = value
     for field in args.secret:
         multi = field in ("note", "notes")
         values[field] = (
@@ -482,21 +543,21 @@ async def cmd_edit(args: argparse.Namespace, service: VaultService) -> int:
             f"'{item.name}' changed on the server since the last sync; nothing was saved. Run "
             "'mysafe sync' to see the server copy, or repeat with --force to overwrite it"
         ) from None
-    print(f"Saved '{saved.name}'", file=sys.stderr)
+    say(f"Saved '{saved.name}'")
     return 0
 
 
 async def cmd_rm(args: argparse.Namespace, service: VaultService) -> int:
     item = await service.find(args.name, _kind(args.kind))
     await service.deactivate(item.id)
-    print(f"Moved '{item.name}' to the trash ('mysafe restore' brings it back)", file=sys.stderr)
+    say(f"Moved '{item.name}' to the trash ('mysafe restore' brings it back)")
     return 0
 
 
 async def cmd_restore(args: argparse.Namespace, service: VaultService) -> int:
     item = await service.find(args.name, trash=True)
     await service.restore(item.id)
-    print(f"Restored '{item.name}'", file=sys.stderr)
+    say(f"Restored '{item.name}'")
     return 0
 
 
@@ -505,10 +566,10 @@ async def cmd_purge(args: argparse.Namespace, service: VaultService) -> int:
 
     item = await service.find(args.name, trash=True)
     if not args.yes and not prompts.confirm(f"Delete '{item.name}' for good?"):
-        print("Nothing deleted.", file=sys.stderr)
+        say("Nothing deleted.")
         return 1
     await service.purge(item.id)
-    print(f"Deleted '{item.name}' for good", file=sys.stderr)
+    say(f"Deleted '{item.name}' for good")
     return 0
 
 
@@ -523,7 +584,7 @@ async def cmd_passwd(args: argparse.Namespace, service: VaultService) -> int:
         new = prompts.hidden_twice("new vault passphrase")
     service.check_new_passphrase(new, new)
     await service.change_passphrase(old, new, args.kdf_profile)
-    print("Passphrase changed.", file=sys.stderr)
+    say("Passphrase changed.")
     return 0
 
 

@@ -8,11 +8,14 @@ import json
 import os
 import sys
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from .core.errors import InvalidInput
+from .cli import q, say
+from .core.errors import InvalidInput, MySafeError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from .service import VaultService
 
 
@@ -52,7 +55,16 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.set_defaults(func=cmd_revoke)
     p = sub.add_parser("open", help="open a share link someone sent you (no vault needed)")
     p.add_argument("url")
-    p.add_argument("--save", metavar="PATH", help="for a file: where to write it")
+    p.add_argument(
+        "--save",
+        metavar="PATH",
+        help="for a file: a folder to write it in, or a file path (default: here, under the "
+        "sender's file name made safe; a taken name gets a number, never overwritten)",
+    )
+    p.add_argument("--force", action="store_true", help="with --save FILE: replace that file")
+    p.add_argument(
+        "--raw", action="store_true", help="print field values exactly, even to a terminal"
+    )
     p.set_defaults(func=cmd_open, needs_unlock=False, needs_vault=False)
     p = sub.add_parser("share-server", help="a mysafe serve server to host a local vault's links")
     p.add_argument("url", nargs="?", help="server URL (or $SENHASEGURA_URL)")
@@ -98,10 +110,8 @@ async def cmd_login(args: argparse.Namespace, service: VaultService) -> int:
     )
     status = service.remote_status()
     features = ", ".join(sorted(status.capabilities)) or "none (a plain senhasegura server)"
-    print(
-        f"Logged in to {status.url}; {result.written} items cached. Extension features: "
-        f"{features}.",
-        file=sys.stderr,
+    say(
+        f"Logged in to {status.url}; {result.written} items cached. Extension features: {features}."
     )
     return 0
 
@@ -109,18 +119,14 @@ async def cmd_login(args: argparse.Namespace, service: VaultService) -> int:
 async def cmd_logout(args: argparse.Namespace, service: VaultService) -> int:
     url = service.remote_status().url
     removed = await service.logout()
-    print(
-        f"Logged out of {url}; {removed} cached items removed (local items stay).", file=sys.stderr
-    )
+    say(f"Logged out of {url}; {removed} cached items removed (local items stay).")
     return 0
 
 
 async def cmd_sync(args: argparse.Namespace, service: VaultService) -> int:
     result = await service.sync(progress=_progress)
-    print(
-        f"Synced: {result.written} updated, {result.removed} removed, {result.unchanged} "
-        "unchanged.",
-        file=sys.stderr,
+    say(
+        f"Synced: {result.written} updated, {result.removed} removed, {result.unchanged} unchanged."
     )
     return 0
 
@@ -152,7 +158,7 @@ async def cmd_status(args: argparse.Namespace, service: VaultService) -> int:
         if (status.last_sync)
         else "never"
     )
-    print(f"Server:    {status.url} (client id {status.client_id})")
+    print(f"Server:    {q(status.url)} (client id {q(status.client_id)})")
     print(f"Last sync: {when}")
     print(f"Features:  {', '.join(sorted(status.capabilities)) or 'plain senhasegura API'}")
     print(f"Links:     {links}")
@@ -193,10 +199,9 @@ async def cmd_share(args: argparse.Namespace, service: VaultService) -> int:
     print(str(created.link))
     views = "once" if created.max_views == 1 else f"{created.max_views} times"
     protected = ", with the password you set" if created.password_protected else ""
-    print(
+    say(
         f"'{item.name}' can be opened {views} until {expires}{protected}. The server never "
-        "sees the key (the part after #).",
-        file=sys.stderr,
+        "sees the key (the part after #)."
     )
     return 0
 
@@ -211,10 +216,10 @@ async def cmd_shares(args: argparse.Namespace, service: VaultService) -> int:
         return 0
     for row in rows:
         views = f"{row['views_used']}/{row['max_views']} views"
-        label = f"  ({row['label']})" if row.get("label") else ""
+        label = f"  ({q(str(row['label']))})" if row.get("label") else ""
         print(
             f"{row['share_hash'][:10]}  {row['status']:<8}  {views:<12} expires "
-            f"{row['expires_at']}  {row['item']}{label}"
+            f"{q(str(row['expires_at']))}  {q(str(row['item']))}{label}"
         )
     return 0
 
@@ -228,40 +233,73 @@ async def cmd_revoke(args: argparse.Namespace, service: VaultService) -> int:
             f"{args.share!r}; see 'mysafe shares'"
         )
     await service.revoke_share(matches[0]["share_hash"])
-    print(
-        f"Revoked the link to '{matches[0]['item']}': its content is deleted from the server.",
-        file=sys.stderr,
-    )
+    say(f"Revoked the link to '{matches[0]['item']}': its content is deleted from the server.")
     return 0
 
 
 async def cmd_open(args: argparse.Namespace, service: VaultService) -> int:
     from pathlib import Path
 
-    from .core.fsutil import write_atomic
+    from .cli import raw_or_printable
+    from .core.fsutil import check_room, write_atomic, write_new
+    from .core.sanitize import safe_filename
+
+    save = Path(args.save).expanduser() if args.save else None
+    folder = save if save is None or save.is_dir() else save.parent
+    folder = folder or Path.cwd()
+
+    def before_reveal(status: dict[str, Any]) -> None:
+        """A one-view link must not be spent on a write that is bound to fail."""
+        if status.get("kind") != "file":
+            return
+        if save is not None and not save.is_dir() and os.path.lexists(save) and not args.force:
+            raise InvalidInput(f"{save} exists; nothing was opened (give --force to replace it)")
+        try:
+            check_room(folder, int(status.get("size") or 0))
+        except MySafeError as exc:
+            raise InvalidInput(f"{exc}; nothing was opened, the link still works") from None
 
     async def ask() -> str:
         if not sys.stdin.isatty():
-            return sys.stdin.readline().rstrip("\r\n")
-        return getpass.getpass("This link has a password: ")
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            password = getpass.getpass("This link has a password: ")
+        if not password:
+            raise InvalidInput("this link needs a password and none was given; nothing was spent")
+        return password
 
-    payload = await service.open_share(args.url, ask)
-    print(payload.title, file=sys.stderr)
+    payload = await service.open_share(args.url, ask, before_reveal)
+    say(payload.title)
     for field in payload.fields:
-        print(f"{field['label']}: {field['value']}")
-    if payload.file_name is not None:
-        target = Path(args.save or payload.file_name).expanduser()
-        if target.exists():
-            raise InvalidInput(f"{target} exists; give --save PATH")
-        write_atomic(target, payload.content)
-        print(
-            f"Saved {payload.file_name} ({len(payload.content)} bytes) to {target}", file=sys.stderr
-        )
+        print(f"{q(str(field['label']))}: {raw_or_printable(str(field['value']), args.raw)}")
+    if payload.file_name is None:
+        return 0
+    name = safe_filename(payload.file_name)
+    try:
+        if save is not None and not save.is_dir():
+            write_atomic(save, payload.content, overwrite=args.force)
+            target = save
+        else:
+            target = write_new(folder, name, payload.content)
+    except MySafeError as exc:
+        # The view is spent: the content must not be lost with it.
+        kept = write_new(_received_dir(service), name, payload.content)
+        raise InvalidInput(f"{exc}; the file was kept at {kept} (readable only by you)") from None
+    say(f"Saved {name} ({len(payload.content)} bytes) to {target}")
     return 0
+
+
+def _received_dir(service: VaultService) -> Path:
+    """Where opened files go when their destination failed after the view was spent."""
+    from pathlib import Path
+
+    folder = Path(service.paths.data_dir) / "received"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return folder
 
 
 async def cmd_share_server(args: argparse.Namespace, service: VaultService) -> int:
     url, client_id, secret = _access_key(args)
     await service.set_share_server(url, client_id, secret)
-    print(f"Links from this vault are now hosted by {url}.", file=sys.stderr)
+    say(f"Links from this vault are now hosted by {url}.")
     return 0

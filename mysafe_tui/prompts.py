@@ -79,6 +79,24 @@ def single_line_secret(label: str) -> str:
     return hidden_twice(label)
 
 
+def single_line_secrets(labels: list[str]) -> dict[str, str]:
+    """Several one-line secrets: one line each from piped standard input, in order, else each
+    asked twice on the terminal."""
+    if len(labels) == 1:
+        return {labels[0]: single_line_secret(labels[0])}
+    if not labels:
+        return {}
+    if sys.stdin.isatty():
+        return {label: hidden_twice(label) for label in labels}
+    lines = sys.stdin.read().splitlines()
+    if len(lines) != len(labels) or not all(lines):
+        raise InvalidInput(
+            f"standard input must hold {len(labels)} non-empty lines: the "
+            + " then the ".join(labels)
+        )
+    return dict(zip(labels, lines, strict=True))
+
+
 def multi_line_text(label: str) -> str:
     """Piped standard input as is, else $VISUAL/$EDITOR on a private temporary file."""
     if not sys.stdin.isatty():

@@ -72,7 +72,7 @@ def test_init_writes_the_default_kdf_profile(tmp_path: Path) -> None:
 def test_password_life_cycle(cli: Cli) -> None:
     cli.ok("add", "password", "--name", "Github", "--username", "octo",
            "--url", "https://github.com", "--tags", "dev,git",
-           "--totp", "JBSWY3DPEHPK3PXP", stdin="gh-s3cret\n")  # fmt: skip
+           "--totp", stdin="gh-s3cret\nJBSWY3DPEHPK3PXP\n")  # fmt: skip
     assert cli.ok("get", "github") == "gh-s3cret\n"
     assert cli.ok("get", "github", "--field", "username") == "octo\n"
     code = cli.ok("get", "github", "--field", "totp").strip()
@@ -147,7 +147,8 @@ def test_purge_needs_confirmation_or_yes(cli: Cli) -> None:
         (("attach", "/no/such/file"), "", "not a readable file"),
         (("add", "password", "--name", "x", "--username", "u"), "", "standard input is empty"),
         (("add", "password", "--name", "x", "--username", "u"), "a\nb\n", "must be one line"),
-        (("add", "password", "--name", "x", "--username", "u", "--totp", "!!"), "p", "base32"),
+        (("add", "password", "--name", "x", "--username", "u", "--totp"), "p\n!!\n", "base32"),
+        (("add", "password", "--name", "x", "--username", "u", "--totp"), "p\n", "2 non-empty"),
     ],
 )
 def test_bad_input_is_one_clear_sentence(

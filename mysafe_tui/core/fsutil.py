@@ -18,9 +18,13 @@ def atomic_writer(
 ) -> Iterator[BinaryIO]:
     """Yield a file to write; on success it replaces `path` in one rename, on any error the
     target is untouched and the temporary file removed. OS errors become `StorageError`.
-    `durable=False` skips the fsyncs: for files whose loss or damage in a crash is harmless."""
-    if not overwrite and path.exists():
-        raise StorageError(f"{path} already exists (use --force to overwrite)")
+    `durable=False` skips the fsyncs: for files whose loss or damage in a crash is harmless.
+
+    A symlink at `path` is replaced, never followed. With `overwrite=False` the file is put in
+    place by a hard link, which fails if anything (a file, a link, a directory) took the name
+    meanwhile: nothing is ever clobbered, not even by a race."""
+    if not overwrite and os.path.lexists(path):
+        raise DestinationExists(path)
     directory = path.parent
     try:
         fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
@@ -33,7 +37,14 @@ def atomic_writer(
             handle.flush()
             if durable:
                 os.fsync(handle.fileno())
-        os.replace(temp, path)
+        if overwrite:
+            os.replace(temp, path)
+        else:
+            try:
+                os.link(temp, path, follow_symlinks=False)
+            except FileExistsError:
+                raise DestinationExists(path) from None
+            os.unlink(temp)
         if durable:
             _fsync_directory(directory)
     except BaseException as exc:
@@ -44,9 +55,50 @@ def atomic_writer(
         raise
 
 
-def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
-    with atomic_writer(path, mode) as handle:
+class DestinationExists(StorageError):
+    """The destination exists and overwriting was not asked for."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"{path} already exists (use --force to overwrite)")
+        self.path = path
+
+
+def write_atomic(path: Path, data: bytes, mode: int = 0o600, overwrite: bool = True) -> None:
+    with atomic_writer(path, mode, overwrite=overwrite) as handle:
         handle.write(data)
+
+
+def write_new(directory: Path, name: str, data: bytes) -> Path:
+    """Write `data` as a new file named `name` in `directory` (a safe base name: the caller
+    sanitised it). A taken name becomes "name (2).ext", "name (3).ext"... as browsers do:
+    an existing file is never overwritten. Returns the path written."""
+    stem, dot, ext = name.rpartition(".")
+    if not stem:  # "archive" or ".profile": no extension to keep
+        stem, dot, ext = name, "", ""
+    for n in range(1, 1000):
+        candidate = directory / (name if n == 1 else f"{stem} ({n}){dot}{ext}")
+        try:
+            write_atomic(candidate, data, overwrite=False)
+            return candidate
+        except DestinationExists:
+            continue
+    raise StorageError(f"{directory} holds too many files named like {name}")
+
+
+def check_room(directory: Path, size: int) -> None:
+    """Refuse (StorageError) unless `directory` exists, is writable and has room for `size`
+    bytes plus a margin: checked before something that cannot be undone (spending a view)."""
+    import shutil
+
+    if not directory.is_dir():
+        raise StorageError(f"{directory} is not a folder")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise StorageError(f"cannot write in {directory} (permission denied)")
+    free = shutil.disk_usage(directory).free
+    if free < size + 1024 * 1024:
+        raise StorageError(
+            f"{directory} has {free // 1024} KiB free; the file needs {size // 1024} KiB"
+        )
 
 
 def write_chunks_atomic(path: Path, chunks: Iterable[bytes], overwrite: bool = False) -> int:

@@ -33,6 +33,7 @@ from ..core.sharecrypto import (
     unb64url,
 )
 from .client import MySafeClient, transport_reason
+from .session import check_url
 
 MAX_EXPIRY = 30 * 24 * 3600
 MAX_VIEWS = 100
@@ -147,13 +148,18 @@ GONE = {
 
 
 async def open_link(url: str, ask_password: Callable[[], Awaitable[str]], *,
+                    before_reveal: Callable[[dict[str, Any]], None] | None = None,
                     transport: httpx.AsyncBaseTransport | None = None) -> SharePayload:  # fmt: skip
     """Fetch, decrypt and return a shared item: spends one view only after the password
-    (when there is one) checks out, exactly like the browser page."""
+    (when there is one) checks out, exactly like the browser page. `before_reveal` sees the
+    public status (kind, size) first and may refuse by raising: nothing is spent then."""
     link = ShareLink.parse(url)
+    check_url(link.base_url)  # the link's key is safe in the fragment, the content is not
     api = f"{link.base_url}/api/public/share/{link.share_id}"
     async with httpx.AsyncClient(timeout=60, trust_env=False, transport=transport) as http:
         status = (await _public(http, "GET", api)).get("share", {})
+        if before_reveal is not None:
+            before_reveal(status)
         salt = unb64url(status["kdf_salt"]) if status.get("password_protected") else None
         password = await ask_password() if salt else None
         keys = derive(link.share_id, link.key, password, salt)

@@ -101,6 +101,8 @@ class ShareStore(Database):
             raise ShareGone("missing")
         status = self._share_status(row)
         status["kdf_salt"] = row["kdf_salt"]
+        # So that a recipient can check for room before spending a view (`mysafe open`).
+        status["size"] = len(row["ciphertext"] or b"")
         for private in ("share_hash", "share_id_prefix", "label", "last_access_at", "created_at"):
             del status[private]
         return status

@@ -31,6 +31,7 @@ from ..core.errors import (
 )
 from ..core.fsutil import write_chunks_atomic
 from ..core.models import SPECS, ItemKind, ItemSummary, Secret, Strength, TotpCode, parse_tags
+from ..core.sanitize import forbidden_char, safe_filename
 from ..core.search import Hits, SearchIndex
 from ..core.settings import Paths, Settings
 
@@ -441,8 +442,8 @@ class LocalService:
         if item.kind is not ItemKind.FILE:
             raise InvalidInput(f"'{item.name}' is {item.kind.noun}, not a file")
         target = Path(destination).expanduser()
-        if target.is_dir():
-            target = target / (item.file_name or item.name)
+        if target.is_dir():  # the file's name was chosen by whoever made it: one safe base name
+            target = target / safe_filename(item.file_name or item.name)
 
         def work() -> Path:
             done = 0
@@ -608,8 +609,10 @@ def _text(name: str, value: Any) -> str:
     limit = MAX_TEXT.get(name)
     if limit and len(text) > limit:
         raise InvalidInput(f"{name} is longer than {limit} characters")
-    if name in MAX_TEXT and any(c in text for c in "\r\n\0"):
-        raise InvalidInput(f"{name} must be a single line")
+    bad = forbidden_char(text) if name in MAX_TEXT else None
+    if bad is not None:
+        what = "a single line" if bad in ("\\n", "\\r") else f"free of control characters ({bad})"
+        raise InvalidInput(f"{name} must be {what}")
     return text
 
 

@@ -277,11 +277,16 @@ class VaultService(LocalService):
         await session.guard(shares.revoke_share(session.client, share_hash))
 
     @staticmethod
-    async def open_share(url: str, ask_password: Callable[[], Awaitable[str]]) -> SharePayload:
-        """The recipient's side: needs no vault. Spends one view."""
+    async def open_share(
+        url: str,
+        ask_password: Callable[[], Awaitable[str]],
+        before_reveal: Callable[[dict[str, Any]], None] | None = None,
+    ) -> SharePayload:
+        """The recipient's side: needs no vault. Spends one view, after `before_reveal` (given
+        the link's public status: kind, size) had its chance to refuse."""
         from ..remote.shares import open_link
 
-        return await open_link(url, ask_password)
+        return await open_link(url, ask_password, before_reveal=before_reveal)
 
     def _require_remote(self) -> RemoteSession:
         if self._remote is None:
