@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("init", help="create a new local vault")
     p.add_argument("--kdf-profile", choices=("default", "low-memory"), help="Argon2id cost")
+    p.add_argument("--allow-weak", action="store_true", help=ALLOW_WEAK_HELP)
     p.set_defaults(func=cmd_init, needs_unlock=False)
 
     p = sub.add_parser("list", help="list or search items")
@@ -176,6 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("passwd", help="change the vault passphrase")
     p.add_argument("--new-passphrase-file", metavar="PATH")
     p.add_argument("--kdf-profile", choices=("default", "low-memory"))
+    p.add_argument("--allow-weak", action="store_true", help=ALLOW_WEAK_HELP)
     p.set_defaults(func=cmd_passwd, needs_unlock=False)
 
     p = sub.add_parser("generate", help="print a random password or passphrase")
@@ -314,11 +316,26 @@ async def cmd_init(args: argparse.Namespace, service: VaultService) -> int:
         secret = prompts.passphrase("", args.passphrase_file)
     else:
         secret = prompts.hidden_twice("new vault passphrase")  # asked twice: no mismatch
-    service.check_new_passphrase(secret, secret)
+    _check_passphrase(service, secret, args.allow_weak)
     say("Deriving the vault key (Argon2id)...")
     await service.create(secret, args.kdf_profile)
     say(f"Created an empty vault at {service.vault_path}")
     return 0
+
+
+ALLOW_WEAK_HELP = (
+    "accept a passphrase the strength estimate (zxcvbn) rates below 'good': only if you "
+    "know why, say a long random one it cannot judge"
+)
+
+
+def _check_passphrase(service: VaultService, passphrase: str, allow_weak: bool) -> None:
+    from .core.errors import WeakPassphrase
+
+    try:
+        service.check_new_passphrase(passphrase, passphrase, allow_weak=allow_weak)
+    except WeakPassphrase as exc:
+        raise WeakPassphrase(f"{exc} (--allow-weak accepts it anyway)") from None
 
 
 async def cmd_list(args: argparse.Namespace, service: VaultService) -> int:
@@ -582,7 +599,7 @@ async def cmd_passwd(args: argparse.Namespace, service: VaultService) -> int:
         new = prompts.read_secret_file(args.new_passphrase_file)
     else:
         new = prompts.hidden_twice("new vault passphrase")
-    service.check_new_passphrase(new, new)
+    _check_passphrase(service, new, args.allow_weak)
     await service.change_passphrase(old, new, args.kdf_profile)
     say("Passphrase changed.")
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -80,6 +81,21 @@ async def until(pilot: Any, condition: Any, timeout: float = 15) -> None:
         assert waited < timeout, "the app did not get there in time"
         await pilot.pause(0.05)
         waited += 0.05
+
+
+def rendered_text(*renderables: Any) -> str:
+    """What Rich renderables show, as plain text (100 columns)."""
+    from rich.console import Console
+
+    console = Console(width=100, record=True, file=open(os.devnull, "w"))  # noqa: SIM115
+    for renderable in renderables:
+        console.print(renderable)
+    return console.export_text()
+
+
+def keys(text: str) -> list[str]:
+    """Text as the key names Pilot.press takes, one per character."""
+    return ["space" if c == " " else c for c in text]
 
 
 async def unlock_ui(app: Any, pilot: Any) -> Any:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import base64
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -28,8 +32,9 @@ def test_osc52_sequence_and_clear() -> None:
     clock.now = 19.9
     assert not clip.tick()
     clock.now = 20
-    assert clip.tick()
-    assert sent[-1] == "\x1b]52;c;\x07"  # empty payload: the terminal's clipboard is emptied
+    assert clip.tick() == "Clipboard cleared (a space sent in its place)"
+    # Not an empty payload: tmux ignores those, and the secret would stay in its buffer.
+    assert sent[-1] == "\x1b]52;c;IA==\x07"
     assert not clip.tick() and clip.seconds_left is None
 
 
@@ -97,3 +102,66 @@ def test_auto_prefers_osc52_over_ssh_or_without_a_system_clipboard(
     monkeypatch.setattr(clipboard.SystemBackend, "works", classmethod(lambda cls: system_works))
     assert clipboard.choose_backend("auto", env).name == expected
     assert clipboard.choose_backend("off", env).name == "off"
+
+
+def test_osc52_over_ssh_says_what_to_do_when_nothing_arrives() -> None:
+    sent: list[str] = []
+    clip = Clipboard(Osc52Backend(write=sent.append, env={"SSH_TTY": "/dev/pts/3"}), 20)
+    assert "set -g set-clipboard on" in clip.copy("s3cr3t", "Password")
+
+
+def test_osc52_refuses_what_terminals_would_cut() -> None:
+    with pytest.raises(ClipboardUnavailable, match="too large"):
+        Osc52Backend(write=lambda _: None, env={}).set("x" * 100_001)
+
+
+@pytest.fixture
+def tmux_server(tmp_path: Path) -> Iterator[Callable[..., subprocess.CompletedProcess[bytes]]]:
+    """A private tmux server (its own socket), as the `tmux` the backend talks to."""
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed")
+    socket = str(tmp_path / "tmux.sock")
+    subprocess.run(["tmux", "-S", socket, "new-session", "-d", "-x", "80", "-y", "24",
+                    "sleep 600"], check=True)  # fmt: skip
+
+    def run(*args: str, text: str | None = None) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(["tmux", "-S", socket, *args], capture_output=True, timeout=5,
+                              input=None if text is None else text.encode())  # fmt: skip
+
+    yield run
+    run("kill-server")
+
+
+def test_inside_tmux_the_copy_goes_through_a_tmux_buffer_that_the_clear_deletes(
+    tmux_server: Callable[..., subprocess.CompletedProcess[bytes]],
+) -> None:
+    sent: list[str] = []
+    backend = clipboard.TmuxBackend(run=tmux_server, write=sent.append, env={"TMUX": "x"})
+    clip = Clipboard(backend, 20)
+    assert "through tmux" in clip.copy("Gh-S3cret!pw", "Password")
+    assert tmux_server("show-buffer", "-b", "mysafe").stdout == b"Gh-S3cret!pw"
+    assert sent == []  # tmux carries it (set-clipboard external drops an app's own OSC 52)
+    assert "deleted" in (clip.clear_now() or "")
+    buffers = tmux_server("list-buffers", "-F", "#{buffer_name}:#{buffer_sample}").stdout
+    assert b"Gh-S3cret" not in buffers and b"mysafe" not in buffers
+
+
+def test_when_tmux_cannot_carry_it_passthrough_is_used_only_if_allowed(
+    tmux_server: Callable[..., subprocess.CompletedProcess[bytes]],
+) -> None:
+    def old_tmux(*args: str, text: str | None = None) -> subprocess.CompletedProcess[bytes]:
+        if args[0] == "load-buffer":  # tmux before 3.2 has no -w
+            return subprocess.CompletedProcess(args, 1, b"", b"unknown flag -w")
+        return tmux_server(*args, text=text)
+
+    sent: list[str] = []
+    backend = clipboard.TmuxBackend(run=old_tmux, write=sent.append, env={"TMUX": "x"})
+    with pytest.raises(ClipboardUnavailable, match="allow-passthrough on"):
+        Clipboard(backend, 20).copy("s3cr3t", "Password")  # never a false "sent"
+    assert sent == []
+    tmux_server("set-option", "-g", "allow-passthrough", "on")
+    clip = Clipboard(backend, 20)
+    assert "passthrough" in clip.copy("s3cr3t", "Password")
+    assert sent == ["\x1bPtmux;\x1b\x1b]52;c;czNjcjN0\x07\x1b\\"]
+    clip.clear_now()
+    assert sent[-1] == "\x1bPtmux;\x1b\x1b]52;c;IA==\x07\x1b\\"

@@ -7,6 +7,7 @@ look at the report and at screenshots/ before committing.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import shutil
 import time
 import types
@@ -78,8 +79,21 @@ class StillClock:
         return 1000.0
 
 
+# The vault path and the share server's port are on screen, so they are fixed; snapshot tests
+# therefore run one at a time on a machine: in one xdist worker (the group below), and across
+# copies of the suite running side by side (the lock).
+pytestmark = pytest.mark.xdist_group("snapshots")
+
+
+@pytest.fixture(scope="module")
+def snapshot_lock() -> Iterator[None]:
+    with open("/tmp/mysafe-snapshots.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
 @pytest.fixture
-def frozen(monkeypatch: pytest.MonkeyPatch) -> None:
+def frozen(monkeypatch: pytest.MonkeyPatch, snapshot_lock: None) -> None:
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
     monkeypatch.setattr(time, "time", lambda: FIXED_NOW)
@@ -101,7 +115,9 @@ OFFLINE_BINDING = {
 
 
 @pytest.fixture(scope="module")
-def share_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+def share_server(
+    tmp_path_factory: pytest.TempPathFactory, snapshot_lock: None
+) -> Iterator[RunningServer]:
     """A real server for the share dialog's result view (started before time is frozen)."""
     # A fixed port: the link on screen must be the same on every run.
     running = start_server(tmp_path_factory.mktemp("snap-server"), users=("snap",), port=18473)

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 from textual import events
-from textual.widgets import Input
+from textual.widgets import Input, Label
 
-from conftest import FLOOR, PASSPHRASE, unlock_ui, until
+from conftest import FLOOR, PASSPHRASE, keys, rendered_text, unlock_ui, until
 from mysafe_tui.core.clipboard import Clipboard
 from mysafe_tui.core.models import ItemKind
 from mysafe_tui.core.settings import Paths
@@ -108,19 +108,23 @@ async def test_first_run_creates_a_vault(env: Env) -> None:
         await pilot.pause()
         assert isinstance(app.screen, CreateVaultScreen)
         screen = app.screen
-        screen.query_one("#passphrase", Input).value = PASSPHRASE
-        screen.query_one("#confirm", Input).value = PASSPHRASE + "x"
+        # One burst: Enter in the first box moves to the second before the rest is typed.
+        await pilot.press(*keys(PASSPHRASE), "enter", *keys(PASSPHRASE), "x", "enter")
+        await until(pilot, lambda: "differ" in str(screen.query_one("#status", Note).render()))
+        assert screen.query_one("#confirm", Input).value == PASSPHRASE + "x"
+        # Weak by zxcvbn (a common password with l33t substitutions): asked, refused.
+        for box in ("#passphrase", "#confirm"):
+            screen.query_one(box, Input).value = "P@ssw0rd123"
+        await until(pilot, lambda: "weak" in str(screen.query_one("#strength", Note).render()))
         await pilot.click("#create")
-        await pilot.pause()
-        assert "differ" in str(screen.query_one("#status", Note).render())
-        screen.query_one("#passphrase", Input).value = "password1"
-        screen.query_one("#confirm", Input).value = "password1"
-        await pilot.click("#create")
-        await pilot.pause()
-        assert "weak" in str(screen.query_one("#status", Note).render())
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        assert "Use it anyway?" in str(app.screen.query_one(Label).render())
+        await pilot.press("n")
+        await until(pilot, lambda: app.screen is screen)
         assert not (env.home / "default.mysafe").exists()
-        screen.query_one("#passphrase", Input).value = PASSPHRASE
-        screen.query_one("#confirm", Input).value = PASSPHRASE
+        for box in ("#passphrase", "#confirm"):
+            screen.query_one(box, Input).value = PASSPHRASE
+        await until(pilot, lambda: "weak" not in str(screen.query_one("#status", Note).render()))
         await pilot.click("#create")
         await until(pilot, lambda: isinstance(app.screen, MainScreen))
     assert (env.home / "default.mysafe").exists()
@@ -427,16 +431,7 @@ async def test_reveal_toggles_the_masked_password(env: Env) -> None:
 
 
 def _plain(pane: DetailPane) -> str:
-    return _text(pane.render_item())
-
-
-def _text(*renderables: Any) -> str:
-    from rich.console import Console
-
-    console = Console(width=100, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
-    for renderable in renderables:
-        console.print(renderable)
-    return console.export_text()
+    return rendered_text(pane.render_item())
 
 
 async def test_totp_code_is_shown_with_its_countdown(env: Env) -> None:
@@ -474,7 +469,10 @@ async def test_attach_and_save_a_file(env: Env, tmp_path: Path) -> None:
         assert names(main) == ["notes.txt"]
         await pilot.press("enter")
         await settle(app, pilot)
-        assert "line one" in _plain(main.query_one(DetailPane))  # text preview
+        assert "line one" not in _plain(main.query_one(DetailPane))  # masked: a key, maybe
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert "line one" in _plain(main.query_one(DetailPane))  # revealed text preview
         await pilot.press("o")
         await settle(app, pilot)
         assert isinstance(app.screen, SaveDialog)
@@ -588,7 +586,7 @@ async def test_crash_report_shows_no_local_variables(env: Env) -> None:
             boom()
         except ValueError:
             app._fatal_error()  # what Textual calls on an unhandled exception
-        report = _text(*app._exit_renderables)
+        report = rendered_text(*app._exit_renderables)
     assert "internal error (ValueError)" in report
     assert "hunter2" not in report
 

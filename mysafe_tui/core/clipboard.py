@@ -2,8 +2,8 @@
 
 `system` uses the desktop clipboard through pyperclip; `osc52` sends the text to the terminal
 as an OSC 52 escape sequence, which reaches the clipboard of the machine the user sits at, even
-over SSH (wrapped for tmux passthrough inside tmux); `off` refuses. `auto` picks OSC 52 over SSH
-or when no system clipboard works.
+over SSH; inside tmux, tmux itself carries it (`load-buffer -w`). `off` refuses. `auto` picks
+the terminal's clipboard over SSH or when no system clipboard works.
 
 The clipboard never keeps the copied secret: it remembers a hash, so the clear-after timer can
 tell whether the clipboard still holds what we put there.
@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import subprocess
 import time
 from collections.abc import Callable, Mapping
 from typing import Protocol
@@ -76,8 +77,23 @@ def _write_tty(data: str) -> None:
         ) from None
 
 
+# What a clear sends in place of the secret. Not an empty payload: tmux ignores an empty
+# OSC 52, so the secret would stay in its paste buffer and the outer clipboard. One space is
+# valid base64 content every terminal accepts, and harmless when pasted.
+CLEARED = " "
+# OSC 52 payloads beyond ~100 kB are cut or refused by terminals (xterm, tmux): say so instead.
+MAX_OSC52_BYTES = 100_000
+SSH_HINT = "nothing arrived? a tmux on your own machine needs 'set -g set-clipboard on'"
+PASSTHROUGH_FIX = "add 'set -g allow-passthrough on' to ~/.tmux.conf (or use tmux 3.2 or later)"
+
+
+def _over_ssh(env: Mapping[str, str]) -> bool:
+    return bool(env.get("SSH_TTY") or env.get("SSH_CONNECTION"))
+
+
 class Osc52Backend:
-    """The terminal's clipboard via OSC 52: works over SSH, in tmux (passthrough) and locally."""
+    """The terminal's clipboard via OSC 52: works over SSH and locally. Inside tmux it is
+    wrapped for passthrough (the fallback when tmux itself cannot carry it, see TmuxBackend)."""
 
     name = "osc52"
 
@@ -86,6 +102,7 @@ class Osc52Backend:
     ) -> None:
         self._write = write
         self._in_tmux = bool(env.get("TMUX"))
+        self._over_ssh = _over_ssh(env)
 
     def sequence(self, text: str) -> str:
         payload = base64.b64encode(text.encode()).decode()
@@ -95,10 +112,101 @@ class Osc52Backend:
         return seq
 
     def set(self, text: str) -> None:
+        if len(text.encode()) > MAX_OSC52_BYTES:
+            raise ClipboardUnavailable(
+                f"too large for the terminal's clipboard (over {MAX_OSC52_BYTES // 1000} kB)"
+            )
         self._write(self.sequence(text))
 
     def get(self) -> str | None:
         return None  # terminals rarely allow reading it back; we cannot check
+
+    def clear(self) -> str:
+        self._write(self.sequence(CLEARED))
+        return "Clipboard cleared (a space sent in its place)"
+
+    def copied(self, label: str) -> str:
+        hint = f"; {SSH_HINT}" if self._over_ssh and not self._in_tmux else ""
+        return f"{label} sent to your terminal's clipboard (OSC 52{hint})"
+
+
+def _tmux(*args: str, text: str | None = None) -> subprocess.CompletedProcess[bytes]:
+    """One tmux command for the tmux this process runs in ($TMUX names its socket); the text
+    goes on standard input, never on the command line."""
+    return subprocess.run(
+        ["tmux", *args],
+        input=None if text is None else text.encode(),
+        capture_output=True,
+        timeout=5,
+        check=False,
+    )
+
+
+class TmuxBackend:
+    """Inside tmux: the copy goes into a tmux buffer of our own, with `-w` so that tmux sends
+    it to the clipboard of the terminal it is shown in (OSC 52, tmux 3.2+). That works with
+    tmux's default `set-clipboard external`, where an application's own OSC 52 is dropped; and
+    the clear can delete that buffer, which a plain OSC 52 would leave behind in tmux.
+
+    Where tmux cannot (older than 3.2, or no client attached) the OSC 52 is sent wrapped for
+    passthrough, but only if `allow-passthrough` is on: otherwise the copy is refused with the
+    one line that fixes it, never reported as sent."""
+
+    name = "tmux"
+    BUFFER = "mysafe"
+
+    def __init__(
+        self,
+        run: Callable[..., subprocess.CompletedProcess[bytes]] = _tmux,
+        write: Callable[[str], None] = _write_tty,
+        env: Mapping[str, str] = os.environ,
+    ) -> None:
+        self._run = run
+        self._osc52 = Osc52Backend(write, env)
+        self._passthrough = False  # the last copy went the passthrough way
+
+    def _option(self, name: str) -> str:
+        try:
+            return self._run("show-options", "-gv", name).stdout.decode().strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    def set(self, text: str) -> None:
+        if len(text.encode()) > MAX_OSC52_BYTES:
+            raise ClipboardUnavailable(
+                f"too large for the terminal's clipboard (over {MAX_OSC52_BYTES // 1000} kB)"
+            )
+        try:
+            done = self._run("load-buffer", "-w", "-b", self.BUFFER, "-", text=text)
+            loaded = done.returncode == 0
+        except (OSError, subprocess.SubprocessError):
+            loaded = False
+        self._passthrough = not loaded
+        if loaded:
+            return
+        if self._option("allow-passthrough") not in ("on", "all"):
+            raise ClipboardUnavailable(f"tmux would not pass the copy on: {PASSTHROUGH_FIX}")
+        self._osc52.set(text)
+
+    def get(self) -> str | None:
+        return None
+
+    def clear(self) -> str:
+        if self._passthrough:
+            return self._osc52.clear()
+        try:  # a space out to the terminal, then our buffer gone from tmux
+            self._run("load-buffer", "-w", "-b", self.BUFFER, "-", text=CLEARED)
+            gone = self._run("delete-buffer", "-b", self.BUFFER).returncode == 0
+        except (OSError, subprocess.SubprocessError):
+            gone = False
+        if gone:
+            return f"Clipboard cleared (and tmux's buffer '{self.BUFFER}' deleted)"
+        return f"Clipboard cleared, but tmux's buffer '{self.BUFFER}' could not be deleted"
+
+    def copied(self, label: str) -> str:
+        if self._passthrough:
+            return f"{label} sent to your terminal's clipboard (OSC 52 through tmux passthrough)"
+        return f"{label} sent to your terminal's clipboard through tmux"
 
 
 class OffBackend:
@@ -112,17 +220,18 @@ class OffBackend:
 
 
 def choose_backend(setting: str, env: Mapping[str, str] = os.environ) -> Backend:
-    """The backend for a settings value: auto, system, osc52 or off."""
+    """The backend for a settings value: auto, system, osc52 or off. Inside tmux the terminal
+    clipboard is reached through tmux itself (TmuxBackend)."""
     if setting == "off":
         return OffBackend()
     if setting == "system":
         return SystemBackend()
+    terminal: Backend = TmuxBackend(env=env) if env.get("TMUX") else Osc52Backend(env=env)
     if setting == "osc52":
-        return Osc52Backend(env=env)
-    over_ssh = bool(env.get("SSH_TTY") or env.get("SSH_CONNECTION"))
-    if not over_ssh and SystemBackend.works():
+        return terminal
+    if not _over_ssh(env) and SystemBackend.works():
         return SystemBackend()
-    return Osc52Backend(env=env)
+    return terminal
 
 
 def _digest(text: str) -> bytes:
@@ -155,33 +264,31 @@ class Clipboard:
         self.backend.set(text)
         self._digest = _digest(text)
         self._deadline = self._clock() + self.clear_seconds
-        if self.backend.name == "osc52":
-            return (
-                f"{label} sent to your terminal's clipboard (OSC 52) — "
-                f"clears in {self.clear_seconds} s"
-            )
+        if isinstance(self.backend, Osc52Backend | TmuxBackend):
+            return f"{self.backend.copied(label)} — clears in {self.clear_seconds} s"
         return f"{label} copied — clears in {self.clear_seconds} s"
 
-    def tick(self) -> bool:
-        """Clear if the deadline passed. True when a clear happened now."""
+    def tick(self) -> str | None:
+        """Clear if the deadline passed: what was cleared, when a clear happened now."""
         if self._deadline is not None and self._clock() >= self._deadline:
             return self.clear_now()
-        return False
+        return None
 
-    def clear_now(self) -> bool:
-        """Clear what we copied (lock, quit). The system clipboard is cleared only if it still
-        holds our text: something the user copied since is left alone."""
+    def clear_now(self) -> str | None:
+        """Clear what we copied (lock, quit); say what was cleared, None if nothing was.
+        The system clipboard is cleared only if it still holds our text: something the user
+        copied since is left alone. A terminal's clipboard cannot be read: it is always
+        overwritten."""
         if self._digest is None:
-            return False
+            return None
         digest, self._digest, self._deadline = self._digest, None, None
         try:
-            if self.backend.name == "osc52":
-                self.backend.set("")
-                return True
+            if isinstance(self.backend, Osc52Backend | TmuxBackend):
+                return self.backend.clear()
             current = self.backend.get()
             if current is not None and _digest(current) == digest:
                 self.backend.set("")
-                return True
+                return "Clipboard cleared"
         except ClipboardUnavailable:
             pass
-        return False
+        return None

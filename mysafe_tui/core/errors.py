@@ -85,6 +85,10 @@ class InvalidInput(MySafeError):
     """A value given by the user is not acceptable; the message says why."""
 
 
+class WeakPassphrase(InvalidInput):
+    """A new master passphrase rates below the minimum; the message says why and how to fix it."""
+
+
 class RemoteError(MySafeError):
     """Talking to a MySafe server failed; the message says why in one sentence."""
 

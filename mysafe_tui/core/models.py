@@ -194,6 +194,11 @@ class Strength:
     bits: float
     label: str
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    suggestions: tuple[str, ...] = field(default_factory=tuple)
+
+    def advice(self) -> str:
+        """The estimator's warning and first suggestion, as one sentence part."""
+        return " ".join([*self.warnings[:1], *self.suggestions[:1]])
 
 
 def parse_tags(value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:

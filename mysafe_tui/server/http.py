@@ -10,7 +10,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from .errors import ApiError
+from ..core.sanitize import forbidden_char
+from .errors import ApiError, invalid
 from .store import Store
 
 MAX_JSON_BODY = 2 * 1024 * 1024  # a 1 MiB share ciphertext in base64, with room to spare
@@ -107,6 +108,17 @@ def text(value: Any) -> str:
     if isinstance(value, list):
         return ",".join(str(v).strip() for v in value if str(v).strip())
     return str(value)
+
+
+def plain_text(name: str, value: Any) -> str:
+    """A field stored and shown as it is (name, username, URL, tags, file name, label):
+    control characters, bidi overrides and lone surrogates are refused with a 400, because
+    every client that shows the field would otherwise show them to a terminal."""
+    result = text(value).strip()
+    bad = forbidden_char(result)
+    if bad is not None:
+        raise invalid(f"{name} holds a control character ({bad})")
+    return result
 
 
 def store_of(request: Request) -> Store:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,7 @@ from starlette.routing import BaseRoute, Route
 from ..core.errors import InvalidInput
 from ..core.totp import parse_seed, totp
 from .errors import ApiError, Conflict, invalid, missing
-from .http import authenticated, envelope, flag, read_body, store_of, text
+from .http import authenticated, envelope, flag, plain_text, read_body, store_of, text
 from .store import Sharing
 
 TOKEN_TTL = 3600
@@ -143,16 +144,22 @@ def split_fields(
                 raise missing(name)
     elif "name" in body and not text(body["name"]).strip():
         raise invalid("name cannot be empty")
-    plain = {name: text(body[name]).strip() for name in config.plain if name in body}
+    plain = {name: plain_text(name, body[name]) for name in config.plain if name in body}
     if "tags" in plain:
         plain["tags"] = ",".join(t.strip() for t in plain["tags"].split(",") if t.strip())
     sealed = {name: text(body[name]) for name in config.sealed if name in body}
+    for name, value in sealed.items():  # a lone surrogate cannot even be stored as UTF-8
+        if _SURROGATE.search(value):
+            raise invalid(f"{name} holds a lone surrogate (not valid Unicode)")
     if sealed.get("secret_key"):
         try:
             parse_seed(sealed["secret_key"])
         except InvalidInput as exc:
             raise invalid(str(exc)) from None
     return plain, sealed
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def parse_sharing(body: dict[str, Any]) -> Sharing | None:

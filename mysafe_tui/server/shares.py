@@ -20,7 +20,16 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from .errors import ApiError, ShareGone, invalid, missing
-from .http import MAX_JSON_BODY, authenticated, envelope, error_response, flag, read_body, store_of
+from .http import (
+    MAX_JSON_BODY,
+    authenticated,
+    envelope,
+    error_response,
+    flag,
+    plain_text,
+    read_body,
+    store_of,
+)
 
 MAX_EXPIRY_SECONDS = 30 * 24 * 3600
 MAX_VIEWS = 100
@@ -129,7 +138,7 @@ def routes(prefix: str, max_file_bytes: int) -> list[BaseRoute]:
         expires_at = _expiry(body, store.clock())
         share = {
             "kind": kind,
-            "label": str(body.get("label", ""))[:200],
+            "label": plain_text("label", body.get("label", ""))[:200],
             "ciphertext": ciphertext,
             "password_protected": protected,
             "kdf_salt": salt,

@@ -27,6 +27,7 @@ from ..core.errors import (
     StorageError,
     VaultLocked,
     VaultNotFound,
+    WeakPassphrase,
     WrongPassphrase,
 )
 from ..core.fsutil import write_chunks_atomic
@@ -45,7 +46,7 @@ if TYPE_CHECKING:  # imported lazily below: cryptography and sqlite3 cost ~80 ms
 T = TypeVar("T")
 Progress = Callable[[int, int], None]  # (bytes done, bytes total); called from the worker thread
 
-MIN_PASSPHRASE_SCORE = 2
+MIN_PASSPHRASE_SCORE = 3  # zxcvbn's 'good': 10^10 guesses and more
 _FOLLOW_LIMIT = 64  # changed items past which the search index is rebuilt, not patched
 MAX_TEXT = {"name": 255, "username": 255, "url": 2048, "identifier_code": 255, "method": 32}
 _SERVICE_SET = {"file_name", "size", "media_type"}  # file summary fields the service computes
@@ -100,17 +101,19 @@ class LocalService:
         """Items that could not be decrypted at unlock (id -> reason); the others work."""
         return self._vault.corrupt if self._vault else {}
 
-    def check_new_passphrase(self, passphrase: str, confirmation: str) -> Strength:
-        """Refuse a mismatch or a weak passphrase, with the reason; return its strength."""
+    def check_new_passphrase(
+        self, passphrase: str, confirmation: str, *, allow_weak: bool = False
+    ) -> Strength:
+        """Refuse a mismatch or a weak passphrase (`WeakPassphrase`, with the estimator's
+        warning and suggestion) unless `allow_weak`; return its strength."""
         if passphrase != confirmation:
             raise InvalidInput("the two passphrases differ")
+        if not passphrase:
+            raise InvalidInput("the passphrase is empty")
         strength = generator.estimate_strength(passphrase)
-        if len(passphrase) < 8 or strength.score < MIN_PASSPHRASE_SCORE:
-            reasons = ", ".join(strength.warnings) or f"only {strength.bits:.0f} bits"
-            raise InvalidInput(
-                f"that passphrase is {strength.label} ({reasons}); use at least 4 random words "
-                "or 12 mixed characters"
-            )
+        if not allow_weak and (len(passphrase) < 8 or strength.score < MIN_PASSPHRASE_SCORE):
+            advice = strength.advice() or f"Only about {strength.bits:.0f} bits."
+            raise WeakPassphrase(f"that passphrase is {strength.label}. {advice}")
         return strength
 
     async def create(self, passphrase: str, kdf_profile: str | None = None) -> None:
@@ -511,12 +514,13 @@ class LocalService:
         ]
         return self.clipboard.copy("\n".join(lines) + "\n", "Environment lines")
 
-    def clipboard_tick(self) -> bool:
-        """Call about once a second: clears the clipboard when its time is up."""
-        return self._clipboard.tick() if self._clipboard else False
+    def clipboard_tick(self) -> str | None:
+        """Call about once a second: clears the clipboard when its time is up, and says what
+        was cleared (None when nothing was due)."""
+        return self._clipboard.tick() if self._clipboard else None
 
-    def clipboard_clear(self) -> bool:
-        return self._clipboard.clear_now() if self._clipboard else False
+    def clipboard_clear(self) -> str | None:
+        return self._clipboard.clear_now() if self._clipboard else None
 
     def save_settings(self, settings: Settings) -> None:
         """Validate, persist (atomically) and apply new settings."""

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.filter import LineFilter
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
@@ -21,6 +22,7 @@ from ..core.models import ItemKind, ItemSummary
 from ..service import VaultService
 from .commands import ItemCommands
 from .screens.unlock import CreateVaultScreen, UnlockScreen
+from .text import ControlFilter, printable
 
 
 class MySafeApp(App[None]):
@@ -37,8 +39,18 @@ class MySafeApp(App[None]):
         timeout: float | None = None,
         markup: bool = False,
     ) -> None:
-        """Plain text by default: messages quote item names, paths and server answers."""
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+        """Always plain text, whatever a caller asks (a widget's `notify` asks for markup):
+        messages quote item names, paths and server answers, shown escaped."""
+        super().notify(
+            printable(message, multiline=True),
+            title=printable(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        return [*super().get_line_filters(), self._control_filter]
 
     TITLE = "mysafe"
     COMMANDS = App.COMMANDS | {ItemCommands}
@@ -46,6 +58,11 @@ class MySafeApp(App[None]):
         Binding("ctrl+l", "lock", "Lock", id="lock"),
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
         Binding("question_mark", "help", "Help", id="help"),
+        # Priority: focus moves the moment the key arrives, before the keys behind it in a
+        # burst (a paste, tmux send-keys, a laggy SSH link) are handed to the focused field.
+        # As ordinary bindings they ran after those keys had already gone to the old field.
+        Binding("tab", "focus_next", show=False, priority=True),
+        Binding("shift+tab", "focus_previous", show=False, priority=True),
     ]
     ENABLE_COMMAND_PALETTE = True
 
@@ -53,6 +70,7 @@ class MySafeApp(App[None]):
         self, service: VaultService, *, clock: Callable[[], float] = time.monotonic
     ) -> None:
         super().__init__()
+        self._control_filter = ControlFilter()
         self.service = service
         self.clock = clock
         self.last_activity = clock()
@@ -91,8 +109,9 @@ class MySafeApp(App[None]):
 
     def tick(self) -> None:
         """Once a second: clear the clipboard when due, lock when idle, update countdowns."""
-        if self.service.clipboard_tick():
-            self.notify("Clipboard cleared")
+        cleared = self.service.clipboard_tick()
+        if cleared:
+            self.notify(cleared)
         if not self.service.is_unlocked:
             return
         if self.seconds_until_lock() <= 0:

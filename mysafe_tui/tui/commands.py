@@ -6,8 +6,10 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
 
 from ..core.errors import MySafeError
+from .text import markup_safe, printable
 
 if TYPE_CHECKING:
     from .app import MySafeApp
@@ -29,14 +31,22 @@ class ItemCommands(Provider):
             return
         matcher = self.matcher(query)
         for rank, item in enumerate(items[:30]):
-            label = f"{item.name}  ({item.kind.label}{'' if item.active else ', trash'})"
-            score = max(matcher.match(label), 1.0 - rank / 100)
-            help_text = item.username or item.url or item.file_name or "open this item"
-            yield Hit(score, matcher.highlight(label), partial(app.jump_to, item), help=help_text)
+            label = printable(f"{item.name}  ({item.kind.label}{'' if item.active else ', trash'})")
+            score, offsets = matcher.fuzzy_search.match(matcher.query, label)
+            score = max(score, 1.0 - rank / 100)
+            # Not matcher.highlight: it parses the name as markup.
+            display = Content(label)
+            for offset in offsets:
+                display = display.stylize(matcher.match_style, offset, offset + 1)
+            help_text = markup_safe(item.username or item.url or item.file_name or "open this item")
+            yield Hit(score, display, partial(app.jump_to, item), text=label, help=help_text)
 
     async def discover(self) -> Hits:
         app: MySafeApp = self.app  # type: ignore[assignment]
         if not app.service.is_unlocked:
             return
         for item in (await app.service.search(favourites_only=True))[:10]:
-            yield DiscoveryHit(f"★ {item.name}", partial(app.jump_to, item), help=item.kind.label)
+            name = printable(f"★ {item.name}")
+            yield DiscoveryHit(
+                Content(name), partial(app.jump_to, item), text=name, help=item.kind.label
+            )

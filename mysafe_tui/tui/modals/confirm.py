@@ -8,9 +8,14 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label
 
+from ..text import plain
+
 
 class ConfirmDialog(ModalScreen[bool]):
-    """Dismisses with True (y, Enter on Yes) or False (n, Esc)."""
+    """Dismisses with True (y, or a click on the yes button) or False (n, Esc, Enter).
+
+    Enter means the safe answer in every one: Cancel has the focus, so a stray Enter (a burst
+    of keys, a key held down) never trashes, deletes or logs out anything."""
 
     BINDINGS = [
         Binding("y", "answer(True)", "Yes"),
@@ -25,13 +30,15 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog confirm"):
-            yield Label(self.question, classes="question", markup=False)
+            yield Label(plain(self.question), classes="question")
             with Horizontal(classes="buttons"):
-                yield Button(self.yes, id="yes", variant="error" if self.danger else "primary")
-                yield Button("Cancel", id="no")
+                yield Button(
+                    f"{self.yes} (y)", id="yes", variant="error" if self.danger else "primary"
+                )
+                yield Button("Cancel (n)", id="no")
 
     def on_mount(self) -> None:
-        self.query_one("#no" if self.danger else "#yes", Button).focus()
+        self.query_one("#no", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")

@@ -10,14 +10,15 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.suggester import Suggester
 from textual.widgets import Input, Label, ProgressBar
 
 from ...core.errors import MySafeError
 from ...core.models import ItemSummary
+from ...core.sanitize import safe_filename
 from ...service import VaultService
+from ..text import plain
 from ..widgets.note import Note
 from .confirm import ConfirmDialog
 
@@ -58,7 +59,7 @@ class _FileDialog(ModalScreen[ItemSummary | Path | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog file-dialog"):
-            yield Label(self.title_text, classes="title")
+            yield Label(plain(self.title_text), classes="title")
             yield Label("Path", classes="field-label")
             yield Input(self.initial, id="path", suggester=PathSuggester())
             yield from self.extra_fields()
@@ -126,8 +127,8 @@ class SaveDialog(_FileDialog):
     """Decrypt a file item to a path (asks before overwriting)."""
 
     def __init__(self, service: VaultService, item: ItemSummary) -> None:
-        target = Path.cwd() / (item.file_name or item.name)
-        super().__init__(service, f"Save '{escape(item.name)}'", str(target))
+        target = Path.cwd() / safe_filename(item.file_name or item.name)
+        super().__init__(service, f"Save '{item.name}'", str(target))
         self.item = item
 
     def on_input_submitted(self) -> None:

@@ -8,12 +8,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, ProgressBar, Static
 
 from ...core.errors import MySafeError
 from ...service import VaultService
+from ..forms import ENTER_MOVES_ON, move_on
+from ..text import markup_safe, plain
 from ..widgets.note import Note
 
 
@@ -34,7 +35,7 @@ class _Progress:
 class LoginDialog(ModalScreen[bool]):
     """Server URL and access key; checks the key, keeps it inside the vault, first sync."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), ENTER_MOVES_ON]
 
     def __init__(self, service: VaultService) -> None:
         super().__init__()
@@ -64,15 +65,10 @@ class LoginDialog(ModalScreen[bool]):
         self.query_one(ProgressBar).display = False
         self.query_one("#url", Input).focus()
 
-    @on(Input.Submitted)
-    def next_field(self, event: Input.Submitted) -> None:
-        order = ["url", "client-id", "client-secret"]
-        current = order.index(event.input.id or "url")
-        if current + 1 < len(order):
-            self.query_one(f"#{order[current + 1]}", Input).focus()
-        else:
-            self.login()
+    def action_next_field(self) -> None:
+        move_on(self, ("url", "client-id", "client-secret"))
 
+    @on(Input.Submitted, "#client-secret")
     @on(Button.Pressed, "#login")
     def pressed_login(self) -> None:
         self.login()
@@ -122,7 +118,7 @@ class SyncDialog(ModalScreen[Any]):
     def compose(self) -> ComposeResult:
         url = self.service.remote_status().url
         with Vertical(classes="dialog remote-dialog"):
-            yield Label(f"Syncing with {url}", classes="title")
+            yield Label(plain(f"Syncing with {url}"), classes="title")
             yield Note("Asking the server what changed…", id="progress-label")
             yield ProgressBar(id="progress", show_eta=False)
             yield Note("", id="error", classes="error")
@@ -166,7 +162,7 @@ class ConflictDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog conflict-dialog"):
-            yield Label(f"'{self.item_name}' changed on the server", classes="title", markup=False)
+            yield Label(plain(f"'{self.item_name}' changed on the server"), classes="title")
             yield Static(
                 "Someone changed this item since your last sync. Nothing is saved "
                 "until you choose.",
@@ -186,7 +182,8 @@ class ConflictDialog(ModalScreen[str | None]):
         for label, mine, theirs, differs in self.rows:
             marker = "[$warning]≠[/]" if differs else " "
             lines.append(
-                f"{label:<{width}} {marker} {escape(_cut(mine)):<26}  {escape(_cut(theirs))}"
+                f"{label:<{width}} {marker} {markup_safe(_cut(mine)):<26}  "
+                f"{markup_safe(_cut(theirs))}"
             )
         return "\n".join(lines)
 

@@ -15,6 +15,7 @@ from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSe
 from ...core.errors import MySafeError
 from ...core.models import ItemKind, ItemSummary
 from ...service import VaultService
+from ..text import plain
 from ..widgets.note import Note
 from ..widgets.qr import qr_text
 
@@ -50,7 +51,7 @@ class ShareDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog share-dialog"):
-            yield Label(f"Share '{self.item.name}'", classes="title", markup=False)
+            yield Label(plain(f"Share '{self.item.name}'"), classes="title")
             if self.target is None:
                 yield Static(NO_SERVER, id="no-server")
                 with Horizontal(classes="buttons"):
@@ -58,7 +59,7 @@ class ShareDialog(ModalScreen[str | None]):
                 return
             with VerticalScroll(id="share-form"):
                 if self.item.kind is ItemKind.FILE:
-                    yield Label(f"The file {self.item.file_name} ({self.item.size} bytes).",
+                    yield Label(plain(f"The file {self.item.file_name} ({self.item.size} bytes)."),
                                 classes="field-label")  # fmt: skip
                 else:
                     yield Label("Include", classes="field-label")

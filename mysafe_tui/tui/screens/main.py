@@ -8,11 +8,11 @@ from collections.abc import Awaitable
 from typing import TypeVar
 
 from textual import events, on, work
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.css.query import NoMatches
-from textual.markup import escape
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Static, Tab, Tabs
@@ -24,6 +24,7 @@ from ..modals.confirm import ConfirmDialog
 from ..modals.files import AttachDialog, SaveDialog
 from ..modals.item import ItemDialog
 from ..modals.remote import LoginDialog, SyncDialog
+from ..text import markup_safe
 from ..widgets.detail import DetailPane
 from ..widgets.item_list import ItemList
 
@@ -49,7 +50,9 @@ class MainScreen(Screen[None]):
         Binding("3", "kind('file')", "Files", show=False, id="kind.file"),
         Binding("4", "kind('secretapi')", "API", show=False, id="kind.api"),
         Binding("5", "kind('trash')", "Trash", show=False, id="kind.trash"),
-        Binding("slash", "filter", "Filter", id="filter"),
+        # Priority, like tab: whatever is typed right behind "/" goes into the filter, never
+        # to the list's one-key commands (c copies, d trashes).
+        Binding("slash", "filter", "Filter", id="filter", priority=True),
         Binding("escape", "back", "Back", show=False, id="back"),
         Binding("asterisk", "favourites", "★ only", show=False, id="favourites"),
         Binding("n", "new", "New", id="new"),
@@ -105,10 +108,12 @@ class MainScreen(Screen[None]):
             # Typing goes on after it: not selected (and replaced) when the filter gets focus.
             # Restored once the filter has handled its Focus event (its queue runs in order).
             flt.select_on_focus = False
-            self.first_focus = flt.focus()
+            self.first_focus = flt
             self.app.call_later(flt.call_later, setattr, flt, "select_on_focus", True)
         else:
-            self.first_focus = self.query_one(ItemList).focus()
+            self.first_focus = self.query_one(ItemList)
+        # At once, not deferred: a "/" arriving meanwhile must not have its focus taken away.
+        self.set_focus(self.first_focus)
         self.set_timer(1, self.end_typing_ahead)  # in case that focus never comes
         self.refresh_list()
         self.update_topbar()
@@ -197,7 +202,7 @@ class MainScreen(Screen[None]):
             text = f"{label} ({counts[kind]})" if kind is not None else label
             if str(tab.label) != text:  # called every second: relayout only on change
                 tab.label = text
-        parts = [f"[b]mysafe[/b] · {self.service.paths.profile}", self._remote_text()]
+        parts = [f"[b]mysafe[/b] · {markup_safe(self.service.paths.profile)}", self._remote_text()]
         if self.favourites_only:
             parts.append("★ favourites")
         if clip_in is not None:
@@ -233,7 +238,7 @@ class MainScreen(Screen[None]):
         state = icons.get(status.state, status.state)
         if status.state == "synced" and status.last_sync:
             state += f" {_ago(status.last_sync)}"
-        return f"{escape(host)} {state}"
+        return f"{markup_safe(host)} {state}"
 
     # --- messages up ----------------------------------------------------------------------
 
@@ -267,7 +272,9 @@ class MainScreen(Screen[None]):
         self.query_one(Tabs).active = f"tab-{key}"
 
     def action_filter(self) -> None:
-        self.query_one("#filter", Input).focus()
+        if isinstance(self.focused, Input):  # "/" typed into a field is just a "/"
+            raise SkipAction()
+        self.set_focus(self.query_one("#filter", Input))  # now, not after a refresh
 
     def action_back(self) -> None:
         if self.has_class("detail-open"):

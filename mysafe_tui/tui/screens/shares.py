@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Footer, Static
 from ...core.errors import MySafeError
 from ...service import VaultService
 from ..modals.confirm import ConfirmDialog
+from ..text import plain, printable
 
 # Cells are rich Text, never markup strings: an item name like "[red]" must show as typed.
 STATUS = {"active": ("active", "green"), "used_up": ("used up", "dim"),
@@ -61,7 +62,7 @@ class SharesScreen(Screen[None]):
         try:
             self.rows = await self.service.list_shares()
         except MySafeError as exc:
-            note.update(Text(str(exc), style="red"))
+            note.update(Text(printable(str(exc)), style="red"))
             return
         table = self.query_one(DataTable)
         table.clear()
@@ -78,14 +79,19 @@ class SharesScreen(Screen[None]):
                 _ago(row.get("created_at")),
             ]
             table.add_row(
-                *(Text(str(c), style=style if i == 2 else "") for i, c in enumerate(cells))
+                *(
+                    Text(printable(str(c)), style=style if i == 2 else "")
+                    for i, c in enumerate(cells)
+                )
             )
         target = self.service.share_target() or ""
         count = f"{len(self.rows)} link{'' if len(self.rows) == 1 else 's'}"
         if self.rows:
             note.update(
-                f"{count} on {target}. x revokes (the content is deleted at once), "
-                "c copies a link again, r refreshes."
+                plain(
+                    f"{count} on {target}. x revokes (the content is deleted at once), "
+                    "c copies a link again, r refreshes."
+                )
             )
         else:
             note.update("No links yet: press S on an item to share it.")

@@ -11,8 +11,17 @@ from textual.containers import Center, Middle, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Input, Label, LoadingIndicator
 
-from ...core.errors import InvalidInput, MySafeError, VaultError, WrongPassphrase
+from ...core.errors import (
+    InvalidInput,
+    MySafeError,
+    VaultError,
+    WeakPassphrase,
+    WrongPassphrase,
+)
 from ...service import VaultService
+from ..forms import ENTER_MOVES_ON, move_on
+from ..modals.confirm import ConfirmDialog
+from ..text import plain
 from ..widgets.note import Note
 
 BANNER = "mysafe"
@@ -97,7 +106,7 @@ class UnlockScreen(_VaultGate):
     def compose(self) -> ComposeResult:
         with Middle(), Center(), Vertical(classes="dialog gate"):
             yield Label(BANNER, classes="banner")
-            yield Label(f"Vault: {self.service.vault_path}", classes="hint")
+            yield Label(plain(f"Vault: {self.service.vault_path}"), classes="hint")
             yield _Passphrase(placeholder="Passphrase", password=True, id="passphrase")
             yield Note("", id="status")
             yield LoadingIndicator()
@@ -149,11 +158,13 @@ class UnlockScreen(_VaultGate):
 class CreateVaultScreen(_VaultGate):
     """No vault yet: choose a passphrase (twice), see its strength, create."""
 
+    BINDINGS = [ENTER_MOVES_ON]
+
     def compose(self) -> ComposeResult:
         with Middle(), Center(), Vertical(classes="dialog gate"):
             yield Label(BANNER, classes="banner")
             yield Label("Welcome. Choose a passphrase for your new vault.", classes="lead")
-            yield Label(f"It will live at {self.service.vault_path}", classes="hint")
+            yield Label(plain(f"It will live at {self.service.vault_path}"), classes="hint")
             yield Input(placeholder="Passphrase", password=True, id="passphrase")
             yield Note("", id="strength")
             yield Input(placeholder="Repeat the passphrase", password=True, id="confirm")
@@ -164,25 +175,34 @@ class CreateVaultScreen(_VaultGate):
 
     @on(Input.Changed, "#passphrase")
     def strength(self, event: Input.Changed) -> None:
+        """Rated as it is typed; an old verdict never stays under a new passphrase."""
         label = self.query_one("#strength", Note)
+        self.query_one("#status", Note).say("")
         if not event.value:
             label.say("")
             return
         s = self.service.estimate_strength(event.value)
-        warning = f" — {s.warnings[0]}" if s.warnings else ""
-        label.say(f"Strength: {s.label} ({s.bits:.0f} bits){warning}", f"strength-{s.score}")
+        advice = f" — {s.advice()}" if s.advice() else ""
+        label.say(f"Strength: {s.label}{advice}", f"strength-{s.score}")
 
-    @on(Input.Submitted, "#passphrase")
-    def next_field(self) -> None:
-        self.query_one("#confirm", Input).focus()
+    def action_next_field(self) -> None:
+        move_on(self, ("passphrase", "confirm"))
 
     @on(Input.Submitted, "#confirm")
     @on(Button.Pressed, "#create")
-    def submitted(self) -> None:
+    @work(exclusive=True, group="check", exit_on_error=False)
+    async def submitted(self) -> None:
         first = self.query_one("#passphrase", Input).value
         second = self.query_one("#confirm", Input).value
         try:
             self.service.check_new_passphrase(first, second)
+        except WeakPassphrase as exc:
+            self.idle(str(exc).capitalize())
+            question = f"{str(exc).capitalize()} Use it anyway?"
+            if not await self.app.push_screen_wait(
+                ConfirmDialog(question, "Use it anyway", danger=True)
+            ):
+                return
         except InvalidInput as exc:
             self.idle(str(exc).capitalize())
             return

@@ -10,6 +10,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from ...core.models import SPECS, ItemKind, ItemSummary, Secret, TotpCode
+from ..text import printable
 from .item_list import describe
 
 MASK = "••••••••••"
@@ -78,11 +79,11 @@ class DetailPane(Static):
         item = self.item
         if item is None:
             return Text("Nothing selected.\n\nPress n to add an item.", style="dim")
-        title = Text(("★ " if item.favourite else "") + item.name, style="bold")
+        title = Text(("★ " if item.favourite else "") + printable(item.name), style="bold")
         sub = Text(item.kind.label, style="dim")
         if item.tags:
             sub.append(" · ", style="dim")
-            sub.append(" ".join(f"#{t}" for t in item.tags), style="italic")
+            sub.append(printable(" ".join(f"#{t}" for t in item.tags)), style="italic")
         if not item.active:
             sub.append(" · ", style="dim")
             sub.append("in the trash", style="bold red")
@@ -100,7 +101,7 @@ class DetailPane(Static):
             if name == "size":
                 value = describe(item).rsplit(" · ", 1)[-1]
             if value:
-                table.add_row(LABELS.get(name, name), value)
+                table.add_row(LABELS.get(name, name), Text(printable(value)))
         for name in spec.secret:
             secret = self.secrets.get(name)
             if name == "secret_key":
@@ -110,12 +111,21 @@ class DetailPane(Static):
             if name in MASKED:
                 shown = secret.reveal() if (secret and self.revealed) else (MASK if secret else "")
                 if shown:
-                    table.add_row(LABELS[name], Text(shown, style="bold" if self.revealed else ""))
+                    style = "bold" if self.revealed else ""
+                    table.add_row(LABELS[name], Text(printable(shown), style=style))
             elif secret:
-                table.add_row(LABELS.get(name, name), secret.reveal())
+                table.add_row(
+                    LABELS.get(name, name), Text(printable(secret.reveal(), multiline=True))
+                )
         parts: list[RenderableType] = [title, sub, Text(""), table]
         if self.preview is not None:
-            parts += [Text(""), Text("Preview", style="dim"), Text(self.preview)]
+            # A file is often a key: its text stays masked until asked for, like a password.
+            preview = (
+                Text(printable(self.preview, multiline=True))
+                if self.revealed
+                else Text(f"{MASK}  (r shows the start of the file)", style="dim")
+            )
+            parts += [Text(""), Text("Preview", style="dim"), preview]
         parts += [
             Text(""),
             Text(

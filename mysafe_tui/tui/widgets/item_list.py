@@ -21,6 +21,7 @@ from textual.strip import Strip
 
 from ...core.models import ItemKind, ItemSummary
 from ...core.search import Hits
+from ..text import printable
 
 
 def _size(size: int) -> str:
@@ -40,9 +41,11 @@ def describe(item: ItemSummary) -> str:
 
 
 def _fit(text: str, width: int) -> str:
-    """Exactly `width` terminal cells: wide characters counted, an ellipsis when cut."""
+    """Exactly `width` terminal cells: wide characters counted, an ellipsis when cut, and
+    whatever controls the text holds shown escaped (names come from other people)."""
     if width <= 0:
         return ""
+    text = printable(text)
     if cell_len(text) > width - 1:
         return set_cell_size(text, width - 2) + "… "
     return set_cell_size(text, width)
@@ -159,7 +162,7 @@ class ItemList(ScrollView, can_focus=True):
         if not self.items:
             if y == 1:
                 dim = self.get_component_rich_style("item-list--dim", partial=True)
-                return Strip([Segment(f"  {self.empty_text}".ljust(width), base + dim)])
+                return Strip([Segment(f"  {printable(self.empty_text)}".ljust(width), base + dim)])
             return Strip.blank(width, base)
         if row >= len(self.items):
             return Strip.blank(width, base)

@@ -6,6 +6,8 @@ from typing import Any
 
 from textual.widgets import Label
 
+from ..text import plain
+
 
 class Note(Label):
     """`say("...")` shows it; `say("")` hides it (no blank line left behind). Plain text: a
@@ -18,7 +20,7 @@ class Note(Label):
         self.display = bool(str(self.render()).strip())
 
     def say(self, text: str, classes: str | None = None) -> None:
-        self.update(text)
+        self.update(plain(text))
         if classes is not None:
             self.set_classes(classes)
         self.display = bool(text)
