@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import signal
+import time
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -81,6 +84,44 @@ async def until(pilot: Any, condition: Any, timeout: float = 15) -> None:
         assert waited < timeout, "the app did not get there in time"
         await pilot.pause(0.05)
         waited += 0.05
+
+
+def processes_under(folder: Path) -> list[int]:
+    """Processes (not this one) whose MYSAFE_HOME lies under `folder`: a mysafe that a test
+    started, found whatever started it (tmux, ssh, a shell)."""
+    marker = f"MYSAFE_HOME={folder}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        if any(var.startswith(marker) for var in environ.split(b"\0")):
+            found.append(int(entry.name))
+    return found
+
+
+def wait_until_gone(folder: Path, timeout: float = 5) -> list[int]:
+    """Wait for every mysafe under `folder` to end; the ones still there after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while (left := processes_under(folder)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_process_left_behind(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The suite leaves no mysafe running: every one a test started must be gone at the end
+    (each test waits for its own; this catches the ones nobody waited for)."""
+    base = tmp_path_factory.getbasetemp()
+    yield
+    left = wait_until_gone(base)
+    for pid in left:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    assert not left, f"mysafe processes outlived the tests: {left}"
 
 
 def rendered_text(*renderables: Any) -> str:

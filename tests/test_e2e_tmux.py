@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -12,6 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from conftest import processes_under, wait_until_gone
 
 MYSAFE = str(Path(sys.executable).parent / "mysafe")
 PASSPHRASE = "correct horse battery staple"
@@ -149,3 +152,83 @@ def test_passphrase_enter_and_a_filter_typed_in_one_burst(tmp_path: Path) -> Non
         assert "Bank" not in screen  # filtered by what was typed after Enter
     finally:
         stop(term)
+
+
+def _seeded(tmp_path: Path, *items: tuple[str, str]) -> None:
+    env = {**os.environ, "MYSAFE_HOME": str(tmp_path / "home")}
+    secret = tmp_path / "pass"
+    secret.write_text(PASSPHRASE)
+    cli = [MYSAFE, "--passphrase-file", str(secret)]
+    subprocess.run([*cli, "init", "--kdf-profile", "low-memory"], env=env, check=True,
+                   capture_output=True)  # fmt: skip
+    for name, password in items:
+        subprocess.run([*cli, "add", "password", "--name", name, "--username", "me"], env=env,
+                       input=password, text=True, check=True, capture_output=True)  # fmt: skip
+
+
+def _burst(term: Terminal, *keys: str) -> None:
+    """Keys in one send-keys call: what a paste, a fast typist or a laggy link delivers."""
+    subprocess.run([*term.base, "send-keys", "-t", term.session, *keys], check=True)
+
+
+def test_keys_after_slash_in_one_burst_only_filter(tmp_path: Path) -> None:
+    """'/cred' at once: c, r, e, d must not copy, reveal, edit or trash; they are the filter."""
+    _seeded(tmp_path, ("AWS", "aws-S3cret-pw"), ("Credit card", "cc-pw"))
+    term = start(tmp_path)
+    try:
+        term.wait_for("Passphrase")
+        term.type(PASSPHRASE)
+        term.keys("Enter")
+        term.wait_for("AWS")
+        for _ in range(5):
+            _burst(term, "-l", "/cred")
+            screen = term.wait_for("Credit card")
+            assert "AWS" not in screen.split("Credit card")[0].split("\n")[-1]
+            assert "trash?" not in screen and "Edit password" not in screen
+            assert "aws-S3cret-pw" not in screen
+            buffers = subprocess.run([*term.base, "list-buffers"], capture_output=True, text=True)
+            assert "S3cret" not in buffers.stdout  # nothing was copied
+            term.keys("Escape")
+            term.wait_for("AWS")
+    finally:
+        stop(term)
+
+
+def test_a_whole_form_typed_in_one_burst_lands_field_by_field(tmp_path: Path) -> None:
+    term = start(tmp_path)
+    try:
+        term.wait_for("Choose a passphrase")
+        _burst(term, "-l", PASSPHRASE)
+        _burst(term, "Enter", PASSPHRASE)  # Enter moves to the second box at once
+        _burst(term, "Enter")
+        term.wait_for("No passwords yet")
+        _burst(term, "n")
+        term.wait_for("New password")
+        # Back with shift+tab, then on: a field entered by tab has its text selected, so
+        # typing replaces it, exactly as for a slow typist.
+        _burst(term, "Aaa", "Tab", "bbb", "BTab", "Xx", "Tab", "yy", "Tab", "Ccc-9!xQ-long", "C-s")
+        term.wait_for("Saved 'Xx'")
+    finally:
+        stop(term)
+    env = {**os.environ, "MYSAFE_HOME": str(tmp_path / "home")}
+    secret = tmp_path / "pass"
+    secret.write_text(PASSPHRASE)
+    got = subprocess.run([MYSAFE, "--passphrase-file", str(secret), "get", "Xx", "--json"],
+                         env=env, capture_output=True, text=True, check=True)  # fmt: skip
+    item = json.loads(got.stdout)
+    assert (item["name"], item["username"], item["password"]) == ("Xx", "yy", "Ccc-9!xQ-long")
+
+
+def test_killing_tmux_with_no_client_attached_leaves_no_process(tmp_path: Path) -> None:
+    """mysafe as a pane's own command, the server killed while detached: the pane's terminal
+    is gone; the process must go too (it used to hang in Textual's shutdown for good)."""
+    _seeded(tmp_path, ("AWS", "aws-pw"))
+    for _ in range(3):
+        term = start(tmp_path)
+        term.wait_for("Passphrase")
+        term.type(PASSPHRASE)
+        term.keys("Enter")
+        term.wait_for("AWS")
+        assert processes_under(tmp_path)
+        stop(term)
+        assert wait_until_gone(tmp_path, timeout=5) == []

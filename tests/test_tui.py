@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from textual import events
 from textual.widgets import Input, Label
 
 from conftest import FLOOR, PASSPHRASE, keys, rendered_text, unlock_ui, until
-from mysafe_tui.core.clipboard import Clipboard
+from mysafe_tui.core.clipboard import Clipboard, Osc52Backend
 from mysafe_tui.core.models import ItemKind
 from mysafe_tui.core.settings import Paths
 from mysafe_tui.service import VaultService
@@ -35,19 +36,16 @@ class FakeClock:
         return self.now
 
 
-class RecordingBackend:
-    """Stands in for the terminal: records what the app sends to the clipboard."""
-
-    name = "osc52"
+class RecordingBackend(Osc52Backend):
+    """The real OSC 52 backend, its terminal replaced: records what each sequence carries."""
 
     def __init__(self) -> None:
+        super().__init__(write=self._record, env={})
         self.sent: list[str] = []
 
-    def set(self, text: str) -> None:
-        self.sent.append(text)
-
-    def get(self) -> str | None:
-        return None
+    def _record(self, sequence: str) -> None:
+        payload = sequence.removeprefix("\x1b]52;c;").removesuffix("\x07")
+        self.sent.append(base64.b64decode(payload).decode())
 
 
 class Env:
@@ -406,7 +404,7 @@ async def test_copy_sends_the_secret_then_clears_it(env: Env) -> None:
         assert env.backend.sent == ["gh-pass-1"]
         env.clock.now += 2
         app.tick()
-        assert env.backend.sent == ["gh-pass-1", ""]
+        assert env.backend.sent == ["gh-pass-1", " "]  # a space: tmux ignores empty ones
         await pilot.press("u")
         await settle(app, pilot)
         assert env.backend.sent[-1] == "octocat"
@@ -495,7 +493,7 @@ async def test_lock_by_key_clears_the_clipboard(env: Env) -> None:
         await settle(app, pilot)
         assert isinstance(app.screen, UnlockScreen)
         assert not app.service.is_unlocked
-        assert env.backend.sent == ["gh-pass-1", ""]
+        assert env.backend.sent == ["gh-pass-1", " "]  # a space: tmux ignores empty ones
         await unlock(app, pilot)
 
 

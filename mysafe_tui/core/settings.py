@@ -51,6 +51,9 @@ class Settings:
     clipboard: str = "auto"
     clear_seconds: int = 20
     autolock_minutes: int = 5
+    # Over SSH a session can stall without closing (a laptop lid, a dead link): TCP may keep
+    # it "open" for many minutes, so the vault locks sooner there.
+    ssh_autolock_minutes: int = 2
     theme: str = "textual-dark"
     kdf_profile: str = "default"
 
@@ -59,7 +62,7 @@ class Settings:
             raise InvalidInput(f"clipboard must be one of {', '.join(CLIPBOARD_BACKENDS)}")
         if not 5 <= self.clear_seconds <= 120:
             raise InvalidInput("the clipboard clears after 5 to 120 seconds")
-        if not 1 <= self.autolock_minutes <= 240:
+        if not 1 <= self.autolock_minutes <= 240 or not 1 <= self.ssh_autolock_minutes <= 240:
             raise InvalidInput("auto-lock must be between 1 and 240 minutes")
         if self.kdf_profile not in KDF_PROFILES:
             raise InvalidInput(f"KDF profile must be one of {', '.join(KDF_PROFILES)}")

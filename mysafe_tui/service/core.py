@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import mimetypes
+import os
 import shlex
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -477,6 +478,13 @@ class LocalService:
             backend = choose_backend(self.settings.clipboard)
             self._clipboard = Clipboard(backend, self.settings.clear_seconds)
         return self._clipboard
+
+    @property
+    def idle_lock_seconds(self) -> int:
+        """How long the UI may sit idle before it locks: shorter over SSH (settings)."""
+        over_ssh = bool(os.environ.get("SSH_CONNECTION") or os.environ.get("SSH_TTY"))
+        minutes = self.settings.ssh_autolock_minutes if over_ssh else self.settings.autolock_minutes
+        return minutes * 60
 
     @property
     def clipboard_seconds_left(self) -> int | None:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # the main screen and its dialogs load after unlock: a faster
 from ..core.models import ItemKind, ItemSummary
 from ..service import VaultService
 from .commands import ItemCommands
+from .lifeline import SIGNALS, Lifeline
 from .screens.unlock import CreateVaultScreen, UnlockScreen
 from .text import ControlFilter, printable
 
@@ -71,6 +72,7 @@ class MySafeApp(App[None]):
     ) -> None:
         super().__init__()
         self._control_filter = ControlFilter()
+        self._lifeline: Lifeline | None = None
         self.service = service
         self.clock = clock
         self.last_activity = clock()
@@ -84,14 +86,13 @@ class MySafeApp(App[None]):
         self.set_interval(1, self.tick)
         try:
             loop = asyncio.get_running_loop()
-            for sig in (signal.SIGTERM, signal.SIGHUP):
+            for sig in SIGNALS:
                 loop.add_signal_handler(sig, self._signalled)
-        except (
-            NotImplementedError,
-            RuntimeError,
-            ValueError,
-        ):  # not the main thread, or no signals
-            pass
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread
+            return
+        if not self.is_headless:  # a real terminal: never outlive it
+            self._lifeline = Lifeline(lambda: loop.call_soon_threadsafe(self._signalled))
+            self._lifeline.start()
 
     # --- activity, auto-lock, clipboard ----------------------------------------------------
 
@@ -122,11 +123,13 @@ class MySafeApp(App[None]):
             main.update_topbar()
 
     def seconds_until_lock(self) -> int:
-        idle_limit = self.service.settings.autolock_minutes * 60
-        return int(idle_limit - (self.clock() - self.last_activity))
+        return int(self.service.idle_lock_seconds - (self.clock() - self.last_activity))
 
     def _signalled(self) -> None:
-        """SIGTERM / SIGHUP (the SSH session went away): lock, clear, leave."""
+        """SIGTERM / SIGHUP / the terminal is gone (the SSH session went away): lock, clear,
+        leave; the lifeline ends the process if leaving hangs."""
+        if self._lifeline is not None:
+            self._lifeline.arm(128 + signal.SIGHUP)
         self.lock_vault(reason="", then_exit=True)
 
     # --- actions --------------------------------------------------------------------------

@@ -1,4 +1,10 @@
-"""Forms that keep up with a burst of keys (a paste, tmux send-keys, a laggy SSH link)."""
+"""Forms that keep up with a burst of keys (a paste, tmux send-keys, a laggy SSH link).
+
+Textual hands each key to the focused widget's queue as it arrives; a key that moves the focus
+as an ordinary binding only does so after the keys behind it were handed to the old field.
+So keys that move the focus are priority bindings, run the moment they arrive; and keys that
+read what was typed (ctrl+s saves) are ordinary bindings, run after the keys before them.
+"""
 
 from __future__ import annotations
 

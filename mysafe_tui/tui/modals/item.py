@@ -68,7 +68,8 @@ class ItemDialog(ModalScreen[ItemSummary | None]):
     """Create (`item=None`) or edit an item of `kind`. Dismisses with the saved summary."""
 
     BINDINGS = [
-        Binding("ctrl+s", "save", "Save", priority=True),
+        # Not priority: it must run after the keys typed before it (a burst ending in ctrl+s).
+        Binding("ctrl+s", "save", "Save"),
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+g", "generate", "Generate"),
         Binding("ctrl+r", "toggle_mask", "Show/hide"),

@@ -25,7 +25,8 @@ class SettingsDialog(ModalScreen[bool]):
     """Dismisses with True when settings were saved."""
 
     BINDINGS = [
-        Binding("ctrl+s", "save", "Save", priority=True),
+        # Not priority: it must run after the keys typed before it (a burst ending in ctrl+s).
+        Binding("ctrl+s", "save", "Save"),
         Binding("escape", "dismiss(False)", "Cancel"),
     ]
 
@@ -42,8 +43,10 @@ class SettingsDialog(ModalScreen[bool]):
             yield Select(CLIPBOARD, value=s.clipboard, allow_blank=False, id="clipboard")
             yield Label("Clear the clipboard after (seconds, 5-120)", classes="field-label")
             yield Input(str(s.clear_seconds), id="clear", type="integer")
-            yield Label("Lock after idle minutes (1-240)", classes="field-label")
-            yield Input(str(s.autolock_minutes), id="autolock", type="integer")
+            yield Label("Lock after idle minutes (1-240): here · over SSH", classes="field-label")
+            with Horizontal(id="autolock-row"):
+                yield Input(str(s.autolock_minutes), id="autolock", type="integer")
+                yield Input(str(s.ssh_autolock_minutes), id="ssh-autolock", type="integer")
             yield Label("Theme", classes="field-label")
             yield Select([(t, t) for t in themes], value=s.theme if s.theme in themes else
                          themes[0], allow_blank=False, id="theme")  # fmt: skip
@@ -69,6 +72,7 @@ class SettingsDialog(ModalScreen[bool]):
                 clipboard=str(self.query_one("#clipboard", Select).value),
                 clear_seconds=int(self.query_one("#clear", Input).value or 0),
                 autolock_minutes=int(self.query_one("#autolock", Input).value or 0),
+                ssh_autolock_minutes=int(self.query_one("#ssh-autolock", Input).value or 0),
                 theme=str(self.query_one("#theme", Select).value),
                 kdf_profile=str(self.query_one("#kdf", Select).value),
             )
