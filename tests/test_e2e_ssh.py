@@ -1,0 +1,178 @@
+"""Browsing a vault over SSH, end to end: a private `sshd` on a loopback port, `ssh -t` inside
+a local tmux, the raw bytes the remote mysafe sends captured with `pipe-pane`."""
+
+from __future__ import annotations
+
+import base64
+import getpass
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import processes_under, wait_until_gone
+
+MYSAFE = str(Path(sys.executable).parent / "mysafe")
+PASSPHRASE = "correct horse battery staple"
+SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
+
+if not (os.path.exists(SSHD) and shutil.which("ssh") and shutil.which("tmux")):
+    if os.environ.get("CI"):
+        raise RuntimeError("CI must install openssh-server, openssh-client and tmux (.ci/run)")
+    pytest.skip("sshd, ssh or tmux is not installed", allow_module_level=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def sshd(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """A private sshd for this test: its own config, host key and authorized key."""
+    folder = tmp_path / "sshd"
+    folder.mkdir(mode=0o700)
+    for key in ("host", "client"):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(folder / key)],
+                       check=True)  # fmt: skip
+    (folder / "authorized_keys").write_text((folder / "client.pub").read_text())
+    port = _free_port()
+    (folder / "sshd_config").write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {folder / 'host'}\n"
+        f"PidFile {folder / 'sshd.pid'}\nAuthorizedKeysFile {folder / 'authorized_keys'}\n"
+        "StrictModes no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+        "UsePAM no\nPermitRootLogin prohibit-password\nPrintMotd no\nPrintLastLog no\n"
+    )
+    Path("/run/sshd").mkdir(exist_ok=True)  # privilege separation directory (when root)
+    server = subprocess.Popen([SSHD, "-D", "-e", "-f", str(folder / "sshd_config")],
+                              stderr=subprocess.PIPE)  # fmt: skip
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        assert server.poll() is None, server.stderr.read() if server.stderr else ""
+        time.sleep(0.05)
+    yield {"port": str(port), "key": str(folder / "client"), "user": getpass.getuser()}
+    server.terminate()
+    server.wait(timeout=10)
+
+
+class Outer:
+    """The local terminal: a tmux session whose pane runs `ssh -t`, its raw output kept."""
+
+    def __init__(self, tmp_path: Path, sshd: dict[str, str], remote: str) -> None:
+        self.base = ["tmux", "-L", f"mysafe-ssh-{uuid.uuid4().hex[:8]}"]
+        self.raw = tmp_path / "raw.out"
+        ssh = (f"ssh -tt -p {sshd['port']} -i {sshd['key']} -o StrictHostKeyChecking=no "
+               f"-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR {sshd['user']}@127.0.0.1 "
+               f"'{remote}'")  # fmt: skip
+        subprocess.run([*self.base, "new-session", "-d", "-s", "local", "-x", "100", "-y", "30",
+                        ssh], check=True)  # fmt: skip
+        subprocess.run([*self.base, "pipe-pane", "-t", "local", "-o", f"cat >> {self.raw}"],
+                       check=True)  # fmt: skip
+
+    def keys(self, *keys: str) -> None:
+        subprocess.run([*self.base, "send-keys", "-t", "local", *keys], check=True)
+
+    def screen(self) -> str:
+        return subprocess.run([*self.base, "capture-pane", "-p", "-t", "local"],
+                              capture_output=True, text=True).stdout  # fmt: skip
+
+    def wait_for(self, text: str, timeout: float = 30) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in (screen := self.screen()):
+                return screen
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} never appeared; the screen was:\n{self.screen()}")
+
+    def output(self) -> bytes:
+        return self.raw.read_bytes() if self.raw.exists() else b""
+
+    def ssh_pid(self) -> int:
+        out = subprocess.run([*self.base, "list-panes", "-t", "local", "-F", "#{pane_pid}"],
+                             capture_output=True, text=True, check=True)  # fmt: skip
+        return int(out.stdout.split()[0])
+
+    def stop(self) -> None:
+        subprocess.run([*self.base, "kill-server"], capture_output=True)
+
+
+def osc52_payloads(raw: bytes) -> list[str]:
+    """Every clipboard text the terminal was sent (OSC 52, BEL or ST terminated)."""
+    found = re.findall(rb"\x1b\]52;c;([A-Za-z0-9+/=]*)(?:\x07|\x1b\\)", raw)
+    return [base64.b64decode(p).decode() for p in found]
+
+
+@pytest.fixture
+def remote_vault(tmp_path: Path) -> str:
+    """A vault on the 'jump host' (this machine, reached over ssh), clipboard clear at 5 s."""
+    home = tmp_path / "remote-home"
+    env = {**os.environ, "MYSAFE_HOME": str(home)}
+    secret = tmp_path / "pass"
+    secret.write_text(PASSPHRASE)
+    cli = [MYSAFE, "--passphrase-file", str(secret)]
+    subprocess.run([*cli, "init", "--kdf-profile", "low-memory"], env=env, check=True,
+                   capture_output=True)  # fmt: skip
+    for name, password in (("AWS", "aws-S3cret-pw"), ("Credit card", "cc-pw")):
+        subprocess.run([*cli, "add", "password", "--name", name, "--username", "ops"], env=env,
+                       input=password, text=True, check=True, capture_output=True)  # fmt: skip
+    (home / "settings.json").write_text(json.dumps({"clear_seconds": 5}))
+    return f"env MYSAFE_HOME={home} TERM=xterm-256color {MYSAFE}"
+
+
+def test_copy_over_ssh_reaches_the_local_terminal_and_the_clear_follows(
+    tmp_path: Path, sshd: dict[str, str], remote_vault: str
+) -> None:
+    outer = Outer(tmp_path, sshd, remote_vault)
+    try:
+        outer.wait_for("Passphrase")
+        outer.keys(PASSPHRASE, "Enter")
+        outer.wait_for("Credit card")
+        outer.keys("-l", "/cred")  # one burst: only the filter
+        screen = outer.wait_for("/ ")
+        assert "trash?" not in screen and "Edit password" not in screen
+        time.sleep(0.5)
+        assert osc52_payloads(outer.output()) == []  # c was no copy
+        outer.keys("Escape")  # the filter cleared, back in the list: AWS first, under the cursor
+        outer.wait_for("AWS")
+        outer.keys("c")
+        outer.wait_for("clears in")
+        assert osc52_payloads(outer.output()) == ["aws-S3cret-pw"]
+        deadline = time.monotonic() + 15
+        while len(osc52_payloads(outer.output())) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert osc52_payloads(outer.output()) == ["aws-S3cret-pw", " "]  # cleared, not empty
+        buffers = subprocess.run([*outer.base, "list-buffers"], capture_output=True, text=True)
+        assert "S3cret" not in buffers.stdout  # the local tmux kept no copy
+    finally:
+        outer.stop()
+    assert wait_until_gone(tmp_path) == []
+
+
+def test_dropping_the_ssh_client_ends_the_remote_ui(
+    tmp_path: Path, sshd: dict[str, str], remote_vault: str
+) -> None:
+    for _ in range(2):
+        outer = Outer(tmp_path, sshd, remote_vault)
+        try:
+            outer.wait_for("Passphrase")
+            outer.keys(PASSPHRASE, "Enter")
+            outer.wait_for("Credit card")
+            assert processes_under(tmp_path)
+            os.kill(outer.ssh_pid(), signal.SIGKILL)  # the laptop's end vanishes
+            assert wait_until_gone(tmp_path, timeout=5) == []
+        finally:
+            outer.stop()
