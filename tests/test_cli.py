@@ -13,6 +13,7 @@ import pytest
 
 from conftest import PASSPHRASE
 from mysafe_tui.core.kdf import KDF_PROFILES
+from mysafe_tui.core.models import SPECS
 from mysafe_tui.core.vault import Vault
 
 MYSAFE = shutil.which("mysafe", path=str(Path(sys.executable).parent)) or "mysafe"
@@ -199,3 +200,21 @@ def test_generate_and_version_need_no_vault(tmp_path: Path) -> None:
     no_terminal = c()  # the UI needs a terminal: without one, help and a clear word
     assert no_terminal.returncode == 2 and "usage" in no_terminal.stdout
     assert "needs a terminal" in no_terminal.stderr
+
+
+@pytest.mark.parametrize("field", sorted({name for spec in SPECS.values() for name in spec.secret}))
+def test_edit_refuses_every_secret_field_on_the_command_line(cli: Cli, field: str) -> None:
+    cli.ok("add", "password", "--name", "Github", "--username", "u", stdin="p")
+    stderr = cli.fails("edit", "Github", "--set", f"{field}=leaked-on-argv")
+    assert f"--secret {field}" in stderr and "leaked" not in stderr
+    assert cli.ok("get", "Github").strip() == "p"  # nothing was changed
+
+
+def test_a_weak_master_passphrase_is_refused_unless_allowed(tmp_path: Path) -> None:
+    c = Cli(tmp_path / "home")
+    c.passfile.write_text("P@ssw0rd123\n")
+    stderr = c.fails("init", "--kdf-profile", "low-memory")
+    assert "weak" in stderr and "--allow-weak" in stderr and stderr.count("\n") == 1
+    assert not (tmp_path / "home" / "default.mysafe").exists()
+    c.ok("init", "--kdf-profile", "low-memory", "--allow-weak")
+    assert (tmp_path / "home" / "default.mysafe").exists()

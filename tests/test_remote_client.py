@@ -195,6 +195,18 @@ async def test_lenient_parsing_of_ids_flags_and_tags() -> None:
     }
 
 
+async def test_a_lone_surrogate_from_a_server_becomes_a_replacement_character() -> None:
+    """Valid JSON, invalid Unicode: it could neither be stored in the vault nor printed."""
+    raw = (
+        b'{"code": 200, "response": {"status": 200, "message": "", "error": false}, '
+        b'"note_on_list": [{"identifier": 7, "name": "a\\ud800b\\u001b[2J", "tags": ""}]}'
+    )
+    fake = FakeServer(lambda r, n: httpx.Response(200, content=raw))
+    async with fake_client(fake) as client:
+        [row] = await client.list_items("note")
+    assert row["name"] == "a\ufffdb\x1b[2J"  # the escape stays data: shown escaped later
+
+
 async def test_token_is_cached_and_renewed_before_it_expires() -> None:
     now = [1000.0]
     fake = FakeServer(lambda r, n: httpx.Response(200, json=NOTE_LIST))

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import json
 import random
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -240,7 +242,10 @@ class MySafeClient:
 
     def _json(self, answer: httpx.Response) -> dict[str, Any]:
         try:
-            body = answer.json()
+            # A lone surrogate (valid JSON, invalid Unicode) could be neither stored nor shown:
+            # a server that let one in gets U+FFFD back. Everything else is data, shown
+            # escaped wherever it is shown (core/sanitize.py).
+            body = json.loads(answer.text, object_pairs_hook=_whole_text)
         except ValueError:
             kind = answer.headers.get("content-type", "").split(";")[0] or "no content type"
             raise ServerError(
@@ -450,3 +455,18 @@ def transport_reason(exc: httpx.TransportError) -> str:
     if isinstance(exc, httpx.ConnectError) and "certificate" in text.lower():
         return "its TLS certificate is not trusted"
     return text.split("\n")[0][:120]
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _whole_text(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    return {_unpaired(key): _unpaired(value) for key, value in pairs}
+
+
+def _unpaired(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_unpaired(v) for v in value]
+    return value
