@@ -248,6 +248,48 @@ async def test_markup_in_names_and_notes_is_text_and_crashes_nothing(tmp_path: P
         assert app.is_running  # no MarkupError, no [@click=app.quit]
 
 
+async def test_dialogs_and_the_palette_show_hostile_text_as_text(
+    hostile_home: Path, tmp_path: Path
+) -> None:
+    from textual.command import CommandPalette
+    from textual.widgets import Label
+
+    from mysafe_tui.tui.app import MySafeApp
+    from mysafe_tui.tui.modals.remote import ConflictDialog
+    from mysafe_tui.tui.modals.share import ShareDialog
+    from mysafe_tui.tui.widgets.item_list import ItemList
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "default.mysafe").write_bytes((hostile_home / "default.mysafe").read_bytes())
+    app = MySafeApp(VaultService(Paths(home, home), kdf_params=FLOOR))
+    async with app.run_test(size=(120, 36)) as pilot:
+        main = await unlock_ui(app, pilot)
+        listing = main.query_one(ItemList)
+        await until(pilot, lambda: listing.current is not None)
+        for text in [*SEQUENCES[:4], *MARKUP[:5]]:
+            rows = [("Name", text, text + "x", True), ("Notes", text, "", True)]
+            await app.push_screen(ConflictDialog(text, rows))
+            await pilot.pause(0.05)
+            title = str(app.screen.query(Label).first().render())
+            assert raw_controls(title) == [] and printable(text) in title
+            app.pop_screen()
+        listing.cursor = next(i for i in range(len(listing.items))
+                              if listing.items[i].name == SEQUENCES[0])  # fmt: skip
+        await pilot.press("S")  # no share server: the dialog says so, titled with the name
+        await until(pilot, lambda: isinstance(app.screen, ShareDialog))
+        assert printable(SEQUENCES[0]) in str(app.screen.query(Label).first().render())
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is main)
+        app.action_command_palette()
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"owned")
+        await pilot.pause(0.5)
+        for strip in app.screen._compositor.render_strips():
+            assert raw_controls(strip.text) == []
+        assert app.is_running
+
+
 def _texts(renderable: Any) -> str:
     """Every string a Rich renderable holds, before Rich's own rendering drops anything."""
     from rich.console import Group

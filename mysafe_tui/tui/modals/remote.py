@@ -8,13 +8,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, ProgressBar, Static
 
 from ...core.errors import MySafeError
 from ...service import VaultService
 from ..forms import ENTER_MOVES_ON, move_on
-from ..text import markup_safe, plain
+from ..text import plain, printable
 from ..widgets.note import Note
 
 
@@ -176,16 +177,19 @@ class ConflictDialog(ModalScreen[str | None]):
                 yield Button("Keep both (b)", id="both")
                 yield Button("Cancel", id="cancel")
 
-    def _table(self) -> str:
+    def _table(self) -> Content:
+        """Built as Content, never markup: both sides hold text someone else wrote."""
         width = max([len(label) for label, *_ in self.rows] + [5])
-        lines = [f"[b]{'field':<{width}}   {'yours':<26}  server[/b]"]
+        parts: list[str | tuple[str, str]] = [
+            (f"{'field':<{width}}   {'yours':<26}  server", "bold")
+        ]
         for label, mine, theirs, differs in self.rows:
-            marker = "[$warning]≠[/]" if differs else " "
-            lines.append(
-                f"{label:<{width}} {marker} {markup_safe(_cut(mine)):<26}  "
-                f"{markup_safe(_cut(theirs))}"
-            )
-        return "\n".join(lines)
+            parts += [
+                f"\n{label:<{width}} ",
+                ("≠" if differs else " ", "$warning"),
+                f" {printable(_cut(mine)):<26}  {printable(_cut(theirs))}",
+            ]
+        return Content.assemble(*parts)
 
     @on(Button.Pressed)
     def pressed(self, event: Button.Pressed) -> None:
