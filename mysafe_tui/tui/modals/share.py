@@ -158,9 +158,11 @@ class ShareDialog(ModalScreen[str | None]):
         guard = " They must type the password you set; tell it to them another way." if (
             password) else ""  # fmt: skip
         self.query_one("#statement", Static).update(
-            f"The recipient sees {what} of '{self.item.name}'. The link opens {times}, until "
-            f"{until}, or until you revoke it (O: your links).{guard} Opening the page spends "
-            "nothing: only its Reveal button does. The server never sees the key."
+            plain(
+                f"The recipient sees {what} of '{self.item.name}'. The link opens {times}, "
+                f"until {until}, or until you revoke it (O: your links).{guard} Opening the "
+                "page spends nothing: only its Reveal button does. The server never sees the key."
+            )
         )
         self.query_one("#copy", Button).focus()
 
