@@ -7,10 +7,12 @@ import errno
 import json
 import os
 import random
+import resource
 import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -226,3 +228,116 @@ def test_unreadable_settings_are_a_clear_error(tmp_path: Path) -> None:
     path.write_text('{"clear_seconds": 1000}')
     with pytest.raises(errors.InvalidInput, match="5 to 120"):
         Settings.load(path)
+
+
+# --- checkpoints cut short, full disks (issue: lockouts after an interrupted checkpoint) ----
+
+_WRITER = textwrap.dedent(
+    """
+    import os, resource, signal, sys
+    from pathlib import Path
+    from mysafe_tui.core.models import ItemKind
+    from mysafe_tui.core.vault import Vault
+    path, limit, count = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+    v = Vault.open(path)
+    v.unlock(sys.argv[4])
+    if limit:  # the disk fills up: files may not grow past `limit` bytes
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    for i in range(count):
+        try:
+            item = v.save_item(ItemKind.NOTE, {"name": f"w{i}"}, {"note": os.urandom(300).hex()})
+        except Exception:
+            break
+        print(item.id, flush=True)  # committed
+    print("closing", flush=True)
+    try:
+        v.close()
+    except Exception:
+        pass
+    """
+)
+
+
+def _grown_vault(tmp_path: Path, items: int = 300) -> Path:
+    path = tmp_path / "v.mysafe"
+    v = Vault.create(path, PASSPHRASE, params=FLOOR)
+    for i in range(items):
+        v.save_item(ItemKind.NOTE, {"name": f"p{i}"}, {"note": os.urandom(300).hex()})
+    v.close()
+    return path
+
+
+def _committed_items_readable(path: Path, committed: list[str]) -> None:
+    v = Vault.open(path)  # no "truncated" lockout
+    try:
+        v.unlock(PASSPHRASE)
+        for item_id in committed:
+            assert v.reveal(item_id)["note"]
+    finally:
+        v.close()
+
+
+def test_a_checkpoint_cut_short_by_a_full_disk_locks_nobody_out(tmp_path: Path) -> None:
+    """The disk fills while the write-ahead log is copied into the vault at close: the file is
+    left short of what its header promises, but the log still holds every commit."""
+    original = _grown_vault(tmp_path).read_bytes()
+    for step in range(12):
+        path = tmp_path / f"round{step}" / "v.mysafe"
+        path.parent.mkdir()
+        path.write_bytes(original)
+        limit = len(original) + 2000 + step * 3000
+        out = subprocess.run([sys.executable, "-c", _WRITER, str(path), str(limit), "80",
+                              PASSPHRASE], capture_output=True, text=True, check=True)  # fmt: skip
+        committed = [line for line in out.stdout.split() if line != "closing"]
+        _committed_items_readable(path, committed)
+
+
+def test_sigkill_during_close_locks_nobody_out(tmp_path: Path) -> None:
+    original = _grown_vault(tmp_path, items=100).read_bytes()
+    rng = random.Random(1)
+    for step in range(100):
+        path = tmp_path / f"kill{step}" / "v.mysafe"
+        path.parent.mkdir()
+        path.write_bytes(original)
+        child = subprocess.Popen([sys.executable, "-c", _WRITER, str(path), "0", "30",
+                                  PASSPHRASE], stdout=subprocess.PIPE, text=True)  # fmt: skip
+        assert child.stdout is not None
+        committed = []
+        for line in child.stdout:
+            if line.strip() == "closing":
+                break
+            committed.append(line.strip())
+        # Anywhere inside close(): its checkpoint copies ~30 items' pages into the file.
+        deadline = time.monotonic() + rng.uniform(0, 0.004)
+        while time.monotonic() < deadline:
+            pass
+        child.kill()
+        child.wait()
+        _committed_items_readable(path, committed)
+
+
+def test_reads_need_no_free_space_and_writes_come_back_with_it(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    v = Vault.create(home / "default.mysafe", PASSPHRASE, params=FLOOR)
+    add_password(v, "GitHub", "gh-pw")
+    v.close()
+    (tmp_path / "pass").write_text(PASSPHRASE)
+    env = {**os.environ, "MYSAFE_HOME": str(home), "MYSAFE_PASSPHRASE_FILE": str(tmp_path / "pass")}
+    mysafe = [sys.executable, "-m", "mysafe_tui"]
+
+    def full_disk() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1, 1))  # not one byte more anywhere
+
+    def run(*args: str, full: bool) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*mysafe, *args], env=env, input="body", capture_output=True,
+                              text=True, preexec_fn=full_disk if full else None)  # fmt: skip
+
+    assert run("get", "GitHub", full=True).stdout == "gh-pw\n"
+    assert "GitHub" in run("list", full=True).stdout
+    refused = run("add", "note", "--name", "n", full=True)
+    assert refused.returncode == 1 and "read-only" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert run("add", "note", "--name", "n", full=False).returncode == 0  # space is back
+    assert "n" in run("list", full=False).stdout.split()

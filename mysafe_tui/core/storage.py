@@ -74,9 +74,18 @@ def create_database(path: Path) -> sqlite3.Connection:
 
 
 def open_database(path: Path) -> sqlite3.Connection:
-    """Open an existing vault file after checking it is whole and structurally sound."""
+    """Open an existing vault file after checking it is whole and structurally sound.
+
+    Reading must not need free space: when the disk is too full for the write-ahead log's
+    index file, and no committed pages wait in the log, the file is opened read-only (writes
+    are then refused with a sentence saying why)."""
     check_file(path)
-    conn = _connect(path)
+    try:
+        conn = _connect(path)
+    except StorageError:
+        if _wal_pending(path):
+            raise  # committed pages wait in the log: reading around them would be stale
+        conn = _connect(path, read_only=True)
     try:
         (app_id,) = conn.execute("PRAGMA application_id").fetchone()
         if app_id != APPLICATION_ID:
@@ -132,21 +141,38 @@ def check_file(path: Path) -> None:
     # The page count in the header is trustworthy only when its "valid-for" number matches
     # the change counter (SQLite file format §1.3.7).
     count_valid = head[92:96] == head[24:28]
+    if _wal_pending(path):
+        # A checkpoint that stopped half way (killed, disk full) leaves the main file short
+        # or ragged while the write-ahead log still holds every committed page: SQLite
+        # finishes the job on open. quick_check judges the result, not the size.
+        return
     if size % page_size or (count_valid and size < pages * page_size):
         raise VaultTruncated(
             f"{path} was truncated: {size} bytes where its header promises {pages * page_size}"
         )
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def _wal_pending(path: Path) -> bool:
+    """A write-ahead log with frames in it sits beside the file."""
+    try:
+        return os.stat(f"{path}-wal").st_size > 32  # more than the WAL header
+    except OSError:
+        return False
+
+
+def _connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
+    # immutable: no -shm file, no locks, nothing written; safe only with an empty log.
+    mode = "ro&immutable=1" if read_only else "rw"
     try:
         conn = sqlite3.connect(
-            f"file:{path}?mode=rw",
+            f"file:{path}?mode={mode}",
             uri=True,
             isolation_level=None,
             check_same_thread=False,
             timeout=BUSY_TIMEOUT_MS / 1000,
         )
+        if read_only:
+            return conn
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA cache_size = -8192")
@@ -185,7 +211,10 @@ def translate(exc: sqlite3.DatabaseError, path: Path) -> Exception:
     if "full" in text:
         return StorageError(f"the disk is full: nothing was changed in {path}")
     if "readonly" in text or "read-only" in text:
-        return StorageError(f"{path} is read-only: nothing was changed")
+        return StorageError(
+            f"{path} is open read-only (the file is read-only, or the disk was full when it "
+            "was opened): nothing was changed; free some space and try again"
+        )
     if "malformed" in text or "not a database" in text or "decode" in text:
         return CorruptVault(f"{path} is damaged and cannot be read ({exc})")
     if "i/o" in text or "disk" in text:

@@ -60,6 +60,7 @@ from .errors import (
     CorruptVault,
     IntegrityError,
     ItemNotFound,
+    StorageError,
     VaultExists,
     VaultLocked,
     WrongPassphrase,
@@ -216,7 +217,9 @@ class Vault:
             del cached
             target = KDF_PROFILES.get(header.profile)
             if target is not None and header.kdf.weaker_than(target):
-                self._rewrap(passphrase, target.with_new_salt(), header.profile)
+                # An upgrade, not a need: a full disk or a read-only vault still opens.
+                with suppress(StorageError):
+                    self._rewrap(passphrase, target.with_new_salt(), header.profile)
         except BaseException:
             self.lock()
             raise
