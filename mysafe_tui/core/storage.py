@@ -50,6 +50,10 @@ CREATE TABLE chunks (
 """
 
 SQLITE_MAGIC = b"SQLite format 3\0"
+# Checked structurally at every open. Not `chunks`: file contents are most of a large vault
+# (quick_check over a 256 MiB file: 1 s, against 1 ms for these), and every chunk is
+# authenticated when it is read, so damage there is reported then, for that file only.
+CHECKED_TABLES = ("sqlite_schema", "header", "manifest", "items")
 
 
 def secure_directory(path: Path) -> None:
@@ -90,9 +94,14 @@ def open_database(path: Path) -> sqlite3.Connection:
         (app_id,) = conn.execute("PRAGMA application_id").fetchone()
         if app_id != APPLICATION_ID:
             raise CorruptVault(f"{path} is an SQLite file but not a mysafe vault")
-        problems = [row[0] for row in conn.execute("PRAGMA quick_check(5)")]
-        if problems != ["ok"]:
-            raise CorruptVault(f"{path} is damaged: {'; '.join(problems)}")
+        problems = [
+            row[0]
+            for table in CHECKED_TABLES
+            for row in conn.execute(f"PRAGMA quick_check('{table}')")
+            if row[0] != "ok"
+        ]
+        if problems:
+            raise CorruptVault(f"{path} is damaged: {'; '.join(problems[:5])}")
         if schema_of(conn) != expected_schema():
             raise CorruptVault(f"{path} is damaged: its table definitions were altered")
     except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:  # a flipped byte in a text value
