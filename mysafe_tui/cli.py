@@ -178,6 +178,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--new-passphrase-file", metavar="PATH")
     p.add_argument("--kdf-profile", choices=("default", "low-memory"))
     p.add_argument("--allow-weak", action="store_true", help=ALLOW_WEAK_HELP)
+    p.add_argument(
+        "--rotate-key",
+        action="store_true",
+        help="also make a new vault key and re-encrypt every item under new item keys, so an "
+        "old copy of the header or the old passphrase opens nothing written since",
+    )
     p.set_defaults(func=cmd_passwd, needs_unlock=False)
 
     p = sub.add_parser("generate", help="print a random password or passphrase")
@@ -600,6 +606,13 @@ async def cmd_passwd(args: argparse.Namespace, service: VaultService) -> int:
     else:
         new = prompts.hidden_twice("new vault passphrase")
     _check_passphrase(service, new, args.allow_weak)
+    if args.rotate_key:
+        progress = _ProgressLine("Re-encrypting")
+        try:
+            count = await service.rotate_key(old, progress=progress)
+        finally:
+            progress.finish()
+        say(f"New vault key: {count} records re-encrypted under new item keys.")
     await service.change_passphrase(old, new, args.kdf_profile)
     say("Passphrase changed.")
     return 0

@@ -218,3 +218,13 @@ def test_a_weak_master_passphrase_is_refused_unless_allowed(tmp_path: Path) -> N
     assert not (tmp_path / "home" / "default.mysafe").exists()
     c.ok("init", "--kdf-profile", "low-memory", "--allow-weak")
     assert (tmp_path / "home" / "default.mysafe").exists()
+
+
+def test_passwd_rotate_key_keeps_every_item(cli: Cli, tmp_path: Path) -> None:
+    cli.ok("add", "password", "--name", "Github", "--username", "u", stdin="gh-pw")
+    new = tmp_path / "new-pass"
+    new.write_text("a different long passphrase for rotation\n")
+    out = cli("passwd", "--rotate-key", "--new-passphrase-file", str(new))
+    assert out.returncode == 0 and "re-encrypted" in out.stderr, out.stderr
+    cli.passfile.write_text(new.read_text())
+    assert cli.ok("get", "Github").strip() == "gh-pw"

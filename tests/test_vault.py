@@ -13,6 +13,7 @@ import pytest
 
 from conftest import FLOOR, PASSPHRASE, add_password
 from mysafe_tui.core import errors
+from mysafe_tui.core.errors import MySafeError, WrongPassphrase
 from mysafe_tui.core.header import Header
 from mysafe_tui.core.kdf import KDF_PROFILES, KdfParams
 from mysafe_tui.core.models import ItemKind
@@ -411,3 +412,52 @@ def test_summaries_written_before_the_remote_field_still_read(vault: Vault) -> N
     saved = add_password(vault, "old")
     legacy = encode_summary(saved).decode().rsplit("\0", 1)[0]  # as the previous version wrote
     assert decode_summary(saved.id, saved.kind, saved.version, legacy) == saved
+
+
+def test_rotating_the_key_leaves_an_old_header_and_passphrase_nothing(vault_path: Path) -> None:
+    """An attacker with an old copy of the header (or the old passphrase that opened it) and
+    today's file learns nothing written since: every item key and the vault key are new."""
+    v = Vault.create(vault_path, PASSPHRASE, params=FLOOR)
+    kept = add_password(v, "GitHub", "gh-before")
+    v.save_file({"name": "key", "file_name": "id", "size": 3, "media_type": "text/plain",
+                 "tags": ()}, {}, iter([b"abc"]))  # fmt: skip
+    v.write_meta("remote", {"url": "https://x"})
+    conn = sqlite3.connect(vault_path)
+    old_header = conn.execute("SELECT body, checksum FROM header").fetchone()
+    old_rows = dict(conn.execute("SELECT id, secret FROM items").fetchall())
+    conn.close()
+    progress: list[int] = []
+    assert v.rotate_key(PASSPHRASE, progress.append) == 3
+    assert progress[-1] == 3
+    v.save_item(ItemKind.PASSWORD, {"name": "GitHub", "username": "alice"},
+                {"password": "gh-after"}, kept.id)  # fmt: skip
+    v.close()
+    conn = sqlite3.connect(vault_path)
+    new_rows = dict(conn.execute("SELECT id, secret FROM items").fetchall())
+    assert all(new_rows[i] != old_rows[i] for i in old_rows)  # every secret re-encrypted
+    conn.execute("UPDATE header SET body = ?, checksum = ?", old_header)  # the old header back
+    conn.commit()
+    conn.close()
+    stale = Vault.open(vault_path)
+    with pytest.raises(MySafeError):  # the old vault key opens neither manifest nor items
+        stale.unlock(PASSPHRASE)
+    stale.close()
+
+
+def test_a_rotated_vault_reads_back_everything(vault_path: Path) -> None:
+    v = Vault.create(vault_path, PASSPHRASE, params=FLOOR)
+    for i in range(30):
+        add_password(v, f"item {i}", f"pw {i}")
+    f = v.save_file({"name": "key", "file_name": "id", "size": 3, "media_type": "text/plain",
+                     "tags": ()}, {}, iter([b"abc"]))  # fmt: skip
+    v.write_meta("remote", {"url": "https://x"})
+    before = {i: v.reveal(i) for i in v.summaries}
+    v.rotate_key(PASSPHRASE)
+    v.close()
+    v = Vault.open(vault_path)
+    v.unlock(PASSPHRASE)
+    assert {i: v.reveal(i) for i in v.summaries} == before
+    assert b"".join(v.read_file(f.id)) == b"abc" and v.read_meta("remote") == {"url": "https://x"}
+    with pytest.raises(WrongPassphrase):
+        v.rotate_key("not the passphrase")
+    v.close()

@@ -245,6 +245,11 @@ class Vault:
         return _Summaries(self._records)
 
     @property
+    def row_count(self) -> int:
+        """Items and vault-level records: what the manifest counts."""
+        return len(self._macs)
+
+    @property
     def records(self) -> Mapping[str, Record]:
         """Every readable item's summary as unlock left it (encoded): what the search index
         is built from without decoding 100k summaries (a live view: do not modify)."""
@@ -442,6 +447,82 @@ class Vault:
         params = KDF_PROFILES[profile] if profile else header.kdf
         self._rewrap(new, params.with_new_salt(), profile or header.profile)
 
+    def rotate_key(self, passphrase: str, progress: Progress | None = None) -> int:
+        """A new vault key, and a new key for every item, in one transaction: every summary
+        and secret re-encrypted, every entry MAC and the manifest re-made, the header wrapping
+        the new vault key under `passphrase`. An old header, an old passphrase or a leaked old
+        vault key then opens nothing written since. File contents keep their file keys (now
+        inside secrets under the new item keys). Returns the number of rows rotated."""
+        self._require_unlocked()
+        assert self._sk is not None
+        header = self._header
+        try:
+            Aead(_derive_kek(passphrase, header.kdf, header.vault_id)).open(
+                header.wrapped_vk, header.vk_ad()
+            )
+        except AuthenticationFailed:
+            raise WrongPassphrase("the passphrase is wrong") from None
+        if self._corrupt:
+            raise CorruptRecord(next(iter(self._corrupt)), "repair or purge damaged items first")
+        new_vk = random_key()
+        kdf = header.kdf.with_new_salt()
+        kek = _derive_kek(passphrase, kdf, header.vault_id)
+        new_header = Header(header.format, header.vault_id, kdf, header.profile,
+                            Aead(kek).seal(new_vk, header.vk_ad(kdf)), header.created)  # fmt: skip
+        old_sk = self._sk
+        new = _Keys.of(new_vk, header.vault_id)
+        macs: dict[str, bytes] = {}
+        with storage.write_transaction(self._conn, self.path):
+            self.refresh()
+            ids = [row[0] for row in self._query("SELECT id FROM items ORDER BY id")]
+            for done, item_id in enumerate(ids, 1):
+                row = self._query(f"SELECT {_ROW} FROM items WHERE id = ?", item_id)[0]
+                _, kind_text, version, key_version, wrapped, summary_ct, secret_ct, stored = row
+                check = self._entry_mac(item_id, kind_text, version, key_version, wrapped,
+                                        summary_ct, secret_ct)  # fmt: skip
+                if check != stored or check != self._macs.get(item_id):
+                    raise CorruptRecord(item_id, "it was modified outside mysafe")
+                kind = _KINDS[kind_text]
+                summary_ad = self._ad.item(kind, item_id, version, "summary")
+                secret_ad = self._ad.item(kind, item_id, version, "secret")
+                try:
+                    summary = old_sk.open(summary_ct, summary_ad)
+                    secret = self._item_key(item_id, key_version, wrapped).open(
+                        secret_ct, secret_ad
+                    )
+                except AuthenticationFailed:
+                    raise CorruptRecord(item_id) from None
+                ik = random_key()
+                wrapped = new.vk.seal(ik, self._ad.item_key(item_id, key_version))
+                summary_ct = new.sk.seal(summary, summary_ad)
+                secret_ct = Aead(ik).seal(secret, secret_ad)
+                entry = _entry_mac(new.mk, item_id, kind_text, version, key_version, wrapped,
+                                   summary_ct, secret_ct)  # fmt: skip
+                self._conn.execute(
+                    "UPDATE items SET wrapped_key = ?, summary = ?, secret = ?, mac = ? "
+                    "WHERE id = ?",
+                    (wrapped, summary_ct, secret_ct, entry, item_id),
+                )
+                macs[item_id] = entry
+                if progress is not None and (done % 500 == 0 or done == len(ids)):
+                    progress(done)
+            generation, acc = self._generation + 1, _fold(macs.values())
+            self._conn.execute(
+                "UPDATE manifest SET generation = ?, count = ?, tag = ? WHERE id = 1",
+                (generation, len(macs), self._tag(generation, len(macs), acc, new.mk)),
+            )
+            self._conn.execute(
+                "UPDATE header SET body = ?, checksum = ? WHERE id = 1",
+                (new_header.body(), new_header.checksum()),
+            )
+        self._header = new_header
+        self._install_keys(new_vk)
+        self._macs, self._generation, self._acc = macs, generation, acc
+        self._cache_generation = None
+        with suppress(OSError):  # written under the old key: useless now
+            summary_cache.path_for(self.path).unlink(missing_ok=True)
+        return len(ids)
+
     # --- internals ------------------------------------------------------------------------
 
     def _require_unlocked(self) -> None:
@@ -449,23 +530,18 @@ class Vault:
             raise VaultLocked("the vault is locked")
 
     def _install_keys(self, vk: bytes) -> None:
-        vault_id = self._header.vault_id
-        self._vk_key = vk
-        self._vk = Aead(vk)
-        self._sk = Aead(hkdf(vk, associated_data("mysafe/summary/v1", vault_id)))
-        self._mk = hkdf(vk, associated_data("mysafe/manifest/v1", vault_id))
+        keys = _Keys.of(vk, self._header.vault_id)
+        self._vk_key, self._vk, self._sk, self._mk = vk, keys.vk, keys.sk, keys.mk
 
-    def _tag(self, generation: int, count: int, acc: int) -> bytes:
+    def _tag(self, generation: int, count: int, acc: int, key: bytes | None = None) -> bytes:
         ad = associated_data(
             "mysafe/manifest", self._header.vault_id, generation, count, acc.to_bytes(32, "big")
         )
-        return mac(self._mk, ad)
+        return mac(key or self._mk, ad)
 
     def _entry_mac(self, item_id: str, kind: str, version: int, key_version: int,
                    wrapped: bytes, summary: bytes, secret: bytes) -> bytes:  # fmt: skip
-        digest = sha256(associated_data(wrapped, summary, secret))
-        ad = associated_data("entry", item_id, kind, version, key_version, digest)
-        return hashlib.blake2b(ad, key=self._mk, digest_size=32).digest()
+        return _entry_mac(self._mk, item_id, kind, version, key_version, wrapped, summary, secret)
 
     def _load(self, cached: Any = None) -> None:
         """Read every row, decrypt summaries, check the manifest (see the module docstring);
@@ -837,6 +913,31 @@ class _WriteScope:
                     target.pop(item_id, None)
                 else:
                     target[item_id] = record
+
+
+@dataclass(frozen=True)
+class _Keys:
+    """What a vault key gives: itself as an AEAD (wraps item keys), the summary key and the
+    manifest MAC key."""
+
+    vk: Aead
+    sk: Aead
+    mk: bytes
+
+    @classmethod
+    def of(cls, vk: bytes, vault_id: bytes) -> _Keys:
+        return cls(
+            Aead(vk),
+            Aead(hkdf(vk, associated_data("mysafe/summary/v1", vault_id))),
+            hkdf(vk, associated_data("mysafe/manifest/v1", vault_id)),
+        )
+
+
+def _entry_mac(key: bytes, item_id: str, kind: str, version: int, key_version: int,
+               wrapped: bytes, summary: bytes, secret: bytes) -> bytes:  # fmt: skip
+    digest = sha256(associated_data(wrapped, summary, secret))
+    ad = associated_data("entry", item_id, kind, version, key_version, digest)
+    return hashlib.blake2b(ad, key=key, digest_size=32).digest()
 
 
 def _read_header(conn: sqlite3.Connection, path: Path) -> Header:

@@ -470,6 +470,14 @@ class LocalService:
         vault = self._require()
         await self._run(vault.change_passphrase, old, new, kdf_profile)
 
+    async def rotate_key(self, passphrase: str, progress: Progress | None = None) -> int:
+        """A new vault key and new item keys, every record re-encrypted in one transaction
+        (`Vault.rotate_key`); `progress(done, total)`. Returns the number of records."""
+        vault = self._require()
+        total = vault.row_count
+        report = (lambda done: progress(done, total)) if progress else None
+        return await self._run(vault.rotate_key, passphrase, report)
+
     # --- clipboard ------------------------------------------------------------------------
 
     @property
