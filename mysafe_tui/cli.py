@@ -54,11 +54,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--passphrase-file", metavar="PATH", help="read the vault passphrase from this file"
     )
+    parser.add_argument(
+        "--accept-rollback",
+        action="store_true",
+        help="open a vault older than the one last opened on this machine as it is (after "
+        "restoring a backup on purpose); without it such a vault opens read-only",
+    )
     # The global options are accepted after the command too ('mysafe get x --profile work');
     # SUPPRESS keeps a subcommand from resetting a value given before it.
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--profile", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     common.add_argument("--passphrase-file", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    common.add_argument(
+        "--accept-rollback", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub_add = sub.add_parser
     sub.add_parser = lambda *a, **k: sub_add(*a, parents=[common], **k)  # type: ignore[method-assign]
@@ -290,6 +299,7 @@ async def _dispatch(args: argparse.Namespace) -> int:
 
                 raise VaultNotFound(f"no vault at {paths.vault}; create one with 'mysafe init'")
             secret = prompts.passphrase("Vault passphrase: ", args.passphrase_file)
+            service.accept_rollback = args.accept_rollback
             await service.unlock(secret)
             _warn_corrupt(service)
         func: Command = args.func
@@ -301,6 +311,8 @@ async def _dispatch(args: argparse.Namespace) -> int:
 def _warn_corrupt(service: VaultService) -> None:
     for item_id, reason in service.corrupt_items.items():
         say(f"mysafe: warning: item {item_id} is damaged ({reason})")
+    if service.rollback:
+        say(f"mysafe: warning: {service.rollback}")
 
 
 def _kind(text: str | None) -> ItemKind | None:
@@ -600,6 +612,7 @@ async def cmd_passwd(args: argparse.Namespace, service: VaultService) -> int:
     from . import prompts
 
     old = prompts.passphrase("Current passphrase: ", args.passphrase_file)
+    service.accept_rollback = args.accept_rollback
     await service.unlock(old)
     if args.new_passphrase_file:
         new = prompts.read_secret_file(args.new_passphrase_file)

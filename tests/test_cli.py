@@ -228,3 +228,20 @@ def test_passwd_rotate_key_keeps_every_item(cli: Cli, tmp_path: Path) -> None:
     assert out.returncode == 0 and "re-encrypted" in out.stderr, out.stderr
     cli.passfile.write_text(new.read_text())
     assert cli.ok("get", "Github").strip() == "gh-pw"
+
+
+def test_an_older_copy_of_the_vault_opens_read_only_until_accepted(cli: Cli) -> None:
+    cli.ok("add", "password", "--name", "Github", "--username", "u", stdin="gh-pw")
+    vault = cli.home / "default.mysafe"
+    old = vault.read_bytes()
+    cli.ok("add", "password", "--name", "Bank", "--username", "u", stdin="bank-pw")
+    vault.write_bytes(old)  # a backup put back, or an attacker's older copy
+    for leftover in ("default.mysafe-wal", "default.mysafe-shm", "default.mysafe.cache"):
+        (cli.home / leftover).unlink(missing_ok=True)
+    listed = cli("list")
+    assert listed.returncode == 0 and "Github" in listed.stdout and "Bank" not in listed.stdout
+    assert "older" in listed.stderr and "--accept-rollback" in listed.stderr
+    refused = cli.fails("add", "note", "--name", "n", stdin="x")
+    assert "nothing was changed" in refused and "read-only" in refused
+    cli.ok("--accept-rollback", "add", "note", "--name", "n", stdin="x")
+    assert "older" not in cli("list").stderr

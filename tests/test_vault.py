@@ -461,3 +461,62 @@ def test_a_rotated_vault_reads_back_everything(vault_path: Path) -> None:
     with pytest.raises(WrongPassphrase):
         v.rotate_key("not the passphrase")
     v.close()
+
+
+def test_an_older_copy_put_back_is_reported_and_read_only(vault_path: Path) -> None:
+    """The whole file rolled back (rows and manifest together): invisible from inside the
+    file, caught by what this machine remembers of it."""
+    seen = vault_path.parent / "state"
+    v = Vault.create(vault_path, PASSPHRASE, params=FLOOR)
+    add_password(v, "GitHub", "gh-1")
+    v.close()
+    old = vault_path.read_bytes()
+    v = Vault.open(vault_path)
+    v.unlock(PASSPHRASE, seen_dir=seen)
+    add_password(v, "Bank", "bank-1")  # a change the old copy lacks
+    v.close()
+    vault_path.write_bytes(old)
+    v = Vault.open(vault_path)
+    v.unlock(PASSPHRASE, seen_dir=seen)
+    assert v.rollback and "older" in v.rollback and "--accept-rollback" in v.rollback
+    assert [s.name for s in v.summaries.values()] == ["GitHub"]  # readable
+    with pytest.raises(errors.RolledBack):
+        add_password(v, "Mail", "m")  # never writes on top of a rollback
+    with pytest.raises(errors.RolledBack):
+        v.change_passphrase(PASSPHRASE, "another passphrase entirely")
+    v.close()
+    v = Vault.open(vault_path)  # still older: still reported (the memory was not lowered)
+    v.unlock(PASSPHRASE, seen_dir=seen)
+    assert v.rollback
+    v.close()
+    v = Vault.open(vault_path)
+    v.unlock(PASSPHRASE, seen_dir=seen, accept_rollback=True)  # a backup restored on purpose
+    assert v.rollback is None
+    add_password(v, "Mail", "m")
+    v.close()
+    v = Vault.open(vault_path)
+    v.unlock(PASSPHRASE, seen_dir=seen)
+    assert v.rollback is None
+    v.close()
+
+
+def test_a_different_copy_at_the_same_change_is_reported(vault_path: Path) -> None:
+    seen = vault_path.parent / "state"
+    v = Vault.create(vault_path, PASSPHRASE, params=FLOOR)
+    v.close()
+    base = vault_path.read_bytes()
+    v = Vault.open(vault_path)
+    v.unlock(PASSPHRASE, seen_dir=seen)
+    add_password(v, "GitHub", "gh-1")
+    v.close()
+    fork = vault_path.parent / "fork.mysafe"
+    fork.write_bytes(base)
+    f = Vault.open(fork)
+    f.unlock(PASSPHRASE)
+    add_password(f, "Something else", "x")  # the same change number, other content
+    f.close()
+    vault_path.write_bytes(fork.read_bytes())
+    v = Vault.open(vault_path)
+    v.unlock(PASSPHRASE, seen_dir=seen)
+    assert v.rollback and "differs" in v.rollback
+    v.close()

@@ -51,6 +51,10 @@ class IntegrityError(VaultError):
     """Records were deleted, added or rolled back outside mysafe (manifest mismatch)."""
 
 
+class RolledBack(IntegrityError):
+    """The vault is older than the newest state this machine saw of it: open read-only."""
+
+
 class CorruptRecord(VaultError):
     """One item cannot be decrypted or authenticated; the other items stay readable."""
 

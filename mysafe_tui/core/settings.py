@@ -24,16 +24,27 @@ class Paths:
     data_dir: Path
     config_dir: Path
     profile: str = "default"
+    # What this machine remembers of each vault (the newest state seen: rollback detection).
+    # Outside the data folder, so that putting an old copy of that folder back does not put
+    # back the memory of it too. Default: `state/` under the data folder.
+    state_dir: Path | None = None
 
     @classmethod
     def discover(cls, profile: str = "default") -> Paths:
         home = os.environ.get("MYSAFE_HOME")
         if home:
             root = Path(home).expanduser()
-            return cls(root, root, profile)
+            return cls(root, root, profile, root / "state")
         return cls(
-            platformdirs.user_data_path("mysafe"), platformdirs.user_config_path("mysafe"), profile
+            platformdirs.user_data_path("mysafe"),
+            platformdirs.user_config_path("mysafe"),
+            profile,
+            platformdirs.user_state_path("mysafe"),
         )
+
+    @property
+    def seen_dir(self) -> Path:
+        return self.state_dir or self.data_dir / "state"
 
     @property
     def vault(self) -> Path:

@@ -60,11 +60,13 @@ from .errors import (
     CorruptVault,
     IntegrityError,
     ItemNotFound,
+    RolledBack,
     StorageError,
     VaultExists,
     VaultLocked,
     WrongPassphrase,
 )
+from .fsutil import atomic_writer
 from .header import FORMAT_VERSION, Header
 from .kdf import KDF_PROFILES, KdfParams
 from .models import ItemKind, ItemSummary
@@ -114,6 +116,9 @@ class Vault:
         self._acc = 0
         self._cache_generation: int | None = None  # the generation the summary cache holds
         self._index_state: object = None
+        self._seen_dir: Path | None = None
+        # Why this vault is read-only: an older copy than the one last seen (see `unlock`).
+        self.rollback: str | None = None
         # Items another process changed, as `refresh` found them (see `take_changes`).
         self._changed: set[str] | None = None
 
@@ -198,8 +203,14 @@ class Vault:
     def unlocked(self) -> bool:
         return self._vk is not None
 
-    def unlock(self, passphrase: str) -> None:
-        """Derive the keys, verify the manifest and decrypt every item's summary."""
+    def unlock(
+        self, passphrase: str, *, seen_dir: Path | None = None, accept_rollback: bool = False
+    ) -> None:
+        """Derive the keys, verify the manifest and decrypt every item's summary.
+
+        With `seen_dir`, compare the vault with the newest state this machine saw of it: an
+        older one (a copy put back) opens read-only, `rollback` saying why, unless
+        `accept_rollback` (a backup restored on purpose)."""
         # Read again: the vault may have been opened long ago (while a passphrase was typed)
         # and its passphrase changed since by another process.
         header = self._header = _read_header(self._conn, self.path)
@@ -215,8 +226,10 @@ class Vault:
                 cached = summary_cache.read(summary_cache.path_for(self.path), vk, header.vault_id)
             self._load(cached)
             del cached
+            self._seen_dir = seen_dir
+            self.rollback = self._check_seen(accept_rollback)
             target = KDF_PROFILES.get(header.profile)
-            if target is not None and header.kdf.weaker_than(target):
+            if target is not None and header.kdf.weaker_than(target) and not self.rollback:
                 # An upgrade, not a need: a full disk or a read-only vault still opens.
                 with suppress(StorageError):
                     self._rewrap(passphrase, target.with_new_salt(), header.profile)
@@ -225,7 +238,10 @@ class Vault:
             raise
 
     def lock(self) -> None:
-        """Drop every key and decrypted summary from memory."""
+        """Remember the state seen, then drop every key and decrypted summary from memory."""
+        with suppress(OSError, StorageError):
+            self.remember_seen()
+        self._seen_dir = None
         self._vk_key = None
         self._vk = self._sk = None
         self._mk = b""
@@ -437,6 +453,7 @@ class Vault:
     def change_passphrase(self, old: str, new: str, profile: str | None = None) -> None:
         """Re-wrap the vault key under the new passphrase: item ciphertext is untouched."""
         self._require_unlocked()
+        self._refuse_if_rolled_back()
         header = self._header
         try:
             Aead(_derive_kek(old, header.kdf, header.vault_id)).open(
@@ -454,6 +471,7 @@ class Vault:
         vault key then opens nothing written since. File contents keep their file keys (now
         inside secrets under the new item keys). Returns the number of rows rotated."""
         self._require_unlocked()
+        self._refuse_if_rolled_back()
         assert self._sk is not None
         header = self._header
         try:
@@ -521,6 +539,7 @@ class Vault:
         self._cache_generation = None
         with suppress(OSError):  # written under the old key: useless now
             summary_cache.path_for(self.path).unlink(missing_ok=True)
+        self.remember_seen()  # under the new key
         return len(ids)
 
     # --- internals ------------------------------------------------------------------------
@@ -781,7 +800,67 @@ class Vault:
 
     def _writing(self) -> _WriteScope:
         self._require_unlocked()
+        self._refuse_if_rolled_back()
         return _WriteScope(self)
+
+    def _refuse_if_rolled_back(self) -> None:
+        if self.rollback:
+            raise RolledBack(f"nothing was changed: {self.rollback}")
+
+    # --- what this machine saw (rollback detection) ------------------------------------------
+
+    def _seen_file(self) -> Path | None:
+        if self._seen_dir is None:
+            return None
+        return self._seen_dir / f"{self._header.vault_id.hex()}.seen"
+
+    def _seen_mac(self, generation: int, tag: bytes) -> bytes:
+        assert self._vk_key is not None
+        key = hkdf(self._vk_key, associated_data("mysafe/seen/v1", self._header.vault_id))
+        return mac(key, associated_data("seen", generation, tag))
+
+    def _check_seen(self, accept: bool) -> str | None:
+        """A sentence when the vault is older than (or forked from) the newest state seen."""
+        path = self._seen_file()
+        if path is None:
+            return None
+        try:
+            data = json.loads(path.read_text())
+            seen_gen, seen_tag = int(data["generation"]), bytes.fromhex(data["tag"])
+            valid = bytes.fromhex(data["mac"]) == self._seen_mac(seen_gen, seen_tag)
+        except (OSError, ValueError, KeyError, TypeError):
+            valid = False  # none yet, or not ours to trust (another vault key): start over
+        tag = self._tag(self._generation, len(self._macs), self._acc)
+        if valid and not accept:
+            if seen_gen > self._generation:
+                return (
+                    f"this copy of the vault is older than the one last opened on this machine "
+                    f"(change {self._generation}, last seen {seen_gen}): an older copy was put "
+                    "back. It is open read-only; if you restored a backup on purpose, open it "
+                    "with --accept-rollback"
+                )
+            if seen_gen == self._generation and seen_tag != tag:
+                return (
+                    "this copy of the vault differs from the one last opened on this machine at "
+                    "the same change: it is open read-only; if that is on purpose, open it with "
+                    "--accept-rollback"
+                )
+        self.rollback = None
+        self.remember_seen()
+        return None
+
+    def remember_seen(self) -> None:
+        """Record the current state as the newest seen (never over a newer one: not while
+        this copy is a rollback)."""
+        path = self._seen_file()
+        if path is None or self._vk_key is None or self.rollback:
+            return
+        tag = self._tag(self._generation, len(self._macs), self._acc)
+        record = {"generation": self._generation, "tag": tag.hex(),
+                  "mac": self._seen_mac(self._generation, tag).hex()}  # fmt: skip
+        storage.secure_directory(path.parent)
+        with atomic_writer(path, durable=False) as handle:  # a lost update only weakens it
+            handle.write(json.dumps(record).encode())
 
     def _put(self, pending: _Pending, kind: ItemKind, fields: SummaryFields,
              secret: dict[str, str], item_id: str | None,

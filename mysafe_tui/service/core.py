@@ -83,6 +83,9 @@ class LocalService:
         self._transport = transport  # tests only: inject faults into the server connection
         self._remote: RemoteSession | None = None
         self._share_server: RemoteSession | None = None  # a local vault's server for links
+        # Open a vault older than the newest state seen here as it is (a backup restored on
+        # purpose) instead of read-only.
+        self.accept_rollback = False
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -101,6 +104,11 @@ class LocalService:
     def corrupt_items(self) -> dict[str, str]:
         """Items that could not be decrypted at unlock (id -> reason); the others work."""
         return self._vault.corrupt if self._vault else {}
+
+    @property
+    def rollback(self) -> str | None:
+        """Why the unlocked vault is read-only: it is older than the newest state seen."""
+        return self._vault.rollback if self._vault else None
 
     def check_new_passphrase(
         self, passphrase: str, confirmation: str, *, allow_weak: bool = False
@@ -176,7 +184,11 @@ class LocalService:
                 vault = Vault.open(self.paths.vault)
             used.append(vault)
             try:
-                vault.unlock(passphrase)
+                vault.unlock(
+                    passphrase,
+                    seen_dir=self.paths.seen_dir,
+                    accept_rollback=self.accept_rollback,
+                )
             except WrongPassphrase:
                 raise  # the file stays open for a retry (below)
             except BaseException:

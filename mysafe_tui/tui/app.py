@@ -145,6 +145,8 @@ class MySafeApp(App[None]):
 
         self.last_activity = self.clock()
         self.switch_screen(MainScreen(self.service, typed_ahead))
+        if self.service.rollback:
+            self.notify(f"Read-only: {self.service.rollback}", severity="warning", timeout=30)
         if self.service.corrupt_items:
             self.notify(
                 f"{len(self.service.corrupt_items)} item(s) are damaged and cannot be opened; "
