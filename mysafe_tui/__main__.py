@@ -5,18 +5,10 @@ from __future__ import annotations
 import sys
 
 
-def disable_core_dumps() -> None:
-    """A core dump of a process holding decrypted secrets would write them to disk."""
-    try:
-        import resource
-
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    except (ImportError, ValueError, OSError):  # not on this platform, or not permitted
-        pass
-
-
 def main(argv: list[str] | None = None) -> None:
-    disable_core_dumps()
+    from .core.process import harden
+
+    harden()  # before anything holds a secret
     from .cli import run
 
     sys.exit(run(sys.argv[1:] if argv is None else argv))

@@ -34,9 +34,11 @@ def _have_tty() -> bool:
 def read_secret_file(path: str) -> str:
     """The first line of a file (a trailing newline is not part of the secret)."""
     try:
-        text = Path(path).expanduser().read_text()
+        text = Path(path).expanduser().read_text(encoding="utf-8")
     except OSError as exc:
         raise InvalidInput(f"cannot read passphrase file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise InvalidInput(f"passphrase file {path} is not UTF-8 text") from None
     line = text.split("\n", 1)[0].rstrip("\r")
     if not line:
         raise InvalidInput(f"passphrase file {path} is empty")

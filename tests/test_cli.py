@@ -245,3 +245,10 @@ def test_an_older_copy_of_the_vault_opens_read_only_until_accepted(cli: Cli) -> 
     assert "nothing was changed" in refused and "read-only" in refused
     cli.ok("--accept-rollback", "add", "note", "--name", "n", stdin="x")
     assert "older" not in cli("list").stderr
+
+
+def test_a_passphrase_file_that_is_not_text_is_one_sentence(cli: Cli, tmp_path: Path) -> None:
+    bad = tmp_path / "binary"
+    bad.write_bytes(b"\xff\xfe\x00garbage")
+    stderr = cli.fails("list", "--passphrase-file", str(bad))
+    assert "not UTF-8" in stderr and stderr.count("\n") == 1

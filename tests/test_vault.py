@@ -520,3 +520,48 @@ def test_a_different_copy_at_the_same_change_is_reported(vault_path: Path) -> No
     v.unlock(PASSPHRASE, seen_dir=seen)
     assert v.rollback and "differs" in v.rollback
     v.close()
+
+
+def test_insecure_modes_are_repaired_and_a_symlinked_vault_refused(tmp_path: Path) -> None:
+    old_umask = os.umask(0)
+    try:
+        path = tmp_path / "deep" / "er" / "data" / "v.mysafe"
+        v = Vault.create(path, PASSPHRASE, params=FLOOR)
+        v.close()
+        for folder in (path.parent, path.parent.parent, path.parent.parent.parent):
+            assert stat.S_IMODE(folder.stat().st_mode) == 0o700  # parents too, under umask 0
+        os.chmod(path, 0o644)
+        os.chmod(path.parent, 0o755)
+        Vault.open(path).close()
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+        link = tmp_path / "link.mysafe"
+        link.symlink_to(path)
+        with pytest.raises(errors.StorageError, match="symbolic link"):
+            Vault.open(link)
+    finally:
+        os.umask(old_umask)
+
+
+def test_stale_temporary_files_are_removed_at_open(vault_path: Path) -> None:
+    Vault.create(vault_path, PASSPHRASE, params=FLOOR).close()
+    stale = vault_path.parent / ".default.mysafe.cache.abc123.part"
+    fresh = vault_path.parent / ".default.mysafe.cache.def456.part"
+    for leftover in (stale, fresh):
+        leftover.write_bytes(b"ciphertext of a killed write")
+    os.utime(stale, (0, 0))
+    Vault.open(vault_path).close()
+    assert not stale.exists()
+    assert fresh.exists()  # maybe another process's write in progress: left alone
+
+
+def test_the_process_is_not_dumpable() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "from mysafe_tui.core.process import dumpable, harden; import resource; "
+        "print(dumpable()); harden(); print(dumpable(), resource.getrlimit(resource.RLIMIT_CORE))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split("\n")[:2] == ["True", "False (0, 0)"]

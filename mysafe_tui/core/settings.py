@@ -84,6 +84,8 @@ class Settings:
         """Defaults when the file is missing; a clear error when it is unreadable."""
         try:
             raw: Any = json.loads(path.read_text())
+            if path.stat().st_mode & 0o077:  # not a secret, but nobody else's business
+                os.chmod(path, 0o600)
         except FileNotFoundError:
             return cls()
         except (OSError, ValueError) as exc:

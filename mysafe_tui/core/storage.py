@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,9 +58,52 @@ CHECKED_TABLES = ("sqlite_schema", "header", "manifest", "items")
 
 
 def secure_directory(path: Path) -> None:
-    """Create the directory (and parents) and make it 0700 whatever the umask."""
-    path.mkdir(parents=True, exist_ok=True)
+    """Create the directory and any missing parents 0700 whatever the umask (`mkdir -p` would
+    give the parents the umask's mode), and make the directory itself 0700."""
+    missing = []
+    folder = path
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for folder in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # made meanwhile by another process
+            folder.mkdir(mode=0o700)
+        os.chmod(folder, 0o700)
     os.chmod(path, 0o700)
+
+
+def secure_existing(path: Path) -> None:
+    """An existing vault (or its -wal, -shm and summary cache files) readable by others is made
+    0600, its folder
+    0700; a vault that is a symbolic link is refused: it could point anywhere."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(info.st_mode):
+        raise StorageError(
+            f"{path} is a symbolic link: mysafe opens a vault only at its real path "
+            "(point MYSAFE_HOME at its folder, or move it)"
+        )
+    for candidate in (path, *(Path(f"{path}{suffix}") for suffix in ("-wal", "-shm", ".cache"))):
+        with contextlib.suppress(FileNotFoundError):
+            if os.lstat(candidate).st_mode & 0o077:
+                os.chmod(candidate, 0o600)
+    if path.parent.stat().st_mode & 0o077:
+        os.chmod(path.parent, 0o700)
+
+
+def remove_stale_temporaries(folder: Path, age: float = 600) -> None:
+    """Temporary files of atomic writes killed half way (`.NAME.xxxx.part`): harmless, but
+    they may hold ciphertext and would pile up. Recent ones may be another process's work."""
+    import time
+
+    now = time.time()
+    with contextlib.suppress(OSError):
+        for leftover in folder.glob(".*.part"):
+            with contextlib.suppress(OSError):
+                if now - leftover.lstat().st_mtime > age:
+                    leftover.unlink()
 
 
 def create_database(path: Path) -> sqlite3.Connection:
@@ -83,7 +127,9 @@ def open_database(path: Path) -> sqlite3.Connection:
     Reading must not need free space: when the disk is too full for the write-ahead log's
     index file, and no committed pages wait in the log, the file is opened read-only (writes
     are then refused with a sentence saying why)."""
+    secure_existing(path)
     check_file(path)
+    remove_stale_temporaries(path.parent)
     try:
         conn = _connect(path)
     except StorageError:
