@@ -846,7 +846,8 @@ class Vault:
                     "--accept-rollback"
                 )
         self.rollback = None
-        self.remember_seen()
+        with suppress(StorageError):  # a full disk: reading goes on, the memory waits
+            self.remember_seen()
         return None
 
     def remember_seen(self) -> None:
