@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import os
 import stat
 import subprocess
@@ -16,6 +18,8 @@ from mysafe_tui.core.totp import parse_seed, totp
 from serverkit import RunningServer, start_server
 
 SEED = "JBSWY3DPEHPK3PXP"
+# One worker runs this module in file order: the last test reads the log of every one before.
+pytestmark = pytest.mark.xdist_group("server_api")
 
 
 def ok(answer: httpx.Response, status: int = 200) -> dict:
@@ -529,3 +533,79 @@ def test_zz_log_holds_no_secrets(server: RunningServer) -> None:
         if needle in log:
             leaked.append(needle)
     assert leaked == []
+
+
+# --- limits (issue: faults and lifecycle) --------------------------------------------------
+
+
+def test_a_client_cannot_name_its_own_address_past_the_rate_limit(tmp_path: Path) -> None:
+    running = start_server(tmp_path, users=("gina",), args=("--rate-limit", "5"))
+    try:
+        codes = [
+            httpx.get(f"{running.url}/api/public/share/AAAAAAAAAAAAAAAAAAAAAA",
+                      headers={"X-Forwarded-For": f"203.0.113.{n}"}).status_code
+            for n in range(8)
+        ]  # fmt: skip
+        assert codes[5:] == [429, 429, 429]  # the header is not believed: one client
+    finally:
+        running.stop()
+
+
+def test_a_trusted_proxy_is_believed(tmp_path: Path) -> None:
+    running = start_server(
+        tmp_path, users=("hal",), args=("--rate-limit", "5", "--trusted-proxy", "127.0.0.0/8")
+    )
+    try:
+        codes = [
+            httpx.get(f"{running.url}/api/public/share/AAAAAAAAAAAAAAAAAAAAAA",
+                      headers={"X-Forwarded-For": f"203.0.113.{n}"}).status_code
+            for n in range(8)
+        ]  # fmt: skip
+        assert 429 not in codes  # eight clients behind the proxy, one request each
+    finally:
+        running.stop()
+
+
+def test_bodies_deep_huge_or_oversized_fields_are_refused_not_crashed(
+    alice: httpx.Client,
+) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    answer = alice.post("/api/mysafe/password", content=deep,
+                        headers={"Content-Type": "application/json"})  # fmt: skip
+    assert answer.status_code == 400 and answer.json()["response"]["error"] is True
+    big = {"name": "big", "username": "u", "password": "x" * (65 * 1024)}
+    answer = alice.post("/api/mysafe/password", json=big)
+    assert answer.status_code == 413 and "password" in answer.json()["response"]["message"]
+    long_note = {"name": "n", "note": "line\n" * 200_000}  # 1 MB: fine
+    assert alice.post("/api/mysafe/note", json=long_note).status_code == 201
+    assert alice.post("/api/mysafe/password", json={**big, "password": "p", "name": "n" * 5000}
+                      ).status_code == 413  # fmt: skip
+    for bad in ("a\x00b", "a\ud800b"):
+        raw = json.dumps({"name": bad, "username": "u", "password": "p"})
+        answer = alice.post("/api/mysafe/password", content=raw,
+                            headers={"Content-Type": "application/json"})  # fmt: skip
+        assert answer.status_code == 400
+
+
+def test_no_copy_of_deleted_share_content_stays_in_the_log(server: RunningServer) -> None:
+    """secure_delete zeroes the database's freed pages; the write-ahead log kept the old page
+    images until a checkpoint: a revoked or used-up share was still readable there."""
+    marker = os.urandom(48)
+    ciphertext = base64.b64encode(marker * 40).decode()
+    with server.client("alice") as alice:
+        for n, end in enumerate(("revoke", "reveal")):
+            share_id = f"scrubtest{n}" + "B" * 16
+            proof = b"p" * 32
+            body = {"share_id": share_id, "kind": "note", "ciphertext": ciphertext,
+                    "access_proof_hash": base64.b64encode(hashlib.sha256(proof).digest()).decode(),
+                    "expires_in": 3600, "max_views": 1}  # fmt: skip
+            assert alice.post("/api/mysafe-ext/share", json=body).status_code == 201
+            if end == "revoke":
+                assert alice.post(f"/api/mysafe-ext/share/revoke/{share_id}").status_code == 200
+            else:
+                revealed = httpx.post(f"{server.url}/api/public/share/{share_id}/reveal",
+                                      json={"proof": base64.b64encode(proof).decode()})  # fmt: skip
+                assert revealed.status_code == 200
+            for name in ("server.db", "server.db-wal"):
+                stored = server.data_dir / name
+                assert not stored.exists() or marker not in stored.read_bytes(), (end, name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import signal
 import sys
@@ -45,6 +46,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=60,
         metavar="SECONDS",
         help="how often expired share content is deleted (default 60)",
+    )
+    parser.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="CIDR",
+        help="a reverse proxy whose X-Forwarded-For / X-Forwarded-Proto is believed (repeatable; "
+        "default: none, so the rate limits count the real peer and a client cannot name itself)",
     )
     parser.add_argument(
         "--no-extension",
@@ -101,7 +110,12 @@ def run(args: argparse.Namespace) -> int:
         extension=not args.no_extension,
     )
     if args.serve_command is None:
-        return _serve(create_app(config), args.host, args.port)
+        try:
+            proxies = [str(ipaddress.ip_network(cidr, strict=False)) for cidr in args.trusted_proxy]
+        except ValueError as exc:
+            print(f"mysafe serve: --trusted-proxy: {exc}", file=sys.stderr)
+            return 2
+        return _serve(create_app(config), args.host, args.port, proxies)
     store = open_store(config)
     try:
         return _admin(store, args)
@@ -143,7 +157,7 @@ def _admin(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
-def _serve(app: Starlette, host: str, port: int) -> int:
+def _serve(app: Starlette, host: str, port: int, proxies: list[str]) -> int:
     import logging
 
     import uvicorn
@@ -157,6 +171,10 @@ def _serve(app: Starlette, host: str, port: int) -> int:
         server_header=False,
         log_config=None,
         timeout_graceful_shutdown=10,
+        # uvicorn believes X-Forwarded-For from 127.0.0.1 by default: every local client could
+        # then pick its own address and walk past the rate limits.
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
     )
     server = uvicorn.Server(config)
     # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal through the

@@ -62,6 +62,7 @@ class Database:
         self._lock = threading.Lock()  # one writer connection, one writer at a time
         self._local = threading.local()  # a reader connection per thread (WAL: no waiting)
         self._readers: list[sqlite3.Connection] = []
+        self._scrub = False
         if not path.exists():
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         self._conn = self._connect()
@@ -85,6 +86,7 @@ class Database:
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One explicit write transaction (BEGIN IMMEDIATE: the writer lock up front)."""
         with self._lock:
+            self._scrub = False
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
@@ -92,6 +94,14 @@ class Database:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+            if self._scrub:
+                # secure_delete zeroes the freed pages in the database file, but the old page
+                # images stay readable in the write-ahead log until a checkpoint rewinds it.
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def _content_deleted(self) -> None:
+        """Inside `_write`: content was hard-deleted; leave no copy of it in the log."""
+        self._scrub = True
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:

@@ -14,6 +14,7 @@ from ..core.sanitize import forbidden_char
 from .errors import ApiError, invalid
 from .store import Store
 
+MAX_PLAIN_TEXT = 4096  # a name, a URL, a tag list, a file name, a label
 MAX_JSON_BODY = 2 * 1024 * 1024  # a 1 MiB share ciphertext in base64, with room to spare
 
 
@@ -66,6 +67,8 @@ async def read_body(request: Request, limit: int = MAX_JSON_BODY) -> dict[str, A
         value = json.loads(raw)
     except (UnicodeDecodeError, ValueError):
         raise ApiError(1001, "1001: The request body is not valid JSON or form data") from None
+    except RecursionError:  # [[[[...]]]] 100k deep
+        raise ApiError(1001, "1001: The request body is nested too deeply") from None
     if not isinstance(value, dict):
         raise ApiError(1001, "1001: The request body must be a JSON object")
     return value
@@ -115,6 +118,8 @@ def plain_text(name: str, value: Any) -> str:
     control characters, bidi overrides and lone surrogates are refused with a 400, because
     every client that shows the field would otherwise show them to a terminal."""
     result = text(value).strip()
+    if len(result) > MAX_PLAIN_TEXT:
+        raise ApiError(413, f"{name} is longer than {MAX_PLAIN_TEXT} characters", status=413)
     bad = forbidden_char(result)
     if bad is not None:
         raise invalid(f"{name} holds a control character ({bad})")

@@ -21,6 +21,10 @@ from .http import authenticated, envelope, flag, plain_text, read_body, store_of
 from .store import Sharing
 
 TOKEN_TTL = 3600
+# A password, a seed or an API secret is small; a note may be long (senhasegura itself fails
+# on some long notes); nothing is unbounded.
+SECRET_LIMIT = 64 * 1024
+FIELD_LIMITS = {"note": 1024 * 1024, "notes": 1024 * 1024}
 
 
 @dataclass(frozen=True)
@@ -151,6 +155,9 @@ def split_fields(
     for name, value in sealed.items():  # a lone surrogate cannot even be stored as UTF-8
         if _SURROGATE.search(value):
             raise invalid(f"{name} holds a lone surrogate (not valid Unicode)")
+        limit = FIELD_LIMITS.get(name, SECRET_LIMIT)
+        if len(value.encode()) > limit:
+            raise ApiError(413, f"{name} is larger than {limit // 1024} KiB", status=413)
     if sealed.get("secret_key"):
         try:
             parse_seed(sealed["secret_key"])

@@ -84,6 +84,7 @@ class ShareStore(Database):
             )
             if cur.rowcount == 0:
                 raise ApiError(1005, "1005: Share not found")
+            self._content_deleted()
             row = db.execute("SELECT * FROM shares WHERE id_hash = ?", (id_hash,)).fetchone()
             return self._share_status(row)
 
@@ -91,11 +92,13 @@ class ShareStore(Database):
         """Public status: no ciphertext, no owner. Expired ciphertext is dropped on the way."""
         id_hash = sha256(share_id.encode())
         with self._write() as db:
-            db.execute(
+            expired = db.execute(
                 "UPDATE shares SET ciphertext = NULL WHERE id_hash = ? AND expires_at <= ? "
                 "AND ciphertext IS NOT NULL",
                 (id_hash, self.clock()),
             )
+            if expired.rowcount:
+                self._content_deleted()
             row = db.execute("SELECT * FROM shares WHERE id_hash = ?", (id_hash,)).fetchone()
         if row is None:
             raise ShareGone("missing")
@@ -127,6 +130,8 @@ class ShareStore(Database):
             if wrong:
                 failed = row["failed_attempts"] + 1
                 burn = ", revoked = 1, ciphertext = NULL" if failed >= MAX_FAILED_PROOFS else ""
+                if burn:
+                    self._content_deleted()
                 db.execute(
                     f"UPDATE shares SET failed_attempts = ?, last_access_at = ?{burn} "
                     "WHERE id_hash = ?",
@@ -149,8 +154,10 @@ class ShareStore(Database):
                         db.execute(
                             "UPDATE shares SET ciphertext = NULL WHERE id_hash = ?", (id_hash,)
                         )
+                        self._content_deleted()
                 elif won["views_used"] >= won["max_views"]:
                     db.execute("UPDATE shares SET ciphertext = NULL WHERE id_hash = ?", (id_hash,))
+                    self._content_deleted()
         if wrong:
             raise ApiError(1006, "1006: Wrong password", status=403)
         if gone is not None:
@@ -169,6 +176,8 @@ class ShareStore(Database):
                 (self.clock(),),
             )
             db.execute("DELETE FROM tokens WHERE expires_at <= ?", (self.clock(),))
+            if cur.rowcount:
+                self._content_deleted()
             return cur.rowcount
 
 
