@@ -70,6 +70,20 @@ class RunningServer:
         conn.row_factory = sqlite3.Row
         return conn
 
+    def stored_share(self, id_hash: bytes) -> bytes | None:
+        """What the server still holds of a share's content: its mark (or, for an old share,
+        the whole content) and its chunks. None: nothing at all."""
+        with self.db() as db:
+            row = db.execute("SELECT ciphertext FROM shares WHERE id_hash = ?", (id_hash,))
+            mark = row.fetchone()
+            chunks = db.execute(
+                "SELECT data FROM share_chunks WHERE id_hash = ? ORDER BY seq", (id_hash,)
+            ).fetchall()
+        assert mark is not None, "no such share"
+        if mark["ciphertext"] is None and not chunks:
+            return None
+        return (mark["ciphertext"] or b"") + b"".join(c["data"] for c in chunks)
+
     def execute(self, sql: str, params: Iterable[object] = ()) -> None:
         """Change the database behind the server's back (e.g. to move a share's expiry)."""
         conn = sqlite3.connect(self.data_dir / "server.db", isolation_level=None)
@@ -125,10 +139,16 @@ class RunningServer:
             "label": label,
             "password_protected": bool(password),
             "kdf_salt": b64url(salt) if salt else "",
-            "ciphertext": b64url(seal(payload.encode(), share_id, keys)),
             "access_proof_hash": b64url(sha256(keys.proof)),
         }
-        answer = client.post("/api/mysafe-ext/share", json=body)
+        sealed = seal(payload.encode(), share_id, keys)
+        if payload.kind == "file":  # streamed, as the client sends files
+            answer = client.post("/api/mysafe-ext/share", params=body, content=sealed,
+                                 headers={"Content-Type": "application/octet-stream"})  # fmt: skip
+        else:
+            answer = client.post(
+                "/api/mysafe-ext/share", json={**body, "ciphertext": b64url(sealed)}
+            )
         assert answer.status_code == 201, answer.text
         link = ShareLink(self.url, share_id, key)
         self.secrets_used += [b64url(key), share_id]

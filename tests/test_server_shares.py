@@ -40,12 +40,7 @@ def reveal(link: ShareLink, password: str | None = None, salt: str = "") -> http
 
 
 def stored_ciphertext(server: RunningServer, link: ShareLink) -> bytes | None:
-    with server.db() as db:
-        row = db.execute(
-            "SELECT ciphertext FROM shares WHERE id_hash = ?", (sha256(link.share_id.encode()),)
-        ).fetchone()
-    assert row is not None
-    return row["ciphertext"]
+    return server.stored_share(sha256(link.share_id.encode()))
 
 
 def test_one_view_share_reveals_once_then_is_gone(
@@ -239,3 +234,34 @@ def test_zz_log_holds_no_share_key_id_or_secret(server: RunningServer) -> None:
     assert '"path": "/api/public/share/' in log
     assert [s for s in server.secrets_used if s in log] == []
     assert "4711#" not in log and "s3same" not in log
+
+
+@pytest.mark.slow
+def test_a_100_mib_file_share_keeps_the_server_memory_flat(tmp_path: Path) -> None:
+    """Uploaded as a raw body into a spool file, copied into the row in chunks, revealed as
+    base64 streamed from a spool file: the server never holds the share whole."""
+    running = start_server(tmp_path, users=("mo",), args=("--max-file-mib", "120"))
+    try:
+
+        def peak_kib() -> int:
+            status = Path(f"/proc/{running.process.pid}/status").read_text()
+            return int(next(line for line in status.splitlines() if line.startswith("VmHWM"))
+                       .split()[1])  # fmt: skip
+
+        with running.client("mo") as mo:
+            mo.get("/api/mysafe/note")  # warm: every route and module loaded
+            before = peak_kib()
+            content = os.urandom(100 * 1024 * 1024)
+            link = running.share(mo, SharePayload("file", "big", [], "big.bin", None, content))
+        del content
+        with httpx.stream("POST", f"{running.url}/api/public/share/{link.share_id}/reveal",
+                          json={"proof": b64url(derive(link.share_id, link.key, None,
+                                                       None).proof)},
+                          timeout=120) as answer:  # fmt: skip
+            assert answer.status_code == 200
+            received = sum(len(chunk) for chunk in answer.iter_bytes())
+        assert received > 133 * 1024 * 1024  # the base64 of it all
+        grown = (peak_kib() - before) / 1024
+        assert grown < 64, f"the server grew by {grown:.0f} MiB for a 100 MiB share"
+    finally:
+        running.stop()

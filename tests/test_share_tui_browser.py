@@ -124,8 +124,4 @@ async def test_tui_share_opened_in_chromium_then_revoked_from_the_cockpit(
         await third.goto(revoked_link)
         await third.wait_for_selector("body[data-state='revoked']")
         await browser.close()
-    with server.db() as db:
-        row = db.execute(
-            "SELECT ciphertext FROM shares WHERE id_hash = ?", (bytes.fromhex(revoked_hash),)
-        ).fetchone()
-    assert row["ciphertext"] is None
+    assert server.stored_share(bytes.fromhex(revoked_hash)) is None

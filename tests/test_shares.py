@@ -79,11 +79,7 @@ async def no_password() -> str:
 
 
 def stored_ciphertext(server: RunningServer, share_hash: str) -> bytes | None:
-    with server.db() as db:
-        row = db.execute(
-            "SELECT ciphertext FROM shares WHERE id_hash = ?", (bytes.fromhex(share_hash),)
-        ).fetchone()
-    return row["ciphertext"]
+    return server.stored_share(bytes.fromhex(share_hash))
 
 
 async def test_share_open_once_and_the_cockpit_counts(server: RunningServer, vault: Any) -> None:

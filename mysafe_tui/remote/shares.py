@@ -111,14 +111,19 @@ async def create_share(client: MySafeClient, payload: SharePayload, *, expires_i
     share_id, key = new_share_id(), os.urandom(32)
     salt = os.urandom(SALT_LEN) if password else None
     keys = derive(share_id, key, password, salt)
-    body = {
+    policy = {
         "share_id": share_id, "kind": payload.kind, "max_views": views,
         "expires_in": expires_in, "label": label, "password_protected": bool(password),
         "kdf_salt": b64url(salt) if salt else "",
-        "ciphertext": b64url(seal(payload.encode(), share_id, keys)),
         "access_proof_hash": b64url(sha256(keys.proof)),
     }  # fmt: skip
-    answer = await client.call("POST", f"{client.prefix}/mysafe-ext/share", json=body)
+    sealed = seal(payload.encode(), share_id, keys)
+    url = f"{client.prefix}/mysafe-ext/share"
+    if payload.kind == "file":  # raw bytes, the policy in the query: no base64 JSON to parse
+        raw = {"Content-Type": "application/octet-stream"}
+        answer = await client.call("POST", url, params=policy, content=sealed, headers=raw)
+    else:
+        answer = await client.call("POST", url, json={**policy, "ciphertext": b64url(sealed)})
     share = answer.get("share")
     if not isinstance(share, dict) or share.get("share_id") != share_id:
         raise ServerError(f"{client.base_url} did not confirm the share")

@@ -50,6 +50,9 @@ CREATE TABLE IF NOT EXISTS shares (
     failed_attempts INTEGER NOT NULL DEFAULT 0, revoked INTEGER NOT NULL DEFAULT 0,
     last_access_at REAL);
 CREATE INDEX IF NOT EXISTS shares_owner ON shares (owner_id);
+CREATE TABLE IF NOT EXISTS share_chunks (
+    id_hash BLOB NOT NULL, seq INTEGER NOT NULL, data BLOB NOT NULL,
+    PRIMARY KEY (id_hash, seq)) WITHOUT ROWID;
 """
 
 

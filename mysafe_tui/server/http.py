@@ -20,6 +20,10 @@ MAX_JSON_BODY = 2 * 1024 * 1024  # a 1 MiB share ciphertext in base64, with room
 
 def envelope(status: int, message: str = "Success", /, **payload: Any) -> JSONResponse:
     """The MySafe envelope, Portuguese duplicates included, plus the payload keys."""
+    return JSONResponse(envelope_body(status, message, **payload), status_code=status)
+
+
+def envelope_body(status: int, message: str = "Success", /, **payload: Any) -> dict[str, Any]:
     error = status >= 400
     body: dict[str, Any] = {
         "code": status,
@@ -35,7 +39,7 @@ def envelope(status: int, message: str = "Success", /, **payload: Any) -> JSONRe
         },
     }
     body.update(payload)
-    return JSONResponse(body, status_code=status)
+    return body
 
 
 def error_response(exc: ApiError) -> JSONResponse:

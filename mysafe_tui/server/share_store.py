@@ -5,17 +5,36 @@ from __future__ import annotations
 import hmac
 import re
 import sqlite3
-from typing import Any
+from typing import Any, BinaryIO
 
 from ..core.crypto import sha256
 from .database import Database
 from .errors import ApiError, ShareGone, invalid
 
 MAX_FAILED_PROOFS = 10  # wrong passwords before a share is destroyed
+COPY_CHUNK = 3 * 64 * 1024  # a multiple of 3: base64 of the chunks joins into base64 of all
+# A share's content lives in `share_chunks`, 192 KiB a row, so that no row is ever large:
+# SQLite rebuilds a whole row to change one column of it (a view counted on a 100 MiB row
+# cost 200 MiB of memory). `shares.ciphertext` is only the mark that content exists (empty;
+# NULL once deleted), or the content itself for shares made before the chunks table.
+# Every column of a share but its content, whose size stands in (NULL: deleted).
+_STATUS = (
+    "id_hash, id_prefix, owner_id, kind, label, password_protected, created_at, expires_at, "
+    "max_views, views_used, failed_attempts, revoked, last_access_at, "
+    "CASE WHEN ciphertext IS NULL THEN NULL ELSE length(ciphertext) + coalesce((SELECT "
+    "sum(length(data)) FROM share_chunks c WHERE c.id_hash = shares.id_hash), 0) END AS size"
+)
 
 
 class ShareStore(Database):
     """Create, list, revoke, reveal and purge shares. Ids are stored only as SHA-256."""
+
+    def spool(self) -> BinaryIO:
+        """A private temporary file beside the database (on its disk, not in memory; gone
+        from the folder from the start, and with the process whatever happens)."""
+        import tempfile
+
+        return tempfile.TemporaryFile(dir=self.path.parent)
 
     def create_share(self, owner_id: int, share_id: str, share: dict[str, Any]) -> None:
         now = self.clock()
@@ -24,17 +43,17 @@ class ShareStore(Database):
                 "SELECT 1 FROM shares WHERE id_hash = ?", (sha256(share_id.encode()),)
             ).fetchone():
                 raise invalid("share_id already used")
+            id_hash = sha256(share_id.encode())
             db.execute(
                 "INSERT INTO shares (id_hash, id_prefix, owner_id, kind, label, ciphertext, "
                 "password_protected, kdf_salt, proof_hash, created_at, expires_at, max_views) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, X'', ?, ?, ?, ?, ?, ?)",
                 (
-                    sha256(share_id.encode()),
+                    id_hash,
                     share_id[:6],
                     owner_id,
                     share["kind"],
                     share["label"],
-                    share["ciphertext"],
                     int(share["password_protected"]),
                     share["kdf_salt"],
                     share["proof_hash"],
@@ -43,11 +62,18 @@ class ShareStore(Database):
                     share["max_views"],
                 ),
             )
+            content: BinaryIO = share["ciphertext"]
+            for seq, chunk in enumerate(iter(lambda: content.read(COPY_CHUNK), b"")):
+                db.execute(
+                    "INSERT INTO share_chunks (id_hash, seq, data) VALUES (?, ?, ?)",
+                    (id_hash, seq, chunk),
+                )
 
     def list_shares(self, owner_id: int) -> list[dict[str, Any]]:
         with self._read() as db:
             rows = db.execute(
-                "SELECT * FROM shares WHERE owner_id = ? ORDER BY created_at DESC", (owner_id,)
+                f"SELECT {_STATUS} FROM shares WHERE owner_id = ? ORDER BY created_at DESC",
+                (owner_id,),
             ).fetchall()
         return [self._share_status(row) for row in rows]
 
@@ -78,40 +104,36 @@ class ShareStore(Database):
             id_hash = sha256(share_id.encode())
         with self._write() as db:
             cur = db.execute(
-                "UPDATE shares SET revoked = 1, ciphertext = NULL WHERE id_hash = ? "
-                "AND owner_id = ?",
+                "UPDATE shares SET revoked = 1 WHERE id_hash = ? AND owner_id = ?",
                 (id_hash, owner_id),
             )
             if cur.rowcount == 0:
                 raise ApiError(1005, "1005: Share not found")
-            self._content_deleted()
-            row = db.execute("SELECT * FROM shares WHERE id_hash = ?", (id_hash,)).fetchone()
-            return self._share_status(row)
+            self._drop_content(db, "id_hash = ?", id_hash)
+            row = db.execute(f"SELECT {_STATUS} FROM shares WHERE id_hash = ?", (id_hash,))
+            return self._share_status(row.fetchone())
 
     def share_status(self, share_id: str) -> dict[str, Any]:
         """Public status: no ciphertext, no owner. Expired ciphertext is dropped on the way."""
         id_hash = sha256(share_id.encode())
         with self._write() as db:
-            expired = db.execute(
-                "UPDATE shares SET ciphertext = NULL WHERE id_hash = ? AND expires_at <= ? "
-                "AND ciphertext IS NOT NULL",
-                (id_hash, self.clock()),
-            )
-            if expired.rowcount:
-                self._content_deleted()
-            row = db.execute("SELECT * FROM shares WHERE id_hash = ?", (id_hash,)).fetchone()
+            self._drop_content(db, "id_hash = ? AND expires_at <= ?", id_hash, self.clock())
+            row = db.execute(
+                f"SELECT {_STATUS}, kdf_salt FROM shares WHERE id_hash = ?", (id_hash,)
+            ).fetchone()
         if row is None:
             raise ShareGone("missing")
         status = self._share_status(row)
         status["kdf_salt"] = row["kdf_salt"]
         # So that a recipient can check for room before spending a view (`mysafe open`).
-        status["size"] = len(row["ciphertext"] or b"")
+        status["size"] = row["size"] or 0
         for private in ("share_hash", "share_id_prefix", "label", "last_access_at", "created_at"):
             del status[private]
         return status
 
-    def reveal_share(self, share_id: str, proof: bytes) -> tuple[bytes, dict[str, Any]]:
-        """Atomically spend one view; the ciphertext goes with the last one.
+    def reveal_share(self, share_id: str, proof: bytes) -> tuple[BinaryIO, dict[str, Any]]:
+        """Atomically spend one view; the ciphertext goes with the last one. It is handed back
+        as a private spool file (see `spool`), read in chunks: never whole in memory.
 
         The conditional UPDATE is the whole guard: however many reveals race, only those that
         find `views_used < max_views` (and not expired, not revoked) get a row back. A wrong
@@ -129,14 +151,14 @@ class ShareStore(Database):
             wrong = row is not None and not hmac.compare_digest(row["proof_hash"], sha256(proof))
             if wrong:
                 failed = row["failed_attempts"] + 1
-                burn = ", revoked = 1, ciphertext = NULL" if failed >= MAX_FAILED_PROOFS else ""
-                if burn:
-                    self._content_deleted()
+                burn = failed >= MAX_FAILED_PROOFS
                 db.execute(
-                    f"UPDATE shares SET failed_attempts = ?, last_access_at = ?{burn} "
-                    "WHERE id_hash = ?",
-                    (failed, now, id_hash),
+                    "UPDATE shares SET failed_attempts = ?, last_access_at = ?, "
+                    "revoked = revoked OR ? WHERE id_hash = ?",
+                    (failed, now, burn, id_hash),
                 )
+                if burn:
+                    self._drop_content(db, "id_hash = ?", id_hash)
             else:
                 won = db.execute(
                     "UPDATE shares SET views_used = views_used + 1, last_access_at = ? "
@@ -145,24 +167,28 @@ class ShareStore(Database):
                     "RETURNING ciphertext, views_used, max_views, kind",
                     (now, id_hash, now),
                 ).fetchone()
+                if won is not None:  # out to a private spool file before it may be deleted
+                    content = self.spool()
+                    content.write(won["ciphertext"])  # a share from before the chunks table
+                    for (chunk,) in db.execute(
+                        "SELECT data FROM share_chunks WHERE id_hash = ? ORDER BY seq", (id_hash,)
+                    ):
+                        content.write(chunk)
+                    content.seek(0)
                 if won is None:
                     current = db.execute(
-                        "SELECT * FROM shares WHERE id_hash = ?", (id_hash,)
+                        f"SELECT {_STATUS} FROM shares WHERE id_hash = ?", (id_hash,)
                     ).fetchone()
                     gone = "missing" if current is None else _share_state(current, now)
                     if gone == "expired":  # deleted on access, not only by the periodic purge
-                        db.execute(
-                            "UPDATE shares SET ciphertext = NULL WHERE id_hash = ?", (id_hash,)
-                        )
-                        self._content_deleted()
+                        self._drop_content(db, "id_hash = ?", id_hash)
                 elif won["views_used"] >= won["max_views"]:
-                    db.execute("UPDATE shares SET ciphertext = NULL WHERE id_hash = ?", (id_hash,))
-                    self._content_deleted()
+                    self._drop_content(db, "id_hash = ?", id_hash)
         if wrong:
             raise ApiError(1006, "1006: Wrong password", status=403)
         if gone is not None:
             raise ShareGone(gone)
-        return bytes(won["ciphertext"]), {
+        return content, {
             "kind": won["kind"],
             "views_left": won["max_views"] - won["views_used"],
         }
@@ -170,15 +196,22 @@ class ShareStore(Database):
     def purge_expired_shares(self) -> int:
         """Hard-delete the ciphertext of every expired share; returns how many went."""
         with self._write() as db:
-            cur = db.execute(
-                "UPDATE shares SET ciphertext = NULL WHERE expires_at <= ? AND "
-                "ciphertext IS NOT NULL",
-                (self.clock(),),
-            )
             db.execute("DELETE FROM tokens WHERE expires_at <= ?", (self.clock(),))
-            if cur.rowcount:
-                self._content_deleted()
-            return cur.rowcount
+            return self._drop_content(db, "expires_at <= ?", self.clock())
+
+    def _drop_content(self, db: sqlite3.Connection, where: str, *args: Any) -> int:
+        """Inside a write: hard-delete the content of the shares matching `where` (chunks
+        and the mark); returns how many shares lost it."""
+        gone = db.execute(
+            f"UPDATE shares SET ciphertext = NULL WHERE ciphertext IS NOT NULL AND {where} "
+            "RETURNING id_hash",
+            args,
+        ).fetchall()
+        for (id_hash,) in gone:
+            db.execute("DELETE FROM share_chunks WHERE id_hash = ?", (id_hash,))
+        if gone:
+            self._content_deleted()
+        return len(gone)
 
 
 def _share_state(row: sqlite3.Row, now: float) -> str:
@@ -186,6 +219,6 @@ def _share_state(row: sqlite3.Row, now: float) -> str:
         return "revoked"
     if row["views_used"] >= row["max_views"]:
         return "used_up"
-    if row["expires_at"] <= now or row["ciphertext"] is None:
+    if row["expires_at"] <= now or row["size"] is None:
         return "expired"
     return "active"

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
+import json
 import re
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from importlib import resources
-from typing import Any
+from typing import Any, BinaryIO
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from .errors import ApiError, ShareGone, invalid, missing
@@ -24,12 +27,14 @@ from .http import (
     MAX_JSON_BODY,
     authenticated,
     envelope,
+    envelope_body,
     error_response,
     flag,
     plain_text,
     read_body,
     store_of,
 )
+from .share_store import COPY_CHUNK
 
 MAX_EXPIRY_SECONDS = 30 * 24 * 3600
 MAX_VIEWS = 100
@@ -102,23 +107,68 @@ def _public(status: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+async def _spooled(request: Request, spool: BinaryIO, limit: int) -> BinaryIO:
+    """The request body into `spool` as it arrives (memory flat whatever its size)."""
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise ApiError(413, f"Share content larger than {limit} bytes", status=413)
+            await run_in_threadpool(spool.write, chunk)
+        if size == 0:
+            raise missing("ciphertext")
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    return spool
+
+
+def _revealed(content: BinaryIO, info: dict[str, Any]) -> Response:
+    """The envelope with the ciphertext in base64, streamed from the spool file chunk by
+    chunk: the JSON is the same as an ordinary envelope's, never built whole in memory."""
+    head = json.dumps(envelope_body(200, share={**info, "ciphertext": ""}))
+    before, after = head.rsplit('"ciphertext": ""', 1)
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            yield (before + '"ciphertext": "').encode()
+            while chunk := await run_in_threadpool(content.read, COPY_CHUNK):
+                yield base64.b64encode(chunk)
+            yield ('"' + after).encode()
+        finally:
+            content.close()
+
+    return StreamingResponse(body(), media_type="application/json")
+
+
 def routes(prefix: str, max_file_bytes: int) -> list[BaseRoute]:
     """Owner routes under `{prefix}/mysafe-ext/share`, public ones under `{prefix}/public`."""
 
     async def create(request: Request, user_id: int) -> Response:
-        body = await read_body(request, limit=max(MAX_JSON_BODY, max_file_bytes * 4 // 3 + 4096))
+        store = store_of(request)
+        streamed = request.headers.get("content-type", "").startswith("application/octet-stream")
+        if streamed:  # a file share: the ciphertext is the body, the rest in the query
+            body: dict[str, Any] = dict(request.query_params)
+        else:
+            body = await read_body(request, limit=MAX_JSON_BODY)
         share_id = str(body.get("share_id", ""))
         if not _SHARE_ID.match(share_id):
             raise invalid("share_id must be 16-64 URL-safe characters")
         kind = str(body.get("kind", ""))
         if kind not in SHARE_KINDS:
             raise invalid(f"kind must be one of {', '.join(SHARE_KINDS)}")
-        if not body.get("ciphertext"):
-            raise missing("ciphertext")
-        ciphertext = _b64(body["ciphertext"], "ciphertext")
         limit = max_file_bytes if kind == "file" else MAX_TEXT_CIPHERTEXT
-        if len(ciphertext) > limit:
-            raise ApiError(413, f"Share content larger than {limit} bytes", status=413)
+        if streamed:
+            content = await _spooled(request, store.spool(), limit)
+        else:
+            if not body.get("ciphertext"):
+                raise missing("ciphertext")
+            ciphertext = _b64(body["ciphertext"], "ciphertext")
+            if len(ciphertext) > limit:
+                raise ApiError(413, f"Share content larger than {limit} bytes", status=413)
+            content = io.BytesIO(ciphertext)
         if not body.get("access_proof_hash"):
             raise missing("access_proof_hash")
         proof_hash = _b64(body["access_proof_hash"], "access_proof_hash")
@@ -134,19 +184,21 @@ def routes(prefix: str, max_file_bytes: int) -> list[BaseRoute]:
         salt = str(body.get("kdf_salt") or "")
         if protected and not salt:
             raise missing("kdf_salt")
-        store = store_of(request)
         expires_at = _expiry(body, store.clock())
         share = {
             "kind": kind,
             "label": plain_text("label", body.get("label", ""))[:200],
-            "ciphertext": ciphertext,
+            "ciphertext": content,
             "password_protected": protected,
             "kdf_salt": salt,
             "proof_hash": proof_hash,
             "expires_at": expires_at,
             "max_views": max_views,
         }
-        await run_in_threadpool(store.create_share, user_id, share_id, share)
+        try:
+            await run_in_threadpool(store.create_share, user_id, share_id, share)
+        finally:
+            content.close()
         return envelope(
             201,
             "Share successfully created",
@@ -187,7 +239,7 @@ def routes(prefix: str, max_file_bytes: int) -> list[BaseRoute]:
             return _gone(gone)
         except ApiError as exc:
             return error_response(exc)
-        return envelope(200, share={"ciphertext": base64.b64encode(ciphertext).decode(), **info})
+        return _revealed(ciphertext, info)
 
     return [
         Route(f"{prefix}/mysafe-ext/share", authenticated(create), methods=["POST"]),
