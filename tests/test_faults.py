@@ -341,3 +341,36 @@ def test_reads_need_no_free_space_and_writes_come_back_with_it(tmp_path: Path) -
     assert "Traceback" not in refused.stderr
     assert run("add", "note", "--name", "n", full=False).returncode == 0  # space is back
     assert "n" in run("list", full=False).stdout.split()
+
+
+def test_a_full_disk_during_attach_leaves_the_vault_whole(tmp_path: Path) -> None:
+    """The file's chunks fill the disk half way: "Added" must not be said, nothing is lost,
+    and the same attach works once there is room."""
+    home = tmp_path / "home"
+    v = Vault.create(home / "default.mysafe", PASSPHRASE, params=FLOOR)
+    add_password(v, "GitHub", "gh-pw")
+    v.close()
+    (tmp_path / "pass").write_text(PASSPHRASE)
+    big = tmp_path / "backup.bin"
+    big.write_bytes(os.urandom(4 * 1024 * 1024))
+    env = {**os.environ, "MYSAFE_HOME": str(home), "MYSAFE_PASSPHRASE_FILE": str(tmp_path / "pass")}
+    limit = (home / "default.mysafe").stat().st_size + 1024 * 1024
+
+    def small_disk() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    def mysafe(*args: str, full: bool) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "mysafe_tui", *args], env=env,
+                              capture_output=True, text=True,
+                              preexec_fn=small_disk if full else None)  # fmt: skip
+
+    failed = mysafe("attach", str(big), full=True)
+    assert failed.returncode == 1 and "Added" not in failed.stderr
+    assert "Traceback" not in failed.stderr
+    assert mysafe("get", "GitHub", full=False).stdout == "gh-pw\n"
+    assert "backup.bin" not in mysafe("list", full=False).stdout
+    assert mysafe("attach", str(big), full=False).returncode == 0
+    out = tmp_path / "out.bin"
+    assert mysafe("save", "backup.bin", str(out), full=False).returncode == 0
+    assert out.read_bytes() == big.read_bytes()
