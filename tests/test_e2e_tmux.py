@@ -133,15 +133,7 @@ def test_profile_option_opens_that_profiles_vault(tmp_path: Path) -> None:
 def test_passphrase_enter_and_a_filter_typed_in_one_burst(tmp_path: Path) -> None:
     """What a fast typist or `tmux send-keys` delivers: the keys after Enter are no part of
     the passphrase; they filter the list once it is there."""
-    env = {**os.environ, "MYSAFE_HOME": str(tmp_path / "home")}
-    secret = tmp_path / "pass"
-    secret.write_text(PASSPHRASE)
-    cli = [MYSAFE, "--passphrase-file", str(secret)]
-    subprocess.run([*cli, "init", "--kdf-profile", "low-memory"], env=env, check=True,
-                   capture_output=True)  # fmt: skip
-    for name in ("GitHub", "Bank"):
-        subprocess.run([*cli, "add", "password", "--name", name, "--username", "me"], env=env,
-                       input="pw", text=True, check=True, capture_output=True)  # fmt: skip
+    _seeded(tmp_path, ("GitHub", "pw"), ("Bank", "pw"))
     term = start(tmp_path)
     try:
         term.wait_for("Passphrase")

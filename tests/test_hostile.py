@@ -184,6 +184,14 @@ def test_a_closed_pipe_ends_quietly(hostile_home: Path) -> None:
 # --- the UI ------------------------------------------------------------------------------
 
 
+def _copy_of(hostile_home: Path, tmp_path: Path) -> VaultService:
+    """A service over this test's own copy of the hostile vault (tests may write to it)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "default.mysafe").write_bytes((hostile_home / "default.mysafe").read_bytes())
+    return VaultService(Paths(home, home), kdf_params=FLOOR)
+
+
 async def test_every_corpus_item_shows_escaped_in_the_list_and_the_detail_pane(
     hostile_home: Path, tmp_path: Path
 ) -> None:
@@ -191,10 +199,7 @@ async def test_every_corpus_item_shows_escaped_in_the_list_and_the_detail_pane(
     from mysafe_tui.tui.widgets.detail import DetailPane
     from mysafe_tui.tui.widgets.item_list import ItemList
 
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "default.mysafe").write_bytes((hostile_home / "default.mysafe").read_bytes())
-    app = MySafeApp(VaultService(Paths(home, home), kdf_params=FLOOR))
+    app = MySafeApp(_copy_of(hostile_home, tmp_path))
     async with app.run_test(size=(120, 36)) as pilot:
         main = await unlock_ui(app, pilot)
         listing, pane = main.query_one(ItemList), main.query_one(DetailPane)
@@ -259,10 +264,7 @@ async def test_dialogs_and_the_palette_show_hostile_text_as_text(
     from mysafe_tui.tui.modals.share import ShareDialog
     from mysafe_tui.tui.widgets.item_list import ItemList
 
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "default.mysafe").write_bytes((hostile_home / "default.mysafe").read_bytes())
-    app = MySafeApp(VaultService(Paths(home, home), kdf_params=FLOOR))
+    app = MySafeApp(_copy_of(hostile_home, tmp_path))
     async with app.run_test(size=(120, 36)) as pilot:
         main = await unlock_ui(app, pilot)
         listing = main.query_one(ItemList)

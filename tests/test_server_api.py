@@ -538,32 +538,27 @@ def test_zz_log_holds_no_secrets(server: RunningServer) -> None:
 # --- limits (issue: faults and lifecycle) --------------------------------------------------
 
 
-def test_a_client_cannot_name_its_own_address_past_the_rate_limit(tmp_path: Path) -> None:
-    running = start_server(tmp_path, users=("gina",), args=("--rate-limit", "5"))
+def _statuses_from_eight_forwarded_clients(tmp_path: Path, *args: str) -> list[int]:
+    """Eight requests, each claiming another client address in X-Forwarded-For."""
+    running = start_server(tmp_path, users=("gina",), args=("--rate-limit", "5", *args))
     try:
-        codes = [
+        return [
             httpx.get(f"{running.url}/api/public/share/AAAAAAAAAAAAAAAAAAAAAA",
                       headers={"X-Forwarded-For": f"203.0.113.{n}"}).status_code
             for n in range(8)
         ]  # fmt: skip
-        assert codes[5:] == [429, 429, 429]  # the header is not believed: one client
     finally:
         running.stop()
+
+
+def test_a_client_cannot_name_its_own_address_past_the_rate_limit(tmp_path: Path) -> None:
+    codes = _statuses_from_eight_forwarded_clients(tmp_path)
+    assert codes[5:] == [429, 429, 429]  # the header is not believed: one client
 
 
 def test_a_trusted_proxy_is_believed(tmp_path: Path) -> None:
-    running = start_server(
-        tmp_path, users=("hal",), args=("--rate-limit", "5", "--trusted-proxy", "127.0.0.0/8")
-    )
-    try:
-        codes = [
-            httpx.get(f"{running.url}/api/public/share/AAAAAAAAAAAAAAAAAAAAAA",
-                      headers={"X-Forwarded-For": f"203.0.113.{n}"}).status_code
-            for n in range(8)
-        ]  # fmt: skip
-        assert 429 not in codes  # eight clients behind the proxy, one request each
-    finally:
-        running.stop()
+    codes = _statuses_from_eight_forwarded_clients(tmp_path, "--trusted-proxy", "127.0.0.0/8")
+    assert 429 not in codes  # eight clients behind the proxy, one request each
 
 
 def test_bodies_deep_huge_or_oversized_fields_are_refused_not_crashed(

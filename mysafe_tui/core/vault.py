@@ -455,12 +455,7 @@ class Vault:
         self._require_unlocked()
         self._refuse_if_rolled_back()
         header = self._header
-        try:
-            Aead(_derive_kek(old, header.kdf, header.vault_id)).open(
-                header.wrapped_vk, header.vk_ad()
-            )
-        except AuthenticationFailed:
-            raise WrongPassphrase("the current passphrase is wrong") from None
+        self._check_passphrase(old)
         params = KDF_PROFILES[profile] if profile else header.kdf
         self._rewrap(new, params.with_new_salt(), profile or header.profile)
 
@@ -474,12 +469,7 @@ class Vault:
         self._refuse_if_rolled_back()
         assert self._sk is not None
         header = self._header
-        try:
-            Aead(_derive_kek(passphrase, header.kdf, header.vault_id)).open(
-                header.wrapped_vk, header.vk_ad()
-            )
-        except AuthenticationFailed:
-            raise WrongPassphrase("the passphrase is wrong") from None
+        self._check_passphrase(passphrase)
         if self._corrupt:
             raise CorruptRecord(next(iter(self._corrupt)), "repair or purge damaged items first")
         new_vk = random_key()
@@ -543,6 +533,16 @@ class Vault:
         return len(ids)
 
     # --- internals ------------------------------------------------------------------------
+
+    def _check_passphrase(self, passphrase: str) -> None:
+        """Before a change that needs it: is it the passphrase that opens the header?"""
+        header = self._header
+        try:
+            Aead(_derive_kek(passphrase, header.kdf, header.vault_id)).open(
+                header.wrapped_vk, header.vk_ad()
+            )
+        except AuthenticationFailed:
+            raise WrongPassphrase("the current passphrase is wrong") from None
 
     def _require_unlocked(self) -> None:
         if self._vk is None:
