@@ -252,6 +252,7 @@ class Clipboard:
         self._clock = clock
         self._deadline: float | None = None
         self._digest: bytes | None = None
+        self._prior: str | None = None
 
     @property
     def seconds_left(self) -> int | None:
@@ -261,6 +262,9 @@ class Clipboard:
 
     def copy(self, text: str, label: str) -> str:
         """Copy and arm the clear timer; returns an honest sentence about what happened."""
+        terminal = isinstance(self.backend, Osc52Backend | TmuxBackend)
+        if self._digest is None and not terminal:  # what to put back when the time is up
+            self._prior = self.backend.get()
         self.backend.set(text)
         self._digest = _digest(text)
         self._deadline = self._clock() + self.clear_seconds
@@ -276,19 +280,20 @@ class Clipboard:
 
     def clear_now(self) -> str | None:
         """Clear what we copied (lock, quit); say what was cleared, None if nothing was.
-        The system clipboard is cleared only if it still holds our text: something the user
-        copied since is left alone. A terminal's clipboard cannot be read: it is always
-        overwritten."""
+        The system clipboard is touched only if it still holds our text (something the user
+        copied since is left alone), and then gets back what it held before the first copy.
+        A terminal's clipboard cannot be read: it is always overwritten."""
         if self._digest is None:
             return None
         digest, self._digest, self._deadline = self._digest, None, None
+        prior, self._prior = self._prior, None
         try:
             if isinstance(self.backend, Osc52Backend | TmuxBackend):
                 return self.backend.clear()
             current = self.backend.get()
             if current is not None and _digest(current) == digest:
-                self.backend.set("")
-                return "Clipboard cleared"
+                self.backend.set(prior or "")
+                return "Clipboard cleared" + (" (what it held before is back)" if prior else "")
         except ClipboardUnavailable:
             pass
         return None

@@ -13,12 +13,13 @@ import os
 import struct
 from collections.abc import Callable, Iterable, Iterator
 
-from cryptography.exceptions import InvalidTag
+from cryptography.exceptions import InvalidTag, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from .errors import KdfUnavailable
 from .kdf import KdfParams
 
 KEY_LEN = 32
@@ -104,16 +105,23 @@ def argon2id(
     secret: bytes | None = None,
     ad: bytes | None = None,
 ) -> bytes:
-    """Raw Argon2id (RFC 9106). Prefer `derive_passphrase_key`, which checks bounds first."""
-    kdf = Argon2id(
-        salt=salt,
-        length=length,
-        iterations=iterations,
-        lanes=lanes,
-        memory_cost=memory_kib,
-        secret=secret,
-        ad=ad,
-    )
+    """Raw Argon2id (RFC 9106). Prefer `derive_passphrase_key`, which checks bounds first.
+    Without Argon2id in this machine's OpenSSL: `KdfUnavailable`, never a weaker KDF."""
+    try:
+        kdf = Argon2id(
+            salt=salt,
+            length=length,
+            iterations=iterations,
+            lanes=lanes,
+            memory_cost=memory_kib,
+            secret=secret,
+            ad=ad,
+        )
+    except UnsupportedAlgorithm:
+        raise KdfUnavailable(
+            "this machine's cryptography library has no Argon2id (OpenSSL 3.2 or later is "
+            "needed); mysafe will not fall back to a weaker key derivation"
+        ) from None
     return kdf.derive(password)
 
 

@@ -68,6 +68,10 @@ class KdfParamsRejected(VaultError):
     """The key-derivation parameters are outside the accepted bounds."""
 
 
+class KdfUnavailable(VaultError):
+    """This machine's cryptography library has no Argon2id: refuse, never fall back."""
+
+
 class StorageError(MySafeError):
     """The disk refused a write (full, read-only, I/O error); nothing was changed."""
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import errno
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from .errors import StorageError
 
@@ -32,11 +34,14 @@ def atomic_writer(
         raise StorageError(f"cannot write in {directory}: {exc.strerror}") from None
     try:
         os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
-            handle.flush()
+        with os.fdopen(fd, "wb") as raw:
+            handle = _Hashing(raw)
+            yield cast(BinaryIO, handle)
+            raw.flush()
             if durable:
-                os.fsync(handle.fileno())
+                os.fsync(raw.fileno())
+        if durable:
+            _verify(temp, handle.digest())
         if overwrite:
             os.replace(temp, path)
         else:
@@ -53,6 +58,32 @@ def atomic_writer(
         if isinstance(exc, OSError):
             raise StorageError(f"could not write {path}: {exc.strerror or exc}") from None
         raise
+
+
+class _Hashing:
+    """A file whose writes are hashed on the way, to check what reached the disk."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self._hash = hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self._hash.update(data)
+        return self._raw.write(data)
+
+    def digest(self) -> bytes:
+        return self._hash.digest()
+
+
+def _verify(temp: str, expected: bytes) -> None:
+    """Read back what was written before it replaces anything: a temporary file damaged on
+    its way to the disk is never installed."""
+    digest = hashlib.sha256()
+    with open(temp, "rb") as check:
+        while block := check.read(1024 * 1024):
+            digest.update(block)
+    if digest.digest() != expected:
+        raise OSError(errno.EIO, "what reached the disk differs from what was written")
 
 
 class DestinationExists(StorageError):
