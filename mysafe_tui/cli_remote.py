@@ -25,6 +25,12 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--client-id", help="access key client id (or $SENHASEGURA_CLIENT_ID)")
     p.add_argument("--prefix", default="/api", help="API prefix: /api (default) or /iso")
     p.add_argument("--ca-bundle", metavar="PATH", help="trust this CA bundle for TLS")
+    p.add_argument(
+        "--insecure",
+        action="store_true",
+        help="do not check the server's TLS certificate (anyone on the path could read the "
+        "access key and every item); remembered for this server and shown by status",
+    )
     p.set_defaults(func=cmd_login)
     p = sub.add_parser("logout", help="forget the server and drop its items from the cache")
     p.set_defaults(func=cmd_logout)
@@ -105,8 +111,16 @@ def _access_key(args: argparse.Namespace) -> tuple[str, str, str]:
 
 async def cmd_login(args: argparse.Namespace, service: VaultService) -> int:
     url, client_id, secret = _access_key(args)
+    if args.insecure:
+        say("mysafe: WARNING: --insecure: the server's TLS certificate will NOT be checked")
     result = await service.login(
-        url, client_id, secret, prefix=args.prefix, ca_bundle=args.ca_bundle, progress=_progress
+        url,
+        client_id,
+        secret,
+        prefix=args.prefix,
+        ca_bundle=args.ca_bundle,
+        insecure=args.insecure,
+        progress=_progress,
     )
     status = service.remote_status()
     features = ", ".join(sorted(status.capabilities)) or "none (a plain senhasegura server)"
@@ -142,6 +156,7 @@ async def cmd_status(args: argparse.Namespace, service: VaultService) -> int:
         "state": status.state,
         "last_sync": status.last_sync,
         "capabilities": sorted(status.capabilities),
+        "tls_verified": not status.insecure,
         "share_server": service.share_target(),
     }
     if args.json:
@@ -159,6 +174,8 @@ async def cmd_status(args: argparse.Namespace, service: VaultService) -> int:
         else "never"
     )
     print(f"Server:    {q(status.url)} (client id {q(status.client_id)})")
+    if status.insecure:
+        print("TLS:       NOT VERIFIED (logged in with --insecure)")
     print(f"Last sync: {when}")
     print(f"Features:  {', '.join(sorted(status.capabilities)) or 'plain senhasegura API'}")
     print(f"Links:     {links}")

@@ -355,3 +355,86 @@ async def test_malformed_and_failed_answers(
 def test_access_key_never_shows_its_secret() -> None:
     key = AccessKey("cid", Secret("very-secret"))
     assert "very-secret" not in repr(key) and "very-secret" not in json.dumps(str(key))
+
+
+# --- TLS trust (security requirement 32) ----------------------------------------------------
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A small HTTPS stand-in for a MySafe server, its certificate from a private CA that no
+    machine trusts: (its URL, the CA's PEM file)."""
+    import http.server
+    import ssl
+    import threading
+
+    import trustme
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    ca_pem = tmp_path / "private-ca.pem"
+    ca.cert_pem.write_to_path(str(ca_pem))
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def _json(self, body: dict[str, Any]) -> None:
+            raw = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
+
+        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self._json({"access_token": "t" * 40, "expires_in": 3600, "token_type": "bearer"})
+
+        def do_GET(self) -> None:  # noqa: N802
+            self._json(envelope(note_on_list=[]))
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    cert.configure_cert(context)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"https://127.0.0.1:{server.server_address[1]}", ca_pem
+    server.shutdown()
+    server.server_close()
+
+
+def _tls_client(url: str, **kwargs: Any) -> MySafeClient:
+    return MySafeClient(url, AccessKey("cid", Secret("csecret")),
+                        retry=RetryPolicy(attempts=1), **kwargs)  # fmt: skip
+
+
+async def test_r32_tls_trusts_what_the_machine_trusts_and_nothing_else(
+    tls_server: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, ca_pem = tls_server
+    for variable in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"):
+        monkeypatch.delenv(variable, raising=False)
+    async with _tls_client(url) as client:  # a private CA: refused, with the reason
+        with pytest.raises(OfflineError, match="certificate is not trusted"):
+            await client.list_items("note")
+    async with _tls_client(url, ca_bundle=str(ca_pem)) as client:  # --ca-bundle
+        assert await client.list_items("note") == []
+    for variable in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"):  # the usual variables
+        monkeypatch.setenv(variable, str(ca_pem))
+        async with _tls_client(url) as client:
+            assert await client.list_items("note") == []
+        monkeypatch.delenv(variable)
+    async with _tls_client(url, insecure=True) as client:  # only when asked
+        assert await client.list_items("note") == []
+
+
+def test_r32_insecure_is_remembered_and_shown() -> None:
+    from mysafe_tui.remote.session import RemoteSession, new_binding
+
+    binding = new_binding("https://vault.example", "cid", "secret", insecure=True)
+    session = RemoteSession(None, None, binding)  # type: ignore[arg-type]
+    assert binding["insecure"] == "1" and session.status().insecure
+    plain = RemoteSession(None, None, new_binding("https://vault.example", "cid", "secret"))  # type: ignore[arg-type]
+    assert not plain.status().insecure

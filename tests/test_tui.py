@@ -399,6 +399,7 @@ async def test_copy_sends_the_secret_then_clears_it(env: Env) -> None:
         await pilot.press("c")
         await settle(app, pilot)
         assert env.backend.sent == ["gh-pass-1"]
+        assert app.clipboard == ""  # never through Textual's own copy, which keeps a copy
         env.clock.now += 19
         app.tick()
         assert env.backend.sent == ["gh-pass-1"]

@@ -312,7 +312,10 @@ def test_weak_kdf_is_upgraded_to_the_profile_after_unlock(vault: Vault, vault_pa
     add_password(vault, "x", "pw")
     vault.close()
     rewrite_header(vault_path, profile="low-memory")  # header params are the floor: weaker
+    rows = "SELECT id, wrapped_key, summary, secret, mac FROM items ORDER BY id"
+    before = sqlite3.connect(vault_path).execute(rows).fetchall()
     v = reopen(vault_path)
+    assert sqlite3.connect(vault_path).execute(rows).fetchall() == before  # only the header
     target = KDF_PROFILES["low-memory"]
     assert (v.kdf_params.memory_kib, v.kdf_params.iterations) == (
         target.memory_kib,

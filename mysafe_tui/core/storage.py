@@ -255,7 +255,7 @@ def write_transaction(conn: sqlite3.Connection, path: Path) -> Iterator[sqlite3.
         if isinstance(exc, sqlite3.DatabaseError):
             raise translate(exc, path) from None
         if isinstance(exc, OSError):
-            raise StorageError(f"could not write {path}: {exc.strerror}") from None
+            raise StorageError(f"could not write {path}: {exc.strerror or exc}") from None
         raise
 
 

@@ -39,6 +39,7 @@ from ..core.errors import (
     ServerError,
 )
 from ..core.models import Secret
+from .tls import verification
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 MAX_RETRY_AFTER = 30.0  # seconds: a server asking for longer is treated as unavailable
@@ -98,6 +99,7 @@ class MySafeClient:
         *,
         prefix: str = "/api",
         ca_bundle: str | None = None,
+        insecure: bool = False,
         timeout: float = 15.0,
         retry: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -112,7 +114,7 @@ class MySafeClient:
         self._token_lock = asyncio.Lock()
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
-            verify=ca_bundle or True,
+            verify=verification(ca_bundle, insecure) if transport is None else True,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             trust_env=False,
             transport=transport,

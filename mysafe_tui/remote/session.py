@@ -49,6 +49,7 @@ class RemoteSession:
             AccessKey(binding["client_id"], Secret(binding["client_secret"])),
             prefix=binding.get("prefix", "/api"),
             ca_bundle=binding.get("ca_bundle") or None,
+            insecure=binding.get("insecure") == "1",
             transport=transport,
         )
         self.state = "cached"
@@ -91,16 +92,17 @@ class RemoteSession:
         last = self.binding.get("last_sync")
         return RemoteStatus(True, self.binding["url"], self.binding["client_id"], self.state,
                             float(last) if last else None, self.message,
-                            self.capabilities)  # fmt: skip
+                            self.capabilities, self.binding.get("insecure") == "1")  # fmt: skip
 
     async def aclose(self) -> None:
         await self.client.aclose()
 
 
 def new_binding(url: str, client_id: str, client_secret: str, prefix: str = "/api",
-                ca_bundle: str | None = None) -> dict[str, Any]:  # fmt: skip
+                ca_bundle: str | None = None,
+                insecure: bool = False) -> dict[str, Any]:  # fmt: skip
     if not client_id.strip() or not client_secret:
         raise InvalidInput("the access key needs a client id and a client secret")
     return {"url": check_url(url), "client_id": client_id.strip(),
             "client_secret": client_secret, "prefix": prefix, "ca_bundle": ca_bundle or "",
-            "capabilities": "", "last_sync": ""}  # fmt: skip
+            "insecure": "1" if insecure else "", "capabilities": "", "last_sync": ""}  # fmt: skip

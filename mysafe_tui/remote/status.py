@@ -17,3 +17,4 @@ class RemoteStatus:
     last_sync: float | None = None
     message: str = ""
     capabilities: frozenset[str] = field(default_factory=frozenset)
+    insecure: bool = False  # TLS certificates not checked (--insecure at login)

@@ -41,6 +41,7 @@ class VaultService(LocalService):
         *,
         prefix: str = "/api",
         ca_bundle: str | None = None,
+        insecure: bool = False,
         progress: SyncProgress | None = None,
     ) -> PullResult:
         """Bind this vault to a server: check the access key, keep it inside the vault, pull."""
@@ -51,7 +52,7 @@ class VaultService(LocalService):
             raise InvalidInput(
                 f"this vault is already logged in to {self._remote.binding['url']}; log out first"
             )
-        binding = new_binding(url, client_id, client_secret, prefix, ca_bundle)
+        binding = new_binding(url, client_id, client_secret, prefix, ca_bundle, insecure)
         session = RemoteSession(vault, self._run, binding, self._transport)
         try:
             await session.probe()

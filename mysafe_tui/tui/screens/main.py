@@ -238,7 +238,8 @@ class MainScreen(Screen[None]):
         state = icons.get(status.state, status.state)
         if status.state == "synced" and status.last_sync:
             state += f" {_ago(status.last_sync)}"
-        return f"{markup_safe(host)} {state}"
+        unverified = " [$error]TLS NOT VERIFIED[/]" if status.insecure else ""
+        return f"{markup_safe(host)} {state}{unverified}"
 
     # --- messages up ----------------------------------------------------------------------
 
