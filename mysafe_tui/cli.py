@@ -72,12 +72,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub_add = sub.add_parser
     sub.add_parser = lambda *a, **k: sub_add(*a, parents=[common], **k)  # type: ignore[method-assign]
 
-    p = sub.add_parser("init", help="create a new local vault")
+    p = sub.add_parser(
+        "init",
+        help="create a new local vault",
+        description="Create a new, empty local vault (asks for its passphrase twice, or reads "
+        "--passphrase-file). The UI does the same on first run.",
+    )
     p.add_argument("--kdf-profile", choices=("default", "low-memory"), help="Argon2id cost")
     p.add_argument("--allow-weak", action="store_true", help=ALLOW_WEAK_HELP)
     p.set_defaults(func=cmd_init, needs_unlock=False)
 
-    p = sub.add_parser("list", help="list or search items")
+    p = sub.add_parser("list", aliases=["ls", "search"], help="list or search items")
     p.add_argument("query", nargs="?", default="", help="fuzzy search text")
     p.add_argument("--kind", choices=KINDS)
     p.add_argument("--trash", action="store_true", help="list deactivated items instead")
@@ -85,7 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output (no secrets)")
     p.set_defaults(func=cmd_list)
 
-    p = sub.add_parser("get", help="print a secret (the password by default) or a field")
+    p = sub.add_parser(
+        "get", aliases=["show"], help="print a secret (the password by default) or a field"
+    )
     p.add_argument("name", help="item name or id")
     p.add_argument("--kind", choices=KINDS)
     p.add_argument("--field", help="field to print (username, url, notes, totp, ...)")
@@ -131,13 +138,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tags", default="")
     p.set_defaults(func=cmd_add_api_secret)
 
-    p = sub.add_parser("attach", help="encrypt a file into the vault")
+    p = sub.add_parser(
+        "attach",
+        help="encrypt a file into the vault",
+        description="Encrypt a file into the vault as a file item (streamed: any size).",
+    )
     p.add_argument("path", type=Path)
     p.add_argument("--name")
     p.add_argument("--tags", default="")
     p.set_defaults(func=cmd_attach)
 
-    p = sub.add_parser("save", help="decrypt a file item to a path")
+    p = sub.add_parser(
+        "save",
+        help="decrypt a file item to a path",
+        description="Decrypt a file item to PATH (a folder: under the file's own name, made "
+        "safe). Never replaces an existing file without --force.",
+    )
     p.add_argument("name")
     p.add_argument("path", type=Path)
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
@@ -526,9 +542,17 @@ async def cmd_attach(args: argparse.Namespace, service: VaultService) -> int:
 
 
 async def cmd_save(args: argparse.Namespace, service: VaultService) -> int:
+    from .core.errors import InvalidInput, ItemNotFound
     from .core.models import ItemKind
 
-    item = await service.find(args.name, ItemKind.FILE)
+    try:
+        item = await service.find(args.name, ItemKind.FILE)
+    except ItemNotFound:
+        other = await service.find(args.name)  # not a file: say what it is instead
+        raise InvalidInput(
+            f"'{other.name}' is {other.kind.noun}, not a file: "
+            f"'mysafe get {shlex.quote(args.name)}' prints it"
+        ) from None
     progress = _ProgressLine("Decrypting")
     try:
         target = await service.save_file(
@@ -632,7 +656,7 @@ async def cmd_passwd(args: argparse.Namespace, service: VaultService) -> int:
 
 
 async def cmd_generate(args: argparse.Namespace, service: VaultService) -> int:
-    if args.words:
+    if args.words is not None:
         print(service.generate_passphrase(args.words, args.separator))
     else:
         print(

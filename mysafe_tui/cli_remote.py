@@ -57,7 +57,10 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_shares)
     p = sub.add_parser("revoke", help="kill a share link now (its content is deleted)")
-    p.add_argument("share", help="a share's hash or its first characters (see 'mysafe shares')")
+    p.add_argument(
+        "share",
+        help="the link, its share id, or the hash 'mysafe shares' lists (its first characters do)",
+    )
     p.set_defaults(func=cmd_revoke)
     p = sub.add_parser("open", help="open a share link someone sent you (no vault needed)")
     p.add_argument("url")
@@ -146,6 +149,7 @@ async def cmd_sync(args: argparse.Namespace, service: VaultService) -> int:
 
 
 async def cmd_status(args: argparse.Namespace, service: VaultService) -> int:
+    problem = await service.check_server()  # is it there now? (one request)
     status = service.remote_status()
     counts = service.counts_now()
     data = {
@@ -157,6 +161,7 @@ async def cmd_status(args: argparse.Namespace, service: VaultService) -> int:
         "last_sync": status.last_sync,
         "capabilities": sorted(status.capabilities),
         "tls_verified": not status.insecure,
+        "reachable": problem is None if status.bound else None,
         "share_server": service.share_target(),
     }
     if args.json:
@@ -176,6 +181,7 @@ async def cmd_status(args: argparse.Namespace, service: VaultService) -> int:
     print(f"Server:    {q(status.url)} (client id {q(status.client_id)})")
     if status.insecure:
         print("TLS:       NOT VERIFIED (logged in with --insecure)")
+    print(f"State:     {'online' if problem is None else 'OFFLINE: ' + q(problem)}")
     print(f"Last sync: {when}")
     print(f"Features:  {', '.join(sorted(status.capabilities)) or 'plain senhasegura API'}")
     print(f"Links:     {links}")
@@ -243,7 +249,8 @@ async def cmd_shares(args: argparse.Namespace, service: VaultService) -> int:
 
 async def cmd_revoke(args: argparse.Namespace, service: VaultService) -> int:
     rows = await service.list_shares()
-    matches = [r for r in rows if str(r["share_hash"]).startswith(args.share.lower())]
+    wanted = _share_hash(args.share.strip())
+    matches = [r for r in rows if str(r["share_hash"]).startswith(wanted)]
     if len(matches) != 1:
         raise InvalidInput(
             f"{'no' if not matches else 'more than one'} share starts with "
@@ -252,6 +259,21 @@ async def cmd_revoke(args: argparse.Namespace, service: VaultService) -> int:
     await service.revoke_share(matches[0]["share_hash"])
     say(f"Revoked the link to '{matches[0]['item']}': its content is deleted from the server.")
     return 0
+
+
+def _share_hash(given: str) -> str:
+    """What `revoke` was given, as (the start of) a share hash: the link itself, the share
+    id from it, or the hash `mysafe shares` lists."""
+    import hashlib
+    import re
+
+    from .core.sharecrypto import ShareLink
+
+    if "/s/" in given:
+        given = ShareLink.parse(given).share_id
+    elif re.fullmatch(r"[0-9a-fA-F]{1,64}", given):
+        return given.lower()  # a hash or its first characters
+    return hashlib.sha256(given.encode()).hexdigest()  # a share id
 
 
 async def cmd_open(args: argparse.Namespace, service: VaultService) -> int:

@@ -252,3 +252,33 @@ def test_a_passphrase_file_that_is_not_text_is_one_sentence(cli: Cli, tmp_path: 
     bad.write_bytes(b"\xff\xfe\x00garbage")
     stderr = cli.fails("list", "--passphrase-file", str(bad))
     assert "not UTF-8" in stderr and stderr.count("\n") == 1
+
+
+def test_what_people_type_from_other_tools_works(cli: Cli) -> None:
+    cli.ok("add", "password", "--name", "Github", "--username", "octo", stdin="gh-pw")
+    cli.ok("add", "note", "--name", "Runbook", stdin="steps")
+    assert "Github" in cli.ok("ls") and "Runbook" in cli.ok("search", "runb")
+    assert cli.ok("show", "Github") == "gh-pw\n"
+    for command in ("init", "attach", "save"):
+        help_text = cli.ok(command, "--help")
+        assert len(help_text.split("\n\n")[1].strip()) > 20, help_text  # a description
+
+
+def test_cli_wording_says_what_is_wrong(cli: Cli) -> None:
+    cli.ok("add", "password", "--name", "Github", "--username", "octo", stdin="gh-pw")
+    stderr = cli.fails("save", "github", "/tmp/x")
+    assert "'Github' is a password, not a file" in stderr and "mysafe get github" in stderr
+    stderr = cli.fails("generate", "--words", "0")
+    assert "between 3 and 20" in stderr
+
+
+def test_status_says_offline_when_the_server_is_not_there(cli: Cli) -> None:
+    v = Vault.open(cli.home / "default.mysafe")
+    v.unlock(PASSPHRASE)
+    v.write_meta("remote", {"url": "http://127.0.0.1:9", "client_id": "cid",
+                            "client_secret": "x", "prefix": "/api", "ca_bundle": "",
+                            "capabilities": "", "last_sync": ""})  # fmt: skip
+    v.close()
+    out = cli.ok("status")
+    assert "OFFLINE" in out and "127.0.0.1:9" in out
+    assert json.loads(cli.ok("status", "--json"))["reachable"] is False

@@ -213,8 +213,9 @@ def test_cli_share_shares_revoke_open_and_a_50_mib_file(
 
     listed = mysafe("shares")
     assert "Backup" in listed.stdout and "1/2 views" in listed.stdout and "offsite" in listed.stdout
-    prefix = listed.stdout.split()[0]
-    assert mysafe("revoke", prefix).returncode == 0
+    bogus = mysafe("share", "Backup", "--fields", "bogus")
+    assert bogus.returncode == 1 and "a file cannot share bogus" in bogus.stderr
+    assert mysafe("revoke", link).returncode == 0  # the link itself names it
     gone = mysafe("open", link, "--save", str(tmp_path / "again.bin"))
     assert gone.returncode == 1 and "revoked" in gone.stderr and "Traceback" not in gone.stderr
     assert (

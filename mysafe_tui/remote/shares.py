@@ -75,7 +75,7 @@ def build_payload(item: ItemSummary, values: dict[str, str], fields: tuple[str, 
     allowed = SHAREABLE[item.kind]
     unknown = [f for f in fields if f not in allowed]
     if unknown:
-        raise InvalidInput(f"a {item.kind.noun} cannot share {', '.join(unknown)} (it has: "
+        raise InvalidInput(f"{item.kind.noun} cannot share {', '.join(unknown)} (it has: "
                            f"{', '.join(allowed)})")  # fmt: skip
     shown = [{"label": LABELS[f], "value": values[f], "secret": f in SECRET_FIELDS}
              for f in fields if values.get(f)]  # fmt: skip

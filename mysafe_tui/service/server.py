@@ -11,7 +11,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from ..core.errors import InvalidInput, ItemNotFound
+from ..core.errors import InvalidInput, ItemNotFound, MySafeError
 from ..core.models import SPECS, ItemKind, ItemSummary
 from .core import _SERVICE_SET, LocalService, _split, _summary_fields
 
@@ -32,6 +32,17 @@ class VaultService(LocalService):
         from ..remote.status import RemoteStatus
 
         return self._remote.status() if self._remote is not None else RemoteStatus(False)
+
+    async def check_server(self) -> str | None:
+        """Ask a bound vault's server whether it answers and takes the key: None when it
+        does, else why not (also in `remote_status()`). Never raises."""
+        if self._remote is None:
+            return None
+        try:
+            await self._remote.probe()
+        except MySafeError as exc:
+            return str(exc)
+        return None
 
     async def login(
         self,
