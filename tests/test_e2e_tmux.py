@@ -198,7 +198,8 @@ def test_a_whole_form_typed_in_one_burst_lands_field_by_field(tmp_path: Path) ->
         term.wait_for("New password")
         # Back with shift+tab, then on: a field entered by tab has its text selected, so
         # typing replaces it, exactly as for a slow typist.
-        _burst(term, "Aaa", "Tab", "bbb", "BTab", "Xx", "Tab", "yy", "Tab", "Ccc-9!xQ-long", "C-s")
+        _burst(term, "Aaa", "Tab", "bbb", "BTab", "Xx", "Tab", "yy", "Tab", "Ccc-9!xQ-long",
+               "Tab", "https://example.com", "Tab", "JBSWY3DPEHPK3PXP", "C-s")  # fmt: skip
         term.wait_for("Saved 'Xx'")
     finally:
         stop(term)
@@ -209,6 +210,7 @@ def test_a_whole_form_typed_in_one_burst_lands_field_by_field(tmp_path: Path) ->
                          env=env, capture_output=True, text=True, check=True)  # fmt: skip
     item = json.loads(got.stdout)
     assert (item["name"], item["username"], item["password"]) == ("Xx", "yy", "Ccc-9!xQ-long")
+    assert (item["url"], item["secret_key"]) == ("https://example.com", "JBSWY3DPEHPK3PXP")
 
 
 def test_killing_tmux_with_no_client_attached_leaves_no_process(tmp_path: Path) -> None:

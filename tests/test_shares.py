@@ -257,3 +257,37 @@ async def test_share_dialog_custom_expiry(server: RunningServer, tmp_path: Path)
         [row] = await app.service.list_shares()
         expires = datetime.fromisoformat(row["expires_at"].replace("Z", "+00:00")).timestamp()
         assert abs(expires - (time.time() + 36 * 3600)) < 120
+
+
+@pytest.mark.parametrize(("size", "shown"), [((80, 24), False), ((120, 36), True)])
+async def test_the_qr_code_shows_whole_or_says_how_tall_the_terminal_must_be(
+    server: RunningServer, tmp_path: Path, size: tuple[int, int], shown: bool
+) -> None:
+    from textual.widgets import Static
+
+    from mysafe_tui.tui.app import MySafeApp
+    from mysafe_tui.tui.modals.share import ShareDialog
+
+    client_id, secret = server.new_user(f"qr{next(USERS)}")
+    home = tmp_path / "home"
+    setup = VaultService(Paths(home, home), kdf_params=FLOOR)
+    await setup.create(PASSPHRASE)
+    await setup.set_share_server(server.url, client_id, secret)
+    await setup.create_item(ItemKind.NOTE, {"name": "Door", "note": "4711#"})
+    await setup.close()
+    app = MySafeApp(VaultService(Paths(home, home), kdf_params=FLOOR))
+    async with app.run_test(size=size) as pilot:
+        await unlock_ui(app, pilot)
+        await pilot.press("2")
+        await pilot.pause(0.3)
+        await pilot.press("S")
+        await until(pilot, lambda: isinstance(app.screen, ShareDialog))
+        dialog = app.screen
+        assert isinstance(dialog, ShareDialog)
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: dialog.share_hash is not None)
+        await pilot.press("q")
+        await pilot.pause(0.2)
+        assert dialog.query_one("#qr", Static).display is shown
+        if not shown:
+            assert any("rows tall" in n.message for n in app._notifications)

@@ -287,6 +287,21 @@ async def test_filter_as_you_type_and_escape_clears(env: Env) -> None:
         assert names(main) == ["Bank", "GitHub"]
 
 
+async def test_a_filter_with_no_match_here_says_where_there_are_some(env: Env) -> None:
+    runbook = (ItemKind.NOTE, {"name": "Server runbook", "note": "steps"})
+    await env.seed(GITHUB, BANK, runbook)
+    app = env.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        main = await unlock(app, pilot)
+        await pilot.press("slash", *"runbok")  # on Passwords, misspelt
+        await settle(app, pilot)
+        listing = main.query_one(ItemList)
+        assert names(main) == [] and "1 in Notes (press 2)" in listing.empty_text
+        await pilot.press("enter", "2")
+        await settle(app, pilot)
+        assert names(main) == ["Server runbook"]
+
+
 async def test_a_new_filter_puts_the_cursor_on_its_best_match(env: Env) -> None:
     gitea = (ItemKind.PASSWORD, {"name": "Gitea", "username": "me", "password": "x"})
     await env.seed(GITHUB, BANK, gitea)

@@ -111,12 +111,16 @@ class ItemDialog(ModalScreen[ItemSummary | None]):
                         yield Input(value, id=f"f-{spec.name}", placeholder=spec.placeholder,
                                     password=spec.widget == "secret")  # fmt: skip
                     if spec.name == "password":
-                        with Horizontal(classes="generator"):
-                            yield Button("Generate", id="generate", variant="primary")
-                            yield Input("24", id="gen-length", type="integer", max_length=3)
-                            yield Checkbox("Words", id="gen-words")
-                            yield Label("", id="strength")
+                        yield Note("", id="strength")
                     yield Note("", id=f"e-{spec.name}", classes="field-error")
+                if self.kind is ItemKind.PASSWORD:
+                    # Last in the form, so that tab goes from the password to the URL, the
+                    # order people fill a login in; ctrl+g generates from anywhere.
+                    yield Label("Password generator (ctrl+g)", classes="field-label")
+                    with Horizontal(classes="generator"):
+                        yield Button("Generate", id="generate", variant="primary")
+                        yield Input("24", id="gen-length", type="integer", max_length=3)
+                        yield Checkbox("Words", id="gen-words")
             yield Label("ctrl+s save · esc cancel · ctrl+g generate · ctrl+r show/hide",
                         classes="hint")  # fmt: skip
 
@@ -143,13 +147,12 @@ class ItemDialog(ModalScreen[ItemSummary | None]):
         if self.kind is not ItemKind.PASSWORD:
             return
         value = self.query_one("#f-password", Input).value
-        label = self.query_one("#strength", Label)
+        note = self.query_one("#strength", Note)
         if not value:
-            label.update("")
+            note.say("")  # no blank row under an empty password
             return
         strength = self.service.estimate_strength(value)
-        label.update(f"{strength.label} · {strength.bits:.0f} bits")
-        label.set_classes(f"strength-{strength.score}")
+        note.say(f"{strength.label} · {strength.bits:.0f} bits", f"strength-{strength.score}")
 
     @on(Button.Pressed, "#generate")
     def action_generate(self) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
 from ...core.errors import MySafeError
+from ...core.settings import Settings
 from ...service import VaultService
 from ..widgets.note import Note
 
@@ -39,23 +40,29 @@ class SettingsDialog(ModalScreen[bool]):
         themes = sorted(self.app.available_themes)
         with Vertical(classes="dialog settings"):
             yield Label("Settings", classes="title")
-            yield Label("Clipboard", classes="field-label")
-            yield Select(CLIPBOARD, value=s.clipboard, allow_blank=False, id="clipboard")
-            yield Label("Clear the clipboard after (seconds, 5-120)", classes="field-label")
-            yield Input(str(s.clear_seconds), id="clear", type="integer")
-            yield Label("Lock after idle minutes (1-240): here · over SSH", classes="field-label")
-            with Horizontal(id="autolock-row"):
-                yield Input(str(s.autolock_minutes), id="autolock", type="integer")
-                yield Input(str(s.ssh_autolock_minutes), id="ssh-autolock", type="integer")
-            yield Label("Theme", classes="field-label")
-            yield Select([(t, t) for t in themes], value=s.theme if s.theme in themes else
-                         themes[0], allow_blank=False, id="theme")  # fmt: skip
-            yield Label("Key derivation for new vaults", classes="field-label")
-            yield Select(KDF, value=s.kdf_profile, allow_blank=False, id="kdf")
+            with VerticalScroll(id="settings-fields"):
+                yield from self._fields(s, themes)
             yield Note("", id="error", classes="error")
             with Horizontal(classes="buttons"):
+                yield Label("ctrl+s save · esc cancel", classes="hint")
                 yield Button("Save", id="save", variant="primary")
                 yield Button("Cancel", id="cancel")
+
+    def _fields(self, s: Settings, themes: list[str]) -> ComposeResult:
+        """Scrolled at 80x24, where the buttons below must stay in sight."""
+        yield Label("Clipboard", classes="field-label")
+        yield Select(CLIPBOARD, value=s.clipboard, allow_blank=False, id="clipboard")
+        yield Label("Clear the clipboard after (seconds, 5-120)", classes="field-label")
+        yield Input(str(s.clear_seconds), id="clear", type="integer")
+        yield Label("Lock after idle minutes (1-240): here · over SSH", classes="field-label")
+        with Horizontal(id="autolock-row"):
+            yield Input(str(s.autolock_minutes), id="autolock", type="integer")
+            yield Input(str(s.ssh_autolock_minutes), id="ssh-autolock", type="integer")
+        yield Label("Theme", classes="field-label")
+        yield Select([(t, t) for t in themes], value=s.theme if s.theme in themes else
+                     themes[0], allow_blank=False, id="theme")  # fmt: skip
+        yield Label("Key derivation for new vaults", classes="field-label")
+        yield Select(KDF, value=s.kdf_profile, allow_blank=False, id="kdf")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "save":

@@ -31,6 +31,9 @@ NO_SERVER = (
 )
 
 
+QR_CHROME = 11  # rows around the code: border, padding, title, the link, the buttons
+
+
 class ShareDialog(ModalScreen[str | None]):
     """Dismisses with the share hash of the link made, or None."""
 
@@ -185,9 +188,18 @@ class ShareDialog(ModalScreen[str | None]):
             return
         qr = self.query_one("#qr", Static)
         if not qr.display:
-            qr.update(qr_text(self.link))
+            code = qr_text(self.link)
+            needed = len(code.plain.splitlines()) + QR_CHROME
+            if needed > self.app.size.height:  # cut in half, a code cannot be scanned
+                self.notify(
+                    f"The QR code needs a terminal {needed} rows tall (this one has "
+                    f"{self.app.size.height}): enlarge it, or press c to copy the link",
+                    severity="warning",
+                )
+                return
+            qr.update(code)
         qr.display = not qr.display
-        self.query_one("#statement").display = not qr.display  # room for the code at 80x24
+        self.query_one("#statement").display = not qr.display
 
     @on(Button.Pressed, "#close")
     def action_close(self) -> None:

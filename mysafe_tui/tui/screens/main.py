@@ -167,10 +167,22 @@ class MainScreen(Screen[None]):
         if not top:
             keep = keep or (listing.current.id if listing.current else None)
         empty = self._empty_text()
+        if not items and self.query_text and self.kind is not None:
+            empty += await self._elsewhere()
         listing.show(items, keep=keep, empty=empty)
         if not items:
             self.query_one(DetailPane).show_item(None)
         self.update_topbar()
+
+    async def _elsewhere(self) -> str:
+        """Nothing matches in this tab: say where something does ("2 in Notes: press 2")."""
+        found = await self.service.search(self.query_text, favourites_only=self.favourites_only)
+        counts: dict[ItemKind, int] = {}
+        for item in found:
+            counts[item.kind] = counts.get(item.kind, 0) + 1
+        places = [f"{counts[kind]} in {label[2:]} (press {label[0]})"
+                  for _, label, kind in TABS if kind in counts]  # fmt: skip
+        return f" Found {', '.join(places)}." if places else ""
 
     def _empty_text(self) -> str:
         if self.query_text:
