@@ -619,3 +619,25 @@ async def test_names_that_look_like_markup_show_as_typed(env: Env) -> None:
         await pilot.press("y")
         await until(pilot, lambda: names(main) == [])
         assert any(odd in n.message for n in app._notifications)
+
+
+async def test_rotating_the_vault_key_from_the_palette(env: Env) -> None:
+    from mysafe_tui.tui.modals.rotate import RotateKeyDialog
+
+    await env.seed(GITHUB, BANK)
+    app = env.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        main = await unlock(app, pilot)
+        app.rotate_key()
+        await until(pilot, lambda: isinstance(app.screen, RotateKeyDialog))
+        dialog = app.screen
+        dialog.query_one("#passphrase", Input).value = "not the passphrase"
+        await pilot.press("enter")
+        await until(
+            pilot, lambda: "Nothing was changed" in str(dialog.query_one("#error", Note).render())
+        )
+        dialog.query_one("#passphrase", Input).value = PASSPHRASE
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen is main)
+        assert any("2 records re-encrypted" in n.message for n in app._notifications)
+        assert await app.service.reveal(main.current.id) if main.current else False

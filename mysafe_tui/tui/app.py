@@ -188,6 +188,14 @@ class MySafeApp(App[None]):
 
         self.push_screen(SettingsDialog(self.service), self._settings_saved)
 
+    @work(exit_on_error=False)
+    async def rotate_key(self) -> None:
+        from .modals.rotate import RotateKeyDialog
+
+        count = await self.push_screen_wait(RotateKeyDialog(self.service))
+        if count is not None:
+            self.notify(f"New vault key: {count} records re-encrypted under new item keys")
+
     def _settings_saved(self, saved: bool | None) -> None:
         if saved:
             self.notify("Settings saved")
@@ -208,6 +216,11 @@ class MySafeApp(App[None]):
             return
         yield SystemCommand("Lock", "Lock the vault now (ctrl+l)", self.action_lock)
         yield SystemCommand("Settings", "Clipboard, auto-lock, theme, KDF", self.action_settings)
+        yield SystemCommand(
+            "Rotate the vault key",
+            "New vault and item keys: an old header or passphrase opens nothing new",
+            self.rotate_key,
+        )
         for kind in ItemKind:
             verb = "Attach a file" if kind is ItemKind.FILE else f"New {kind.label.lower()}"
             yield SystemCommand(verb, f"Add {kind.noun}", lambda k=kind: self._new(main, k))
