@@ -66,7 +66,7 @@ async def test_items_round_trip_on_the_real_server(server: RunningServer) -> Non
         await client.set_active("password", item_id, False)
         with pytest.raises(RemoteRejected) as inactive:
             await client.get_item("password", item_id)
-        assert inactive.value.code == 1009 and "inactive" in str(inactive.value)
+        assert inactive.value.code == 1009 and str(inactive.value) == "1009: Inactive password"
         every = await client.list_items("password", include_inactive=True)
         assert [r["active"] for r in every if r["identifier"] == item_id] == [False]
         await client.set_active("password", item_id, True)

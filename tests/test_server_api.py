@@ -146,12 +146,15 @@ def test_password_round_trip_with_exact_keys(alice: httpx.Client) -> None:
     )
     assert created["response"]["message"] == "Password successfully registered"
     assert created["response"]["mensagem"] == "Password successfully registered"
-    assert created["shared_error"] == []
-    entity = created["password_entity"]
+    entity = created["password_entity"]  # as senhasegura's published examples show it:
+    assert entity["shared_error"] == [] and "shared_error" not in created  # inside the entity
+    assert entity["note"] == "work" and "notes" not in entity  # `note` in this answer
     assert isinstance(entity["identifier"], str) and entity["identifier"].isdigit()
-    assert "password" not in entity and "secret_key" not in entity and entity["tags"] == "dev,git"
+    assert "password" not in entity and "secret_key" not in entity and entity["tags"] == "dev, git"
 
-    rows = ok(alice.get("/api/mysafe/password"))["password_on_list"]
+    listed = ok(alice.get("/api/mysafe/password"))
+    assert listed["response"]["message"] == ""  # a list's message is empty
+    rows = listed["password_on_list"]
     row = next(r for r in rows if r["identifier"] == entity["identifier"])
     assert {
         "identifier",
@@ -217,7 +220,7 @@ def test_note_and_api_secret_keys(alice: httpx.Client) -> None:
         201,
     )
     assert api["response"]["message"] == "Api secret successfully registered"
-    assert "client_secret" not in api["api_entity"]
+    assert api["api_entity"]["client_secret"] == "csecret"  # kept in this one answer
     rows = ok(alice.get("/api/mysafe/secretapi"))["api_secret_on_list"]
     assert any(r["name"] == "billing" and "client_secret" not in r for r in rows)
     got = ok(alice.get(f"/api/mysafe/secretapi/{api['api_entity']['identifier']}"))
@@ -239,7 +242,7 @@ def test_note_and_api_secret_keys(alice: httpx.Client) -> None:
 
 def test_required_fields_and_bad_bodies_are_1001(alice: httpx.Client) -> None:
     body = failed(alice.post("/api/mysafe/password", json={"name": "x", "username": "u"}), 1001)
-    assert "password" in body["response"]["message"]
+    assert body["response"]["message"] == "1001: Parameter 'password' was not informed!"
     failed(alice.post("/api/mysafe/note", json={"note": "body"}), 1001)
     failed(
         alice.post("/api/mysafe/secretapi", json={"name": "n", "url": "u", "client_id": "c"}), 1001
@@ -274,6 +277,7 @@ def test_deactivate_and_activate(alice: httpx.Client) -> None:
     item_id = new_password(alice, "to-trash")["identifier"]
     answer = ok(alice.post(f"/api/mysafe/password/inactive/{item_id}"))
     assert answer["response"]["message"] == "Password successfully deactivated"
+    assert set(answer) == {"code", "response"}  # the envelope only, as documented
     failed(alice.get(f"/api/mysafe/password/{item_id}"), 1009)
     failed(alice.put(f"/api/mysafe/password/update/{item_id}", json={"url": "x"}), 1009)
     rows = ok(alice.get("/api/mysafe/password"))["password_on_list"]
@@ -285,7 +289,8 @@ def test_deactivate_and_activate(alice: httpx.Client) -> None:
     assert ok(alice.post(f"/api/mysafe/password/active/{item_id}"))["response"]["message"] == (
         "Password successfully activated"
     )
-    assert ok(alice.get(f"/api/mysafe/password/{item_id}"))["password_entity"]["password"]
+    got = ok(alice.get(f"/api/mysafe/password/{item_id}"))["password_entity"]
+    assert got["password"] and got["secret_key"] is None and got["token"] is None  # null
 
 
 def test_list_filters(alice: httpx.Client) -> None:
@@ -321,7 +326,7 @@ def test_sharing_with_users_and_groups(server: RunningServer, alice: httpx.Clien
         ),
         201,
     )
-    assert entity["shared_error"] == ["user nobody not found"]
+    assert entity["password_entity"]["shared_error"] == ["user nobody not found"]
     item_id = entity["password_entity"]["identifier"]
     with server.client("bob") as bob, server.client("carol") as carol:
         row = next(

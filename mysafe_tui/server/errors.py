@@ -31,11 +31,11 @@ def no_access() -> ApiError:
 
 
 def inactive(kind: str) -> ApiError:
-    return ApiError(INACTIVE, f"{INACTIVE}: {NOUNS[kind]} is inactive")
+    return ApiError(INACTIVE, f"{INACTIVE}: Inactive {NOUNS[kind].lower()}")  # senhasegura's words
 
 
 def missing(name: str) -> ApiError:
-    return ApiError(MISSING_PARAMETER, f"{MISSING_PARAMETER}: Required parameter missing: {name}")
+    return ApiError(MISSING_PARAMETER, f"{MISSING_PARAMETER}: Parameter '{name}' was not informed!")
 
 
 def invalid(message: str) -> ApiError:

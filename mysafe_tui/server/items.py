@@ -114,8 +114,9 @@ def entity(config: KindConfig, item: dict[str, Any], *, with_secret: bool) -> di
     out: dict[str, Any] = {"identifier": item["identifier"]}
     for name in (*config.plain, *config.sealed):
         out[name] = item.get(name, "")
-    if config.kind == "password":
-        out["token"] = _current_code(out.get("secret_key", ""))
+    if config.kind == "password":  # the published examples: null, not "", when there is none
+        out["secret_key"] = out.get("secret_key") or None
+        out["token"] = _current_code(out["secret_key"] or "") or None
     out.update(
         users_allowed=item["users_allowed"],
         groups_allowed=item["groups_allowed"],
@@ -126,6 +127,17 @@ def entity(config: KindConfig, item: dict[str, Any], *, with_secret: bool) -> di
     if not with_secret:
         for name in config.secret:
             out.pop(name, None)
+    return out
+
+
+def written(config: KindConfig, item: dict[str, Any], shared_error: list[Any]) -> dict[str, Any]:
+    """The entity a create or update answers with, as senhasegura's examples show it: no
+    secret (an API secret keeps its client_secret), a password's notes as `note`, and the
+    sharing failures inside it."""
+    out = entity(config, item, with_secret=config.kind == "secretapi")
+    if config.kind == "password" and "notes" in out:
+        out["note"] = out.pop("notes")
+    out["shared_error"] = shared_error
     return out
 
 
@@ -149,8 +161,7 @@ def split_fields(
     elif "name" in body and not text(body["name"]).strip():
         raise invalid("name cannot be empty")
     plain = {name: plain_text(name, body[name]) for name in config.plain if name in body}
-    if "tags" in plain:
-        plain["tags"] = ",".join(t.strip() for t in plain["tags"].split(",") if t.strip())
+
     sealed = {name: text(body[name]) for name in config.sealed if name in body}
     for name, value in sealed.items():  # a lone surrogate cannot even be stored as UTF-8
         if _SURROGATE.search(value):
@@ -239,7 +250,7 @@ def kind_routes(config: KindConfig, prefix: str) -> list[BaseRoute]:
             for item in items
             if (everything or item["active"]) and matches(config, item, query)
         ]
-        return envelope(200, **{config.list_key: rows})
+        return envelope(200, "", **{config.list_key: rows})  # documented: an empty message
 
     async def get_item(request: Request, user_id: int) -> Response:
         item = store_of(request).get_item(user_id, config.kind, request.path_params["id"])
@@ -263,8 +274,7 @@ def kind_routes(config: KindConfig, prefix: str) -> list[BaseRoute]:
         return envelope(
             201,
             f"{config.noun} successfully registered",
-            shared_error=shared_error,
-            **{config.write_key: for_client(request, entity(config, item, with_secret=False))},
+            **{config.write_key: for_client(request, written(config, item, shared_error))},
         )
 
     async def update_item(request: Request, user_id: int) -> Response:
@@ -295,24 +305,19 @@ def kind_routes(config: KindConfig, prefix: str) -> list[BaseRoute]:
         return envelope(
             200,
             f"{config.noun} successfully updated",
-            shared_error=shared_error,
-            **{config.write_key: for_client(request, entity(config, item, with_secret=False))},
+            **{config.write_key: for_client(request, written(config, item, shared_error))},
         )
 
     def set_active(active: bool, word: str) -> Any:
         async def handler(request: Request, user_id: int) -> Response:
-            item = await run_in_threadpool(
+            await run_in_threadpool(
                 store_of(request).set_active,
                 user_id,
                 config.kind,
                 request.path_params["id"],
                 active,
             )
-            return envelope(
-                200,
-                f"{config.noun} successfully {word}",
-                **{config.write_key: for_client(request, entity(config, item, with_secret=False))},
-            )
+            return envelope(200, f"{config.noun} successfully {word}")  # the envelope only
 
         handler.__name__ = f"{word}_{config.kind}"
         return handler
