@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import re
 import shutil
 import time
 import types
@@ -16,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import Input
+from textual.containers import VerticalScroll
+from textual.widgets import Button, Input
 
 from conftest import FLOOR, PASSPHRASE
 from mysafe_tui.core.models import ItemKind
@@ -299,3 +301,30 @@ def test_screen(
     seed, run_before = SCREENS[name]
     app = make_app(seed)
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.usefixtures("frozen")
+@pytest.mark.parametrize("name", [n for n in SCREENS if n == "share_no_server" or
+                                  not n.startswith("share")])  # fmt: skip
+def test_every_screen_fits_80x24_with_its_buttons_and_keys_in_sight(name: str) -> None:
+    """An SSH session's 80x24: the last row of buttons and the key hints must be on screen
+    (a dialog cut at the bottom hides how to save or leave it)."""
+    seed, run_before = SCREENS[name]
+    app = make_app(seed)
+
+    async def check() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            if run_before is not None:
+                await run_before(pilot)
+            screen = app.screen
+            keyed = [b for b in screen.query(Button) if re.search(r"\(\w+\)", str(b.label))]
+            assert screen.query(".hint, Footer") or keyed, (name, "no key hints")
+            shown = [  # in a scrolled part, a button is reached by scrolling: not those
+                w for w in screen.query("Button, .hint") if w.display and w.region.area
+                and not any(isinstance(a, VerticalScroll) for a in w.ancestors)
+            ]  # fmt: skip
+            for widget in shown:
+                region = widget.region
+                assert region.bottom <= 24 and region.right <= 80, (name, widget, region)
+
+    asyncio.run(check())

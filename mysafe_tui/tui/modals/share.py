@@ -58,7 +58,7 @@ class ShareDialog(ModalScreen[str | None]):
             if self.target is None:
                 yield Static(NO_SERVER, id="no-server")
                 with Horizontal(classes="buttons"):
-                    yield Button("Close", id="close")
+                    yield Button("Close (esc)", id="close")
                 return
             with VerticalScroll(id="share-form"):
                 if self.item.kind is ItemKind.FILE:
