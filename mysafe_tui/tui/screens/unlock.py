@@ -196,15 +196,15 @@ class CreateVaultScreen(_VaultGate):
         second = self.query_one("#confirm", Input).value
         try:
             self.service.check_new_passphrase(first, second)
-        except WeakPassphrase as exc:
-            self.idle(str(exc).capitalize())
-            question = f"{str(exc).capitalize()} Use it anyway?"
+        except WeakPassphrase as exc:  # the advice is under the box already; ask, in full
+            self.idle("")
+            question = f"{_sentence(str(exc))} Use it anyway?"
             if not await self.app.push_screen_wait(
                 ConfirmDialog(question, "Use it anyway", danger=True)
             ):
                 return
         except InvalidInput as exc:
-            self.idle(str(exc).capitalize())
+            self.idle(_sentence(str(exc)))
             return
         self.create(first)
 
@@ -217,3 +217,8 @@ class CreateVaultScreen(_VaultGate):
             self.idle(f"The vault was not created: {exc}")
             return
         self.app.call_later(self.app.action_unlocked)  # type: ignore[attr-defined]
+
+
+def _sentence(text: str) -> str:
+    """A capital first letter, the rest as it was (str.capitalize lowercases the rest)."""
+    return text[:1].upper() + text[1:]
