@@ -284,8 +284,7 @@ async def cmd_open(args: argparse.Namespace, service: VaultService) -> int:
     from .core.sanitize import safe_filename
 
     save = Path(args.save).expanduser() if args.save else None
-    folder = save if save is None or save.is_dir() else save.parent
-    folder = folder or Path.cwd()
+    folder = Path.cwd() if save is None else save if save.is_dir() else save.parent
 
     def before_reveal(status: dict[str, Any]) -> None:
         """A one-view link must not be spent on a write that is bound to fail."""
