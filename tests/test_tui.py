@@ -641,3 +641,19 @@ async def test_rotating_the_vault_key_from_the_palette(env: Env) -> None:
         await until(pilot, lambda: app.screen is main)
         assert any("2 records re-encrypted" in n.message for n in app._notifications)
         assert await app.service.reveal(main.current.id) if main.current else False
+
+
+async def test_ctrl_f_looks_for_the_filter_inside_notes_text(env: Env) -> None:
+    home = (ItemKind.NOTE, {"name": "Home", "note": "the Wi-Fi key is on the fridge"})
+    office = (ItemKind.NOTE, {"name": "Office", "note": "badge at the front desk"})
+    await env.seed(GITHUB, home, office)
+    app = env.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        main = await unlock(app, pilot)
+        await pilot.press("2", "slash", *"fridge")
+        await settle(app, pilot)
+        assert names(main) == [] and "ctrl+f" in main.query_one(ItemList).empty_text
+        await pilot.press("ctrl+f")
+        await until(pilot, lambda: names(main) == ["Home"])
+        assert any("1 item(s) hold 'fridge'" in n.message for n in app._notifications)
+        assert len(await app.service.search("fridge")) == 0  # note text is never indexed

@@ -25,6 +25,7 @@ from ..core.errors import (
     AmbiguousName,
     InvalidInput,
     ItemNotFound,
+    MySafeError,
     StorageError,
     VaultLocked,
     VaultNotFound,
@@ -258,6 +259,35 @@ class LocalService:
         is decoded when it is looked at."""
         self._require()
         return self._index.search(query, kind=kind, trash=trash, favourites_only=favourites_only)
+
+    async def search_text(
+        self, query: str, *, kind: ItemKind | None = None, trash: bool = False
+    ) -> Hits:
+        """Items whose own text (a note's body, the notes of a login, an API secret or a file)
+        holds every word of `query`, case-insensitively. Asked for explicitly: those texts
+        are secrets, so they are not in the index; each is decrypted in the worker, looked
+        at and dropped, never kept."""
+        vault = self._require()
+        words = query.casefold().split()
+
+        def work() -> Hits:
+            found = []
+            for item_id, record in vault.records.items():
+                if (kind is not None and record.kind is not kind) or not words:
+                    continue
+                summary = record.summary()
+                if summary.active == trash:
+                    continue
+                try:
+                    secret = vault.reveal(item_id)
+                except MySafeError:
+                    continue  # a damaged item is reported elsewhere
+                text = "\n".join(secret.get(f, "") for f in ("note", "notes")).casefold()
+                if all(word in text for word in words):
+                    found.append(record)
+            return Hits(found)
+
+        return await self._run(work)
 
     def counts_now(self) -> dict[ItemKind, int]:
         """Active items per kind (for headers and tabs); in memory, no await needed."""

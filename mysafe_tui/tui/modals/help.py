@@ -19,6 +19,7 @@ KEYS = [
     ("Lists", [
         ("1 2 3 4", "passwords, notes, files, API secrets"), ("5", "trash"),
         ("/", "filter as you type (fuzzy); esc clears"), ("*", "favourites only"),
+        ("ctrl+f", "the filter's words inside notes' text (decrypted on request)"),
         ("↑ ↓ j k, pgup pgdn", "move"), ("enter", "open the item"),
     ]),
     ("Items", [

@@ -55,6 +55,10 @@ class MainScreen(Screen[None]):
         Binding("slash", "filter", "Filter", id="filter", priority=True),
         Binding("escape", "back", "Back", show=False, id="back"),
         Binding("asterisk", "favourites", "★ only", show=False, id="favourites"),
+        # Priority: the filter box has its own ctrl+f (delete a word) and has the focus then.
+        Binding(
+            "ctrl+f", "search_text", "Search text", show=False, id="search_text", priority=True
+        ),
         Binding("n", "new", "New", id="new"),
         Binding("e", "edit", "Edit", show=False, id="edit"),
         Binding("c", "copy('primary')", "Copy", id="copy"),
@@ -186,7 +190,10 @@ class MainScreen(Screen[None]):
 
     def _empty_text(self) -> str:
         if self.query_text:
-            return f"Nothing matches '{self.query_text}'. Esc clears the filter."
+            return (
+                f"Nothing matches '{self.query_text}'. Esc clears the filter; ctrl+f looks "
+                "inside the notes' text."
+            )
         if self.tab == "trash":
             return "The trash is empty."
         if self.favourites_only:
@@ -288,6 +295,23 @@ class MainScreen(Screen[None]):
         if isinstance(self.focused, Input):  # "/" typed into a field is just a "/"
             raise SkipAction()
         self.set_focus(self.query_one("#filter", Input))  # now, not after a refresh
+
+    def action_search_text(self) -> None:
+        # After the filter box has taken every key typed before this one (a burst).
+        flt = self.query_one("#filter", Input)
+        flt.call_later(lambda: self.search_text(flt.value))
+
+    @work(exclusive=True, group="search", exit_on_error=False)
+    async def search_text(self, query: str) -> None:
+        """The filter's words inside notes' text (decrypted on request, not kept)."""
+        if not query.strip():
+            self.notify("Type a filter first (/), then ctrl+f looks for it inside the text")
+            return
+        items = await self.service.search_text(query, kind=self.kind, trash=self.tab == "trash")
+        listing = self.query_one(ItemList)
+        listing.show(items, empty=f"No text here holds '{query}'.")
+        self.notify(f"{len(items)} item(s) hold '{query}' in their text")
+        self.set_focus(listing)
 
     def action_back(self) -> None:
         if self.has_class("detail-open"):
