@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import zipfile
@@ -19,3 +20,15 @@ def test_wheel_ships_the_stylesheet(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert "mysafe_tui/tui/app.tcss" in names
     assert "mysafe_tui/core/vault.py" in names
+
+
+def test_every_relative_link_in_the_readme_and_docs_resolves() -> None:
+    """The product's docs stand on their own: no link out of the repository, none broken."""
+    root = Path(__file__).resolve().parent.parent
+    for doc in [root / "README.md", *sorted((root / "docs").glob("*.md"))]:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", doc.read_text()):
+            if "://" in target:
+                continue
+            resolved = (doc.parent / target).resolve()
+            assert resolved.is_relative_to(root), (doc.name, target)
+            assert resolved.exists(), (doc.name, target)
