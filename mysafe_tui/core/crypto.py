@@ -149,10 +149,6 @@ def sha256(data: bytes) -> bytes:
     return hashlib.sha256(data).digest()
 
 
-def xor_bytes(a: bytes, b: bytes) -> bytes:
-    return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).to_bytes(len(a), "big")
-
-
 # --- STREAM: chunked file encryption ------------------------------------------------------
 # Nonce = 7 zero bytes | 32-bit chunk counter | 1-byte last-chunk flag. Each file content gets a
 # fresh random key, so a fixed prefix never repeats a (key, nonce) pair. The counter rejects

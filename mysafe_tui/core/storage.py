@@ -260,18 +260,34 @@ def write_transaction(conn: sqlite3.Connection, path: Path) -> Iterator[sqlite3.
 
 
 def translate(exc: sqlite3.DatabaseError, path: Path) -> Exception:
+    """SQLite's error as the project's, by SQLite's own error name (not its wording)."""
     text = str(exc).lower()
-    if "locked" in text or "busy" in text:
+    name = getattr(exc, "sqlite_errorname", "") or _name_from(text)
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
         return VaultBusy("another mysafe process is writing to this vault; try again shortly")
-    if "full" in text:
+    if name.startswith("SQLITE_FULL"):
         return StorageError(f"the disk is full: nothing was changed in {path}")
-    if "readonly" in text or "read-only" in text:
+    if name.startswith("SQLITE_READONLY"):
         return StorageError(
             f"{path} is open read-only (the file is read-only, or the disk was full when it "
             "was opened): nothing was changed; free some space and try again"
         )
-    if "malformed" in text or "not a database" in text or "decode" in text:
+    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "decode" in text:
         return CorruptVault(f"{path} is damaged and cannot be read ({exc})")
-    if "i/o" in text or "disk" in text:
+    if name.startswith(("SQLITE_IOERR", "SQLITE_CANTOPEN")):
         return StorageError(f"the disk refused a write to {path}; nothing was changed ({exc})")
     return StorageError(f"vault storage error in {path}: {exc}")
+
+
+def _name_from(text: str) -> str:
+    """An error raised without SQLite's name (a fault injected by a test, a wrapper)."""
+    for words, name in (
+        (("locked", "busy"), "SQLITE_BUSY"),
+        (("full",), "SQLITE_FULL"),
+        (("readonly", "read-only"), "SQLITE_READONLY"),
+        (("malformed", "not a database"), "SQLITE_CORRUPT"),
+        (("i/o", "disk"), "SQLITE_IOERR"),
+    ):
+        if any(word in text for word in words):
+            return name
+    return ""

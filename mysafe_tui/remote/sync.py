@@ -120,7 +120,6 @@ def to_wire(kind: ItemKind, fields: dict[str, Any], secret: dict[str, str]) -> d
 
 @dataclass
 class PullResult:
-    fetched: int = 0
     written: int = 0
     removed: int = 0
     unchanged: int = 0
@@ -201,7 +200,6 @@ class SyncEngine:
                 if entity is None:
                     seen.discard((kind.value, row["identifier"]))
                     continue
-                result.fetched += 1
                 version = version_of(kind, entity)
                 ref = RemoteRef(kind.value, row["identifier"], version)
                 if local is not None and local.remote == str(ref) and local.active:

@@ -46,7 +46,6 @@ FILE = KindConfig(
     secret=(),
     filters=("name",),
 )
-INTERNAL = ("blob", "file_key", "sha256")  # sealed, never sent
 
 
 class BlobStore:
