@@ -22,6 +22,9 @@ import pytest
 
 from conftest import processes_under, wait_until_gone
 
+# Real terminals, sshd and browsers: the full suite (CI) runs them; `-m "not slow"` skips.
+pytestmark = pytest.mark.slow
+
 MYSAFE = str(Path(sys.executable).parent / "mysafe")
 PASSPHRASE = "correct horse battery staple"
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"

@@ -282,6 +282,7 @@ def _committed_items_readable(path: Path, committed: list[str]) -> None:
         v.close()
 
 
+@pytest.mark.slow
 def test_a_checkpoint_cut_short_by_a_full_disk_locks_nobody_out(tmp_path: Path) -> None:
     """The disk fills while the write-ahead log is copied into the vault at close: the file is
     left short of what its header promises, but the log still holds every commit."""
@@ -297,6 +298,7 @@ def test_a_checkpoint_cut_short_by_a_full_disk_locks_nobody_out(tmp_path: Path) 
         _committed_items_readable(path, committed)
 
 
+@pytest.mark.slow
 def test_sigkill_during_close_locks_nobody_out(tmp_path: Path) -> None:
     original = _grown_vault(tmp_path, items=100).read_bytes()
     rng = random.Random(1)

@@ -192,6 +192,7 @@ def _copy_of(hostile_home: Path, tmp_path: Path) -> VaultService:
     return VaultService(Paths(home, home), kdf_params=FLOOR)
 
 
+@pytest.mark.slow
 async def test_every_corpus_item_shows_escaped_in_the_list_and_the_detail_pane(
     hostile_home: Path, tmp_path: Path
 ) -> None:

@@ -29,6 +29,10 @@ if not Path(CHROMIUM).exists():
 pytest.importorskip("playwright.async_api")
 
 
+# Real terminals, sshd and browsers: the full suite (CI) runs them; `-m "not slow"` skips.
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     running = start_server(tmp_path_factory.mktemp("tui-browser"))
