@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import sqlite3
 import stat
@@ -568,3 +569,17 @@ def test_the_process_is_not_dumpable() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split("\n")[:2] == ["True", "False (0, 0)"]
+
+
+def test_a_handle_that_did_not_follow_a_write_never_lowers_the_memory(vault_path: Path) -> None:
+    seen = vault_path.parent / "state"
+    Vault.create(vault_path, PASSPHRASE, params=FLOOR).close()
+    window = Vault.open(vault_path)
+    window.unlock(PASSPHRASE, seen_dir=seen)  # a UI left open...
+    cli = Vault.open(vault_path)
+    cli.unlock(PASSPHRASE, seen_dir=seen)
+    add_password(cli, "GitHub", "gh")  # ...while the CLI writes
+    cli.close()
+    newest = json.loads(next(seen.iterdir()).read_text())["generation"]
+    window.close()  # it never refreshed: its own state is older
+    assert json.loads(next(seen.iterdir()).read_text())["generation"] == newest

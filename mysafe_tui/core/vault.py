@@ -821,15 +821,10 @@ class Vault:
 
     def _check_seen(self, accept: bool) -> str | None:
         """A sentence when the vault is older than (or forked from) the newest state seen."""
-        path = self._seen_file()
-        if path is None:
+        seen = self._read_seen()
+        if seen is None:
             return None
-        try:
-            data = json.loads(path.read_text())
-            seen_gen, seen_tag = int(data["generation"]), bytes.fromhex(data["tag"])
-            valid = bytes.fromhex(data["mac"]) == self._seen_mac(seen_gen, seen_tag)
-        except (OSError, ValueError, KeyError, TypeError):
-            valid = False  # none yet, or not ours to trust (another vault key): start over
+        valid, seen_gen, seen_tag = seen
         tag = self._tag(self._generation, len(self._macs), self._acc)
         if valid and not accept:
             if seen_gen > self._generation:
@@ -847,14 +842,31 @@ class Vault:
                 )
         self.rollback = None
         with suppress(StorageError):  # a full disk: reading goes on, the memory waits
-            self.remember_seen()
+            self.remember_seen(lower=accept)
         return None
 
-    def remember_seen(self) -> None:
-        """Record the current state as the newest seen (never over a newer one: not while
-        this copy is a rollback)."""
+    def _read_seen(self) -> tuple[bool, int, bytes] | None:
+        """(trusted, generation, tag) of the newest state seen; None without a state folder."""
+        path = self._seen_file()
+        if path is None:
+            return None
+        try:
+            data = json.loads(path.read_text())
+            seen_gen, seen_tag = int(data["generation"]), bytes.fromhex(data["tag"])
+            valid = bytes.fromhex(data["mac"]) == self._seen_mac(seen_gen, seen_tag)
+        except (OSError, ValueError, KeyError, TypeError):
+            return False, -1, b""  # none yet, or not ours to trust (another key): start over
+        return valid, seen_gen, seen_tag
+
+    def remember_seen(self, lower: bool = False) -> None:
+        """Record the current state as the newest seen: never while this copy is a rollback,
+        and never over a newer state another process left (a window that did not follow a
+        CLI write), unless `lower` (a backup accepted on purpose)."""
         path = self._seen_file()
         if path is None or self._vk_key is None or self.rollback:
+            return
+        seen = self._read_seen()
+        if not lower and seen is not None and seen[0] and seen[1] > self._generation:
             return
         tag = self._tag(self._generation, len(self._macs), self._acc)
         record = {"generation": self._generation, "tag": tag.hex(),
