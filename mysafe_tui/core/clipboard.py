@@ -87,6 +87,13 @@ SSH_HINT = "nothing arrived? a tmux on your own machine needs 'set -g set-clipbo
 PASSTHROUGH_FIX = "add 'set -g allow-passthrough on' to ~/.tmux.conf (or use tmux 3.2 or later)"
 
 
+def _fits_a_terminal(text: str) -> None:
+    if len(text.encode()) > MAX_OSC52_BYTES:
+        raise ClipboardUnavailable(
+            f"too large for the terminal's clipboard (over {MAX_OSC52_BYTES // 1000} kB)"
+        )
+
+
 def _over_ssh(env: Mapping[str, str]) -> bool:
     return bool(env.get("SSH_TTY") or env.get("SSH_CONNECTION"))
 
@@ -112,10 +119,7 @@ class Osc52Backend:
         return seq
 
     def set(self, text: str) -> None:
-        if len(text.encode()) > MAX_OSC52_BYTES:
-            raise ClipboardUnavailable(
-                f"too large for the terminal's clipboard (over {MAX_OSC52_BYTES // 1000} kB)"
-            )
+        _fits_a_terminal(text)
         self._write(self.sequence(text))
 
     def get(self) -> str | None:
@@ -172,10 +176,7 @@ class TmuxBackend:
             return ""
 
     def set(self, text: str) -> None:
-        if len(text.encode()) > MAX_OSC52_BYTES:
-            raise ClipboardUnavailable(
-                f"too large for the terminal's clipboard (over {MAX_OSC52_BYTES // 1000} kB)"
-            )
+        _fits_a_terminal(text)
         try:
             done = self._run("load-buffer", "-w", "-b", self.BUFFER, "-", text=text)
             loaded = done.returncode == 0
