@@ -223,26 +223,37 @@ def test_cli_share_shares_revoke_open_and_a_50_mib_file(
     )
 
 
-async def test_share_dialog_custom_expiry(server: RunningServer, tmp_path: Path) -> None:
-    from textual.widgets import Input, RadioButton
-
-    from mysafe_tui.tui.app import MySafeApp
-    from mysafe_tui.tui.modals.share import ShareDialog
-
-    client_id, secret = server.new_user(f"dialog{next(USERS)}")
+async def _door_note_vault(server: RunningServer, tmp_path: Path) -> VaultService:
+    """A vault with one note and a share server of its own user; locked, ready for the UI."""
+    client_id, secret = server.new_user(f"door{next(USERS)}")
     home = tmp_path / "home"
     setup = VaultService(Paths(home, home), kdf_params=FLOOR)
     await setup.create(PASSPHRASE)
     await setup.set_share_server(server.url, client_id, secret)
     await setup.create_item(ItemKind.NOTE, {"name": "Door", "note": "4711#"})
     await setup.close()
-    app = MySafeApp(VaultService(Paths(home, home), kdf_params=FLOOR))
+    return VaultService(Paths(home, home), kdf_params=FLOOR)
+
+
+async def _share_dialog_on_the_note(app: Any, pilot: Any) -> None:
+    from mysafe_tui.tui.modals.share import ShareDialog
+
+    await unlock_ui(app, pilot)
+    await pilot.press("2")
+    await pilot.pause(0.3)
+    await pilot.press("S")
+    await until(pilot, lambda: isinstance(app.screen, ShareDialog))
+
+
+async def test_share_dialog_custom_expiry(server: RunningServer, tmp_path: Path) -> None:
+    from textual.widgets import Input, RadioButton
+
+    from mysafe_tui.tui.app import MySafeApp
+    from mysafe_tui.tui.modals.share import ShareDialog
+
+    app = MySafeApp(await _door_note_vault(server, tmp_path))
     async with app.run_test(size=(100, 32)) as pilot:
-        await unlock_ui(app, pilot)
-        await pilot.press("2")
-        await pilot.pause(0.3)
-        await pilot.press("S")
-        await until(pilot, lambda: isinstance(app.screen, ShareDialog))
+        await _share_dialog_on_the_note(app, pilot)
         dialog = app.screen
         assert isinstance(dialog, ShareDialog)
         dialog.query(RadioButton).last().value = True  # "custom"
@@ -268,20 +279,9 @@ async def test_the_qr_code_shows_whole_or_says_how_tall_the_terminal_must_be(
     from mysafe_tui.tui.app import MySafeApp
     from mysafe_tui.tui.modals.share import ShareDialog
 
-    client_id, secret = server.new_user(f"qr{next(USERS)}")
-    home = tmp_path / "home"
-    setup = VaultService(Paths(home, home), kdf_params=FLOOR)
-    await setup.create(PASSPHRASE)
-    await setup.set_share_server(server.url, client_id, secret)
-    await setup.create_item(ItemKind.NOTE, {"name": "Door", "note": "4711#"})
-    await setup.close()
-    app = MySafeApp(VaultService(Paths(home, home), kdf_params=FLOOR))
+    app = MySafeApp(await _door_note_vault(server, tmp_path))
     async with app.run_test(size=size) as pilot:
-        await unlock_ui(app, pilot)
-        await pilot.press("2")
-        await pilot.pause(0.3)
-        await pilot.press("S")
-        await until(pilot, lambda: isinstance(app.screen, ShareDialog))
+        await _share_dialog_on_the_note(app, pilot)
         dialog = app.screen
         assert isinstance(dialog, ShareDialog)
         await pilot.press("ctrl+s")
