@@ -405,12 +405,10 @@ def _detail(item: ItemSummary) -> str:
     return item.username or item.url or item.identifier_code
 
 
-def _size(size: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return ""
+def _size(count: float) -> str:
+    from .core.humanize import size
+
+    return size(count)
 
 
 async def cmd_get(args: argparse.Namespace, service: VaultService) -> int:

@@ -282,3 +282,16 @@ def test_status_says_offline_when_the_server_is_not_there(cli: Cli) -> None:
     out = cli.ok("status")
     assert "OFFLINE" in out and "127.0.0.1:9" in out
     assert json.loads(cli.ok("status", "--json"))["reachable"] is False
+
+
+def test_sizes_and_times_read_the_same_everywhere() -> None:
+    from mysafe_tui.core.humanize import ago, size
+
+    assert [size(n) for n in (532, 4300, 3 * 2**30)] == ["532 B", "4.2 KiB", "3.0 GiB"]
+    now = 1_000_000.0
+    spans = [10, 300, 7200, 86400, 3 * 86400]
+    assert [ago(now - s, now=now) for s in spans] == [
+        "just now", "5 min ago", "2 h ago", "1 day ago", "3 days ago"]  # fmt: skip
+    assert [ago(now - s, now=now, compact=True) for s in spans] == [
+        "just now", "5m ago", "2h ago", "1d ago", "3d ago"]  # fmt: skip
+    assert ago(None) == "never"

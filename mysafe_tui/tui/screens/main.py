@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Awaitable
 from typing import TypeVar
 
@@ -18,6 +17,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Input, Static, Tab, Tabs
 
 from ...core.errors import MySafeError
+from ...core.humanize import ago
 from ...core.models import SPECS, ItemKind, ItemSummary
 from ...service import VaultService
 from ..modals.confirm import ConfirmDialog
@@ -238,7 +238,7 @@ class MainScreen(Screen[None]):
         offline = status.state in ("offline", "error")
         banner.display = offline
         if offline:
-            when = _ago(status.last_sync)
+            when = ago(status.last_sync)
             what = "Offline" if status.state == "offline" else "Server error"
             banner.update(
                 f"{what}: showing the copy synced {when}. Changes are refused until "
@@ -256,7 +256,7 @@ class MainScreen(Screen[None]):
         }
         state = icons.get(status.state, status.state)
         if status.state == "synced" and status.last_sync:
-            state += f" {_ago(status.last_sync)}"
+            state += f" {ago(status.last_sync)}"
         unverified = " [$error]TLS NOT VERIFIED[/]" if status.insecure else ""
         return f"{markup_safe(host)} {state}{unverified}"
 
@@ -588,14 +588,3 @@ class MainScreen(Screen[None]):
         self.query_text = ""
         self.refresh_list(keep=item.id)
         self.query_one(ItemList).focus()
-
-
-def _ago(when: float | None) -> str:
-    if not when:
-        return "never"
-    seconds = max(0, int(time.time() - when))
-    if seconds < 60:
-        return "just now"
-    if seconds < 3600:
-        return f"{seconds // 60} min ago"
-    return time.strftime("at %H:%M", time.localtime(when))

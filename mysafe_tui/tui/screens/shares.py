@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from ...core.errors import MySafeError
+from ...core.humanize import ago
 from ...service import VaultService
 from ..modals.confirm import ConfirmDialog
 from ..text import plain, printable
@@ -75,8 +76,8 @@ class SharesScreen(Screen[None]):
                 status,
                 views,
                 _until(row["expires_at"], row["status"]),
-                _ago(row.get("last_access_at")),
-                _ago(row.get("created_at")),
+                ago(_when(row.get("last_access_at"))),
+                ago(_when(row.get("created_at"))),
             ]
             table.add_row(
                 *(
@@ -143,17 +144,3 @@ def _until(iso: str, status: str) -> str:
     if left < 2 * 86400:
         return f"in {left // 3600} h"
     return f"in {left // 86400} days"
-
-
-def _ago(iso: str | None) -> str:
-    when = _when(iso)
-    if when is None:
-        return "never"
-    seconds = int(time.time() - when)
-    if seconds < 60:
-        return "just now"
-    if seconds < 3600:
-        return f"{seconds // 60} min ago"
-    if seconds < 86400:
-        return f"{seconds // 3600} h ago"
-    return time.strftime("%d %b", time.localtime(when))

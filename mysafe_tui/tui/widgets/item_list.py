@@ -6,7 +6,6 @@ rows takes most of a second to populate (DESIGN.md §8).
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from rich.cells import cell_len, set_cell_size
@@ -19,24 +18,16 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from ...core.humanize import ago, size
 from ...core.models import ItemKind, ItemSummary
 from ...core.search import Hits
 from ..text import printable
 
 
-def _size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return ""
-
-
 def describe(item: ItemSummary) -> str:
     """The second column: what tells two items of the same name apart."""
     if item.kind is ItemKind.FILE:
-        return f"{item.file_name} · {_size(item.size)}"
+        return f"{item.file_name} · {size(item.size)}"
     return item.username or item.url or item.identifier_code
 
 
@@ -49,14 +40,6 @@ def _fit(text: str, width: int) -> str:
     if cell_len(text) > width - 1:
         return set_cell_size(text, width - 2) + "… "
     return set_cell_size(text, width)
-
-
-def _ago(ts: float) -> str:
-    seconds = max(0, time.time() - ts)
-    for unit, length in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= length:
-            return f"{int(seconds // length)}{unit} ago"
-    return "just now"
 
 
 class ItemList(ScrollView, can_focus=True):
@@ -190,7 +173,7 @@ class ItemList(ScrollView, can_focus=True):
             text = f"{item.kind.label} · {text}" if text else item.kind.label
         detail = _fit(text, detail_w)
         tags = _fit(",".join(item.tags), 12) if width >= 60 else ""
-        when = _ago(item.updated).rjust(9) if width >= 70 else ""
+        when = ago(item.updated, compact=True).rjust(9) if width >= 70 else ""
         segments = [
             Segment(star, star_style),
             Segment(name, style),
