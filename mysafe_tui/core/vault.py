@@ -66,11 +66,11 @@ from .errors import (
     VaultLocked,
     WrongPassphrase,
 )
-from .fsutil import atomic_writer
 from .header import FORMAT_VERSION, Header
 from .kdf import KDF_PROFILES, KdfParams
 from .models import ItemKind, ItemSummary
 from .records import AdBuilder, Record, encode_summary
+from .rollback import Memory
 
 KEY_VERSION = 1
 _CACHE_FORMAT = 1  # the layout of the summary cache's payload (see `save_cache`)
@@ -116,7 +116,7 @@ class Vault:
         self._acc = 0
         self._cache_generation: int | None = None  # the generation the summary cache holds
         self._index_state: object = None
-        self._seen_dir: Path | None = None
+        self._memory: Memory | None = None  # what this machine saw of the vault
         # Why this vault is read-only: an older copy than the one last seen (see `unlock`).
         self.rollback: str | None = None
         # Items another process changed, as `refresh` found them (see `take_changes`).
@@ -226,8 +226,12 @@ class Vault:
                 cached = summary_cache.read(summary_cache.path_for(self.path), vk, header.vault_id)
             self._load(cached)
             del cached
-            self._seen_dir = seen_dir
-            self.rollback = self._check_seen(accept_rollback)
+            self._memory = None if seen_dir is None else Memory(seen_dir, header.vault_id, vk)
+            tag = self._tag(self._generation, len(self._macs), self._acc)
+            verdict = self._memory.verdict(self._generation, tag) if self._memory else None
+            self.rollback = None if accept_rollback else verdict
+            with suppress(StorageError):  # a full disk: reading goes on, the memory waits
+                self.remember_seen(lower=accept_rollback)
             target = KDF_PROFILES.get(header.profile)
             if target is not None and header.kdf.weaker_than(target) and not self.rollback:
                 # An upgrade, not a need: a full disk or a read-only vault still opens.
@@ -241,7 +245,7 @@ class Vault:
         """Remember the state seen, then drop every key and decrypted summary from memory."""
         with suppress(OSError, StorageError):
             self.remember_seen()
-        self._seen_dir = None
+        self._memory = None
         self._vk_key = None
         self._vk = self._sk = None
         self._mk = b""
@@ -529,7 +533,9 @@ class Vault:
         self._cache_generation = None
         with suppress(OSError):  # written under the old key: useless now
             summary_cache.path_for(self.path).unlink(missing_ok=True)
-        self.remember_seen()  # under the new key
+        if self._memory is not None:  # the memory's key comes from the vault key
+            self._memory = Memory(self._memory.path.parent, header.vault_id, new_vk)
+        self.remember_seen()
         return len(ids)
 
     # --- internals ------------------------------------------------------------------------
@@ -807,73 +813,11 @@ class Vault:
         if self.rollback:
             raise RolledBack(f"nothing was changed: {self.rollback}")
 
-    # --- what this machine saw (rollback detection) ------------------------------------------
-
-    def _seen_file(self) -> Path | None:
-        if self._seen_dir is None:
-            return None
-        return self._seen_dir / f"{self._header.vault_id.hex()}.seen"
-
-    def _seen_mac(self, generation: int, tag: bytes) -> bytes:
-        assert self._vk_key is not None
-        key = hkdf(self._vk_key, associated_data("mysafe/seen/v1", self._header.vault_id))
-        return mac(key, associated_data("seen", generation, tag))
-
-    def _check_seen(self, accept: bool) -> str | None:
-        """A sentence when the vault is older than (or forked from) the newest state seen."""
-        seen = self._read_seen()
-        if seen is None:
-            return None
-        valid, seen_gen, seen_tag = seen
-        tag = self._tag(self._generation, len(self._macs), self._acc)
-        if valid and not accept:
-            if seen_gen > self._generation:
-                return (
-                    f"this copy of the vault is older than the one last opened on this machine "
-                    f"(change {self._generation}, last seen {seen_gen}): an older copy was put "
-                    "back. It is open read-only; if you restored a backup on purpose, open it "
-                    "with --accept-rollback"
-                )
-            if seen_gen == self._generation and seen_tag != tag:
-                return (
-                    "this copy of the vault differs from the one last opened on this machine at "
-                    "the same change: it is open read-only; if that is on purpose, open it with "
-                    "--accept-rollback"
-                )
-        self.rollback = None
-        with suppress(StorageError):  # a full disk: reading goes on, the memory waits
-            self.remember_seen(lower=accept)
-        return None
-
-    def _read_seen(self) -> tuple[bool, int, bytes] | None:
-        """(trusted, generation, tag) of the newest state seen; None without a state folder."""
-        path = self._seen_file()
-        if path is None:
-            return None
-        try:
-            data = json.loads(path.read_text())
-            seen_gen, seen_tag = int(data["generation"]), bytes.fromhex(data["tag"])
-            valid = bytes.fromhex(data["mac"]) == self._seen_mac(seen_gen, seen_tag)
-        except (OSError, ValueError, KeyError, TypeError):
-            return False, -1, b""  # none yet, or not ours to trust (another key): start over
-        return valid, seen_gen, seen_tag
-
     def remember_seen(self, lower: bool = False) -> None:
-        """Record the current state as the newest seen: never while this copy is a rollback,
-        and never over a newer state another process left (a window that did not follow a
-        CLI write), unless `lower` (a backup accepted on purpose)."""
-        path = self._seen_file()
-        if path is None or self._vk_key is None or self.rollback:
-            return
-        seen = self._read_seen()
-        if not lower and seen is not None and seen[0] and seen[1] > self._generation:
-            return
-        tag = self._tag(self._generation, len(self._macs), self._acc)
-        record = {"generation": self._generation, "tag": tag.hex(),
-                  "mac": self._seen_mac(self._generation, tag).hex()}  # fmt: skip
-        storage.secure_directory(path.parent)
-        with atomic_writer(path, durable=False) as handle:  # a lost update only weakens it
-            handle.write(json.dumps(record).encode())
+        """This state as the newest seen here (see core/rollback.py), unless it is a rollback."""
+        if self._memory is not None and self._vk_key is not None and not self.rollback:
+            tag = self._tag(self._generation, len(self._macs), self._acc)
+            self._memory.remember(self._generation, tag, lower=lower)
 
     def _put(self, pending: _Pending, kind: ItemKind, fields: SummaryFields,
              secret: dict[str, str], item_id: str | None,
