@@ -88,7 +88,8 @@ async def until(pilot: Any, condition: Any, timeout: float = 15) -> None:
 
 def processes_under(folder: Path) -> list[int]:
     """Processes (not this one) whose MYSAFE_HOME lies under `folder`: a mysafe that a test
-    started, found whatever started it (tmux, ssh, a shell)."""
+    started, found whatever started it (tmux, ssh, a shell). Only root can read the environ
+    of an undumpable process: for anyone else this finds none (see `mysafe_descendants`)."""
     marker = f"MYSAFE_HOME={folder}".encode()
     found = []
     for entry in Path("/proc").iterdir():
@@ -101,6 +102,43 @@ def processes_under(folder: Path) -> list[int]:
         if any(var.startswith(marker) for var in environ.split(b"\0")):
             found.append(int(entry.name))
     return found
+
+
+def mysafe_descendants(root: int) -> list[int]:
+    """The mysafe processes among `root`'s descendants (an sshd, a shell). Found through
+    /proc/PID/stat and cmdline, which stay readable when mysafe makes itself undumpable (its
+    environ does not, for anyone but root)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found = []
+    for pid in parents:
+        ancestor = parents.get(pid)
+        while ancestor and ancestor != root:
+            ancestor = parents.get(ancestor)
+        if ancestor == root and _is_mysafe(pid):
+            found.append(pid)
+    return found
+
+
+def _is_mysafe(pid: int) -> bool:
+    try:
+        return b"mysafe" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def wait_for_exit(pids: list[int], timeout: float = 5) -> list[int]:
+    """Wait for these processes to end; the ones still there after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while (left := [p for p in pids if _is_mysafe(p)]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left
 
 
 def wait_until_gone(folder: Path, timeout: float = 5) -> list[int]:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import processes_under, wait_until_gone
+from conftest import mysafe_descendants, wait_for_exit
 
 # Real terminals, sshd and browsers: the full suite (CI) runs them; `-m "not slow"` skips.
 pytestmark = pytest.mark.slow
@@ -68,7 +68,8 @@ def sshd(tmp_path: Path) -> Iterator[dict[str, str]]:
                 break
         assert server.poll() is None, server.stderr.read() if server.stderr else ""
         time.sleep(0.05)
-    yield {"port": str(port), "key": str(folder / "client"), "user": getpass.getuser()}
+    yield {"port": str(port), "key": str(folder / "client"), "user": getpass.getuser(),
+           "pid": str(server.pid)}  # fmt: skip
     server.terminate()
     server.wait(timeout=10)
 
@@ -161,9 +162,10 @@ def test_copy_over_ssh_reaches_the_local_terminal_and_the_clear_follows(
         assert osc52_payloads(outer.output()) == ["aws-S3cret-pw", " "]  # cleared, not empty
         buffers = subprocess.run([*outer.base, "list-buffers"], capture_output=True, text=True)
         assert "S3cret" not in buffers.stdout  # the local tmux kept no copy
+        remote = mysafe_descendants(int(sshd["pid"]))
     finally:
         outer.stop()
-    assert wait_until_gone(tmp_path) == []
+    assert remote and wait_for_exit(remote) == []
 
 
 def test_dropping_the_ssh_client_ends_the_remote_ui(
@@ -175,8 +177,9 @@ def test_dropping_the_ssh_client_ends_the_remote_ui(
             outer.wait_for("Passphrase")
             outer.keys(PASSPHRASE, "Enter")
             outer.wait_for("Credit card")
-            assert processes_under(tmp_path)
+            remote = mysafe_descendants(int(sshd["pid"]))
+            assert len(remote) == 1
             os.kill(outer.ssh_pid(), signal.SIGKILL)  # the laptop's end vanishes
-            assert wait_until_gone(tmp_path, timeout=5) == []
+            assert wait_for_exit(remote, timeout=5) == []
         finally:
             outer.stop()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import processes_under, wait_until_gone
+from conftest import wait_for_exit
 
 # Real terminals, sshd and browsers: the full suite (CI) runs them; `-m "not slow"` skips.
 pytestmark = pytest.mark.slow
@@ -54,6 +54,11 @@ class Terminal:
                 return screen
             time.sleep(0.1)
         raise AssertionError(f"{text!r} never appeared; the screen was:\n{self.screen()}")
+
+    def pane_pids(self) -> list[int]:
+        out = subprocess.run([*self.base, "list-panes", "-a", "-F", "#{pane_pid}"],
+                             capture_output=True, text=True, check=True)  # fmt: skip
+        return [int(pid) for pid in out.stdout.split()]
 
     def alive(self) -> bool:
         result = subprocess.run([*self.base, "has-session", "-t", self.session],
@@ -226,6 +231,7 @@ def test_killing_tmux_with_no_client_attached_leaves_no_process(tmp_path: Path) 
         term.type(PASSPHRASE)
         term.keys("Enter")
         term.wait_for("AWS")
-        assert processes_under(tmp_path)
+        [pid] = term.pane_pids()  # `env ... mysafe` execs: the pane's process is mysafe
+        assert wait_for_exit([pid], timeout=0) == [pid]  # it runs
         stop(term)
-        assert wait_until_gone(tmp_path, timeout=5) == []
+        assert wait_for_exit([pid], timeout=5) == []
