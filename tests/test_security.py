@@ -64,10 +64,10 @@ def test_r4_absurd_kdf_parameters_are_refused_at_once(
 ) -> None:
     params = KdfParams(memory_kib, iterations, lanes, os.urandom(16))
     tracemalloc.start()
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: a loaded machine's scheduling does not count
     with pytest.raises(errors.KdfParamsRejected):
         crypto.derive_passphrase_key(PASSPHRASE, params)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert elapsed < 0.05 and peak < 10 * 2**20
