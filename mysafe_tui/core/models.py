@@ -91,6 +91,30 @@ SPECS: dict[ItemKind, KindSpec] = {
 }
 
 
+# What each field is called on screen, in the CLI and in a share link: said once.
+FIELD_LABELS = {
+    "name": "Name",
+    "username": "Username",
+    "url": "URL",
+    "password": "Password",
+    "secret_key": "TOTP seed",
+    "notes": "Notes",
+    "note": "Note",
+    "client_id": "Client ID",
+    "client_secret": "Client secret",
+    "identifier_code": "Identifier",
+    "method": "Method",
+    "tags": "Tags",
+    "file_name": "File name",
+    "size": "Size",
+    "media_type": "Type",
+}
+
+
+def field_label(name: str) -> str:
+    return FIELD_LABELS.get(name, name.replace("_", " ").capitalize())
+
+
 class Secret:
     """A secret string whose `repr` and `str` never show the value. Call `reveal()`."""
 

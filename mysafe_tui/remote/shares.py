@@ -20,7 +20,7 @@ import httpx
 
 from ..core.crypto import sha256
 from ..core.errors import InvalidInput, OfflineError, RemoteRejected, ServerError
-from ..core.models import ItemKind, ItemSummary
+from ..core.models import ItemKind, ItemSummary, field_label
 from ..core.sharecrypto import (
     SALT_LEN,
     ShareLink,
@@ -37,10 +37,6 @@ from .session import check_url
 
 MAX_EXPIRY = 30 * 24 * 3600
 MAX_VIEWS = 100
-LABELS = {"username": "Username", "password": "Password", "url": "URL", "secret_key": "TOTP seed",
-          "notes": "Notes", "note": "Note", "client_id": "Client ID",
-          "client_secret": "Client secret", "identifier_code": "Identifier",
-          "method": "Method"}  # fmt: skip
 SHAREABLE = {
     ItemKind.PASSWORD: ("username", "password", "url", "secret_key", "notes"),
     ItemKind.NOTE: ("note",),
@@ -77,7 +73,7 @@ def build_payload(item: ItemSummary, values: dict[str, str], fields: tuple[str, 
     if unknown:
         raise InvalidInput(f"{item.kind.noun} cannot share {', '.join(unknown)} (it has: "
                            f"{', '.join(allowed)})")  # fmt: skip
-    shown = [{"label": LABELS[f], "value": values[f], "secret": f in SECRET_FIELDS}
+    shown = [{"label": field_label(f), "value": values[f], "secret": f in SECRET_FIELDS}
              for f in fields if values.get(f)]  # fmt: skip
     if item.kind is ItemKind.FILE:
         return SharePayload("file", item.name, shown, item.file_name or item.name,

@@ -33,7 +33,16 @@ from ..core.errors import (
     WrongPassphrase,
 )
 from ..core.fsutil import write_chunks_atomic
-from ..core.models import SPECS, ItemKind, ItemSummary, Secret, Strength, TotpCode, parse_tags
+from ..core.models import (
+    SPECS,
+    ItemKind,
+    ItemSummary,
+    Secret,
+    Strength,
+    TotpCode,
+    field_label,
+    parse_tags,
+)
 from ..core.sanitize import forbidden_char, safe_filename
 from ..core.search import Hits, SearchIndex
 from ..core.settings import Paths, Settings
@@ -53,11 +62,6 @@ _FOLLOW_LIMIT = 64  # changed items past which the search index is rebuilt, not 
 MAX_TEXT = {"name": 255, "username": 255, "url": 2048, "identifier_code": 255, "method": 32}
 _SERVICE_SET = {"file_name", "size", "media_type"}  # file summary fields the service computes
 _TEXT_TYPES = {"application/json", "application/xml", "application/x-yaml", "application/toml"}
-_LABELS = {
-    "secret_key": "TOTP seed",
-    "client_secret": "Client secret",
-    "client_id": "Client ID",
-}
 
 
 class LocalService:
@@ -549,7 +553,7 @@ class LocalService:
             value, label = (await self.totp(item_id)).code, "One-time code"
         elif field in SPECS[item.kind].secret:
             value = (await self.reveal(item_id))[field].reveal()
-            label = _LABELS.get(field, field.replace("_", " ").capitalize())
+            label = field_label(field)
         elif field in SPECS[item.kind].summary:
             value, label = item.field(field), field.replace("_", " ").capitalize()
         else:

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import InvalidInput, ItemNotFound, MySafeError
-from ..core.models import SPECS, ItemKind, ItemSummary
+from ..core.models import SPECS, ItemKind, ItemSummary, field_label
 from .core import _SERVICE_SET, LocalService, _split, _summary_fields
 
 if TYPE_CHECKING:
@@ -148,7 +148,7 @@ class VaultService(LocalService):
         from ..remote import shares
 
         return [
-            (f, shares.LABELS[f], f in shares.DEFAULT_FIELDS[kind]) for f in shares.SHAREABLE[kind]
+            (f, field_label(f), f in shares.DEFAULT_FIELDS[kind]) for f in shares.SHAREABLE[kind]
         ]
 
     @staticmethod

@@ -17,7 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, TextArea
 
 from ...core.errors import MySafeError, RemoteConflict
-from ...core.models import SPECS, ItemKind, ItemSummary, Secret
+from ...core.models import SPECS, ItemKind, ItemSummary, Secret, field_label
 from ...service import VaultService
 from ..widgets.note import Note
 from .confirm import ConfirmDialog
@@ -26,40 +26,43 @@ from .confirm import ConfirmDialog
 @dataclass(frozen=True)
 class FieldSpec:
     name: str
-    label: str
     widget: str = "input"  # input | secret | text
     placeholder: str = ""
+
+    @property
+    def label(self) -> str:
+        return field_label(self.name)
 
 
 FIELDS: dict[ItemKind, list[FieldSpec]] = {
     ItemKind.PASSWORD: [
-        FieldSpec("name", "Name", placeholder="e.g. GitHub"),
-        FieldSpec("username", "Username"),
-        FieldSpec("password", "Password", "secret"),
-        FieldSpec("url", "URL", placeholder="https://"),
-        FieldSpec("secret_key", "TOTP seed", "secret", "base32 or otpauth:// URI (optional)"),
-        FieldSpec("tags", "Tags", placeholder="comma,separated"),
-        FieldSpec("notes", "Notes", "text"),
+        FieldSpec("name", placeholder="e.g. GitHub"),
+        FieldSpec("username"),
+        FieldSpec("password", "secret"),
+        FieldSpec("url", placeholder="https://"),
+        FieldSpec("secret_key", "secret", "base32 or otpauth:// URI (optional)"),
+        FieldSpec("tags", placeholder="comma,separated"),
+        FieldSpec("notes", "text"),
     ],
     ItemKind.NOTE: [
-        FieldSpec("name", "Name"),
-        FieldSpec("tags", "Tags", placeholder="comma,separated"),
-        FieldSpec("note", "Note", "text"),
+        FieldSpec("name"),
+        FieldSpec("tags", placeholder="comma,separated"),
+        FieldSpec("note", "text"),
     ],
     ItemKind.API_SECRET: [
-        FieldSpec("name", "Name"),
-        FieldSpec("url", "URL", placeholder="https://api.example.com"),
-        FieldSpec("client_id", "Client ID"),
-        FieldSpec("client_secret", "Client secret", "secret"),
-        FieldSpec("identifier_code", "Identifier", placeholder="unique code (optional)"),
-        FieldSpec("method", "Method", placeholder="GET, POST… (optional)"),
-        FieldSpec("tags", "Tags", placeholder="comma,separated"),
-        FieldSpec("notes", "Notes", "text"),
+        FieldSpec("name"),
+        FieldSpec("url", placeholder="https://api.example.com"),
+        FieldSpec("client_id"),
+        FieldSpec("client_secret", "secret"),
+        FieldSpec("identifier_code", placeholder="unique code (optional)"),
+        FieldSpec("method", placeholder="GET, POST… (optional)"),
+        FieldSpec("tags", placeholder="comma,separated"),
+        FieldSpec("notes", "text"),
     ],
     ItemKind.FILE: [
-        FieldSpec("name", "Name"),
-        FieldSpec("tags", "Tags", placeholder="comma,separated"),
-        FieldSpec("notes", "Notes", "text"),
+        FieldSpec("name"),
+        FieldSpec("tags", placeholder="comma,separated"),
+        FieldSpec("notes", "text"),
     ],
 }
 

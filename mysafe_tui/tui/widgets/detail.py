@@ -9,26 +9,11 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from ...core.models import SPECS, ItemKind, ItemSummary, Secret, TotpCode
+from ...core.models import SPECS, ItemKind, ItemSummary, Secret, TotpCode, field_label
 from ..text import printable
 from .item_list import describe
 
 MASK = "••••••••••"
-LABELS = {
-    "username": "Username",
-    "url": "URL",
-    "password": "Password",
-    "secret_key": "TOTP seed",
-    "notes": "Notes",
-    "note": "Note",
-    "client_id": "Client ID",
-    "client_secret": "Client secret",
-    "identifier_code": "Identifier",
-    "method": "Method",
-    "file_name": "File name",
-    "size": "Size",
-    "media_type": "Type",
-}
 # Fields shown masked until revealed; notes are secret but shown as text once the item is open.
 MASKED = {"password", "secret_key", "client_secret"}
 KEYS = {"password": "c", "username": "u", "client_secret": "c", "note": "c"}
@@ -101,7 +86,7 @@ class DetailPane(Static):
             if name == "size":
                 value = describe(item).rsplit(" · ", 1)[-1]
             if value:
-                table.add_row(LABELS.get(name, name), Text(printable(value)))
+                table.add_row(field_label(name), Text(printable(value)))
         for name in spec.secret:
             secret = self.secrets.get(name)
             if name == "secret_key":
@@ -112,11 +97,9 @@ class DetailPane(Static):
                 shown = secret.reveal() if (secret and self.revealed) else (MASK if secret else "")
                 if shown:
                     style = "bold" if self.revealed else ""
-                    table.add_row(LABELS[name], Text(printable(shown), style=style))
+                    table.add_row(field_label(name), Text(printable(shown), style=style))
             elif secret:
-                table.add_row(
-                    LABELS.get(name, name), Text(printable(secret.reveal(), multiline=True))
-                )
+                table.add_row(field_label(name), Text(printable(secret.reveal(), multiline=True)))
         parts: list[RenderableType] = [title, sub, Text(""), table]
         if self.preview is not None:
             # A file is often a key: its text stays masked until asked for, like a password.
