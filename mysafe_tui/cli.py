@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
+from .core.humanize import size  # no imports of its own: free at start-up
 
 if TYPE_CHECKING:
     from .core.models import ItemKind, ItemSummary
@@ -401,14 +402,8 @@ def _detail(item: ItemSummary) -> str:
     from .core.models import ItemKind
 
     if item.kind is ItemKind.FILE:
-        return f"{item.file_name} ({_size(item.size)})"
+        return f"{item.file_name} ({size(item.size)})"
     return item.username or item.url or item.identifier_code
-
-
-def _size(count: float) -> str:
-    from .core.humanize import size
-
-    return size(count)
 
 
 async def cmd_get(args: argparse.Namespace, service: VaultService) -> int:
@@ -520,7 +515,7 @@ class _ProgressLine:
         percent = 100 * done // total if total else 100
         if self.enabled and percent != self.shown:
             self.shown = percent
-            sys.stderr.write(f"\r{self.verb} {percent:3d}%  {_size(done)} / {_size(total)}  ")
+            sys.stderr.write(f"\r{self.verb} {percent:3d}%  {size(done)} / {size(total)}  ")
             sys.stderr.flush()
 
     def finish(self) -> None:

@@ -329,10 +329,10 @@ async def cmd_open(args: argparse.Namespace, service: VaultService) -> int:
 
 def _received_dir(service: VaultService) -> Path:
     """Where opened files go when their destination failed after the view was spent."""
-    from pathlib import Path
+    from .core.fsutil import secure_directory
 
-    folder = Path(service.paths.data_dir) / "received"
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder = service.paths.data_dir / "received"
+    secure_directory(folder)  # the data folder too, when no vault made it yet
     return folder
 
 

@@ -14,6 +14,21 @@ from typing import BinaryIO, cast
 from .errors import StorageError
 
 
+def secure_directory(path: Path) -> None:
+    """Create the directory and any missing parents 0700 whatever the umask (`mkdir -p` would
+    give the parents the umask's mode), and make the directory itself 0700."""
+    missing = []
+    folder = path
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for folder in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # made meanwhile by another process
+            folder.mkdir(mode=0o700)
+        os.chmod(folder, 0o700)
+    os.chmod(path, 0o700)
+
+
 @contextlib.contextmanager
 def atomic_writer(
     path: Path, mode: int = 0o600, overwrite: bool = True, durable: bool = True

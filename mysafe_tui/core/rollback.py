@@ -12,8 +12,7 @@ import json
 from pathlib import Path
 
 from .crypto import associated_data, hkdf, mac
-from .fsutil import atomic_writer
-from .storage import secure_directory
+from .fsutil import atomic_writer, secure_directory
 
 
 class Memory:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import CorruptVault, StorageError, VaultBusy, VaultNotFound, VaultTruncated
+from .fsutil import secure_directory
 
 APPLICATION_ID = 0x4D534146  # "MSAF": marks the SQLite file as a mysafe vault
 BUSY_TIMEOUT_MS = 2000
@@ -55,21 +56,6 @@ SQLITE_MAGIC = b"SQLite format 3\0"
 # (quick_check over a 256 MiB file: 1 s, against 1 ms for these), and every chunk is
 # authenticated when it is read, so damage there is reported then, for that file only.
 CHECKED_TABLES = ("sqlite_schema", "header", "manifest", "items")
-
-
-def secure_directory(path: Path) -> None:
-    """Create the directory and any missing parents 0700 whatever the umask (`mkdir -p` would
-    give the parents the umask's mode), and make the directory itself 0700."""
-    missing = []
-    folder = path
-    while not folder.exists():
-        missing.append(folder)
-        folder = folder.parent
-    for folder in reversed(missing):
-        with contextlib.suppress(FileExistsError):  # made meanwhile by another process
-            folder.mkdir(mode=0o700)
-        os.chmod(folder, 0o700)
-    os.chmod(path, 0o700)
 
 
 def secure_existing(path: Path) -> None:

@@ -22,7 +22,6 @@ import asyncio
 import email.utils
 import json
 import random
-import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ from ..core.errors import (
     ServerError,
 )
 from ..core.models import Secret
+from ..core.sanitize import whole_text
 from .tls import verification
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -459,16 +459,13 @@ def transport_reason(exc: httpx.TransportError) -> str:
     return text.split("\n")[0][:120]
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 def _whole_text(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return {_unpaired(key): _unpaired(value) for key, value in pairs}
 
 
 def _unpaired(value: Any) -> Any:
     if isinstance(value, str):
-        return _SURROGATE.sub("\ufffd", value)
+        return whole_text(value)
     if isinstance(value, list):
         return [_unpaired(v) for v in value]
     return value

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ..core.errors import InvalidInput
+from ..core.sanitize import LONE_SURROGATE
 from ..core.totp import parse_seed, totp
 from .errors import ApiError, Conflict, invalid, missing
 from .http import authenticated, envelope, flag, plain_text, read_body, store_of, text
@@ -164,7 +164,7 @@ def split_fields(
 
     sealed = {name: text(body[name]) for name in config.sealed if name in body}
     for name, value in sealed.items():  # a lone surrogate cannot even be stored as UTF-8
-        if _SURROGATE.search(value):
+        if LONE_SURROGATE.search(value):
             raise invalid(f"{name} holds a lone surrogate (not valid Unicode)")
         limit = FIELD_LIMITS.get(name, SECRET_LIMIT)
         if len(value.encode()) > limit:
@@ -175,9 +175,6 @@ def split_fields(
         except InvalidInput as exc:
             raise invalid(str(exc)) from None
     return plain, sealed
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def parse_sharing(body: dict[str, Any]) -> Sharing | None:

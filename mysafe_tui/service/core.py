@@ -273,11 +273,13 @@ class LocalService:
         at and dropped, never kept."""
         vault = self._require()
         words = query.casefold().split()
+        if not words:
+            return Hits([])
 
         def work() -> Hits:
             found = []
             for item_id, record in vault.records.items():
-                if (kind is not None and record.kind is not kind) or not words:
+                if kind is not None and record.kind is not kind:
                     continue
                 summary = record.summary()
                 if summary.active == trash:
@@ -555,7 +557,7 @@ class LocalService:
             value = (await self.reveal(item_id))[field].reveal()
             label = field_label(field)
         elif field in SPECS[item.kind].summary:
-            value, label = item.field(field), field.replace("_", " ").capitalize()
+            value, label = item.field(field), field_label(field)
         else:
             raise InvalidInput(f"{item.kind.noun} has no field '{field}'")
         if not value:

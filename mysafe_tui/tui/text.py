@@ -17,7 +17,7 @@ from textual.content import Content
 from textual.filter import LineFilter
 from textual.markup import escape
 
-from ..core.sanitize import BIDI, SEPARATORS, printable
+from ..core.sanitize import LONE_SURROGATE, UNSAFE_MULTILINE, printable
 
 __all__ = ["ControlFilter", "markup_safe", "plain", "printable"]
 
@@ -32,13 +32,10 @@ def markup_safe(text: str) -> str:
     return escape(printable(text))
 
 
-# Zero-width on screen (Rich counts them as 0 cells), so removing them keeps every line's
-# width; a lone surrogate counts one cell and becomes the one-cell replacement character.
-_UNSAFE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{BIDI}{SEPARATORS}\ud800-\udfff]")
-
-
 def _replacement(match: re.Match[str]) -> str:
-    return "\ufffd" if "\ud800" <= match.group() <= "\udfff" else ""
+    """Controls are zero-width on screen (Rich counts them as 0 cells), so removing them keeps
+    every line's width; a lone surrogate counts one cell and becomes the one-cell U+FFFD."""
+    return "\ufffd" if LONE_SURROGATE.match(match.group()) else ""
 
 
 class ControlFilter(LineFilter):
@@ -47,10 +44,10 @@ class ControlFilter(LineFilter):
     def apply(self, segments: list[Segment], background: Color) -> list[Segment]:
         out = segments
         for index, segment in enumerate(segments):
-            if segment.control or _UNSAFE.search(segment.text) is None:
+            if segment.control or UNSAFE_MULTILINE.search(segment.text) is None:
                 continue
             if out is segments:
                 out = list(segments)
-            text = _UNSAFE.sub(_replacement, segment.text)
+            text = UNSAFE_MULTILINE.sub(_replacement, segment.text)
             out[index] = Segment(text, segment.style, segment.control)
         return out
