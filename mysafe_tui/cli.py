@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     from .core.models import ItemKind, ItemSummary
     from .service import VaultService
 
+KIND_HELP = "only items of this kind (password, note, ...)"
 Command = Callable[[argparse.Namespace, "VaultService"], Awaitable[int]]
-KINDS = ("password", "note", "api-secret", "file")
 
 
 def say(message: str) -> None:
@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("list", aliases=["ls", "search"], help="list or search items")
     p.add_argument("query", nargs="?", default="", help="fuzzy search text")
-    p.add_argument("--kind", choices=KINDS)
+    p.add_argument("--kind", type=_kind, metavar="KIND", help=KIND_HELP)
     p.add_argument("--trash", action="store_true", help="list deactivated items instead")
     p.add_argument("--favourites", action="store_true", help="only favourites")
     p.add_argument("--json", action="store_true", help="machine-readable output (no secrets)")
@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
         "get", aliases=["show"], help="print a secret (the password by default) or a field"
     )
     p.add_argument("name", help="item name or id")
-    p.add_argument("--kind", choices=KINDS)
+    p.add_argument("--kind", type=_kind, metavar="KIND", help=KIND_HELP)
     p.add_argument("--field", help="field to print (username, url, notes, totp, ...)")
     p.add_argument("--json", action="store_true", help="every field, secrets included")
     p.add_argument(
@@ -162,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("edit", help="change fields of an item")
     p.add_argument("name")
-    p.add_argument("--kind", choices=KINDS)
+    p.add_argument("--kind", type=_kind, metavar="KIND", help=KIND_HELP)
     p.add_argument(
         "--set",
         action="append",
@@ -188,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("rm", help="move an item to the trash (restorable)")
     p.add_argument("name")
-    p.add_argument("--kind", choices=KINDS)
+    p.add_argument("--kind", type=_kind, metavar="KIND", help=KIND_HELP)
     p.set_defaults(func=cmd_rm)
 
     p = sub.add_parser("restore", help="bring an item back from the trash")
@@ -332,10 +332,14 @@ def _warn_corrupt(service: VaultService) -> None:
         say(f"mysafe: warning: {service.rollback}")
 
 
-def _kind(text: str | None) -> ItemKind | None:
+def _kind(text: str) -> ItemKind:
+    """`--kind`: parsed as it is read, so a wrong one is a usage error naming the kinds."""
     from .core.models import ItemKind
 
-    return ItemKind.parse(text) if text else None
+    try:
+        return ItemKind.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 # --- commands ------------------------------------------------------------------------------
@@ -375,7 +379,7 @@ def _check_passphrase(service: VaultService, passphrase: str, allow_weak: bool) 
 
 async def cmd_list(args: argparse.Namespace, service: VaultService) -> int:
     items = await service.search(
-        args.query, kind=_kind(args.kind), trash=args.trash, favourites_only=args.favourites
+        args.query, kind=args.kind, trash=args.trash, favourites_only=args.favourites
     )
     if args.json:
         print(json.dumps([item.to_json() for item in items], indent=2))
@@ -410,7 +414,7 @@ async def cmd_get(args: argparse.Namespace, service: VaultService) -> int:
     from .core.errors import InvalidInput
     from .core.models import SPECS, ItemKind
 
-    item = await service.find(args.name, _kind(args.kind))
+    item = await service.find(args.name, args.kind)
     secrets = await service.reveal(item.id)
     if args.json:
         data = item.to_json()
@@ -568,7 +572,7 @@ async def cmd_edit(args: argparse.Namespace, service: VaultService) -> int:
     from . import prompts
     from .core.errors import InvalidInput, RemoteConflict
 
-    item = await service.find(args.name, _kind(args.kind))
+    item = await service.find(args.name, args.kind)
     values: dict[str, Any] = {}
     for pair in args.set:
         field, sep, value = pair.partition("=")
@@ -600,7 +604,7 @@ async def cmd_edit(args: argparse.Namespace, service: VaultService) -> int:
 
 
 async def cmd_rm(args: argparse.Namespace, service: VaultService) -> int:
-    item = await service.find(args.name, _kind(args.kind))
+    item = await service.find(args.name, args.kind)
     await service.deactivate(item.id)
     say(f"Moved '{item.name}' to the trash ('mysafe restore' brings it back)")
     return 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, NamedTuple
 
 
@@ -36,7 +37,8 @@ class ItemKind(enum.StrEnum):
         for kind in cls:
             if key in (kind.value, kind.label.lower(), *_ALIASES[kind]):
                 return kind
-        raise ValueError(f"unknown item kind '{text}' (password, note, api-secret, file)")
+        known = ", ".join(_ALIASES[kind][0] if kind is cls.API_SECRET else kind for kind in cls)
+        raise ValueError(f"unknown item kind '{text}' ({known})")
 
 
 _LABELS = {
@@ -54,65 +56,112 @@ _ALIASES = {
 
 
 @dataclass(frozen=True)
-class KindSpec:
-    """Which fields of a kind are summary (indexed at unlock) and which are secret."""
+class Field:
+    """One item field, said once: the form, the detail pane, the service's checks, the CLI,
+    share links and the server's storage all read this table."""
 
-    summary: tuple[str, ...]
-    secret: tuple[str, ...]
+    name: str
+    label: str  # on screen, in the CLI and in a share link
+    secret: bool = False  # kept apart from the summary: decrypted when asked, never indexed
+    masked: bool = False  # dots until revealed (the detail pane, the form, a conflict)
+    multiline: bool = False  # a text area in the form, printed with its newlines
+    max_len: int = 0  # one line of at most this many characters (0: no single-line rule)
+    computed: bool = False  # set by the service (a file's name, size and type), never typed
+    column: bool = True  # summary fields only: `mysafe serve` keeps it in a plain column
+    placeholder: str = ""
+
+
+FIELDS: dict[str, Field] = {
+    f.name: f
+    for f in (
+        Field("name", "Name", max_len=255),
+        Field("username", "Username", max_len=255),
+        Field("url", "URL", max_len=2048, placeholder="https://"),
+        Field("password", "Password", secret=True, masked=True),
+        Field("secret_key", "TOTP seed", secret=True, masked=True,
+              placeholder="base32 or otpauth:// URI (optional)"),
+        Field("notes", "Notes", secret=True, multiline=True),
+        Field("note", "Note", secret=True, multiline=True),
+        Field("client_id", "Client ID", secret=True),
+        Field("client_secret", "Client secret", secret=True, masked=True),
+        Field("identifier_code", "Identifier", max_len=255,
+              placeholder="unique code (optional)"),
+        # MySafe lists API secrets without their method: the server seals it.
+        Field("method", "Method", max_len=32, column=False, placeholder="GET, POST… (optional)"),
+        Field("tags", "Tags", placeholder="comma,separated"),
+        Field("file_name", "File name", computed=True),
+        Field("size", "Size", computed=True),
+        Field("media_type", "Type", computed=True),
+    )
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """A kind's fields in the order the form shows them, and what it needs."""
+
+    fields: tuple[str, ...]
     required: tuple[str, ...]
     primary: str  # the field `mysafe get NAME` prints and copy copies by default
+    share_default: tuple[str, ...] = ()  # ticked in the share dialog at first
+    hints: dict[str, str] = field(default_factory=dict)  # placeholders for this kind only
+
+    @cached_property
+    def summary(self) -> tuple[str, ...]:
+        """Decrypted for every item at unlock and indexed for search."""
+        return tuple(name for name in self.fields if not FIELDS[name].secret)
+
+    @cached_property
+    def secret(self) -> tuple[str, ...]:
+        return tuple(name for name in self.fields if FIELDS[name].secret)
+
+    @cached_property
+    def typed(self) -> tuple[Field, ...]:
+        """What a person fills in (the form, `mysafe add`/`edit`), in order."""
+        return tuple(FIELDS[name] for name in self.fields if not FIELDS[name].computed)
+
+    @cached_property
+    def shareable(self) -> tuple[str, ...]:
+        """What a share link may carry: the typed fields but the name and tags."""
+        return tuple(f.name for f in self.typed if f.name not in ("name", "tags"))
+
+    def placeholder(self, name: str) -> str:
+        return self.hints.get(name, FIELDS[name].placeholder)
 
 
 SPECS: dict[ItemKind, KindSpec] = {
     ItemKind.PASSWORD: KindSpec(
-        summary=("name", "username", "url", "tags"),
-        secret=("password", "secret_key", "notes"),
+        fields=("name", "username", "password", "url", "secret_key", "tags", "notes"),
         required=("name", "username", "password"),
         primary="password",
+        share_default=("username", "password", "url"),
+        hints={"name": "e.g. GitHub"},
     ),
     ItemKind.NOTE: KindSpec(
-        summary=("name", "tags"),
-        secret=("note",),
+        fields=("name", "tags", "note"),
         required=("name", "note"),
         primary="note",
+        share_default=("note",),
     ),
     ItemKind.API_SECRET: KindSpec(
-        summary=("name", "url", "identifier_code", "method", "tags"),
-        secret=("client_id", "client_secret", "notes"),
+        fields=("name", "url", "client_id", "client_secret", "identifier_code", "method",
+                "tags", "notes"),
         required=("name", "url", "client_id", "client_secret"),
         primary="client_secret",
+        share_default=("url", "client_id", "client_secret"),
+        hints={"url": "https://api.example.com"},
     ),
     ItemKind.FILE: KindSpec(
-        summary=("name", "file_name", "size", "media_type", "tags"),
-        secret=("notes",),
+        fields=("name", "file_name", "size", "media_type", "tags", "notes"),
         required=("name",),
         primary="notes",
     ),
-}
-
-
-# What each field is called on screen, in the CLI and in a share link: said once.
-FIELD_LABELS = {
-    "name": "Name",
-    "username": "Username",
-    "url": "URL",
-    "password": "Password",
-    "secret_key": "TOTP seed",
-    "notes": "Notes",
-    "note": "Note",
-    "client_id": "Client ID",
-    "client_secret": "Client secret",
-    "identifier_code": "Identifier",
-    "method": "Method",
-    "tags": "Tags",
-    "file_name": "File name",
-    "size": "Size",
-    "media_type": "Type",
-}
+}  # fmt: skip
 
 
 def field_label(name: str) -> str:
-    return FIELD_LABELS.get(name, name.replace("_", " ").capitalize())
+    known = FIELDS.get(name)
+    return known.label if known else name.replace("_", " ").capitalize()
 
 
 class Secret:

@@ -20,7 +20,7 @@ import httpx
 
 from ..core.crypto import sha256
 from ..core.errors import InvalidInput, OfflineError, RemoteRejected, ServerError
-from ..core.models import ItemKind, ItemSummary, field_label
+from ..core.models import FIELDS, SPECS, ItemKind, ItemSummary, field_label
 from ..core.sharecrypto import (
     SALT_LEN,
     ShareLink,
@@ -37,20 +37,6 @@ from .session import check_url
 
 MAX_EXPIRY = 30 * 24 * 3600
 MAX_VIEWS = 100
-SHAREABLE = {
-    ItemKind.PASSWORD: ("username", "password", "url", "secret_key", "notes"),
-    ItemKind.NOTE: ("note",),
-    ItemKind.API_SECRET: ("url", "client_id", "client_secret", "identifier_code", "method",
-                          "notes"),
-    ItemKind.FILE: ("notes",),
-}  # fmt: skip
-DEFAULT_FIELDS = {
-    ItemKind.PASSWORD: ("username", "password", "url"),
-    ItemKind.NOTE: ("note",),
-    ItemKind.API_SECRET: ("url", "client_id", "client_secret"),
-    ItemKind.FILE: (),
-}
-SECRET_FIELDS = {"password", "secret_key", "note", "client_secret", "notes"}
 _DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
 
 
@@ -68,12 +54,12 @@ def parse_duration(text: str) -> int:
 def build_payload(item: ItemSummary, values: dict[str, str], fields: tuple[str, ...],
                   content: bytes = b"") -> SharePayload:  # fmt: skip
     """The recipient's view of an item: the chosen fields (or the file), labelled."""
-    allowed = SHAREABLE[item.kind]
+    allowed = SPECS[item.kind].shareable
     unknown = [f for f in fields if f not in allowed]
     if unknown:
         raise InvalidInput(f"{item.kind.noun} cannot share {', '.join(unknown)} (it has: "
                            f"{', '.join(allowed)})")  # fmt: skip
-    shown = [{"label": field_label(f), "value": values[f], "secret": f in SECRET_FIELDS}
+    shown = [{"label": field_label(f), "value": values[f], "secret": FIELDS[f].secret}
              for f in fields if values.get(f)]  # fmt: skip
     if item.kind is ItemKind.FILE:
         return SharePayload("file", item.name, shown, item.file_name or item.name,

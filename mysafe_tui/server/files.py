@@ -29,9 +29,10 @@ from ..core.crypto import (
     decrypt_chunks,
     random_key,
 )
+from ..core.models import ItemKind
 from .errors import ApiError, Conflict, invalid
 from .http import authenticated, envelope, read_body, store_of
-from .items import KindConfig, entity, if_match, kind_routes, parse_sharing, split_fields
+from .items import KindConfig, entity, if_match, kind_routes, parse_sharing, split_fields, stored
 
 FILE = KindConfig(
     "file",
@@ -39,9 +40,7 @@ FILE = KindConfig(
     "file_on_list",
     "file_entity",
     "file_entity",
-    plain=("name", "file_name", "media_type", "tags"),
-    sealed=("notes",),
-    required=("name",),
+    **stored(ItemKind.FILE),
     row=("name", "file_name", "size", "media_type", "tags"),
     secret=(),
     filters=("name",),

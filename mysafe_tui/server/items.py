@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ..core.errors import InvalidInput
+from ..core.models import FIELDS, SPECS, ItemKind
 from ..core.sanitize import LONE_SURROGATE
 from ..core.totp import parse_seed, totp
 from .errors import ApiError, Conflict, invalid, missing
@@ -44,6 +45,16 @@ class KindConfig:
     filters: tuple[str, ...]
 
 
+def stored(kind: ItemKind) -> dict[str, tuple[str, ...]]:
+    """How the server keeps a kind, read from the one field table (core.models): plain
+    columns for what list rows show and filter on, the rest sealed. A file's size is the
+    server's own measure of the upload, never the client's word."""
+    spec = SPECS[kind]
+    plain = tuple(n for n in spec.summary if FIELDS[n].column and n != "size")
+    sealed = tuple(n for n in spec.fields if n not in plain and n != "size")
+    return {"plain": plain, "sealed": sealed, "required": spec.required}
+
+
 KINDS = {
     "password": KindConfig(
         "password",
@@ -51,9 +62,7 @@ KINDS = {
         "password_on_list",
         "password_entity",
         "password_entity",
-        plain=("name", "username", "url", "tags"),
-        sealed=("password", "secret_key", "notes"),
-        required=("name", "username", "password"),
+        **stored(ItemKind.PASSWORD),
         row=("name", "url", "username", "tags"),
         secret=("password", "secret_key", "token"),
         filters=("name", "username", "url"),
@@ -64,9 +73,7 @@ KINDS = {
         "note_on_list",
         "note_entity",
         "note_entity",
-        plain=("name", "tags"),
-        sealed=("note",),
-        required=("name", "note"),
+        **stored(ItemKind.NOTE),
         row=("name", "tags"),
         secret=("note",),
         filters=(),
@@ -77,9 +84,7 @@ KINDS = {
         "api_secret_on_list",
         "api_secret_entity",
         "api_entity",
-        plain=("name", "url", "identifier_code", "tags"),
-        sealed=("client_id", "client_secret", "method", "notes"),
-        required=("name", "url", "client_id", "client_secret"),
+        **stored(ItemKind.API_SECRET),
         row=("name",),
         secret=("client_secret",),
         filters=("identifier_code",),

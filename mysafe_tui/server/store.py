@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from ..core.crypto import Aead, AuthenticationFailed, associated_data, hkdf, sha256
+from ..core.models import FIELDS, SPECS
 from .errors import ApiError, Conflict, inactive, invalid, no_access, not_found
 from .share_store import ShareStore
 
@@ -75,8 +76,9 @@ class Sharing:
         self.groups = groups
 
 
-# Plain columns: what list rows show and filter on. Everything else of an item is sealed.
-PLAIN = ("name", "username", "url", "tags", "identifier_code", "file_name", "media_type", "size")
+# Plain columns: what list rows show and filter on (`Field.column` in core.models). Everything
+# else of an item is sealed.
+PLAIN = tuple(dict.fromkeys(n for s in SPECS.values() for n in s.summary if FIELDS[n].column))
 # List rows leave the sealed blob on disk: a 10k-row list should not read every secret.
 _LIST_COLUMNS = ", ".join(
     f"i.{c}"

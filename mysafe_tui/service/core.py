@@ -34,6 +34,7 @@ from ..core.errors import (
 )
 from ..core.fsutil import write_chunks_atomic
 from ..core.models import (
+    FIELDS,
     SPECS,
     ItemKind,
     ItemSummary,
@@ -59,8 +60,6 @@ Progress = Callable[[int, int], None]  # (bytes done, bytes total); called from 
 
 MIN_PASSPHRASE_SCORE = 3  # zxcvbn's 'good': 10^10 guesses and more
 _FOLLOW_LIMIT = 64  # changed items past which the search index is rebuilt, not patched
-MAX_TEXT = {"name": 255, "username": 255, "url": 2048, "identifier_code": 255, "method": 32}
-_SERVICE_SET = {"file_name", "size", "media_type"}  # file summary fields the service computes
 _TEXT_TYPES = {"application/json", "application/xml", "application/x-yaml", "application/toml"}
 
 
@@ -674,10 +673,10 @@ def _summary_fields(item: ItemSummary) -> dict[str, Any]:
 
 def _text(name: str, value: Any) -> str:
     text = str(value).strip()
-    limit = MAX_TEXT.get(name)
+    limit = FIELDS[name].max_len
     if limit and len(text) > limit:
         raise InvalidInput(f"{name} is longer than {limit} characters")
-    bad = forbidden_char(text) if name in MAX_TEXT else None
+    bad = forbidden_char(text) if limit else None
     if bad is not None:
         what = "a single line" if bad in ("\\n", "\\r") else f"free of control characters ({bad})"
         raise InvalidInput(f"{name} must be {what}")
@@ -694,7 +693,7 @@ def _split(kind: ItemKind, values: dict[str, Any]) -> tuple[dict[str, Any], dict
             fields["tags"] = parse_tags(value)
         elif name in ("favourite", "active"):
             fields[name] = bool(value)
-        elif name in spec.summary and name not in _SERVICE_SET:
+        elif name in spec.summary and not FIELDS[name].computed:
             fields[name] = _text(name, value)
         elif name in spec.secret:
             secret[name] = str(value)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.errors import InvalidInput, ItemNotFound, MySafeError
 from ..core.models import SPECS, ItemKind, ItemSummary, field_label
-from .core import _SERVICE_SET, LocalService, _split, _summary_fields
+from .core import LocalService, _split, _summary_fields
 
 if TYPE_CHECKING:
     from ..core.sharecrypto import SharePayload
@@ -134,7 +134,7 @@ class VaultService(LocalService):
             await self._run(vault.save_item, item.kind, theirs_fields, theirs_secret, item_id)
         )
         if choice == "both":
-            keep = {*SPECS[item.kind].summary, *SPECS[item.kind].secret} - _SERVICE_SET
+            keep = {f.name for f in SPECS[item.kind].typed}
             copy = {k: v for k, v in mine.items() if k in keep and v not in ("", ())}
             copy["name"] = f"{item.name} (my copy)"
             await self.create_item(item.kind, copy)
@@ -145,11 +145,8 @@ class VaultService(LocalService):
     @staticmethod
     def shareable_fields(kind: ItemKind) -> list[tuple[str, str, bool]]:
         """(field, label, included by default) of what a link to `kind` can carry."""
-        from ..remote import shares
 
-        return [
-            (f, field_label(f), f in shares.DEFAULT_FIELDS[kind]) for f in shares.SHAREABLE[kind]
-        ]
+        return [(f, field_label(f), f in SPECS[kind].share_default) for f in SPECS[kind].shareable]
 
     @staticmethod
     def parse_duration(text: str) -> int:
@@ -221,7 +218,7 @@ class VaultService(LocalService):
         session = self._share_session()
         assert session is not None
         item = await self.get(item_id)
-        chosen = shares.DEFAULT_FIELDS[item.kind] if fields is None else fields
+        chosen = SPECS[item.kind].share_default if fields is None else fields
         summary = {name: item.field(name) for name in SPECS[item.kind].summary}
         values = {**summary, **await self._run(vault.reveal, item_id)}
         content = b""

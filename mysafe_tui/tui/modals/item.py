@@ -6,7 +6,6 @@ shows here and nothing the user typed is lost.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from textual import on, work
@@ -17,54 +16,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, TextArea
 
 from ...core.errors import MySafeError, RemoteConflict
-from ...core.models import SPECS, ItemKind, ItemSummary, Secret, field_label
+from ...core.models import SPECS, Field, ItemKind, ItemSummary, Secret
 from ...service import VaultService
 from ..widgets.note import Note
 from .confirm import ConfirmDialog
-
-
-@dataclass(frozen=True)
-class FieldSpec:
-    name: str
-    widget: str = "input"  # input | secret | text
-    placeholder: str = ""
-
-    @property
-    def label(self) -> str:
-        return field_label(self.name)
-
-
-FIELDS: dict[ItemKind, list[FieldSpec]] = {
-    ItemKind.PASSWORD: [
-        FieldSpec("name", placeholder="e.g. GitHub"),
-        FieldSpec("username"),
-        FieldSpec("password", "secret"),
-        FieldSpec("url", placeholder="https://"),
-        FieldSpec("secret_key", "secret", "base32 or otpauth:// URI (optional)"),
-        FieldSpec("tags", placeholder="comma,separated"),
-        FieldSpec("notes", "text"),
-    ],
-    ItemKind.NOTE: [
-        FieldSpec("name"),
-        FieldSpec("tags", placeholder="comma,separated"),
-        FieldSpec("note", "text"),
-    ],
-    ItemKind.API_SECRET: [
-        FieldSpec("name"),
-        FieldSpec("url", placeholder="https://api.example.com"),
-        FieldSpec("client_id"),
-        FieldSpec("client_secret", "secret"),
-        FieldSpec("identifier_code", placeholder="unique code (optional)"),
-        FieldSpec("method", placeholder="GET, POST… (optional)"),
-        FieldSpec("tags", placeholder="comma,separated"),
-        FieldSpec("notes", "text"),
-    ],
-    ItemKind.FILE: [
-        FieldSpec("name"),
-        FieldSpec("tags", placeholder="comma,separated"),
-        FieldSpec("notes", "text"),
-    ],
-}
 
 
 class ItemDialog(ModalScreen[ItemSummary | None]):
@@ -90,8 +45,10 @@ class ItemDialog(ModalScreen[ItemSummary | None]):
         self.kind = kind
         self.item = item
         self.initial: dict[str, str] = {}
-        for spec in FIELDS[kind]:
-            if item is not None and spec.name in SPECS[kind].summary:
+        self.spec = SPECS[kind]
+        self.fields: tuple[Field, ...] = self.spec.typed
+        for spec in self.fields:
+            if item is not None and spec.name in self.spec.summary:
                 self.initial[spec.name] = item.field(spec.name)
             elif secrets and spec.name in secrets:
                 self.initial[spec.name] = secrets[spec.name].reveal()
@@ -104,15 +61,16 @@ class ItemDialog(ModalScreen[ItemSummary | None]):
             yield Label(f"{verb} {self.kind.label.lower()}", classes="title")
             yield Note("", id="form-error", classes="error")
             with VerticalScroll(id="fields"):
-                for spec in FIELDS[self.kind]:
-                    required = spec.name in SPECS[self.kind].required
+                for spec in self.fields:
+                    required = spec.name in self.spec.required
                     yield Label(spec.label + (" *" if required else ""), classes="field-label")
                     value = self.initial[spec.name]
-                    if spec.widget == "text":
+                    if spec.multiline:
                         yield TextArea(value, id=f"f-{spec.name}", soft_wrap=True)
                     else:
-                        yield Input(value, id=f"f-{spec.name}", placeholder=spec.placeholder,
-                                    password=spec.widget == "secret")  # fmt: skip
+                        placeholder = self.spec.placeholder(spec.name)
+                        yield Input(value, id=f"f-{spec.name}", placeholder=placeholder,
+                                    password=spec.masked)  # fmt: skip
                     if spec.name == "password":
                         yield Note("", id="strength")
                     yield Note("", id=f"e-{spec.name}", classes="field-error")
@@ -128,12 +86,12 @@ class ItemDialog(ModalScreen[ItemSummary | None]):
                         classes="hint")  # fmt: skip
 
     def on_mount(self) -> None:
-        self.query_one(f"#f-{FIELDS[self.kind][0].name}").focus()
+        self.query_one(f"#f-{self.fields[0].name}").focus()
         self._update_strength()
 
     def values(self) -> dict[str, str]:
         out = {}
-        for spec in FIELDS[self.kind]:
+        for spec in self.fields:
             widget = self.query_one(f"#f-{spec.name}")
             out[spec.name] = widget.text if isinstance(widget, TextArea) else widget.value  # type: ignore[attr-defined]
         return out
@@ -175,16 +133,16 @@ class ItemDialog(ModalScreen[ItemSummary | None]):
         self.query_one("#e-password", Note).say("")
 
     def action_toggle_mask(self) -> None:
-        for spec in FIELDS[self.kind]:
-            if spec.widget == "secret":
+        for spec in self.fields:
+            if spec.masked:
                 widget = self.query_one(f"#f-{spec.name}", Input)
                 widget.password = not widget.password
 
     def _check(self, values: dict[str, str]) -> bool:
         ok = True
-        for spec in FIELDS[self.kind]:
+        for spec in self.fields:
             error = ""
-            if spec.name in SPECS[self.kind].required and not values[spec.name].strip():
+            if spec.name in self.spec.required and not values[spec.name].strip():
                 error = f"{spec.label} is required"
                 ok = False
             self.query_one(f"#e-{spec.name}", Note).say(error)
@@ -224,12 +182,12 @@ class ItemDialog(ModalScreen[ItemSummary | None]):
 
         assert self.item is not None
         rows = []
-        for spec in FIELDS[self.kind]:
+        for spec in self.fields:
             mine = self.values()[spec.name]
             raw = current.get(spec.name, "")
             theirs = ",".join(map(str, raw)) if isinstance(raw, tuple | list) else str(raw or "")
             differs = mine.strip() != theirs.strip()
-            if spec.widget == "secret":  # never on screen unasked: say only whether it differs
+            if spec.masked:  # never on screen unasked: say only whether it differs
                 mine, theirs = ("••••••" if mine else ""), ("••••••" if theirs else "")
             rows.append((spec.label, mine, theirs, differs))
         choice = await self.app.push_screen_wait(ConflictDialog(self.item.name, rows))

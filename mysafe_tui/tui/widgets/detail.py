@@ -9,13 +9,11 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from ...core.models import SPECS, ItemKind, ItemSummary, Secret, TotpCode, field_label
+from ...core.models import FIELDS, SPECS, ItemKind, ItemSummary, Secret, TotpCode, field_label
 from ..text import printable
 from .item_list import describe
 
 MASK = "••••••••••"
-# Fields shown masked until revealed; notes are secret but shown as text once the item is open.
-MASKED = {"password", "secret_key", "client_secret"}
 KEYS = {"password": "c", "username": "u", "client_secret": "c", "note": "c"}
 
 
@@ -93,7 +91,7 @@ class DetailPane(Static):
                 if secret:
                     table.add_row("One-time code", self._totp_text())
                 continue
-            if name in MASKED:
+            if FIELDS[name].masked:
                 shown = secret.reveal() if (secret and self.revealed) else (MASK if secret else "")
                 if shown:
                     style = "bold" if self.revealed else ""
