@@ -622,13 +622,19 @@ async def test_names_that_look_like_markup_show_as_typed(env: Env) -> None:
 
 
 async def test_rotating_the_vault_key_from_the_palette(env: Env) -> None:
+    from textual.command import CommandList, CommandPalette
+
     from mysafe_tui.tui.modals.rotate import RotateKeyDialog
 
     await env.seed(GITHUB, BANK)
     app = env.app()
     async with app.run_test(size=(100, 30)) as pilot:
         main = await unlock(app, pilot)
-        app.rotate_key()
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"rotate the vault")
+        await until(pilot, lambda: app.screen.query_one(CommandList).highlighted is not None)
+        await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, RotateKeyDialog))
         dialog = app.screen
         dialog.query_one("#passphrase", Input).value = "not the passphrase"
@@ -657,3 +663,54 @@ async def test_ctrl_f_looks_for_the_filter_inside_notes_text(env: Env) -> None:
         await until(pilot, lambda: names(main) == ["Home"])
         assert any("1 item(s) hold 'fridge'" in n.message for n in app._notifications)
         assert len(await app.service.search("fridge")) == 0  # note text is never indexed
+
+
+async def test_a_keymap_in_settings_rebinds_a_key_and_the_help_page_follows(env: Env) -> None:
+    from textual.widgets import Static
+
+    from mysafe_tui.core.settings import Settings
+    from mysafe_tui.tui.modals.help import HelpDialog
+
+    await env.seed(GITHUB)
+    service = env.service()
+    service.settings = Settings(keymap={"copy.username": "y", "no.such.action": "z"})
+    app = MySafeApp(service, clock=env.clock)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await unlock(app, pilot)
+        assert any("no action named no.such.action" in n.message for n in app._notifications)
+        await pilot.press("u")  # the old key does nothing any more
+        await pilot.press("y")
+        await until(pilot, lambda: env.backend.sent == ["octocat"])
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpDialog))
+        text = rendered_text(app.screen.query_one("#keys", Static).content)
+        row = next(line for line in text.splitlines() if "copy the username" in line)
+        assert row.split()[0] == "y"
+
+
+async def test_actions_that_do_not_apply_are_left_out_of_the_palette(env: Env) -> None:
+    from textual.command import CommandList, CommandPalette
+
+    await env.seed(GITHUB)
+    app = env.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        main = await unlock(app, pilot)
+
+        async def palette_titles(query: str) -> list[str]:
+            await pilot.press("ctrl+p")
+            await until(pilot, lambda: isinstance(app.screen, CommandPalette))
+            await pilot.press(*keys(query))
+            command_list = app.screen.query_one(CommandList)
+            await until(pilot, lambda: command_list.option_count > 0)
+            titles = [
+                str(command_list.get_option_at_index(i).prompt)
+                for i in range(command_list.option_count)
+            ]
+            await pilot.press("escape")
+            await until(pilot, lambda: app.screen is main)
+            return titles
+
+        assert any("Copy username" in t for t in await palette_titles("copy user"))
+        await pilot.press("5")  # the trash: nothing to copy, restore needs a trashed item
+        await until(pilot, lambda: names(main) == [])
+        assert not any("Copy username" in t for t in await palette_titles("copy user"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +67,8 @@ class Settings:
     ssh_autolock_minutes: int = 2
     theme: str = "textual-dark"
     kdf_profile: str = "default"
+    # The user's keys for the UI's actions, by action id: {"copy.username": "y"}.
+    keymap: dict[str, str] = field(default_factory=dict)
 
     def validate(self) -> Settings:
         if self.clipboard not in CLIPBOARD_BACKENDS:
@@ -75,6 +77,10 @@ class Settings:
             raise InvalidInput("the clipboard clears after 5 to 120 seconds")
         if not 1 <= self.autolock_minutes <= 240 or not 1 <= self.ssh_autolock_minutes <= 240:
             raise InvalidInput("auto-lock must be between 1 and 240 minutes")
+        if not isinstance(self.keymap, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in self.keymap.items()
+        ):
+            raise InvalidInput('keymap maps action ids to keys: {"copy.username": "y"}')
         if self.kdf_profile not in KDF_PROFILES:
             raise InvalidInput(f"KDF profile must be one of {', '.join(KDF_PROFILES)}")
         return self

@@ -6,6 +6,7 @@ import asyncio
 import signal
 import time
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING
 
 from textual import events, work
@@ -20,6 +21,7 @@ if TYPE_CHECKING:  # the main screen and its dialogs load after unlock: a faster
 
 from ..core.models import ItemKind, ItemSummary
 from ..service import VaultService
+from .actions import ACTIONS, bindings, keys_of, unknown_ids
 from .commands import ItemCommands
 from .lifeline import SIGNALS, Lifeline
 from .screens.unlock import CreateVaultScreen, UnlockScreen
@@ -56,9 +58,7 @@ class MySafeApp(App[None]):
     TITLE = "mysafe"
     COMMANDS = App.COMMANDS | {ItemCommands}
     BINDINGS = [
-        Binding("ctrl+l", "lock", "Lock", id="lock"),
-        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
-        Binding("question_mark", "help", "Help", id="help"),
+        *bindings("app"),
         # Priority: focus moves the moment the key arrives, before the keys behind it in a
         # burst (a paste, tmux send-keys, a laggy SSH link) are handed to the focused field.
         # As ordinary bindings they ran after those keys had already gone to the old field.
@@ -81,6 +81,7 @@ class MySafeApp(App[None]):
         theme = self.service.settings.theme
         if theme in self.available_themes:
             self.theme = theme
+        self.apply_keymap()
         gate = UnlockScreen if self.service.vault_exists() else CreateVaultScreen
         self.push_screen(gate(self.service))
         self.set_interval(1, self.tick)
@@ -189,7 +190,7 @@ class MySafeApp(App[None]):
         self.push_screen(SettingsDialog(self.service), self._settings_saved)
 
     @work(exit_on_error=False)
-    async def rotate_key(self) -> None:
+    async def action_rotate_key(self) -> None:
         from .modals.rotate import RotateKeyDialog
 
         count = await self.push_screen_wait(RotateKeyDialog(self.service))
@@ -198,7 +199,20 @@ class MySafeApp(App[None]):
 
     def _settings_saved(self, saved: bool | None) -> None:
         if saved:
+            self.apply_keymap()
             self.notify("Settings saved")
+
+    def apply_keymap(self) -> None:
+        """The user's keys from settings ("keymap": {"copy.username": "y"}), by action id."""
+        keymap = dict(self.service.settings.keymap)
+        unknown = unknown_ids(keymap)
+        if unknown:
+            self.notify(
+                f"Keymap: no action named {', '.join(unknown)} (the ids are in the help page)",
+                severity="warning",
+                timeout=10,
+            )
+        self.set_keymap({k: v for k, v in keymap.items() if k not in unknown})
 
     def jump_to(self, item: ItemSummary) -> None:
         main = self.main_screen
@@ -214,33 +228,20 @@ class MySafeApp(App[None]):
         main = self.main_screen
         if main is None:
             return
-        yield SystemCommand("Lock", "Lock the vault now (ctrl+l)", self.action_lock)
-        yield SystemCommand("Settings", "Clipboard, auto-lock, theme, KDF", self.action_settings)
-        yield SystemCommand(
-            "Rotate the vault key",
-            "New vault and item keys: an old header or passphrase opens nothing new",
-            self.rotate_key,
-        )
+        keymap = self.service.settings.keymap
+        item = main.current
+        for action in ACTIONS:
+            if action.palette and action.applies(item):
+                keys = keys_of(action, keymap)
+                node = self if action.on == "app" else main
+                yield SystemCommand(
+                    action.title,
+                    action.help + (f" ({keys})" if keys else ""),
+                    partial(node.run_action, action.action),
+                )
         for kind in ItemKind:
             verb = "Attach a file" if kind is ItemKind.FILE else f"New {kind.label.lower()}"
-            yield SystemCommand(verb, f"Add {kind.noun}", lambda k=kind: self._new(main, k))
-        yield SystemCommand("Trash", "Show deactivated items", lambda: main.action_kind("trash"))
-        yield SystemCommand("Favourites only", "Toggle the ★ filter", main.action_favourites)
-        yield SystemCommand(
-            "Share this item", "An expiring, view-limited link (S)", main.action_share
-        )
-        yield SystemCommand("Share links", "Your outgoing links; revoke (O)", main.action_shares)
-        if self.service.remote_status().bound:
-            yield SystemCommand("Sync now", "Pull changes from the server (s)", main.action_sync)
-            yield SystemCommand(
-                "Log out", "Forget the server and its cached items (L)", main.action_login
-            )
-        else:
-            yield SystemCommand(
-                "Log in to a MySafe server",
-                "Bind this vault to a server and sync it (L)",
-                main.action_login,
-            )
+            yield SystemCommand(verb, f"Add {kind.noun}", partial(self._new, main, kind))
 
     def _new(self, main: MainScreen, kind: ItemKind) -> None:
         main.action_kind(kind.value)

@@ -9,7 +9,6 @@ from typing import TypeVar
 from textual import events, on, work
 from textual.actions import SkipAction
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.css.query import NoMatches
 from textual.screen import Screen
@@ -20,6 +19,7 @@ from ...core.errors import MySafeError
 from ...core.humanize import ago
 from ...core.models import SPECS, ItemKind, ItemSummary
 from ...service import VaultService
+from ..actions import BY_NAME, bindings
 from ..modals.confirm import ConfirmDialog
 from ..modals.files import AttachDialog, SaveDialog
 from ..modals.item import ItemDialog
@@ -44,40 +44,7 @@ WATCH_SECONDS = 2  # how often to look for writes by another process (one small 
 class MainScreen(Screen[None]):
     """Everything after unlock. State goes down into the list and pane; messages come up."""
 
-    BINDINGS = [
-        Binding("1", "kind('password')", "Passwords", show=False, id="kind.password"),
-        Binding("2", "kind('note')", "Notes", show=False, id="kind.note"),
-        Binding("3", "kind('file')", "Files", show=False, id="kind.file"),
-        Binding("4", "kind('secretapi')", "API", show=False, id="kind.api"),
-        Binding("5", "kind('trash')", "Trash", show=False, id="kind.trash"),
-        # Priority, like tab: whatever is typed right behind "/" goes into the filter, never
-        # to the list's one-key commands (c copies, d trashes).
-        Binding("slash", "filter", "Filter", id="filter", priority=True),
-        Binding("escape", "back", "Back", show=False, id="back"),
-        Binding("asterisk", "favourites", "★ only", show=False, id="favourites"),
-        # Priority: the filter box has its own ctrl+f (delete a word) and has the focus then.
-        Binding(
-            "ctrl+f", "search_text", "Search text", show=False, id="search_text", priority=True
-        ),
-        Binding("n", "new", "New", id="new"),
-        Binding("e", "edit", "Edit", show=False, id="edit"),
-        Binding("c", "copy('primary')", "Copy", id="copy"),
-        Binding("u", "copy('username')", "Copy user", show=False, id="copy.username"),
-        Binding("t", "copy('totp')", "Copy code", show=False, id="copy.totp"),
-        Binding("x", "copy_env", "Copy env", show=False, id="copy.env"),
-        Binding("r", "reveal", "Reveal", id="reveal"),
-        Binding("f", "favourite", "★", show=False, id="favourite"),
-        Binding("d", "deactivate", "Trash", show=False, id="deactivate"),
-        Binding("R", "restore", "Restore", show=False, id="restore"),
-        Binding("P", "purge", "Purge", show=False, id="purge"),
-        Binding("o", "save_file", "Save file", show=False, id="save_file"),
-        Binding("enter", "open", "Open", show=False, id="open"),
-        Binding("ctrl+s,f2", "app.settings", "Settings", show=False, id="settings"),
-        Binding("s", "sync", "Sync", show=False, id="sync"),
-        Binding("L", "login", "Log in/out", show=False, id="login"),
-        Binding("S", "share", "Share", show=False, id="share"),
-        Binding("O", "shares", "Links", show=False, id="shares"),
-    ]
+    BINDINGS = bindings("main")
 
     def __init__(self, service: VaultService, typed_ahead: list[str] | None = None) -> None:
         super().__init__()
@@ -281,6 +248,17 @@ class MainScreen(Screen[None]):
     @on(ItemList.Highlighted)
     def highlighted(self, event: ItemList.Highlighted) -> None:
         self.query_one(DetailPane).show_item(event.item)
+        self.refresh_bindings()  # the footer follows what applies to this item
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """An action that does not apply to the highlighted item is greyed out in the
+        footer, left out of the palette, and its key does nothing."""
+        known = BY_NAME.get(action)
+        if known is None or not known.needs or not self.is_mounted:
+            return True
+        with contextlib.suppress(NoMatches):
+            return True if known.applies(self.current) else None
+        return True
 
     @on(ItemList.Chosen)
     def chosen(self, event: ItemList.Chosen) -> None:

@@ -1,0 +1,135 @@
+"""Every command of the UI, said once: its keys, its words and when it applies.
+
+The bindings of the app and the main screen, the command palette, the help page, the footer's
+enabled state (`check_action`) and the user's keymap all read this table. A user rebinds a key
+in settings.json by the action's id: `"keymap": {"copy.username": "y"}`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from textual.binding import Binding, BindingType
+from textual.keys import format_key
+
+from ..core.models import ItemKind, ItemSummary
+
+Needs = Literal["", "active", "trashed", "file", "api"]
+
+
+@dataclass(frozen=True)
+class Action:
+    id: str  # the binding id, and the name a keymap uses
+    keys: str  # default keys in Textual's spelling ("ctrl+l", "slash"); "" for none
+    action: str  # what runs ("copy('username')"); "" when someone else binds the key
+    title: str  # the footer and the command palette
+    help: str  # the help page and the palette's description
+    section: str  # the help page's section
+    on: Literal["app", "main"] = "main"
+    footer: bool = False
+    priority: bool = False
+    palette: bool = True
+    needs: Needs = ""  # what the highlighted item must be for the action to apply
+
+    def applies(self, item: ItemSummary | None) -> bool:
+        if not self.needs:
+            return True
+        if item is None:
+            return False
+        if self.needs == "trashed":
+            return not item.active
+        kind = {"file": ItemKind.FILE, "api": ItemKind.API_SECRET}.get(self.needs)
+        return item.active and (kind is None or item.kind is kind)
+
+
+# Priority bindings act the moment their key arrives, ahead of the keys behind it in a burst
+# (a paste, tmux send-keys, a laggy SSH link); see tui/forms.py.
+ACTIONS: tuple[Action, ...] = (
+    Action("palette", "ctrl+p", "", "Command palette",
+           "jump to an item, run any action", "Anywhere", on="app", palette=False),
+    Action("lock", "ctrl+l", "lock", "Lock",
+           "lock now (also after idle minutes, see settings)", "Anywhere", on="app",
+           footer=True),
+    Action("quit", "ctrl+q", "quit", "Quit", "quit (locks and clears the clipboard)",
+           "Anywhere", on="app", footer=True, priority=True),
+    Action("help", "question_mark", "help", "Help", "all the keys", "Anywhere", on="app",
+           footer=True),
+    Action("settings", "ctrl+s,f2", "app.settings", "Settings",
+           "clipboard, auto-lock, theme, KDF (in a dialog ctrl+s saves)", "Anywhere"),
+    Action("rotate_key", "", "app.rotate_key", "Rotate the vault key",
+           "new vault and item keys: an old header or passphrase opens nothing new",
+           "Anywhere"),
+    Action("kind.password", "1", "kind('password')", "Passwords", "show passwords", "Lists"),
+    Action("kind.note", "2", "kind('note')", "Notes", "show secure notes", "Lists"),
+    Action("kind.file", "3", "kind('file')", "Files", "show files", "Lists"),
+    Action("kind.api", "4", "kind('secretapi')", "API secrets", "show API secrets", "Lists"),
+    Action("kind.trash", "5", "kind('trash')", "Trash", "show the trash (deactivated items)",
+           "Lists"),
+    Action("filter", "slash", "filter", "Filter", "filter as you type (fuzzy); esc clears",
+           "Lists", footer=True, priority=True, palette=False),
+    Action("favourites", "asterisk", "favourites", "Favourites only",
+           "show favourites only (again: all)", "Lists"),
+    # Priority: the filter box has its own ctrl+f (delete a word) and has the focus then.
+    Action("search_text", "ctrl+f", "search_text", "Search text",
+           "the filter's words inside notes' text (decrypted on request)", "Lists",
+           priority=True, palette=False),
+    Action("move", "up,down", "", "Move", "move in the list (also j k, pgup pgdn, home end)",
+           "Lists", palette=False),
+    Action("open", "enter", "open", "Open", "open the item", "Lists", palette=False,
+           needs="active"),
+    Action("back", "escape", "back", "Back", "close the item, or clear the filter", "Lists",
+           palette=False),
+    Action("new", "n", "new", "New", "new item of this kind (a file: attach from a path)",
+           "Items", footer=True),
+    Action("edit", "e", "edit", "Edit", "edit the item", "Items", needs="active"),
+    Action("favourite", "f", "favourite", "★ Favourite", "mark or unmark as a favourite",
+           "Items", needs="active"),
+    Action("deactivate", "d", "deactivate", "Move to the trash",
+           "move to the trash (undo: restore)", "Items", needs="active"),
+    Action("reveal", "r", "reveal", "Reveal", "reveal or mask secrets", "Items", footer=True,
+           needs="active"),
+    Action("copy", "c", "copy('primary')", "Copy", "copy the password / secret / note",
+           "Items", footer=True, needs="active"),
+    Action("copy.username", "u", "copy('username')", "Copy username", "copy the username",
+           "Items", needs="active"),
+    Action("copy.totp", "t", "copy('totp')", "Copy one-time code", "copy the one-time code",
+           "Items", needs="active"),
+    Action("copy.env", "x", "copy_env", "Copy as export lines",
+           "API secret: copy as export lines", "Items", needs="api"),
+    Action("save_file", "o", "save_file", "Save file", "file: save to a path", "Items",
+           needs="file"),
+    Action("restore", "R", "restore", "Restore", "in the trash: restore", "Items",
+           needs="trashed"),
+    Action("purge", "P", "purge", "Purge", "in the trash: delete for good", "Items",
+           needs="trashed"),
+    Action("login", "L", "login", "Log in / out",
+           "log in to a MySafe server (or log out)", "Server"),
+    Action("sync", "s", "sync", "Sync now", "sync now (also at start; retried while offline)",
+           "Server"),
+    Action("share", "S", "share", "Share this item",
+           "share the item: an expiring, view-limited link", "Server", needs="active"),
+    Action("shares", "O", "shares", "Share links",
+           "your share links: views, expiry; x revokes, c copies again", "Server"),
+)  # fmt: skip
+BY_ID = {action.id: action for action in ACTIONS}
+BY_NAME = {action.action.split("(")[0]: action for action in ACTIONS if action.on == "main"}
+
+
+def bindings(on: Literal["app", "main"]) -> list[BindingType]:
+    """The Textual bindings of the app or of the main screen, with the table's ids."""
+    return [
+        Binding(a.keys, a.action, a.title, show=a.footer, id=a.id, priority=a.priority)
+        for a in ACTIONS
+        if a.on == on and a.keys and a.action
+    ]
+
+
+def keys_of(action: Action, keymap: dict[str, str]) -> str:
+    """The keys as a person reads them ("ctrl+s / f2", "/"), after the user's keymap."""
+    keys = keymap.get(action.id, action.keys)
+    return " / ".join(format_key(key.strip()) for key in keys.split(",") if key.strip())
+
+
+def unknown_ids(keymap: dict[str, str]) -> list[str]:
+    return [name for name in keymap if name not in BY_ID or not BY_ID[name].action]
