@@ -44,6 +44,18 @@ def add_password(v: Vault, name: str, password: str = "s3cret!", **fields: Any) 
     return v.save_item(ItemKind.PASSWORD, base, {"password": password})
 
 
+@contextlib.contextmanager
+def raw_vault(paths: Paths) -> Iterator[Vault]:
+    """The vault file opened by the core itself, as another process would: for writing what
+    the service refuses (hostile names) or keeps to itself (a server binding)."""
+    vault = Vault.open(paths.vault)
+    try:
+        vault.unlock(PASSPHRASE, seen_dir=paths.seen_dir)
+        yield vault
+    finally:
+        vault.close()
+
+
 @pytest.fixture
 def run() -> Iterator[Callable[[Coroutine[Any, Any, T]], T]]:
     """Run a coroutine on one event loop kept for the whole test."""

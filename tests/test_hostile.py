@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import FLOOR, PASSPHRASE, rendered_text, unlock_ui, until
+from conftest import FLOOR, PASSPHRASE, raw_vault, rendered_text, unlock_ui, until
 from hostile import CORPUS, MARKUP, PATHS, SEQUENCES, raw_controls
 from mysafe_tui.core.models import ItemKind
 from mysafe_tui.core.sanitize import forbidden_char, printable, safe_filename
@@ -231,10 +231,10 @@ async def test_markup_in_names_and_notes_is_text_and_crashes_nothing(tmp_path: P
     home = tmp_path / "home"
     setup = VaultService(Paths(home, home), kdf_params=FLOOR)
     await setup.create(PASSPHRASE)
-    vault = setup._require()
-    for text in MARKUP:
-        vault.save_item(ItemKind.NOTE, {"name": text}, {"note": f"{text} runbook"})
     await setup.close()
+    with raw_vault(setup.paths) as vault:
+        for text in MARKUP:
+            vault.save_item(ItemKind.NOTE, {"name": text}, {"note": f"{text} runbook"})
     app = MySafeApp(VaultService(Paths(home, home), kdf_params=FLOOR))
     async with app.run_test(size=(100, 30)) as pilot:
         main = await unlock_ui(app, pilot)
@@ -411,9 +411,10 @@ async def _file_link(sharer: dict[str, Any], file_name: str, content: bytes) -> 
     else:
         await service.create(PASSPHRASE)
         await service.set_share_server(sharer["server"].url, sharer["client_id"], sharer["secret"])
-    item = service._require().save_file(
-        {"name": f"f{len(file_name)}", "file_name": file_name, "size": len(content),
-         "media_type": "application/octet-stream", "tags": ()}, {}, iter([content]))  # fmt: skip
+    with raw_vault(service.paths) as vault:
+        fields = {"name": f"f{len(file_name)}", "file_name": file_name, "size": len(content),
+                  "media_type": "application/octet-stream", "tags": ()}  # fmt: skip
+        item = vault.save_file(fields, {}, iter([content]))
     await service.refresh()
     created = await service.share_item(item.id, expires_in=3600, views=1, password=None)
     await service.close()

@@ -434,7 +434,7 @@ def test_r32_insecure_is_remembered_and_shown() -> None:
     from mysafe_tui.remote.session import RemoteSession, new_binding
 
     binding = new_binding("https://vault.example", "cid", "secret", insecure=True)
-    session = RemoteSession(None, None, binding)  # type: ignore[arg-type]
+    session = RemoteSession(binding)
     assert binding["insecure"] == "1" and session.status().insecure
-    plain = RemoteSession(None, None, new_binding("https://vault.example", "cid", "secret"))  # type: ignore[arg-type]
+    plain = RemoteSession(new_binding("https://vault.example", "cid", "secret"))
     assert not plain.status().insecure

@@ -20,7 +20,7 @@ import pytest
 from textual.containers import VerticalScroll
 from textual.widgets import Button, Input
 
-from conftest import FLOOR, PASSPHRASE
+from conftest import FLOOR, PASSPHRASE, raw_vault
 from mysafe_tui.core.models import ItemKind
 from mysafe_tui.core.settings import Paths
 from mysafe_tui.service import VaultService
@@ -139,13 +139,12 @@ def make_app(seed: bool | str = True) -> MySafeApp:
             await svc.create(PASSPHRASE)
             for kind, values in SAMPLE:
                 await svc.create_item(kind, values)
-            if seed == "offline":
-                vault = svc._require()
-                await svc._run(vault.write_meta, "remote", OFFLINE_BINDING)
-            if seed == "shares":
-                vault = svc._require()
-                await svc._run(vault.write_meta, "share-server", SHARE_SERVER)
             await svc.close()
+            with raw_vault(paths) as vault:
+                if seed == "offline":
+                    vault.write_meta("remote", OFFLINE_BINDING)
+                if seed == "shares":
+                    vault.write_meta("share-server", SHARE_SERVER)
 
         asyncio.run(build())
     return MySafeApp(VaultService(paths, kdf_params=FLOOR), clock=StillClock())

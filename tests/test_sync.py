@@ -109,8 +109,9 @@ async def login(service: VaultService, server: RunningServer, key: AccessKey) ->
     return await service.login(server.url, key.client_id, key.client_secret.reveal())
 
 
-def by_name(service: VaultService) -> dict[str, Any]:
-    return {s.name: s for s in service._require().summaries.values()}
+async def by_name(service: VaultService) -> dict[str, Any]:
+    items = [*await service.search(""), *await service.search("", trash=True)]
+    return {s.name: s for s in items}
 
 
 async def test_full_then_incremental_sync(server: RunningServer, account: Any, local: Any) -> None:
@@ -128,7 +129,7 @@ async def test_full_then_incremental_sync(server: RunningServer, account: Any, l
         progress=lambda d, t: progress.append((d, t)),
     )
     assert result.written == len(ids) and progress[-1] == (len(ids), len(ids))
-    items = by_name(service)
+    items = await by_name(service)
     assert set(items) == {"Github", "Wifi", "Billing", "Local diary"} | (
         {"Report"} if extension else set()
     )
@@ -146,7 +147,7 @@ async def test_full_then_incremental_sync(server: RunningServer, account: Any, l
     await client.set_active("note", ids["wifi"], False)
     again = await service.sync()
     assert again.written >= 1 and again.unchanged >= 1
-    items = by_name(service)
+    items = await by_name(service)
     assert (await service.reveal(items["Github"].id))["password"].reveal() == "rotated"
     if extension:  # deactivated items follow the server into the trash
         assert items["Wifi"].active is False
@@ -189,7 +190,7 @@ async def test_conflicts_are_never_silently_overwritten(
     service, _ = local
     ids = await seed(client, False)
     await login(service, server, key)
-    github = by_name(service)["Github"]
+    github = (await by_name(service))["Github"]
     await client.update_item("password", ids["github"], {"password": "theirs"})
     with pytest.raises(RemoteConflict) as conflict:
         await service.update_item(github.id, {"password": "mine"})
@@ -207,7 +208,7 @@ async def test_offline_reads_work_and_writes_are_refused(
     service, switch = local
     await seed(client, False)
     await login(service, server, key)
-    github = by_name(service)["Github"]
+    github = (await by_name(service))["Github"]
     switch.down = True
     with pytest.raises(OfflineError, match="changes are refused"):
         await service.sync()
@@ -237,11 +238,11 @@ async def test_bad_key_binds_nothing_and_logout_drops_the_cache(
     await seed(client, False)
     await service.create_item(ItemKind.NOTE, {"name": "Local", "note": "stays"})
     await login(service, server, key)
-    assert len(by_name(service)) == 4
+    assert len(await by_name(service)) == 4
     vault_bytes = b"".join(p.read_bytes() for p in service.paths.vault.parent.glob("*"))
     assert key.client_secret.reveal().encode() not in vault_bytes  # kept encrypted
     assert await service.logout() == 3
-    assert set(by_name(service)) == {"Local"} and not service.remote_status().bound
+    assert set(await by_name(service)) == {"Local"} and not service.remote_status().bound
 
 
 def test_cli_login_status_sync_edit(server: RunningServer, tmp_path: Path) -> None:
@@ -303,7 +304,7 @@ async def test_conflict_choices(
     service, _ = local
     ids = await seed(client, False)
     await login(service, server, key)
-    github = by_name(service)["Github"]
+    github = (await by_name(service))["Github"]
     await client.update_item("password", ids["github"], {"password": "theirs", "url": "https://t"})
     with pytest.raises(RemoteConflict):
         await service.update_item(github.id, {"password": "mine"})
@@ -314,10 +315,10 @@ async def test_conflict_choices(
         assert server_copy["password"] == local_copy == "mine"
     else:
         assert server_copy["password"] == local_copy == "theirs" and shown.url == "https://t"
-    copies = [s for s in by_name(service) if s.endswith("(my copy)")]
+    copies = [s for s in await by_name(service) if s.endswith("(my copy)")]
     if choice == "both":
         assert copies == ["Github (my copy)"]
-        copy = by_name(service)["Github (my copy)"]
+        copy = (await by_name(service))["Github (my copy)"]
         assert (await service.reveal(copy.id))["password"].reveal() == "mine"
         names = [r["name"] for r in await client.list_items("password")]
         assert "Github (my copy)" in names
@@ -354,7 +355,7 @@ async def test_a_big_first_sync_uses_one_bulk_request(
         await client.create_item("note", {"name": f"note {n:02}", "note": f"body {n}"})
     before = server.log().count("/mysafe-ext/entities/note")
     await login(service, server, key)
-    items = by_name(service)
+    items = await by_name(service)
     assert len(items) == 60
     assert (await service.reveal(items["note 42"].id))["note"].reveal() == "body 42"
     bulk_calls = server.log().count("/mysafe-ext/entities/note") - before

@@ -16,10 +16,9 @@ import httpx
 
 from ..core.errors import InvalidInput, OfflineError, RemoteError
 from ..core.models import Secret
-from ..core.vault import Vault
 from .client import AccessKey, MySafeClient
 from .status import RemoteStatus
-from .sync import Run, SyncEngine
+from .sync import SyncEngine
 
 T = TypeVar("T")
 LOOPBACK = {"localhost", "127.0.0.1", "::1"}
@@ -39,10 +38,8 @@ def check_url(url: str) -> str:
 class RemoteSession:
     """One bound vault's connection to its server."""
 
-    def __init__(self, vault: Vault, run: Run, binding: dict[str, str],
+    def __init__(self, binding: dict[str, str],
                  transport: httpx.AsyncBaseTransport | None = None) -> None:  # fmt: skip
-        self.vault = vault
-        self.run = run
         self.binding = binding
         self.client = MySafeClient(
             binding["url"],
@@ -61,7 +58,7 @@ class RemoteSession:
 
     @property
     def engine(self) -> SyncEngine:
-        return SyncEngine(self.client, self.vault, self.run, self.capabilities)
+        return SyncEngine(self.client, self.capabilities)
 
     async def probe(self) -> frozenset[str]:
         """Check the key (a token is fetched) and learn what the server offers."""

@@ -1,39 +1,37 @@
 """Sync: the encrypted local vault as the offline cache of a MySafe server (DESIGN.md §4).
 
 Pull: list every type the server offers, fetch the entities that changed (by revision when the
-server has the §4 extension, else every entity, compared by a hash of its content), and apply
-the whole pull to the vault in one transaction. Deactivated items follow the server; items the
-key can no longer see leave the cache. Each cached item records where it came from in its
+server has the §4 extension, else every entity, compared by a hash of its content), and say
+what the cache must change. Deactivated items follow the server; items the key can no longer
+see leave the cache. Each cached item records where it came from in its
 `remote` summary field: "kind:id:r<revision>" or "kind:id:h<content hash>".
 
 Push (writes): the server first, then the cache. A write whose server copy changed since the
 last pull raises `RemoteConflict`, never overwrites: with revisions through `If-Match`, without
 them by comparing the entity's hash before writing.
 
-The vault is not thread-safe; every vault call goes through `run`, the service's worker thread.
+The engine never touches the vault: a pull yields the changes the cache needs (`Save`,
+`SaveFile`, `Deactivate`, `Remove`), and the service writes them and patches its index.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..core.errors import RemoteConflict, RemoteRejected
 from ..core.models import SPECS, ItemKind, ItemSummary
-from ..core.vault import Vault
 from .client import MySafeClient
 
-Run = Callable[..., Awaitable[Any]]
 SyncProgress = Callable[[int, int], None]  # (entities done, entities to fetch)
 FETCH_CONCURRENCY = 8
 BULK_FROM = 50  # changed items of one type from which one bulk request beats one GET each
-BATCH = 500  # items written per vault transaction during a pull
+BATCH = 500  # entities fetched at a time during a pull
 TEXT_KINDS = (ItemKind.PASSWORD, ItemKind.NOTE, ItemKind.API_SECRET)
 
 
@@ -125,16 +123,58 @@ class PullResult:
     unchanged: int = 0
 
 
-class SyncEngine:
-    """Pull and push for one vault and one server (the service owns both)."""
+@dataclass(frozen=True)
+class Save:
+    """Write this server entity into the cache (replacing `item_id` when it is cached)."""
 
-    def __init__(
-        self, client: MySafeClient, vault: Vault, run: Run, capabilities: frozenset[str]
-    ) -> None:
+    kind: ItemKind
+    fields: dict[str, Any]
+    secret: dict[str, str]
+    item_id: str | None
+
+
+@dataclass(frozen=True)
+class SaveFile:
+    """A file entity: its content streams from the server while it is written."""
+
+    save: Save
+    chunks: AsyncIterator[bytes]
+
+
+@dataclass(frozen=True)
+class Deactivate:
+    """The server deactivated a cached item: to the trash, its cached secrets kept."""
+
+    item: ItemSummary
+    remote: str
+
+
+@dataclass(frozen=True)
+class Remove:
+    """Cached items the access key no longer sees: they leave the cache."""
+
+    item_ids: list[str]
+
+
+Change = Save | SaveFile | Deactivate | Remove
+
+
+def _deactivated(local: ItemSummary, row: dict[str, Any]) -> Deactivate:
+    ref = RemoteRef.parse(local.remote)
+    assert ref is not None
+    revision = row.get("revision")
+    version = f"r{revision}" if isinstance(revision, int) else ref.version
+    return Deactivate(local, str(RemoteRef(ref.kind, ref.remote_id, version)))
+
+
+class SyncEngine:
+    """Pull and push for one server. It never touches the vault: a pull yields the changes
+    the cache needs and the service writes them."""
+
+    def __init__(self, client: MySafeClient, capabilities: frozenset[str]) -> None:
         self.client = client
-        self.vault = vault
-        self.run = run
         self.capabilities = capabilities
+        self.unchanged = 0  # counted by the last pull
 
     @property
     def revisions(self) -> bool:
@@ -145,16 +185,20 @@ class SyncEngine:
 
     # --- pull -------------------------------------------------------------------------------
 
-    async def pull(self, progress: SyncProgress | None = None) -> PullResult:
+    async def pull(
+        self, cached_items: Iterable[ItemSummary], progress: SyncProgress | None = None
+    ) -> AsyncIterator[Change]:
+        """What the cache (`cached_items`: the vault's summaries) needs to match the server,
+        in order, `Remove` last. A file's `SaveFile` must be written before the next change
+        is asked for: its content is still streaming."""
         in_cache: dict[tuple[str, str], ItemSummary] = {}
-        for summary in await self.run(lambda: list(self.vault.summaries.values())):
+        for summary in cached_items:
             ref = RemoteRef.parse(summary.remote)
             if ref is not None:
                 in_cache[ref.kind, ref.remote_id] = summary
         plan: list[tuple[ItemKind, dict[str, Any], ItemSummary | None]] = []
         seen: set[tuple[str, str]] = set()
-        result = PullResult()
-        saves: list[tuple[ItemKind, dict[str, Any], dict[str, str], str | None]] = []
+        self.unchanged = 0
         for kind in self.kinds():
             rows = await self.client.list_items(kind.value, include_inactive=self.revisions)
             for row in rows:
@@ -164,14 +208,13 @@ class SyncEngine:
                 ref = RemoteRef.parse(local.remote) if local else None
                 same_revision = self.revisions and ref and ref.revision == row.get("revision")
                 if same_revision and local and local.active == row.get("active", True):
-                    result.unchanged += 1
+                    self.unchanged += 1
                     continue
                 if row.get("active", True) is False:  # an inactive entity cannot be fetched
                     if local is not None:
-                        saves.append(await self._deactivated(local, row))
+                        yield _deactivated(local, row)
                     continue
                 plan.append((kind, row, local))
-        done = 0
         if progress:
             progress(0, len(plan))
         bulk: dict[tuple[str, str], dict[str, Any]] = {}
@@ -203,81 +246,21 @@ class SyncEngine:
                 version = version_of(kind, entity)
                 ref = RemoteRef(kind.value, row["identifier"], version)
                 if local is not None and local.remote == str(ref) and local.active:
-                    result.unchanged += 1
+                    self.unchanged += 1
                     continue
                 favourite = local.favourite if local else False
-                if kind is ItemKind.FILE:
-                    await self._pull_file(entity, row["identifier"], favourite, local)
-                    result.written += 1
-                    continue
                 fields, secret = cached(kind, entity, row["identifier"], favourite)
-                saves.append((kind, fields, secret, local.id if local else None))
-            done += len(chunk)
+                save = Save(kind, fields, secret, local.id if local else None)
+                if kind is ItemKind.FILE:
+                    yield SaveFile(save, self.client.download_file(row["identifier"]))
+                else:
+                    yield save
             if progress:
-                progress(done, len(plan))
-            if len(saves) >= BATCH:
-                result.written += len(await self.run(self.vault.save_batch, saves))
-                saves = []
-        gone = [
-            s.id
-            for key, s in in_cache.items()
-            if key not in seen and ItemKind(key[0]) in self.kinds()
-        ]
-        await self.run(self.vault.save_batch, saves, gone)
-        result.written += len(saves)
-        result.removed = len(gone)
-        return result
-
-    async def _deactivated(
-        self, local: ItemSummary, row: dict[str, Any]
-    ) -> tuple[ItemKind, dict[str, Any], dict[str, str], str | None]:
-        """Mark a cached item inactive as the server has it; its secrets stay as cached."""
-        ref = RemoteRef.parse(local.remote)
-        assert ref is not None
-        revision = row.get("revision")
-        version = f"r{revision}" if isinstance(revision, int) else ref.version
-        fields = {name: getattr(local, name) for name in ("favourite", *SPECS[local.kind].summary)}
-        fields.update(active=False, remote=str(RemoteRef(ref.kind, ref.remote_id, version)))
-        secret = await self.run(self.vault.reveal, local.id)
-        return local.kind, fields, secret, local.id
-
-    async def _pull_file(
-        self, entity: dict[str, Any], remote_id: str, favourite: bool, local: ItemSummary | None
-    ) -> None:
-        """Stream a file's content from the server into the vault (a thread-safe queue bridges
-        the async download and the vault's worker thread)."""
-        import queue
-
-        fields, secret = cached(ItemKind.FILE, entity, remote_id, favourite)
-        chunks: queue.Queue[bytes | None | BaseException] = queue.Queue(maxsize=16)
-
-        def consume() -> Iterable[bytes]:
-            while (chunk := chunks.get()) is not None:
-                if isinstance(chunk, BaseException):  # the download broke: roll back the save
-                    raise chunk
-                yield chunk
-
-        async def offer(item: bytes | None | BaseException) -> None:
-            while not writing.done():
-                try:
-                    chunks.put_nowait(item)
-                    return
-                except queue.Full:
-                    await asyncio.sleep(0.005)
-
-        writing = asyncio.ensure_future(
-            self.run(self.vault.save_file, fields, secret, consume(), local.id if local else None)
-        )
-        try:
-            async for chunk in self.client.download_file(remote_id):
-                await offer(chunk)
-        except BaseException as exc:
-            await offer(exc)
-            with contextlib.suppress(BaseException):
-                await writing
-            raise
-        await offer(None)
-        await writing
+                progress(start + len(chunk), len(plan))
+        yield Remove(
+            [s.id for key, s in in_cache.items()
+             if key not in seen and ItemKind(key[0]) in self.kinds()]
+        )  # fmt: skip
 
     # --- push -------------------------------------------------------------------------------
 

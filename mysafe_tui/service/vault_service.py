@@ -1,23 +1,19 @@
-"""The local half of VaultService: the vault, its items, files, clipboard and passphrase.
+"""VaultService: the one async API that the TUI and the CLI call (DESIGN.md §2).
 
-`server.py` adds what a MySafe server brings (sync, share links) on top. Every vault operation
-runs on one dedicated worker thread: SQLite, the KDF and file encryption never block an event
-loop, and the vault (which is not thread-safe) only ever sees one thread. Searching reads the
-in-memory index and needs no thread.
+Composed of parts, each in a file named by its job: the unlocked vault with its worker thread
+and search index (store.py, index.py), what an item may hold (values.py), the vault's server
+(connection.py: `NoServer` for a local vault) and share links (links.py). Network code lives
+in `remote/`, imported lazily so `mysafe --version` and the UI's first paint never load httpx.
 """
 
 from __future__ import annotations
 
-import asyncio
-import gc
 import mimetypes
 import os
 import shlex
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from ..core import generator, totp
 from ..core.clipboard import Clipboard, choose_backend
@@ -27,14 +23,11 @@ from ..core.errors import (
     ItemNotFound,
     MySafeError,
     StorageError,
-    VaultLocked,
-    VaultNotFound,
     WeakPassphrase,
     WrongPassphrase,
 )
 from ..core.fsutil import write_chunks_atomic
 from ..core.models import (
-    FIELDS,
     SPECS,
     ItemKind,
     ItemSummary,
@@ -44,27 +37,33 @@ from ..core.models import (
     field_label,
     parse_tags,
 )
-from ..core.sanitize import forbidden_char, safe_filename
-from ..core.search import Hits, SearchIndex
+from ..core.sanitize import safe_filename
+from ..core.search import Hits
 from ..core.settings import Paths, Settings
+from .connection import Connection, NoServer, ServerConnection
+from .links import ShareLinks
+from .store import VaultStore
+from .values import check_required, split, summary_fields, text
 
 if TYPE_CHECKING:  # imported lazily below: cryptography and sqlite3 cost ~80 ms at launch
     import httpx
 
     from ..core.kdf import KdfParams
+    from ..core.sharecrypto import SharePayload
     from ..core.vault import Vault
     from ..remote.session import RemoteSession
+    from ..remote.shares import CreatedShare
+    from ..remote.status import RemoteStatus
+    from ..remote.sync import PullResult, SyncProgress
 
-T = TypeVar("T")
 Progress = Callable[[int, int], None]  # (bytes done, bytes total); called from the worker thread
 
 MIN_PASSPHRASE_SCORE = 3  # zxcvbn's 'good': 10^10 guesses and more
-_FOLLOW_LIMIT = 64  # changed items past which the search index is rebuilt, not patched
 _TEXT_TYPES = {"application/json", "application/xml", "application/x-yaml", "application/toml"}
 
 
-class LocalService:
-    """Create, unlock and use one local vault (see `VaultService` for the whole API)."""
+class VaultService:
+    """One vault, local or bound to a MySafe server. Construct it, then `await` its methods."""
 
     def __init__(
         self,
@@ -78,15 +77,12 @@ class LocalService:
         self.paths = paths
         self.settings = settings or Settings()
         self._kdf_params = kdf_params  # tests and benchmarks only: explicit KDF parameters
-        self._vault: Vault | None = None
+        self._store = VaultStore(paths.vault)
         self._opened: Vault | None = None  # opened by `prepare`, not unlocked yet
-        self._index = SearchIndex()
-        self._index_generation = -1
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mysafe-vault")
         self._clipboard = clipboard  # built from settings on first use unless given
         self._transport = transport  # tests only: inject faults into the server connection
-        self._remote: RemoteSession | None = None
-        self._share_server: RemoteSession | None = None  # a local vault's server for links
+        self._server: Connection = NoServer()
+        self._links = ShareLinks(self._store, self._bound_session, transport)
         # Open a vault older than the newest state seen here as it is (a backup restored on
         # purpose) instead of read-only.
         self.accept_rollback = False
@@ -102,17 +98,17 @@ class LocalService:
 
     @property
     def is_unlocked(self) -> bool:
-        return self._vault is not None and self._vault.unlocked
+        return self._store.is_unlocked
 
     @property
     def corrupt_items(self) -> dict[str, str]:
         """Items that could not be decrypted at unlock (id -> reason); the others work."""
-        return self._vault.corrupt if self._vault else {}
+        return self._store.vault.corrupt if self.is_unlocked else {}
 
     @property
     def rollback(self) -> str | None:
         """Why the unlocked vault is read-only: it is older than the newest state seen."""
-        return self._vault.rollback if self._vault else None
+        return self._store.vault.rollback if self.is_unlocked else None
 
     def check_new_passphrase(
         self, passphrase: str, confirmation: str, *, allow_weak: bool = False
@@ -134,41 +130,28 @@ class LocalService:
         from ..core.vault import Vault
 
         profile = kdf_profile or self.settings.kdf_profile
-        vault = await self._run(
-            partial(
-                Vault.create, self.paths.vault, passphrase, profile=profile, params=self._kdf_params
-            )
+        create = Vault.create
+        vault = await self._store.run(
+            lambda: create(self.paths.vault, passphrase, profile=profile, params=self._kdf_params)
         )
-        await self._attach(vault)
-
-    async def _load_binding(self) -> None:
-        vault = self._require()
-        self._remote = self._session(await self._run(vault.read_meta, "remote"))
-        self._share_server = self._session(await self._run(vault.read_meta, "share-server"))
-
-    def _session(self, binding: dict[str, str] | None) -> RemoteSession | None:
-        if binding is None:
-            return None
-        from ..remote.session import RemoteSession  # httpx: ~100 ms, only for a bound vault
-
-        return RemoteSession(self._require(), self._run, binding, self._transport)
+        await self._store.attach(vault)
 
     async def prepare(self) -> None:
         """Open and check the vault file before the passphrase comes (an unlock screen calls
         this as it appears): the integrity check reads the whole file, ~80 ms at 100k items,
         and a damaged vault is reported before anyone types. Raises like `unlock`."""
-        if self._opened is None and self._vault is None:
+        if self._opened is None and not self.is_unlocked:
             from ..core.vault import Vault
 
-            await self._keep_opened(await self._run(Vault.open, self.paths.vault))
+            await self._keep_opened(await self._store.run(Vault.open, self.paths.vault))
 
     async def _keep_opened(self, vault: Vault) -> None:
         """Hold a checked, still locked vault for the next unlock; close a spare one (a
         check that finished after an unlock had begun)."""
-        if self._opened is None and self._vault is None:
+        if self._opened is None and not self.is_unlocked:
             self._opened = vault
         else:
-            await self._run(vault.close)
+            await self._store.run(vault.close)
 
     async def unlock(self, passphrase: str) -> None:
         """Open the vault file (unless `prepare` did) and unlock it; raises WrongPassphrase,
@@ -201,23 +184,25 @@ class LocalService:
             return vault
 
         try:
-            vault = await self._run(work)
+            vault = await self._store.run(work)
         except WrongPassphrase:
             await self._keep_opened(used[0])  # checked and still good: a retry starts at the KDF
             raise
-        await self._attach(vault)
-        await self._load_binding()
+        await self._store.attach(vault)
+        binding = await self._store.read_meta("remote")
+        if binding is not None:
+            self._server = ServerConnection.of(binding, self._store, self._transport)
+        self._links.load(await self._store.read_meta("share-server"))
 
     async def lock(self) -> None:
         """Drop keys and every decrypted summary and clear the clipboard at once."""
         self.clipboard_clear()
-        vault, self._vault = self._vault, None
-        index = self._index
-        for remote in (self._remote, self._share_server):
-            if remote is not None:
-                await remote.aclose()
-        self._remote = self._share_server = None
-        self._index = SearchIndex()
+        store = self._store
+        vault = store.detach()
+        index = store.index.clear()
+        server, self._server = self._server, NoServer()
+        await server.aclose()
+        await self._links.aclose()
         opened, self._opened = self._opened, None
 
         def save_cache(vault: Vault) -> None:  # so that the next unlock is quicker
@@ -226,25 +211,25 @@ class LocalService:
 
         try:
             if vault is not None:
-                await self._run(save_cache, vault)
+                await store.run(save_cache, vault)
         finally:
             for handle in (vault, opened):
                 if handle is not None:
-                    await self._run(handle.close)
-            gc.unfreeze()
+                    await store.run(handle.close)
 
     async def close(self) -> None:
         """Lock (clearing the clipboard) and stop the worker thread."""
         await self.lock()
-        self._executor.shutdown(wait=True)
+        self._store.shutdown()
 
     async def refresh(self) -> bool:
         """Pick up changes another process (a CLI call, a sync) wrote. True if there were."""
-        vault = self._require()
-        changed = await self._run(vault.refresh)
+        vault = self._store.vault
+        changed = await self._store.run(vault.refresh)
+        index = self._store.index
         # Also when an earlier call was cancelled between the vault's reload and the index's.
-        if changed or vault.generation != self._index_generation:
-            await self._follow(vault)
+        if changed or vault.generation != index.generation:
+            await index.follow(vault)
             return True
         return False
 
@@ -260,8 +245,10 @@ class LocalService:
     ) -> Hits:
         """Items matching `query` (fuzzy, ranked), from the in-memory index; each summary
         is decoded when it is looked at."""
-        self._require()
-        return self._index.search(query, kind=kind, trash=trash, favourites_only=favourites_only)
+        self._store.vault  # noqa: B018 - refuses when locked
+        return self._store.index.search(
+            query, kind=kind, trash=trash, favourites_only=favourites_only
+        )
 
     async def search_text(
         self, query: str, *, kind: ItemKind | None = None, trash: bool = False
@@ -270,7 +257,7 @@ class LocalService:
         holds every word of `query`, case-insensitively. Asked for explicitly: those texts
         are secrets, so they are not in the index; each is decrypted in the worker, looked
         at and dropped, never kept."""
-        vault = self._require()
+        vault = self._store.vault
         words = query.casefold().split()
         if not words:
             return Hits([])
@@ -287,24 +274,20 @@ class LocalService:
                     secret = vault.reveal(item_id)
                 except MySafeError:
                     continue  # a damaged item is reported elsewhere
-                text = "\n".join(secret.get(f, "") for f in ("note", "notes")).casefold()
-                if all(word in text for word in words):
+                body = "\n".join(secret.get(f, "") for f in ("note", "notes")).casefold()
+                if all(word in body for word in words):
                     found.append(record)
             return Hits(found)
 
-        return await self._run(work)
+        return await self._store.run(work)
 
     def counts_now(self) -> dict[ItemKind, int]:
         """Active items per kind (for headers and tabs); in memory, no await needed."""
-        self._require()
-        return self._index.counts()
+        self._store.vault  # noqa: B018 - refuses when locked
+        return self._store.index.counts()
 
     async def get(self, item_id: str) -> ItemSummary:
-        vault = self._require()
-        item = vault.summaries.get(item_id)
-        if item is None:
-            raise ItemNotFound(f"no item with id {item_id}")
-        return item
+        return self._store.get(item_id)
 
     async def find(
         self, name: str, kind: ItemKind | None = None, trash: bool | None = False
@@ -313,7 +296,8 @@ class LocalService:
 
         `trash`: False searches active items, True deactivated ones, None both.
         """
-        records = self._require().records
+        records = self._store.vault.records
+        index = self._store.index
 
         def fits(item: ItemSummary) -> bool:
             return (kind is None or item.kind is kind) and (trash is None or item.active != trash)
@@ -321,7 +305,7 @@ class LocalService:
         record = records.get(name)
         if record is not None and fits(item := record.summary()):
             return item
-        named = [s for r in self._index.named(name) if fits(s := r.summary())]
+        named = [s for r in index.named(name) if fits(s := r.summary())]
         prefix = name.strip().casefold()
         if not named and len(prefix) >= 6:
             candidates = (r.summary() for r in records.values() if r.id.startswith(prefix))
@@ -331,21 +315,18 @@ class LocalService:
         if named:
             raise AmbiguousName(name, [f"{i.name} ({i.kind.label}, id {i.id[:8]})" for i in named])
         where = "in the trash" if trash else "in the vault"
-        close = [i.name for i in self._index.search(name, kind=kind, trash=bool(trash))[:3]]
+        close = [i.name for i in index.search(name, kind=kind, trash=bool(trash))[:3]]
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise ItemNotFound(f"no item named '{name}' {where}{hint}")
 
     async def reveal(self, item_id: str) -> dict[str, Secret]:
         """Decrypt an item's secret fields. Values stay wrapped in `Secret` until shown."""
-        vault = self._require()
-        data = await self._run(vault.reveal, item_id)
-        kind = (await self.get(item_id)).kind
-        return {name: Secret(data.get(name, "")) for name in SPECS[kind].secret}
+        return await self._store.reveal_secrets(item_id)
 
     async def preview_file(self, item_id: str, limit: int = 4096) -> str | None:
         """The start of a text file item (None for binary content or other kinds)."""
-        vault = self._require()
-        item = await self.get(item_id)
+        vault = self._store.vault
+        item = self._store.get(item_id)
         textual_type = item.media_type.startswith("text/") or item.media_type in _TEXT_TYPES
         if item.kind is not ItemKind.FILE or not textual_type:
             return None
@@ -358,8 +339,8 @@ class LocalService:
                     break
             return out[:limit]
 
-        text = (await self._run(work)).decode(errors="replace")  # a cut may split a character
-        return text + ("\n…" if item.size > limit else "")
+        data = (await self._store.run(work)).decode(errors="replace")  # a cut may split a char
+        return data + ("\n…" if item.size > limit else "")
 
     async def totp(self, item_id: str, at: float | None = None) -> TotpCode:
         """The item's current one-time code and seconds left (RFC 6238)."""
@@ -368,20 +349,17 @@ class LocalService:
             raise InvalidInput("this item has no TOTP seed")
         return totp.totp(totp.parse_seed(seed.reveal()), at)
 
-    # --- writing --------------------------------------------------------------------------
+    # --- writing: the server first (when the item lives there), then the vault ---------------
 
     async def create_item(self, kind: ItemKind, values: dict[str, Any]) -> ItemSummary:
         """Validate and store a new item of `kind` from field values (MySafe field names)."""
-        vault = self._require()
+        self._store.vault  # noqa: B018 - refuses when locked, before the server is asked
         if kind is ItemKind.FILE:
             raise InvalidInput("files are added with attach_file")
-        fields, secret = _split(kind, values)
-        _check_required(kind, fields, secret)
-        if self._remote is not None:  # the server first, then the cache
-            remote = self._remote
-            fields, secret = await remote.guard(remote.engine.create(kind, fields, secret))
-        saved = await self._run(vault.save_item, kind, fields, secret)
-        return await self._indexed(saved)
+        fields, secret = split(kind, values)
+        check_required(kind, fields, secret)
+        fields, secret = await self._server.create(kind, fields, secret)
+        return await self._store.save_item(kind, fields, secret)
 
     async def update_item(
         self, item_id: str, values: dict[str, Any], *, force: bool = False
@@ -391,20 +369,15 @@ class LocalService:
         For an item from the server: the server first, then the cache. `RemoteConflict` when
         the server copy changed since the last sync, unless `force` overwrites it.
         """
-        vault = self._require()
-        item = await self.get(item_id)
-        old_secret = await self._run(vault.reveal, item_id)
-        fields, secret = _split(item.kind, values)
-        merged_fields = {**_summary_fields(item), **fields}
-        merged_secret = {**old_secret, **secret}
-        _check_required(item.kind, merged_fields, merged_secret)
-        if self._remote is not None and item.remote:
-            remote = self._remote
-            merged_fields, merged_secret = await remote.guard(
-                remote.engine.update(item, merged_fields, merged_secret, force)
-            )
-        saved = await self._run(vault.save_item, item.kind, merged_fields, merged_secret, item_id)
-        return await self._indexed(saved)
+        item = self._store.get(item_id)
+        fields, secret = split(item.kind, values)
+        merged_fields = {**summary_fields(item), **fields}
+        merged_secret = {**await self._store.reveal(item_id), **secret}
+        check_required(item.kind, merged_fields, merged_secret)
+        merged_fields, merged_secret = await self._server.update(
+            item, merged_fields, merged_secret, force
+        )
+        return await self._store.save_item(item.kind, merged_fields, merged_secret, item_id)
 
     async def deactivate(self, item_id: str) -> ItemSummary:
         """MySafe semantics: move to the trash (restorable), never delete."""
@@ -414,29 +387,20 @@ class LocalService:
         return await self._set_active(item_id, True)
 
     async def _set_active(self, item_id: str, active: bool) -> ItemSummary:
-        item = await self.get(item_id)
-        if self._remote is not None and item.remote:
-            remote = self._remote
-            ref = await remote.guard(remote.engine.set_active(item, active))
-            return await self._set_flags(item_id, active=active, remote=ref)
-        return await self._set_flags(item_id, active=active)
+        item = self._store.get(item_id)
+        flags = await self._server.set_active(item, active)
+        return await self._store.set_flags(item_id, active=active, **flags)
 
     async def toggle_favourite(self, item_id: str) -> ItemSummary:
-        item = await self.get(item_id)
-        return await self._set_flags(item_id, favourite=not item.favourite)
+        item = self._store.get(item_id)
+        return await self._store.set_flags(item_id, favourite=not item.favourite)
 
     async def purge(self, item_id: str) -> None:
         """Delete an item (and its file content) for good. Works on damaged items too."""
-        vault = self._require()
-        item = vault.summaries.get(item_id)
-        if item is not None and item.remote and self._remote is not None:
-            raise InvalidInput(
-                "items on the server cannot be deleted, only deactivated "
-                "(MySafe keeps them restorable)"
-            )
-        await self._run(vault.purge, item_id)
-        self._index.remove(item_id)
-        await self._sync_index()
+        item = self._store.vault.summaries.get(item_id)
+        if item is not None:
+            self._server.check_purge(item)
+        await self._store.purge(item_id)
 
     async def attach_file(
         self,
@@ -448,34 +412,31 @@ class LocalService:
         progress: Progress | None = None,
     ) -> ItemSummary:
         """Encrypt a file from disk into the vault, streamed in 64 KiB chunks."""
-        vault = self._require()
+        self._store.vault  # noqa: B018 - refuses when locked
         path = Path(path).expanduser()
         if not path.is_file():
             raise InvalidInput(f"{path} is not a readable file")
         total = path.stat().st_size
         media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        fields = {
-            "name": _text("name", name or path.name),
+        fields: dict[str, Any] = {
+            "name": text("name", name or path.name),
             "file_name": path.name,
             "size": total,
             "media_type": media_type,
             "tags": parse_tags(tags),
         }
+        fields.update(await self._server.upload(path, fields, notes))  # the server first
+        try:
+            handle = open(path, "rb")  # noqa: SIM115 - closed below, after the worker read it
+        except OSError as exc:
+            raise StorageError(f"cannot read {path}: {exc.strerror}") from None
         report = (lambda done: progress(done, total)) if progress else None
-        remote = self._remote
-        if remote is not None and "files" in remote.capabilities:  # the server first
-            fields["remote"] = await remote.guard(remote.engine.upload(path, fields, notes))
-
-        def work() -> ItemSummary:
-            try:
-                with open(path, "rb") as handle:
-                    return vault.save_file(
-                        fields, {"notes": notes}, _read_chunks(handle), progress=report
-                    )
-            except OSError as exc:
-                raise StorageError(f"cannot read {path}: {exc.strerror}") from None
-
-        return await self._indexed(await self._run(work))
+        try:
+            return await self._store.save_file(
+                fields, {"notes": notes}, _read_chunks(handle, path), progress=report
+            )
+        finally:
+            handle.close()
 
     async def save_file(
         self,
@@ -488,8 +449,8 @@ class LocalService:
         """Decrypt a file item to `destination` (a directory means: under its file name).
 
         Written to a temporary file and renamed, 0600: a failure leaves nothing behind."""
-        vault = self._require()
-        item = await self.get(item_id)
+        vault = self._store.vault
+        item = self._store.get(item_id)
         if item.kind is not ItemKind.FILE:
             raise InvalidInput(f"'{item.name}' is {item.kind.noun}, not a file")
         target = Path(destination).expanduser()
@@ -510,20 +471,20 @@ class LocalService:
             write_chunks_atomic(target, chunks(), overwrite=overwrite)
             return target
 
-        return await self._run(work)
+        return await self._store.run(work)
 
     async def change_passphrase(self, old: str, new: str, kdf_profile: str | None = None) -> None:
         """Re-wrap the vault key only (O(1) bytes written)."""
-        vault = self._require()
-        await self._run(vault.change_passphrase, old, new, kdf_profile)
+        vault = self._store.vault
+        await self._store.run(vault.change_passphrase, old, new, kdf_profile)
 
     async def rotate_key(self, passphrase: str, progress: Progress | None = None) -> int:
         """A new vault key and new item keys, every record re-encrypted in one transaction
         (`Vault.rotate_key`); `progress(done, total)`. Returns the number of records."""
-        vault = self._require()
+        vault = self._store.vault
         total = vault.row_count
         report = (lambda done: progress(done, total)) if progress else None
-        return await self._run(vault.rotate_key, passphrase, report)
+        return await self._store.run(vault.rotate_key, passphrase, report)
 
     # --- clipboard ------------------------------------------------------------------------
 
@@ -549,7 +510,7 @@ class LocalService:
     async def copy_field(self, item_id: str, field: str) -> str:
         """Copy one field (a secret, a summary field, or 'totp') and arm the clear timer.
         Returns the sentence to show the user; the value itself never leaves the service."""
-        item = await self.get(item_id)
+        item = self._store.get(item_id)
         if field == "totp":
             value, label = (await self.totp(item_id)).code, "One-time code"
         elif field in SPECS[item.kind].secret:
@@ -565,7 +526,7 @@ class LocalService:
 
     async def copy_env_lines(self, item_id: str) -> str:
         """Copy an API secret as `export NAME_CLIENT_ID=...` lines for a shell."""
-        item = await self.get(item_id)
+        item = self._store.get(item_id)
         if item.kind is not ItemKind.API_SECRET:
             raise InvalidInput("only API secrets can be copied as environment lines")
         secrets = await self.reveal(item_id)
@@ -598,120 +559,176 @@ class LocalService:
     generate_passphrase = staticmethod(generator.generate_passphrase)
     estimate_strength = staticmethod(generator.estimate_strength)
 
-    # --- internals ------------------------------------------------------------------------
+    # --- a MySafe server (DESIGN.md §4) ------------------------------------------------------
 
-    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, partial(fn, *args))
+    def remote_status(self) -> RemoteStatus:
+        return self._server.status()
 
-    def _require(self) -> Vault:
-        if self._vault is None or not self._vault.unlocked:
-            if not self.vault_exists():
-                raise VaultNotFound(
-                    f"no vault at {self.paths.vault}; create one with 'mysafe init'"
-                )
-            raise VaultLocked("the vault is locked")
-        return self._vault
+    async def check_server(self) -> str | None:
+        """Ask a bound vault's server whether it answers and takes the key: None when it
+        does, else why not (also in `remote_status()`). Never raises."""
+        if not isinstance(self._server, ServerConnection):
+            return None
+        try:
+            await self._server.probe()
+        except MySafeError as exc:
+            return str(exc)
+        return None
 
-    async def _attach(self, vault: Vault) -> None:
-        """Make `vault` current, with its search index built in the worker thread (0.3 s at
-        100k items, unless the vault's summary cache holds it: not on the event loop)."""
+    async def login(
+        self,
+        url: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        prefix: str = "/api",
+        ca_bundle: str | None = None,
+        insecure: bool = False,
+        progress: SyncProgress | None = None,
+    ) -> PullResult:
+        """Bind this vault to a server: check the access key, keep it inside the vault, pull."""
+        from ..remote.session import new_binding
 
-        def build() -> SearchIndex:
-            vault.take_changes()  # all of them are in the new index
-            return SearchIndex.of(vault.records, vault.take_index_state())
+        self._store.vault  # noqa: B018 - refuses when locked
+        if isinstance(self._server, ServerConnection):
+            raise InvalidInput(
+                f"this vault is already logged in to {self._server.url}; log out first"
+            )
+        binding = new_binding(url, client_id, client_secret, prefix, ca_bundle, insecure)
+        server = ServerConnection.of(binding, self._store, self._transport)
+        try:
+            await server.probe()
+        except BaseException:
+            await server.aclose()
+            raise
+        await self._store.write_meta("remote", server.session.binding)
+        self._server = server
+        return await server.pull(progress, probe=False)  # the key and features were just checked
 
-        index = await self._run(build)
-        self._vault, self._index, self._index_generation = vault, index, vault.generation
-        # 100k summaries live as long as the vault is unlocked and hold no cycles: out of the
-        # garbage collector's sight until `lock`, or each full collection walks them again
-        # (~150 ms). (Whatever else is alive now is frozen with them: freed by reference
-        # counting as usual, but a cycle among it waits for `lock` to be collected.)
-        gc.freeze()
+    async def logout(self) -> int:
+        """Forget the server and drop its items from the cache; local-only items stay."""
+        server = self._require_server()
+        vault = self._store.vault
+        cached = [s.id for s in vault.summaries.values() if s.remote]
+        await self._store.save_batch([], cached)
+        await self._store.run(vault.delete_meta, "remote")
+        self._server = NoServer()
+        await server.aclose()
+        return len(cached)
 
-    async def _indexed(self, saved: ItemSummary) -> ItemSummary:
-        self._index.upsert(self._require().records[saved.id])
-        await self._sync_index()
-        return saved
+    async def sync(self, progress: SyncProgress | None = None) -> PullResult:
+        """Pull the server's items into the encrypted cache (incremental after the first)."""
+        return await self._require_server().pull(progress, probe=True)
 
-    async def _sync_index(self) -> None:
-        """One write moves the generation by one; more means another process wrote too."""
-        vault = self._require()
-        if vault.generation != self._index_generation + 1:
-            await self._follow(vault)
-        self._index_generation = vault.generation
+    async def resolve_conflict(
+        self, item_id: str, values: dict[str, Any], choice: str
+    ) -> ItemSummary:
+        """After `RemoteConflict` on `update_item(item_id, values)`: "mine" overwrites the
+        server copy, "theirs" takes it into the cache, "both" takes theirs and adds mine as a
+        new item named "... (my copy)". Returns the item now shown for `item_id`'s place."""
+        from ..remote.sync import RemoteRef, cached
 
-    async def _follow(self, vault: Vault) -> None:
-        """The index after writes by another process that `vault.refresh` picked up: item by
-        item when few changed (a CLI call: ms, where rebuilding 100k items takes 0.3 s)."""
-        changed = await self._run(vault.take_changes)
-        if changed is None or len(changed) > _FOLLOW_LIMIT:
-            await self._attach(vault)
-            return
-        records = vault.records
-        for item_id in changed:
-            record = records.get(item_id)
-            if record is None:
-                self._index.remove(item_id)
-            else:
-                self._index.upsert(record)
-        self._index_generation = vault.generation
+        if choice == "mine":
+            return await self.update_item(item_id, values, force=True)
+        if choice not in ("theirs", "both"):
+            raise InvalidInput(f"unknown conflict choice {choice!r}")
+        session = self._require_server().session
+        item = self._store.get(item_id)
+        ref = RemoteRef.parse(item.remote)
+        if ref is None:
+            raise InvalidInput(f"'{item.name}' is not on the server: there is nothing to resolve")
+        fields, secret = split(item.kind, values)
+        mine = {**summary_fields(item), **await self._store.reveal(item_id), **fields, **secret}
+        current = await session.guard(session.client.get_item(item.kind.value, ref.remote_id))
+        theirs_fields, theirs_secret = cached(item.kind, current, ref.remote_id, item.favourite)
+        theirs = await self._store.save_item(item.kind, theirs_fields, theirs_secret, item_id)
+        if choice == "both":
+            keep = {f.name for f in SPECS[item.kind].typed}
+            copy = {k: v for k, v in mine.items() if k in keep and v not in ("", ())}
+            copy["name"] = f"{item.name} (my copy)"
+            await self.create_item(item.kind, copy)
+        return theirs
 
-    async def _set_flags(self, item_id: str, **flags: Any) -> ItemSummary:
-        vault = self._require()
-        item = await self.get(item_id)
-        secret = await self._run(vault.reveal, item_id)
-        fields = {**_summary_fields(item), **flags}
-        saved = await self._run(vault.save_item, item.kind, fields, secret, item_id)
-        return await self._indexed(saved)
+    def _require_server(self) -> ServerConnection:
+        if not isinstance(self._server, ServerConnection):
+            raise InvalidInput("this vault is not logged in to a server; use 'mysafe login URL'")
+        return self._server
+
+    def _bound_session(self) -> RemoteSession | None:
+        return self._server.session if isinstance(self._server, ServerConnection) else None
+
+    # --- share links (DESIGN.md §5; links.py) -------------------------------------------------
+
+    @staticmethod
+    def shareable_fields(kind: ItemKind) -> list[tuple[str, str, bool]]:
+        """(field, label, included by default) of what a link to `kind` can carry."""
+        spec = SPECS[kind]
+        return [(f, field_label(f), f in spec.share_default) for f in spec.shareable]
+
+    @staticmethod
+    def parse_duration(text: str) -> int:
+        """'90m', '36h', '7d', '2w' as seconds, within the 30 days a link may live."""
+        from ..remote.shares import parse_duration
+
+        return parse_duration(text)
+
+    def share_target(self) -> str | None:
+        """Where links are made: the bound server if it offers shares, else the vault's share
+        server; None when there is neither (the UI explains how to get one)."""
+        session = self._links.session(required=False)
+        return session.binding["url"] if session is not None else None
+
+    async def set_share_server(self, url: str, client_id: str, client_secret: str) -> None:
+        """Name a server that hosts this vault's links (its access key stays in the vault)."""
+        await self._links.set_server(url, client_id, client_secret)
+
+    async def share_item(
+        self,
+        item_id: str,
+        *,
+        fields: tuple[str, ...] | None = None,
+        expires_in: int = 24 * 3600,
+        views: int = 1,
+        password: str | None = None,
+        label: str = "",
+    ) -> CreatedShare:
+        """Encrypt the chosen fields (or the file) under a fresh key, upload the ciphertext,
+        keep the full link encrypted in the vault, and return it."""
+        return await self._links.share(item_id, fields, expires_in, views, password, label)
+
+    async def list_shares(self) -> list[dict[str, Any]]:
+        """Every outgoing link as the server counts it, with the item and label kept here."""
+        return await self._links.list()
+
+    async def share_link(self, share_hash: str) -> str:
+        """The full link (with its key) of a share made from this vault."""
+        return await self._links.link(share_hash)
+
+    async def copy_share_link(self, share_hash: str) -> str:
+        return self.clipboard.copy(await self._links.link(share_hash), "Share link")
+
+    async def revoke_share(self, share_hash: str) -> None:
+        """Kill a link at once: the server deletes its ciphertext."""
+        await self._links.revoke(share_hash)
+
+    @staticmethod
+    async def open_share(
+        url: str,
+        ask_password: Callable[[], Awaitable[str]],
+        before_reveal: Callable[[dict[str, Any]], None] | None = None,
+    ) -> SharePayload:
+        """The recipient's side: needs no vault. Spends one view, after `before_reveal` (given
+        the link's public status: kind, size) had its chance to refuse."""
+        from ..remote.shares import open_link
+
+        return await open_link(url, ask_password, before_reveal=before_reveal)
 
 
-def _summary_fields(item: ItemSummary) -> dict[str, Any]:
-    keep = ("favourite", "active", "remote", *SPECS[item.kind].summary)
-    return {name: getattr(item, name) for name in keep}
-
-
-def _text(name: str, value: Any) -> str:
-    text = str(value).strip()
-    limit = FIELDS[name].max_len
-    if limit and len(text) > limit:
-        raise InvalidInput(f"{name} is longer than {limit} characters")
-    bad = forbidden_char(text) if limit else None
-    if bad is not None:
-        what = "a single line" if bad in ("\\n", "\\r") else f"free of control characters ({bad})"
-        raise InvalidInput(f"{name} must be {what}")
-    return text
-
-
-def _split(kind: ItemKind, values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-    """Sort user values into summary and secret fields; refuse unknown names."""
-    spec = SPECS[kind]
-    fields: dict[str, Any] = {}
-    secret: dict[str, str] = {}
-    for name, value in values.items():
-        if name == "tags":
-            fields["tags"] = parse_tags(value)
-        elif name in ("favourite", "active"):
-            fields[name] = bool(value)
-        elif name in spec.summary and not FIELDS[name].computed:
-            fields[name] = _text(name, value)
-        elif name in spec.secret:
-            secret[name] = str(value)
-        else:
-            raise InvalidInput(f"{kind.noun} has no field '{name}'")
-    if secret.get("secret_key"):
-        totp.parse_seed(secret["secret_key"])  # refuse a bad seed now, not at first use
-    return fields, secret
-
-
-def _check_required(kind: ItemKind, fields: dict[str, Any], secret: dict[str, str]) -> None:
-    missing = [name for name in SPECS[kind].required if not (fields.get(name) or secret.get(name))]
-    if missing:
-        raise InvalidInput(f"{kind.noun} needs {', '.join(missing)}")
-
-
-def _read_chunks(handle: Any) -> Iterator[bytes]:
+def _read_chunks(handle: Any, path: Path) -> Iterator[bytes]:
     from ..core.crypto import CHUNK_SIZE
 
-    while chunk := handle.read(CHUNK_SIZE):
-        yield chunk
+    try:
+        while chunk := handle.read(CHUNK_SIZE):
+            yield chunk
+    except OSError as exc:
+        raise StorageError(f"cannot read {path}: {exc.strerror}") from None

@@ -1,0 +1,226 @@
+"""The vault's server, as the service's writes see it: `NoServer` for a local vault, or a
+`ServerConnection` to the MySafe server the vault is bound to (DESIGN.md §4).
+
+A write to an item that lives on the server goes there first and the cache takes what the
+server answers; for a local vault or a local-only item the connection hands the values back
+untouched. The service never asks which kind of connection it holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import queue
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..core.errors import InvalidInput
+from ..core.models import ItemKind, ItemSummary
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ..remote.session import RemoteSession
+    from ..remote.status import RemoteStatus
+    from ..remote.sync import PullResult, SaveFile, SyncProgress
+    from .store import VaultStore
+
+Values = tuple[dict[str, Any], dict[str, str]]
+WRITE_BATCH = 500  # pulled items written per vault transaction
+
+
+class Connection(Protocol):
+    bound: bool
+
+    async def create(self, kind: ItemKind, fields: dict[str, Any],
+                     secret: dict[str, str]) -> Values: ...  # fmt: skip
+
+    async def update(self, item: ItemSummary, fields: dict[str, Any], secret: dict[str, str],
+                     force: bool) -> Values: ...  # fmt: skip
+
+    async def set_active(self, item: ItemSummary, active: bool) -> dict[str, Any]: ...
+
+    async def upload(self, path: Path, fields: dict[str, Any], notes: str) -> dict[str, Any]: ...
+
+    def check_purge(self, item: ItemSummary) -> None: ...
+
+    def status(self) -> RemoteStatus: ...
+
+    async def aclose(self) -> None: ...
+
+
+class NoServer:
+    """A local vault: every write stays here."""
+
+    bound = False
+
+    async def create(self, kind: ItemKind, fields: dict[str, Any],
+                     secret: dict[str, str]) -> Values:  # fmt: skip
+        return fields, secret
+
+    async def update(self, item: ItemSummary, fields: dict[str, Any], secret: dict[str, str],
+                     force: bool) -> Values:  # fmt: skip
+        return fields, secret
+
+    async def set_active(self, item: ItemSummary, active: bool) -> dict[str, Any]:
+        return {}
+
+    async def upload(self, path: Path, fields: dict[str, Any], notes: str) -> dict[str, Any]:
+        return {}
+
+    def check_purge(self, item: ItemSummary) -> None:
+        return None
+
+    def status(self) -> RemoteStatus:
+        from ..remote.status import RemoteStatus
+
+        return RemoteStatus(False)
+
+    async def aclose(self) -> None:
+        return None
+
+
+class ServerConnection:
+    """A vault bound to a MySafe server: writes go there first; `pull` fills the cache."""
+
+    bound = True
+
+    def __init__(self, session: RemoteSession, store: VaultStore) -> None:
+        self.session = session
+        self.store = store
+
+    @classmethod
+    def of(cls, binding: dict[str, str], store: VaultStore,
+           transport: httpx.AsyncBaseTransport | None) -> ServerConnection:  # fmt: skip
+        from ..remote.session import RemoteSession  # httpx: ~100 ms, only for a bound vault
+
+        return cls(RemoteSession(binding, transport), store)
+
+    @property
+    def url(self) -> str:
+        return self.session.binding["url"]
+
+    async def create(self, kind: ItemKind, fields: dict[str, Any],
+                     secret: dict[str, str]) -> Values:  # fmt: skip
+        session = self.session
+        return await session.guard(session.engine.create(kind, fields, secret))
+
+    async def update(self, item: ItemSummary, fields: dict[str, Any], secret: dict[str, str],
+                     force: bool) -> Values:  # fmt: skip
+        if not item.remote:  # made before login: it lives here only
+            return fields, secret
+        session = self.session
+        return await session.guard(session.engine.update(item, fields, secret, force))
+
+    async def set_active(self, item: ItemSummary, active: bool) -> dict[str, Any]:
+        if not item.remote:
+            return {}
+        session = self.session
+        return {"remote": await session.guard(session.engine.set_active(item, active))}
+
+    async def upload(self, path: Path, fields: dict[str, Any], notes: str) -> dict[str, Any]:
+        if "files" not in self.session.capabilities:  # a plain senhasegura: kept here
+            return {}
+        session = self.session
+        return {"remote": await session.guard(session.engine.upload(path, fields, notes))}
+
+    def check_purge(self, item: ItemSummary) -> None:
+        if item.remote:
+            raise InvalidInput(
+                "items on the server cannot be deleted, only deactivated "
+                "(MySafe keeps them restorable)"
+            )
+
+    def status(self) -> RemoteStatus:
+        return self.session.status()
+
+    async def probe(self) -> frozenset[str]:
+        return await self.session.probe()
+
+    async def aclose(self) -> None:
+        await self.session.aclose()
+
+    # --- pull -------------------------------------------------------------------------------
+
+    async def pull(self, progress: SyncProgress | None, probe: bool) -> PullResult:
+        """Bring the cache in line with the server: the engine says what changed, this
+        writes it (`WRITE_BATCH` items per transaction) and remembers the sync."""
+        from ..remote.sync import Deactivate, PullResult, Remove, Save, SaveFile
+
+        session, store = self.session, self.store
+        previous = session.state
+        session.state = "syncing"
+        result = PullResult()
+        saves: list[Save] = []
+
+        async def flush(deletes: Iterable[str] = ()) -> None:
+            result.written += await store.save_batch(
+                [(s.kind, s.fields, s.secret, s.item_id) for s in saves], deletes
+            )
+            saves.clear()
+
+        async def apply() -> None:
+            engine = session.engine
+            cached = list(store.vault.summaries.values())
+            async for change in engine.pull(cached, progress):
+                if isinstance(change, Save):
+                    saves.append(change)
+                    if len(saves) >= WRITE_BATCH:
+                        await flush()
+                elif isinstance(change, SaveFile):
+                    await self._save_file(change)
+                    result.written += 1
+                elif isinstance(change, Deactivate):
+                    await store.set_flags(change.item.id, active=False, remote=change.remote)
+                    result.written += 1
+                elif isinstance(change, Remove):
+                    await flush(change.item_ids)
+                    result.removed = len(change.item_ids)
+            result.unchanged = engine.unchanged
+
+        try:
+            if probe:  # the server may have gained or lost features since
+                await session.probe()
+            await session.guard(apply())
+        except BaseException:
+            if session.state == "syncing":
+                session.state = previous
+            raise
+        session.mark_synced()
+        await store.write_meta("remote", session.binding)
+        return result
+
+    async def _save_file(self, change: SaveFile) -> None:
+        """Stream a file's content from the server into the vault: a thread-safe queue
+        bridges the async download and the vault's worker thread."""
+        save = change.save
+        chunks: queue.Queue[bytes | None | BaseException] = queue.Queue(maxsize=16)
+
+        def consume() -> Iterable[bytes]:
+            while (chunk := chunks.get()) is not None:
+                if isinstance(chunk, BaseException):  # the download broke: roll back the save
+                    raise chunk
+                yield chunk
+
+        async def offer(item: bytes | None | BaseException) -> None:
+            while not writing.done():
+                try:
+                    chunks.put_nowait(item)
+                    return
+                except queue.Full:
+                    await asyncio.sleep(0.005)
+
+        writing = asyncio.ensure_future(
+            self.store.save_file(save.fields, save.secret, consume(), save.item_id)
+        )
+        try:
+            async for chunk in change.chunks:
+                await offer(chunk)
+        except BaseException as exc:
+            await offer(exc)
+            with contextlib.suppress(BaseException):
+                await writing
+            raise
+        await offer(None)
+        await writing

@@ -1,0 +1,57 @@
+"""What a person may put in an item: values sorted into summary and secret fields and checked
+against the field table (core/models.FIELDS) before anything is written."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..core import totp
+from ..core.errors import InvalidInput
+from ..core.models import FIELDS, SPECS, ItemKind, ItemSummary, parse_tags
+from ..core.sanitize import forbidden_char
+
+
+def text(name: str, value: Any) -> str:
+    """A summary field: trimmed; a single-line field within its length and free of controls."""
+    result = str(value).strip()
+    limit = FIELDS[name].max_len
+    if limit and len(result) > limit:
+        raise InvalidInput(f"{name} is longer than {limit} characters")
+    bad = forbidden_char(result) if limit else None
+    if bad is not None:
+        what = "a single line" if bad in ("\\n", "\\r") else f"free of control characters ({bad})"
+        raise InvalidInput(f"{name} must be {what}")
+    return result
+
+
+def split(kind: ItemKind, values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Sort user values into summary and secret fields; refuse unknown names."""
+    spec = SPECS[kind]
+    fields: dict[str, Any] = {}
+    secret: dict[str, str] = {}
+    for name, value in values.items():
+        if name == "tags":
+            fields["tags"] = parse_tags(value)
+        elif name in ("favourite", "active"):
+            fields[name] = bool(value)
+        elif name in spec.summary and not FIELDS[name].computed:
+            fields[name] = text(name, value)
+        elif name in spec.secret:
+            secret[name] = str(value)
+        else:
+            raise InvalidInput(f"{kind.noun} has no field '{name}'")
+    if secret.get("secret_key"):
+        totp.parse_seed(secret["secret_key"])  # refuse a bad seed now, not at first use
+    return fields, secret
+
+
+def check_required(kind: ItemKind, fields: dict[str, Any], secret: dict[str, str]) -> None:
+    missing = [name for name in SPECS[kind].required if not (fields.get(name) or secret.get(name))]
+    if missing:
+        raise InvalidInput(f"{kind.noun} needs {', '.join(missing)}")
+
+
+def summary_fields(item: ItemSummary) -> dict[str, Any]:
+    """An item's summary fields and flags as `Vault.save_item` takes them."""
+    keep = ("favourite", "active", "remote", *SPECS[item.kind].summary)
+    return {name: getattr(item, name) for name in keep}
