@@ -97,6 +97,43 @@ class ServerConnection:
 
         return cls(RemoteSession(binding, transport), store)
 
+    @classmethod
+    async def login(cls, binding: dict[str, str], store: VaultStore,
+                    transport: httpx.AsyncBaseTransport | None) -> ServerConnection:  # fmt: skip
+        """Check the access key (and learn the server's features), then keep the binding
+        inside the vault."""
+        server = cls.of(binding, store, transport)
+        try:
+            await server.probe()
+        except BaseException:
+            await server.aclose()
+            raise
+        await store.write_meta("remote", server.session.binding)
+        return server
+
+    async def forget(self) -> int:
+        """Log out: the server's items leave the cache (local-only items stay), the binding
+        leaves the vault. Returns how many items left."""
+        store = self.store
+        vault = store.vault
+        cached = [s.id for s in vault.summaries.values() if s.remote]
+        await store.save_batch([], cached)
+        await store.run(vault.delete_meta, "remote")
+        await self.aclose()
+        return len(cached)
+
+    async def take_theirs(self, item: ItemSummary) -> ItemSummary:
+        """A conflict resolved their way: the server's copy of `item` replaces the cache's."""
+        from ..remote.sync import RemoteRef, cached
+
+        ref = RemoteRef.parse(item.remote)
+        if ref is None:
+            raise InvalidInput(f"'{item.name}' is not on the server: there is nothing to resolve")
+        session = self.session
+        current = await session.guard(session.client.get_item(item.kind.value, ref.remote_id))
+        fields, secret = cached(item.kind, current, ref.remote_id, item.favourite)
+        return await self.store.save_item(item.kind, fields, secret, item.id)
+
     @property
     def url(self) -> str:
         return self.session.binding["url"]

@@ -14,17 +14,25 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..core.errors import ItemNotFound, VaultLocked, VaultNotFound
-from ..core.models import SPECS, ItemSummary, Secret
+from ..core.errors import (
+    AmbiguousName,
+    ItemNotFound,
+    MySafeError,
+    VaultLocked,
+    VaultNotFound,
+    WrongPassphrase,
+)
+from ..core.models import SPECS, ItemKind, ItemSummary, Secret
+from ..core.search import Hits
 from .index import IndexKeeper
 from .values import summary_fields
 
 if TYPE_CHECKING:
-    from ..core.models import ItemKind
+    from ..core.kdf import KdfParams
     from ..core.vault import Vault
 
 T = TypeVar("T")
-SaveRow = tuple["ItemKind", dict[str, Any], dict[str, str], "str | None"]
+SaveRow = tuple[ItemKind, dict[str, Any], dict[str, str], str | None]
 
 
 class VaultStore:
@@ -34,6 +42,7 @@ class VaultStore:
         self.vault_path = vault_path
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mysafe-vault")
         self._vault: Vault | None = None
+        self._opened: Vault | None = None  # opened by `prepare`, not unlocked yet
         self.index = IndexKeeper(self.run)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
@@ -43,6 +52,90 @@ class VaultStore:
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=True)
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    async def create(self, passphrase: str, profile: str, params: KdfParams | None) -> None:
+        from ..core.vault import Vault
+
+        create = Vault.create
+        vault = await self.run(
+            lambda: create(self.vault_path, passphrase, profile=profile, params=params)
+        )
+        await self.attach(vault)
+
+    async def prepare(self) -> None:
+        """Open and check the vault file ahead of the passphrase (see VaultService)."""
+        if self._opened is None and not self.is_unlocked:
+            from ..core.vault import Vault
+
+            await self._keep_opened(await self.run(Vault.open, self.vault_path))
+
+    async def _keep_opened(self, vault: Vault) -> None:
+        """Hold a checked, still locked vault for the next unlock; close a spare one (a
+        check that finished after an unlock had begun)."""
+        if self._opened is None and not self.is_unlocked:
+            self._opened = vault
+        else:
+            await self.run(vault.close)
+
+    async def unlock(self, passphrase: str, seen_dir: Path, accept_rollback: bool) -> None:
+        from ..core.vault import Vault
+
+        opened, self._opened = self._opened, None
+        used: list[Vault] = []
+
+        def work() -> Vault:
+            vault = opened if opened is not None and opened.is_current() else None
+            if vault is None:
+                if opened is not None:
+                    opened.close()
+                vault = Vault.open(self.vault_path)
+            used.append(vault)
+            try:
+                vault.unlock(passphrase, seen_dir=seen_dir, accept_rollback=accept_rollback)
+            except WrongPassphrase:
+                raise  # the file stays open for a retry (below)
+            except BaseException:
+                vault.close()
+                raise
+            return vault
+
+        try:
+            vault = await self.run(work)
+        except WrongPassphrase:
+            await self._keep_opened(used[0])  # checked and still good: a retry starts at the KDF
+            raise
+        await self.attach(vault)
+
+    async def lock(self) -> None:
+        """Forget the keys and the index; keep the index in the vault's summary cache so that
+        the next unlock is quicker; close the file."""
+        vault, self._vault = self._vault, None
+        index = self.index.clear()
+        opened, self._opened = self._opened, None
+
+        def save_cache(vault: Vault) -> None:
+            if vault.cache_stale:
+                vault.save_cache(index.records, index.state())
+
+        try:
+            if vault is not None:
+                await self.run(save_cache, vault)
+        finally:
+            for handle in (vault, opened):
+                if handle is not None:
+                    await self.run(handle.close)
+
+    async def refresh(self) -> bool:
+        """Pick up changes another process wrote. True if there were."""
+        vault = self.vault
+        changed = await self.run(vault.refresh)
+        # Also when an earlier call was cancelled between the vault's reload and the index's.
+        if changed or vault.generation != self.index.generation:
+            await self.index.follow(vault)
+            return True
+        return False
 
     @property
     def vault(self) -> Vault:
@@ -62,10 +155,6 @@ class VaultStore:
         await self.index.build(vault)
         self._vault = vault
 
-    def detach(self) -> Vault | None:
-        vault, self._vault = self._vault, None
-        return vault
-
     # --- reading ----------------------------------------------------------------------------
 
     def get(self, item_id: str) -> ItemSummary:
@@ -73,6 +162,57 @@ class VaultStore:
         if item is None:
             raise ItemNotFound(f"no item with id {item_id}")
         return item
+
+    def find(self, name: str, kind: ItemKind | None, trash: bool | None) -> ItemSummary:
+        """An item by id, id prefix (6+ characters) or exact name (see VaultService.find)."""
+        records = self.vault.records
+        index = self.index
+
+        def fits(item: ItemSummary) -> bool:
+            return (kind is None or item.kind is kind) and (trash is None or item.active != trash)
+
+        record = records.get(name)
+        if record is not None and fits(item := record.summary()):
+            return item
+        named = [s for r in index.named(name) if fits(s := r.summary())]
+        prefix = name.strip().casefold()
+        if not named and len(prefix) >= 6:
+            candidates = (r.summary() for r in records.values() if r.id.startswith(prefix))
+            named = [s for s in candidates if fits(s)]
+        if len(named) == 1:
+            return named[0]
+        if named:
+            raise AmbiguousName(name, [f"{i.name} ({i.kind.label}, id {i.id[:8]})" for i in named])
+        where = "in the trash" if trash else "in the vault"
+        close = [i.name for i in index.search(name, kind=kind, trash=bool(trash))[:3]]
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise ItemNotFound(f"no item named '{name}' {where}{hint}")
+
+    async def search_text(self, query: str, kind: ItemKind | None, trash: bool) -> Hits:
+        """Items whose own text holds every word of `query` (see VaultService.search_text)."""
+        vault = self.vault
+        words = query.casefold().split()
+        if not words:
+            return Hits([])
+
+        def work() -> Hits:
+            found = []
+            for item_id, record in vault.records.items():
+                if kind is not None and record.kind is not kind:
+                    continue
+                summary = record.summary()
+                if summary.active == trash:
+                    continue
+                try:
+                    secret = vault.reveal(item_id)
+                except MySafeError:
+                    continue  # a damaged item is reported elsewhere
+                body = "\n".join(secret.get(f, "") for f in ("note", "notes")).casefold()
+                if all(word in body for word in words):
+                    found.append(record)
+            return Hits(found)
+
+        return await self.run(work)
 
     async def reveal(self, item_id: str) -> dict[str, str]:
         """An item's decrypted secret fields, as plain strings (callers wrap them)."""

@@ -8,25 +8,19 @@ in `remote/`, imported lazily so `mysafe --version` and the UI's first paint nev
 
 from __future__ import annotations
 
-import mimetypes
 import os
 import shlex
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..core import generator, totp
 from ..core.clipboard import Clipboard, choose_backend
 from ..core.errors import (
-    AmbiguousName,
     InvalidInput,
-    ItemNotFound,
     MySafeError,
-    StorageError,
     WeakPassphrase,
-    WrongPassphrase,
 )
-from ..core.fsutil import write_chunks_atomic
 from ..core.models import (
     SPECS,
     ItemKind,
@@ -35,22 +29,20 @@ from ..core.models import (
     Strength,
     TotpCode,
     field_label,
-    parse_tags,
 )
-from ..core.sanitize import safe_filename
 from ..core.search import Hits
 from ..core.settings import Paths, Settings
+from . import files
 from .connection import Connection, NoServer, ServerConnection
 from .links import ShareLinks
 from .store import VaultStore
-from .values import check_required, split, summary_fields, text
+from .values import check_required, split, summary_fields
 
 if TYPE_CHECKING:  # imported lazily below: cryptography and sqlite3 cost ~80 ms at launch
     import httpx
 
     from ..core.kdf import KdfParams
     from ..core.sharecrypto import SharePayload
-    from ..core.vault import Vault
     from ..remote.session import RemoteSession
     from ..remote.shares import CreatedShare
     from ..remote.status import RemoteStatus
@@ -78,7 +70,6 @@ class VaultService:
         self.settings = settings or Settings()
         self._kdf_params = kdf_params  # tests and benchmarks only: explicit KDF parameters
         self._store = VaultStore(paths.vault)
-        self._opened: Vault | None = None  # opened by `prepare`, not unlocked yet
         self._clipboard = clipboard  # built from settings on first use unless given
         self._transport = transport  # tests only: inject faults into the server connection
         self._server: Connection = NoServer()
@@ -127,68 +118,21 @@ class VaultService:
 
     async def create(self, passphrase: str, kdf_profile: str | None = None) -> None:
         """Create the vault (KDF in the worker thread) and leave it unlocked."""
-        from ..core.vault import Vault
-
         profile = kdf_profile or self.settings.kdf_profile
-        create = Vault.create
-        vault = await self._store.run(
-            lambda: create(self.paths.vault, passphrase, profile=profile, params=self._kdf_params)
-        )
-        await self._store.attach(vault)
+        await self._store.create(passphrase, profile, self._kdf_params)
 
     async def prepare(self) -> None:
         """Open and check the vault file before the passphrase comes (an unlock screen calls
         this as it appears): the integrity check reads the whole file, ~80 ms at 100k items,
         and a damaged vault is reported before anyone types. Raises like `unlock`."""
-        if self._opened is None and not self.is_unlocked:
-            from ..core.vault import Vault
-
-            await self._keep_opened(await self._store.run(Vault.open, self.paths.vault))
-
-    async def _keep_opened(self, vault: Vault) -> None:
-        """Hold a checked, still locked vault for the next unlock; close a spare one (a
-        check that finished after an unlock had begun)."""
-        if self._opened is None and not self.is_unlocked:
-            self._opened = vault
-        else:
-            await self._store.run(vault.close)
+        await self._store.prepare()
 
     async def unlock(self, passphrase: str) -> None:
         """Open the vault file (unless `prepare` did) and unlock it; raises WrongPassphrase,
         CorruptVault, ..."""
         if self.is_unlocked:
             return
-        from ..core.vault import Vault
-
-        opened, self._opened = self._opened, None
-        used: list[Vault] = []
-
-        def work() -> Vault:
-            vault = opened if opened is not None and opened.is_current() else None
-            if vault is None:
-                if opened is not None:
-                    opened.close()
-                vault = Vault.open(self.paths.vault)
-            used.append(vault)
-            try:
-                vault.unlock(
-                    passphrase,
-                    seen_dir=self.paths.seen_dir,
-                    accept_rollback=self.accept_rollback,
-                )
-            except WrongPassphrase:
-                raise  # the file stays open for a retry (below)
-            except BaseException:
-                vault.close()
-                raise
-            return vault
-
-        try:
-            vault = await self._store.run(work)
-        except WrongPassphrase:
-            await self._keep_opened(used[0])  # checked and still good: a retry starts at the KDF
-            raise
-        await self._store.attach(vault)
+        await self._store.unlock(passphrase, self.paths.seen_dir, self.accept_rollback)
         binding = await self._store.read_meta("remote")
         if binding is not None:
             self._server = ServerConnection.of(binding, self._store, self._transport)
@@ -197,25 +141,10 @@ class VaultService:
     async def lock(self) -> None:
         """Drop keys and every decrypted summary and clear the clipboard at once."""
         self.clipboard_clear()
-        store = self._store
-        vault = store.detach()
-        index = store.index.clear()
         server, self._server = self._server, NoServer()
         await server.aclose()
         await self._links.aclose()
-        opened, self._opened = self._opened, None
-
-        def save_cache(vault: Vault) -> None:  # so that the next unlock is quicker
-            if vault.cache_stale:
-                vault.save_cache(index.records, index.state())
-
-        try:
-            if vault is not None:
-                await store.run(save_cache, vault)
-        finally:
-            for handle in (vault, opened):
-                if handle is not None:
-                    await store.run(handle.close)
+        await self._store.lock()
 
     async def close(self) -> None:
         """Lock (clearing the clipboard) and stop the worker thread."""
@@ -224,14 +153,7 @@ class VaultService:
 
     async def refresh(self) -> bool:
         """Pick up changes another process (a CLI call, a sync) wrote. True if there were."""
-        vault = self._store.vault
-        changed = await self._store.run(vault.refresh)
-        index = self._store.index
-        # Also when an earlier call was cancelled between the vault's reload and the index's.
-        if changed or vault.generation != index.generation:
-            await index.follow(vault)
-            return True
-        return False
+        return await self._store.refresh()
 
     # --- reading --------------------------------------------------------------------------
 
@@ -257,29 +179,7 @@ class VaultService:
         holds every word of `query`, case-insensitively. Asked for explicitly: those texts
         are secrets, so they are not in the index; each is decrypted in the worker, looked
         at and dropped, never kept."""
-        vault = self._store.vault
-        words = query.casefold().split()
-        if not words:
-            return Hits([])
-
-        def work() -> Hits:
-            found = []
-            for item_id, record in vault.records.items():
-                if kind is not None and record.kind is not kind:
-                    continue
-                summary = record.summary()
-                if summary.active == trash:
-                    continue
-                try:
-                    secret = vault.reveal(item_id)
-                except MySafeError:
-                    continue  # a damaged item is reported elsewhere
-                body = "\n".join(secret.get(f, "") for f in ("note", "notes")).casefold()
-                if all(word in body for word in words):
-                    found.append(record)
-            return Hits(found)
-
-        return await self._store.run(work)
+        return await self._store.search_text(query, kind, trash)
 
     def counts_now(self) -> dict[ItemKind, int]:
         """Active items per kind (for headers and tabs); in memory, no await needed."""
@@ -296,28 +196,7 @@ class VaultService:
 
         `trash`: False searches active items, True deactivated ones, None both.
         """
-        records = self._store.vault.records
-        index = self._store.index
-
-        def fits(item: ItemSummary) -> bool:
-            return (kind is None or item.kind is kind) and (trash is None or item.active != trash)
-
-        record = records.get(name)
-        if record is not None and fits(item := record.summary()):
-            return item
-        named = [s for r in index.named(name) if fits(s := r.summary())]
-        prefix = name.strip().casefold()
-        if not named and len(prefix) >= 6:
-            candidates = (r.summary() for r in records.values() if r.id.startswith(prefix))
-            named = [s for s in candidates if fits(s)]
-        if len(named) == 1:
-            return named[0]
-        if named:
-            raise AmbiguousName(name, [f"{i.name} ({i.kind.label}, id {i.id[:8]})" for i in named])
-        where = "in the trash" if trash else "in the vault"
-        close = [i.name for i in index.search(name, kind=kind, trash=bool(trash))[:3]]
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise ItemNotFound(f"no item named '{name}' {where}{hint}")
+        return self._store.find(name, kind, trash)
 
     async def reveal(self, item_id: str) -> dict[str, Secret]:
         """Decrypt an item's secret fields. Values stay wrapped in `Secret` until shown."""
@@ -325,22 +204,7 @@ class VaultService:
 
     async def preview_file(self, item_id: str, limit: int = 4096) -> str | None:
         """The start of a text file item (None for binary content or other kinds)."""
-        vault = self._store.vault
-        item = self._store.get(item_id)
-        textual_type = item.media_type.startswith("text/") or item.media_type in _TEXT_TYPES
-        if item.kind is not ItemKind.FILE or not textual_type:
-            return None
-
-        def work() -> bytes:
-            out = b""
-            for chunk in vault.read_file(item_id):
-                out += chunk
-                if len(out) >= limit:
-                    break
-            return out[:limit]
-
-        data = (await self._store.run(work)).decode(errors="replace")  # a cut may split a char
-        return data + ("\n…" if item.size > limit else "")
+        return await files.preview(self._store, item_id, limit)
 
     async def totp(self, item_id: str, at: float | None = None) -> TotpCode:
         """The item's current one-time code and seconds left (RFC 6238)."""
@@ -411,32 +275,11 @@ class VaultService:
         notes: str = "",
         progress: Progress | None = None,
     ) -> ItemSummary:
-        """Encrypt a file from disk into the vault, streamed in 64 KiB chunks."""
-        self._store.vault  # noqa: B018 - refuses when locked
-        path = Path(path).expanduser()
-        if not path.is_file():
-            raise InvalidInput(f"{path} is not a readable file")
-        total = path.stat().st_size
-        media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        fields: dict[str, Any] = {
-            "name": text("name", name or path.name),
-            "file_name": path.name,
-            "size": total,
-            "media_type": media_type,
-            "tags": parse_tags(tags),
-        }
-        fields.update(await self._server.upload(path, fields, notes))  # the server first
-        try:
-            handle = open(path, "rb")  # noqa: SIM115 - closed below, after the worker read it
-        except OSError as exc:
-            raise StorageError(f"cannot read {path}: {exc.strerror}") from None
-        report = (lambda done: progress(done, total)) if progress else None
-        try:
-            return await self._store.save_file(
-                fields, {"notes": notes}, _read_chunks(handle, path), progress=report
-            )
-        finally:
-            handle.close()
+        """Encrypt a file from disk into the vault, streamed in 64 KiB chunks (the server
+        first, when the vault has one that keeps files)."""
+        return await files.attach(
+            self._store, self._server, Path(path), name, tags, notes, progress
+        )
 
     async def save_file(
         self,
@@ -449,29 +292,7 @@ class VaultService:
         """Decrypt a file item to `destination` (a directory means: under its file name).
 
         Written to a temporary file and renamed, 0600: a failure leaves nothing behind."""
-        vault = self._store.vault
-        item = self._store.get(item_id)
-        if item.kind is not ItemKind.FILE:
-            raise InvalidInput(f"'{item.name}' is {item.kind.noun}, not a file")
-        target = Path(destination).expanduser()
-        if target.is_dir():  # the file's name was chosen by whoever made it: one safe base name
-            target = target / safe_filename(item.file_name or item.name)
-
-        def work() -> Path:
-            done = 0
-
-            def chunks() -> Iterator[bytes]:
-                nonlocal done
-                for chunk in vault.read_file(item_id):
-                    done += len(chunk)
-                    if progress:
-                        progress(done, item.size)
-                    yield chunk
-
-            write_chunks_atomic(target, chunks(), overwrite=overwrite)
-            return target
-
-        return await self._store.run(work)
+        return await files.save(self._store, item_id, Path(destination), overwrite, progress)
 
     async def change_passphrase(self, old: str, new: str, kdf_profile: str | None = None) -> None:
         """Re-wrap the vault key only (O(1) bytes written)."""
@@ -595,26 +416,15 @@ class VaultService:
                 f"this vault is already logged in to {self._server.url}; log out first"
             )
         binding = new_binding(url, client_id, client_secret, prefix, ca_bundle, insecure)
-        server = ServerConnection.of(binding, self._store, self._transport)
-        try:
-            await server.probe()
-        except BaseException:
-            await server.aclose()
-            raise
-        await self._store.write_meta("remote", server.session.binding)
+        server = await ServerConnection.login(binding, self._store, self._transport)
         self._server = server
         return await server.pull(progress, probe=False)  # the key and features were just checked
 
     async def logout(self) -> int:
         """Forget the server and drop its items from the cache; local-only items stay."""
-        server = self._require_server()
-        vault = self._store.vault
-        cached = [s.id for s in vault.summaries.values() if s.remote]
-        await self._store.save_batch([], cached)
-        await self._store.run(vault.delete_meta, "remote")
+        removed = await self._require_server().forget()
         self._server = NoServer()
-        await server.aclose()
-        return len(cached)
+        return removed
 
     async def sync(self, progress: SyncProgress | None = None) -> PullResult:
         """Pull the server's items into the encrypted cache (incremental after the first)."""
@@ -626,22 +436,15 @@ class VaultService:
         """After `RemoteConflict` on `update_item(item_id, values)`: "mine" overwrites the
         server copy, "theirs" takes it into the cache, "both" takes theirs and adds mine as a
         new item named "... (my copy)". Returns the item now shown for `item_id`'s place."""
-        from ..remote.sync import RemoteRef, cached
-
         if choice == "mine":
             return await self.update_item(item_id, values, force=True)
         if choice not in ("theirs", "both"):
             raise InvalidInput(f"unknown conflict choice {choice!r}")
-        session = self._require_server().session
+        server = self._require_server()
         item = self._store.get(item_id)
-        ref = RemoteRef.parse(item.remote)
-        if ref is None:
-            raise InvalidInput(f"'{item.name}' is not on the server: there is nothing to resolve")
         fields, secret = split(item.kind, values)
         mine = {**summary_fields(item), **await self._store.reveal(item_id), **fields, **secret}
-        current = await session.guard(session.client.get_item(item.kind.value, ref.remote_id))
-        theirs_fields, theirs_secret = cached(item.kind, current, ref.remote_id, item.favourite)
-        theirs = await self._store.save_item(item.kind, theirs_fields, theirs_secret, item_id)
+        theirs = await server.take_theirs(item)
         if choice == "both":
             keep = {f.name for f in SPECS[item.kind].typed}
             copy = {k: v for k, v in mine.items() if k in keep and v not in ("", ())}
@@ -722,13 +525,3 @@ class VaultService:
         from ..remote.shares import open_link
 
         return await open_link(url, ask_password, before_reveal=before_reveal)
-
-
-def _read_chunks(handle: Any, path: Path) -> Iterator[bytes]:
-    from ..core.crypto import CHUNK_SIZE
-
-    try:
-        while chunk := handle.read(CHUNK_SIZE):
-            yield chunk
-    except OSError as exc:
-        raise StorageError(f"cannot read {path}: {exc.strerror}") from None
