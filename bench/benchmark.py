@@ -520,7 +520,7 @@ def verdict(value: float, budget: float) -> str:
 _LAUNCH_PROBE = """
 import asyncio, os, sys, time
 from pathlib import Path
-from mysafe_tui import cli
+from mysafe_tui.cli import main as cli
 assert cli._ui_profile([]) == "default"
 from mysafe_tui.core.settings import Paths, Settings
 from mysafe_tui.service import VaultService

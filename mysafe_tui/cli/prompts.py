@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .core.errors import InvalidInput
+from ..core.errors import InvalidInput
 
 
 class NoTerminal(InvalidInput):

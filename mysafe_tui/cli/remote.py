@@ -10,17 +10,18 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from .cli import q, say
-from .core.errors import InvalidInput, MySafeError
+from ..core.errors import InvalidInput, MySafeError
+from .output import q, say
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from .service import VaultService
+    from ..service import VaultService
+    from .parser import AddParser
 
 
-def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("login", help="bind this vault to a MySafe server and sync it")
+def add_parsers(add: AddParser) -> None:
+    p = add("login", help="bind this vault to a MySafe server and sync it")
     p.add_argument("url", nargs="?", help="server URL (or $SENHASEGURA_URL)")
     p.add_argument("--client-id", help="access key client id (or $SENHASEGURA_CLIENT_ID)")
     p.add_argument("--prefix", default="/api", help="API prefix: /api (default) or /iso")
@@ -32,15 +33,15 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "access key and every item); remembered for this server and shown by status",
     )
     p.set_defaults(func=cmd_login)
-    p = sub.add_parser("logout", help="forget the server and drop its items from the cache")
+    p = add("logout", help="forget the server and drop its items from the cache")
     p.set_defaults(func=cmd_logout)
-    p = sub.add_parser("sync", help="pull the server's items into the encrypted cache")
+    p = add("sync", help="pull the server's items into the encrypted cache")
     p.set_defaults(func=cmd_sync)
-    p = sub.add_parser("status", help="the vault, its server and the last sync")
+    p = add("status", help="the vault, its server and the last sync")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_status)
 
-    p = sub.add_parser("share", help="make an expiring, view-limited link to an item")
+    p = add("share", help="make an expiring, view-limited link to an item")
     p.add_argument("name")
     p.add_argument("--expires", default="24h", help="1h, 24h, 7d... at most 30d (default 24h)")
     p.add_argument("--views", type=int, default=1, help="how many times it opens, 1-100 (1)")
@@ -53,16 +54,16 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--label", default="", help="a note for yourself in 'mysafe shares'")
     p.add_argument("--json", action="store_true", help="print the link and policy as JSON")
     p.set_defaults(func=cmd_share)
-    p = sub.add_parser("shares", help="your outgoing links: views, expiry, status")
+    p = add("shares", help="your outgoing links: views, expiry, status")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_shares)
-    p = sub.add_parser("revoke", help="kill a share link now (its content is deleted)")
+    p = add("revoke", help="kill a share link now (its content is deleted)")
     p.add_argument(
         "share",
         help="the link, its share id, or the hash 'mysafe shares' lists (its first characters do)",
     )
     p.set_defaults(func=cmd_revoke)
-    p = sub.add_parser("open", help="open a share link someone sent you (no vault needed)")
+    p = add("open", help="open a share link someone sent you (no vault needed)")
     p.add_argument("url")
     p.add_argument(
         "--save",
@@ -75,7 +76,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "--raw", action="store_true", help="print field values exactly, even to a terminal"
     )
     p.set_defaults(func=cmd_open, needs_unlock=False, needs_vault=False)
-    p = sub.add_parser("share-server", help="a mysafe serve server to host a local vault's links")
+    p = add("share-server", help="a mysafe serve server to host a local vault's links")
     p.add_argument("url", nargs="?", help="server URL (or $SENHASEGURA_URL)")
     p.add_argument("--client-id", help="access key client id (or $SENHASEGURA_CLIENT_ID)")
     p.set_defaults(func=cmd_share_server)
@@ -267,7 +268,7 @@ def _share_hash(given: str) -> str:
     import hashlib
     import re
 
-    from .core.sharecrypto import ShareLink
+    from ..core.sharecrypto import ShareLink
 
     if "/s/" in given:
         given = ShareLink.parse(given).share_id
@@ -279,9 +280,9 @@ def _share_hash(given: str) -> str:
 async def cmd_open(args: argparse.Namespace, service: VaultService) -> int:
     from pathlib import Path
 
-    from .cli import raw_or_printable
-    from .core.fsutil import check_room, write_atomic, write_new
-    from .core.sanitize import safe_filename
+    from ..core.fsutil import check_room, write_atomic, write_new
+    from ..core.sanitize import safe_filename
+    from .output import raw_or_printable
 
     save = Path(args.save).expanduser() if args.save else None
     folder = Path.cwd() if save is None else save if save.is_dir() else save.parent
@@ -329,7 +330,7 @@ async def cmd_open(args: argparse.Namespace, service: VaultService) -> int:
 
 def _received_dir(service: VaultService) -> Path:
     """Where opened files go when their destination failed after the view was spent."""
-    from .core.fsutil import secure_directory
+    from ..core.fsutil import secure_directory
 
     folder = service.paths.data_dir / "received"
     secure_directory(folder)  # the data folder too, when no vault made it yet

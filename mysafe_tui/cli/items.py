@@ -1,9 +1,5 @@
-"""`mysafe <command>`: the non-interactive interface for people and scripts.
-
-Output goes to stdout, messages to stderr. Exit codes: 0 success, 1 error (one sentence on
-stderr, never a traceback), 2 bad usage, 130 interrupted. Imports beyond argparse are lazy so
-`mysafe --version` stays fast (DESIGN.md §8).
-"""
+"""Item commands: init, list, get, add, attach, save, edit, rm, restore, purge, passwd,
+generate."""
 
 from __future__ import annotations
 
@@ -11,69 +7,39 @@ import argparse
 import json
 import os
 import shlex
-import sys
-from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import __version__
-from .core.humanize import size  # no imports of its own: free at start-up
+from ..core.humanize import size
+from .output import ProgressLine, q, raw_or_printable, say
 
 if TYPE_CHECKING:
-    from .core.models import ItemKind, ItemSummary
-    from .service import VaultService
+    from ..core.models import ItemKind, ItemSummary
+    from ..service import VaultService
+    from .parser import AddParser
 
 KIND_HELP = "only items of this kind (password, note, ...)"
-Command = Callable[[argparse.Namespace, "VaultService"], Awaitable[int]]
+ALLOW_WEAK_HELP = (
+    "accept a passphrase the strength estimate (zxcvbn) rates below 'good': only if you "
+    "know why, say a long random one it cannot judge"
+)
 
 
-def say(message: str) -> None:
-    """A one-line message for the person at the terminal, on stderr. Whatever it quotes (item names,
-    file names, server answers) is shown escaped: text from outside never controls a terminal."""
-    from .core.sanitize import printable
+def kind_arg(text: str) -> ItemKind:
+    """`--kind`: parsed as it is read, so a wrong one is a usage error naming the kinds."""
+    from ..core.models import ItemKind
 
-    print(printable(message), file=sys.stderr)
-
-
-def q(text: str) -> str:
-    """A value quoted inside a message, on one line and escaped."""
-    from .core.sanitize import printable
-
-    return printable(text)
+    try:
+        return ItemKind.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="mysafe",
-        description="A terminal vault for passwords, notes, files and API secrets.",
-        epilog="Secrets are never taken from arguments: pipe them on standard input or type "
-        "them at the hidden prompt. Scripts give the vault passphrase with --passphrase-file "
-        "or MYSAFE_PASSPHRASE_FILE.",
-    )
-    parser.add_argument("--version", action="version", version=f"mysafe {__version__}")
-    parser.add_argument("--profile", default="default", help="vault profile (default: default)")
-    parser.add_argument(
-        "--passphrase-file", metavar="PATH", help="read the vault passphrase from this file"
-    )
-    parser.add_argument(
-        "--accept-rollback",
-        action="store_true",
-        help="open a vault older than the one last opened on this machine as it is (after "
-        "restoring a backup on purpose); without it such a vault opens read-only",
-    )
-    # The global options are accepted after the command too ('mysafe get x --profile work');
-    # SUPPRESS keeps a subcommand from resetting a value given before it.
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--profile", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-    common.add_argument("--passphrase-file", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-    common.add_argument(
-        "--accept-rollback", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
-    )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub_add = sub.add_parser
-    sub.add_parser = lambda *a, **k: sub_add(*a, parents=[common], **k)  # type: ignore[method-assign]
+def add_parsers(add: AddParser, common: argparse.ArgumentParser) -> None:
+    """The item commands' options; `common` carries the global ones (--profile, ...)."""
 
-    p = sub.add_parser(
+    p = add(
         "init",
         help="create a new local vault",
         description="Create a new, empty local vault (asks for its passphrase twice, or reads "
@@ -83,19 +49,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-weak", action="store_true", help=ALLOW_WEAK_HELP)
     p.set_defaults(func=cmd_init, needs_unlock=False)
 
-    p = sub.add_parser("list", aliases=["ls", "search"], help="list or search items")
+    p = add("list", aliases=["ls", "search"], help="list or search items")
     p.add_argument("query", nargs="?", default="", help="fuzzy search text")
-    p.add_argument("--kind", type=_kind, metavar="KIND", help=KIND_HELP)
+    p.add_argument("--kind", type=kind_arg, metavar="KIND", help=KIND_HELP)
     p.add_argument("--trash", action="store_true", help="list deactivated items instead")
     p.add_argument("--favourites", action="store_true", help="only favourites")
     p.add_argument("--json", action="store_true", help="machine-readable output (no secrets)")
     p.set_defaults(func=cmd_list)
 
-    p = sub.add_parser(
-        "get", aliases=["show"], help="print a secret (the password by default) or a field"
-    )
+    p = add("get", aliases=["show"], help="print a secret (the password by default) or a field")
     p.add_argument("name", help="item name or id")
-    p.add_argument("--kind", type=_kind, metavar="KIND", help=KIND_HELP)
+    p.add_argument("--kind", type=kind_arg, metavar="KIND", help=KIND_HELP)
     p.add_argument("--field", help="field to print (username, url, notes, totp, ...)")
     p.add_argument("--json", action="store_true", help="every field, secrets included")
     p.add_argument(
@@ -106,11 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_get)
 
-    add = sub.add_parser("add", help="add an item").add_subparsers(dest="kind", metavar="KIND")
-    add.required = True
-    kind_add = add.add_parser
-    add.add_parser = lambda *a, **k: kind_add(*a, parents=[common], **k)  # type: ignore[method-assign]
-    p = add.add_parser("password", help="a login; the password comes from stdin or a prompt")
+    kinds = add("add", help="add an item").add_subparsers(dest="kind", metavar="KIND")
+    kinds.required = True
+    add_kind: AddParser = partial(kinds.add_parser, parents=[common])
+    p = add_kind("password", help="a login; the password comes from stdin or a prompt")
     p.add_argument("--name", required=True)
     p.add_argument("--username", required=True)
     p.add_argument("--url", default="")
@@ -126,11 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--generate", action="store_true", help="generate the password instead")
     p.add_argument("--length", type=int, default=24, help="generated password length")
     p.set_defaults(func=cmd_add_password)
-    p = add.add_parser("note", help="a secure note; the body comes from stdin or $EDITOR")
+    p = add_kind("note", help="a secure note; the body comes from stdin or $EDITOR")
     p.add_argument("--name", required=True)
     p.add_argument("--tags", default="")
     p.set_defaults(func=cmd_add_note)
-    p = add.add_parser("api-secret", help="API credentials; the client secret from stdin")
+    p = add_kind("api-secret", help="API credentials; the client secret from stdin")
     p.add_argument("--name", required=True)
     p.add_argument("--url", required=True)
     p.add_argument("--client-id", required=True)
@@ -139,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tags", default="")
     p.set_defaults(func=cmd_add_api_secret)
 
-    p = sub.add_parser(
+    p = add(
         "attach",
         help="encrypt a file into the vault",
         description="Encrypt a file into the vault as a file item (streamed: any size).",
@@ -149,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tags", default="")
     p.set_defaults(func=cmd_attach)
 
-    p = sub.add_parser(
+    p = add(
         "save",
         help="decrypt a file item to a path",
         description="Decrypt a file item to PATH (a folder: under the file's own name, made "
@@ -160,9 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.set_defaults(func=cmd_save)
 
-    p = sub.add_parser("edit", help="change fields of an item")
+    p = add("edit", help="change fields of an item")
     p.add_argument("name")
-    p.add_argument("--kind", type=_kind, metavar="KIND", help=KIND_HELP)
+    p.add_argument("--kind", type=kind_arg, metavar="KIND", help=KIND_HELP)
     p.add_argument(
         "--set",
         action="append",
@@ -186,21 +149,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_edit)
 
-    p = sub.add_parser("rm", help="move an item to the trash (restorable)")
+    p = add("rm", help="move an item to the trash (restorable)")
     p.add_argument("name")
-    p.add_argument("--kind", type=_kind, metavar="KIND", help=KIND_HELP)
+    p.add_argument("--kind", type=kind_arg, metavar="KIND", help=KIND_HELP)
     p.set_defaults(func=cmd_rm)
 
-    p = sub.add_parser("restore", help="bring an item back from the trash")
+    p = add("restore", help="bring an item back from the trash")
     p.add_argument("name")
     p.set_defaults(func=cmd_restore)
 
-    p = sub.add_parser("purge", help="delete an item from the trash for good")
+    p = add("purge", help="delete an item from the trash for good")
     p.add_argument("name")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.set_defaults(func=cmd_purge)
 
-    p = sub.add_parser("passwd", help="change the vault passphrase")
+    p = add("passwd", help="change the vault passphrase")
     p.add_argument("--new-passphrase-file", metavar="PATH")
     p.add_argument("--kdf-profile", choices=("default", "low-memory"))
     p.add_argument("--allow-weak", action="store_true", help=ALLOW_WEAK_HELP)
@@ -212,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_passwd, needs_unlock=False)
 
-    p = sub.add_parser("generate", help="print a random password or passphrase")
+    p = add("generate", help="print a random password or passphrase")
     p.add_argument("--length", type=int, default=24)
     p.add_argument("--no-symbols", action="store_true")
     p.add_argument("--no-digits", action="store_true")
@@ -222,132 +185,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--separator", default="-")
     p.set_defaults(func=cmd_generate, needs_unlock=False, needs_vault=False)
 
-    from .cli_remote import add_parsers
-
-    add_parsers(sub)
-
-    p = sub.add_parser("serve", help="run a MySafe-compatible server (the server extra)")
-    from .server.cli import add_arguments
-
-    add_arguments(p)
-    return parser
-
-
-def run(argv: list[str]) -> int:
-    """Parse and run one command; every failure the user can cause ends as one sentence."""
-    from .core.errors import MySafeError
-
-    terminal = sys.stdin.isatty() and sys.stdout.isatty()
-    profile = _ui_profile(argv) if terminal else None
-    if profile is None:
-        parser = build_parser()  # ~30 ms: the UI's launch does without it
-        args = parser.parse_args(argv)
-        if args.command is None and not terminal:
-            parser.print_help()
-            print(file=sys.stderr)
-            say("mysafe: the full-screen UI needs a terminal; use a command above in scripts")
-            return 2
-        profile = args.profile if args.command is None else None
-    if profile is not None:
-        try:
-            return launch_tui(profile)
-        except MySafeError as exc:
-            say(f"mysafe: {exc}")
-            return 1
-
-    if args.command == "serve":  # runs its own event loop (uvicorn)
-        from .server.cli import run as serve
-
-        return serve(args)
-    import asyncio  # ~60 ms: not for `mysafe --version` or `--help`
-
-    try:
-        return asyncio.run(_dispatch(args))
-    except MySafeError as exc:
-        say(f"mysafe: {exc}")
-        return 1
-    except KeyboardInterrupt:
-        print(file=sys.stderr)
-        say("mysafe: interrupted")
-        return 130
-    except BrokenPipeError:  # `mysafe list | head`: the reader has all it wanted
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
-        return 141  # what a shell tool killed by SIGPIPE reports
-    except Exception as exc:  # a bug: say so, but never dump locals that may hold secrets
-        if os.environ.get("MYSAFE_DEBUG"):
-            raise
-        say(f"mysafe: internal error ({type(exc).__name__}); set MYSAFE_DEBUG=1 for details")
-        return 1
-
-
-def _ui_profile(argv: list[str]) -> str | None:
-    """The profile when the command line only asks for the UI (`mysafe`, `mysafe --profile
-    NAME`), else None: then the full parser decides."""
-    if not argv:
-        return "default"
-    if len(argv) == 2 and argv[0] == "--profile" and not argv[1].startswith("-"):
-        return argv[1]
-    return None
-
-
-def launch_tui(profile: str) -> int:
-    """`mysafe` with no command: the full-screen vault UI on the local vault."""
-    from .core.settings import Paths, Settings
-    from .service import VaultService
-    from .tui.app import MySafeApp
-
-    paths = Paths.discover(profile)
-    app = MySafeApp(VaultService(paths, Settings.load(paths.settings)))
-    app.run()
-    return app.return_code or 0
-
-
-async def _dispatch(args: argparse.Namespace) -> int:
-    from . import prompts
-    from .core.settings import Paths, Settings
-    from .service import VaultService
-
-    paths = Paths.discover(args.profile)
-    service = VaultService(paths, Settings.load(paths.settings))
-    try:
-        if getattr(args, "needs_unlock", True):
-            if not service.vault_exists():
-                from .core.errors import VaultNotFound
-
-                raise VaultNotFound(f"no vault at {paths.vault}; create one with 'mysafe init'")
-            secret = prompts.passphrase("Vault passphrase: ", args.passphrase_file)
-            service.accept_rollback = args.accept_rollback
-            await service.unlock(secret)
-            _warn_corrupt(service)
-        func: Command = args.func
-        return await func(args, service)
-    finally:
-        await service.close()
-
-
-def _warn_corrupt(service: VaultService) -> None:
-    for item_id, reason in service.corrupt_items.items():
-        say(f"mysafe: warning: item {item_id} is damaged ({reason})")
-    if service.rollback:
-        say(f"mysafe: warning: {service.rollback}")
-
-
-def _kind(text: str) -> ItemKind:
-    """`--kind`: parsed as it is read, so a wrong one is a usage error naming the kinds."""
-    from .core.models import ItemKind
-
-    try:
-        return ItemKind.parse(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-# --- commands ------------------------------------------------------------------------------
-
 
 async def cmd_init(args: argparse.Namespace, service: VaultService) -> int:
+    from ..core.errors import VaultExists
     from . import prompts
-    from .core.errors import VaultExists
 
     if service.vault_exists():
         raise VaultExists(f"a vault already exists at {service.vault_path}")
@@ -362,14 +203,8 @@ async def cmd_init(args: argparse.Namespace, service: VaultService) -> int:
     return 0
 
 
-ALLOW_WEAK_HELP = (
-    "accept a passphrase the strength estimate (zxcvbn) rates below 'good': only if you "
-    "know why, say a long random one it cannot judge"
-)
-
-
 def _check_passphrase(service: VaultService, passphrase: str, allow_weak: bool) -> None:
-    from .core.errors import WeakPassphrase
+    from ..core.errors import WeakPassphrase
 
     try:
         service.check_new_passphrase(passphrase, passphrase, allow_weak=allow_weak)
@@ -403,7 +238,7 @@ def _star(item: ItemSummary) -> str:
 
 
 def _detail(item: ItemSummary) -> str:
-    from .core.models import ItemKind
+    from ..core.models import ItemKind
 
     if item.kind is ItemKind.FILE:
         return f"{item.file_name} ({size(item.size)})"
@@ -411,8 +246,8 @@ def _detail(item: ItemSummary) -> str:
 
 
 async def cmd_get(args: argparse.Namespace, service: VaultService) -> int:
-    from .core.errors import InvalidInput
-    from .core.models import SPECS, ItemKind
+    from ..core.errors import InvalidInput
+    from ..core.models import SPECS, ItemKind
 
     item = await service.find(args.name, args.kind)
     secrets = await service.reveal(item.id)
@@ -441,20 +276,10 @@ async def cmd_get(args: argparse.Namespace, service: VaultService) -> int:
     return 0
 
 
-def raw_or_printable(value: str, raw: bool) -> str:
-    """A value asked for by a program is printed as is (to a pipe, or with --raw); on a
-    terminal, whatever controls it holds are shown escaped (a note keeps its lines)."""
-    from .core.sanitize import printable
-
-    if raw or not sys.stdout.isatty():
-        return value
-    return printable(value, multiline=True)
-
-
 async def cmd_add_password(args: argparse.Namespace, service: VaultService) -> int:
+    from ..core.errors import InvalidInput
+    from ..core.models import ItemKind
     from . import prompts
-    from .core.errors import InvalidInput
-    from .core.models import ItemKind
 
     if args.totp not in (None, True):
         raise InvalidInput(
@@ -478,8 +303,8 @@ async def cmd_add_password(args: argparse.Namespace, service: VaultService) -> i
 
 
 async def cmd_add_note(args: argparse.Namespace, service: VaultService) -> int:
+    from ..core.models import ItemKind
     from . import prompts
-    from .core.models import ItemKind
 
     body = prompts.multi_line_text("note")
     values = {"name": args.name, "tags": args.tags, "note": body}
@@ -487,8 +312,8 @@ async def cmd_add_note(args: argparse.Namespace, service: VaultService) -> int:
 
 
 async def cmd_add_api_secret(args: argparse.Namespace, service: VaultService) -> int:
+    from ..core.models import ItemKind
     from . import prompts
-    from .core.models import ItemKind
 
     values = {
         "name": args.name,
@@ -507,28 +332,8 @@ def _added(item: ItemSummary) -> int:
     return 0
 
 
-class _ProgressLine:
-    """'\\r 42% 420.0 MiB / 1.0 GiB' on stderr when it is a terminal; silent otherwise."""
-
-    def __init__(self, verb: str) -> None:
-        self.verb = verb
-        self.enabled = sys.stderr.isatty()
-        self.shown = -1
-
-    def __call__(self, done: int, total: int) -> None:
-        percent = 100 * done // total if total else 100
-        if self.enabled and percent != self.shown:
-            self.shown = percent
-            sys.stderr.write(f"\r{self.verb} {percent:3d}%  {size(done)} / {size(total)}  ")
-            sys.stderr.flush()
-
-    def finish(self) -> None:
-        if self.enabled and self.shown >= 0:
-            sys.stderr.write("\n")
-
-
 async def cmd_attach(args: argparse.Namespace, service: VaultService) -> int:
-    progress = _ProgressLine("Encrypting")
+    progress = ProgressLine("Encrypting")
     try:
         item = await service.attach_file(
             args.path, name=args.name, tags=args.tags, progress=progress
@@ -539,8 +344,8 @@ async def cmd_attach(args: argparse.Namespace, service: VaultService) -> int:
 
 
 async def cmd_save(args: argparse.Namespace, service: VaultService) -> int:
-    from .core.errors import InvalidInput, ItemNotFound
-    from .core.models import ItemKind
+    from ..core.errors import InvalidInput, ItemNotFound
+    from ..core.models import ItemKind
 
     try:
         item = await service.find(args.name, ItemKind.FILE)
@@ -550,7 +355,7 @@ async def cmd_save(args: argparse.Namespace, service: VaultService) -> int:
             f"'{other.name}' is {other.kind.noun}, not a file: "
             f"'mysafe get {shlex.quote(args.name)}' prints it"
         ) from None
-    progress = _ProgressLine("Decrypting")
+    progress = ProgressLine("Decrypting")
     try:
         target = await service.save_file(
             item.id, args.path, overwrite=args.force, progress=progress
@@ -563,14 +368,14 @@ async def cmd_save(args: argparse.Namespace, service: VaultService) -> int:
 
 def secret_fields() -> frozenset[str]:
     """Every field that holds a secret in any kind: never accepted from argv."""
-    from .core.models import SPECS
+    from ..core.models import SPECS
 
     return frozenset(name for spec in SPECS.values() for name in spec.secret)
 
 
 async def cmd_edit(args: argparse.Namespace, service: VaultService) -> int:
+    from ..core.errors import InvalidInput, RemoteConflict
     from . import prompts
-    from .core.errors import InvalidInput, RemoteConflict
 
     item = await service.find(args.name, args.kind)
     values: dict[str, Any] = {}
@@ -641,7 +446,7 @@ async def cmd_passwd(args: argparse.Namespace, service: VaultService) -> int:
         new = prompts.hidden_twice("new vault passphrase")
     _check_passphrase(service, new, args.allow_weak)
     if args.rotate_key:
-        progress = _ProgressLine("Re-encrypting")
+        progress = ProgressLine("Re-encrypting")
         try:
             count = await service.rotate_key(old, progress=progress)
         finally:

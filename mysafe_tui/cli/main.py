@@ -1,0 +1,116 @@
+"""Running one command: parse, unlock when the command needs it, turn failures into one
+sentence (or launch the full-screen UI when no command is given)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING
+
+from .output import say
+
+if TYPE_CHECKING:
+    import argparse
+
+    from ..service import VaultService
+    from .parser import Command
+
+
+def run(argv: list[str]) -> int:
+    """Parse and run one command; every failure the user can cause ends as one sentence."""
+    from ..core.errors import MySafeError
+    from . import parser as parser_module
+
+    terminal = sys.stdin.isatty() and sys.stdout.isatty()
+    profile = _ui_profile(argv) if terminal else None
+    if profile is None:
+        parser = parser_module.build_parser()  # ~30 ms: the UI's launch does without it
+        args = parser.parse_args(argv)
+        if args.command is None and not terminal:
+            parser.print_help()
+            print(file=sys.stderr)
+            say("mysafe: the full-screen UI needs a terminal; use a command above in scripts")
+            return 2
+        profile = args.profile if args.command is None else None
+    if profile is not None:
+        try:
+            return launch_tui(profile)
+        except MySafeError as exc:
+            say(f"mysafe: {exc}")
+            return 1
+
+    if args.command == "serve":  # runs its own event loop (uvicorn)
+        from ..server.cli import run as serve
+
+        return serve(args)
+    import asyncio  # ~60 ms: not for `mysafe --version` or `--help`
+
+    try:
+        return asyncio.run(_dispatch(args))
+    except MySafeError as exc:
+        say(f"mysafe: {exc}")
+        return 1
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        say("mysafe: interrupted")
+        return 130
+    except BrokenPipeError:  # `mysafe list | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+        return 141  # what a shell tool killed by SIGPIPE reports
+    except Exception as exc:  # a bug: say so, but never dump locals that may hold secrets
+        if os.environ.get("MYSAFE_DEBUG"):
+            raise
+        say(f"mysafe: internal error ({type(exc).__name__}); set MYSAFE_DEBUG=1 for details")
+        return 1
+
+
+def _ui_profile(argv: list[str]) -> str | None:
+    """The profile when the command line only asks for the UI (`mysafe`, `mysafe --profile
+    NAME`), else None: then the full parser decides."""
+    if not argv:
+        return "default"
+    if len(argv) == 2 and argv[0] == "--profile" and not argv[1].startswith("-"):
+        return argv[1]
+    return None
+
+
+def launch_tui(profile: str) -> int:
+    """`mysafe` with no command: the full-screen vault UI on the local vault."""
+    from ..core.settings import Paths, Settings
+    from ..service import VaultService
+    from ..tui.app import MySafeApp
+
+    paths = Paths.discover(profile)
+    app = MySafeApp(VaultService(paths, Settings.load(paths.settings)))
+    app.run()
+    return app.return_code or 0
+
+
+async def _dispatch(args: argparse.Namespace) -> int:
+    from ..core.settings import Paths, Settings
+    from ..service import VaultService
+    from . import prompts
+
+    paths = Paths.discover(args.profile)
+    service = VaultService(paths, Settings.load(paths.settings))
+    try:
+        if getattr(args, "needs_unlock", True):
+            if not service.vault_exists():
+                from ..core.errors import VaultNotFound
+
+                raise VaultNotFound(f"no vault at {paths.vault}; create one with 'mysafe init'")
+            secret = prompts.passphrase("Vault passphrase: ", args.passphrase_file)
+            service.accept_rollback = args.accept_rollback
+            await service.unlock(secret)
+            _warn_corrupt(service)
+        func: Command = args.func
+        return await func(args, service)
+    finally:
+        await service.close()
+
+
+def _warn_corrupt(service: VaultService) -> None:
+    for item_id, reason in service.corrupt_items.items():
+        say(f"mysafe: warning: item {item_id} is damaged ({reason})")
+    if service.rollback:
+        say(f"mysafe: warning: {service.rollback}")

@@ -1,0 +1,53 @@
+"""How the CLI talks to a person: messages on stderr, values on stdout, all of it escaped
+unless a program asked for the exact bytes."""
+
+from __future__ import annotations
+
+import sys
+
+from ..core.humanize import size  # no imports of its own: free at start-up
+
+
+def say(message: str) -> None:
+    """A one-line message for the person at the terminal, on stderr. Whatever it quotes (item names,
+    file names, server answers) is shown escaped: text from outside never controls a terminal."""
+    from ..core.sanitize import printable
+
+    print(printable(message), file=sys.stderr)
+
+
+def q(text: str) -> str:
+    """A value quoted inside a message, on one line and escaped."""
+    from ..core.sanitize import printable
+
+    return printable(text)
+
+
+def raw_or_printable(value: str, raw: bool) -> str:
+    """A value asked for by a program is printed as is (to a pipe, or with --raw); on a
+    terminal, whatever controls it holds are shown escaped (a note keeps its lines)."""
+    from ..core.sanitize import printable
+
+    if raw or not sys.stdout.isatty():
+        return value
+    return printable(value, multiline=True)
+
+
+class ProgressLine:
+    """'\\r 42% 420.0 MiB / 1.0 GiB' on stderr when it is a terminal; silent otherwise."""
+
+    def __init__(self, verb: str) -> None:
+        self.verb = verb
+        self.enabled = sys.stderr.isatty()
+        self.shown = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        percent = 100 * done // total if total else 100
+        if self.enabled and percent != self.shown:
+            self.shown = percent
+            sys.stderr.write(f"\r{self.verb} {percent:3d}%  {size(done)} / {size(total)}  ")
+            sys.stderr.flush()
+
+    def finish(self) -> None:
+        if self.enabled and self.shown >= 0:
+            sys.stderr.write("\n")
