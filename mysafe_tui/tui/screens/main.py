@@ -11,12 +11,12 @@ from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.css.query import NoMatches
+from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Static, Tab, Tabs
+from textual.widgets import Footer, Input, Tab, Tabs
 
 from ...core.errors import MySafeError
-from ...core.humanize import ago
 from ...core.models import SPECS, ItemKind, ItemSummary
 from ...service import VaultService
 from ..actions import BY_NAME, bindings
@@ -24,9 +24,9 @@ from ..modals.confirm import ConfirmDialog
 from ..modals.files import AttachDialog, SaveDialog
 from ..modals.item import ItemDialog
 from ..modals.remote import LoginDialog, SyncDialog
-from ..text import markup_safe
 from ..widgets.detail import DetailPane
 from ..widgets.item_list import ItemList
+from ..widgets.topbar import RECONNECT_SECONDS, OfflineBanner, TopBar
 
 TABS = [
     ("password", "1 Passwords", ItemKind.PASSWORD),
@@ -37,7 +37,6 @@ TABS = [
 ]
 T = TypeVar("T")
 WIDE = 100  # columns from which the detail pane sits beside the list
-RECONNECT_SECONDS = 30  # while offline, try the server again this often
 WATCH_SECONDS = 2  # how often to look for writes by another process (one small query)
 
 
@@ -45,6 +44,11 @@ class MainScreen(Screen[None]):
     """Everything after unlock. State goes down into the list and pane; messages come up."""
 
     BINDINGS = bindings("main")
+
+    # What the list shows; a change searches again (the watchers below).
+    tab = reactive("password", init=False)  # a kind's value, or "trash"
+    favourites_only = reactive(False, init=False)
+    query_text = reactive("", init=False)
 
     def __init__(self, service: VaultService, typed_ahead: list[str] | None = None) -> None:
         super().__init__()
@@ -54,13 +58,10 @@ class MainScreen(Screen[None]):
         self.typed_ahead: list[str] | None = typed_ahead
         self.filter_ahead = False
         self.first_focus: Widget | None = None  # where typing ahead ends
-        self.tab = "password"
-        self.favourites_only = False
-        self.query_text = ""
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="topbar")
-        yield Static("", id="banner")
+        yield TopBar(id="topbar")
+        yield OfflineBanner(id="banner")
         yield Tabs(*[Tab(label, id=f"tab-{key}") for key, label, _ in TABS], id="tabs")
         yield Input(placeholder="/ filter (fuzzy) · esc clears", id="filter")
         with Horizontal(id="body"):
@@ -180,66 +181,44 @@ class MainScreen(Screen[None]):
             self._update_topbar()
 
     def _update_topbar(self) -> None:
-        lock_in = self.app.seconds_until_lock()  # type: ignore[attr-defined]
-        clip_in = self.service.clipboard_seconds_left
         counts = self.service.counts_now()
         for key, label, kind in TABS:
             tab = self.query_one(f"#tab-{key}", Tab)
             text = f"{label} ({counts[kind]})" if kind is not None else label
             if str(tab.label) != text:  # called every second: relayout only on change
                 tab.label = text
-        parts = [f"[b]mysafe[/b] · {markup_safe(self.service.paths.profile)}", self._remote_text()]
-        if self.favourites_only:
-            parts.append("★ favourites")
-        if clip_in is not None:
-            parts.append(f"clipboard clears in {clip_in}s")
-        if lock_in is not None:
-            parts.append(f"locks in {lock_in // 60}:{lock_in % 60:02d}")
-        self.query_one("#topbar", Static).update("  │  ".join(parts))
-
-    def _remote_text(self) -> str:
-        """The server indicator in the top bar, and the offline banner below it."""
         status = self.service.remote_status()
         self.query_one(DetailPane).bound = status.bound
-        banner = self.query_one("#banner", Static)
-        offline = status.state in ("offline", "error")
-        banner.display = offline
-        if offline:
-            when = ago(status.last_sync)
-            what = "Offline" if status.state == "offline" else "Server error"
-            banner.update(
-                f"{what}: showing the copy synced {when}. Changes are refused until "
-                f"the server answers; retrying every {RECONNECT_SECONDS} s (s: now)."
-            )
-        if not status.bound:
-            return "local vault"
-        host = status.url.split("://", 1)[-1]
-        icons = {
-            "synced": "[$success]● [/]synced",
-            "syncing": "[$accent]◌ [/]syncing…",
-            "offline": "[$warning]▲ [/]offline",
-            "error": "[$error]✖ [/]error",
-            "cached": "[$text-muted]○ [/]not synced yet",
-        }
-        state = icons.get(status.state, status.state)
-        if status.state == "synced" and status.last_sync:
-            state += f" {ago(status.last_sync)}"
-        unverified = " [$error]TLS NOT VERIFIED[/]" if status.insecure else ""
-        return f"{markup_safe(host)} {state}{unverified}"
+        bar = self.query_one(TopBar)
+        bar.profile = self.service.paths.profile
+        bar.server = status.url.split("://", 1)[-1] if status.bound else ""
+        bar.state, bar.last_sync, bar.insecure = status.state, status.last_sync, status.insecure
+        bar.favourites_only = self.favourites_only
+        bar.clipboard_in = self.service.clipboard_seconds_left
+        bar.lock_in = self.app.seconds_until_lock()  # type: ignore[attr-defined]
+        banner = self.query_one(OfflineBanner)
+        banner.state, banner.last_sync = status.state, status.last_sync
+        banner.refresh_text()
 
     # --- messages up ----------------------------------------------------------------------
 
+    def watch_tab(self, key: str) -> None:
+        self.query_one(Tabs).active = f"tab-{key}"
+        self.refresh_list()
+
+    def watch_favourites_only(self) -> None:
+        self.refresh_list()
+
+    def watch_query_text(self) -> None:
+        self.refresh_list(top=True)  # a new filter puts the cursor on its best match
+
     @on(Tabs.TabActivated)
     def tab_changed(self, event: Tabs.TabActivated) -> None:
-        key = (event.tab.id or "tab-password").removeprefix("tab-")
-        if key != self.tab:
-            self.tab = key
-            self.refresh_list()
+        self.tab = (event.tab.id or "tab-password").removeprefix("tab-")
 
     @on(Input.Changed, "#filter")
     def filter_changed(self, event: Input.Changed) -> None:
         self.query_text = event.value
-        self.refresh_list(top=True)  # a new filter puts the cursor on its best match
 
     @on(Input.Submitted, "#filter")
     def filter_done(self) -> None:
@@ -267,7 +246,7 @@ class MainScreen(Screen[None]):
     # --- actions --------------------------------------------------------------------------
 
     def action_kind(self, key: str) -> None:
-        self.query_one(Tabs).active = f"tab-{key}"
+        self.tab = key
 
     def action_filter(self) -> None:
         if isinstance(self.focused, Input):  # "/" typed into a field is just a "/"
@@ -303,7 +282,6 @@ class MainScreen(Screen[None]):
 
     def action_favourites(self) -> None:
         self.favourites_only = not self.favourites_only
-        self.refresh_list()
 
     def action_open(self) -> None:
         if self.current is None:
@@ -358,8 +336,8 @@ class MainScreen(Screen[None]):
 
     @work(exit_on_error=False)
     async def action_copy(self, field: str) -> None:
-        item = self.current
-        if item is None or not item.active:
+        item = self._target("copy")
+        if item is None:
             return
         if field == "primary":
             field = SPECS[item.kind].primary
@@ -372,7 +350,7 @@ class MainScreen(Screen[None]):
 
     @work(exit_on_error=False)
     async def action_copy_env(self) -> None:
-        item = self.current
+        item = self._target("copy_env")
         if item is None:
             return
         message = await self._call(self.service.copy_env_lines(item.id))
@@ -397,8 +375,8 @@ class MainScreen(Screen[None]):
 
     @work(exit_on_error=False)
     async def action_edit(self) -> None:
-        item = self.current
-        if item is None or not item.active:
+        item = self._target("edit")
+        if item is None:
             return
         try:
             secrets = await self.service.reveal(item.id)
@@ -412,8 +390,8 @@ class MainScreen(Screen[None]):
 
     @work(exit_on_error=False)
     async def action_favourite(self) -> None:
-        item = self.current
-        if item is None or not item.active:
+        item = self._target("favourite")
+        if item is None:
             return
         saved = await self._call(self.service.toggle_favourite(item.id))
         if saved is not None:
@@ -421,8 +399,8 @@ class MainScreen(Screen[None]):
 
     @work(exit_on_error=False)
     async def action_deactivate(self) -> None:
-        item = self.current
-        if item is None or not item.active:
+        item = self._target("deactivate")
+        if item is None:
             return
         if not await self.app.push_screen_wait(
             ConfirmDialog(f"Move '{item.name}' to the trash? (restore it from 5 Trash)", "Trash")
@@ -434,8 +412,8 @@ class MainScreen(Screen[None]):
 
     @work(exit_on_error=False)
     async def action_restore(self) -> None:
-        item = self.current
-        if item is None or item.active:
+        item = self._target("restore")
+        if item is None:
             return
         if await self._call(self.service.restore(item.id)) is not None:
             self.notify(f"Restored '{item.name}'")
@@ -443,8 +421,8 @@ class MainScreen(Screen[None]):
 
     @work(exit_on_error=False)
     async def action_purge(self) -> None:
-        item = self.current
-        if item is None or item.active:
+        item = self._target("purge")
+        if item is None:
             return
         if not await self.app.push_screen_wait(
             ConfirmDialog(
@@ -462,8 +440,8 @@ class MainScreen(Screen[None]):
 
     @work(exit_on_error=False)
     async def action_save_file(self) -> None:
-        item = self.current
-        if item is None or item.kind is not ItemKind.FILE:
+        item = self._target("save_file")
+        if item is None:
             return
         saved = await self.app.push_screen_wait(SaveDialog(self.service, item))
         if saved is not None:
@@ -532,8 +510,8 @@ class MainScreen(Screen[None]):
 
     @work(exit_on_error=False)
     async def action_share(self) -> None:
-        item = self.current
-        if item is None or not item.active:
+        item = self._target("share")
+        if item is None:
             return
         from ..modals.share import ShareDialog
 
@@ -549,6 +527,12 @@ class MainScreen(Screen[None]):
             return
         self.app.push_screen(SharesScreen(self.service))
 
+    def _target(self, action: str) -> ItemSummary | None:
+        """The highlighted item when `action` applies to it (tui/actions.py says when): the
+        footer and the key already follow that rule; a worker that starts later checks again."""
+        item = self.current
+        return item if BY_NAME[action].applies(item) else None
+
     async def _call(self, call: Awaitable[T]) -> T | None:
         """Await a service call; a refusal becomes an error notification and None."""
         try:
@@ -559,10 +543,8 @@ class MainScreen(Screen[None]):
 
     def jump_to(self, item: ItemSummary) -> None:
         """From the command palette: show the item's kind, clear the filter, select it."""
-        key = "trash" if not item.active else item.kind.value
-        self.tab = key
-        self.query_one(Tabs).active = f"tab-{key}"
+        self.tab = "trash" if not item.active else item.kind.value
         self.query_one("#filter", Input).value = ""
         self.query_text = ""
-        self.refresh_list(keep=item.id)
+        self.refresh_list(keep=item.id)  # the last search started: it wins
         self.query_one(ItemList).focus()
