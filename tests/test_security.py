@@ -434,8 +434,8 @@ def test_r31_a_locked_vault_holds_no_key_and_no_summary(vault_path: Path) -> Non
     v = Vault.create(vault_path, PASSPHRASE, params=FLOOR)
     item = add_password(v, "GitHub", "gh-pw")
     v.lock()
-    assert (v._vk, v._sk, v._vk_key, v._mk) == (None, None, None, b"")
-    assert v._records == {} and v._meta == {} and v._macs == {}
+    assert (v._vk, v._sk, v._vk_key, v._manifest.key) == (None, None, None, b"")
+    assert v._records == {} and v._meta == {} and v._manifest.macs == {}
     with pytest.raises(errors.VaultLocked):
         v.reveal(item.id)
     v.close()

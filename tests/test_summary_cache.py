@@ -62,7 +62,9 @@ def no_decrypting(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object) -> None:
         raise AssertionError("decrypted every summary although the cache was fresh")
 
-    monkeypatch.setattr(Vault, "_decrypt_summaries", refuse)
+    from mysafe_tui.core import vault as vault_module
+
+    monkeypatch.setattr(vault_module, "decrypt_summaries", refuse)
 
 
 def test_an_unchanged_vault_unlocks_from_the_cache_with_the_same_contents(

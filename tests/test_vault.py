@@ -181,14 +181,16 @@ def test_refresh_decrypts_only_what_another_process_changed(
     other.write_meta("remote", {"url": "https://mysafe.example"})
     other.close()
     decrypted: list[str] = []
-    real = Vault._decrypt_summaries
+    from mysafe_tui.core import vault as vault_module
 
-    def counting(self: Vault, rows: Any) -> Any:
+    real = vault_module.decrypt_summaries
+
+    def counting(sk: Any, ad: Any, rows: Any) -> Any:
         rows = list(rows)
         decrypted.extend(row[0] for row in rows)
-        return real(self, rows)
+        return real(sk, ad, rows)
 
-    monkeypatch.setattr(Vault, "_decrypt_summaries", counting)
+    monkeypatch.setattr(vault_module, "decrypt_summaries", counting)
     assert vault.refresh()
     assert sorted(decrypted) == sorted([edit.id, new.id, "meta:remote"])
     assert vault.read_meta("remote") == {"url": "https://mysafe.example"}

@@ -23,26 +23,19 @@ A `Vault` is not thread-safe: the service confines it to one worker thread.
 from __future__ import annotations
 
 import dataclasses
-import functools
-import gc
-import hashlib
 import json
-import operator
 import os
 import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from contextlib import suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-
 from . import storage, summary_cache
 from .crypto import (
-    NONCE_LEN,
     Aead,
     AuthenticationFailed,
     associated_data,
@@ -50,9 +43,7 @@ from .crypto import (
     derive_passphrase_key,
     encrypt_chunks,
     hkdf,
-    mac,
     random_key,
-    sha256,
 )
 from .errors import (
     CorruptHeader,
@@ -68,12 +59,13 @@ from .errors import (
 )
 from .header import FORMAT_VERSION, Header
 from .kdf import KDF_PROFILES, KdfParams
+from .manifest import CACHE_FORMAT, CachePayload, Manifest, Pending, entry_mac, fold
 from .models import ItemKind, ItemSummary
 from .records import AdBuilder, Record, encode_summary
 from .rollback import Memory
+from .summaries import Summaries, decrypt_summaries, no_gc
 
 KEY_VERSION = 1
-_CACHE_FORMAT = 1  # the layout of the summary cache's payload (see `save_cache`)
 _FILE_FIELDS = ("file_id", "file_key")  # internal secret fields of a file item
 _KINDS = {kind.value: kind for kind in ItemKind}
 _ROW = "id, kind, version, key_version, wrapped_key, summary, secret, mac"
@@ -83,16 +75,6 @@ META_PREFIX = "meta:"
 
 Progress = Callable[[int], None]
 SummaryFields = dict[str, Any]
-
-
-@dataclass
-class _Pending:
-    """Changes of one write transaction, applied to memory only after COMMIT succeeds."""
-
-    acc: int
-    count: int
-    macs: dict[str, bytes | None] = field(default_factory=dict)
-    records: dict[str, Record | None] = field(default_factory=dict)
 
 
 class Vault:
@@ -107,13 +89,10 @@ class Vault:
         self._vk_key: bytes | None = None
         self._vk: Aead | None = None
         self._sk: Aead | None = None
-        self._mk = b""
-        self._macs: dict[str, bytes] = {}
+        self._manifest = Manifest(header.vault_id)  # the entry MACs and the generation
         self._records: dict[str, Record] = {}
         self._meta: dict[str, Record] = {}
         self._corrupt: dict[str, str] = {}
-        self._generation = 0
-        self._acc = 0
         self._cache_generation: int | None = None  # the generation the summary cache holds
         self._index_state: object = None
         self._memory: Memory | None = None  # what this machine saw of the vault
@@ -160,7 +139,7 @@ class Vault:
                 )
                 conn.execute(
                     "INSERT INTO manifest (id, generation, count, tag) VALUES (1, 0, 0, ?)",
-                    (vault._tag(0, 0, 0),),
+                    (vault._manifest.tag(0, 0, 0),),
                 )
         except BaseException:
             conn.close()
@@ -197,7 +176,7 @@ class Vault:
     @property
     def generation(self) -> int:
         """The manifest generation last read or written: +1 per committed write."""
-        return self._generation
+        return self._manifest.generation
 
     @property
     def unlocked(self) -> bool:
@@ -222,13 +201,17 @@ class Vault:
             raise WrongPassphrase("wrong passphrase") from None
         self._install_keys(vk)
         try:
-            with _no_gc():
+            with no_gc():
                 cached = summary_cache.read(summary_cache.path_for(self.path), vk, header.vault_id)
             self._load(cached)
             del cached
             self._memory = None if seen_dir is None else Memory(seen_dir, header.vault_id, vk)
-            tag = self._tag(self._generation, len(self._macs), self._acc)
-            verdict = self._memory.verdict(self._generation, tag) if self._memory else None
+            manifest = self._manifest
+            verdict = (
+                self._memory.verdict(manifest.generation, manifest.current_tag)
+                if self._memory
+                else None
+            )
             self.rollback = None if accept_rollback else verdict
             with suppress(StorageError):  # a full disk: reading goes on, the memory waits
                 self.remember_seen(lower=accept_rollback)
@@ -248,8 +231,8 @@ class Vault:
         self._memory = None
         self._vk_key = None
         self._vk = self._sk = None
-        self._mk = b""
-        self._macs, self._records, self._corrupt, self._meta = {}, {}, {}, {}
+        self._manifest.clear()
+        self._records, self._corrupt, self._meta = {}, {}, {}
         self._cache_generation = self._index_state = self._changed = None
 
     def close(self) -> None:
@@ -262,12 +245,12 @@ class Vault:
     def summaries(self) -> Mapping[str, ItemSummary]:
         """Every readable item's summary by id, decoded as it is looked at (a live view)."""
         self._require_unlocked()
-        return _Summaries(self._records)
+        return Summaries(self._records)
 
     @property
     def row_count(self) -> int:
         """Items and vault-level records: what the manifest counts."""
-        return len(self._macs)
+        return len(self._manifest.macs)
 
     @property
     def records(self) -> Mapping[str, Record]:
@@ -285,7 +268,7 @@ class Vault:
         """Reload from disk if another process wrote since we last looked. True if it did."""
         self._require_unlocked()
         row = next(iter(self._query("SELECT generation FROM manifest WHERE id = 1")), None)
-        if row is not None and row[0] == self._generation:
+        if row is not None and row[0] == self._manifest.generation:
             return False
         if not self._load_changes():
             self._load()
@@ -294,7 +277,7 @@ class Vault:
     @property
     def cache_stale(self) -> bool:
         """Whether the summary cache on disk is behind this unlocked vault (see `save_cache`)."""
-        return self.unlocked and self._cache_generation != self._generation
+        return self.unlocked and self._cache_generation != self._manifest.generation
 
     def save_cache(self, order: Sequence[Record] = (), index_state: object = None) -> None:
         """Write the summary cache (core/summary_cache.py) so that the next unlock need not
@@ -309,30 +292,31 @@ class Vault:
             order, index_state = list(records.values()), None
         rows = [*order, *self._meta.values()]
         ids = [r.id for r in rows] + list(self._corrupt)
-        count = len(self._macs)
+        count = len(self._manifest.macs)
         try:
-            macs = [self._macs[item_id] for item_id in ids]
+            macs = [self._manifest.macs[item_id] for item_id in ids]
         except KeyError:
             return
         if len(ids) != count:
             return
-        payload = (
-            _CACHE_FORMAT,
-            self._generation,
-            count,
-            self._tag(self._generation, count, self._acc),
-            ids,
-            macs,
-            [r.kind.value for r in rows],
-            [r.version for r in rows],
-            [r.text for r in rows],
-            len(order),
-            dict(self._corrupt),
-            index_state,
+        manifest = self._manifest
+        payload = CachePayload(
+            format=CACHE_FORMAT,
+            generation=manifest.generation,
+            rows=count,
+            tag=manifest.current_tag,
+            ids=ids,
+            macs=macs,
+            kinds=[r.kind.value for r in rows],
+            versions=[r.version for r in rows],
+            texts=[r.text for r in rows],
+            n_items=len(order),
+            corrupt=dict(self._corrupt),
+            index_state=index_state,
         )
         path = summary_cache.path_for(self.path)
-        if summary_cache.write(path, self._vk_key, self._header.vault_id, payload):
-            self._cache_generation = self._generation
+        if summary_cache.write(path, self._vk_key, self._header.vault_id, tuple(payload)):
+            self._cache_generation = self._manifest.generation
 
     def take_changes(self) -> set[str] | None:
         """The ids of items that `refresh` found changed, added or removed by another process
@@ -490,9 +474,9 @@ class Vault:
             for done, item_id in enumerate(ids, 1):
                 row = self._query(f"SELECT {_ROW} FROM items WHERE id = ?", item_id)[0]
                 _, kind_text, version, key_version, wrapped, summary_ct, secret_ct, stored = row
-                check = self._entry_mac(item_id, kind_text, version, key_version, wrapped,
+                check = self._manifest.entry_mac(item_id, kind_text, version, key_version, wrapped,
                                         summary_ct, secret_ct)  # fmt: skip
-                if check != stored or check != self._macs.get(item_id):
+                if check != stored or check != self._manifest.macs.get(item_id):
                     raise CorruptRecord(item_id, "it was modified outside mysafe")
                 kind = _KINDS[kind_text]
                 summary_ad = self._ad.item(kind, item_id, version, "summary")
@@ -508,7 +492,7 @@ class Vault:
                 wrapped = new.vk.seal(ik, self._ad.item_key(item_id, key_version))
                 summary_ct = new.sk.seal(summary, summary_ad)
                 secret_ct = Aead(ik).seal(secret, secret_ad)
-                entry = _entry_mac(new.mk, item_id, kind_text, version, key_version, wrapped,
+                entry = entry_mac(new.mk, item_id, kind_text, version, key_version, wrapped,
                                    summary_ct, secret_ct)  # fmt: skip
                 self._conn.execute(
                     "UPDATE items SET wrapped_key = ?, summary = ?, secret = ?, mac = ? "
@@ -518,10 +502,10 @@ class Vault:
                 macs[item_id] = entry
                 if progress is not None and (done % 500 == 0 or done == len(ids)):
                     progress(done)
-            generation, acc = self._generation + 1, _fold(macs.values())
+            generation, acc = self._manifest.generation + 1, fold(macs.values())
             self._conn.execute(
                 "UPDATE manifest SET generation = ?, count = ?, tag = ? WHERE id = 1",
-                (generation, len(macs), self._tag(generation, len(macs), acc, new.mk)),
+                (generation, len(macs), self._manifest.tag(generation, len(macs), acc, new.mk)),
             )
             self._conn.execute(
                 "UPDATE header SET body = ?, checksum = ? WHERE id = 1",
@@ -529,7 +513,7 @@ class Vault:
             )
         self._header = new_header
         self._install_keys(new_vk)
-        self._macs, self._generation, self._acc = macs, generation, acc
+        self._manifest.adopt(macs, generation, acc)
         self._cache_generation = None
         with suppress(OSError):  # written under the old key: useless now
             summary_cache.path_for(self.path).unlink(missing_ok=True)
@@ -556,17 +540,8 @@ class Vault:
 
     def _install_keys(self, vk: bytes) -> None:
         keys = _Keys.of(vk, self._header.vault_id)
-        self._vk_key, self._vk, self._sk, self._mk = vk, keys.vk, keys.sk, keys.mk
-
-    def _tag(self, generation: int, count: int, acc: int, key: bytes | None = None) -> bytes:
-        ad = associated_data(
-            "mysafe/manifest", self._header.vault_id, generation, count, acc.to_bytes(32, "big")
-        )
-        return mac(key or self._mk, ad)
-
-    def _entry_mac(self, item_id: str, kind: str, version: int, key_version: int,
-                   wrapped: bytes, summary: bytes, secret: bytes) -> bytes:  # fmt: skip
-        return _entry_mac(self._mk, item_id, kind, version, key_version, wrapped, summary, secret)
+        self._vk_key, self._vk, self._sk = vk, keys.vk, keys.sk
+        self._manifest.key = keys.mk
 
     def _load(self, cached: Any = None) -> None:
         """Read every row, decrypt summaries, check the manifest (see the module docstring);
@@ -583,13 +558,13 @@ class Vault:
             if manifest is None:
                 raise IntegrityError(f"{self.path} has lost its manifest")
             if cached is not None:
-                with _no_gc():
+                with no_gc():
                     if self._adopt(cached, manifest):
                         return
             try:  # streamed from the cursor: no list of 100k blobs held at the peak
                 rows = self._conn.execute("SELECT id, kind, version, summary, mac FROM items")
-                with _no_gc():
-                    records, macs, corrupt, acc = self._decrypt_summaries(rows)
+                with no_gc():
+                    records, macs, corrupt, acc = decrypt_summaries(self._sk, self._ad, rows)
             except sqlite3.DatabaseError as exc:
                 raise storage.translate(exc, self.path) from None
             except UnicodeDecodeError:
@@ -598,12 +573,12 @@ class Vault:
             if own_snapshot:
                 self._conn.execute("COMMIT")
         generation, count, tag = manifest
-        if count != len(macs) or tag != self._tag(generation, count, acc):
+        if count != len(macs) or tag != self._manifest.tag(generation, count, acc):
             acc = self._explain_mismatch(records, macs, generation, count, tag)
         meta_ids = self._query("SELECT id FROM items WHERE id >= ? AND id < ?", "meta:", "meta;")
         self._meta = {row[0]: records.pop(row[0]) for row in meta_ids if row[0] in records}
-        self._macs, self._records, self._corrupt = macs, records, corrupt
-        self._generation, self._acc = generation, acc
+        self._records, self._corrupt = records, corrupt
+        self._manifest.adopt(macs, generation, acc)
 
     def _load_changes(self) -> bool:
         """After another process wrote: decrypt only the rows whose entry MAC changed, drop
@@ -616,7 +591,7 @@ class Vault:
         try:
             manifest = next(iter(self._query("SELECT generation, count, tag FROM manifest")), None)
             stored = dict(self._query("SELECT id, mac FROM items"))
-            changed = [i for i, m in stored.items() if self._macs.get(i) != m]
+            changed = [i for i, m in stored.items() if self._manifest.macs.get(i) != m]
             if manifest is None or len(changed) > max(64, len(stored) // 8):
                 return False
             rows = []
@@ -630,12 +605,13 @@ class Vault:
         finally:
             if own_snapshot:
                 self._conn.execute("COMMIT")
-        acc = self._agreeing(manifest, list(stored.values()))
+        acc = self._manifest.agreeing(manifest, list(stored.values()))
         if acc is None:
             return False
         generation = manifest[0]
-        records, _, corrupt, _ = self._decrypt_summaries(rows)
-        removed = [i for i in self._macs if i not in stored]
+        assert self._sk is not None
+        records, _, corrupt, _ = decrypt_summaries(self._sk, self._ad, rows)
+        removed = [i for i in self._manifest.macs if i not in stored]
         for item_id in (*removed, *changed):
             self._records.pop(item_id, None)
             self._meta.pop(item_id, None)
@@ -646,34 +622,25 @@ class Vault:
         self._corrupt.update(corrupt)
         if self._changed is not None:
             self._changed.update(changed, removed)
-        self._macs, self._generation, self._acc = stored, generation, acc
+        self._manifest.adopt(stored, generation, acc)
         self._index_state = None
         return True
-
-    def _agreeing(self, manifest: tuple[Any, ...], macs: list[bytes]) -> int | None:
-        """The XOR of the stored entry MACs if they agree with the manifest (generation, count,
-        tag), else None: then a full `_load` explains the difference or raises."""
-        generation, count, tag = manifest
-        try:
-            acc = _fold(macs)
-        except TypeError:  # a MAC that is not bytes
-            return None
-        return acc if count == len(macs) and tag == self._tag(generation, count, acc) else None
 
     def _adopt(self, cached: Any, manifest: tuple[Any, ...]) -> bool:
         """Take the summaries from the cache if it was written at exactly this manifest and
         the rows' entry MACs still agree with the manifest (the check a full unlock makes:
         records deleted, added or rolled back outside mysafe still fail). False: no use."""
         try:
-            (fmt, generation, count, tag, ids, macs, kinds, versions, texts, n_items, corrupt,
-             index_state) = cached  # fmt: skip
-            if fmt != _CACHE_FORMAT or (generation, count, tag) != tuple(manifest):
+            payload = CachePayload(*cached)
+            (_, generation, count, tag, ids, macs, kinds, versions, texts, n_items, corrupt,
+             index_state) = payload  # fmt: skip
+            if payload.format != CACHE_FORMAT or (generation, count, tag) != tuple(manifest):
                 return False
             stored = [row[0] for row in self._conn.execute("SELECT mac FROM items")]
-            acc = self._agreeing(manifest, stored)
+            acc = self._manifest.agreeing(manifest, stored)
             if acc is None:
                 return False
-            new_record = tuple.__new__  # as in _decrypt_summaries
+            new_record = tuple.__new__  # as in records.decrypt_summaries
             records = {
                 item_id: new_record(Record, (item_id, _KINDS[kind], version, text))
                 for item_id, kind, version, text in zip(
@@ -686,64 +653,10 @@ class Vault:
                 return False
         except (ValueError, TypeError, KeyError, sqlite3.DatabaseError):
             return False  # a full unlock reports whatever is wrong with the file
-        self._macs, self._records, self._meta = entry_macs, records, meta
-        self._corrupt = dict(corrupt)
-        self._generation, self._acc = generation, acc
-        self._cache_generation, self._index_state = self._generation, index_state
+        self._records, self._meta, self._corrupt = records, meta, dict(corrupt)
+        self._manifest.adopt(entry_macs, generation, acc)
+        self._cache_generation, self._index_state = generation, index_state
         return True
-
-    def _decrypt_summaries(
-        self, rows: Iterable[Any]
-    ) -> tuple[dict[str, Record], dict[str, bytes], dict[str, str], int]:
-        """The hot loop of unlock: one AES-GCM open per item, and no decoding (`Record`)."""
-        assert self._sk is not None
-        macs: dict[str, bytes] = {}
-        records: dict[str, Record] = {}
-        corrupt: dict[str, str] = {}
-        # Locals, an inlined AD (records.AdBuilder.item) with its constant parts computed once,
-        # and no decoding: ~7 µs per item, 0.7 s at 100k, half of it SQLite and AES.
-        decrypt = self._sk.decryptor()
-        heads = {
-            (k.value, n): (k, self._ad.prefix(k, "summary") + n.to_bytes(4, "big"))
-            for k in ItemKind
-            for n in (32,)  # item ids are 32 hex digits
-        }
-        eight = (8).to_bytes(4, "big")
-        versions = {v: eight + v.to_bytes(8, "big") for v in range(1, 64)}
-        new_record = tuple.__new__  # skips the NamedTuple argument handling
-        for item_id, kind_text, version, blob, stored in rows:
-            macs[item_id] = stored
-            try:
-                raw = item_id.encode()
-                kind, head = heads.get((kind_text, len(raw))) or self._summary_head(kind_text, raw)
-                tail = versions.get(version) or eight + version.to_bytes(8, "big")
-                text = decrypt(blob[:NONCE_LEN], blob[NONCE_LEN:], head + raw + tail).decode()
-                records[item_id] = new_record(Record, (item_id, kind, version, text))
-            except (
-                InvalidTag,
-                KeyError,
-                ValueError,
-                TypeError,
-                IndexError,
-                AttributeError,
-                OverflowError,
-            ):
-                corrupt[item_id] = "it cannot be decrypted"
-        try:
-            acc = _fold(macs.values())
-        except TypeError:  # a MAC that is not even bytes: that row is damaged
-            for item_id, stored in macs.items():
-                if not isinstance(stored, bytes):
-                    macs[item_id] = b""
-                    records.pop(item_id, None)
-                    corrupt[item_id] = "it cannot be decrypted"
-            acc = _fold(macs.values())
-        return records, macs, corrupt, acc
-
-    def _summary_head(self, kind_text: str, raw: bytes) -> tuple[ItemKind, bytes]:
-        """The AD of a summary up to the id, for ids of unusual length (meta records)."""
-        kind = _KINDS[kind_text]
-        return kind, self._ad.prefix(kind, "summary") + len(raw).to_bytes(4, "big")
 
     def _explain_mismatch(self, records: dict[str, Record], macs: dict[str, bytes],
                           generation: int, count: int, tag: bytes) -> int:  # fmt: skip
@@ -755,11 +668,11 @@ class Vault:
             if item_id in records and all(
                 isinstance(b, bytes) for b in (wrapped, summary_ct, secret_ct)
             ):
-                macs[item_id] = self._entry_mac(
+                macs[item_id] = self._manifest.entry_mac(
                     item_id, kind_text, version, key_version, wrapped, summary_ct, secret_ct
                 )
             acc ^= int.from_bytes(macs[item_id], "big")
-        if count == len(rows) and tag == self._tag(generation, count, acc):
+        if count == len(rows) and tag == self._manifest.tag(generation, count, acc):
             return acc
         raise IntegrityError(
             f"{self.path} does not match its manifest: records were deleted, added or rolled "
@@ -779,10 +692,10 @@ class Vault:
             raise CorruptRecord(item_id, "its row cannot be found in the database")
         _, kind_text, version, key_version, wrapped, summary_ct, secret_ct, _ = row
         try:
-            computed = self._entry_mac(
+            computed = self._manifest.entry_mac(
                 item_id, kind_text, version, key_version, wrapped, summary_ct, secret_ct
             )
-            if computed != self._macs[item_id] or version != record.version:
+            if computed != self._manifest.macs[item_id] or version != record.version:
                 raise CorruptRecord(item_id, "it was modified outside mysafe")
             ik = self._item_key(item_id, key_version, wrapped)
             plain = ik.open(secret_ct, self._ad.item(record.kind, item_id, version, "secret"))
@@ -816,10 +729,10 @@ class Vault:
     def remember_seen(self, lower: bool = False) -> None:
         """This state as the newest seen here (see core/rollback.py), unless it is a rollback."""
         if self._memory is not None and self._vk_key is not None and not self.rollback:
-            tag = self._tag(self._generation, len(self._macs), self._acc)
-            self._memory.remember(self._generation, tag, lower=lower)
+            manifest = self._manifest
+            self._memory.remember(manifest.generation, manifest.current_tag, lower=lower)
 
-    def _put(self, pending: _Pending, kind: ItemKind, fields: SummaryFields,
+    def _put(self, pending: Pending, kind: ItemKind, fields: SummaryFields,
              secret: dict[str, str], item_id: str | None,
              new_id: str | None = None) -> ItemSummary:  # fmt: skip
         assert self._vk is not None and self._sk is not None
@@ -838,7 +751,7 @@ class Vault:
             ).fetchone()
             ik = self._item_key(item_id, key_version, wrapped)
             version, created = old.version + 1, old.created
-            old_mac = pending.macs.get(item_id) or self._macs[item_id]
+            old_mac = pending.macs.get(item_id) or self._manifest.macs[item_id]
             pending.acc ^= int.from_bytes(old_mac, "big")
         else:
             item_id = new_id or uuid.uuid4().hex
@@ -857,7 +770,7 @@ class Vault:
             json.dumps(secret, separators=(",", ":")).encode(),
             self._ad.item(kind, item_id, version, "secret"),
         )
-        entry_mac = self._entry_mac(
+        entry_mac = self._manifest.entry_mac(
             item_id, kind.value, version, key_version, wrapped, summary_ct, secret_ct
         )
         self._conn.execute(
@@ -870,8 +783,8 @@ class Vault:
         pending.records[item_id] = record
         return record.summary()  # as stored: cleaned text
 
-    def _delete(self, pending: _Pending, item_id: str) -> None:
-        old_mac = pending.macs.get(item_id, self._macs.get(item_id))
+    def _delete(self, pending: Pending, item_id: str) -> None:
+        old_mac = pending.macs.get(item_id, self._manifest.macs.get(item_id))
         if old_mac is None:
             raise ItemNotFound(f"no item with id {item_id}")
         self._conn.execute("DELETE FROM items WHERE id = ?", (item_id,))
@@ -881,7 +794,7 @@ class Vault:
         pending.macs[item_id] = None
         pending.records[item_id] = None
 
-    def _known(self, pending: _Pending, item_id: str) -> ItemSummary | None:
+    def _known(self, pending: Pending, item_id: str) -> ItemSummary | None:
         record = (
             pending.records.get(item_id) or self._records.get(item_id) or self._meta.get(item_id)
         )
@@ -909,9 +822,9 @@ class _WriteScope:
     def __init__(self, vault: Vault) -> None:
         self._vault = vault
         self._tx = storage.write_transaction(vault._conn, vault.path)
-        self._pending = _Pending(0, 0)
+        self._pending = Pending(0, 0)
 
-    def __enter__(self) -> _Pending:
+    def __enter__(self) -> Pending:
         vault = self._vault
         self._tx.__enter__()
         try:
@@ -919,30 +832,27 @@ class _WriteScope:
         except BaseException as exc:
             self._tx.__exit__(type(exc), exc, exc.__traceback__)
             raise
-        self._pending = _Pending(vault._acc, len(vault._macs))
+        self._pending = vault._manifest.begin()
         return self._pending
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         vault, pending = self._vault, self._pending
-        generation = vault._generation + 1
+        manifest = vault._manifest
+        generation = manifest.generation + 1
         if exc is None:
             try:
+                tag = manifest.tag(generation, pending.count, pending.acc)
                 vault._conn.execute(
                     "UPDATE manifest SET generation = ?, count = ?, tag = ? WHERE id = 1",
-                    (generation, pending.count, vault._tag(generation, pending.count, pending.acc)),
+                    (generation, pending.count, tag),
                 )
             except BaseException as err:
                 self._tx.__exit__(type(err), err, err.__traceback__)
                 raise
         self._tx.__exit__(exc_type, exc, tb)  # commits, or rolls back (never suppresses)
         if exc is None:
-            vault._generation, vault._acc = generation, pending.acc
-            for item_id, item_mac in pending.macs.items():
-                if item_mac is None:
-                    vault._macs.pop(item_id, None)
-                    vault._corrupt.pop(item_id, None)
-                else:
-                    vault._macs[item_id] = item_mac
+            for item_id in manifest.commit(pending):
+                vault._corrupt.pop(item_id, None)
             for item_id, record in pending.records.items():
                 target = vault._meta if item_id.startswith(META_PREFIX) else vault._records
                 if record is None:
@@ -969,13 +879,6 @@ class _Keys:
         )
 
 
-def _entry_mac(key: bytes, item_id: str, kind: str, version: int, key_version: int,
-               wrapped: bytes, summary: bytes, secret: bytes) -> bytes:  # fmt: skip
-    digest = sha256(associated_data(wrapped, summary, secret))
-    ad = associated_data("entry", item_id, kind, version, key_version, digest)
-    return hashlib.blake2b(ad, key=key, digest_size=32).digest()
-
-
 def _read_header(conn: sqlite3.Connection, path: Path) -> Header:
     try:
         row = conn.execute("SELECT format, body, checksum FROM header WHERE id = 1").fetchone()
@@ -986,11 +889,6 @@ def _read_header(conn: sqlite3.Connection, path: Path) -> Header:
     return Header.parse(*row)
 
 
-def _fold(macs: Iterable[bytes]) -> int:
-    """The XOR of entry MACs, at C speed (TypeError if one is not bytes)."""
-    return functools.reduce(operator.xor, map(int.from_bytes, macs), 0)
-
-
 def _identity(path: Path) -> tuple[int, int]:
     stat = os.stat(path)
     return stat.st_dev, stat.st_ino
@@ -999,37 +897,3 @@ def _identity(path: Path) -> tuple[int, int]:
 def _derive_kek(passphrase: str, kdf: KdfParams, vault_id: bytes) -> bytes:
     pk = derive_passphrase_key(passphrase, kdf)
     return hkdf(pk, associated_data("mysafe/kek/v1", vault_id))
-
-
-class _Summaries(Mapping[str, ItemSummary]):
-    """`Vault.summaries`: the records, each decoded when it is looked up."""
-
-    __slots__ = ("_records",)
-
-    def __init__(self, records: dict[str, Record]) -> None:
-        self._records = records
-
-    def __getitem__(self, item_id: str) -> ItemSummary:
-        return self._records[item_id].summary()
-
-    def __contains__(self, item_id: object) -> bool:
-        return item_id in self._records
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._records)
-
-    def __len__(self) -> int:
-        return len(self._records)
-
-
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building 100k acyclic objects: otherwise it
-    walks the growing heap again and again for nothing (~10% of a 100k-item unlock)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
