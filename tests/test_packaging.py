@@ -19,6 +19,7 @@ def test_wheel_ships_the_stylesheet(tmp_path: Path) -> None:
     (wheel,) = tmp_path.glob("mysafe_tui-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "mysafe_tui/tui/app.tcss" in names
+    assert "mysafe_tui/tui/screens/main.tcss" in names
     assert "mysafe_tui/core/vault.py" in names
 
 

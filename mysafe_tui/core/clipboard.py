@@ -12,7 +12,6 @@ tell whether the clipboard still holds what we put there.
 from __future__ import annotations
 
 import base64
-import hashlib
 import os
 import subprocess
 import time
@@ -236,6 +235,8 @@ def choose_backend(setting: str, env: Mapping[str, str] = os.environ) -> Backend
 
 
 def _digest(text: str) -> bytes:
+    import hashlib  # ~3 ms with OpenSSL: not at start-up
+
     return hashlib.sha256(text.encode()).digest()
 
 

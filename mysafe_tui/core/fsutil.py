@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO, cast
@@ -44,6 +42,8 @@ def atomic_writer(
         raise DestinationExists(path)
     directory = path.parent
     try:
+        import tempfile  # random, shutil...: only when something is written
+
         fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
     except OSError as exc:
         raise StorageError(f"cannot write in {directory}: {exc.strerror}") from None
@@ -80,6 +80,8 @@ class _Hashing:
 
     def __init__(self, raw: BinaryIO) -> None:
         self._raw = raw
+        import hashlib  # ~3 ms with OpenSSL: not at start-up
+
         self._hash = hashlib.sha256()
 
     def write(self, data: bytes) -> int:
@@ -93,6 +95,8 @@ class _Hashing:
 def _verify(temp: str, expected: bytes) -> None:
     """Read back what was written before it replaces anything: a temporary file damaged on
     its way to the disk is never installed."""
+    import hashlib
+
     digest = hashlib.sha256()
     with open(temp, "rb") as check:
         while block := check.read(1024 * 1024):

@@ -8,8 +8,6 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-
 from .errors import InvalidInput
 from .fsutil import write_atomic
 from .kdf import KDF_PROFILES
@@ -35,6 +33,8 @@ class Paths:
         if home:
             root = Path(home).expanduser()
             return cls(root, root, profile, root / "state")
+        import platformdirs  # ~4 ms: not needed with MYSAFE_HOME
+
         return cls(
             platformdirs.user_data_path("mysafe"),
             platformdirs.user_config_path("mysafe"),

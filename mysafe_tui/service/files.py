@@ -3,7 +3,6 @@ vault's worker thread; a text file's start shown as a preview."""
 
 from __future__ import annotations
 
-import mimetypes
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -40,7 +39,7 @@ async def attach(
         "name": text("name", name or path.name),
         "file_name": path.name,
         "size": total,
-        "media_type": mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+        "media_type": _media_type(path.name),
         "tags": parse_tags(tags),
     }
     fields.update(await server.upload(path, fields, notes))  # the server first
@@ -111,3 +110,9 @@ def _read_chunks(handle: BinaryIO, path: Path) -> Iterator[bytes]:
             yield chunk
     except OSError as exc:
         raise StorageError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _media_type(name: str) -> str:
+    import mimetypes  # reads the system's type tables: when a file is attached, not at start
+
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"

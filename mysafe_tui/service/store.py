@@ -56,20 +56,17 @@ class VaultStore:
     # --- lifecycle ----------------------------------------------------------------------------
 
     async def create(self, passphrase: str, profile: str, params: KdfParams | None) -> None:
-        from ..core.vault import Vault
+        def create() -> Vault:
+            from ..core.vault import Vault
 
-        create = Vault.create
-        vault = await self.run(
-            lambda: create(self.vault_path, passphrase, profile=profile, params=params)
-        )
-        await self.attach(vault)
+            return Vault.create(self.vault_path, passphrase, profile=profile, params=params)
+
+        await self.attach(await self.run(create))
 
     async def prepare(self) -> None:
         """Open and check the vault file ahead of the passphrase (see VaultService)."""
         if self._opened is None and not self.is_unlocked:
-            from ..core.vault import Vault
-
-            await self._keep_opened(await self.run(Vault.open, self.vault_path))
+            await self._keep_opened(await self.run(_open_vault, self.vault_path))
 
     async def _keep_opened(self, vault: Vault) -> None:
         """Hold a checked, still locked vault for the next unlock; close a spare one (a
@@ -80,8 +77,6 @@ class VaultStore:
             await self.run(vault.close)
 
     async def unlock(self, passphrase: str, seen_dir: Path, accept_rollback: bool) -> None:
-        from ..core.vault import Vault
-
         opened, self._opened = self._opened, None
         used: list[Vault] = []
 
@@ -90,7 +85,7 @@ class VaultStore:
             if vault is None:
                 if opened is not None:
                     opened.close()
-                vault = Vault.open(self.vault_path)
+                vault = _open_vault(self.vault_path)
             used.append(vault)
             try:
                 vault.unlock(passphrase, seen_dir=seen_dir, accept_rollback=accept_rollback)
@@ -265,3 +260,11 @@ class VaultStore:
         vault = self.vault
         await self.run(vault.purge, item_id)
         await self.index.wrote(vault, [item_id])
+
+
+def _open_vault(path: Path) -> Vault:
+    """In the worker thread: importing the vault loads sqlite3 and cryptography (~80 ms),
+    which must not hold up the event loop while the unlock screen first paints."""
+    from ..core.vault import Vault
+
+    return Vault.open(path)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core import totp
 from ..core.errors import InvalidInput
 from ..core.models import FIELDS, SPECS, ItemKind, ItemSummary, parse_tags
 from ..core.sanitize import forbidden_char
@@ -41,6 +40,8 @@ def split(kind: ItemKind, values: dict[str, Any]) -> tuple[dict[str, Any], dict[
         else:
             raise InvalidInput(f"{kind.noun} has no field '{name}'")
     if secret.get("secret_key"):
+        from ..core import totp
+
         totp.parse_seed(secret["secret_key"])  # refuse a bad seed now, not at first use
     return fields, secret
 

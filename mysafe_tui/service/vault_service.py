@@ -14,8 +14,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..core import generator, totp
-from ..core.clipboard import Clipboard, choose_backend
 from ..core.errors import (
     InvalidInput,
     MySafeError,
@@ -41,6 +39,7 @@ from .values import check_required, split, summary_fields
 if TYPE_CHECKING:  # imported lazily below: cryptography and sqlite3 cost ~80 ms at launch
     import httpx
 
+    from ..core.clipboard import Clipboard
     from ..core.kdf import KdfParams
     from ..core.sharecrypto import SharePayload
     from ..remote.session import RemoteSession
@@ -110,7 +109,7 @@ class VaultService:
             raise InvalidInput("the two passphrases differ")
         if not passphrase:
             raise InvalidInput("the passphrase is empty")
-        strength = generator.estimate_strength(passphrase)
+        strength = self.estimate_strength(passphrase)
         if not allow_weak and (len(passphrase) < 8 or strength.score < MIN_PASSPHRASE_SCORE):
             advice = strength.advice() or f"Only about {strength.bits:.0f} bits."
             raise WeakPassphrase(f"that passphrase is {strength.label}. {advice}")
@@ -211,6 +210,8 @@ class VaultService:
         seed = (await self.reveal(item_id)).get("secret_key")
         if not seed:
             raise InvalidInput("this item has no TOTP seed")
+        from ..core import totp  # hmac and hashlib: not at start-up
+
         return totp.totp(totp.parse_seed(seed.reveal()), at)
 
     # --- writing: the server first (when the item lives there), then the vault ---------------
@@ -312,6 +313,8 @@ class VaultService:
     @property
     def clipboard(self) -> Clipboard:
         if self._clipboard is None:
+            from ..core.clipboard import Clipboard, choose_backend
+
             backend = choose_backend(self.settings.clipboard)
             self._clipboard = Clipboard(backend, self.settings.clear_seconds)
         return self._clipboard
@@ -376,9 +379,27 @@ class VaultService:
 
     # --- generation (pure, no vault needed) ------------------------------------------------
 
-    generate_password = staticmethod(generator.generate_password)
-    generate_passphrase = staticmethod(generator.generate_passphrase)
-    estimate_strength = staticmethod(generator.estimate_strength)
+    # (generator.py loads `secrets` and its word list: imported when first used, not at start)
+
+    @staticmethod
+    def generate_password(*args: Any, **kwargs: Any) -> str:
+        """See core.generator.generate_password."""
+        from ..core.generator import generate_password
+
+        return generate_password(*args, **kwargs)
+
+    @staticmethod
+    def generate_passphrase(*args: Any, **kwargs: Any) -> str:
+        """See core.generator.generate_passphrase."""
+        from ..core.generator import generate_passphrase
+
+        return generate_passphrase(*args, **kwargs)
+
+    @staticmethod
+    def estimate_strength(passphrase: str) -> Strength:
+        from ..core.generator import estimate_strength
+
+        return estimate_strength(passphrase)
 
     # --- a MySafe server (DESIGN.md §4) ------------------------------------------------------
 

@@ -43,6 +43,7 @@ WATCH_SECONDS = 2  # how often to look for writes by another process (one small 
 class MainScreen(Screen[None]):
     """Everything after unlock. State goes down into the list and pane; messages come up."""
 
+    CSS_PATH = "main.tcss"
     BINDINGS = bindings("main")
 
     # What the list shows; a change searches again (the watchers below).

@@ -93,7 +93,9 @@ class UnlockScreen(_VaultGate):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.prepare()
+        # After the first paint: opening the file imports sqlite3 and cryptography (~80 ms)
+        # in the worker thread, which would hold the GIL while the screen first draws.
+        self.call_after_refresh(self.prepare)
 
     @work(group="prepare", exit_on_error=False)
     async def prepare(self) -> None:
