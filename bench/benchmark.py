@@ -271,11 +271,18 @@ def child_ui(n: int, folder: Path) -> dict[str, Any]:
             while not shown:
                 await asyncio.sleep(0.02)
             out["unlock_to_list_s"] = shown[0] - t0  # the KDF is subtracted below
+            painted = asyncio.Event()  # and to the list on screen: its first paint
+            app.screen.call_after_refresh(painted.set)
+            await painted.wait()
+            out["unlock_to_painted_s"] = time.perf_counter() - t0
             flt = app.screen.query_one("#filter", Input)
             flt.focus()
             await pilot.pause(0.5)
             keystrokes = []
-            for ch in "github":
+            for ch in "github" * 4:
+                if len(flt.value) >= 6:
+                    flt.value = ""
+                    await asyncio.sleep(0.3)
                 shown.clear()
                 t0 = time.perf_counter()
                 flt.insert_text_at_cursor(ch)
@@ -284,6 +291,7 @@ def child_ui(n: int, folder: Path) -> dict[str, Any]:
                 keystrokes.append(shown[0] - t0)
                 await asyncio.sleep(0.15)  # a fast typist's pace; the list repaints meanwhile
             out["keystroke_s"] = statistics.median(keystrokes)
+            out["keystroke_p95_s"] = statistics.quantiles(keystrokes, n=20)[-1]
             out["keystroke_max_s"] = max(keystrokes)
             # "/" and a letter in one burst, from the list (a paste, a laggy SSH link): the two
             # key events posted back to back as the driver would, timed to the filtered list.
@@ -304,7 +312,9 @@ def child_ui(n: int, folder: Path) -> dict[str, Any]:
             out["slash_burst_max_s"] = max(bursts)
 
     asyncio.run(run())
-    out["unlock_to_list_s"] -= kdf_time(home / "default.mysafe")
+    kdf = kdf_time(home / "default.mysafe")
+    out["unlock_to_list_s"] -= kdf
+    out["unlock_to_painted_s"] -= kdf
     return out
 
 
@@ -726,8 +736,13 @@ def main() -> None:
             if n == 100000:
                 notes.append(
                     f"filter keystroke through the UI, 100k: median "
-                    f"{r['keystroke_s'] * 1000:.0f} ms (budget 30 ms): "
-                    f"{verdict(r['keystroke_s'], 0.030)}"
+                    f"{r['keystroke_s'] * 1000:.0f} ms, p95 {r['keystroke_p95_s'] * 1000:.0f} ms "
+                    f"(budget p95 30 ms): {verdict(r['keystroke_p95_s'], 0.030)}"
+                )
+                notes.append(
+                    f"unlock to the list painted (UI), 100k: KDF + "
+                    f"{r['unlock_to_painted_s'] * 1000:.0f} ms (budget KDF + 600 ms): "
+                    f"{verdict(r['unlock_to_painted_s'], 0.6)}"
                 )
         launch = statistics.median(launches)
         notes.append(
