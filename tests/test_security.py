@@ -11,6 +11,7 @@ import pickle
 import re
 import shutil
 import sqlite3
+import tempfile
 import time
 import tracemalloc
 from pathlib import Path
@@ -232,7 +233,7 @@ def test_r15_every_released_format_still_opens(tmp_path: Path) -> None:
 
 
 def _recording(monkeypatch: pytest.MonkeyPatch, calls: list[str]) -> None:
-    real_mkstemp, real_fsync, real_replace = fsutil.tempfile.mkstemp, os.fsync, os.replace
+    real_mkstemp, real_fsync, real_replace = tempfile.mkstemp, os.fsync, os.replace
     real_verify = fsutil._verify
 
     def mkstemp(*args: Any, **kwargs: Any) -> Any:
@@ -251,7 +252,7 @@ def _recording(monkeypatch: pytest.MonkeyPatch, calls: list[str]) -> None:
         calls.append("replace")
         real_replace(src, dst)
 
-    monkeypatch.setattr(fsutil.tempfile, "mkstemp", mkstemp)
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
     monkeypatch.setattr(os, "fsync", fsync)
     monkeypatch.setattr(fsutil, "_verify", verify)
     monkeypatch.setattr(os, "replace", replace)
