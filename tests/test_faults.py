@@ -43,6 +43,7 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, dict[str,
     max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(data=st.data())
+@pytest.mark.slow
 def test_a_bit_flip_anywhere_never_yields_wrong_data(
     pristine: tuple[bytes, dict[str, object]], tmp_path: Path, data: st.DataObject
 ) -> None:

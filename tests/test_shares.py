@@ -174,6 +174,7 @@ def test_durations() -> None:
             parse_duration(bad)
 
 
+@pytest.mark.slow
 def test_cli_share_shares_revoke_open_and_a_50_mib_file(
     server: RunningServer, tmp_path: Path
 ) -> None:

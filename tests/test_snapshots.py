@@ -84,7 +84,9 @@ class StillClock:
 # The vault path and the share server's port are on screen, so they are fixed; snapshot tests
 # therefore run one at a time on a machine: in one xdist worker (the group below), and across
 # copies of the suite running side by side (the lock).
-pytestmark = pytest.mark.xdist_group("snapshots")
+# Slow: 48 screens, serialised by one lock (the vault path is on screen): the quick lane
+# (-m "not slow") leaves them to the full run.
+pytestmark = [pytest.mark.xdist_group("snapshots"), pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
