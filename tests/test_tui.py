@@ -412,18 +412,18 @@ async def test_copy_sends_the_secret_then_clears_it(env: Env) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await unlock(app, pilot)
         await pilot.press("c")
-        await settle(app, pilot)
-        assert env.backend.sent == ["gh-pass-1"]
+        await until(pilot, lambda: env.backend.sent == ["gh-pass-1"])
         assert app.clipboard == ""  # never through Textual's own copy, which keeps a copy
         env.clock.now += 19
         app.tick()
+        await app.workers.wait_for_complete()
         assert env.backend.sent == ["gh-pass-1"]
         env.clock.now += 2
         app.tick()
-        assert env.backend.sent == ["gh-pass-1", " "]  # a space: tmux ignores empty ones
+        # a space: tmux ignores empty ones
+        await until(pilot, lambda: env.backend.sent == ["gh-pass-1", " "])
         await pilot.press("u")
-        await settle(app, pilot)
-        assert env.backend.sent[-1] == "octocat"
+        await until(pilot, lambda: env.backend.sent[-1] == "octocat")
 
 
 async def test_reveal_toggles_the_masked_password(env: Env) -> None:

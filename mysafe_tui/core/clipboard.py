@@ -219,14 +219,23 @@ class OffBackend:
         return None
 
 
-def choose_backend(setting: str, env: Mapping[str, str] = os.environ) -> Backend:
+def choose_backend(
+    setting: str,
+    env: Mapping[str, str] = os.environ,
+    write: Callable[[str], None] | None = None,
+) -> Backend:
     """The backend for a settings value: auto, system, osc52 or off. Inside tmux the terminal
-    clipboard is reached through tmux itself (TmuxBackend)."""
+    clipboard is reached through tmux itself (TmuxBackend). `write` sends an escape sequence
+    to the terminal (default: /dev/tty; a full-screen UI passes its own writer, so that the
+    sequence never lands in the middle of a frame)."""
+    write = write or _write_tty
     if setting == "off":
         return OffBackend()
     if setting == "system":
         return SystemBackend()
-    terminal: Backend = TmuxBackend(env=env) if env.get("TMUX") else Osc52Backend(env=env)
+    terminal: Backend = (
+        TmuxBackend(write=write, env=env) if env.get("TMUX") else Osc52Backend(write, env=env)
+    )
     if setting == "osc52":
         return terminal
     if not _over_ssh(env) and SystemBackend.works():

@@ -8,11 +8,12 @@ in `remote/`, imported lazily so `mysafe --version` and the UI's first paint nev
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shlex
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..core.errors import (
     InvalidInput,
@@ -47,6 +48,7 @@ if TYPE_CHECKING:  # imported lazily below: cryptography and sqlite3 cost ~80 ms
     from ..remote.status import RemoteStatus
     from ..remote.sync import PullResult, SyncProgress
 
+T = TypeVar("T")
 Progress = Callable[[int, int], None]  # (bytes done, bytes total); called from the worker thread
 
 MIN_PASSPHRASE_SCORE = 3  # zxcvbn's 'good': 10^10 guesses and more
@@ -71,6 +73,10 @@ class VaultService:
         self._store = VaultStore(paths.vault)
         self._clipboard = clipboard  # built from settings on first use unless given
         self._transport = transport  # tests only: inject faults into the server connection
+        self._clip_lock = asyncio.Lock()
+        # How an escape sequence reaches the terminal the user sees (OSC 52): a full-screen
+        # UI sets its own writer; None writes to /dev/tty.
+        self.terminal_write: Callable[[str], None] | None = None
         self._server: Connection = NoServer()
         self._links = ShareLinks(self._store, self._bound_session, transport)
         # Open a vault older than the newest state seen here as it is (a backup restored on
@@ -139,7 +145,7 @@ class VaultService:
 
     async def lock(self) -> None:
         """Drop keys and every decrypted summary and clear the clipboard at once."""
-        self.clipboard_clear()
+        await self.clipboard_clear()
         server, self._server = self._server, NoServer()
         await server.aclose()
         await self._links.aclose()
@@ -315,9 +321,16 @@ class VaultService:
         if self._clipboard is None:
             from ..core.clipboard import Clipboard, choose_backend
 
-            backend = choose_backend(self.settings.clipboard)
+            backend = choose_backend(self.settings.clipboard, write=self.terminal_write)
             self._clipboard = Clipboard(backend, self.settings.clear_seconds)
         return self._clipboard
+
+    async def _clip(self, work: Callable[[Clipboard], T]) -> T:
+        """A clipboard operation in a thread, one at a time: a backend may run a program
+        (tmux, xclip) or wait on the terminal, never on the caller's event loop."""
+        clipboard = self.clipboard
+        async with self._clip_lock:
+            return await asyncio.to_thread(work, clipboard)
 
     @property
     def idle_lock_seconds(self) -> int:
@@ -346,7 +359,7 @@ class VaultService:
             raise InvalidInput(f"{item.kind.noun} has no field '{field}'")
         if not value:
             raise InvalidInput(f"'{item.name}' has no {field.replace('_', ' ')}")
-        return self.clipboard.copy(value, label)
+        return await self._clip(lambda clipboard: clipboard.copy(value, label))
 
     async def copy_env_lines(self, item_id: str) -> str:
         """Copy an API secret as `export NAME_CLIENT_ID=...` lines for a shell."""
@@ -360,20 +373,25 @@ class VaultService:
             f"export {prefix}_CLIENT_ID={shlex.quote(secrets['client_id'].reveal())}",
             f"export {prefix}_CLIENT_SECRET={shlex.quote(secrets['client_secret'].reveal())}",
         ]
-        return self.clipboard.copy("\n".join(lines) + "\n", "Environment lines")
+        text = "\n".join(lines) + "\n"
+        return await self._clip(lambda clipboard: clipboard.copy(text, "Environment lines"))
 
-    def clipboard_tick(self) -> str | None:
+    async def clipboard_tick(self) -> str | None:
         """Call about once a second: clears the clipboard when its time is up, and says what
         was cleared (None when nothing was due)."""
-        return self._clipboard.tick() if self._clipboard else None
+        if self._clipboard is None or self._clipboard.seconds_left is None:
+            return None
+        return await self._clip(lambda clipboard: clipboard.tick())
 
-    def clipboard_clear(self) -> str | None:
-        return self._clipboard.clear_now() if self._clipboard else None
+    async def clipboard_clear(self) -> str | None:
+        if self._clipboard is None:
+            return None
+        return await self._clip(lambda clipboard: clipboard.clear_now())
 
-    def save_settings(self, settings: Settings) -> None:
+    async def save_settings(self, settings: Settings) -> None:
         """Validate, persist (atomically) and apply new settings."""
         settings.validate().save(self.paths.settings)
-        self.clipboard_clear()
+        await self.clipboard_clear()
         self.settings = settings
         self._clipboard = None
 
@@ -529,7 +547,8 @@ class VaultService:
         return await self._links.link(share_hash)
 
     async def copy_share_link(self, share_hash: str) -> str:
-        return self.clipboard.copy(await self._links.link(share_hash), "Share link")
+        link = await self._links.link(share_hash)
+        return await self._clip(lambda clipboard: clipboard.copy(link, "Share link"))
 
     async def revoke_share(self, share_hash: str) -> None:
         """Kill a link at once: the server deletes its ciphertext."""

@@ -82,6 +82,8 @@ class MySafeApp(App[None]):
         if theme in self.available_themes:
             self.theme = theme
         self.apply_keymap()
+        if not self.is_headless:  # a real terminal: the clipboard's OSC 52 goes through us
+            self.service.terminal_write = self._write_terminal
         gate = UnlockScreen if self.service.vault_exists() else CreateVaultScreen
         self.push_screen(gate(self.service))
         self.set_interval(1, self.tick)
@@ -111,9 +113,8 @@ class MySafeApp(App[None]):
 
     def tick(self) -> None:
         """Once a second: clear the clipboard when due, lock when idle, update countdowns."""
-        cleared = self.service.clipboard_tick()
-        if cleared:
-            self.notify(cleared)
+        if self.service.clipboard_seconds_left is not None:
+            self._clipboard_tick()
         if not self.service.is_unlocked:
             return
         if self.seconds_until_lock() <= 0:
@@ -122,6 +123,20 @@ class MySafeApp(App[None]):
         main = self.main_screen
         if main is not None:
             main.update_topbar()
+
+    @work(exclusive=True, group="clipboard", exit_on_error=False)
+    async def _clipboard_tick(self) -> None:
+        cleared = await self.service.clipboard_tick()
+        if cleared:
+            self.notify(cleared)
+
+    def _write_terminal(self, sequence: str) -> None:
+        """An escape sequence for the terminal (the clipboard's OSC 52), queued on Textual's
+        own writer so that it never lands inside a frame. Called from the clipboard's thread:
+        the driver's writer is a queue."""
+        driver = self._driver
+        if driver is not None:
+            driver.write(sequence)
 
     def seconds_until_lock(self) -> int:
         return int(self.service.idle_lock_seconds - (self.clock() - self.last_activity))
@@ -174,8 +189,7 @@ class MySafeApp(App[None]):
             self.notify(reason)
 
     async def action_quit(self) -> None:
-        self.service.clipboard_clear()
-        await self.service.lock()
+        await self.service.lock()  # clears the clipboard too
         self.exit()
 
     def action_help(self) -> None:
@@ -200,6 +214,8 @@ class MySafeApp(App[None]):
     def _settings_saved(self, saved: bool | None) -> None:
         if saved:
             self.apply_keymap()
+        if not self.is_headless:  # a real terminal: the clipboard's OSC 52 goes through us
+            self.service.terminal_write = self._write_terminal
             self.notify("Settings saved")
 
     def apply_keymap(self) -> None:

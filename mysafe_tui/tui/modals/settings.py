@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -70,7 +71,8 @@ class SettingsDialog(ModalScreen[bool]):
         else:
             self.dismiss(False)
 
-    def action_save(self) -> None:
+    @work(exclusive=True, exit_on_error=False)
+    async def action_save(self) -> None:
         from dataclasses import replace
 
         try:
@@ -83,7 +85,7 @@ class SettingsDialog(ModalScreen[bool]):
                 theme=str(self.query_one("#theme", Select).value),
                 kdf_profile=str(self.query_one("#kdf", Select).value),
             )
-            self.service.save_settings(settings)
+            await self.service.save_settings(settings)
         except (ValueError, MySafeError) as exc:
             self.query_one("#error", Note).say(f"Not saved: {exc}")
             return
