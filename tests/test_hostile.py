@@ -257,7 +257,7 @@ async def test_markup_in_names_and_notes_is_text_and_crashes_nothing(tmp_path: P
 async def test_dialogs_and_the_palette_show_hostile_text_as_text(
     hostile_home: Path, tmp_path: Path
 ) -> None:
-    from textual.command import CommandPalette
+    from textual.command import CommandList, CommandPalette
     from textual.widgets import Label
 
     from mysafe_tui.tui.app import MySafeApp
@@ -287,7 +287,9 @@ async def test_dialogs_and_the_palette_show_hostile_text_as_text(
         app.action_command_palette()
         await until(pilot, lambda: isinstance(app.screen, CommandPalette))
         await pilot.press(*"owned")
-        await pilot.pause(0.5)
+        palette = app.screen
+        await until(pilot, lambda: palette.query_one(CommandList).option_count > 0)
+        await pilot.pause()
         for strip in app.screen._compositor.render_strips():
             assert raw_controls(strip.text) == []
         assert app.is_running

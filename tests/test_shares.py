@@ -238,10 +238,12 @@ async def _door_note_vault(server: RunningServer, tmp_path: Path) -> VaultServic
 
 async def _share_dialog_on_the_note(app: Any, pilot: Any) -> None:
     from mysafe_tui.tui.modals.share import ShareDialog
+    from mysafe_tui.tui.widgets.item_list import ItemList
 
-    await unlock_ui(app, pilot)
+    main = await unlock_ui(app, pilot)
     await pilot.press("2")
-    await pilot.pause(0.3)
+    listing = main.query_one(ItemList)
+    await until(pilot, lambda: listing.current is not None and listing.current.kind.value == "note")
     await pilot.press("S")
     await until(pilot, lambda: isinstance(app.screen, ShareDialog))
 
@@ -260,8 +262,7 @@ async def test_share_dialog_custom_expiry(server: RunningServer, tmp_path: Path)
         dialog.query(RadioButton).last().value = True  # "custom"
         dialog.query_one("#custom-expiry", Input).value = "99d"
         await pilot.press("ctrl+s")
-        await pilot.pause(0.3)
-        assert "30 days" in str(dialog.query_one("#error").render())
+        await until(pilot, lambda: "30 days" in str(dialog.query_one("#error").render()))
         assert dialog.share_hash is None  # refused here, nothing sent
         dialog.query_one("#custom-expiry", Input).value = "36h"
         await pilot.press("ctrl+s")
@@ -288,7 +289,8 @@ async def test_the_qr_code_shows_whole_or_says_how_tall_the_terminal_must_be(
         await pilot.press("ctrl+s")
         await until(pilot, lambda: dialog.share_hash is not None)
         await pilot.press("q")
-        await pilot.pause(0.2)
-        assert dialog.query_one("#qr", Static).display is shown
-        if not shown:
-            assert any("rows tall" in n.message for n in app._notifications)
+        if shown:
+            await until(pilot, lambda: dialog.query_one("#qr", Static).display)
+        else:
+            await until(pilot, lambda: any("rows tall" in n.message for n in app._notifications))
+            assert not dialog.query_one("#qr", Static).display

@@ -93,11 +93,25 @@ def names(screen: MainScreen) -> list[str]:
     return [item.name for item in screen.query_one(ItemList).items]
 
 
-async def settle(app: MySafeApp, pilot: Any, rounds: int = 4) -> None:
-    """Let workers and messages run. (Not `workers.wait_for_complete()`: a worker waiting on a
-    dialog the test keeps open never completes.)"""
-    for _ in range(rounds):
-        await pilot.pause(0.05)
+async def settle(app: MySafeApp, pilot: Any, timeout: float = 10) -> None:
+    """Until the app is idle: every pending message handled and no worker running, but those
+    waiting on the dialog on top (a worker that pushed it with push_screen_wait). A condition,
+    not a fixed pause: it holds on a loaded machine too."""
+    from textual.screen import ModalScreen
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        await pilot.pause()
+        top = app.screen
+        running = [
+            w
+            for w in app.workers
+            if w.is_running and not (isinstance(top, ModalScreen) and w.node is not top)
+        ]
+        if not running:
+            return
+        assert asyncio.get_running_loop().time() < deadline, f"still busy: {running}"
+        await asyncio.sleep(0.01)
 
 
 async def test_first_run_creates_a_vault(env: Env) -> None:
