@@ -624,12 +624,6 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="1k+10k items, 64 MiB, 1k peers")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if not args.child:
-        # Bytecode as an installed copy has it: a checkout run with PYTHONDONTWRITEBYTECODE
-        # would otherwise compile every changed module at each launch that is timed.
-        import compileall
-
-        compileall.compile_dir(Path(__file__).parent.parent / "mysafe_tui", quiet=1)
     if args.child:
         kind, arg, folder = args.child
         fn = {
