@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -205,13 +206,32 @@ def start_server(
 
 
 class Switch(httpx.AsyncBaseTransport):
-    """The real network, with a switch to cut it (fault injection for offline mode)."""
+    """The real network, with faults to inject: `down` cuts it (offline mode); `failing`
+    paths answer as senhasegura does for a note it cannot read (HTTP 500 "Unexpected
+    error"); list rows of the `gated` identifiers say that access needs an approval."""
 
     def __init__(self) -> None:
         self.down = False
+        self.failing: set[str] = set()  # path endings, e.g. "/note/12"
+        self.gated: set[str] = set()
         self.real = httpx.AsyncHTTPTransport()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self.down:
             raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
-        return await self.real.handle_async_request(request)
+        if any(request.url.path.endswith(path) for path in self.failing):
+            body = {"response": {"status": 500, "message": "Unexpected error", "error": True}}
+            return httpx.Response(500, json=body)
+        answer = await self.real.handle_async_request(request)
+        if not self.gated or request.method != "GET":
+            return answer
+        await answer.aread()
+        try:
+            body = json.loads(answer.content)
+        except ValueError:
+            return answer
+        for rows in body.values() if isinstance(body, dict) else ():
+            for row in rows if isinstance(rows, list) else ():
+                if isinstance(row, dict) and str(row.get("identifier")) in self.gated:
+                    row["need_approval"] = "1"
+        return httpx.Response(answer.status_code, json=body)

@@ -272,11 +272,12 @@ async def test_retries_are_bounded_and_writes_are_not_retried() -> None:
         )
     )
     async with fake_client(fake, sleeps) as client:
-        with pytest.raises(ServerError, match="text/html"):
+        # A proxy's error page: offline (with the reason), after the bounded retries.
+        with pytest.raises(OfflineError, match="text/html"):
             await client.list_items("note")
         assert fake.api_calls == 4 and len(sleeps) == 3  # exponential backoff, with jitter
         assert all(s <= 8 for s in sleeps)
-        with pytest.raises(ServerError):
+        with pytest.raises(OfflineError):
             await client.create_item("note", {"name": "x", "note": "y"})
         assert fake.api_calls == 5  # a POST that may have landed is never sent twice
 
@@ -438,3 +439,32 @@ def test_r32_insecure_is_remembered_and_shown() -> None:
     assert binding["insecure"] == "1" and session.status().insecure
     plain = RemoteSession(new_binding("https://vault.example", "cid", "secret"))
     assert not plain.status().insecure
+
+
+@pytest.mark.parametrize(
+    "gateway",
+    [
+        httpx.Response(404, text='{"message":"no Route matched with those values"}'),
+        httpx.Response(404, html="<html><body>Not Found</body></html>"),
+        httpx.Response(403, json=envelope(403, "Forbidden")),
+        httpx.Response(400, json=envelope(400, "1001: Parameter 'x' was not informed!")),
+        httpx.Response(405, text=""),
+        httpx.Response(200, html="<html>a portal page</html>"),
+    ],
+)
+async def test_whatever_a_real_gateway_answers_for_the_extension_means_plain(
+    gateway: httpx.Response,
+) -> None:
+    fake = FakeServer(lambda r, n: gateway)
+    async with fake_client(fake) as client:
+        assert await client.capabilities() == frozenset()
+
+
+async def test_a_proxys_error_page_means_offline_with_the_reason() -> None:
+    page = httpx.Response(502, html="<html><h1>502 Bad Gateway</h1></html>")
+    fake = FakeServer(lambda r, n: page)
+    async with fake_client(fake, sleeps=[]) as client:
+        with pytest.raises(OfflineError, match="HTTP 502 with text/html: the proxy or gateway"):
+            await client.list_items("note")
+        with pytest.raises(OfflineError, match="HTTP 502"):
+            await client.capabilities()

@@ -149,10 +149,12 @@ async def test_full_then_incremental_sync(server: RunningServer, account: Any, l
     assert again.written >= 1 and again.unchanged >= 1
     items = await by_name(service)
     assert (await service.reveal(items["Github"].id))["password"].reveal() == "rotated"
-    if extension:  # deactivated items follow the server into the trash
-        assert items["Wifi"].active is False
-    else:  # a plain server no longer lists it: it leaves the cache
-        assert "Wifi" not in items
+    # Deactivated on the server: in the trash here, in both modes (a plain server no longer
+    # lists it, and says "inactive" when asked), and restorable from here.
+    assert items["Wifi"].active is False
+    await service.restore(items["Wifi"].id)
+    await service.sync()
+    assert (await by_name(service))["Wifi"].active is True
     assert service.remote_status().state == "synced" and service.remote_status().last_sync
 
 
@@ -360,3 +362,39 @@ async def test_a_big_first_sync_uses_one_bulk_request(
     assert (await service.reveal(items["note 42"].id))["note"].reveal() == "body 42"
     bulk_calls = server.log().count("/mysafe-ext/entities/note") - before
     assert bulk_calls == (1 if server.extension else 0)  # type: ignore[attr-defined]
+
+
+async def test_a_sync_finishes_past_items_the_server_will_not_give(
+    server: RunningServer, account: Any, local: Any
+) -> None:
+    """senhasegura documents HTTP 500 for some long notes, and rows whose access needs an
+    approval: one such item must not stop the others, nor lose its cached copy."""
+    key, client = account
+    service, switch = local
+    ids = await seed(client, server.extension)  # type: ignore[attr-defined]
+    await login(service, server, key)
+    await client.update_item("note", ids["wifi"], {"note": "pass: 456"})
+    await client.update_item("password", ids["github"], {"password": "rotated"})
+    await client.update_item("secretapi", ids["billing"], {"client_secret": "new-secret"})
+    switch.failing.add(f"/note/{ids['wifi']}")
+    switch.gated.add(ids["billing"])
+
+    result = await service.sync()
+    assert sorted(result.unreadable) == [
+        "Billing (api secret): its access needs an approval in senhasegura first",
+        "Wifi (note): " + result.unreadable[-1].split(": ", 1)[1],
+    ]
+    assert "Unexpected error" in result.unreadable[-1]
+    items = await by_name(service)
+    assert (await service.reveal(items["Github"].id))["password"].reveal() == "rotated"
+    assert (await service.reveal(items["Wifi"].id))["note"].reveal() == "pass: 123"  # kept
+    assert (await service.reveal(items["Billing"].id))["client_secret"].reveal() == "csecret"
+    assert len(service.remote_status().unreadable) == 2  # for `mysafe status`, the top bar
+
+    switch.failing.clear()
+    switch.gated.clear()
+    again = await service.sync()  # the next sync asks again
+    assert again.unreadable == [] and service.remote_status().unreadable == ()
+    items = await by_name(service)
+    assert (await service.reveal(items["Wifi"].id))["note"].reveal() == "pass: 456"
+    assert (await service.reveal(items["Billing"].id))["client_secret"].reveal() == "new-secret"

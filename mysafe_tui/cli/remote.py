@@ -131,6 +131,7 @@ async def cmd_login(args: argparse.Namespace, service: VaultService) -> int:
     say(
         f"Logged in to {status.url}; {result.written} items cached. Extension features: {features}."
     )
+    _say_unreadable(result.unreadable)
     return 0
 
 
@@ -146,7 +147,19 @@ async def cmd_sync(args: argparse.Namespace, service: VaultService) -> int:
     say(
         f"Synced: {result.written} updated, {result.removed} removed, {result.unchanged} unchanged."
     )
+    _say_unreadable(result.unreadable)
     return 0
+
+
+def _say_unreadable(unreadable: list[str] | tuple[str, ...]) -> None:
+    """Items a sync could not read: named, with why; their cached copies stay as they were."""
+    if unreadable:
+        say(
+            f"{len(unreadable)} item(s) could not be read (their cached copies are kept; the "
+            "next sync asks again):"
+        )
+        for line in unreadable:
+            say(f"  {line}")
 
 
 async def cmd_status(args: argparse.Namespace, service: VaultService) -> int:
@@ -164,6 +177,7 @@ async def cmd_status(args: argparse.Namespace, service: VaultService) -> int:
         "tls_verified": not status.insecure,
         "reachable": problem is None if status.bound else None,
         "share_server": service.share_target(),
+        "unreadable": list(status.unreadable),
     }
     if args.json:
         print(json.dumps(data, indent=2))
@@ -186,6 +200,10 @@ async def cmd_status(args: argparse.Namespace, service: VaultService) -> int:
     print(f"Last sync: {when}")
     print(f"Features:  {', '.join(sorted(status.capabilities)) or 'plain senhasegura API'}")
     print(f"Links:     {links}")
+    if status.unreadable:
+        print(f"Unread:    {len(status.unreadable)} item(s) at the last sync (copies kept):")
+        for line in status.unreadable:
+            print(f"           {q(line)}")
     return 0
 
 

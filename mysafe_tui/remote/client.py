@@ -250,6 +250,11 @@ class MySafeClient:
             body = json.loads(answer.text, object_pairs_hook=_whole_text)
         except ValueError:
             kind = answer.headers.get("content-type", "").split(";")[0] or "no content type"
+            if answer.status_code >= 500:  # a proxy's or gateway's own error page
+                raise OfflineError(
+                    f"{self.base_url} answered HTTP {answer.status_code} with {kind}: the proxy "
+                    "or gateway in front of the server got no answer from it"
+                ) from None
             raise ServerError(
                 f"{self.base_url} answered HTTP {answer.status_code} with {kind}, not the MySafe "
                 "API (check the server URL)"
@@ -286,11 +291,16 @@ class MySafeClient:
         return "/".join((f"{self.prefix}/{family}/{kind}", *parts))
 
     async def capabilities(self) -> frozenset[str]:
-        """The §4 extension's features; empty for a plain senhasegura server (404)."""
+        """The §4 extension's features; empty for a plain senhasegura server, whatever its
+        gateway answers for a route it does not have (404, 403, 400, an HTML page...)."""
         answer = await self._authorized("GET", f"{self.prefix}/mysafe-ext/capabilities", True, None)
-        if answer.status_code in (404, 405):
+        if answer.status_code >= 500:
+            self._json(answer)  # a proxy's error page: offline, with the reason
+            raise ServerError(f"{self.base_url} failed (HTTP {answer.status_code})")
+        try:
+            body = self._checked(answer)
+        except (ServerError, RemoteRejected):
             return frozenset()
-        body = self._checked(answer)
         values = body.get("capabilities")
         return frozenset(str(v) for v in values) if isinstance(values, list) else frozenset()
 

@@ -7,6 +7,7 @@ meta record, never in the settings file. No network call happens at unlock: the 
 
 from __future__ import annotations
 
+import json
 import time
 import urllib.parse
 from collections.abc import Awaitable
@@ -81,15 +82,22 @@ class RemoteSession:
             self.state, self.message = "synced", ""
         return result
 
-    def mark_synced(self) -> None:
+    def mark_synced(self, unreadable: list[str] | None = None) -> None:
+        """A pull finished; `unreadable`: the items it could not read (kept for `status`)."""
         self.state, self.message = "synced", ""
         self.binding["last_sync"] = repr(time.time())
+        self.binding["unreadable"] = json.dumps(unreadable or [])
 
     def status(self) -> RemoteStatus:
         last = self.binding.get("last_sync")
+        try:
+            unreadable = tuple(map(str, json.loads(self.binding.get("unreadable") or "[]")))
+        except (ValueError, TypeError):
+            unreadable = ()
         return RemoteStatus(True, self.binding["url"], self.binding["client_id"], self.state,
                             float(last) if last else None, self.message,
-                            self.capabilities, self.binding.get("insecure") == "1")  # fmt: skip
+                            self.capabilities, self.binding.get("insecure") == "1",
+                            unreadable)  # fmt: skip
 
     async def aclose(self) -> None:
         await self.client.aclose()

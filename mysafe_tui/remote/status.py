@@ -18,3 +18,5 @@ class RemoteStatus:
     message: str = ""
     capabilities: frozenset[str] = field(default_factory=frozenset)
     insecure: bool = False  # TLS certificates not checked (--insecure at login)
+    # What the last sync could not read ("Name (kind): why"); their cached copies stay.
+    unreadable: tuple[str, ...] = ()

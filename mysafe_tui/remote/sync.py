@@ -20,16 +20,18 @@ import asyncio
 import hashlib
 import json
 from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import RemoteConflict, RemoteRejected
+from ..core.errors import RemoteConflict, RemoteRejected, ServerError
 from ..core.models import SPECS, ItemKind, ItemSummary
 from .client import MySafeClient
 
 SyncProgress = Callable[[int, int], None]  # (entities done, entities to fetch)
 FETCH_CONCURRENCY = 8
+GONE = (1005, 1006)  # not found, no access: the item leaves the cache
+INACTIVE = 1009  # deactivated on the server: to the trash here
 BULK_FROM = 50  # changed items of one type from which one bulk request beats one GET each
 BATCH = 500  # entities fetched at a time during a pull
 TEXT_KINDS = (ItemKind.PASSWORD, ItemKind.NOTE, ItemKind.API_SECRET)
@@ -121,6 +123,9 @@ class PullResult:
     written: int = 0
     removed: int = 0
     unchanged: int = 0
+    # Items the server would not give this time ("Name (kind): why"): their cached copies
+    # stay as they were, and the next sync asks again.
+    unreadable: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -159,6 +164,15 @@ class Remove:
 Change = Save | SaveFile | Deactivate | Remove
 
 
+def _gated(row: dict[str, Any]) -> str:
+    """Why a list row cannot be read without a person's action first, or ""."""
+    if row.get("need_approval") is True:
+        return "its access needs an approval in senhasegura first"
+    if row.get("need_justify") is True:
+        return "its access needs a justification in senhasegura first"
+    return ""
+
+
 def _deactivated(local: ItemSummary, row: dict[str, Any]) -> Deactivate:
     ref = RemoteRef.parse(local.remote)
     assert ref is not None
@@ -175,6 +189,7 @@ class SyncEngine:
         self.client = client
         self.capabilities = capabilities
         self.unchanged = 0  # counted by the last pull
+        self.unreadable: list[str] = []  # the last pull's items the server would not give
 
     @property
     def revisions(self) -> bool:
@@ -198,7 +213,7 @@ class SyncEngine:
                 in_cache[ref.kind, ref.remote_id] = summary
         plan: list[tuple[ItemKind, dict[str, Any], ItemSummary | None]] = []
         seen: set[tuple[str, str]] = set()
-        self.unchanged = 0
+        self.unchanged, self.unreadable = 0, []
         for kind in self.kinds():
             rows = await self.client.list_items(kind.value, include_inactive=self.revisions)
             for row in rows:
@@ -214,6 +229,10 @@ class SyncEngine:
                     if local is not None:
                         yield _deactivated(local, row)
                     continue
+                needs = _gated(row)
+                if needs:  # access needs a justification or an approval first: ask nobody now
+                    self._unreadable(kind, row, local, needs)
+                    continue
                 plan.append((kind, row, local))
         if progress:
             progress(0, len(plan))
@@ -225,23 +244,25 @@ class SyncEngine:
                         bulk[kind.value, found["identifier"]] = found
         gate = asyncio.Semaphore(FETCH_CONCURRENCY)
 
-        async def fetch(kind: ItemKind, row: dict[str, Any]) -> dict[str, Any] | None:
+        async def fetch(kind: ItemKind, row: dict[str, Any]) -> dict[str, Any] | str:
             if (kind.value, row["identifier"]) in bulk:
                 return bulk[kind.value, row["identifier"]]
             async with gate:
-                try:
-                    return await self.client.get_item(kind.value, row["identifier"])
-                except RemoteRejected as exc:  # deactivated or unshared since it was listed
-                    if exc.code in (1005, 1006, 1009):
-                        return None
-                    raise
+                return await self._fetch(kind, row["identifier"])
 
         for start in range(0, len(plan), BATCH):
             chunk = plan[start : start + BATCH]
             entities = await asyncio.gather(*(fetch(kind, row) for kind, row, _ in chunk))
             for (kind, row, local), entity in zip(chunk, entities, strict=True):
-                if entity is None:
+                if entity == "gone":  # deleted or unshared since it was listed
                     seen.discard((kind.value, row["identifier"]))
+                    continue
+                if entity == "inactive":
+                    if local is not None and local.active:
+                        yield _deactivated(local, row)
+                    continue
+                if isinstance(entity, str):  # the server failed on this one: keep the copy
+                    self._unreadable(kind, row, local, entity)
                     continue
                 version = version_of(kind, entity)
                 ref = RemoteRef(kind.value, row["identifier"], version)
@@ -257,10 +278,44 @@ class SyncEngine:
                     yield save
             if progress:
                 progress(start + len(chunk), len(plan))
-        yield Remove(
-            [s.id for key, s in in_cache.items()
-             if key not in seen and ItemKind(key[0]) in self.kinds()]
-        )  # fmt: skip
+        missing = [(key, s) for key, s in in_cache.items()
+                   if key not in seen and ItemKind(key[0]) in self.kinds()]  # fmt: skip
+        gone = []
+        for (kind_value, remote_id), local in missing:
+            if self.revisions:  # the list holds inactive items too: missing means gone
+                gone.append(local.id)
+                continue
+            # A plain senhasegura lists active items only: ask what became of this one.
+            fate = await self._fetch(ItemKind(kind_value), remote_id)
+            if fate == "gone":
+                gone.append(local.id)
+            elif fate == "inactive":
+                if local.active:
+                    yield _deactivated(local, {})
+            elif isinstance(fate, str):
+                self._unreadable(local.kind, {"identifier": remote_id}, local, fate)
+        yield Remove(gone)
+
+    async def _fetch(self, kind: ItemKind, remote_id: str) -> dict[str, Any] | str:
+        """One entity, or what became of it: "gone", "inactive", or why it could not be
+        read (a 5xx, an answer that is not the API, an unknown refusal). Being offline or
+        refused as a whole still ends the pull: nothing more can be read then."""
+        try:
+            return await self.client.get_item(kind.value, remote_id)
+        except RemoteRejected as exc:
+            if exc.code in GONE:
+                return "gone"
+            if exc.code == INACTIVE:
+                return "inactive"
+            return str(exc)
+        except ServerError as exc:
+            return str(exc)
+
+    def _unreadable(
+        self, kind: ItemKind, row: dict[str, Any], local: ItemSummary | None, why: str
+    ) -> None:
+        name = str(row.get("name") or (local.name if local else "") or row["identifier"])
+        self.unreadable.append(f"{name} ({kind.label.lower()}): {why}")
 
     # --- push -------------------------------------------------------------------------------
 

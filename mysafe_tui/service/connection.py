@@ -214,7 +214,7 @@ class ServerConnection:
                 elif isinstance(change, Remove):
                     await flush(change.item_ids)
                     result.removed = len(change.item_ids)
-            result.unchanged = engine.unchanged
+            result.unchanged, result.unreadable = engine.unchanged, list(engine.unreadable)
 
         try:
             if probe:  # the server may have gained or lost features since
@@ -224,7 +224,7 @@ class ServerConnection:
             if session.state == "syncing":
                 session.state = previous
             raise
-        session.mark_synced()
+        session.mark_synced(result.unreadable)
         await store.write_meta("remote", session.binding)
         return result
 

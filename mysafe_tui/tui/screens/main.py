@@ -194,6 +194,7 @@ class MainScreen(Screen[None]):
         bar.profile = self.service.paths.profile
         bar.server = status.url.split("://", 1)[-1] if status.bound else ""
         bar.state, bar.last_sync, bar.insecure = status.state, status.last_sync, status.insecure
+        bar.unreadable = len(status.unreadable)
         bar.favourites_only = self.favourites_only
         bar.clipboard_in = self.service.clipboard_seconds_left
         bar.lock_in = self.app.seconds_until_lock()  # type: ignore[attr-defined]
@@ -456,12 +457,13 @@ class MainScreen(Screen[None]):
         was_offline = self.service.remote_status().state in ("offline", "error")
         self.update_topbar()
         try:
-            await self.service.sync()
+            result = await self.service.sync()
         except MySafeError:
             self.update_topbar()
             return
         if was_offline:
             self.notify("Back online: synced with the server")
+        self._report_unreadable(result.unreadable)
         self.refresh_list()
 
     @work(exclusive=True, group="watch", exit_on_error=False)
@@ -491,7 +493,19 @@ class MainScreen(Screen[None]):
                 f"Synced: {result.written} updated, {result.removed} removed, "
                 f"{result.unchanged} unchanged"
             )
+            self._report_unreadable(result.unreadable)
         self.refresh_list()
+
+    def _report_unreadable(self, unreadable: list[str]) -> None:
+        """Items the server would not give: named (the first few), their copies kept."""
+        if unreadable:
+            shown = "\n".join(unreadable[:5]) + ("\n…" if len(unreadable) > 5 else "")
+            self.notify(
+                f"{len(unreadable)} item(s) could not be read; their cached copies are kept "
+                f"and the next sync asks again:\n{shown}",
+                severity="warning",
+                timeout=15,
+            )
 
     @work(exit_on_error=False)
     async def action_login(self) -> None:

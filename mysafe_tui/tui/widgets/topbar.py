@@ -29,6 +29,7 @@ class TopBar(Static):
     state = reactive("local")  # local, cached, syncing, synced, offline, error
     last_sync: reactive[float | None] = reactive(None)
     insecure = reactive(False)
+    unreadable = reactive(0)  # items the last sync could not read
     favourites_only = reactive(False)
     clipboard_in: reactive[int | None] = reactive(None)
     lock_in: reactive[int | None] = reactive(None)
@@ -50,13 +51,16 @@ class TopBar(Static):
         if self.state == "synced" and self.last_sync:
             state += f" {ago(self.last_sync)}"
         unverified = " [$error]TLS NOT VERIFIED[/]" if self.insecure else ""
-        return f"{markup_safe(self.server)} {state}{unverified}"
+        unread = f" [$warning]{self.unreadable} unread[/]" if self.unreadable else ""
+        return f"{markup_safe(self.server)} {state}{unread}{unverified}"
 
     def _repaint(self) -> None:
         self.update(self.render_text())
 
     watch_profile = watch_server = watch_state = watch_last_sync = _repaint
-    watch_insecure = watch_favourites_only = watch_clipboard_in = watch_lock_in = _repaint
+    watch_insecure = watch_unreadable = watch_favourites_only = watch_clipboard_in = (
+        watch_lock_in
+    ) = _repaint
 
 
 class OfflineBanner(Static):
