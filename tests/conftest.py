@@ -21,6 +21,12 @@ from mysafe_tui.core.vault import Vault
 from mysafe_tui.service import VaultService
 from serverkit import RunningServer, start_server
 
+# The machine's proxy settings are not the tests' business: every server here is on loopback,
+# and the tests of proxy support name their own proxy.
+for _name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+    os.environ.pop(_name, None)
+    os.environ.pop(_name.lower(), None)
+
 T = TypeVar("T")
 PASSPHRASE = "correct horse battery staple"
 # The lowest parameters a header may carry (DESIGN.md §3): tests stay fast, bounds stay real.

@@ -235,3 +235,54 @@ class Switch(httpx.AsyncBaseTransport):
                 if isinstance(row, dict) and str(row.get("identifier")) in self.gated:
                     row["need_approval"] = "1"
         return httpx.Response(answer.status_code, json=body)
+
+
+class CountingProxy:
+    """A forward HTTP proxy on a loopback port that counts what goes through it: proves the
+    client takes the proxy it was given (or the environment names), never a way around it."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+        import urllib.request
+
+        self.requests: list[str] = []
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _forward(self) -> None:
+                proxy.requests.append(f"{self.command} {self.path}")
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length) if length else None
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "proxy-connection"}
+                request = urllib.request.Request(
+                    self.path, data=body, headers=headers, method=self.command
+                )
+                try:
+                    answer = opener.open(request, timeout=10)
+                except urllib.error.HTTPError as error:
+                    answer = error
+                data = answer.read()
+                self.send_response(answer.status)
+                for name, value in answer.headers.items():
+                    if name.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _forward
+
+            def log_message(self, *args: object) -> None:
+                return None
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from conftest import FLOOR, PASSPHRASE
@@ -26,7 +27,7 @@ from mysafe_tui.core.models import ItemKind, Secret
 from mysafe_tui.core.settings import Paths
 from mysafe_tui.remote.client import AccessKey, MySafeClient
 from mysafe_tui.service import VaultService
-from serverkit import RunningServer, Switch, start_server
+from serverkit import CountingProxy, RunningServer, Switch, start_server
 
 USERS = itertools.count()
 
@@ -398,3 +399,68 @@ async def test_a_sync_finishes_past_items_the_server_will_not_give(
     items = await by_name(service)
     assert (await service.reveal(items["Wifi"].id))["note"].reveal() == "pass: 456"
     assert (await service.reveal(items["Billing"].id))["client_secret"].reveal() == "new-secret"
+
+
+@pytest.mark.parametrize("how", ["option", "environment"])
+async def test_login_and_sync_go_through_the_proxy_given_or_named_by_the_environment(
+    server: RunningServer,
+    account: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    how: str,
+) -> None:
+    key, client = account
+    await seed(client, server.extension)  # type: ignore[attr-defined]
+    proxy = CountingProxy()
+    try:
+        if how == "environment":
+            monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        service = VaultService(Paths(tmp_path / "p", tmp_path / "p"), kdf_params=FLOOR)
+        await service.create(PASSPHRASE)
+        result = await service.login(
+            server.url,
+            key.client_id,
+            key.client_secret.reveal(),
+            proxy=proxy.url if how == "option" else None,
+            timeout=30,
+        )
+        assert result.written >= 3
+        token_and_lists = len(proxy.requests)
+        assert any("/oauth2/token" in line for line in proxy.requests)
+        assert all(line.split()[1].startswith(server.url) for line in proxy.requests)
+        # Next session, without the variable: the binding remembers a proxy given at login;
+        # one that came from the environment is the environment's business.
+        await service.lock()
+        monkeypatch.delenv("HTTP_PROXY", raising=False)
+        await service.unlock(PASSPHRASE)
+        await service.sync()
+        assert (len(proxy.requests) > token_and_lists) is (how == "option")
+        await service.close()
+    finally:
+        proxy.stop()
+
+
+async def test_the_tenant_goes_with_the_token_request() -> None:
+    seen: list[bytes] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/oauth2/token"):
+            seen.append(request.content)
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
+        return httpx.Response(200, json={"response": {"status": 200}, "note_on_list": []})
+
+    key = AccessKey("cid", Secret("csecret"))
+    transport = httpx.MockTransport(answer)
+    async with MySafeClient("https://10.0.0.5", key, tenant="acme", transport=transport) as c:
+        assert await c.list_items("note") == []
+    assert b"tenant=acme" in seen[0] and b"grant_type=client_credentials" in seen[0]
+
+
+def test_a_proxy_password_is_never_taken_from_argv(tmp_path: Path) -> None:
+    env = {**os.environ, "MYSAFE_HOME": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "mysafe_tui", "login", "https://vault.example", "--client-id",
+         "x", "--proxy", "http://bob:s3cret@proxy.corp:3128"],
+        env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert done.returncode == 2 and "HTTPS_PROXY" in done.stderr and "s3cret" not in done.stderr

@@ -32,6 +32,17 @@ def add_parsers(add: AddParser) -> None:
         help="do not check the server's TLS certificate (anyone on the path could read the "
         "access key and every item); remembered for this server and shown by status",
     )
+    p.add_argument("--tenant", help="the tenant of a multi-tenant senhasegura reached by address")
+    p.add_argument(
+        "--proxy",
+        type=_proxy_url,
+        metavar="URL",
+        help="an HTTP proxy to reach the server through (default: HTTPS_PROXY, HTTP_PROXY, "
+        "ALL_PROXY and NO_PROXY from the environment)",
+    )
+    p.add_argument(
+        "--timeout", type=float, metavar="SECONDS", help="per request (default 15; 1-600)"
+    )
     p.set_defaults(func=cmd_login)
     p = add("logout", help="forget the server and drop its items from the cache")
     p.set_defaults(func=cmd_logout)
@@ -82,6 +93,16 @@ def add_parsers(add: AddParser) -> None:
     p.set_defaults(func=cmd_share_server)
 
 
+def _proxy_url(text: str) -> str:
+    """`--proxy`: refused at once when it carries a password (ps and shell history show argv)."""
+    if "@" in text.split("//", 1)[-1].split("/", 1)[0]:
+        raise argparse.ArgumentTypeError(
+            "a proxy password is never taken from the command line: put the proxy URL in "
+            "HTTPS_PROXY instead"
+        )
+    return text
+
+
 def _progress(done: int, total: int) -> None:
     if sys.stderr.isatty() and total:
         end = "\n" if done == total else ""
@@ -124,6 +145,9 @@ async def cmd_login(args: argparse.Namespace, service: VaultService) -> int:
         prefix=args.prefix,
         ca_bundle=args.ca_bundle,
         insecure=args.insecure,
+        tenant=args.tenant,
+        proxy=args.proxy,
+        timeout=args.timeout,
         progress=_progress,
     )
     status = service.remote_status()
@@ -175,6 +199,8 @@ async def cmd_status(args: argparse.Namespace, service: VaultService) -> int:
         "last_sync": status.last_sync,
         "capabilities": sorted(status.capabilities),
         "tls_verified": not status.insecure,
+        "tenant": status.tenant or None,
+        "proxy": status.proxy or None,
         "reachable": problem is None if status.bound else None,
         "share_server": service.share_target(),
         "unreadable": list(status.unreadable),
@@ -196,6 +222,10 @@ async def cmd_status(args: argparse.Namespace, service: VaultService) -> int:
     print(f"Server:    {q(status.url)} (client id {q(status.client_id)})")
     if status.insecure:
         print("TLS:       NOT VERIFIED (logged in with --insecure)")
+    if status.tenant:
+        print(f"Tenant:    {q(status.tenant)}")
+    if status.proxy:
+        print(f"Proxy:     {q(status.proxy)}")
     print(f"State:     {'online' if problem is None else 'OFFLINE: ' + q(problem)}")
     print(f"Last sync: {when}")
     print(f"Features:  {', '.join(sorted(status.capabilities)) or 'plain senhasegura API'}")

@@ -101,6 +101,8 @@ class MySafeClient:
         ca_bundle: str | None = None,
         insecure: bool = False,
         timeout: float = 15.0,
+        tenant: str | None = None,
+        proxy: str | None = None,
         retry: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -108,6 +110,7 @@ class MySafeClient:
         self.base_url = base_url.rstrip("/")
         self.prefix = "/" + prefix.strip("/")
         self._key = key
+        self._tenant = tenant  # a multi-tenant senhasegura reached by address needs its name
         self._retry = retry or RetryPolicy()
         self._clock = clock
         self._token = _Token()
@@ -116,7 +119,10 @@ class MySafeClient:
             base_url=self.base_url,
             verify=verification(ca_bundle, insecure) if transport is None else True,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-            trust_env=False,
+            # Proxies: the one named at login, else HTTP(S)_PROXY / ALL_PROXY and NO_PROXY
+            # from the environment, as curl and pip take them.
+            proxy=proxy or None,
+            trust_env=True,
             transport=transport,
             headers={"Accept": "application/json", "User-Agent": "mysafe-tui"},
         )
@@ -150,8 +156,11 @@ class MySafeClient:
             return self._token
 
     async def _fetch_token(self) -> tuple[str, float]:
+        grant = {"grant_type": "client_credentials"}
+        if self._tenant:
+            grant["tenant"] = self._tenant
         form = {
-            "grant_type": "client_credentials",
+            **grant,
             "client_id": self._key.client_id,
             "client_secret": self._key.client_secret.reveal(),
         }
@@ -159,9 +168,7 @@ class MySafeClient:
         answer = await self._send("POST", url, idempotent=True, data=form)
         if answer.status_code in (400, 401):  # some servers want HTTP Basic instead
             basic = httpx.BasicAuth(self._key.client_id, self._key.client_secret.reveal())
-            answer = await self._send(
-                "POST", url, idempotent=True, auth=basic, data={"grant_type": "client_credentials"}
-            )
+            answer = await self._send("POST", url, idempotent=True, auth=basic, data=grant)
         if answer.status_code in (400, 401, 403):
             raise AuthenticationError(
                 f"{self.base_url} refused the access key (client id {self._key.client_id})"

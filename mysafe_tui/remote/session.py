@@ -48,6 +48,9 @@ class RemoteSession:
             prefix=binding.get("prefix", "/api"),
             ca_bundle=binding.get("ca_bundle") or None,
             insecure=binding.get("insecure") == "1",
+            timeout=float(binding.get("timeout") or 15),
+            tenant=binding.get("tenant") or None,
+            proxy=binding.get("proxy") or None,
             transport=transport,
         )
         self.state = "cached"
@@ -97,17 +100,34 @@ class RemoteSession:
         return RemoteStatus(True, self.binding["url"], self.binding["client_id"], self.state,
                             float(last) if last else None, self.message,
                             self.capabilities, self.binding.get("insecure") == "1",
-                            unreadable)  # fmt: skip
+                            unreadable, self.binding.get("tenant", ""),
+                            _without_password(self.binding.get("proxy", "")))  # fmt: skip
 
     async def aclose(self) -> None:
         await self.client.aclose()
 
 
+def _without_password(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
 def new_binding(url: str, client_id: str, client_secret: str, prefix: str = "/api",
-                ca_bundle: str | None = None,
-                insecure: bool = False) -> dict[str, Any]:  # fmt: skip
+                ca_bundle: str | None = None, insecure: bool = False, tenant: str | None = None,
+                proxy: str | None = None,
+                timeout: float | None = None) -> dict[str, Any]:  # fmt: skip
     if not client_id.strip() or not client_secret:
         raise InvalidInput("the access key needs a client id and a client secret")
+    if proxy and urllib.parse.urlsplit(proxy).scheme not in ("http", "https"):
+        raise InvalidInput(f"{proxy!r} is not a proxy URL (expected http://host:port)")
+    if timeout is not None and not 1 <= timeout <= 600:
+        raise InvalidInput("the timeout is between 1 and 600 seconds")
     return {"url": check_url(url), "client_id": client_id.strip(),
             "client_secret": client_secret, "prefix": prefix, "ca_bundle": ca_bundle or "",
-            "insecure": "1" if insecure else "", "capabilities": "", "last_sync": ""}  # fmt: skip
+            "insecure": "1" if insecure else "", "tenant": (tenant or "").strip(),
+            "proxy": proxy or "", "timeout": repr(timeout) if timeout else "",
+            "capabilities": "", "last_sync": ""}  # fmt: skip

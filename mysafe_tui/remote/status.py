@@ -20,3 +20,5 @@ class RemoteStatus:
     insecure: bool = False  # TLS certificates not checked (--insecure at login)
     # What the last sync could not read ("Name (kind): why"); their cached copies stay.
     unreadable: tuple[str, ...] = ()
+    tenant: str = ""
+    proxy: str = ""  # named at login, its password (if any) left out

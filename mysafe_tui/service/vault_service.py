@@ -444,9 +444,14 @@ class VaultService:
         prefix: str = "/api",
         ca_bundle: str | None = None,
         insecure: bool = False,
+        tenant: str | None = None,
+        proxy: str | None = None,
+        timeout: float | None = None,
         progress: SyncProgress | None = None,
     ) -> PullResult:
-        """Bind this vault to a server: check the access key, keep it inside the vault, pull."""
+        """Bind this vault to a server: check the access key, keep it inside the vault, pull.
+        `tenant` names the tenant of a multi-tenant senhasegura (sent with the token request);
+        `proxy` overrides the environment's proxy settings; `timeout` is per request."""
         from ..remote.session import new_binding
 
         self._store.vault  # noqa: B018 - refuses when locked
@@ -454,7 +459,9 @@ class VaultService:
             raise InvalidInput(
                 f"this vault is already logged in to {self._server.url}; log out first"
             )
-        binding = new_binding(url, client_id, client_secret, prefix, ca_bundle, insecure)
+        binding = new_binding(
+            url, client_id, client_secret, prefix, ca_bundle, insecure, tenant, proxy, timeout
+        )
         server = await ServerConnection.login(binding, self._store, self._transport)
         self._server = server
         return await server.pull(progress, probe=False)  # the key and features were just checked
