@@ -123,6 +123,9 @@ class MySafeClient:
             # from the environment, as curl and pip take them.
             proxy=proxy or None,
             trust_env=True,
+            # As many kept-alive connections as a sync has requests in flight: httpcore scans
+            # its whole pool for every request, so a small pool costs less CPU per request.
+            limits=httpx.Limits(max_connections=16, max_keepalive_connections=16),
             transport=transport,
             headers={"Accept": "application/json", "User-Agent": "mysafe-tui"},
         )
