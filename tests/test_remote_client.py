@@ -296,14 +296,23 @@ async def test_a_huge_retry_after_means_unavailable_now() -> None:
 
 
 async def test_timeouts_and_refusals_are_offline() -> None:
-    def timeout(request: httpx.Request, n: int) -> httpx.Response:
+    def slow(request: httpx.Request, n: int) -> httpx.Response:
         raise httpx.ReadTimeout("timed out", request=request)
 
-    fake = FakeServer(timeout)
+    fake = FakeServer(slow)
+    async with fake_client(fake, []) as client:
+        with pytest.raises(OfflineError, match="did not answer within 15 s .*--timeout"):
+            await client.get_item("note", "1")
+    assert fake.api_calls == 1  # a slow server has the request: it is not sent again
+
+    def unreachable(request: httpx.Request, n: int) -> httpx.Response:
+        raise httpx.ConnectTimeout("timed out", request=request)
+
+    fake = FakeServer(unreachable)
     async with fake_client(fake, []) as client:
         with pytest.raises(OfflineError, match="did not answer in time"):
             await client.get_item("note", "1")
-    assert fake.api_calls == 4
+    assert fake.api_calls == 4  # it never arrived: tried again, with backoff
 
     def refused(request: httpx.Request, n: int) -> httpx.Response:
         raise httpx.ConnectError("[Errno 111] Connection refused", request=request)

@@ -234,7 +234,15 @@ class MySafeClient:
         for attempt in range(attempts):
             try:
                 answer = await self._http.request(method, path, **kwargs)
-            except httpx.TimeoutException:
+            except httpx.ReadTimeout:
+                # The server has the request and is slow: sending it again only adds load
+                # (a 20 s list sent four times took 61 s to fail).
+                seconds = self._http.timeout.read
+                raise OfflineError(
+                    f"{self.base_url} did not answer within {seconds:g} s (a slow server: "
+                    "'mysafe login --timeout' allows it longer)"
+                ) from None
+            except httpx.TimeoutException:  # connecting: the request never arrived
                 if attempt + 1 < attempts:
                     await self._retry.sleep(self._retry.backoff(attempt))
                     continue
