@@ -20,6 +20,7 @@ from conftest import FLOOR, PASSPHRASE
 from mysafe_tui.core.errors import (
     AuthenticationError,
     InvalidInput,
+    NotSupported,
     OfflineError,
     RemoteConflict,
 )
@@ -281,6 +282,9 @@ def test_cli_login_status_sync_edit(server: RunningServer, tmp_path: Path) -> No
     assert login.returncode == 0 and f"Logged in to {server.url}" in login.stderr
     status = json.loads(mysafe("status", "--json").stdout)
     assert status["server"] == server.url and status["state"] in ("cached", "synced")
+    nothing = mysafe("push", "--all-local")
+    assert nothing.returncode == 0 and "Nothing to push" in nothing.stderr
+    assert mysafe("push").returncode == 1
     assert mysafe("sync").returncode == 0
     http.put(f"/api/mysafe/password/update/{item_id}", json={"url": "https://theirs"})
     refused = mysafe("edit", "Router", "--set", "url=https://mine")
@@ -464,3 +468,44 @@ def test_a_proxy_password_is_never_taken_from_argv(tmp_path: Path) -> None:
         env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
     )  # fmt: skip
     assert done.returncode == 2 and "HTTPS_PROXY" in done.stderr and "s3cret" not in done.stderr
+
+
+async def test_items_made_before_login_can_be_pushed_to_the_server(
+    server: RunningServer, account: Any, local: Any, tmp_path: Path
+) -> None:
+    key, client = account
+    service, _ = local
+    diary = await service.create_item(ItemKind.NOTE, {"name": "Diary", "note": "dear diary"})
+    bank = await service.create_item(
+        ItemKind.PASSWORD, {"name": "Bank", "username": "me", "password": "b4nk!"}
+    )
+    report = tmp_path / "report.txt"
+    report.write_bytes(b"quarterly " * 20_000)
+    attached = await service.attach_file(report)
+    await login(service, server, key)
+    assert {s.name for s in service.local_only()} == {"Diary", "Bank", "report.txt"}
+
+    pushed = await service.push(bank.id)
+    assert pushed.id == bank.id and pushed.remote.startswith("password:")
+    remote_id = pushed.remote.split(":")[1]
+    assert (await client.get_item("password", remote_id))["password"] == "b4nk!"
+    with pytest.raises(InvalidInput, match="already on the server"):
+        await service.push(bank.id)
+
+    if server.extension:  # type: ignore[attr-defined]
+        pushed_file = await service.push(attached.id)
+        assert pushed_file.remote.startswith("file:")
+        file_id = pushed_file.remote.split(":")[1]
+        got = b"".join([c async for c in client.download_file(file_id)])
+        assert got == report.read_bytes()
+    else:
+        with pytest.raises(NotSupported, match="keeps no files"):
+            await service.push(attached.id)
+
+    await service.push(diary.id)
+    result = await service.sync()  # pushed items are the server's now: nothing duplicated
+    names = sorted(s.name for s in (await by_name(service)).values())
+    assert names == ["Bank", "Diary", "report.txt"] and result.removed == 0
+    assert {s.name for s in service.local_only()} == (
+        set() if server.extension else {"report.txt"}  # type: ignore[attr-defined]
+    )

@@ -44,6 +44,15 @@ def add_parsers(add: AddParser) -> None:
         "--timeout", type=float, metavar="SECONDS", help="per request (default 15; 1-600)"
     )
     p.set_defaults(func=cmd_login)
+    p = add(
+        "push",
+        help="upload items made before login (local only) to the server",
+        description="Create local-only items on the server the vault is logged in to; they "
+        "are then synced like the others. A plain senhasegura keeps no files.",
+    )
+    p.add_argument("name", nargs="?", help="one item's name or id")
+    p.add_argument("--all-local", action="store_true", help="every local-only item")
+    p.set_defaults(func=cmd_push)
     p = add("logout", help="forget the server and drop its items from the cache")
     p.set_defaults(func=cmd_logout)
     p = add("sync", help="pull the server's items into the encrypted cache")
@@ -157,6 +166,26 @@ async def cmd_login(args: argparse.Namespace, service: VaultService) -> int:
     )
     _say_unreadable(result.unreadable)
     return 0
+
+
+async def cmd_push(args: argparse.Namespace, service: VaultService) -> int:
+    if bool(args.name) == bool(args.all_local):
+        raise InvalidInput("name one item, or give --all-local")
+    items = service.local_only() if args.all_local else [await service.find(args.name)]
+    if not items:
+        say("Nothing to push: every item is on the server already.")
+        return 0
+    failed = 0
+    for item in items:
+        try:
+            await service.push(item.id)
+        except MySafeError as exc:
+            failed += 1
+            say(f"  {q(item.name)}: not pushed: {exc}")
+        else:
+            say(f"  {q(item.name)}: on the server now")
+    say(f"Pushed {len(items) - failed} of {len(items)} item(s).")
+    return 1 if failed else 0
 
 
 async def cmd_logout(args: argparse.Namespace, service: VaultService) -> int:

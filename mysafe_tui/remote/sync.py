@@ -345,15 +345,9 @@ class SyncEngine:
         entity = await self.client.get_item(kind.value, ref.remote_id)
         return cached(kind, entity, ref.remote_id, bool(fields.get("favourite", item.favourite)))
 
-    async def upload(self, path: Path, fields: dict[str, Any], notes: str) -> str:
-        """Stream a file from disk to the server (read in a thread: the loop never waits on
-        the disk); returns the `remote` value for the cached copy."""
-
-        async def chunks() -> AsyncIterator[bytes]:
-            with open(path, "rb") as handle:
-                while chunk := await asyncio.to_thread(handle.read, 1024 * 1024):
-                    yield chunk
-
+    async def upload(self, chunks: AsyncIterator[bytes], fields: dict[str, Any], notes: str) -> str:
+        """Stream a file's content to the server; returns the `remote` value for the cached
+        copy."""
         metadata = {
             "name": fields["name"],
             "file_name": fields["file_name"],
@@ -361,7 +355,7 @@ class SyncEngine:
             "tags": ",".join(fields["tags"]),
             "notes": notes,
         }
-        entity = await self.client.upload_file(metadata, chunks())
+        entity = await self.client.upload_file(metadata, chunks)
         return str(RemoteRef("file", entity["identifier"], version_of(ItemKind.FILE, entity)))
 
     async def set_active(self, item: ItemSummary, active: bool) -> str:
@@ -373,3 +367,10 @@ class SyncEngine:
             entity = await self.client.get_item(item.kind.value, ref.remote_id)
             return str(RemoteRef(ref.kind, ref.remote_id, version_of(item.kind, entity)))
         return str(RemoteRef(ref.kind, ref.remote_id, "r0" if self.revisions else ref.version))
+
+
+async def file_chunks(path: Path) -> AsyncIterator[bytes]:
+    """A file on disk as the upload reads it: in a thread, so the loop never waits on disk."""
+    with open(path, "rb") as handle:
+        while chunk := await asyncio.to_thread(handle.read, 1024 * 1024):
+            yield chunk

@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import queue
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..core.errors import InvalidInput
 from ..core.models import ItemKind, ItemSummary
+from .values import summary_fields
 
 if TYPE_CHECKING:
     import httpx
@@ -159,8 +160,42 @@ class ServerConnection:
     async def upload(self, path: Path, fields: dict[str, Any], notes: str) -> dict[str, Any]:
         if "files" not in self.session.capabilities:  # a plain senhasegura: kept here
             return {}
+        from ..remote.sync import file_chunks
+
         session = self.session
-        return {"remote": await session.guard(session.engine.upload(path, fields, notes))}
+        upload = session.engine.upload(file_chunks(path), fields, notes)
+        return {"remote": await session.guard(upload)}
+
+    async def push(self, item: ItemSummary) -> ItemSummary:
+        """An item made here before login (local only): created on the server, then kept
+        as the server's (bound) copy under the same local id."""
+        from ..core.errors import NotSupported
+
+        store, session = self.store, self.session
+        if item.remote:
+            raise InvalidInput(f"'{item.name}' is already on the server")
+        if not item.active:
+            raise InvalidInput(f"'{item.name}' is in the trash: restore it first")
+        secret = await store.reveal(item.id)
+        if item.kind is ItemKind.FILE:
+            if "files" not in session.capabilities:
+                raise NotSupported(
+                    f"{self.url} keeps no files (a plain senhasegura): '{item.name}' stays here"
+                )
+            fields = summary_fields(item)
+            upload = session.engine.upload(self._content(item.id), fields, secret.get("notes", ""))
+            return await store.set_flags(item.id, remote=await session.guard(upload))
+        created, secret = await session.guard(
+            session.engine.create(item.kind, {**summary_fields(item)}, secret)
+        )
+        return await store.save_item(item.kind, created, secret, item.id)
+
+    async def _content(self, item_id: str) -> AsyncIterator[bytes]:
+        """A file item's content as it is decrypted, chunk by chunk in the vault's thread."""
+        vault = self.store.vault
+        chunks = await self.store.run(lambda: iter(vault.read_file(item_id)))
+        while (chunk := await self.store.run(next, chunks, None)) is not None:
+            yield chunk
 
     def check_purge(self, item: ItemSummary) -> None:
         if item.remote:

@@ -498,6 +498,18 @@ class VaultService:
             await self.create_item(item.kind, copy)
         return theirs
 
+    async def push(self, item_id: str) -> ItemSummary:
+        """Upload an item made before login ("local only") to the server: created there,
+        then synced like every other item of the server."""
+        return await self._require_server().push(self._store.get(item_id))
+
+    def local_only(self) -> list[ItemSummary]:
+        """Active items of a bound vault that live here only (made before login)."""
+        vault = self._store.vault
+        if not isinstance(self._server, ServerConnection):
+            return []
+        return [s for s in vault.summaries.values() if not s.remote and s.active]
+
     def _require_server(self) -> ServerConnection:
         if not isinstance(self._server, ServerConnection):
             raise InvalidInput("this vault is not logged in to a server; use 'mysafe login URL'")

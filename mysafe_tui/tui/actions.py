@@ -15,7 +15,7 @@ from textual.keys import format_key
 
 from ..core.models import ItemKind, ItemSummary
 
-Needs = Literal["", "active", "trashed", "file", "api"]
+Needs = Literal["", "active", "trashed", "file", "api", "local"]
 
 
 @dataclass(frozen=True)
@@ -31,14 +31,19 @@ class Action:
     priority: bool = False
     palette: bool = True
     needs: Needs = ""  # what the highlighted item must be for the action to apply
+    bound: bool = False  # applies only to a vault logged in to a server
 
-    def applies(self, item: ItemSummary | None) -> bool:
+    def applies(self, item: ItemSummary | None, bound: bool = True) -> bool:
+        if self.bound and not bound:
+            return False
         if not self.needs:
             return True
         if item is None:
             return False
         if self.needs == "trashed":
             return not item.active
+        if self.needs == "local":  # made before login: not on the server yet
+            return item.active and not item.remote
         kind = {"file": ItemKind.FILE, "api": ItemKind.API_SECRET}.get(self.needs)
         return item.active and (kind is None or item.kind is kind)
 
@@ -109,6 +114,9 @@ ACTIONS: tuple[Action, ...] = (
            "Server"),
     Action("share", "S", "share", "Share this item",
            "share the item: an expiring, view-limited link", "Server", needs="active"),
+    Action("push", "", "push", "Upload to the server",
+           "a local-only item: create it on the server, then sync it like the others",
+           "Server", needs="local", bound=True),
     Action("shares", "O", "shares", "Share links",
            "your share links: views, expiry; x revokes, c copies again", "Server"),
 )  # fmt: skip

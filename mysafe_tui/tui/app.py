@@ -246,8 +246,9 @@ class MySafeApp(App[None]):
             return
         keymap = self.service.settings.keymap
         item = main.current
+        bound = self.service.remote_status().bound
         for action in ACTIONS:
-            if action.palette and action.applies(item):
+            if action.palette and action.applies(item, bound):
                 keys = keys_of(action, keymap)
                 node = self if action.on == "app" else main
                 yield SystemCommand(

@@ -238,7 +238,8 @@ class MainScreen(Screen[None]):
         if known is None or not known.needs or not self.is_mounted:
             return True
         with contextlib.suppress(NoMatches):
-            return True if known.applies(self.current) else None
+            bound = self.service.remote_status().bound
+            return True if known.applies(self.current, bound) else None
         return True
 
     @on(ItemList.Chosen)
@@ -524,6 +525,15 @@ class MainScreen(Screen[None]):
         self.refresh_list()
 
     @work(exit_on_error=False)
+    async def action_push(self) -> None:
+        item = self._target("push")
+        if item is None:
+            return
+        if await self._call(self.service.push(item.id)) is not None:
+            self.notify(f"'{item.name}' is on the server now")
+            self.refresh_list(keep=item.id)
+
+    @work(exit_on_error=False)
     async def action_share(self) -> None:
         item = self._target("share")
         if item is None:
@@ -546,7 +556,8 @@ class MainScreen(Screen[None]):
         """The highlighted item when `action` applies to it (tui/actions.py says when): the
         footer and the key already follow that rule; a worker that starts later checks again."""
         item = self.current
-        return item if BY_NAME[action].applies(item) else None
+        bound = self.service.remote_status().bound
+        return item if BY_NAME[action].applies(item, bound) else None
 
     async def _call(self, call: Awaitable[T]) -> T | None:
         """Await a service call; a refusal becomes an error notification and None."""
