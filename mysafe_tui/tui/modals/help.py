@@ -27,7 +27,9 @@ class HelpDialog(ModalScreen[None]):
         for section, actions in sections.items():
             table.add_row(Text.assemble((section, "bold underline")), "")
             for action in actions:
-                table.add_row(keys_of(action, keymap) or "palette", action.help)
+                keys = keys_of(action, keymap)
+                what = action.help if keys else f"{action.title}: {action.help}"
+                table.add_row(keys or "palette", what)
             table.add_row("", "")
         with Vertical(classes="dialog help"):
             yield Label("Keys", classes="title")
