@@ -478,6 +478,9 @@ def retry_after(value: str | None, now: float | None = None) -> float | None:
 
 def transport_reason(exc: httpx.TransportError) -> str:
     text = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.ProxyError):  # the proxy's answer, never its URL (a password)
+        first = text.split("\n")[0][:60]
+        return f"the proxy failed ({first}; check HTTPS_PROXY or --proxy)"
     if "refused" in text.lower() or "all connection attempts failed" in text.lower():
         return "nothing answers at that address"
     if "name or service not known" in text.lower() or "nodename" in text.lower():
