@@ -94,10 +94,18 @@ async def test_login_dialog_binds_the_vault_and_syncs(setup: Setup) -> None:
         secret_input = dialog.query_one("#client-secret", Input)
         secret_input.value = setup.key.client_secret.reveal()
         await until(pilot, lambda: not dialog.query_one("#login").disabled)
+        dialog.query_one("#ca-bundle", Input).value = str(setup.home / "missing-ca.pem")
+        await pilot.click("#login")
+        await until(pilot, lambda: "CA bundle" in str(dialog.query_one("#error").render()))
+        dialog.query_one("#ca-bundle", Input).value = ""
+        dialog.query_one("#tenant", Input).value = "acme"  # the Advanced part
+        dialog.query_one("#timeout", Input).value = "30"
+        await until(pilot, lambda: not dialog.query_one("#login").disabled)
         secret_input.focus()
         await pilot.press("enter")  # enter in the last field logs in
         await until(pilot, lambda: isinstance(app.screen, MainScreen) and names(main))
         assert names(main) == ["Github"] and "synced" in topbar(main)
+        assert app.service.remote_status().tenant == "acme"
 
 
 async def test_sync_dialog_brings_server_changes(setup: Setup) -> None:

@@ -124,6 +124,10 @@ def new_binding(url: str, client_id: str, client_secret: str, prefix: str = "/ap
         raise InvalidInput("the access key needs a client id and a client secret")
     if proxy and urllib.parse.urlsplit(proxy).scheme not in ("http", "https"):
         raise InvalidInput(f"{proxy!r} is not a proxy URL (expected http://host:port)")
+    if ca_bundle:
+        from .tls import check_bundle
+
+        check_bundle(ca_bundle)
     if timeout is not None and not 1 <= timeout <= 600:
         raise InvalidInput("the timeout is between 1 and 600 seconds")
     return {"url": check_url(url), "client_id": client_id.strip(),

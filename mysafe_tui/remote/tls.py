@@ -8,8 +8,11 @@ remembers and every status shows.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import ssl
+
+from ..core.errors import InvalidInput
 
 
 def verification(ca_bundle: str | None = None, insecure: bool = False) -> ssl.SSLContext | bool:
@@ -26,5 +29,18 @@ def verification(ca_bundle: str | None = None, insecure: bool = False) -> ssl.SS
         ca_bundle,
     ):
         if bundle:
-            context.load_verify_locations(cafile=os.path.expanduser(bundle))
+            # One that cannot be read adds no trust: the server's certificate is then
+            # refused (fails closed) with its own message. Login checks the bundle it is
+            # given (`check_bundle`); a vault must still unlock if that file goes away later.
+            with contextlib.suppress(OSError, ssl.SSLError):
+                context.load_verify_locations(cafile=os.path.expanduser(bundle))
     return context
+
+
+def check_bundle(bundle: str) -> None:
+    """At login: a CA bundle that cannot be used says so at once."""
+    try:
+        ssl.create_default_context().load_verify_locations(cafile=os.path.expanduser(bundle))
+    except (OSError, ssl.SSLError) as exc:
+        reason = getattr(exc, "strerror", None) or "not PEM certificates"
+        raise InvalidInput(f"cannot use the CA bundle {bundle}: {reason}") from None

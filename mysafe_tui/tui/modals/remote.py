@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, ProgressBar, Static
+from textual.widgets import Button, Checkbox, Collapsible, Input, Label, ProgressBar, Static
 
 from ...core.errors import MySafeError
 from ...service import VaultService
@@ -45,12 +45,23 @@ class LoginDialog(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog remote-dialog"):
             yield Label("Log in to a MySafe server", classes="title")
-            yield Label("Server URL", classes="field-label")
-            yield Input(placeholder="https://vault.example.com", id="url")
-            yield Label("Client ID", classes="field-label")
-            yield Input(placeholder="from your MySafe access key", id="client-id")
-            yield Label("Client secret", classes="field-label")
-            yield Input(password=True, id="client-secret")
+            with VerticalScroll(id="login-fields"):  # the Advanced part scrolls at 80x24
+                yield Label("Server URL", classes="field-label")
+                yield Input(placeholder="https://vault.example.com", id="url")
+                yield Label("Client ID", classes="field-label")
+                yield Input(placeholder="from your MySafe access key", id="client-id")
+                yield Label("Client secret", classes="field-label")
+                yield Input(password=True, id="client-secret")
+                with Collapsible(title="Advanced: private CA, tenant, proxy, timeout"):
+                    yield Label("CA bundle (PEM) for a private CA", classes="field-label")
+                    yield Input(placeholder="/etc/ssl/company-ca.pem", id="ca-bundle")
+                    yield Label("Tenant (a multi-tenant senhasegura)", classes="field-label")
+                    yield Input(id="tenant")
+                    yield Label("Proxy (else HTTPS_PROXY)", classes="field-label")
+                    yield Input(placeholder="http://proxy.example:3128", id="proxy")
+                    yield Label("Timeout per request, seconds", classes="field-label")
+                    yield Input(placeholder="15", id="timeout", type="number")
+                    yield Checkbox("Do not check the TLS certificate (insecure)", id="insecure")
             yield Note("", id="error", classes="error")
             yield Note("", id="progress-label", classes="hint")
             yield ProgressBar(id="progress", show_eta=False)
@@ -90,13 +101,28 @@ class LoginDialog(ModalScreen[bool]):
         if not all(values):
             error.say("Fill in the URL, the client ID and the client secret.")
             return
+        advanced = {
+            name: self.query_one(f"#{name}", Input).value.strip()
+            for name in ("ca-bundle", "tenant", "proxy", "timeout")
+        }
+        try:
+            timeout = float(advanced["timeout"]) if advanced["timeout"] else None
+        except ValueError:
+            error.say("The timeout is a number of seconds.")
+            return
         button = self.query_one("#login", Button)
         button.disabled = True
         label = self.query_one("#progress-label", Note)
         label.say("Checking the access key…")
         try:
             await self.service.login(
-                *values, progress=_Progress(self.query_one(ProgressBar), label)
+                *values,
+                ca_bundle=advanced["ca-bundle"] or None,
+                tenant=advanced["tenant"] or None,
+                proxy=advanced["proxy"] or None,
+                timeout=timeout,
+                insecure=self.query_one("#insecure", Checkbox).value,
+                progress=_Progress(self.query_one(ProgressBar), label),
             )
         except MySafeError as exc:
             error.say(f"Not logged in: {exc}")
