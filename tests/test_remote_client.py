@@ -477,3 +477,19 @@ async def test_a_proxys_error_page_means_offline_with_the_reason() -> None:
             await client.list_items("note")
         with pytest.raises(OfflineError, match="HTTP 502"):
             await client.capabilities()
+
+
+async def test_a_long_retry_after_is_waited_for_and_said() -> None:
+    """A minute's pause (a busy senhasegura's 429/503) is honoured, and announced first."""
+    sleeps: list[float] = []
+    said: list[float] = []
+
+    def busy_then_fine(request: httpx.Request, n: int) -> httpx.Response:
+        if n == 1:
+            return httpx.Response(503, headers={"Retry-After": "60"}, json=envelope(503, "busy"))
+        return httpx.Response(200, json=NOTE_LIST)
+
+    async with fake_client(FakeServer(busy_then_fine), sleeps) as client:
+        client.on_wait = said.append
+        assert len(await client.list_items("note")) == 1
+    assert sleeps == [60.0] and said == [60.0]

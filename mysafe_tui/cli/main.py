@@ -93,6 +93,9 @@ async def _dispatch(args: argparse.Namespace) -> int:
 
     paths = Paths.discover(args.profile)
     service = VaultService(paths, Settings.load(paths.settings))
+    service.on_server_wait = lambda seconds: say(
+        f"mysafe: the server asks for a pause: trying again in {seconds:.0f} s (ctrl+c stops)"
+    )
     try:
         if getattr(args, "needs_unlock", True):
             if not service.vault_exists():

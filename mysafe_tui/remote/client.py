@@ -42,7 +42,8 @@ from ..core.sanitize import whole_text
 from .tls import verification
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
-MAX_RETRY_AFTER = 30.0  # seconds: a server asking for longer is treated as unavailable
+MAX_RETRY_AFTER = 120.0  # seconds: a server asking for longer is treated as unavailable
+SAID_WAIT = 5.0  # a wait at least this long is announced (`on_wait`) before it starts
 TOKEN_MARGIN = 60.0
 # Wire names of the item types and the keys their answers use (API.md §3–4).
 LIST_KEYS = {
@@ -115,6 +116,9 @@ class MySafeClient:
         self._clock = clock
         self._token = _Token()
         self._token_lock = asyncio.Lock()
+        # Called with the seconds about to be waited when the server asks for a pause
+        # (429/503 with Retry-After): a person sees why nothing moves.
+        self.on_wait: Callable[[float], None] | None = None
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             verify=verification(ca_bundle, insecure) if transport is None else True,
@@ -257,7 +261,10 @@ class MySafeClient:
             if delay is not None and delay > MAX_RETRY_AFTER:
                 return answer
             await answer.aclose()
-            await self._retry.sleep(self._retry.backoff(attempt) if delay is None else delay)
+            wait = self._retry.backoff(attempt) if delay is None else delay
+            if wait >= SAID_WAIT and self.on_wait is not None:
+                self.on_wait(wait)
+            await self._retry.sleep(wait)
         raise AssertionError("unreachable")
 
     def _json(self, answer: httpx.Response) -> dict[str, Any]:

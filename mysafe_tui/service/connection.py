@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import queue
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -97,6 +97,10 @@ class ServerConnection:
         from ..remote.session import RemoteSession  # httpx: ~100 ms, only for a bound vault
 
         return cls(RemoteSession(binding, transport), store)
+
+    def tell_waits(self, say: Callable[[float], None] | None) -> None:
+        """`say(seconds)` when the server asks for a pause before the next try."""
+        self.session.client.on_wait = say
 
     @classmethod
     async def login(cls, binding: dict[str, str], store: VaultStore,

@@ -77,6 +77,8 @@ class VaultService:
         # How an escape sequence reaches the terminal the user sees (OSC 52): a full-screen
         # UI sets its own writer; None writes to /dev/tty.
         self.terminal_write: Callable[[str], None] | None = None
+        # Told the seconds of a pause the server asked for (Retry-After), before it starts.
+        self.on_server_wait: Callable[[float], None] | None = None
         self._server: Connection = NoServer()
         self._links = ShareLinks(self._store, self._bound_session, transport)
         # Open a vault older than the newest state seen here as it is (a backup restored on
@@ -141,6 +143,7 @@ class VaultService:
         binding = await self._store.read_meta("remote")
         if binding is not None:
             self._server = ServerConnection.of(binding, self._store, self._transport)
+            self._server.tell_waits(self._server_waits)
         self._links.load(await self._store.read_meta("share-server"))
 
     async def lock(self) -> None:
@@ -463,6 +466,7 @@ class VaultService:
             url, client_id, client_secret, prefix, ca_bundle, insecure, tenant, proxy, timeout
         )
         server = await ServerConnection.login(binding, self._store, self._transport)
+        server.tell_waits(self._server_waits)
         self._server = server
         return await server.pull(progress, probe=False)  # the key and features were just checked
 
@@ -509,6 +513,10 @@ class VaultService:
         if not isinstance(self._server, ServerConnection):
             return []
         return [s for s in vault.summaries.values() if not s.remote and s.active]
+
+    def _server_waits(self, seconds: float) -> None:
+        if self.on_server_wait is not None:  # whoever shows it now (the UI, the CLI)
+            self.on_server_wait(seconds)
 
     def _require_server(self) -> ServerConnection:
         if not isinstance(self._server, ServerConnection):

@@ -93,6 +93,9 @@ class MainScreen(Screen[None]):
         self.set_interval(1, self._tick_totp)
         self.set_interval(RECONNECT_SECONDS, self._reconnect)
         self.set_interval(WATCH_SECONDS, self.pick_up_changes)
+        self.service.on_server_wait = lambda seconds: self.notify(
+            f"The server asks for a pause: trying again in {seconds:.0f} s"
+        )
         if self.service.remote_status().bound:
             self.background_sync()
 
