@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import Input, Static
+from textual.widgets import Button, Input, Static
 
 from conftest import FLOOR, PASSPHRASE, unlock_ui, until
 from mysafe_tui.core.models import Secret
@@ -95,7 +95,7 @@ async def test_login_dialog_binds_the_vault_and_syncs(setup: Setup) -> None:
         secret_input.value = setup.key.client_secret.reveal()
         await until(pilot, lambda: not dialog.query_one("#login").disabled)
         dialog.query_one("#ca-bundle", Input).value = str(setup.home / "missing-ca.pem")
-        await pilot.click("#login")
+        dialog.query_one("#login", Button).press()
         await until(pilot, lambda: "CA bundle" in str(dialog.query_one("#error").render()))
         dialog.query_one("#ca-bundle", Input).value = ""
         dialog.query_one("#tenant", Input).value = "acme"  # the Advanced part
