@@ -78,6 +78,8 @@ def test_password_life_cycle(cli: Cli) -> None:
     assert cli.ok("get", "github", "--field", "username") == "octo\n"
     code = cli.ok("get", "github", "--field", "totp").strip()
     assert code.isdigit() and len(code) == 6
+    totp = cli.ok("totp", "github")
+    assert totp.strip().isdigit() and len(totp.strip()) == 6 and totp.count("\n") == 1
     listed = json.loads(cli.ok("list", "--json"))
     assert [(i["name"], i["username"], i["tags"]) for i in listed] == [
         ("Github", "octo", ["dev", "git"])
@@ -94,6 +96,7 @@ def test_password_life_cycle(cli: Cli) -> None:
 def test_note_and_api_secret(cli: Cli) -> None:
     cli.ok("add", "note", "--name", "Runbook", "--tags", "ops", stdin="step 1\nstep 2\n")
     assert cli.ok("get", "runbook") == "step 1\nstep 2\n"
+    assert "no TOTP seed" in cli.fails("totp", "runbook")
     cli.ok("add", "api-secret", "--name", "Stripe", "--url", "https://api.stripe.com",
            "--client-id", "cid-1", "--method", "POST", stdin="sk_live_xyz\n")  # fmt: skip
     assert cli.ok("get", "stripe") == "sk_live_xyz\n"

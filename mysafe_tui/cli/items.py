@@ -7,6 +7,7 @@ import argparse
 import json
 import os
 import shlex
+import sys
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -69,6 +70,10 @@ def add_parsers(add: AddParser, common: argparse.ArgumentParser) -> None:
         "escaped on a terminal otherwise; a pipe always gets the exact value)",
     )
     p.set_defaults(func=cmd_get)
+
+    p = add("totp", help="print an item's current one-time code (RFC 6238)")
+    p.add_argument("name", help="item name or id")
+    p.set_defaults(func=cmd_totp)
 
     kinds = add("add", help="add an item").add_subparsers(dest="kind", metavar="KIND")
     kinds.required = True
@@ -273,6 +278,16 @@ async def cmd_get(args: argparse.Namespace, service: VaultService) -> int:
             f"'{item.name}' is a file: use 'mysafe save {shlex.quote(args.name)} PATH'"
         )
     print(raw_or_printable(value, args.raw))
+    return 0
+
+
+async def cmd_totp(args: argparse.Namespace, service: VaultService) -> int:
+    """The code on stdout (for a script or a paste); on a terminal, how long it lasts."""
+    item = await service.find(args.name)
+    code = await service.totp(item.id)
+    print(code.code)
+    if sys.stderr.isatty():
+        say(f"{q(item.name)}: valid for {code.seconds_left} more second(s)")
     return 0
 
 

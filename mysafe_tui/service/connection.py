@@ -190,7 +190,7 @@ class ServerConnection:
             upload = session.engine.upload(self._content(item.id), fields, secret.get("notes", ""))
             return await store.set_flags(item.id, remote=await session.guard(upload))
         created, secret = await session.guard(
-            session.engine.create(item.kind, {**summary_fields(item)}, secret)
+            session.engine.create(item.kind, summary_fields(item), secret)
         )
         return await store.save_item(item.kind, created, secret, item.id)
 

@@ -30,7 +30,7 @@ async def attach(
     notes: str,
     progress: Progress | None,
 ) -> ItemSummary:
-    store.vault  # noqa: B018 - refuses when locked
+    store.require_unlocked()
     path = path.expanduser()
     if not path.is_file():
         raise InvalidInput(f"{path} is not a readable file")

@@ -70,7 +70,7 @@ class ShareLinks:
     async def set_server(self, url: str, client_id: str, client_secret: str) -> None:
         from ..remote.session import RemoteSession, new_binding
 
-        self.store.vault  # noqa: B018 - locked: refuse before any network call
+        self.store.require_unlocked()  # before any network call
         session = RemoteSession(new_binding(url, client_id, client_secret), self._transport)
         try:
             if "shares" not in await session.probe():

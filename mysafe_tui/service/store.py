@@ -141,6 +141,10 @@ class VaultStore:
             raise VaultLocked("the vault is locked")
         return self._vault
 
+    def require_unlocked(self) -> None:
+        """Refuse (`VaultLocked`, `VaultNotFound`) unless a vault is unlocked."""
+        self.vault  # noqa: B018 - the property raises
+
     @property
     def is_unlocked(self) -> bool:
         return self._vault is not None and self._vault.unlocked

@@ -175,7 +175,7 @@ class VaultService:
     ) -> Hits:
         """Items matching `query` (fuzzy, ranked), from the in-memory index; each summary
         is decoded when it is looked at."""
-        self._store.vault  # noqa: B018 - refuses when locked
+        self._store.require_unlocked()
         return self._store.index.search(
             query, kind=kind, trash=trash, favourites_only=favourites_only
         )
@@ -191,7 +191,7 @@ class VaultService:
 
     def counts_now(self) -> dict[ItemKind, int]:
         """Active items per kind (for headers and tabs); in memory, no await needed."""
-        self._store.vault  # noqa: B018 - refuses when locked
+        self._store.require_unlocked()
         return self._store.index.counts()
 
     async def get(self, item_id: str) -> ItemSummary:
@@ -227,7 +227,7 @@ class VaultService:
 
     async def create_item(self, kind: ItemKind, values: dict[str, Any]) -> ItemSummary:
         """Validate and store a new item of `kind` from field values (MySafe field names)."""
-        self._store.vault  # noqa: B018 - refuses when locked, before the server is asked
+        self._store.require_unlocked()  # before the server is asked
         if kind is ItemKind.FILE:
             raise InvalidInput("files are added with attach_file")
         fields, secret = split(kind, values)
@@ -457,7 +457,7 @@ class VaultService:
         `proxy` overrides the environment's proxy settings; `timeout` is per request."""
         from ..remote.session import new_binding
 
-        self._store.vault  # noqa: B018 - refuses when locked
+        self._store.require_unlocked()
         if isinstance(self._server, ServerConnection):
             raise InvalidInput(
                 f"this vault is already logged in to {self._server.url}; log out first"
