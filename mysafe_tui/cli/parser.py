@@ -50,8 +50,25 @@ def build_parser() -> argparse.ArgumentParser:
     items.add_parsers(add, common)
     remote.add_parsers(add)
 
+    p = add(
+        "completion",
+        help="print a shell completion script",
+        description="Print the completion script for your shell. bash: add "
+        "'eval \"$(mysafe completion bash)\"' to ~/.bashrc; zsh: the same with zsh in "
+        "~/.zshrc; fish: 'mysafe completion fish > ~/.config/fish/completions/mysafe.fish'.",
+    )
+    p.add_argument("shell", choices=("bash", "zsh", "fish"))
+    p.set_defaults(func=cmd_completion, needs_unlock=False, needs_vault=False)
+
     p = add("serve", help="run a MySafe-compatible server (the server extra)")
     from ..server.cli import add_arguments
 
     add_arguments(p)
     return parser
+
+
+async def cmd_completion(args: argparse.Namespace, service: VaultService) -> int:
+    from .completion import script
+
+    print(script(args.shell, build_parser()), end="")
+    return 0
