@@ -97,6 +97,8 @@ def test_note_and_api_secret(cli: Cli) -> None:
     cli.ok("add", "note", "--name", "Runbook", "--tags", "ops", stdin="step 1\nstep 2\n")
     assert cli.ok("get", "runbook") == "step 1\nstep 2\n"
     assert "no TOTP seed" in cli.fails("totp", "runbook")
+    (cli.home / "settings.json").write_text(json.dumps({"clipboard": "off"}))
+    assert "turned off in settings" in cli.fails("copy", "runbook")
     cli.ok("add", "api-secret", "--name", "Stripe", "--url", "https://api.stripe.com",
            "--client-id", "cid-1", "--method", "POST", stdin="sk_live_xyz\n")  # fmt: skip
     assert cli.ok("get", "stripe") == "sk_live_xyz\n"

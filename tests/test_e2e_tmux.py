@@ -235,3 +235,42 @@ def test_killing_tmux_with_no_client_attached_leaves_no_process(tmp_path: Path) 
         assert wait_for_exit([pid], timeout=0) == [pid]  # it runs
         stop(term)
         assert wait_for_exit([pid], timeout=5) == []
+
+
+def test_cli_copy_in_tmux_lands_in_tmux_and_a_detached_clearer_clears_it(
+    tmp_path: Path,
+) -> None:
+    """`mysafe copy` exits at once; what it copied is cleared after the set time by the
+    small process it left behind."""
+    _seeded(tmp_path, ("Github", "gh-S3cret-pw"))
+    home = tmp_path / "home"
+    (home / "settings.json").write_text(json.dumps({"clear_seconds": 5}))
+    passfile = tmp_path / "pass"
+    passfile.write_text(PASSPHRASE + "\n")
+    done = tmp_path / "done"
+    socket = f"mysafe-test-{uuid.uuid4().hex[:8]}"
+    command = (
+        f"env MYSAFE_HOME={home} MYSAFE_PASSPHRASE_FILE={passfile} {MYSAFE} copy github "
+        f"> {done} 2>&1; sleep 60"
+    )
+    subprocess.run(["tmux", "-L", socket, "new-session", "-d", "-s", "app", "-x", "100",
+                    "-y", "30", command], check=True)  # fmt: skip
+    term = Terminal(socket, "app")
+    try:
+
+        def buffer() -> str:
+            out = subprocess.run([*term.base, "show-buffer", "-b", "mysafe"],
+                                 capture_output=True, text=True)  # fmt: skip
+            return out.stdout if out.returncode == 0 else ""
+
+        deadline = time.monotonic() + 20
+        while buffer() != "gh-S3cret-pw" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert buffer() == "gh-S3cret-pw"
+        assert "sent to your terminal's clipboard through tmux" in done.read_text()
+        deadline = time.monotonic() + 20  # 5 s in settings, then the clearer's turn
+        while buffer() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert buffer() == ""  # our buffer is deleted; a space went to the outer clipboard
+    finally:
+        stop(term)

@@ -71,6 +71,18 @@ def add_parsers(add: AddParser, common: argparse.ArgumentParser) -> None:
     )
     p.set_defaults(func=cmd_get)
 
+    p = add(
+        "copy",
+        help="copy a secret (the password by default) and clear it after the set time",
+        description="Copy to the system clipboard, or to your terminal's over SSH (OSC 52, "
+        "tmux) as the UI does; a small detached process clears it after the time in "
+        "settings if the clipboard still holds it.",
+    )
+    p.add_argument("name", help="item name or id")
+    p.add_argument("--kind", type=kind_arg, metavar="KIND", help=KIND_HELP)
+    p.add_argument("--field", help="field to copy (username, url, totp, ...)")
+    p.set_defaults(func=cmd_copy)
+
     p = add("totp", help="print an item's current one-time code (RFC 6238)")
     p.add_argument("name", help="item name or id")
     p.set_defaults(func=cmd_totp)
@@ -278,6 +290,22 @@ async def cmd_get(args: argparse.Namespace, service: VaultService) -> int:
             f"'{item.name}' is a file: use 'mysafe save {shlex.quote(args.name)} PATH'"
         )
     print(raw_or_printable(value, args.raw))
+    return 0
+
+
+async def cmd_copy(args: argparse.Namespace, service: VaultService) -> int:
+    from ..core.errors import InvalidInput
+    from ..core.models import SPECS, ItemKind
+    from .clearer import start
+
+    item = await service.find(args.name, args.kind)
+    if item.kind is ItemKind.FILE and not args.field:
+        raise InvalidInput(f"'{item.name}' is a file: 'mysafe save {shlex.quote(args.name)}'")
+    message = await service.copy_field(item.id, args.field or SPECS[item.kind].primary)
+    state = service.hand_over_clipboard()
+    if state is not None:
+        start(state, service.settings.clipboard)
+    say(message)
     return 0
 
 

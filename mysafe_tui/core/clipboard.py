@@ -283,6 +283,21 @@ class Clipboard:
             return f"{self.backend.copied(label)} — clears in {self.clear_seconds} s"
         return f"{label} copied — clears in {self.clear_seconds} s"
 
+    def handover(self) -> dict[str, object] | None:
+        """What a clearer in another process needs to clear this copy later: never the
+        copied text itself (its digest), and what to put back. None: nothing pending."""
+        if self._digest is None or self._deadline is None:
+            return None
+        seconds = max(0.0, self._deadline - self._clock())
+        return {"digest": self._digest.hex(), "prior": self._prior, "seconds": seconds}
+
+    def take_over(self, state: dict[str, object]) -> None:
+        """In the clearer: this copy is now ours to clear (see `handover`)."""
+        self._digest = bytes.fromhex(str(state["digest"]))
+        prior = state.get("prior")
+        self._prior = prior if isinstance(prior, str) else None
+        self._deadline = self._clock()
+
     def tick(self) -> str | None:
         """Clear if the deadline passed: what was cleared, when a clear happened now."""
         if self._deadline is not None and self._clock() >= self._deadline:

@@ -379,6 +379,13 @@ class VaultService:
         text = "\n".join(lines) + "\n"
         return await self._clip(lambda clipboard: clipboard.copy(text, "Environment lines"))
 
+    def hand_over_clipboard(self) -> dict[str, object] | None:
+        """The pending copy, for a clearer in another process (`mysafe copy` exits before
+        the clear time): never the copied text, only its digest. This service will not
+        clear it any more."""
+        clipboard, self._clipboard = self._clipboard, None
+        return clipboard.handover() if clipboard is not None else None
+
     async def clipboard_tick(self) -> str | None:
         """Call about once a second: clears the clipboard when its time is up, and says what
         was cleared (None when nothing was due)."""
