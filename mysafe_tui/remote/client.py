@@ -22,6 +22,7 @@ import asyncio
 import email.utils
 import json
 import random
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -271,8 +272,11 @@ class MySafeClient:
         try:
             # A lone surrogate (valid JSON, invalid Unicode) could be neither stored nor shown:
             # a server that let one in gets U+FFFD back. Everything else is data, shown
-            # escaped wherever it is shown (core/sanitize.py).
-            body = json.loads(answer.text, object_pairs_hook=_whole_text)
+            # escaped wherever it is shown (core/sanitize.py). Only a \uD8xx-\uDFxx escape
+            # can make one: other answers skip the (per-value) check.
+            text = answer.text
+            hook = _whole_text if _SURROGATE_ESCAPE.search(text) else None
+            body = json.loads(text, object_pairs_hook=hook)
         except ValueError:
             kind = answer.headers.get("content-type", "").split(";")[0] or "no content type"
             if answer.status_code >= 500:  # a proxy's or gateway's own error page
@@ -495,6 +499,9 @@ def transport_reason(exc: httpx.TransportError) -> str:
     if isinstance(exc, httpx.ConnectError) and "certificate" in text.lower():
         return "its TLS certificate is not trusted"
     return text.split("\n")[0][:120]
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def _whole_text(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
