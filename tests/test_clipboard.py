@@ -165,3 +165,17 @@ def test_when_tmux_cannot_carry_it_passthrough_is_used_only_if_allowed(
     assert sent == ["\x1bPtmux;\x1b\x1b]52;c;czNjcjN0\x07\x1b\\"]
     clip.clear_now()
     assert sent[-1] == "\x1bPtmux;\x1b\x1b]52;c;IA==\x07\x1b\\"
+
+
+def test_a_clear_in_tmux_leaves_a_later_copy_alone(
+    tmux_server: Callable[..., subprocess.CompletedProcess[bytes]],
+) -> None:
+    """Two `mysafe copy` in a row: the first one's clearer must not cut the second short."""
+    first = Clipboard(clipboard.TmuxBackend(run=tmux_server, write=print, env={"TMUX": "x"}), 20)
+    second = Clipboard(clipboard.TmuxBackend(run=tmux_server, write=print, env={"TMUX": "x"}), 20)
+    first.copy("first-S3cret", "Password")
+    second.copy("second-S3cret", "Password")
+    assert first.clear_now() is None
+    assert tmux_server("show-buffer", "-b", "mysafe").stdout == b"second-S3cret"
+    assert "deleted" in (second.clear_now() or "")
+    assert tmux_server("show-buffer", "-b", "mysafe").returncode != 0

@@ -189,7 +189,15 @@ class TmuxBackend:
         self._osc52.set(text)
 
     def get(self) -> str | None:
-        return None
+        """Our tmux buffer's content (None when it is gone or tmux cannot say): lets a clear
+        leave alone a later copy it did not make."""
+        if self._passthrough:
+            return None
+        try:
+            shown = self._run("show-buffer", "-b", self.BUFFER)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return shown.stdout.decode(errors="replace") if shown.returncode == 0 else None
 
     def clear(self) -> str:
         if self._passthrough:
@@ -314,6 +322,10 @@ class Clipboard:
         digest, self._digest, self._deadline = self._digest, None, None
         prior, self._prior = self._prior, None
         try:
+            if isinstance(self.backend, TmuxBackend):
+                current = self.backend.get()  # a later copy (another `mysafe copy`) stays
+                if current is not None and _digest(current) != digest:
+                    return None
             if isinstance(self.backend, Osc52Backend | TmuxBackend):
                 return self.backend.clear()
             current = self.backend.get()
