@@ -8,7 +8,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from .. import __version__
-from . import items, remote
+from . import inject, items, remote
 
 if TYPE_CHECKING:
     from ..service import VaultService
@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     add: AddParser = partial(sub.add_parser, parents=[common])
     items.add_parsers(add, common)
     remote.add_parsers(add)
+    inject.add_parsers(add)
 
     p = add(
         "completion",
