@@ -19,6 +19,7 @@ half = len(value) // 2
 sys.stderr.write("split: " + value[:half]); sys.stderr.flush(); time.sleep(0.2)
 sys.stderr.write(value[half:] + "\\n"); sys.stderr.flush()
 print("user:", os.environ["WHO"], "plain:", os.environ["PLAIN"])
+print("passphrase file:", os.environ.get("MYSAFE_PASSPHRASE_FILE"))
 sys.exit(3)
 """
 
@@ -49,6 +50,7 @@ def test_run_puts_secrets_in_the_environment_and_masks_them_in_the_output(
     assert "split: <concealed by mysafe>" in done.stderr  # even across two writes
     assert "user: <concealed by mysafe> plain: just text" in done.stdout
     assert "gh-S3cret-pw" not in done.stdout + done.stderr
+    assert "passphrase file: None" in done.stdout  # not handed to the program
     assert "token: gh-S3cret-pw" in raw.stdout and raw.returncode == 3
 
 

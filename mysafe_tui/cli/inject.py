@@ -115,7 +115,12 @@ async def cmd_run(args: argparse.Namespace, service: VaultService) -> int:
     wanted = {value for value in env.values() if value.startswith(PREFIX)}
     values = await resolve(service, wanted)
     await service.lock()  # the program may run for long: the vault need not stay open
-    child_env = {key: values.get(value, value) for key, value in env.items()}
+    # Where the vault passphrase is read from is mysafe's business, not the program's.
+    child_env = {
+        key: values.get(value, value)
+        for key, value in env.items()
+        if key != "MYSAFE_PASSPHRASE_FILE"
+    }
     secrets = sorted(
         {v.encode() for v in values.values() if len(v) >= MIN_MASKED}, key=len, reverse=True
     )
