@@ -122,7 +122,9 @@ def test_damaged_secret_is_refused_on_reveal(vault: Vault, vault_path: Path) -> 
     vault.close()
     (secret,) = sql(vault_path, "SELECT secret FROM items WHERE id = ?", item.id)[0]
     assert isinstance(secret, bytes)
-    sql(vault_path, "UPDATE items SET secret = ? WHERE id = ?", secret[:-1] + b"\0", item.id)
+    # One bit flipped: always a change (a byte set to 0 was already 0 one time in 256).
+    damaged = secret[:-1] + bytes([secret[-1] ^ 1])
+    sql(vault_path, "UPDATE items SET secret = ? WHERE id = ?", damaged, item.id)
     v = reopen(vault_path)
     with pytest.raises(errors.CorruptRecord):
         v.reveal(item.id)
