@@ -78,6 +78,7 @@ def test_inject_fills_a_template_into_a_private_file(cli: Cli, tmp_path: Path) -
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     assert "exists" in cli.fails("inject", "-i", str(template), "-o", str(out))
     cli.ok("inject", "-i", str(template), "-o", str(out), "--force")
+    assert cli.ok("inject", "-i", str(template)).startswith("user = octo\n")  # to a pipe
     template.write_text("a = {{ mysafe://Github/nope }}\nb = {{ mysafe://Gone }}\n")
     error = cli.fails("inject", "-i", str(template), "-o", str(tmp_path / "other.ini"))
     assert "mysafe://Github/nope" in error and "mysafe://Gone" in error

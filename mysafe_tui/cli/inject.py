@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..core.errors import InvalidInput, MySafeError
-from .output import q, say
+from .output import q, raw_or_printable, say
 
 if TYPE_CHECKING:
     from ..service import VaultService
@@ -194,8 +194,8 @@ async def cmd_inject(args: argparse.Namespace, service: VaultService) -> int:
         raise InvalidInput(f"{out} exists: --force replaces it")
     values = await resolve(service, set(_TEMPLATE.findall(template)))
     filled = _TEMPLATE.sub(lambda match: values[match.group(1)], template)
-    if out is None:
-        sys.stdout.write(filled)
+    if out is None:  # exact to a pipe; on a terminal, control characters shown escaped
+        sys.stdout.write(raw_or_printable(filled, raw=False))
         return 0
     write_atomic(out, filled.encode(), overwrite=args.force)  # 0600, whole or not at all
     say(f"Wrote {out} ({len(values)} secret(s) filled in)")
