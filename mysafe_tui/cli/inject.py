@@ -71,14 +71,7 @@ async def resolve(service: VaultService, references: set[str]) -> dict[str, str]
         try:
             item = await service.find(name)
             field = field or SPECS[item.kind].primary
-            if field == "totp":
-                value = (await service.totp(item.id)).code
-            elif field in SPECS[item.kind].secret:
-                value = (await service.reveal(item.id))[field].reveal()
-            elif field in SPECS[item.kind].summary:
-                value = item.field(field)
-            else:
-                raise InvalidInput(f"{item.kind.noun} has no field '{field}'")
+            value, _ = await service.field_value(item.id, field)
             if not value:
                 raise InvalidInput(f"its {field} is empty")
         except MySafeError as exc:

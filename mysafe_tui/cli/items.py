@@ -267,24 +267,13 @@ async def cmd_get(args: argparse.Namespace, service: VaultService) -> int:
     from ..core.models import SPECS, ItemKind
 
     item = await service.find(args.name, args.kind)
-    secrets = await service.reveal(item.id)
     if args.json:
         data = item.to_json()
+        secrets = await service.reveal(item.id)
         data.update({name: value.reveal() for name, value in secrets.items()})
         print(json.dumps(data, indent=2))
         return 0
-    field = args.field or SPECS[item.kind].primary
-    if field == "totp":
-        code = await service.totp(item.id)
-        print(code.code)
-        return 0
-    if field in secrets:
-        value = secrets[field].reveal()
-    elif field in SPECS[item.kind].summary or field in ("id", "name"):
-        value = item.field(field)
-    else:
-        known = ", ".join(("id", *SPECS[item.kind].summary, *SPECS[item.kind].secret))
-        raise InvalidInput(f"{item.kind.noun} has no field '{field}' ({known})")
+    value, _ = await service.field_value(item.id, args.field or SPECS[item.kind].primary)
     if item.kind is ItemKind.FILE and not args.field:
         raise InvalidInput(
             f"'{item.name}' is a file: use 'mysafe save {shlex.quote(args.name)} PATH'"

@@ -60,8 +60,7 @@ CHECKED_TABLES = ("sqlite_schema", "header", "manifest", "items")
 
 def secure_existing(path: Path) -> None:
     """An existing vault (or its -wal, -shm and summary cache files) readable by others is made
-    0600, its folder
-    0700; a vault that is a symbolic link is refused: it could point anywhere."""
+    0600, its folder 0700; a vault that is a symbolic link is refused: it could point anywhere."""
     try:
         info = os.lstat(path)
     except FileNotFoundError:

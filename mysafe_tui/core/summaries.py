@@ -15,7 +15,7 @@ from .manifest import fold
 from .models import ItemKind, ItemSummary
 from .records import AdBuilder, Record
 
-_KINDS = {kind.value: kind for kind in ItemKind}
+KINDS = {kind.value: kind for kind in ItemKind}  # the stored kind text, back
 
 
 def decrypt_summaries(
@@ -70,7 +70,7 @@ def decrypt_summaries(
 
 def _summary_head(ad: AdBuilder, kind_text: str, raw: bytes) -> tuple[ItemKind, bytes]:
     """The AD of a summary up to the id, for ids of unusual length (meta records)."""
-    kind = _KINDS[kind_text]
+    kind = KINDS[kind_text]
     return kind, ad.prefix(kind, "summary") + len(raw).to_bytes(4, "big")
 
 

@@ -63,11 +63,10 @@ from .manifest import CACHE_FORMAT, CachePayload, Manifest, Pending, entry_mac, 
 from .models import ItemKind, ItemSummary
 from .records import AdBuilder, Record, encode_summary
 from .rollback import Memory
-from .summaries import Summaries, decrypt_summaries, no_gc
+from .summaries import KINDS, Summaries, decrypt_summaries, no_gc
 
 KEY_VERSION = 1
 _FILE_FIELDS = ("file_id", "file_key")  # internal secret fields of a file item
-_KINDS = {kind.value: kind for kind in ItemKind}
 _ROW = "id, kind, version, key_version, wrapped_key, summary, secret, mac"
 # Vault-level records (the server binding...) are rows like items, under ids no item can have
 # (item ids are hex): encrypted, in the manifest, but never in `summaries`.
@@ -474,11 +473,12 @@ class Vault:
             for done, item_id in enumerate(ids, 1):
                 row = self._query(f"SELECT {_ROW} FROM items WHERE id = ?", item_id)[0]
                 _, kind_text, version, key_version, wrapped, summary_ct, secret_ct, stored = row
-                check = self._manifest.entry_mac(item_id, kind_text, version, key_version, wrapped,
-                                        summary_ct, secret_ct)  # fmt: skip
+                check = self._manifest.entry_mac(
+                    item_id, kind_text, version, key_version, wrapped, summary_ct, secret_ct
+                )
                 if check != stored or check != self._manifest.macs.get(item_id):
                     raise CorruptRecord(item_id, "it was modified outside mysafe")
-                kind = _KINDS[kind_text]
+                kind = KINDS[kind_text]
                 summary_ad = self._ad.item(kind, item_id, version, "summary")
                 secret_ad = self._ad.item(kind, item_id, version, "secret")
                 try:
@@ -640,9 +640,9 @@ class Vault:
             acc = self._manifest.agreeing(manifest, stored)
             if acc is None:
                 return False
-            new_record = tuple.__new__  # as in records.decrypt_summaries
+            new_record = tuple.__new__  # as in summaries.decrypt_summaries
             records = {
-                item_id: new_record(Record, (item_id, _KINDS[kind], version, text))
+                item_id: new_record(Record, (item_id, KINDS[kind], version, text))
                 for item_id, kind, version, text in zip(
                     ids[: len(texts)], kinds, versions, texts, strict=True
                 )

@@ -93,21 +93,26 @@ class ServerConnection:
 
     @classmethod
     def of(cls, binding: dict[str, str], store: VaultStore,
-           transport: httpx.AsyncBaseTransport | None) -> ServerConnection:  # fmt: skip
+           transport: httpx.AsyncBaseTransport | None,
+           on_wait: Callable[[float], None] | None = None) -> ServerConnection:  # fmt: skip
+        """`on_wait(seconds)` is told when the server asks for a pause before the next try."""
         from ..remote.session import RemoteSession  # httpx: ~100 ms, only for a bound vault
 
-        return cls(RemoteSession(binding, transport), store)
-
-    def tell_waits(self, say: Callable[[float], None] | None) -> None:
-        """`say(seconds)` when the server asks for a pause before the next try."""
-        self.session.client.on_wait = say
+        session = RemoteSession(binding, transport)
+        session.client.on_wait = on_wait
+        return cls(session, store)
 
     @classmethod
-    async def login(cls, binding: dict[str, str], store: VaultStore,
-                    transport: httpx.AsyncBaseTransport | None) -> ServerConnection:  # fmt: skip
+    async def login(
+        cls,
+        binding: dict[str, str],
+        store: VaultStore,
+        transport: httpx.AsyncBaseTransport | None,
+        on_wait: Callable[[float], None] | None = None,
+    ) -> ServerConnection:
         """Check the access key (and learn the server's features), then keep the binding
         inside the vault."""
-        server = cls.of(binding, store, transport)
+        server = cls.of(binding, store, transport, on_wait)
         try:
             await server.probe()
         except BaseException:

@@ -142,8 +142,9 @@ class VaultService:
         await self._store.unlock(passphrase, self.paths.seen_dir, self.accept_rollback)
         binding = await self._store.read_meta("remote")
         if binding is not None:
-            self._server = ServerConnection.of(binding, self._store, self._transport)
-            self._server.tell_waits(self._server_waits)
+            self._server = ServerConnection.of(
+                binding, self._store, self._transport, self._server_waits
+            )
         self._links.load(await self._store.read_meta("share-server"))
 
     async def lock(self) -> None:
@@ -347,21 +348,27 @@ class VaultService:
         """Seconds until the clipboard is cleared, None when nothing is pending."""
         return self._clipboard.seconds_left if self._clipboard else None
 
-    async def copy_field(self, item_id: str, field: str) -> str:
-        """Copy one field (a secret, a summary field, or 'totp') and arm the clear timer.
-        Returns the sentence to show the user; the value itself never leaves the service."""
+    async def field_value(self, item_id: str, field: str) -> tuple[str, str]:
+        """One field's value and label: a secret (decrypted), a summary field, `id`, or
+        `totp` (the current code). Copying, `mysafe get` and references all read fields here."""
         item = self._store.get(item_id)
+        spec = SPECS[item.kind]
         if field == "totp":
-            value, label = (await self.totp(item_id)).code, "One-time code"
-        elif field in SPECS[item.kind].secret:
-            value = (await self.reveal(item_id))[field].reveal()
-            label = field_label(field)
-        elif field in SPECS[item.kind].summary:
-            value, label = item.field(field), field_label(field)
-        else:
-            raise InvalidInput(f"{item.kind.noun} has no field '{field}'")
+            return (await self.totp(item_id)).code, "One-time code"
+        if field in spec.secret:
+            return (await self.reveal(item_id))[field].reveal(), field_label(field)
+        if field in spec.summary or field == "id":
+            return item.field(field), field_label(field)
+        known = ", ".join(("id", *spec.summary, *spec.secret, "totp"))
+        raise InvalidInput(f"{item.kind.noun} has no field '{field}' ({known})")
+
+    async def copy_field(self, item_id: str, field: str) -> str:
+        """Copy one field (see `field_value`) and arm the clear timer. Returns the sentence
+        to show the user; the value itself never leaves the service."""
+        value, label = await self.field_value(item_id, field)
         if not value:
-            raise InvalidInput(f"'{item.name}' has no {field.replace('_', ' ')}")
+            name = self._store.get(item_id).name
+            raise InvalidInput(f"'{name}' has no {field.replace('_', ' ')}")
         return await self._clip(lambda clipboard: clipboard.copy(value, label))
 
     async def copy_env_lines(self, item_id: str) -> str:
@@ -472,8 +479,9 @@ class VaultService:
         binding = new_binding(
             url, client_id, client_secret, prefix, ca_bundle, insecure, tenant, proxy, timeout
         )
-        server = await ServerConnection.login(binding, self._store, self._transport)
-        server.tell_waits(self._server_waits)
+        server = await ServerConnection.login(
+            binding, self._store, self._transport, self._server_waits
+        )
         self._server = server
         return await server.pull(progress, probe=False)  # the key and features were just checked
 
