@@ -2,16 +2,39 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 
 def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    # Before anything heavy is imported: an unlocked agent answers `get`, `list`... in about
+    # the time Python takes to start (DESIGN.md §8), and `--version` needs nothing at all.
+    if args == ["--version"]:
+        from . import __version__
+
+        print(f"mysafe {__version__}")
+        sys.exit(0)
+    from .core import agent_wire
+
+    if args[:1] == ["__names"]:
+        sys.exit(agent_wire.print_names(args[1:]))
+    code = agent_wire.run_in_agent(args)
+    if code is not None:
+        sys.stdout.flush()
+        os._exit(code)  # nothing to tear down: the agent did the work
+
     from .core.process import harden
 
     harden()  # before anything holds a secret
     from .cli import run
 
-    sys.exit(run(sys.argv[1:] if argv is None else argv))
+    sys.exit(run(args))
+
+
+def git_credential() -> None:
+    """`git-credential-mysafe OP`: what git runs for `git config credential.helper mysafe`."""
+    main(["git-credential", *sys.argv[1:]])
 
 
 if __name__ == "__main__":

@@ -27,6 +27,17 @@ for _name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
     os.environ.pop(_name, None)
     os.environ.pop(_name.lower(), None)
 
+
+@pytest.fixture(autouse=True)
+def private_runtime_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: Any) -> Path:
+    """Each test's own XDG_RUNTIME_DIR: an unlock agent one test starts (or the developer's
+    own) is never seen by another."""
+    path = tmp_path_factory.mktemp("run")
+    path.chmod(0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(path))
+    return path
+
+
 T = TypeVar("T")
 PASSPHRASE = "correct horse battery staple"
 # The lowest parameters a header may carry (DESIGN.md §3): tests stay fast, bounds stay real.

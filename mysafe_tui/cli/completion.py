@@ -1,7 +1,8 @@
 """`mysafe completion bash|zsh|fish`: a completion script written from the parser itself.
 
 The script is static: commands and options are completed by the shell alone, so a tab costs
-no Python start and never asks for a passphrase. (Item names would need an unlocked agent.)
+no Python start and never asks for a passphrase. Item names (after `get`, `copy`, `rm`...)
+come from `mysafe __names`, which asks an unlocked agent and prints nothing without one.
 """
 
 from __future__ import annotations
@@ -30,6 +31,17 @@ def _commands(parser: argparse.ArgumentParser) -> dict[str, tuple[str, list[str]
     return found
 
 
+def _takes_item(parser: argparse.ArgumentParser) -> list[str]:
+    """The commands whose first argument is an item name."""
+    return [
+        name
+        for action in parser._actions
+        if isinstance(action, argparse._SubParsersAction)
+        for name, sub in action.choices.items()
+        if any(a.dest == "name" and not a.option_strings for a in sub._actions)
+    ]
+
+
 def _globals(parser: argparse.ArgumentParser) -> list[str]:
     return [o for a in parser._actions for o in a.option_strings if o.startswith("--")]
 
@@ -43,9 +55,11 @@ def script(shell: str, parser: argparse.ArgumentParser) -> str:
             for name, (_, options) in commands.items()
         )
         first = shlex.quote(names + " " + " ".join(_globals(parser)))
-        body = f"""# mysafe {shell} completion: commands and their options (file names otherwise)
+        items = "|".join(_takes_item(parser))
+        body = f"""# mysafe {shell} completion: commands, their options, item names from an unlocked
+# agent (mysafe unlock), file names otherwise
 _mysafe() {{
-    local cur=${{COMP_WORDS[COMP_CWORD]}} opts=""
+    local cur=${{COMP_WORDS[COMP_CWORD]}} opts="" name
     if [ "$COMP_CWORD" -eq 1 ]; then
         COMPREPLY=($(compgen -W {first} -- "$cur"))
         return
@@ -55,6 +69,15 @@ _mysafe() {{
     esac
     if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+    elif [ "$COMP_CWORD" -eq 2 ]; then
+        case "${{COMP_WORDS[1]}}" in
+        {items})
+            COMPREPLY=()
+            while IFS= read -r name; do
+                [[ $name == "$cur"* ]] && COMPREPLY+=("$(printf '%q' "$name")")
+            done < <(mysafe __names 2>/dev/null)
+            ;;
+        esac
     fi
 }}
 complete -o default -F _mysafe mysafe
@@ -73,4 +96,9 @@ complete -o default -F _mysafe mysafe
                 f"complete -c mysafe -n {shlex.quote('__fish_seen_subcommand_from ' + name)}"
                 f" -l {option[2:]}"
             )
+    lines.append(
+        "complete -c mysafe -f -n "
+        + shlex.quote("__fish_seen_subcommand_from " + " ".join(_takes_item(parser)))
+        + " -a '(mysafe __names 2>/dev/null)'"
+    )
     return "\n".join(lines) + "\n"

@@ -11,6 +11,7 @@ from .output import say
 
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Awaitable
 
     from ..service import VaultService
     from .parser import Command
@@ -46,14 +47,23 @@ def run(argv: list[str]) -> int:
     import asyncio  # ~60 ms: not for `mysafe --version` or `--help`
 
     try:
-        return asyncio.run(_dispatch(args))
-    except MySafeError as exc:
-        say(f"mysafe: {exc}")
-        return 1
+        return asyncio.run(guarded(_dispatch(args)))
     except KeyboardInterrupt:
         print(file=sys.stderr)
         say("mysafe: interrupted")
         return 130
+
+
+async def guarded(work: Awaitable[int]) -> int:
+    """A command's exit code; any failure ends as one sentence on stderr (the unlock agent
+    runs commands through this too)."""
+    from ..core.errors import MySafeError
+
+    try:
+        return await work
+    except MySafeError as exc:
+        say(f"mysafe: {exc}")
+        return 1
     except BrokenPipeError:  # `mysafe list | head`: the reader has all it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
         return 141  # what a shell tool killed by SIGPIPE reports
@@ -102,9 +112,14 @@ async def _dispatch(args: argparse.Namespace) -> int:
                 from ..core.errors import VaultNotFound
 
                 raise VaultNotFound(f"no vault at {paths.vault}; create one with 'mysafe init'")
-            secret = prompts.passphrase("Vault passphrase: ", args.passphrase_file)
             service.accept_rollback = args.accept_rollback
-            await service.unlock(secret)
+            # An unlocked agent (`mysafe unlock`) spares the passphrase; a rollback accepted
+            # on purpose is for the passphrase alone to say.
+            if args.accept_rollback or not await service.unlock_from_agent():
+                if getattr(args, "agent_only", False):
+                    return 0  # a helper run by another program: never a prompt
+                secret = prompts.passphrase("Vault passphrase: ", args.passphrase_file)
+                await service.unlock(secret)
             _warn_corrupt(service)
         func: Command = args.func
         return await func(args, service)

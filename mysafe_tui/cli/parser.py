@@ -8,7 +8,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from .. import __version__
-from . import inject, items, remote
+from . import agent, credential, inject, items, remote
 
 if TYPE_CHECKING:
     from ..service import VaultService
@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     items.add_parsers(add, common)
     remote.add_parsers(add)
     inject.add_parsers(add)
+    agent.add_parsers(add)
+    credential.add_parsers(add)
 
     p = add(
         "completion",

@@ -11,6 +11,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import InvalidInput, MySafeError
+from .agent import agent_status, describe
 from .output import q, say
 
 if TYPE_CHECKING:
@@ -219,6 +220,7 @@ async def cmd_status(args: argparse.Namespace, service: VaultService) -> int:
     problem = await service.check_server()  # is it there now? (one request)
     status = service.remote_status()
     counts = service.counts_now()
+    agent = agent_status(service)
     data = {
         "vault": str(service.vault_path),
         "items": sum(counts.values()),
@@ -233,11 +235,17 @@ async def cmd_status(args: argparse.Namespace, service: VaultService) -> int:
         "reachable": problem is None if status.bound else None,
         "share_server": service.share_target(),
         "unreadable": list(status.unreadable),
+        "agent": agent,
     }
     if args.json:
         print(json.dumps(data, indent=2))
         return 0
     print(f"Vault:     {data['vault']} ({data['items']} active items)")
+    print(
+        f"Agent:     unlocked, {describe(agent)} ('mysafe lock' locks it)"
+        if agent
+        else "Agent:     none ('mysafe unlock' keeps the vault unlocked for later commands)"
+    )
     links = data["share_server"] or "none ('mysafe share-server URL' names one)"
     if not status.bound:
         print("Server:    none (a local vault; 'mysafe login URL' binds it to a server)")

@@ -69,6 +69,9 @@ class Settings:
     kdf_profile: str = "default"
     # The user's keys for the UI's actions, by action id: {"copy.username": "y"}.
     keymap: dict[str, str] = field(default_factory=dict)
+    # `mysafe` opens without the passphrase while an unlock agent (`mysafe unlock`) holds the
+    # vault; the UI's own auto-lock still locks the UI, which then asks.
+    use_agent: bool = True
 
     def validate(self) -> Settings:
         if self.clipboard not in CLIPBOARD_BACKENDS:
@@ -81,6 +84,8 @@ class Settings:
             isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in self.keymap.items()
         ):
             raise InvalidInput('keymap maps action ids to keys: {"copy.username": "y"}')
+        if not isinstance(self.use_agent, bool):
+            raise InvalidInput("use_agent is true or false")
         if self.kdf_profile not in KDF_PROFILES:
             raise InvalidInput(f"KDF profile must be one of {', '.join(KDF_PROFILES)}")
         return self

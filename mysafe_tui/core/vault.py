@@ -181,19 +181,46 @@ class Vault:
     def unlocked(self) -> bool:
         return self._vk is not None
 
+    def derive_kek(self, passphrase: str) -> bytes:
+        """The key that opens this vault's key, from the passphrase (the KDF: ~0.7 s). The
+        unlock agent keeps this, not the passphrase: a passphrase change makes it useless."""
+        # Read again: the vault may have been opened long ago (while a passphrase was typed)
+        # and its passphrase changed since by another process.
+        header = self._header = _read_header(self._conn, self.path)
+        return _derive_kek(passphrase, header.kdf, header.vault_id)
+
+    def key_opens(self, kek: bytes) -> bool:
+        """Whether `kek` still opens the vault file as it is on disk now (no passphrase
+        change since it was derived). Raises CorruptHeader when the header cannot be read."""
+        header = _read_header(self._conn, self.path)
+        try:
+            Aead(kek).open(header.wrapped_vk, header.vk_ad())
+        except AuthenticationFailed:
+            return False
+        return True
+
     def unlock(
-        self, passphrase: str, *, seen_dir: Path | None = None, accept_rollback: bool = False
+        self,
+        passphrase: str | None,
+        *,
+        kek: bytes | None = None,
+        seen_dir: Path | None = None,
+        accept_rollback: bool = False,
     ) -> None:
-        """Derive the keys, verify the manifest and decrypt every item's summary.
+        """Derive the keys (or take `kek`, from `derive_kek`), verify the manifest and
+        decrypt every item's summary.
 
         With `seen_dir`, compare the vault with the newest state this machine saw of it: an
         older one (a copy put back) opens read-only, `rollback` saying why, unless
         `accept_rollback` (a backup restored on purpose)."""
-        # Read again: the vault may have been opened long ago (while a passphrase was typed)
-        # and its passphrase changed since by another process.
-        header = self._header = _read_header(self._conn, self.path)
+        if kek is None:
+            if passphrase is None:
+                raise ValueError("a passphrase or a key is needed")
+            kek = self.derive_kek(passphrase)
+        else:
+            self._header = _read_header(self._conn, self.path)
+        header = self._header
         self._ad = AdBuilder(header.vault_id)
-        kek = _derive_kek(passphrase, header.kdf, header.vault_id)
         try:
             vk = Aead(kek).open(header.wrapped_vk, header.vk_ad())
         except AuthenticationFailed:
@@ -215,7 +242,12 @@ class Vault:
             with suppress(StorageError):  # a full disk: reading goes on, the memory waits
                 self.remember_seen(lower=accept_rollback)
             target = KDF_PROFILES.get(header.profile)
-            if target is not None and header.kdf.weaker_than(target) and not self.rollback:
+            if (
+                passphrase is not None  # not with a key alone: rewrapping needs the KDF
+                and target is not None
+                and header.kdf.weaker_than(target)
+                and not self.rollback
+            ):
                 # An upgrade, not a need: a full disk or a read-only vault still opens.
                 with suppress(StorageError):
                     self._rewrap(passphrase, target.with_new_salt(), header.profile)

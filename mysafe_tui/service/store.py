@@ -76,7 +76,15 @@ class VaultStore:
         else:
             await self.run(vault.close)
 
-    async def unlock(self, passphrase: str, seen_dir: Path, accept_rollback: bool) -> None:
+    async def unlock(
+        self,
+        passphrase: str | None,
+        seen_dir: Path,
+        accept_rollback: bool,
+        kek: bytes | None = None,
+    ) -> None:
+        """Unlock with the passphrase, or with `kek` (what `derive_kek` gave, kept by the
+        unlock agent)."""
         opened, self._opened = self._opened, None
         used: list[Vault] = []
 
@@ -88,7 +96,9 @@ class VaultStore:
                 vault = _open_vault(self.vault_path)
             used.append(vault)
             try:
-                vault.unlock(passphrase, seen_dir=seen_dir, accept_rollback=accept_rollback)
+                vault.unlock(
+                    passphrase, kek=kek, seen_dir=seen_dir, accept_rollback=accept_rollback
+                )
             except WrongPassphrase:
                 raise  # the file stays open for a retry (below)
             except BaseException:
@@ -102,6 +112,20 @@ class VaultStore:
             await self._keep_opened(used[0])  # checked and still good: a retry starts at the KDF
             raise
         await self.attach(vault)
+
+    async def derive_kek(self, passphrase: str) -> bytes:
+        """The key-encryption key for `passphrase` (the KDF, in the worker thread)."""
+        await self.prepare()
+        opened = self._opened if self._opened is not None else self.vault
+        return await self.run(opened.derive_kek, passphrase)
+
+    async def key_opens(self, kek: bytes) -> bool:
+        """Whether `kek` still opens the vault file on disk (no passphrase change since)."""
+        return await self.run(self.vault.key_opens, kek)
+
+    def is_current(self) -> bool:
+        """Whether the unlocked vault's file is still the one at its path (not replaced)."""
+        return self.vault.is_current()
 
     async def lock(self) -> None:
         """Forget the keys and the index; keep the index in the vault's summary cache so that

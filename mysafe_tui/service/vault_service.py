@@ -19,6 +19,7 @@ from ..core.errors import (
     InvalidInput,
     MySafeError,
     WeakPassphrase,
+    WrongPassphrase,
 )
 from ..core.models import (
     SPECS,
@@ -140,6 +141,42 @@ class VaultService:
         if self.is_unlocked:
             return
         await self._store.unlock(passphrase, self.paths.seen_dir, self.accept_rollback)
+        await self._connect()
+
+    async def derive_key(self, passphrase: str) -> bytes:
+        """The vault's key-encryption key for `passphrase` (the KDF; WrongPassphrase shows
+        at `unlock_with_key`). What the unlock agent keeps: a passphrase change voids it."""
+        return await self._store.derive_kek(passphrase)
+
+    async def unlock_with_key(self, kek: bytes) -> None:
+        """Unlock with a key from `derive_key` (no KDF); WrongPassphrase if it no longer
+        opens the vault."""
+        if self.is_unlocked:
+            return
+        await self._store.unlock(None, self.paths.seen_dir, self.accept_rollback, kek=kek)
+        await self._connect()
+
+    async def unlock_from_agent(self) -> bool:
+        """Unlock with the key an unlocked agent (`mysafe unlock`) holds for this vault,
+        without a passphrase. False when there is no such agent (or its key is stale)."""
+        from ..core import agent_wire
+
+        answer = await asyncio.to_thread(agent_wire.ask, str(self.vault_path), "key")
+        key = answer.get("key") if answer else None
+        if not isinstance(key, str):
+            return False
+        try:
+            await self.unlock_with_key(bytes.fromhex(key))
+        except (WrongPassphrase, ValueError):
+            return False
+        return True
+
+    async def key_still_opens(self, kek: bytes) -> bool:
+        """For the agent: the vault file is the one unlocked and `kek` still opens it."""
+        return self._store.is_current() and await self._store.key_opens(kek)
+
+    async def _connect(self) -> None:
+        """After an unlock: the server binding and the share server, as the vault says."""
         binding = await self._store.read_meta("remote")
         if binding is not None:
             self._server = ServerConnection.of(

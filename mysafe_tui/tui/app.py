@@ -84,8 +84,10 @@ class MySafeApp(App[None]):
         self.apply_keymap()
         if not self.is_headless:  # a real terminal: the clipboard's OSC 52 goes through us
             self.service.terminal_write = self._write_terminal
-        gate = UnlockScreen if self.service.vault_exists() else CreateVaultScreen
-        self.push_screen(gate(self.service))
+        if self.service.vault_exists():
+            self.push_screen(UnlockScreen(self.service, from_agent=True))
+        else:
+            self.push_screen(CreateVaultScreen(self.service))
         self.set_interval(1, self.tick)
         try:
             loop = asyncio.get_running_loop()

@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Select
+from textual.widgets import Button, Checkbox, Input, Label, Select
 
 from ...core.errors import MySafeError
 from ...core.settings import Settings
@@ -64,6 +64,11 @@ class SettingsDialog(ModalScreen[bool]):
                      themes[0], allow_blank=False, id="theme")  # fmt: skip
         yield Label("Key derivation for new vaults", classes="field-label")
         yield Select(KDF, value=s.kdf_profile, allow_blank=False, id="kdf")
+        yield Checkbox(
+            "Open without the passphrase while 'mysafe unlock' holds the vault",
+            s.use_agent,
+            id="use-agent",
+        )
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "save":
@@ -84,6 +89,7 @@ class SettingsDialog(ModalScreen[bool]):
                 ssh_autolock_minutes=int(self.query_one("#ssh-autolock", Input).value or 0),
                 theme=str(self.query_one("#theme", Select).value),
                 kdf_profile=str(self.query_one("#kdf", Select).value),
+                use_agent=self.query_one("#use-agent", Checkbox).value,
             )
             await self.service.save_settings(settings)
         except (ValueError, MySafeError) as exc:

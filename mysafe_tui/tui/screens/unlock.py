@@ -87,9 +87,11 @@ class _Passphrase(Input):
 class UnlockScreen(_VaultGate):
     """Passphrase in, vault open. Wrong passphrases wait longer each time after the third."""
 
-    def __init__(self, service: VaultService) -> None:
+    def __init__(self, service: VaultService, from_agent: bool = False) -> None:
         super().__init__(service)
         self.failures = 0
+        # At start only: after the UI's own auto-lock the passphrase is asked again.
+        self.from_agent = from_agent and service.settings.use_agent
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -102,6 +104,8 @@ class UnlockScreen(_VaultGate):
         """Check the vault file while the passphrase is typed: a damaged vault says so now."""
         try:
             await self.service.prepare()
+            if self.from_agent and await self.service.unlock_from_agent():
+                self.app.call_later(self.app.action_unlocked, None)  # type: ignore[attr-defined]
         except MySafeError as exc:
             self.idle(f"This vault cannot be opened: {exc}")
 

@@ -1,0 +1,332 @@
+"""The unlock agent's process (`mysafe unlock` starts it: cli/agent.py).
+
+The agent is one process per vault that keeps it unlocked for later commands, as ssh-agent
+keeps keys: `mysafe get` asks it instead of the passphrase. It holds the vault's key-encryption
+key (what the passphrase derives; never the passphrase itself), and the vault unlocked with it.
+
+- Commands that only read and print (`get`, `list`, `totp`, `git-credential`) run inside the
+  agent, writing to the caller's own standard output (its file descriptors come over the
+  socket), so they answer in about the time Python takes to start. Every other command asks the
+  agent for the key and unlocks in its own process without the KDF; its writes are ordinary
+  vault writes, which the agent and an open UI pick up as they pick up any other process's.
+- The socket (core/agent_wire.py) is 0600 in a 0700 folder, and every connection's uid is
+  checked with SO_PEERCRED: another user's process is refused and logged.
+- It locks, meaning it drops its keys and exits, after its idle time and at an absolute
+  maximum, on `mysafe lock`, on SIGTERM/SIGHUP/SIGINT, when the vault file is replaced or its
+  passphrase changed (checked every second), and when the machine is about to sleep (logind's
+  PrepareForSleep, where `gdbus` and a system bus exist). No core dumps, not ptrace-able.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+from .output import say
+
+CHECK_SECONDS = 1.0
+
+
+class Agent:
+    """The agent: a listening socket (a thread per connection) in front of an unlocked
+    VaultService on one asyncio loop. Commands run one at a time."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        from ..core import agent_wire
+        from ..core.settings import Paths, Settings
+        from ..service import VaultService
+
+        self.paths = Paths.discover(config["profile"])
+        self.vault = os.path.realpath(self.paths.vault)
+        self.key = bytes.fromhex(config["key"])
+        self.idle_seconds = int(config["timeout"])
+        self.max_seconds = int(config["max"])
+        self.service = VaultService(self.paths, Settings.load(self.paths.settings))
+        self.service.accept_rollback = bool(config.get("accept_rollback"))
+        self.started = self.used = _now()
+        self.log_path = os.path.join(agent_wire.runtime_dir(), "agent.log")
+        self.run_lock = threading.Lock()  # one command at a time: it owns sys.stdout
+        self.busy = asyncio.Lock()  # the service is not closed under a command
+        self.stopped = asyncio.Event()
+        self.reason = ""
+        self.loop = asyncio.get_running_loop()
+        from .parser import build_parser
+
+        self.parser = build_parser()
+
+    def log(self, message: str) -> None:
+        """One line in the agent log (never a secret: reasons, uids and pids only)."""
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        fd = os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with open(fd, "a", encoding="utf-8") as out:
+            out.write(f"{stamp} agent {os.getpid()} {self.vault}: {message}\n")
+
+    def stop(self, reason: str) -> None:
+        if not self.stopped.is_set():
+            self.reason = reason
+            self.stopped.set()
+
+    def left(self) -> dict[str, float]:
+        now = _now()
+        return {
+            "idle_left": self.idle_seconds - (now - self.used),
+            "max_left": self.max_seconds - (now - self.started),
+        }
+
+    async def serve(self, report: Any) -> None:
+        from ..core import agent_wire
+        from ..core.errors import MySafeError
+
+        try:
+            await self.service.unlock_with_key(self.key)
+            path = agent_wire.socket_path(self.vault, create=True)
+            listener = _listen(path)
+            bound = os.stat(path).st_ino
+        except (MySafeError, agent_wire.AgentUnavailable, OSError) as exc:
+            report({"error": str(exc)})
+            await self.service.close()
+            return
+        for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+            self.loop.add_signal_handler(signum, self.stop, f"signal {signum.name}")
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+        watchers = [asyncio.create_task(self._watch()), asyncio.create_task(self._watch_sleep())]
+        self.log(f"unlocked (idle {self.idle_seconds} s, at most {self.max_seconds} s)")
+        report({"ready": True, "pid": os.getpid(), **self.left()})
+        await self.stopped.wait()
+        for task in watchers:
+            task.cancel()
+        with contextlib.suppress(OSError):  # a newer agent's socket stays
+            if os.stat(path).st_ino == bound:
+                os.unlink(path)
+        listener.close()
+        async with self.busy:  # a command in flight finishes first
+            await self.service.close()
+        self.log(f"locked: {self.reason}")
+
+    async def _watch(self) -> None:
+        from ..core.errors import MySafeError
+
+        while True:
+            await asyncio.sleep(CHECK_SECONDS)
+            left = self.left()
+            if left["idle_left"] <= 0:
+                self.stop(f"unused for {self.idle_seconds} s")
+            elif left["max_left"] <= 0:
+                self.stop(f"unlocked for {self.max_seconds} s, the most allowed")
+            else:
+                try:
+                    fine = await self.service.key_still_opens(self.key)
+                except MySafeError:
+                    fine = False
+                if not fine:
+                    self.stop("the vault file was replaced or its passphrase changed")
+
+    async def _watch_sleep(self) -> None:
+        """Lock when logind says the machine is about to sleep; nothing where it cannot."""
+        import shutil
+
+        gdbus = shutil.which("gdbus")
+        if gdbus is None:
+            return
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                gdbus, "monitor", "--system", "--dest", "org.freedesktop.login1",
+                "--object-path", "/org/freedesktop/login1",
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+        except OSError:
+            return
+        assert proc.stdout is not None
+        try:
+            async for line in proc.stdout:
+                if b"PrepareForSleep" in line and b"true" in line:
+                    self.stop("the machine is going to sleep")
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+            await proc.wait()
+
+    # --- connections (each in its own thread) -------------------------------------------------
+
+    def _accept(self, listener: socket.socket) -> None:
+        while not self.stopped.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn: socket.socket) -> None:
+        from ..core import agent_wire
+
+        fds: list[int] = []
+        with conn:
+            pid, uid = agent_wire.peer_uid(conn)
+            if uid != os.getuid():
+                self.log(f"refused a connection from uid {uid} (pid {pid})")
+                return
+            conn.settimeout(10)
+            try:
+                request, fds = _receive_request(conn)
+                if request is None:
+                    return
+                answer = self._answer(request, fds, conn)
+                if answer is not None:
+                    agent_wire.send(conn, answer)
+            except OSError:
+                pass
+            finally:
+                for fd in fds:
+                    os.close(fd)
+
+    def _answer(
+        self, request: dict[str, Any], fds: list[int], conn: socket.socket
+    ) -> dict[str, Any] | None:
+        from ..core import agent_wire
+
+        op = request.get("op")
+        if request.get("v") != agent_wire.PROTOCOL or request.get("vault") != self.vault:
+            return {"fallback": "another vault or protocol"}
+        if op == "status":
+            return {"unlocked": True, "pid": os.getpid(), "vault": self.vault, **self.left()}
+        if op == "lock":
+            self.loop.call_soon_threadsafe(self.stop, "mysafe lock")
+            return {"locked": True}
+        if self.stopped.is_set():
+            return {"fallback": "locking"}
+        self.used = _now()
+        if op == "key":
+            return {"key": self.key.hex()}
+        if op == "names":
+            return {"names": self._call(self._names())}
+        if op == "run" and len(fds) == 3 and isinstance(request.get("argv"), list):
+            argv = [str(word) for word in request["argv"]]
+            if agent_wire.command_of(argv)[0] is None:
+                return {"fallback": "not a command the agent runs"}
+            agent_wire.send(conn, {"accepted": True})
+            conn.settimeout(None)
+            with self.run_lock:
+                return {"rc": self._run(argv, fds)}
+        return {"fallback": "unknown request"}
+
+    def _call(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+
+    async def _names(self) -> list[str]:
+        async with self.busy:
+            await self.service.refresh()
+            return [hit.name for hit in await self.service.search("")]
+
+    def _run(self, argv: list[str], fds: list[int]) -> int:
+        """`mysafe ARGV` as the caller would have run it, on the caller's streams."""
+        from .main import guarded
+
+        streams = (
+            open(fds[0], encoding="utf-8", closefd=False),  # noqa: SIM115 - closed below
+            open(fds[1], "w", encoding="utf-8", closefd=False),  # noqa: SIM115
+            open(fds[2], "w", encoding="utf-8", closefd=False),  # noqa: SIM115
+        )
+        saved = sys.stdin, sys.stdout, sys.stderr
+        sys.stdin, sys.stdout, sys.stderr = streams
+        try:
+            try:
+                args = self.parser.parse_args(argv)
+            except SystemExit as exc:  # a usage error, already said on the caller's stderr
+                return exc.code if isinstance(exc.code, int) else 2
+            if os.path.realpath(self.service.vault_path) != self.vault or args.profile != (
+                self.paths.profile
+            ):
+                say("mysafe: this agent holds another profile's vault")
+                return 1
+            return int(self._call(guarded(self._command(args))))
+        finally:
+            sys.stdin, sys.stdout, sys.stderr = saved
+            for stream in streams:
+                # Flushes (the descriptors are the caller's to close); a reader that left
+                # loses what it did not take, and nothing is kept for the next command.
+                with contextlib.suppress(OSError):
+                    stream.close()
+
+    async def _command(self, args: argparse.Namespace) -> int:
+        async with self.busy:
+            await self.service.refresh()  # another process may have written since
+            return int(await args.func(args, self.service))
+
+
+def _now() -> float:
+    """Seconds on a clock that goes on while the machine sleeps (monotonic does not)."""
+    return time.clock_gettime(time.CLOCK_BOOTTIME)
+
+
+def _listen(path: str) -> socket.socket:
+    """The agent's socket, 0600 from its first moment; a stale one (no agent behind it) is
+    replaced, a live one is not."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    if os.path.exists(path):
+        try:
+            sock.connect(path)
+        except OSError:
+            os.unlink(path)  # nobody listens: a crashed agent's leftover
+            sock.close()
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        else:
+            sock.close()
+            raise OSError(f"an agent already runs on {path}")
+    old = os.umask(0o177)
+    try:
+        sock.bind(path)
+    finally:
+        os.umask(old)
+    sock.listen(16)
+    return sock
+
+
+def _receive_request(conn: socket.socket) -> tuple[dict[str, Any] | None, list[int]]:
+    """The request line and the descriptors that came with it (at most three)."""
+    data, fds, _flags, _addr = socket.recv_fds(conn, 65536, 3)
+    chunks, size = [data], len(data)
+    while data and not data.endswith(b"\n") and size < 1 << 20:
+        data = conn.recv(65536)
+        chunks.append(data)
+        size += len(data)
+    try:
+        request = json.loads(b"".join(chunks))
+    except ValueError:
+        return None, fds
+    return (request if isinstance(request, dict) else None), fds
+
+
+def main() -> None:
+    """`python -m mysafe_tui.cli.agent`: read the config line, unlock, answer `ready` (or
+    `error`) on stdout, then serve until locked."""
+    from ..core.process import harden
+
+    harden()
+    config = json.loads(sys.stdin.readline())
+    devnull = os.open(os.devnull, os.O_RDWR)
+
+    def report(answer: dict[str, Any]) -> None:
+        sys.stdout.write(json.dumps(answer) + "\n")
+        sys.stdout.flush()
+        for fd in (0, 1):  # the starter stops listening; nothing else is said here
+            os.dup2(devnull, fd)
+
+    async def run() -> None:
+        await Agent(config).serve(report)
+
+    asyncio.run(run())
+    os._exit(0)  # connection threads may still wait on a slow peer: they go with the process
+
+
+if __name__ == "__main__":
+    main()

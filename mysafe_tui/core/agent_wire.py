@@ -1,0 +1,216 @@
+"""Talking to the unlock agent (`mysafe unlock`): where its socket lives, and one request.
+
+Standard library only, and little of it: `mysafe get` through an unlocked agent starts, asks
+and exits in about the time Python itself takes to start (DESIGN.md §8).
+
+The socket is in a folder only the user can enter (`$XDG_RUNTIME_DIR/mysafe`, else
+`/tmp/mysafe-UID`), one per vault file. Both ends check the other's uid with SO_PEERCRED: a
+folder's mode is a promise, the kernel's word on the peer is a fact. One connection carries
+one request and one answer, each a line of JSON; a command run by the agent also gets the
+caller's standard input, output and error (SCM_RIGHTS), so it writes to the caller's terminal
+or pipe exactly as it would have itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import struct
+from typing import Any
+
+PROTOCOL = 1
+# The longest answer: the names of 100k items for completion, with room to spare.
+MAX_MESSAGE = 64 << 20
+# What the agent may run itself (the rest unlock with the key it hands over, in the caller).
+AGENT_COMMANDS = frozenset({"list", "ls", "search", "get", "show", "totp", "git-credential"})
+
+
+class AgentUnavailable(Exception):
+    """No agent can be used here (its folder is not private, no runtime folder)."""
+
+
+def data_dir() -> str:
+    """The folder of the vault files (`MYSAFE_HOME`, else the platform's data folder)."""
+    home = os.environ.get("MYSAFE_HOME")
+    if home:
+        return os.path.expanduser(home)
+    import platformdirs  # ~4 ms: not needed with MYSAFE_HOME
+
+    return platformdirs.user_data_dir("mysafe")
+
+
+def vault_file(profile: str) -> str:
+    return os.path.join(data_dir(), f"{profile}.mysafe")
+
+
+def runtime_dir() -> str:
+    base = os.environ.get("XDG_RUNTIME_DIR")
+    if base and os.path.isabs(base) and os.path.isdir(base):
+        return os.path.join(base, "mysafe")
+    return os.path.join(os.environ.get("TMPDIR") or "/tmp", f"mysafe-{os.getuid()}")
+
+
+def private_dir(create: bool = False) -> str:
+    """The agent's folder, checked: a real folder (not a link), ours, closed to others."""
+    path = runtime_dir()
+    if create:
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise AgentUnavailable(f"cannot make {path}: {exc.strerror}") from None
+    try:
+        st = os.lstat(path)
+    except OSError:
+        raise AgentUnavailable(f"{path} does not exist") from None
+    import stat
+
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+        raise AgentUnavailable(
+            f"{path} is not a private folder of yours (mode 0700, owned by you); "
+            "remove it and unlock again"
+        )
+    return path
+
+
+def socket_path(vault: str, create: bool = False) -> str:
+    import hashlib
+
+    tag = hashlib.sha256(os.fsencode(os.path.realpath(vault))).hexdigest()[:16]
+    return os.path.join(private_dir(create), f"agent-{tag}.sock")
+
+
+def peer_uid(sock: socket.socket) -> tuple[int, int]:
+    """(pid, uid) of the process at the other end, as the kernel knows it."""
+    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    pid, uid, _gid = struct.unpack("3i", creds)
+    return pid, uid
+
+
+def connect(vault: str, timeout: float | None = 5.0) -> socket.socket | None:
+    """A connection to this vault's agent, or None: none runs, or not one of ours."""
+    try:
+        path = socket_path(vault)
+    except AgentUnavailable:
+        return None
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(path)
+        if peer_uid(sock)[1] != os.getuid():
+            raise OSError("not ours")
+    except OSError:
+        sock.close()
+        return None
+    return sock
+
+
+def send(sock: socket.socket, message: dict[str, Any], fds: list[int] | None = None) -> None:
+    data = json.dumps(message, separators=(",", ":")).encode() + b"\n"
+    if fds:
+        socket.send_fds(sock, [data], fds)
+    else:
+        sock.sendall(data)
+
+
+def receive(sock: socket.socket) -> dict[str, Any] | None:
+    """One line of JSON, or None when the other end closed or sent nonsense."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except OSError:
+            return None
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        size += len(chunk)
+        if chunk.endswith(b"\n"):
+            break
+        if size > MAX_MESSAGE:
+            return None
+    try:
+        message = json.loads(b"".join(chunks))
+    except ValueError:
+        return None
+    return message if isinstance(message, dict) else None
+
+
+def ask(vault: str, op: str, timeout: float | None = 5.0, **fields: Any) -> dict[str, Any] | None:
+    """One request to this vault's agent and its answer; None when there is no agent."""
+    sock = connect(vault, timeout)
+    if sock is None:
+        return None
+    with sock:
+        try:
+            send(sock, {"v": PROTOCOL, "op": op, "vault": os.path.realpath(vault), **fields})
+        except OSError:
+            return None
+        return receive(sock)
+
+
+def command_of(argv: list[str]) -> tuple[str | None, str]:
+    """(command, profile) as `mysafe ARGV` would read them; the command None unless it is
+    one the agent may run and nothing in the line asks for the full parser (help, a
+    rollback accepted). The agent parses the line again and checks the profile."""
+    profile, command, words = "default", None, iter(argv)
+    for word in words:
+        if word in ("-h", "--help", "--accept-rollback", "--"):
+            return None, profile
+        if word == "--profile":
+            profile = next(words, profile)
+        elif word.startswith("--profile="):
+            profile = word.split("=", 1)[1]
+        elif word == "--passphrase-file":
+            next(words, None)
+        elif command is None and not word.startswith("-"):
+            command = word
+    return (command if command in AGENT_COMMANDS else None), profile
+
+
+def run_in_agent(argv: list[str]) -> int | None:
+    """Have an unlocked agent run `mysafe ARGV` with this process's standard streams; its
+    exit code, or None when the caller must run the command itself."""
+    command, profile = command_of(argv)
+    if command is None:
+        return None
+    vault = vault_file(profile)
+    sock = connect(vault, timeout=None)  # the command may write a lot to a slow reader
+    if sock is None:
+        return None
+    with sock:
+        request = {
+            "v": PROTOCOL,
+            "op": "run",
+            "vault": os.path.realpath(vault),
+            "argv": argv,
+            "cwd": os.getcwd(),
+        }
+        try:
+            send(sock, request, [0, 1, 2])
+        except OSError:
+            return None
+        if receive(sock) != {"accepted": True}:  # not for the agent: run it here
+            return None
+        answer = receive(sock)
+    if answer is None or not isinstance(answer.get("rc"), int):
+        # It began, so running it again here could say things twice.
+        os.write(2, b"mysafe: the agent stopped before the command finished\n")
+        return 1
+    return int(answer["rc"])
+
+
+def print_names(argv: list[str]) -> int:
+    """`mysafe __names [--profile P]`: the active items' names, one per line, for shell
+    completion; from an unlocked agent only (a tab never asks for a passphrase). Names that a
+    line cannot carry, or that hold control characters, are left out."""
+    _command, profile = command_of(argv)
+    answer = ask(vault_file(profile), "names", timeout=2.0)
+    names = answer.get("names") if answer else None
+    if isinstance(names, list):
+        lines = [n for n in names if isinstance(n, str) and n.isprintable() and n.strip()]
+        os.write(1, "".join(n + "\n" for n in lines).encode("utf-8", "replace"))
+    return 0
