@@ -413,6 +413,28 @@ def peers(n: int, folder: Path) -> dict[str, dict[str, float]]:
         ),
     }
 
+    # The same commands through an unlocked agent (`mysafe unlock`): no KDF, and `get`/`list`
+    # are answered by the agent on the command's own stdout.
+    agent_env = {**env, "XDG_RUNTIME_DIR": str(folder)}
+    subprocess.run([mysafe, "unlock"], env=agent_env, check=True, capture_output=True)
+    try:
+        without = {k: v for k, v in agent_env.items() if k != "MYSAFE_PASSPHRASE_FILE"}
+        results["mysafe (agent)"] = {
+            "list": cli_time([mysafe, "list", "--json"], env=without, repeat=9),
+            "search": cli_time([mysafe, "list", "prod 42"], env=without, repeat=9),
+            "show": cli_time([mysafe, "get", target], env=without, repeat=9),
+            "add": cli_time(
+                [mysafe, "add", "password", "--name", "y", "--username", "u"],
+                stdin="secret",
+                env=without,
+                repeat=3,
+            ),
+        }
+    finally:
+        subprocess.run([mysafe, "lock"], env=agent_env, capture_output=True)
+    bare = cli_time([sys.executable, "-c", "pass"], repeat=9)
+    results["python3 -c pass"] = dict.fromkeys(("list", "search", "show", "add"), bare)
+
     if shutil.which("keepassxc-cli"):
         import base64
         from xml.sax.saxutils import escape
@@ -779,6 +801,16 @@ def main() -> None:
                 if tool != "mysafe":
                     ratios = "  ".join(f"{op} {row[op] / base[op]:.2f}x" for op in ops)
                     print(f"{tool} / mysafe: {ratios}")
+            agent, bare = results["mysafe (agent)"], results["python3 -c pass"]["show"]
+            print(
+                f"through the agent: get {agent['show'] / bare:.2f}x and list QUERY "
+                f"{agent['search'] / bare:.2f}x a bare 'python3 -c pass' (budget 2x)"
+                + (
+                    f"; get {agent['show'] / results['pass']['show']:.2f}x 'pass show' (budget 1x)"
+                    if "pass" in results
+                    else ""
+                )
+            )
             missing = {"keepassxc-cli", "pass"} - set(results)
             if missing:
                 print(

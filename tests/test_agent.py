@@ -351,6 +351,23 @@ def test_bash_completes_item_names_from_an_unlocked_agent_only(agent: Agent) -> 
     assert complete("generate", "G") == []  # not a command that takes an item
 
 
+def test_fish_completes_item_names_from_an_unlocked_agent(agent: Agent) -> None:
+    fish = shutil.which("fish")
+    if fish is None:
+        if os.environ.get("CI"):
+            pytest.fail("fish is missing: .ci/run installs it")
+        pytest.skip("fish is not installed")
+    path = agent.cli.home.parent / "mysafe.fish"
+    path.write_text(agent.cli.ok("completion", "fish"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MYSAFE")}
+    env.update(MYSAFE_HOME=str(agent.cli.home), PATH=f"{BIN}:{env['PATH']}")
+    agent.unlock()
+    out = subprocess.run([fish, "--no-config", "-c", f"source {path}; complete -C 'mysafe copy p'"],
+                         capture_output=True, text=True, env=env, timeout=30)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert [row.split("\t")[0] for row in out.stdout.splitlines()] == ["prod db"]
+
+
 def test_the_ui_opens_without_the_passphrase_while_the_agent_holds_the_vault(
     agent: Agent, run: Callable[..., object]
 ) -> None:

@@ -213,10 +213,14 @@ class Agent:
             argv = [str(word) for word in request["argv"]]
             if agent_wire.command_of(argv)[0] is None:
                 return {"fallback": "not a command the agent runs"}
-            agent_wire.send(conn, {"accepted": True})
-            conn.settimeout(None)
-            with self.run_lock:
+            if not self.run_lock.acquire(timeout=10):
+                return {"fallback": "busy"}
+            try:
+                agent_wire.send(conn, {"accepted": True})
+                conn.settimeout(None)
                 return {"rc": self._run(argv, fds)}
+            finally:
+                self.run_lock.release()
         return {"fallback": "unknown request"}
 
     def _call(self, coro: Any) -> Any:

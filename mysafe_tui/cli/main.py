@@ -65,7 +65,9 @@ async def guarded(work: Awaitable[int]) -> int:
         say(f"mysafe: {exc}")
         return 1
     except BrokenPipeError:  # `mysafe list | head`: the reader has all it wanted
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())  # no error at exit
+        os.close(null)
         return 141  # what a shell tool killed by SIGPIPE reports
     except Exception as exc:  # a bug: say so, but never dump locals that may hold secrets
         if os.environ.get("MYSAFE_DEBUG"):

@@ -115,25 +115,25 @@ def send(sock: socket.socket, message: dict[str, Any], fds: list[int] | None = N
         sock.sendall(data)
 
 
-def receive(sock: socket.socket) -> dict[str, Any] | None:
-    """One line of JSON, or None when the other end closed or sent nonsense."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
+def receive(sock: socket.socket, pending: bytearray | None = None) -> dict[str, Any] | None:
+    """One line of JSON, or None when the other end closed or sent nonsense. Where more than
+    one line may come, pass the same `pending` to each call: it keeps what followed a line."""
+    buffer = pending if pending is not None else bytearray()
+    while b"\n" not in buffer:
+        if len(buffer) > MAX_MESSAGE:
+            return None
         try:
             chunk = sock.recv(65536)
         except OSError:
             return None
         if not chunk:
             return None
-        chunks.append(chunk)
-        size += len(chunk)
-        if chunk.endswith(b"\n"):
-            break
-        if size > MAX_MESSAGE:
-            return None
+        buffer += chunk
+    end = buffer.index(b"\n")
+    line = bytes(buffer[:end])
+    del buffer[: end + 1]
     try:
-        message = json.loads(b"".join(chunks))
+        message = json.loads(line)
     except ValueError:
         return None
     return message if isinstance(message, dict) else None
@@ -178,24 +178,23 @@ def run_in_agent(argv: list[str]) -> int | None:
     if command is None:
         return None
     vault = vault_file(profile)
-    sock = connect(vault, timeout=None)  # the command may write a lot to a slow reader
+    sock = connect(vault, timeout=15.0)
     if sock is None:
         return None
+    # A terminal is not handed over as input: an agent left reading it (its caller gone)
+    # would take what the person types next. No command the agent runs reads a terminal.
+    stdin = os.open(os.devnull, os.O_RDONLY) if os.isatty(0) else 0
     with sock:
-        request = {
-            "v": PROTOCOL,
-            "op": "run",
-            "vault": os.path.realpath(vault),
-            "argv": argv,
-            "cwd": os.getcwd(),
-        }
+        request = {"v": PROTOCOL, "op": "run", "vault": os.path.realpath(vault), "argv": argv}
+        pending = bytearray()
         try:
-            send(sock, request, [0, 1, 2])
-        except OSError:
+            send(sock, request, [stdin, 1, 2])
+            if receive(sock, pending) != {"accepted": True}:  # not for the agent: run it here
+                return None
+        except OSError:  # a broken socket, a busy agent: the command runs here
             return None
-        if receive(sock) != {"accepted": True}:  # not for the agent: run it here
-            return None
-        answer = receive(sock)
+        sock.settimeout(None)  # the command may write a lot to a slow reader
+        answer = receive(sock, pending)
     if answer is None or not isinstance(answer.get("rc"), int):
         # It began, so running it again here could say things twice.
         os.write(2, b"mysafe: the agent stopped before the command finished\n")
