@@ -108,6 +108,8 @@ class Agent:
         with contextlib.suppress(OSError):  # a newer agent's socket stays
             if os.stat(path).st_ino == bound:
                 os.unlink(path)
+        with contextlib.suppress(OSError):
+            listener.shutdown(socket.SHUT_RDWR)  # wakes the thread waiting in accept()
         listener.close()
         async with self.busy:  # a command in flight finishes first
             await self.service.close()
@@ -326,7 +328,14 @@ def main() -> None:
             os.dup2(devnull, fd)
 
     async def run() -> None:
-        await Agent(config).serve(report)
+        from ..core.errors import MySafeError
+
+        try:
+            agent = Agent(config)
+        except MySafeError as exc:  # unreadable settings, say
+            report({"error": str(exc)})
+            return
+        await agent.serve(report)
 
     asyncio.run(run())
     os._exit(0)  # connection threads may still wait on a slow peer: they go with the process

@@ -106,6 +106,7 @@ class UnlockScreen(_VaultGate):
             await self.service.prepare()
             if self.from_agent and await self.service.unlock_from_agent():
                 self.app.call_later(self.app.action_unlocked, None)  # type: ignore[attr-defined]
+                self.app.notify("Opened with the unlock agent's key ('mysafe lock' ends it).")
         except MySafeError as exc:
             self.idle(f"This vault cannot be opened: {exc}")
 
