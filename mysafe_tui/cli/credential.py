@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import sys
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from ..core.models import ItemSummary
@@ -52,6 +51,8 @@ def read_request(text: str) -> dict[str, str]:
 
 
 def _host_port(scheme: str, netloc: str) -> tuple[str, int | None]:
+    from urllib.parse import urlsplit  # ~2 ms: not at every command's start
+
     parts = urlsplit(f"{scheme}://{netloc}")
     try:
         port = parts.port
@@ -63,6 +64,8 @@ def _host_port(scheme: str, netloc: str) -> tuple[str, int | None]:
 def matches(item_url: str, request: dict[str, str]) -> bool:
     """Whether a login's URL is for the host (and port, and scheme if it names one) git
     asks about."""
+    from urllib.parse import urlsplit
+
     url = item_url.strip()
     if not url:
         return False

@@ -164,14 +164,15 @@ def ask(vault: str, op: str, timeout: float | None = 5.0, **fields: Any) -> dict
         sock.close()
 
 
-def command_of(argv: list[str]) -> tuple[str | None, str]:
-    """(command, profile) as `mysafe ARGV` would read them; the command None unless it is
-    one the agent may run and nothing in the line asks for the full parser (help, a
-    rollback accepted). The agent parses the line again and checks the profile."""
+def command_line(argv: list[str]) -> tuple[str | None, str, bool]:
+    """(command, profile, plain) as `mysafe ARGV` would read them, without argparse: the
+    first word that is not an option or a global option's value, and `--profile`'s value.
+    `plain` is False when the line asks for the full parser (help, `--`, a rollback
+    accepted); what the parser makes of it is checked again by whoever runs the command."""
     profile, command, words = "default", None, iter(argv)
     for word in words:
         if word in ("-h", "--help", "--accept-rollback", "--"):
-            return None, profile
+            return command, profile, False
         if word == "--profile":
             profile = next(words, profile)
         elif word.startswith("--profile="):
@@ -180,7 +181,13 @@ def command_of(argv: list[str]) -> tuple[str | None, str]:
             next(words, None)
         elif command is None and not word.startswith("-"):
             command = word
-    return (command if command in AGENT_COMMANDS else None), profile
+    return command, profile, True
+
+
+def command_of(argv: list[str]) -> tuple[str | None, str]:
+    """(command, profile): the command None unless the agent may run this line."""
+    command, profile, plain = command_line(argv)
+    return (command if plain and command in AGENT_COMMANDS else None), profile
 
 
 def run_in_agent(argv: list[str]) -> int | None:
