@@ -239,14 +239,26 @@ async def cmd_list(args: argparse.Namespace, service: VaultService) -> int:
     if not items:
         print("No items." if not args.query else f"Nothing matches '{q(args.query)}'.")
         return 0
+    from ..core.sanitize import printable  # once: 100k items make 300k cells
+
     rows = [
-        (q(_star(i) + i.name), i.kind.label, q(_detail(i)), q(",".join(i.tags)), i.id[:8])
+        (
+            printable(_star(i) + i.name),
+            i.kind.label,
+            printable(_detail(i)),
+            printable(",".join(i.tags)),
+            i.id[:8],
+        )
         for i in items
     ]
     widths = [min(max(len(r[c]) for r in rows), 40) for c in range(4)]
-    for row in rows:
-        cells = [row[c][: widths[c]].ljust(widths[c]) for c in range(4)]
-        print("  ".join([*cells, row[4]]).rstrip())
+    w0, w1, w2, w3 = widths
+    sys.stdout.write(
+        "".join(
+            f"{a[:w0]:<{w0}}  {b[:w1]:<{w1}}  {c[:w2]:<{w2}}  {d[:w3]:<{w3}}  {e}".rstrip() + "\n"
+            for a, b, c, d, e in rows
+        )
+    )
     return 0
 
 
