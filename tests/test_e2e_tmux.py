@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -274,3 +275,44 @@ def test_cli_copy_in_tmux_lands_in_tmux_and_a_detached_clearer_clears_it(
         assert buffer() == ""  # our buffer is deleted; a space went to the outer clipboard
     finally:
         stop(term)
+
+
+def test_totp_copy_with_an_unlocked_agent_lands_in_this_terminals_tmux(tmp_path: Path) -> None:
+    """The agent holds the vault, but a copy happens where the person is: `mysafe totp
+    --copy` with no passphrase at hand puts the code in the tmux this command runs in."""
+    home = tmp_path / "home"
+    passfile = tmp_path / "pass"
+    passfile.write_text(PASSPHRASE + "\n")
+    env = {**os.environ, "MYSAFE_HOME": str(home), "MYSAFE_PASSPHRASE_FILE": str(passfile)}
+    run = functools.partial(subprocess.run, env=env, capture_output=True, text=True, check=True)
+    run([MYSAFE, "init", "--kdf-profile", "low-memory"])
+    run([MYSAFE, "add", "password", "--name", "Github", "--username", "octo", "--totp"],
+        input="gh-pw\nJBSWY3DPEHPK3PXP\n")  # fmt: skip
+    (home / "settings.json").write_text(json.dumps({"clear_seconds": 5}))
+    run([MYSAFE, "unlock"])
+    socket = f"mysafe-test-{uuid.uuid4().hex[:8]}"
+    command = (  # no MYSAFE_PASSPHRASE_FILE: only the agent can open the vault
+        f"env -u MYSAFE_PASSPHRASE_FILE MYSAFE_HOME={home} {MYSAFE} totp github --copy; sleep 60"
+    )
+    subprocess.run(["tmux", "-L", socket, "new-session", "-d", "-s", "app", "-x", "100",
+                    "-y", "30", command], env=env, check=True)  # fmt: skip
+    term = Terminal(socket, "app")
+    try:
+
+        def buffer() -> str:
+            out = subprocess.run([*term.base, "show-buffer", "-b", "mysafe"],
+                                 capture_output=True, text=True)  # fmt: skip
+            return out.stdout if out.returncode == 0 else ""
+
+        deadline = time.monotonic() + 20
+        while not buffer() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert buffer().isdigit() and len(buffer()) == 6
+        term.wait_for("One-time code")
+        deadline = time.monotonic() + 20  # and its clearer clears it, as after `copy`
+        while buffer() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert buffer() == ""
+    finally:
+        stop(term)
+        subprocess.run([MYSAFE, "lock"], env=env, capture_output=True)

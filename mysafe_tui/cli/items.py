@@ -85,6 +85,7 @@ def add_parsers(add: AddParser, common: argparse.ArgumentParser) -> None:
 
     p = add("totp", help="print an item's current one-time code (RFC 6238)")
     p.add_argument("name", help="item name or id")
+    p.add_argument("--copy", action="store_true", help="copy it instead, as 'mysafe copy' does")
     p.set_defaults(func=cmd_totp)
 
     kinds = add("add", help="add an item").add_subparsers(dest="kind", metavar="KIND")
@@ -297,22 +298,31 @@ async def cmd_get(args: argparse.Namespace, service: VaultService) -> int:
 async def cmd_copy(args: argparse.Namespace, service: VaultService) -> int:
     from ..core.errors import InvalidInput
     from ..core.models import SPECS, ItemKind
-    from .clearer import start
 
     item = await service.find(args.name, args.kind)
     if item.kind is ItemKind.FILE and not args.field:
         raise InvalidInput(f"'{item.name}' is a file: 'mysafe save {shlex.quote(args.name)}'")
-    message = await service.copy_field(item.id, args.field or SPECS[item.kind].primary)
+    await _copy(service, item, args.field or SPECS[item.kind].primary)
+    return 0
+
+
+async def _copy(service: VaultService, item: ItemSummary, field: str) -> None:
+    """Copy one field; a detached helper clears it after the set time."""
+    from .clearer import start
+
+    message = await service.copy_field(item.id, field)
     state = service.hand_over_clipboard()
     if state is not None:
         start(state, service.settings.clipboard)
     say(message)
-    return 0
 
 
 async def cmd_totp(args: argparse.Namespace, service: VaultService) -> int:
     """The code on stdout (for a script or a paste); on a terminal, how long it lasts."""
     item = await service.find(args.name)
+    if args.copy:
+        await _copy(service, item, "totp")
+        return 0
     code = await service.totp(item.id)
     print(code.code)
     if sys.stderr.isatty():

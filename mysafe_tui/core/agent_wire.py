@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 PROTOCOL = 1
 # The longest answer: the names of 100k items for completion, with room to spare.
 MAX_MESSAGE = 64 << 20
-# What the agent may run itself (the rest unlock with the key it hands over, in the caller).
+# What the agent may run itself: commands that read and print (the rest, `totp --copy`
+# included, unlock in the caller with the key the agent hands over).
 AGENT_COMMANDS = frozenset({"list", "ls", "search", "get", "show", "totp", "git-credential"})
 
 
@@ -187,6 +188,8 @@ def command_line(argv: list[str]) -> tuple[str | None, str, bool]:
 def command_of(argv: list[str]) -> tuple[str | None, str]:
     """(command, profile): the command None unless the agent may run this line."""
     command, profile, plain = command_line(argv)
+    # A copy happens where the person is (their clipboard, their terminal), not in the agent.
+    plain = plain and "--copy" not in argv
     return (command if plain and command in AGENT_COMMANDS else None), profile
 
 
