@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -214,6 +215,9 @@ class Switch(httpx.AsyncBaseTransport):
         self.down = False
         self.failing: set[str] = set()  # path endings, e.g. "/note/12"
         self.gated: set[str] = set()
+        # An access key with senhasegura's sensitive-data encryption: secrets come back as
+        # base64 RSA-OAEP ciphertext for the key's application.
+        self.encrypting = False
         self.real = httpx.AsyncHTTPTransport()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -223,18 +227,31 @@ class Switch(httpx.AsyncBaseTransport):
             body = {"response": {"status": 500, "message": "Unexpected error", "error": True}}
             return httpx.Response(500, json=body)
         answer = await self.real.handle_async_request(request)
-        if not self.gated or request.method != "GET":
+        if not (self.gated or self.encrypting) or request.method != "GET":
             return answer
         await answer.aread()
         try:
             body = json.loads(answer.content)
         except ValueError:
             return answer
-        for rows in body.values() if isinstance(body, dict) else ():
-            for row in rows if isinstance(rows, list) else ():
+        for value in body.values() if isinstance(body, dict) else ():
+            for row in value if isinstance(value, list) else ():
                 if isinstance(row, dict) and str(row.get("identifier")) in self.gated:
                     row["need_approval"] = "1"
+            if self.encrypting and isinstance(value, dict):
+                for secret in ("password", "note", "client_secret"):
+                    if value.get(secret):
+                        value[secret] = _rsa_encrypted(str(value[secret]))
         return httpx.Response(answer.status_code, json=body)
+
+
+def _rsa_encrypted(text: str) -> str:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    oaep = padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
+    return base64.b64encode(key.public_key().encrypt(text.encode(), oaep)).decode()
 
 
 class CountingProxy:

@@ -19,6 +19,7 @@ import pytest
 from conftest import FLOOR, PASSPHRASE
 from mysafe_tui.core.errors import (
     AuthenticationError,
+    EncryptedSecrets,
     InvalidInput,
     NotSupported,
     OfflineError,
@@ -403,6 +404,31 @@ async def test_a_sync_finishes_past_items_the_server_will_not_give(
     items = await by_name(service)
     assert (await service.reveal(items["Wifi"].id))["note"].reveal() == "pass: 456"
     assert (await service.reveal(items["Billing"].id))["client_secret"].reveal() == "new-secret"
+
+
+async def test_a_key_that_gets_encrypted_secrets_is_refused_with_the_setting_to_change(
+    server: RunningServer, account: Any, local: Any
+) -> None:
+    """senhasegura's sensitive-data encryption sends an RSA ciphertext for the key's own
+    application in place of each secret: caching it as the password would be wrong."""
+    key, client = account
+    service, switch = local
+    await seed(client, server.extension)  # type: ignore[attr-defined]
+    switch.encrypting = True
+    with pytest.raises(EncryptedSecrets, match="encryption of sensitive data"):
+        await login(service, server, key)
+    assert not service.remote_status().bound  # not kept: it could never give a secret
+    assert await by_name(service) == {}
+
+    switch.encrypting = False
+    await login(service, server, key)
+    await client.update_item("password", (await by_name(service))["Github"].remote.split(":")[1],
+                             {"password": "rotated"})  # fmt: skip
+    switch.encrypting = True  # the key's option turned on later
+    with pytest.raises(EncryptedSecrets):
+        await service.sync()
+    github = (await by_name(service))["Github"]
+    assert (await service.reveal(github.id))["password"].reveal() == "gh-pass"  # kept
 
 
 @pytest.mark.parametrize("how", ["option", "environment"])

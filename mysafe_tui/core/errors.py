@@ -132,3 +132,7 @@ class RemoteConflict(RemoteError):
 
 class NotSupported(RemoteError):
     """The server lacks a feature (a plain senhasegura server has no files or shares API)."""
+
+
+class EncryptedSecrets(RemoteError):
+    """The access key gets its secrets encrypted for another program: useless here."""

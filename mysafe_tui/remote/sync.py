@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import RemoteConflict, RemoteRejected, ServerError
+from ..core.errors import EncryptedSecrets, RemoteConflict, RemoteRejected, ServerError
 from ..core.models import SPECS, ItemKind, ItemSummary
 from .client import MySafeClient
 
@@ -173,6 +173,32 @@ def _gated(row: dict[str, Any]) -> str:
     return ""
 
 
+# The secret of each kind as the API names it.
+WIRE_SECRET = {ItemKind.PASSWORD: "password", ItemKind.NOTE: "note",
+               ItemKind.API_SECRET: "client_secret"}  # fmt: skip
+RSA_BLOCKS = (128, 256, 384, 512)  # RSA-1024 to 4096: one ciphertext is one modulus long
+ENCRYPTED_SECRETS = (
+    "this access key gets its secrets encrypted by senhasegura (the 'encryption of sensitive "
+    "data' option of its A2A authorization), which mysafe cannot read: turn that option off "
+    "for this key, or use a key without it, and try again; nothing was cached from it"
+)
+
+
+def looks_encrypted(kind: ItemKind, entity: dict[str, Any]) -> bool:
+    """Whether an entity's secret is base64 of exactly one RSA block: what senhasegura sends
+    to an access key with sensitive-data encryption on, instead of the secret."""
+    value = str(entity.get(WIRE_SECRET.get(kind, ""), "") or "").strip()
+    if len(value) < 170 or len(value) % 4:
+        return False
+    import base64
+    import binascii
+
+    try:
+        return len(base64.b64decode(value, validate=True)) in RSA_BLOCKS
+    except (binascii.Error, ValueError):
+        return False
+
+
 def _deactivated(local: ItemSummary, row: dict[str, Any]) -> Deactivate:
     ref = RemoteRef.parse(local.remote)
     assert ref is not None
@@ -264,6 +290,8 @@ class SyncEngine:
                 if isinstance(entity, str):  # the server failed on this one: keep the copy
                     self._unreadable(kind, row, local, entity)
                     continue
+                if looks_encrypted(kind, entity):  # the key's setting, not this item
+                    raise EncryptedSecrets(ENCRYPTED_SECRETS)
                 version = version_of(kind, entity)
                 ref = RemoteRef(kind.value, row["identifier"], version)
                 if local is not None and local.remote == str(ref) and local.active:

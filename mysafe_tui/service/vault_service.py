@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..core.errors import (
+    EncryptedSecrets,
     InvalidInput,
     MySafeError,
     WeakPassphrase,
@@ -520,7 +521,11 @@ class VaultService:
             binding, self._store, self._transport, self._server_waits
         )
         self._server = server
-        return await server.pull(progress, probe=False)  # the key and features were just checked
+        try:
+            return await server.pull(progress, probe=False)  # the key was just checked
+        except EncryptedSecrets:
+            await self.logout()  # a key that can never give a secret: not kept
+            raise
 
     async def logout(self) -> int:
         """Forget the server and drop its items from the cache; local-only items stay."""
