@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
-from . import agent, credential, inject, items, remote
+from . import agent, credential, inject, items, people, remote
 
 if TYPE_CHECKING:
     from ..service import VaultService
@@ -77,6 +77,7 @@ def _build(only: str | None) -> tuple[argparse.ArgumentParser, bool]:
 
     items.add_parsers(add, common)
     remote.add_parsers(add)
+    people.add_parsers(add)
     inject.add_parsers(add)
     agent.add_parsers(add)
     credential.add_parsers(add)

@@ -225,6 +225,18 @@ class ItemSummary(NamedTuple):
     # Where the item lives on a MySafe server, "kind:id:revision" ("" = local only). Written
     # by sync (remote/sync.py); the revision part is "r<n>" or "h<content hash>".
     remote: str = ""
+    # On a server: "" (mine, or the server does not say), "view" (shared with me, read
+    # only), "edit" (shared with me, editable). `sharing` is `Sharing.encode()` text.
+    access: str = ""
+    sharing: str = ""
+
+    @property
+    def read_only(self) -> bool:
+        return self.access == "view"
+
+    @property
+    def people(self) -> Sharing:
+        return Sharing.decode(self.sharing)
 
     def field(self, name: str) -> str:
         """A summary field as text (tags joined with commas)."""
@@ -247,7 +259,84 @@ class ItemSummary(NamedTuple):
         for name in SPECS[self.kind].summary:
             if name not in data:
                 data[name] = getattr(self, name)
+        if self.access:
+            data["access"] = self.access
+        people = self.people
+        if people.owner or people.entries:
+            data["sharing"] = people.to_json()
         return data
+
+
+@dataclass(frozen=True)
+class Sharing:
+    """Who else can open an item on a MySafe server (its internal sharing): its owner when
+    the server says, and the users and groups it is shared with, each with view or edit."""
+
+    owner: str = ""
+    # (principal, name, can_edit); principal is "user" or "group".
+    entries: tuple[tuple[str, str, bool], ...] = ()
+
+    @classmethod
+    def of_entity(cls, entity: dict[str, Any]) -> Sharing:
+        """From an API entity's `users_allowed` / `groups_allowed` (and `owner`)."""
+        entries: list[tuple[str, str, bool]] = []
+        for principal, key, name_key in (("user", "users_allowed", "username"),
+                                          ("group", "groups_allowed", "name")):  # fmt: skip
+            listed = entity.get(key)
+            for entry in listed if isinstance(listed, list) else ():
+                if isinstance(entry, dict) and str(entry.get(name_key) or "").strip():
+                    edit = entry.get("can_edit")
+                    can_edit = edit is True or str(edit).lower() in ("1", "true")
+                    entries.append((principal, str(entry[name_key]).strip(), can_edit))
+        return cls(str(entity.get("owner") or ""), tuple(sorted(entries)))
+
+    def encode(self) -> str:
+        if not self.owner and not self.entries:
+            return ""
+        import json
+
+        return json.dumps([self.owner, [list(e) for e in self.entries]], separators=(",", ":"))
+
+    @classmethod
+    def decode(cls, text: str) -> Sharing:
+        if not text:
+            return cls()
+        import json
+
+        try:
+            owner, entries = json.loads(text)
+            return cls(str(owner), tuple((str(p), str(n), bool(e)) for p, n, e in entries))
+        except (ValueError, TypeError):
+            return cls()
+
+    def changed(self, who: list[tuple[str, str]], *, edit: bool, remove: bool) -> Sharing:
+        """With the (principal, name) pairs in `who` added (view, or edit) or removed."""
+        entries = {(p, n): e for p, n, e in self.entries}
+        for key in who:
+            if remove:
+                entries.pop(key, None)
+            else:
+                entries[key] = edit
+        return Sharing(self.owner, tuple(sorted((p, n, e) for (p, n), e in entries.items())))
+
+    def names(self, principal: str) -> list[dict[str, Any]]:
+        """The API's list for `principal` ("user": users_allowed, "group": groups_allowed)."""
+        key = "username" if principal == "user" else "name"
+        return [{key: n, "can_edit": e} for p, n, e in self.entries if p == principal]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "owner": self.owner or None,
+            "users": self.names("user"),
+            "groups": self.names("group"),
+        }
+
+    def describe(self) -> str:
+        """'bob (can edit), group Ops (view only)', or 'nobody'."""
+        return ", ".join(
+            f"{'group ' if p == 'group' else ''}{n} ({'can edit' if e else 'view only'})"
+            for p, n, e in self.entries
+        ) or "nobody"
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,11 @@ from .models import ItemKind, ItemSummary
 # Field order of the encoded summary. Appending is backward compatible; reordering is not.
 SUMMARY_FIELDS = (
     "name", "username", "url", "tags", "favourite", "active", "created", "updated",
-    "file_name", "size", "media_type", "identifier_code", "method", "remote",
+    "file_name", "size", "media_type", "identifier_code", "method", "remote", "access",
+    "sharing",
 )  # fmt: skip
+# Summaries written before the last fields were appended have this many (they read as "").
+OLDEST_FIELDS = SUMMARY_FIELDS.index("remote")
 SEP = "\x00"
 # Positions the search index reads straight from the encoded text.
 NAME, USERNAME, URL, TAGS, FAVOURITE, ACTIVE = range(6)
@@ -58,6 +61,8 @@ def encode_summary(summary: ItemSummary) -> bytes:
         summary.identifier_code,
         summary.method,
         summary.remote,
+        summary.access,
+        summary.sharing,
     ]
     return SEP.join(clean_text(v) for v in values).encode()
 
@@ -67,14 +72,14 @@ def decode_summary(item_id: str, kind: ItemKind, version: int, text: str) -> Ite
     anything malformed."""
     f = text.split(SEP)
     if len(f) < len(SUMMARY_FIELDS):
-        if len(f) != len(SUMMARY_FIELDS) - 1:  # written before "remote" was appended
+        if len(f) < OLDEST_FIELDS:
             raise ValueError("summary has too few fields")
-        f.append("")
+        f += [""] * (len(SUMMARY_FIELDS) - len(f))  # written before the last were appended
     # tuple.__new__ skips the NamedTuple argument handling: a third faster on this hot path.
     return _new_tuple(ItemSummary, (
         item_id, kind, f[0], version, float(f[6]), float(f[7]), f[1], f[2],
         tuple(f[3].split(",")) if f[3] else (), f[4] == "1", f[5] == "1",
-        f[8], int(f[9]), f[10], f[11], f[12], f[13],
+        f[8], int(f[9]), f[10], f[11], f[12], f[13], f[14], f[15],
     ))  # fmt: skip
 
 

@@ -448,7 +448,7 @@ def normalise(raw: dict[str, Any]) -> dict[str, Any]:
     out = dict(raw)
     if "identifier" in out:
         out["identifier"] = str(out["identifier"])
-    for name in ("can_view", "can_write", "active", "need_justify", "need_approval"):
+    for name in ("can_view", "can_write", "mine", "active", "need_justify", "need_approval"):
         if name in out:
             out[name] = flag(out[name])
     if "revision" in out:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import EncryptedSecrets, RemoteConflict, RemoteRejected, ServerError
-from ..core.models import SPECS, ItemKind, ItemSummary
+from ..core.models import SPECS, ItemKind, ItemSummary, Sharing
 from .client import MySafeClient
 
 SyncProgress = Callable[[int, int], None]  # (entities done, entities to fetch)
@@ -94,15 +94,32 @@ def to_local(kind: ItemKind, entity: dict[str, Any]) -> tuple[dict[str, Any], di
     return fields, {k: v for k, v in secret.items() if v}
 
 
+def access_of(*sources: dict[str, Any]) -> str:
+    """"view" (shared with me, read only), "edit" (shared with me, editable) or "" (mine,
+    or the server does not say), from list rows and entities (`can_write`, `mine`)."""
+    can_write = next((src["can_write"] for src in sources if "can_write" in src), True)
+    mine = next((src["mine"] for src in sources if "mine" in src), None)
+    if not can_write:
+        return "view"
+    return "edit" if mine is False else ""
+
+
 def cached(
-    kind: ItemKind, entity: dict[str, Any], remote_id: str, favourite: bool
+    kind: ItemKind,
+    entity: dict[str, Any],
+    remote_id: str,
+    favourite: bool,
+    row: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """A server entity as the cache stores it: local fields, `remote` ref, secret fields."""
+    """A server entity as the cache stores it: local fields, `remote` ref, who may open it
+    (`access`, `sharing`: from the entity and its list `row`), secret fields."""
     fields, secret = to_local(kind, entity)
     fields.update(
         remote=str(RemoteRef(kind.value, remote_id, version_of(kind, entity))),
         favourite=favourite,
         active=True,
+        access=access_of(row or {}, entity),
+        sharing=Sharing.of_entity(entity).encode(),
     )
     return fields, secret
 
@@ -292,13 +309,13 @@ class SyncEngine:
                     continue
                 if looks_encrypted(kind, entity):  # the key's setting, not this item
                     raise EncryptedSecrets(ENCRYPTED_SECRETS)
-                version = version_of(kind, entity)
-                ref = RemoteRef(kind.value, row["identifier"], version)
-                if local is not None and local.remote == str(ref) and local.active:
+                favourite = local.favourite if local else False
+                fields, secret = cached(kind, entity, row["identifier"], favourite, row)
+                if local is not None and local.active and all(
+                    getattr(local, name) == fields[name] for name in ("remote", "access", "sharing")
+                ):
                     self.unchanged += 1
                     continue
-                favourite = local.favourite if local else False
-                fields, secret = cached(kind, entity, row["identifier"], favourite)
                 save = Save(kind, fields, secret, local.id if local else None)
                 if kind is ItemKind.FILE:
                     yield SaveFile(save, self.client.download_file(row["identifier"]))

@@ -102,6 +102,8 @@ def list_row(config: KindConfig, item: dict[str, Any]) -> dict[str, Any]:
         can_write=item["can_write"],
         revision=item["revision"],
         active=item["active"],
+        owner=item["owner"],
+        mine=item["mine"],
     )
     return row
 
@@ -110,7 +112,9 @@ def for_client(request: Request, data: dict[str, Any], *, row: bool = False) -> 
     """Plain-senhasegura mode (`mysafe serve --no-extension`) drops the §4 additions."""
     if request.app.state.config.extension:
         return data
-    extra = ("revision", "active") if row else ("revision", "active", "can_write")
+    extra: tuple[str, ...] = ("revision", "active", "owner", "mine")
+    if not row:
+        extra += ("can_write",)
     return {key: value for key, value in data.items() if key not in extra}
 
 
@@ -128,6 +132,8 @@ def entity(config: KindConfig, item: dict[str, Any], *, with_secret: bool) -> di
         revision=item["revision"],
         active=item["active"],
         can_write=item["can_write"],
+        owner=item["owner"],
+        mine=item["mine"],
     )
     if not with_secret:
         for name in config.secret:

@@ -210,12 +210,14 @@ class SQLiteStore(ShareStore):
         value: dict[str, Any] = json.loads(raw)
         return value
 
-    _VISIBLE = """
-        SELECT {columns}, 1 AS can_write FROM items i WHERE i.owner_id = :user {filter}
+    _OWNER = "(SELECT name FROM users WHERE id = i.owner_id) AS owner"
+    _VISIBLE = f"""
+        SELECT {{columns}}, 1 AS can_write, 1 AS mine, {_OWNER} FROM items i
+         WHERE i.owner_id = :user {{filter}}
         UNION ALL
-        SELECT {columns}, MAX(a.can_edit) AS can_write FROM items i
+        SELECT {{columns}}, MAX(a.can_edit) AS can_write, 0 AS mine, {_OWNER} FROM items i
           JOIN item_access a ON a.item_id = i.id
-         WHERE i.owner_id <> :user {filter}
+         WHERE i.owner_id <> :user {{filter}}
            AND ((a.principal = 'user' AND a.principal_id = :user) OR
                 (a.principal = 'group' AND a.principal_id IN
                    (SELECT group_id FROM group_members WHERE user_id = :user)))
@@ -239,6 +241,8 @@ class SQLiteStore(ShareStore):
             revision=row["revision"],
             can_view=True,
             can_write=bool(row["can_write"]),
+            owner=row["owner"],
+            mine=bool(row["mine"]),
             created_at=row["created_at"],
             updated_at=row["updated_at"],
         )

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..core.errors import InvalidInput
-from ..core.models import ItemKind, ItemSummary
+from ..core.models import ItemKind, ItemSummary, Sharing
 from .values import summary_fields
 
 if TYPE_CHECKING:
@@ -143,6 +143,32 @@ class ServerConnection:
         current = await session.guard(session.client.get_item(item.kind.value, ref.remote_id))
         fields, secret = cached(item.kind, current, ref.remote_id, item.favourite)
         return await self.store.save_item(item.kind, fields, secret, item.id)
+
+    async def reshare(
+        self, item: ItemSummary, change: Callable[[Sharing], Sharing]
+    ) -> tuple[ItemSummary, list[str]]:
+        """Change who else may open `item` on the server (its users_allowed/groups_allowed,
+        read fresh first: the lists are replaced whole). Returns the item as cached again
+        and what the server could not do (`shared_error`: an unknown user, say)."""
+        from ..remote.sync import RemoteRef, cached
+
+        ref = RemoteRef.parse(item.remote)
+        if ref is None:
+            raise InvalidInput(
+                f"'{item.name}' is only in this vault: upload it first ('mysafe push'), then "
+                "share it with people on the server"
+            )
+        session = self.session
+        kind = item.kind.value
+        current = await session.guard(session.client.get_item(kind, ref.remote_id))
+        wanted = change(Sharing.of_entity(current))
+        body = {"users_allowed": wanted.names("user"), "groups_allowed": wanted.names("group")}
+        written = await session.guard(session.client.update_item(kind, ref.remote_id, body))
+        failed = written.get("shared_error")
+        errors = [_shared_error(e) for e in failed] if isinstance(failed, list) else []
+        fresh = await session.guard(session.client.get_item(kind, ref.remote_id))
+        fields, secret = cached(item.kind, fresh, ref.remote_id, item.favourite)
+        return await self.store.save_item(item.kind, fields, secret, item.id), errors
 
     @property
     def url(self) -> str:
@@ -305,3 +331,10 @@ class ServerConnection:
             raise
         await offer(None)
         await writing
+
+
+def _shared_error(entry: object) -> str:
+    """One `shared_error` entry as a sentence part (the API shows strings or objects)."""
+    if isinstance(entry, dict):
+        return ", ".join(f"{k}: {v}" for k, v in entry.items())
+    return str(entry)

@@ -54,5 +54,5 @@ def check_required(kind: ItemKind, fields: dict[str, Any], secret: dict[str, str
 
 def summary_fields(item: ItemSummary) -> dict[str, Any]:
     """An item's summary fields and flags as `Vault.save_item` takes them."""
-    keep = ("favourite", "active", "remote", *SPECS[item.kind].summary)
+    keep = ("favourite", "active", "remote", "access", "sharing", *SPECS[item.kind].summary)
     return {name: getattr(item, name) for name in keep}

@@ -1,0 +1,146 @@
+"""MySafe's internal sharing between people of one server, on a real `mysafe serve` (with its
+extension, and as a plain senhasegura): users and groups, view or edit, refusals explained."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from test_cli import Cli
+
+from conftest import FLOOR, PASSPHRASE
+from mysafe_tui.core.errors import InvalidInput
+from mysafe_tui.core.models import ItemKind, ItemSummary
+from mysafe_tui.core.settings import Paths
+from mysafe_tui.server.app import ServerConfig, open_store
+from mysafe_tui.service import VaultService
+from serverkit import RunningServer, start_server
+
+NAMES = itertools.count()
+
+
+@pytest.fixture(scope="module", params=["extension", "plain"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningServer]:
+    args = ["--rate-limit", "100000"] + (["--no-extension"] if request.param == "plain" else [])
+    running = start_server(tmp_path_factory.mktemp(request.param), users=("admin",), args=args)
+    running.extension = request.param == "extension"
+    yield running
+    running.stop()
+
+
+class Person:
+    def __init__(self, server: RunningServer, folder: Path) -> None:
+        self.name = f"person{next(NAMES)}"
+        self.client_id, self.secret = server.new_user(self.name)
+        self.service = VaultService(Paths(folder, folder), kdf_params=FLOOR)
+        self.server = server
+
+    async def start(self) -> Person:
+        await self.service.create(PASSPHRASE)
+        await self.service.login(self.server.url, self.client_id, self.secret)
+        return self
+
+    async def item(self, name: str) -> ItemSummary | None:
+        """The item as this person's vault has it after a sync (None: not there)."""
+        await self.service.sync()
+        found = {item.name: item for item in await self.service.search("")}
+        return found.get(name)
+
+    async def shared(self, name: str) -> ItemSummary:
+        item = await self.item(name)
+        assert item is not None, f"{name} is not in {self.name}'s vault"
+        return item
+
+
+@pytest.fixture
+async def people(server: RunningServer, tmp_path: Path) -> AsyncIterator[list[Person]]:
+    team = [await Person(server, tmp_path / f"p{n}").start() for n in range(3)]
+    yield team
+    for person in team:
+        await person.service.close()
+
+
+def add_group(server: RunningServer, name: str, *members: str) -> None:
+    store = open_store(ServerConfig(server.data_dir))
+    try:
+        store.add_group(name, list(members))
+    finally:
+        store.close()
+
+
+async def test_view_then_edit_then_removed(people: list[Person], server: RunningServer) -> None:
+    alice, bob, _ = people
+    made = await alice.service.create_item(
+        ItemKind.PASSWORD, {"name": "Prod db", "username": "dba", "password": "db-S3cret"}
+    )
+    item, errors = await alice.service.share_with(made.id, [bob.name])
+    assert errors == [] and item.people.entries == (("user", bob.name, False),)
+
+    seen = await bob.shared("Prod db")
+    assert seen.read_only
+    assert (await bob.service.reveal(seen.id))["password"].reveal() == "db-S3cret"
+    with pytest.raises(InvalidInput, match="shared with you .*to view only"):
+        await bob.service.update_item(seen.id, {"username": "mine now"})
+    with pytest.raises(InvalidInput, match="view only"):
+        await bob.service.deactivate(seen.id)
+    with pytest.raises(InvalidInput, match="only its owner"):
+        await bob.service.share_with(seen.id, ["someone"])
+
+    await alice.service.share_with(made.id, [bob.name], edit=True)
+    seen = await bob.shared("Prod db")
+    assert not seen.read_only
+    # Only the extension says whose an item is; a plain senhasegura only says "can write".
+    assert seen.access == ("edit" if server.extension else "")  # type: ignore[attr-defined]
+    await bob.service.update_item(seen.id, {"username": "dba2"})
+    assert (await alice.shared("Prod db")).username == "dba2"
+
+    await alice.service.share_with(made.id, [bob.name], remove=True)
+    assert await bob.item("Prod db") is None  # gone from bob's cache
+
+
+async def test_groups_and_unknown_names(people: list[Person], server: RunningServer) -> None:
+    alice, bob, carol = people
+    team = f"team{next(NAMES)}"
+    add_group(server, team, bob.name, carol.name)
+    made = await alice.service.create_item(ItemKind.NOTE, {"name": "Runbook", "note": "step 1"})
+    item, errors = await alice.service.share_with(made.id, ["nobody-here"], [team])
+    assert errors == ["user nobody-here not found"]  # the server's shared_error, said
+    assert item.people.entries == (("group", team, False),)
+    for person in (bob, carol):
+        assert (await person.shared("Runbook")).read_only
+
+
+async def test_a_local_item_must_be_uploaded_before_it_is_shared(
+    tmp_path: Path, server: RunningServer
+) -> None:
+    service = VaultService(Paths(tmp_path, tmp_path), kdf_params=FLOOR)
+    await service.create(PASSPHRASE)
+    try:
+        made = await service.create_item(ItemKind.NOTE, {"name": "Mine", "note": "x"})
+        with pytest.raises(InvalidInput, match="no server|log"):
+            await service.share_with(made.id, ["bob"])
+    finally:
+        await service.close()
+
+
+def test_share_with_on_the_command_line(server: RunningServer, tmp_path: Path) -> None:
+    alice_id, alice_secret = server.new_user(f"person{next(NAMES)}")
+    bob = f"person{next(NAMES)}"
+    server.new_user(bob)
+    cli = Cli(tmp_path / "home")
+    cli.ok("init", "--kdf-profile", "low-memory")
+    done = cli("login", server.url, "--client-id", alice_id, stdin=alice_secret + "\n")
+    assert done.returncode == 0, done.stderr
+    cli.ok("add", "password", "--name", "Github", "--username", "octo", stdin="pw\n")
+    assert cli.ok("share-with", "Github") == "Github: Shared with: nobody\n"
+    assert cli.ok("share-with", "Github", "--user", bob, "--edit") == (
+        f"Github: Shared with: {bob} (can edit)\n"
+    )
+    failed = cli("share-with", "Github", "--user", "ghost")
+    assert failed.returncode == 1
+    assert "the server did not share with user ghost not found" in failed.stderr
+    assert "Traceback" not in failed.stderr
