@@ -11,7 +11,7 @@ import pytest
 from test_cli import Cli
 
 from conftest import FLOOR, PASSPHRASE
-from mysafe_tui.core.errors import InvalidInput
+from mysafe_tui.core.errors import InvalidInput, NotSupported
 from mysafe_tui.core.models import ItemKind, ItemSummary
 from mysafe_tui.core.settings import Paths
 from mysafe_tui.server.app import ServerConfig, open_store
@@ -136,11 +136,58 @@ def test_share_with_on_the_command_line(server: RunningServer, tmp_path: Path) -
     done = cli("login", server.url, "--client-id", alice_id, stdin=alice_secret + "\n")
     assert done.returncode == 0, done.stderr
     cli.ok("add", "password", "--name", "Github", "--username", "octo", stdin="pw\n")
-    assert cli.ok("share-with", "Github") == "Github: Shared with: nobody\n"
+    assert cli.ok("share-with", "Github") == "Github: shared with nobody\n"
     assert cli.ok("share-with", "Github", "--user", bob, "--edit") == (
-        f"Github: Shared with: {bob} (can edit)\n"
+        f"Github: shared with {bob} (can edit)\n"
     )
     failed = cli("share-with", "Github", "--user", "ghost")
     assert failed.returncode == 1
     assert "the server did not share with user ghost not found" in failed.stderr
     assert "Traceback" not in failed.stderr
+
+
+async def test_history_says_who_did_what_or_that_the_server_keeps_none(
+    people: list[Person], server: RunningServer
+) -> None:
+    alice, bob, _ = people
+    made = await alice.service.create_item(
+        ItemKind.PASSWORD, {"name": "Vpn", "username": "me", "password": "vpn-S3cret"}
+    )
+    if not server.extension:  # type: ignore[attr-defined]
+        with pytest.raises(NotSupported, match="plain senhasegura"):
+            await alice.service.history(made.id)
+        return
+    await alice.service.share_with(made.id, [bob.name], edit=True)
+    seen = await bob.shared("Vpn")  # bob's sync reads it: his key, his address
+    await bob.service.update_item(seen.id, {"username": "bob-was-here"})
+    await alice.service.sync()
+    await alice.service.deactivate(made.id)
+
+    events = await alice.service.history(made.id)
+    assert [e.event for e in events if e.event != "read"] == [
+        "deactivated",
+        "changed",
+        "shared",
+        "created",
+    ]  # newest first
+    by_bob = [e for e in events if e.user == bob.name]
+    assert {e.event for e in by_bob} == {"read", "changed"}
+    assert all(e.client_id == bob.client_id and e.address == "127.0.0.1" for e in by_bob)
+    assert "vpn-S3cret" not in repr(events)  # what happened, never what it holds
+    assert [e.event for e in await bob.service.history(seen.id)] == [
+        e.event for e in await alice.service.history(made.id)
+    ]  # bob can see it too, so he sees its history
+
+
+def test_history_on_the_command_line(server: RunningServer, tmp_path: Path) -> None:
+    client_id, secret = server.new_user(f"person{next(NAMES)}")
+    cli = Cli(tmp_path / "home")
+    cli.ok("init", "--kdf-profile", "low-memory")
+    assert cli("login", server.url, "--client-id", client_id, stdin=secret + "\n").returncode == 0
+    cli.ok("add", "note", "--name", "Runbook", stdin="step one\n")
+    if not server.extension:  # type: ignore[attr-defined]
+        assert "plain senhasegura" in cli.fails("history", "Runbook")
+        return
+    lines = cli.ok("history", "Runbook").splitlines()
+    assert lines[-1].split()[2] == "created" and client_id in lines[-1]
+    assert cli.ok("history", "Runbook", "--json").startswith("[")

@@ -265,3 +265,17 @@ def test_a_100_mib_file_share_keeps_the_server_memory_flat(tmp_path: Path) -> No
         assert grown < 64, f"the server grew by {grown:.0f} MiB for a 100 MiB share"
     finally:
         running.stop()
+
+
+def test_a_links_opens_and_reveals_are_in_its_owners_history(
+    server: RunningServer, alice: httpx.Client
+) -> None:
+    link = server.share(alice, NOTE, views=2)
+    assert status_of(link).status_code == 200
+    assert reveal(link).status_code == 200
+    history = alice.get(f"/api/mysafe-ext/share/{link.share_id}/history").json()["history"]
+    assert [event["event"] for event in history] == ["revealed", "opened"]
+    assert all(event["address"] == "127.0.0.1" and event["user"] is None for event in history)
+    assert link.key.hex() not in str(history) and link.share_id not in str(history)
+    other = server.client("bob").get(f"/api/mysafe-ext/share/{link.share_id}/history")
+    assert other.status_code == 404  # only the owner's

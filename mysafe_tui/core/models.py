@@ -238,6 +238,14 @@ class ItemSummary(NamedTuple):
     def people(self) -> Sharing:
         return Sharing.decode(self.sharing)
 
+    def sharing_line(self) -> str:
+        """'shared with you by alice, view only', 'shared with bob (can edit)', or ""."""
+        people = self.people
+        if self.access:
+            by = f" by {people.owner}" if people.owner else ""
+            return f"shared with you{by}, {'view only' if self.read_only else 'you can edit it'}"
+        return f"shared with {people.describe()}" if people.entries else ""
+
     def field(self, name: str) -> str:
         """A summary field as text (tags joined with commas)."""
         if name == "tags":
@@ -333,10 +341,32 @@ class Sharing:
 
     def describe(self) -> str:
         """'bob (can edit), group Ops (view only)', or 'nobody'."""
-        return ", ".join(
-            f"{'group ' if p == 'group' else ''}{n} ({'can edit' if e else 'view only'})"
-            for p, n, e in self.entries
-        ) or "nobody"
+        return (
+            ", ".join(
+                f"{'group ' if p == 'group' else ''}{n} ({'can edit' if e else 'view only'})"
+                for p, n, e in self.entries
+            )
+            or "nobody"
+        )
+
+
+@dataclass(frozen=True)
+class HistoryEvent:
+    """One line of an item's (or a link's) access history, as its server kept it."""
+
+    at: float
+    event: str  # created, read, changed, shared, deactivated, restored; opened, revealed
+    user: str  # "" for a link's recipient (no account)
+    client_id: str  # the access key used
+    address: str  # the client's address as the server saw it
+
+    @classmethod
+    def of(cls, raw: dict[str, Any]) -> HistoryEvent:
+        try:
+            at = float(raw.get("at") or 0)
+        except (TypeError, ValueError):
+            at = 0.0
+        return cls(at, *(str(raw.get(k) or "") for k in ("event", "user", "client_id", "address")))
 
 
 @dataclass(frozen=True)

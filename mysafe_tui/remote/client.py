@@ -373,6 +373,14 @@ class MySafeClient:
             ) from None
         return _entity(body, WRITE_KEYS[kind], self.base_url)
 
+    async def history(self, kind: str, item_id: str) -> list[dict[str, Any]]:
+        """Extension "history": an item's events, newest first."""
+        body = await self.call("GET", f"{self.prefix}/mysafe-ext/history/{kind}/{item_id}")
+        rows = body.get("history", [])
+        if not isinstance(rows, list):
+            raise ServerError(f"{self.base_url} sent a malformed history")
+        return [row for row in rows if isinstance(row, dict)]
+
     async def set_active(self, kind: str, item_id: str, active: bool) -> None:
         word = "active" if active else "inactive"
         await self.call("POST", self._path(kind, word, item_id), idempotent=True)

@@ -95,7 +95,7 @@ def to_local(kind: ItemKind, entity: dict[str, Any]) -> tuple[dict[str, Any], di
 
 
 def access_of(*sources: dict[str, Any]) -> str:
-    """"view" (shared with me, read only), "edit" (shared with me, editable) or "" (mine,
+    """ "view" (shared with me, read only), "edit" (shared with me, editable) or "" (mine,
     or the server does not say), from list rows and entities (`can_write`, `mine`)."""
     can_write = next((src["can_write"] for src in sources if "can_write" in src), True)
     mine = next((src["mine"] for src in sources if "mine" in src), None)
@@ -311,8 +311,13 @@ class SyncEngine:
                     raise EncryptedSecrets(ENCRYPTED_SECRETS)
                 favourite = local.favourite if local else False
                 fields, secret = cached(kind, entity, row["identifier"], favourite, row)
-                if local is not None and local.active and all(
-                    getattr(local, name) == fields[name] for name in ("remote", "access", "sharing")
+                if (
+                    local is not None
+                    and local.active
+                    and all(
+                        getattr(local, name) == fields[name]
+                        for name in ("remote", "access", "sharing")
+                    )
                 ):
                     self.unchanged += 1
                     continue

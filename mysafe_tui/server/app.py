@@ -24,7 +24,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..core.crypto import KEY_LEN
 from . import files, items, shares
-from .http import authenticated, envelope, store_of
+from .history import DEFAULT_DAYS, FLUSH_SECONDS, HistoryLog
+from .http import authenticated, envelope, history_of, store_of
 from .store import SQLiteStore, Store
 
 access_log = logging.getLogger("mysafe.server.access")
@@ -40,6 +41,7 @@ class ServerConfig:
     public_rate_per_minute: int = 60
     max_file_bytes: int = 100 * 1024 * 1024
     purge_interval: float = 60.0
+    history_days: int = DEFAULT_DAYS  # access history older than this is deleted
     extension: bool = True  # False: only API.md §1–3, like a plain senhasegura server
     clock: Callable[[], float] = field(default=time.time)
 
@@ -74,15 +76,22 @@ def create_app(config: ServerConfig) -> Starlette:
     store: Store = open_store(config)  # mypy checks SQLiteStore against the interface
     blobs = files.BlobStore(config.data_dir / "files", config.max_file_bytes)
 
+    history = HistoryLog(store)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        task = asyncio.create_task(_purge_forever(store, config.purge_interval))
+        tasks = [
+            asyncio.create_task(_purge_forever(store, config)),
+            asyncio.create_task(_flush_forever(history)),
+        ]
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            history.flush()
             store.close()
 
     routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
@@ -96,6 +105,18 @@ def create_app(config: ServerConfig) -> Starlette:
                 f"{prefix}/mysafe-ext/entities/{{kind}}", authenticated(entities), methods=["GET"]
             )
         )
+        routes += [
+            Route(
+                f"{prefix}/mysafe-ext/history/{{kind}}/{{id}}",
+                authenticated(item_history),
+                methods=["GET"],
+            ),
+            Route(
+                f"{prefix}/mysafe-ext/share/{{share_id}}/history",
+                authenticated(share_history),
+                methods=["GET"],
+            ),
+        ]
         routes += files.routes(f"{prefix}/mysafe-ext", blobs)
         routes += shares.routes(prefix, config.max_file_bytes)
     if config.extension:
@@ -105,6 +126,7 @@ def create_app(config: ServerConfig) -> Starlette:
     )
     app.state.store = store
     app.state.config = config
+    app.state.history = history
     app.add_middleware(Guard, limiter=RateLimiter(config.public_rate_per_minute, config.clock))
     return app
 
@@ -121,7 +143,29 @@ async def healthz(request: Request) -> Response:
 
 
 async def capabilities(request: Request, user_id: int) -> Response:
-    return envelope(200, capabilities=["bulk", "files", "revisions", "shares"], version="1")
+    features = ["bulk", "files", "history", "revisions", "shares"]
+    return envelope(200, capabilities=features, version="1")
+
+
+async def item_history(request: Request, user_id: int) -> Response:
+    """Extension "history": an item's events, newest first, for those who can see it."""
+    kind = request.path_params["kind"]
+    if kind not in items.KINDS and kind != "file":
+        return envelope(404, "Not found")
+    await run_in_threadpool(history_of(request).flush)
+    found = await run_in_threadpool(
+        store_of(request).item_history, user_id, kind, request.path_params["id"]
+    )
+    return envelope(200, history=found)
+
+
+async def share_history(request: Request, user_id: int) -> Response:
+    """The opens and reveals of one of the caller's links."""
+    await run_in_threadpool(history_of(request).flush)
+    found = await run_in_threadpool(
+        store_of(request).share_history, user_id, request.path_params["share_id"]
+    )
+    return envelope(200, history=found)
 
 
 async def entities(request: Request, user_id: int) -> Response:
@@ -139,13 +183,25 @@ async def entities(request: Request, user_id: int) -> Response:
     return envelope(200, entities=[render(item) for item in found])
 
 
-async def _purge_forever(store: Store, interval: float) -> None:
+async def _purge_forever(store: Store, config: ServerConfig) -> None:
     while True:
-        await asyncio.sleep(interval)
+        await asyncio.sleep(config.purge_interval)
         try:
             await asyncio.to_thread(store.purge_expired_shares)
+            await asyncio.to_thread(
+                store.purge_history, config.clock() - config.history_days * 86400
+            )
         except Exception as exc:  # keep purging later; say what failed, nothing more
             error_log.error("periodic purge failed: %s", type(exc).__name__)
+
+
+async def _flush_forever(history: HistoryLog) -> None:
+    while True:
+        await asyncio.sleep(FLUSH_SECONDS)
+        try:
+            await asyncio.to_thread(history.flush)
+        except Exception as exc:
+            error_log.error("writing the access history failed: %s", type(exc).__name__)
 
 
 class RateLimiter:

@@ -48,6 +48,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="how often expired share content is deleted (default 60)",
     )
     parser.add_argument(
+        "--history-days",
+        type=int,
+        default=365,
+        metavar="DAYS",
+        help="how long the access history of items and links is kept (default 365)",
+    )
+    parser.add_argument(
         "--trusted-proxy",
         action="append",
         default=[],
@@ -107,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
         public_rate_per_minute=max(1, args.rate_limit),
         max_file_bytes=max(1, args.max_file_mib) * 1024 * 1024,
         purge_interval=max(0.1, args.purge_interval),
+        history_days=max(1, args.history_days),
         extension=not args.no_extension,
     )
     if args.serve_command is None:

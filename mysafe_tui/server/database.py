@@ -50,6 +50,13 @@ CREATE TABLE IF NOT EXISTS shares (
     failed_attempts INTEGER NOT NULL DEFAULT 0, revoked INTEGER NOT NULL DEFAULT 0,
     last_access_at REAL);
 CREATE INDEX IF NOT EXISTS shares_owner ON shares (owner_id);
+CREATE TABLE IF NOT EXISTS history (
+    id INTEGER PRIMARY KEY, item_id INTEGER, share_hash BLOB, at REAL NOT NULL,
+    event TEXT NOT NULL, user_id INTEGER, client_id TEXT NOT NULL DEFAULT '',
+    address TEXT NOT NULL DEFAULT '');
+CREATE INDEX IF NOT EXISTS history_item ON history (item_id, at);
+CREATE INDEX IF NOT EXISTS history_share ON history (share_hash, at);
+CREATE INDEX IF NOT EXISTS history_at ON history (at);
 CREATE TABLE IF NOT EXISTS share_chunks (
     id_hash BLOB NOT NULL, seq INTEGER NOT NULL, data BLOB NOT NULL,
     PRIMARY KEY (id_hash, seq)) WITHOUT ROWID;

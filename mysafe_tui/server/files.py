@@ -32,7 +32,16 @@ from ..core.crypto import (
 from ..core.models import ItemKind
 from .errors import ApiError, Conflict, invalid
 from .http import authenticated, envelope, read_body, store_of
-from .items import KindConfig, entity, if_match, kind_routes, parse_sharing, split_fields, stored
+from .items import (
+    KindConfig,
+    entity,
+    if_match,
+    kind_routes,
+    parse_sharing,
+    record_event,
+    split_fields,
+    stored,
+)
 
 FILE = KindConfig(
     "file",
@@ -165,6 +174,7 @@ def routes(prefix: str, blobs: BlobStore) -> list[BaseRoute]:
         except BaseException:
             blobs.delete(stored["blob"])
             raise
+        record_event(request, user_id, item, "created", body)
         return envelope(
             201,
             "File successfully registered",
@@ -204,6 +214,7 @@ def routes(prefix: str, blobs: BlobStore) -> list[BaseRoute]:
             raise
         if stored is not None:
             blobs.delete(old.get("blob"))
+        record_event(request, user_id, item, "changed" if plain or sealed else "", body)
         return envelope(
             200,
             "File successfully updated",
@@ -223,6 +234,7 @@ def routes(prefix: str, blobs: BlobStore) -> list[BaseRoute]:
         )
         if not item.get("blob"):
             raise ApiError(1005, "1005: File has no content")
+        record_event(request, user_id, item, "read")
         return StreamingResponse(
             blobs.read(item),
             media_type="application/octet-stream",

@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 
 from ..core.sanitize import forbidden_char
 from .errors import ApiError, invalid
+from .history import HistoryLog
 from .store import Store
 
 MAX_PLAIN_TEXT = 4096  # a name, a URL, a tag list, a file name, a label
@@ -89,9 +90,10 @@ def authenticated(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         if scheme.lower() != "bearer" or not token.strip():
             return unauthorized("Missing bearer token")
         store = store_of(request)
-        user_id = store.user_for_token(token.strip())  # one indexed read: not worth a thread
-        if user_id is None:
+        holder = store.token_holder(token.strip())  # one indexed read: not worth a thread
+        if holder is None:
             return unauthorized("Invalid or expired token")
+        user_id, request.state.client_id = holder
         request.state.user_id = user_id
         try:
             return await handler(request, user_id)
@@ -133,3 +135,8 @@ def plain_text(name: str, value: Any) -> str:
 def store_of(request: Request) -> Store:
     store: Store = request.app.state.store
     return store
+
+
+def history_of(request: Request) -> HistoryLog:
+    log: HistoryLog = request.app.state.history
+    return log

@@ -18,7 +18,16 @@ from ..core.models import FIELDS, SPECS, ItemKind
 from ..core.sanitize import LONE_SURROGATE
 from ..core.totp import parse_seed, totp
 from .errors import ApiError, Conflict, invalid, missing
-from .http import authenticated, envelope, flag, plain_text, read_body, store_of, text
+from .http import (
+    authenticated,
+    envelope,
+    flag,
+    history_of,
+    plain_text,
+    read_body,
+    store_of,
+    text,
+)
 from .store import Sharing
 
 TOKEN_TTL = 3600
@@ -152,6 +161,18 @@ def written(config: KindConfig, item: dict[str, Any], shared_error: list[Any]) -
     return out
 
 
+def record_event(
+    request: Request, user_id: int, item: dict[str, Any], event: str, body: Any = None
+) -> None:
+    """Into the access history: `event` (if any), and "shared" when the body changed who
+    may open the item."""
+    log = history_of(request)
+    if event:
+        log.add(request, event, item_id=item["identifier"], user_id=user_id)
+    if isinstance(body, dict) and ("users_allowed" in body or "groups_allowed" in body):
+        log.add(request, "shared", item_id=item["identifier"], user_id=user_id)
+
+
 def _current_code(seed: str) -> str:
     if not seed:
         return ""
@@ -262,6 +283,7 @@ def kind_routes(config: KindConfig, prefix: str) -> list[BaseRoute]:
 
     async def get_item(request: Request, user_id: int) -> Response:
         item = store_of(request).get_item(user_id, config.kind, request.path_params["id"])
+        history_of(request).add(request, "read", item_id=item["identifier"], user_id=user_id)
         return envelope(
             200, **{config.entity_key: for_client(request, entity(config, item, with_secret=True))}
         )
@@ -279,6 +301,7 @@ def kind_routes(config: KindConfig, prefix: str) -> list[BaseRoute]:
             sealed,
             parse_sharing(body),
         )
+        record_event(request, user_id, item, "created", body)
         return envelope(
             201,
             f"{config.noun} successfully registered",
@@ -310,6 +333,7 @@ def kind_routes(config: KindConfig, prefix: str) -> list[BaseRoute]:
                     )
                 },
             )
+        record_event(request, user_id, item, "changed" if plain or sealed else "", body)
         return envelope(
             200,
             f"{config.noun} successfully updated",
@@ -318,13 +342,14 @@ def kind_routes(config: KindConfig, prefix: str) -> list[BaseRoute]:
 
     def set_active(active: bool, word: str) -> Any:
         async def handler(request: Request, user_id: int) -> Response:
-            await run_in_threadpool(
+            item = await run_in_threadpool(
                 store_of(request).set_active,
                 user_id,
                 config.kind,
                 request.path_params["id"],
                 active,
             )
+            record_event(request, user_id, item, "restored" if active else "deactivated")
             return envelope(200, f"{config.noun} successfully {word}")  # the envelope only
 
         handler.__name__ = f"{word}_{config.kind}"

@@ -98,10 +98,7 @@ class ShareStore(Database):
     def revoke_share(self, owner_id: int, share_id: str) -> dict[str, Any]:
         """Revoke by share id, or by the `share_hash` a listing gives (an owner who lost the
         link can still kill it)."""
-        if re.fullmatch(r"[0-9a-f]{64}", share_id):
-            id_hash = bytes.fromhex(share_id)
-        else:
-            id_hash = sha256(share_id.encode())
+        id_hash = share_id_hash(share_id)
         with self._write() as db:
             cur = db.execute(
                 "UPDATE shares SET revoked = 1 WHERE id_hash = ? AND owner_id = ?",
@@ -222,3 +219,11 @@ def _share_state(row: sqlite3.Row, now: float) -> str:
     if row["expires_at"] <= now or row["size"] is None:
         return "expired"
     return "active"
+
+
+def share_id_hash(share_id: str) -> bytes:
+    """What a share is stored under: the hash of its id, or that hash as a listing gives it
+    (64 hex digits: an owner who lost the link can still name it)."""
+    if re.fullmatch(r"[0-9a-f]{64}", share_id):
+        return bytes.fromhex(share_id)
+    return sha256(share_id.encode())

@@ -30,11 +30,12 @@ from .http import (
     envelope_body,
     error_response,
     flag,
+    history_of,
     plain_text,
     read_body,
     store_of,
 )
-from .share_store import COPY_CHUNK
+from .share_store import COPY_CHUNK, share_id_hash
 
 MAX_EXPIRY_SECONDS = 30 * 24 * 3600
 MAX_VIEWS = 100
@@ -221,9 +222,11 @@ def routes(prefix: str, max_file_bytes: int) -> list[BaseRoute]:
 
     async def public_status(request: Request) -> Response:
         try:
-            status = await run_in_threadpool(store_of(request).share_status, share_id_of(request))
+            share_id = share_id_of(request)
+            status = await run_in_threadpool(store_of(request).share_status, share_id)
         except ShareGone as gone:
             return _gone(gone)
+        history_of(request).add(request, "opened", share_hash=share_id_hash(share_id))
         status["message"] = _GONE_MESSAGES.get(status["status"], "")
         return envelope(200, share=_public(status))
 
@@ -239,6 +242,7 @@ def routes(prefix: str, max_file_bytes: int) -> list[BaseRoute]:
             return _gone(gone)
         except ApiError as exc:
             return error_response(exc)
+        history_of(request).add(request, "revealed", share_hash=share_id_hash(share_id))
         return _revealed(ciphertext, info)
 
     return [

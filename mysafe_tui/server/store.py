@@ -18,7 +18,7 @@ from typing import Any, BinaryIO, Protocol
 from ..core.crypto import Aead, AuthenticationFailed, associated_data, hkdf, sha256
 from ..core.models import FIELDS, SPECS
 from .errors import ApiError, Conflict, inactive, invalid, no_access, not_found
-from .share_store import ShareStore
+from .share_store import ShareStore, share_id_hash
 
 
 class Store(Protocol):
@@ -35,6 +35,7 @@ class Store(Protocol):
     def list_keys(self) -> list[dict[str, Any]]: ...
     def issue_token(self, client_id: str, secret: str, ttl: int) -> str | None: ...
     def user_for_token(self, token: str) -> int | None: ...
+    def token_holder(self, token: str) -> tuple[int, str] | None: ...
     def list_items(self, user_id: int, kind: str) -> list[dict[str, Any]]: ...
     def get_item(self, user_id: int, kind: str, item_id: str) -> dict[str, Any]: ...
     def list_entities(self, user_id: int, kind: str) -> list[dict[str, Any]]: ...
@@ -64,6 +65,10 @@ class Store(Protocol):
     def reveal_share(self, share_id: str, proof: bytes) -> tuple[BinaryIO, dict[str, Any]]: ...
     def spool(self) -> BinaryIO: ...
     def purge_expired_shares(self) -> int: ...
+    def record_history(self, rows: list[tuple[Any, ...]]) -> None: ...
+    def item_history(self, user_id: int, kind: str, item_id: str) -> list[dict[str, Any]]: ...
+    def share_history(self, owner_id: int, share_id: str) -> list[dict[str, Any]]: ...
+    def purge_history(self, before: float) -> int: ...
 
 
 class Sharing:
@@ -186,12 +191,57 @@ class SQLiteStore(ShareStore):
         return token
 
     def user_for_token(self, token: str) -> int | None:
+        holder = self.token_holder(token)
+        return None if holder is None else holder[0]
+
+    def token_holder(self, token: str) -> tuple[int, str] | None:
+        """(user id, access key client id) of a live token."""
         with self._read() as db:
             row = db.execute(
-                "SELECT user_id FROM tokens WHERE token_hash = ? AND expires_at > ?",
+                "SELECT user_id, client_id FROM tokens WHERE token_hash = ? AND expires_at > ?",
                 (sha256(token.encode()), self.clock()),
             ).fetchone()
-        return None if row is None else int(row["user_id"])
+        return None if row is None else (int(row["user_id"]), str(row["client_id"]))
+
+    # --- access history ----------------------------------------------------------------------
+
+    def record_history(self, rows: list[tuple[Any, ...]]) -> None:
+        """(item_id, share_hash, at, event, user_id, client_id, address) rows, at once."""
+        with self._write() as db:
+            db.executemany(
+                "INSERT INTO history (item_id, share_hash, at, event, user_id, client_id, "
+                "address) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    _HISTORY = (
+        "SELECT h.at, h.event, u.name AS user, h.client_id, h.address FROM history h "
+        "LEFT JOIN users u ON u.id = h.user_id WHERE {where} ORDER BY h.at DESC, h.id DESC "
+        "LIMIT 1000"
+    )
+
+    def item_history(self, user_id: int, kind: str, item_id: str) -> list[dict[str, Any]]:
+        """The newest 1000 events of an item the user can see."""
+        with self._read() as db:
+            row = self._visible_row(db, user_id, kind, item_id)
+            found = db.execute(self._HISTORY.format(where="h.item_id = ?"), (row["id"],))
+            return [dict(r) for r in found]
+
+    def share_history(self, owner_id: int, share_id: str) -> list[dict[str, Any]]:
+        """The opens and reveals of one of the owner's links."""
+        id_hash = share_id_hash(share_id)
+        with self._read() as db:
+            owned = db.execute(
+                "SELECT 1 FROM shares WHERE id_hash = ? AND owner_id = ?", (id_hash, owner_id)
+            ).fetchone()
+            if owned is None:
+                raise ApiError(1006, "1006: Share not found", status=404)
+            found = db.execute(self._HISTORY.format(where="h.share_hash = ?"), (id_hash,))
+            return [dict(r) for r in found]
+
+    def purge_history(self, before: float) -> int:
+        with self._write() as db:
+            return int(db.execute("DELETE FROM history WHERE at < ?", (before,)).rowcount)
 
     # --- items -----------------------------------------------------------------------------
 

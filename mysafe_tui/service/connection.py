@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..core.errors import InvalidInput
-from ..core.models import ItemKind, ItemSummary, Sharing
+from ..core.models import HistoryEvent, ItemKind, ItemSummary, Sharing
 from .values import summary_fields
 
 if TYPE_CHECKING:
@@ -169,6 +169,19 @@ class ServerConnection:
         fresh = await session.guard(session.client.get_item(kind, ref.remote_id))
         fields, secret = cached(item.kind, fresh, ref.remote_id, item.favourite)
         return await self.store.save_item(item.kind, fields, secret, item.id), errors
+
+    async def history(self, item: ItemSummary) -> list[HistoryEvent]:
+        """Who created, read, changed, shared... the item, newest first (servers that keep
+        it: `mysafe serve`; a plain senhasegura keeps it in its own reports)."""
+        from ..remote.sync import RemoteRef
+
+        ref = RemoteRef.parse(item.remote)
+        if ref is None:
+            raise InvalidInput(f"'{item.name}' is only in this vault: it has no server history")
+        session = self.session
+        await session.guard(session.client.require("history"))
+        rows = await session.guard(session.client.history(ref.kind, ref.remote_id))
+        return [HistoryEvent.of(row) for row in rows]
 
     @property
     def url(self) -> str:

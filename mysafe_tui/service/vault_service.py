@@ -24,6 +24,7 @@ from ..core.errors import (
 )
 from ..core.models import (
     SPECS,
+    HistoryEvent,
     ItemKind,
     ItemSummary,
     Secret,
@@ -345,6 +346,11 @@ class VaultService:
         return await server.reshare(
             item, lambda sharing: sharing.changed(who, edit=edit, remove=remove)
         )
+
+    async def history(self, item_id: str) -> list[HistoryEvent]:
+        """The item's access history on its server, newest first. NotSupported from a server
+        that keeps none this client can read (a plain senhasegura)."""
+        return await self._require_server().history(self._store.get(item_id))
 
     async def toggle_favourite(self, item_id: str) -> ItemSummary:
         item = self._store.get(item_id)

@@ -15,7 +15,7 @@ from textual.keys import format_key
 
 from ..core.models import ItemKind, ItemSummary
 
-Needs = Literal["", "active", "trashed", "file", "api", "local"]
+Needs = Literal["", "active", "trashed", "file", "api", "local", "remote"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,8 @@ class Action:
             return not item.active
         if self.needs == "local":  # made before login: not on the server yet
             return item.active and not item.remote
+        if self.needs == "remote":  # on the server
+            return bool(item.remote)
         kind = {"file": ItemKind.FILE, "api": ItemKind.API_SECRET}.get(self.needs)
         return item.active and (kind is None or item.kind is kind)
 
@@ -117,6 +119,12 @@ ACTIONS: tuple[Action, ...] = (
     Action("push", "", "push", "Upload to the server",
            "a local-only item: create it on the server, then sync it like the others",
            "Server", needs="local", bound=True),
+    Action("people", "W", "people", "People",
+           "who else on the server can open the item: share with users and groups",
+           "Server", needs="remote", bound=True),
+    Action("history", "h", "history", "Access history",
+           "who created, read, changed or shared the item (servers that keep it)",
+           "Server", needs="remote", bound=True),
     Action("shares", "O", "shares", "Share links",
            "your share links: views, expiry; x revokes, c copies again", "Server"),
 )  # fmt: skip

@@ -545,6 +545,17 @@ class MainScreen(Screen[None]):
 
         await self.app.push_screen_wait(ShareDialog(self.service, item))
 
+    def action_people(self) -> None:
+        item = self._target("people")
+        if item is None:
+            return
+        from ..modals.people import PeopleDialog
+
+        def after(_: None) -> None:
+            self.refresh_list(keep=item.id)
+
+        self.app.push_screen(PeopleDialog(self.service, item), after)
+
     def action_shares(self) -> None:
         from .shares import SharesScreen
 

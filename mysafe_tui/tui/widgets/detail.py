@@ -73,6 +73,9 @@ class DetailPane(Static):
         if self.bound and not item.remote:
             sub.append(" · ", style="dim")
             sub.append("local only (not on the server)", style="yellow")
+        if item.sharing_line():
+            sub.append(" · ", style="dim")
+            sub.append(printable(item.sharing_line()), style="cyan")
         table = Table.grid(padding=(0, 2))
         table.add_column(style="dim", no_wrap=True)
         table.add_column(overflow="fold")
@@ -138,4 +141,6 @@ class DetailPane(Static):
             ItemKind.API_SECRET: "c copy secret · x copy as env lines · r reveal",
             ItemKind.FILE: "o save to a path",
         }[item.kind]
+        if item.read_only:
+            return f"{keys} · f favourite · view only: its owner can give you edit rights"
         return f"{keys} · e edit · f favourite · d to trash"

@@ -164,7 +164,8 @@ class ItemList(ScrollView, can_focus=True):
     def _cells(
         self, item: ItemSummary, width: int, style: Style, dim: Style, star_style: Style
     ) -> list[Segment]:
-        star = "★ " if item.favourite else "  "
+        # ★ a favourite; ⇄ shared with me by someone else (when not a favourite)
+        star = "★ " if item.favourite else "⇄ " if item.access else "  "
         name_w = max(12, width * 2 // 5)
         detail_w = max(0, width - name_w - 4 - 22)
         name = _fit(item.name, name_w)
