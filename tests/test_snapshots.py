@@ -246,6 +246,49 @@ async def share_cockpit(pilot: Any) -> None:
     await quiet(pilot)
 
 
+async def _on_a_server(pilot: Any) -> Any:
+    """GitHub as if it were on a server and shared with two people (no server needed to
+    draw the dialogs about it)."""
+    from mysafe_tui.core.models import Sharing
+
+    await unlocked(pilot)
+    item = (await pilot.app.service.search("github"))[0]
+    sharing = Sharing("", (("group", "ops", False), ("user", "ana", True)))
+    return item._replace(remote="password:7:r3", sharing=sharing.encode())
+
+
+async def people(pilot: Any) -> None:
+    from mysafe_tui.tui.modals.people import PeopleDialog
+
+    item = await _on_a_server(pilot)
+    await pilot.app.push_screen(PeopleDialog(pilot.app.service, item))
+    await quiet(pilot)
+
+
+async def history(pilot: Any) -> None:
+    from mysafe_tui.core.models import HistoryEvent
+    from mysafe_tui.tui.modals.history import HistoryDialog
+
+    item = await _on_a_server(pilot)
+    events = [
+        HistoryEvent(FIXED_NOW - 60, "read", "ana", "cid_ana_laptop", "192.0.2.10"),
+        HistoryEvent(FIXED_NOW - 3600, "shared", "jane", "cid_jane_cli", "192.0.2.7"),
+        HistoryEvent(FIXED_NOW - 7200, "changed", "jane", "cid_jane_cli", "192.0.2.7"),
+        HistoryEvent(FIXED_NOW - 86400, "created", "jane", "cid_jane_cli", "192.0.2.7"),
+    ]
+
+    async def fixed(item_id: str) -> list[HistoryEvent]:
+        return events  # what a server would say: its clock is not this test's
+
+    pilot.app.service.history = fixed
+    await pilot.app.push_screen(HistoryDialog(pilot.app.service, item))
+    for _ in range(100):
+        if pilot.app.screen.query_one("DataTable").row_count:
+            break
+        await pilot.pause(0.05)
+    await quiet(pilot)
+
+
 SCREENS: dict[str, tuple[bool | str, Callable[[Any], Awaitable[None]] | None]] = {
     "create": (False, quiet),
     "unlock": (True, quiet),
@@ -259,6 +302,8 @@ SCREENS: dict[str, tuple[bool | str, Callable[[Any], Awaitable[None]] | None]] =
     "attach": (True, then("3", "n")),
     "login": (True, then("L")),
     "conflict": (True, conflict),
+    "people": (True, people),
+    "history": (True, history),
     "offline": ("offline", offline),
     "share_no_server": (True, then("S")),
     "share": ("shares", then("S")),

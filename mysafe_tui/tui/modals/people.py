@@ -43,15 +43,15 @@ class PeopleDialog(ModalScreen[None]):
                 return
             yield OptionList(id="people-list")
             yield Label("Add a user or a group of this server", classes="field-label")
+            yield Input(placeholder="name", id="people-name", max_length=128)
             with Horizontal(id="people-add"):
-                yield Input(placeholder="name", id="people-name", max_length=128)
                 with RadioSet(id="people-kind"):
                     yield RadioButton("user", value=True)
                     yield RadioButton("group")
                 yield Checkbox("can edit", id="people-edit")
             yield Note("", id="people-status")
             with Horizontal(classes="buttons"):
-                yield Label("enter add · x remove · esc close", classes="hint")
+                yield Label("enter adds · in the list, x removes · esc", classes="hint")
                 yield Button("Add", id="add", variant="primary")
                 yield Button("Close", id="close")
 

@@ -556,6 +556,13 @@ class MainScreen(Screen[None]):
 
         self.app.push_screen(PeopleDialog(self.service, item), after)
 
+    def action_history(self) -> None:
+        item = self._target("history")
+        if item is not None:
+            from ..modals.history import HistoryDialog
+
+            self.app.push_screen(HistoryDialog(self.service, item))
+
     def action_shares(self) -> None:
         from .shares import SharesScreen
 
