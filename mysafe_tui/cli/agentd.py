@@ -182,7 +182,7 @@ class Agent:
                 request, fds = _receive_request(conn)
                 if request is None:
                     return
-                answer = self._answer(request, fds, conn)
+                answer = self._answer(request, fds, conn, pid)
                 if answer is not None:
                     agent_wire.send(conn, answer)
             except OSError:
@@ -192,7 +192,7 @@ class Agent:
                     os.close(fd)
 
     def _answer(
-        self, request: dict[str, Any], fds: list[int], conn: socket.socket
+        self, request: dict[str, Any], fds: list[int], conn: socket.socket, pid: int
     ) -> dict[str, Any] | None:
         from ..core import agent_wire
 
@@ -207,7 +207,8 @@ class Agent:
         if self.stopped.is_set():
             return {"fallback": "locking"}
         self.used = _now()
-        if op == "key":
+        if op == "key":  # logged: the one answer that outlives the agent (see security.md)
+            self.log(f"gave the key to pid {pid} ({_program(pid)})")
             return {"key": self.key.hex()}
         if op == "names":
             return {"names": self._call(self._names())}
@@ -267,6 +268,19 @@ class Agent:
         async with self.busy:
             await self.service.refresh()  # another process may have written since
             return int(await args.func(args, self.service))
+
+
+def _program(pid: int) -> str:
+    """What a process runs, for the log: its command line, shortened (never secrets: they
+    are never on a command line)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            words = handle.read(4096).split(b"\0")
+    except OSError:
+        return "?"
+    from ..core.sanitize import printable
+
+    return printable(" ".join(w.decode(errors="replace") for w in words if w))[:120]
 
 
 def _now() -> float:

@@ -20,6 +20,8 @@ import json
 import os
 import struct
 
+from .locations import data_dir, vault_name
+
 TYPE_CHECKING = False  # importing typing costs ~3 ms: a tenth of `get` through the agent
 if TYPE_CHECKING:
     from typing import Any
@@ -36,18 +38,8 @@ class AgentUnavailable(Exception):
     """No agent can be used here (its folder is not private, no runtime folder)."""
 
 
-def data_dir() -> str:
-    """The folder of the vault files (`MYSAFE_HOME`, else the platform's data folder)."""
-    home = os.environ.get("MYSAFE_HOME")
-    if home:
-        return os.path.expanduser(home)
-    import platformdirs  # ~4 ms: not needed with MYSAFE_HOME
-
-    return platformdirs.user_data_dir("mysafe")
-
-
 def vault_file(profile: str) -> str:
-    return os.path.join(data_dir(), f"{profile}.mysafe")
+    return os.path.join(data_dir(), vault_name(profile))
 
 
 def runtime_dir() -> str:

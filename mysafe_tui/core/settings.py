@@ -11,6 +11,7 @@ from typing import Any
 from .errors import InvalidInput
 from .fsutil import write_atomic
 from .kdf import KDF_PROFILES
+from .locations import data_dir, vault_name
 
 CLIPBOARD_BACKENDS = ("auto", "system", "osc52", "off")
 
@@ -29,14 +30,13 @@ class Paths:
 
     @classmethod
     def discover(cls, profile: str = "default") -> Paths:
-        home = os.environ.get("MYSAFE_HOME")
-        if home:
-            root = Path(home).expanduser()
-            return cls(root, root, profile, root / "state")
-        import platformdirs  # ~4 ms: not needed with MYSAFE_HOME
+        data = Path(data_dir())
+        if os.environ.get("MYSAFE_HOME"):
+            return cls(data, data, profile, data / "state")
+        import platformdirs
 
         return cls(
-            platformdirs.user_data_path("mysafe"),
+            data,
             platformdirs.user_config_path("mysafe"),
             profile,
             platformdirs.user_state_path("mysafe"),
@@ -48,7 +48,7 @@ class Paths:
 
     @property
     def vault(self) -> Path:
-        return self.data_dir / f"{self.profile}.mysafe"
+        return self.data_dir / vault_name(self.profile)
 
     @property
     def settings(self) -> Path:

@@ -1,0 +1,20 @@
+"""Where the vault files live. Standard library only: the unlock agent's client reads this
+before anything else is imported (core/agent_wire.py)."""
+
+from __future__ import annotations
+
+import os
+
+
+def data_dir() -> str:
+    """The folder of the vault files: `MYSAFE_HOME`, else the platform's data folder."""
+    home = os.environ.get("MYSAFE_HOME")
+    if home:
+        return os.path.expanduser(home)
+    import platformdirs  # ~4 ms: not needed with MYSAFE_HOME
+
+    return platformdirs.user_data_dir("mysafe")
+
+
+def vault_name(profile: str) -> str:
+    return f"{profile}.mysafe"
