@@ -9,7 +9,6 @@ sentence naming each.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import re
 import signal
@@ -22,6 +21,8 @@ from ..core.errors import InvalidInput, MySafeError
 from .output import q, raw_or_printable, say
 
 if TYPE_CHECKING:
+    import asyncio
+
     from ..service import VaultService
     from .parser import AddParser
 
@@ -101,6 +102,8 @@ def _env_file(path: Path) -> dict[str, str]:
 
 
 async def cmd_run(args: argparse.Namespace, service: VaultService) -> int:
+    import asyncio  # here: the parser imports this module at every start
+
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         raise InvalidInput("name the program to run: mysafe run -- COMMAND ARGS")

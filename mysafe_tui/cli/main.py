@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable
 
     from ..service import VaultService
+    from ..service.early import EarlyKey
     from .parser import Command
 
 
@@ -48,10 +49,15 @@ def run(argv: list[str]) -> int:
         from ..server.cli import run as serve
 
         return serve(args)
-    import asyncio  # ~60 ms: not for `mysafe --version` or `--help`
+    try:
+        early = _early_key(args)
+    except MySafeError as exc:
+        say(f"mysafe: {exc}")
+        return 1
+    import asyncio  # ~25 ms, loaded while the early KDF runs
 
     try:
-        return asyncio.run(guarded(_dispatch(args)))
+        return asyncio.run(guarded(_dispatch(args, early)))
     except KeyboardInterrupt:
         print(file=sys.stderr)
         say("mysafe: interrupted")
@@ -102,7 +108,30 @@ def launch_tui(profile: str) -> int:
     return app.return_code or 0
 
 
-async def _dispatch(args: argparse.Namespace) -> int:
+def _early_key(args: argparse.Namespace) -> EarlyKey | None:
+    """With the passphrase in a file and no agent to ask, start the KDF now: it runs while
+    asyncio and the service load (~35 ms of a script's every call)."""
+    if not getattr(args, "needs_unlock", True) or getattr(args, "agent_only", False):
+        return None
+    from ..core import agent_wire
+
+    source = args.passphrase_file or os.environ.get("MYSAFE_PASSPHRASE_FILE")
+    vault = agent_wire.vault_file(args.profile)
+    if not source or not os.path.exists(vault):
+        return None
+    sock = None if args.accept_rollback else agent_wire.connect(vault, timeout=1.0)
+    if sock is not None:  # an agent holds it: no KDF at all
+        sock.close()
+        return None
+    from pathlib import Path
+
+    from ..service.early import EarlyKey
+    from .prompts import read_secret_file
+
+    return EarlyKey(Path(vault), read_secret_file(source))
+
+
+async def _dispatch(args: argparse.Namespace, early: EarlyKey | None = None) -> int:
     from ..core.settings import Paths, Settings
     from ..service import VaultService
     from . import prompts
@@ -124,8 +153,11 @@ async def _dispatch(args: argparse.Namespace) -> int:
             if args.accept_rollback or not await service.unlock_from_agent():
                 if getattr(args, "agent_only", False):
                     return 0  # a helper run by another program: never a prompt
-                secret = prompts.passphrase("Vault passphrase: ", args.passphrase_file)
-                await service.unlock(secret)
+                if early is not None:
+                    await service.unlock_early(early)
+                else:
+                    secret = prompts.passphrase("Vault passphrase: ", args.passphrase_file)
+                    await service.unlock(secret)
             _warn_corrupt(service)
         func: Command = args.func
         return await func(args, service)

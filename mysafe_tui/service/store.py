@@ -68,6 +68,11 @@ class VaultStore:
         if self._opened is None and not self.is_unlocked:
             await self._keep_opened(await self.run(_open_vault, self.vault_path))
 
+    async def adopt_opened(self, vault: Vault) -> None:
+        """A vault another thread opened and checked (`service.early`): the next unlock
+        uses it instead of opening the file again."""
+        await self._keep_opened(vault)
+
     async def _keep_opened(self, vault: Vault) -> None:
         """Hold a checked, still locked vault for the next unlock; close a spare one (a
         check that finished after an unlock had begun)."""

@@ -50,6 +50,7 @@ if TYPE_CHECKING:  # imported lazily below: cryptography and sqlite3 cost ~80 ms
     from ..remote.shares import CreatedShare
     from ..remote.status import RemoteStatus
     from ..remote.sync import PullResult, SyncProgress
+    from .early import EarlyKey
 
 T = TypeVar("T")
 Progress = Callable[[int, int], None]  # (bytes done, bytes total); called from the worker thread
@@ -157,6 +158,12 @@ class VaultService:
             return
         await self._store.unlock(None, self.paths.seen_dir, self.accept_rollback, kek=kek)
         await self._connect()
+
+    async def unlock_early(self, early: EarlyKey) -> None:
+        """Unlock with what `service.early` opened and derived while the program loaded."""
+        vault, kek = await asyncio.to_thread(early.wait)
+        await self._store.adopt_opened(vault)
+        await self.unlock_with_key(kek)
 
     async def unlock_from_agent(self) -> bool:
         """Unlock with the key an unlocked agent (`mysafe unlock`) holds for this vault,
