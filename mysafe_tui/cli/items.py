@@ -17,6 +17,7 @@ from .output import ProgressLine, q, raw_or_printable, say
 
 if TYPE_CHECKING:
     from ..core.models import ItemKind, ItemSummary
+    from ..core.records import Brief
     from ..service import VaultService
     from .parser import AddParser
 
@@ -240,18 +241,21 @@ async def cmd_list(args: argparse.Namespace, service: VaultService) -> int:
     if not items:
         print("No items." if not args.query else f"Nothing matches '{q(args.query)}'.")
         return 0
-    from ..core.sanitize import printable  # once: 100k items make 300k cells
+    from ..core.models import ItemKind
+    from ..core.sanitize import is_plain, printable  # once: 100k items make 300k cells
 
-    rows = [
-        (
-            printable(_star(i) + i.name),
-            i.kind.label,
-            printable(_detail(i)),
-            printable(",".join(i.tags)),
-            i.id[:8],
-        )
-        for i in items
-    ]
+    def detail(kind: ItemKind, b: Brief) -> str:
+        if kind is ItemKind.FILE:
+            return f"{b.file_name} ({size(b.size)})"
+        return b.username or b.url or b.identifier_code
+
+    rows = []
+    for record in items.records():
+        b = record.brief()
+        cells = (("* " if b.favourite else "") + b.name, detail(record.kind, b), b.tags)
+        if not is_plain("".join(cells)):  # the rare name with a control in it: escaped
+            cells = (printable(cells[0]), printable(cells[1]), printable(cells[2]))
+        rows.append((cells[0], record.kind.label, cells[1], cells[2], record.id[:8]))
     widths = [min(max(len(r[c]) for r in rows), 40) for c in range(4)]
     w0, w1, w2, w3 = widths
     sys.stdout.write(
@@ -261,18 +265,6 @@ async def cmd_list(args: argparse.Namespace, service: VaultService) -> int:
         )
     )
     return 0
-
-
-def _star(item: ItemSummary) -> str:
-    return "* " if item.favourite else ""
-
-
-def _detail(item: ItemSummary) -> str:
-    from ..core.models import ItemKind
-
-    if item.kind is ItemKind.FILE:
-        return f"{item.file_name} ({size(item.size)})"
-    return item.username or item.url or item.identifier_code
 
 
 async def cmd_get(args: argparse.Namespace, service: VaultService) -> int:

@@ -49,6 +49,11 @@ def printable(text: str, *, multiline: bool = False) -> str:
     return pattern.sub(lambda m: escape_char(m.group()), text)
 
 
+def is_plain(text: str) -> bool:
+    """Whether `printable(text)` would return `text` as it is (one scan, no copy)."""
+    return _UNSAFE_LINE.search(text) is None
+
+
 def whole_text(text: str) -> str:
     """`text` with every lone surrogate (valid in JSON, not in Unicode: it can be neither
     stored nor shown) replaced by U+FFFD."""

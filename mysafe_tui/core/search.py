@@ -81,6 +81,10 @@ class Hits(Sequence[ItemSummary]):
     def _listed(self) -> list[Record]:
         return list(map(self._records.__getitem__, self._positions))
 
+    def records(self) -> Iterator[Record]:
+        """The hits still encoded, for a caller that reads a few fields of each (`brief`)."""
+        return map(self._records.__getitem__, self._positions)
+
     def position(self, item_id: str) -> int | None:
         """Where the item with this id is listed, without decoding anything."""
         return _position(map(self._records.__getitem__, self._positions), item_id)
