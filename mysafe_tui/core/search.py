@@ -165,6 +165,7 @@ class SearchIndex:
         self._shared = False  # whether a `Hits` holds `_records` (see `_writable`)
         self._views: dict[tuple[ItemKind | None, bool, bool], _View] = {}
         self._counts: dict[ItemKind, int] | None = None
+        self._ids: set[str] | None = None  # made when a write first asks (see `remove`)
 
     @classmethod
     def of(cls, records: Mapping[str, Record], state: object = None) -> SearchIndex:
@@ -223,6 +224,7 @@ class SearchIndex:
     def upsert(self, record: Record) -> None:
         """Insert or replace one item, keeping the order (O(n) memmove, no re-sort)."""
         self.remove(record.id)
+        self._id_set().add(record.id)
         name, hay, favourite, active = _entry(record)
         at = self._find((not favourite, name, record.id))
         self._writable().insert(at, record)
@@ -233,11 +235,20 @@ class SearchIndex:
         self._changed()
 
     def remove(self, item_id: str) -> None:
+        ids = self._id_set()
+        if item_id not in ids:  # a new item: no scan (a first sync adds 10k of them)
+            return
+        ids.discard(item_id)
         at = _position(self._records, item_id)
         if at is not None:
             del self._writable()[at], self._names[at], self._hay[at]
             del self._favourite[at], self._active[at]
             self._changed()
+
+    def _id_set(self) -> set[str]:
+        if self._ids is None:
+            self._ids = set(map(_ID, self._records))
+        return self._ids
 
     def _writable(self) -> list[Record]:
         """The records list, copied first if a search handed it out (copy on write)."""
