@@ -300,3 +300,11 @@ def test_sizes_and_times_read_the_same_everywhere() -> None:
     assert [ago(now - s, now=now, compact=True) for s in spans] == [
         "just now", "5m ago", "2h ago", "1d ago", "3d ago"]  # fmt: skip
     assert ago(None) == "never"
+
+
+def test_a_profile_name_cannot_lead_out_of_the_data_folder(cli: Cli, tmp_path: Path) -> None:
+    for name in ("../outside", "a/b", ".hidden", ""):
+        said = cli.fails("--profile", name, "list", code=2)
+        assert "not a profile name" in said
+    assert not (tmp_path / "outside.mysafe").exists()
+    cli.ok("--profile", "work-2.old_1", "init", "--kdf-profile", "low-memory")

@@ -189,3 +189,54 @@ async def test_conflict_dialog_choices(setup: Setup, key: str, expected: str) ->
             copy = next(i for i in main.query_one(ItemList).items if i.name != "Github")
             assert copy.name == "Github (my copy)"
             assert (await app.service.reveal(copy.id))["password"].reveal() == "my-pass"
+
+
+async def test_people_dialog_shares_and_unshares_and_the_other_side_sees_it_marked(
+    setup: Setup, tmp_path: Path
+) -> None:
+    """W on an item: add a user with edit rights (typed, then Enter), see the list, an unknown
+    name reported; x in the list removes. The other person's vault marks the item ⇄."""
+    from textual.widgets import Checkbox, OptionList
+
+    from mysafe_tui.tui.modals.people import PeopleDialog
+    from mysafe_tui.tui.widgets.note import Note
+
+    await setup.vault(bound=True)
+    friend = f"friend{next(USERS)}"
+    friend_id, friend_secret = setup.server.new_user(friend)
+    app = MySafeApp(setup.service())
+    async with app.run_test(size=(100, 30)) as pilot:
+        main = await unlocked(app, pilot)
+        await until(pilot, lambda: "Github" in names(main))
+        await pilot.press("W")
+        await until(pilot, lambda: isinstance(app.screen, PeopleDialog))
+        dialog = app.screen
+        dialog.query_one(Checkbox).value = True
+        await pilot.press(*friend, "enter")
+        listing = dialog.query_one(OptionList)
+
+        def shown() -> str:
+            return " | ".join(
+                str(listing.get_option_at_index(i).prompt) for i in range(listing.option_count)
+            )
+
+        await until(pilot, lambda: f"{friend} · can edit" in shown())
+        assert "(owner)" in shown()  # mysafe serve says whose it is
+        await pilot.press(*"nobody-at-all", "enter")
+        status = dialog.query_one("#people-status", Note)
+        await until(pilot, lambda: "not found" in str(status.render()))
+
+        other = VaultService(Paths(tmp_path / "other", tmp_path / "other"), kdf_params=FLOOR)
+        await other.create(PASSPHRASE)
+        await other.login(setup.server.url, friend_id, friend_secret)
+        shared = (await other.search("github"))[0]
+        assert shared.access == "edit" and "shared with you by" in shared.sharing_line()
+
+        listing.focus()
+        listing.highlighted = 1  # the friend (the owner's line cannot be removed)
+        await pilot.press("x")
+        await until(pilot, lambda: "Nobody else" in shown())
+        await other.sync()
+        assert len(await other.search("github")) == 0  # unshared: gone from the other vault
+        await other.close()
+        await pilot.press("escape")

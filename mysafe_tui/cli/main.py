@@ -92,7 +92,12 @@ def _ui_profile(argv: list[str]) -> str | None:
     if not argv:
         return "default"
     if len(argv) == 2 and argv[0] == "--profile" and not argv[1].startswith("-"):
-        return argv[1]
+        from ..core.locations import check_profile
+
+        try:
+            return check_profile(argv[1])
+        except ValueError:
+            return None  # the parser says why
     return None
 
 

@@ -27,6 +27,15 @@ class _Unused:
         return self
 
 
+def profile_name(text: str) -> str:
+    from ..core.locations import check_profile
+
+    try:
+        return check_profile(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The command line's parser; with `only`, just that command's (the full parser when no
     command has that name, so that a typo gets the list of commands)."""
@@ -46,7 +55,9 @@ def _build(only: str | None) -> tuple[argparse.ArgumentParser, bool]:
         "or MYSAFE_PASSPHRASE_FILE.",
     )
     parser.add_argument("--version", action="version", version=f"mysafe {__version__}")
-    parser.add_argument("--profile", default="default", help="vault profile (default: default)")
+    parser.add_argument(
+        "--profile", type=profile_name, default="default", help="vault profile (default: default)"
+    )
     parser.add_argument(
         "--passphrase-file", metavar="PATH", help="read the vault passphrase from this file"
     )
@@ -59,7 +70,9 @@ def _build(only: str | None) -> tuple[argparse.ArgumentParser, bool]:
     # The global options are accepted after the command too ('mysafe get x --profile work');
     # SUPPRESS keeps a subcommand from resetting a value given before it.
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--profile", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    common.add_argument(
+        "--profile", type=profile_name, default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
     common.add_argument("--passphrase-file", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     common.add_argument(
         "--accept-rollback", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
