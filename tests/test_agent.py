@@ -326,6 +326,20 @@ def test_a_value_with_a_line_break_never_reaches_git(agent: Agent) -> None:
     assert cred.returncode == 0 and cred.stdout == ""
 
 
+def test_completion_never_offers_a_name_that_would_drive_the_terminal(agent: Agent) -> None:
+    vault = Vault.open(agent.cli.home / "default.mysafe")
+    try:
+        vault.unlock(PASSPHRASE)
+        add_password(vault, "Red\x1b]52;c;ZXZpbA==\x07alert")  # an OSC 52 write, from a share
+        add_password(vault, "two\nlines")
+    finally:
+        vault.close()
+    agent.unlock()
+    names = agent.nopass("__names").stdout.splitlines()
+    assert "Github" in names and "prod db" in names
+    assert not any("\x1b" in n or "lines" in n for n in names)
+
+
 def test_bash_completes_item_names_from_an_unlocked_agent_only(agent: Agent) -> None:
     bash = shutil.which("bash")
     if bash is None:

@@ -75,5 +75,6 @@ async def cmd_history(args: argparse.Namespace, service: VaultService) -> int:
     for event in events:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(event.at))
         who = q(event.user) or "(a link's recipient)"
-        print(f"{when}  {event.event:<11}  {who:<20}  {q(event.client_id):<24}  {q(event.address)}")
+        what = q(event.event)  # every field came from the server: escaped
+        print(f"{when}  {what:<11}  {who:<20}  {q(event.client_id):<24}  {q(event.address)}")
     return 0
