@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
-from . import agent, credential, inject, items, people, remote
+from . import agent, backup, credential, inject, items, people, remote
 
 if TYPE_CHECKING:
     from ..service import VaultService
@@ -93,6 +93,7 @@ def _build(only: str | None) -> tuple[argparse.ArgumentParser, bool]:
     people.add_parsers(add)
     inject.add_parsers(add)
     agent.add_parsers(add)
+    backup.add_parsers(add)
     credential.add_parsers(add)
 
     p = add(

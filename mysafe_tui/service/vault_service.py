@@ -9,6 +9,7 @@ in `remote/`, imported lazily so `mysafe --version` and the UI's first paint nev
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shlex
 from collections.abc import Awaitable, Callable, Sequence
@@ -145,6 +146,23 @@ class VaultService:
             return
         await self._store.unlock(passphrase, self.paths.seen_dir, self.accept_rollback)
         await self._connect()
+
+    async def backup(self, target: Path, *, overwrite: bool = False) -> int:
+        """A consistent encrypted copy of the vault file at `target` (0600; correct while
+        other processes write; no passphrase needed: it stays encrypted). Its size."""
+        from ..core.storage import copy_database
+
+        return await asyncio.to_thread(copy_database, self.vault_path, target, overwrite=overwrite)
+
+    async def restore_backup(self, source: Path, passphrase: str) -> tuple[int, Path | None]:
+        """Bring a backup back as this profile's vault. Checked first (it must open, whole,
+        with `passphrase`): nothing changes otherwise. The vault it replaces is moved aside,
+        never deleted; the restored state is remembered as trusted (it is older on purpose:
+        no rollback warning). Returns the items it holds and where the old vault went."""
+        if self.is_unlocked:
+            raise InvalidInput("lock the vault before restoring a backup over it")
+        return await asyncio.to_thread(_restore, source, self.vault_path, self.paths.seen_dir,
+                                       passphrase)  # fmt: skip
 
     async def derive_key(self, passphrase: str) -> bytes:
         """The vault's key-encryption key for `passphrase` (the KDF; WrongPassphrase shows
@@ -704,3 +722,36 @@ class VaultService:
         from ..remote.shares import open_link
 
         return await open_link(url, ask_password, before_reveal=before_reveal)
+
+
+def _restore(source: Path, vault: Path, seen_dir: Path, passphrase: str) -> tuple[int, Path | None]:
+    import time
+
+    from ..core import summary_cache
+    from ..core.storage import copy_database
+    from ..core.vault import Vault
+
+    if source.resolve() == vault.resolve():
+        raise InvalidInput("that is the vault itself, not a backup of it")
+    backup = Vault.open(source)  # whole, a mysafe vault
+    try:
+        kek = backup.derive_kek(passphrase)
+        backup.unlock(None, kek=kek)  # WrongPassphrase here: nothing changed
+        count = sum(1 for _ in backup.summaries)
+    finally:
+        backup.close()
+    kept = None
+    if vault.exists():
+        kept = vault.with_name(f"{vault.name}.before-restore-{time.strftime('%Y%m%d-%H%M%S')}")
+        for suffix in ("", "-wal", "-shm"):  # moved, not copied: a damaged vault moves too
+            if os.path.lexists(f"{vault}{suffix}"):
+                os.replace(f"{vault}{suffix}", f"{kept}{suffix}")
+    copy_database(source, vault)
+    with contextlib.suppress(OSError):
+        summary_cache.path_for(vault).unlink()
+    restored = Vault.open(vault)
+    try:  # the restored state becomes the newest this machine trusts
+        restored.unlock(None, kek=kek, seen_dir=seen_dir, accept_rollback=True)
+    finally:
+        restored.close()
+    return count, kept
