@@ -1,6 +1,7 @@
-"""`mysafe backup PATH` and `mysafe restore-backup PATH`: an encrypted copy of the vault, and
-bringing one back (the vault it replaces is kept beside it: nothing is lost). (`restore` is
-MySafe's own word for taking an item out of the trash.)"""
+"""Coming and going: `mysafe import FORMAT PATH` (other managers' exports, with a report of
+anything that did not fit), `mysafe backup PATH` and `mysafe restore-backup PATH` (an encrypted
+copy of the vault, and bringing one back; the vault it replaces is kept beside it). (`restore`
+is MySafe's own word for taking an item out of the trash.)"""
 
 from __future__ import annotations
 
@@ -17,6 +18,33 @@ if TYPE_CHECKING:
 
 
 def add_parsers(add: AddParser) -> None:
+    p = add(
+        "import",
+        help="import another manager's export (bitwarden JSON, csv), with a report",
+        description="Reads a Bitwarden JSON export (unencrypted) or a CSV as Chrome, Firefox "
+        "or Safari write it, and reports what it found, how each kind maps, every field mysafe "
+        "cannot hold yet (by item and field name), duplicates and weak spots; then writes "
+        "everything in one transaction. --dry-run writes nothing. The report is also saved "
+        "beside the vault.",
+    )
+    p.add_argument("format", choices=("bitwarden", "csv"))
+    p.add_argument("path", help="the export file")
+    p.add_argument("--dry-run", action="store_true", help="report only: write nothing")
+    p.add_argument("--tag", default=None, help="tag every item (default: imported-YYYY-MM-DD)")
+    p.add_argument(
+        "--on-duplicate",
+        choices=("skip", "keep-both", "update"),
+        default="skip",
+        help="an item with the same kind, name and username as one in the vault (skip)",
+    )
+    p.add_argument(
+        "--columns",
+        help="csv: its columns in order, when its first line (its header) names them "
+        "otherwise (of name,url,username,password,notes,totp,folder; empty to ignore one)",
+    )
+    p.add_argument("--json", action="store_true", help="the report as JSON")
+    p.set_defaults(func=cmd_import)
+
     p = add(
         "backup",
         help="write an encrypted copy of the vault (consistent while it is in use)",
@@ -63,4 +91,38 @@ async def cmd_restore(args: argparse.Namespace, service: VaultService) -> int:
     say(f"mysafe: restored {count} item(s) from {q(str(source))}")
     if kept is not None:
         say(f"mysafe: the vault it replaced is kept at {kept}")
+    return 0
+
+
+async def cmd_import(args: argparse.Namespace, service: VaultService) -> int:
+    import asyncio
+    import json
+    import time
+
+    from ..core import importing
+    from ..core.errors import InvalidInput
+
+    path = Path(args.path).expanduser()
+    try:
+        if path.stat().st_size > importing.MAX_BYTES:
+            raise InvalidInput(f"{path} is larger than {importing.MAX_BYTES >> 20} MiB")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
+    columns = [c.strip().lower() for c in args.columns.split(",")] if args.columns else None
+    found, report = await asyncio.to_thread(importing.read, args.format, data, columns)
+    del data
+    tag = args.tag if args.tag is not None else f"imported-{time.strftime('%Y-%m-%d')}"
+    if not args.dry_run and len(found) > 100:
+        say(f"mysafe: importing {len(found)} item(s)...")
+    report = await service.import_items(
+        found, report, on_duplicate=args.on_duplicate, tag=tag, dry_run=args.dry_run
+    )
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        for line in report.lines():
+            print(q(line))
+        verb = "would write" if args.dry_run else "wrote"
+        print(f"{verb} {report.written} new item(s), updated {report.updated}")
     return 0

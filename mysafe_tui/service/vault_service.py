@@ -45,6 +45,8 @@ if TYPE_CHECKING:  # imported lazily below: cryptography and sqlite3 cost ~80 ms
     import httpx
 
     from ..core.clipboard import Clipboard
+    from ..core.importing import Candidate
+    from ..core.importing import Report as ImportReport
     from ..core.kdf import KdfParams
     from ..core.sharecrypto import SharePayload
     from ..remote.session import RemoteSession
@@ -163,6 +165,74 @@ class VaultService:
             raise InvalidInput("lock the vault before restoring a backup over it")
         return await asyncio.to_thread(_restore, source, self.vault_path, self.paths.seen_dir,
                                        passphrase)  # fmt: skip
+
+    async def import_items(
+        self,
+        found: list[Candidate],
+        report: ImportReport,
+        *,
+        on_duplicate: str = "skip",
+        tag: str = "",
+        dry_run: bool = False,
+    ) -> ImportReport:
+        """Write what `core.importing.read` found, in one transaction (a bad item is refused
+        and reported, the rest still go in; nothing is written on a dry run). An item whose
+        kind, name and username match one in the vault is a duplicate: skipped, kept both,
+        or (a local item) updated. The report is saved beside the vault (no secrets)."""
+        existing = {_dup_key(s.kind, s.name, s.username): s for s in await self.search("")}
+        saves: list[tuple[ItemKind, dict[str, Any], dict[str, str], str | None]] = []
+        for candidate in found:
+            values = dict(candidate.values)
+            if tag:
+                values["tags"] = ",".join(filter(None, [str(values.get("tags") or ""), tag]))
+            try:
+                fields, secret = split(candidate.kind, values)
+                check_required(candidate.kind, fields, secret)
+            except InvalidInput as exc:
+                report.refused.append(f"{candidate.name}: {exc}")
+                continue
+            same = existing.get(_dup_key(candidate.kind, candidate.name,
+                                         str(values.get("username") or "")))  # fmt: skip
+            if same is not None:
+                report.duplicates.append(candidate.name)
+                if on_duplicate == "skip":
+                    continue
+                if on_duplicate == "update":
+                    if same.remote:
+                        report.refused.append(f"{candidate.name}: its copy in the vault is on "
+                                              "the server; edit it there")  # fmt: skip
+                        continue
+                    old = await self._store.reveal(same.id)
+                    saves.append((candidate.kind, {**summary_fields(same), **fields},
+                                  {**old, **secret}, same.id))  # fmt: skip
+                    report.updated += 1
+                    continue
+            saves.append((candidate.kind, fields, secret, None))
+            report.written += 1
+        if report.refused and not dry_run:  # all or nothing: the report says what to fix
+            first = report.refused[0]
+            raise InvalidInput(
+                f"{len(report.refused)} item(s) cannot be imported ({first}); nothing was "
+                "written: --dry-run lists them all"
+            )
+        if self._server.bound and report.written:
+            report.warnings.append(
+                "the new items are on this device only: 'mysafe push --all-local' uploads them"
+            )
+        if not dry_run:
+            if saves:
+                await self._store.save_batch(saves)
+            await asyncio.to_thread(self._keep_report, report)
+        return report
+
+    def _keep_report(self, report: ImportReport) -> None:
+        import time
+
+        from ..core.fsutil import write_new
+
+        name = f"{self.vault_path.name}.import-{time.strftime('%Y%m%d-%H%M%S')}.txt"
+        text = "\n".join(report.lines()) + "\n"
+        write_new(self.vault_path.parent, name, text.encode())  # never over an older one
 
     async def derive_key(self, passphrase: str) -> bytes:
         """The vault's key-encryption key for `passphrase` (the KDF; WrongPassphrase shows
@@ -755,3 +825,7 @@ def _restore(source: Path, vault: Path, seen_dir: Path, passphrase: str) -> tupl
     finally:
         restored.close()
     return count, kept
+
+
+def _dup_key(kind: ItemKind, name: str, username: str) -> tuple[ItemKind, str, str]:
+    return kind, name.strip().casefold(), username.strip().casefold()

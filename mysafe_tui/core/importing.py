@@ -1,0 +1,325 @@
+"""Reading other password managers' exports as mysafe items, with a report of everything that
+did not fit: never a silent drop.
+
+Pure: bytes in, `Candidate` items and a `Report` out; the service checks and writes them in one
+transaction. Formats: Bitwarden's unencrypted JSON export, and CSV as Chrome, Firefox and Safari
+write it (or any CSV with `columns` naming its columns).
+
+What mysafe cannot hold yet (custom fields, extra URLs, password history, attachments,
+passkeys) is listed by item and field name. A card, an identity or an SSH key becomes a secure
+note with one labelled line per field, as the report says; so does a login without a username
+or a password (a mysafe login needs both).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from .errors import InvalidInput
+from .models import ItemKind
+
+MAX_BYTES = 64 * 1024 * 1024  # no export of a personal vault is near this; a mistake is
+FORMATS = ("bitwarden", "csv")
+
+
+@dataclass
+class Candidate:
+    """One item to write: MySafe field values as `create_item` takes them."""
+
+    kind: ItemKind
+    values: dict[str, Any]
+    source_type: str
+
+    @property
+    def name(self) -> str:
+        return str(self.values.get("name", ""))
+
+
+@dataclass
+class Report:
+    """What an import found, how it maps, and what did not fit. Never a secret."""
+
+    format: str
+    found: Counter[str] = field(default_factory=Counter)
+    mapping: dict[str, str] = field(default_factory=dict)
+    unrepresented: list[tuple[str, str]] = field(default_factory=list)  # (item, field)
+    skipped: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # items the vault would not take
+    written: int = 0
+    updated: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "found": dict(self.found),
+            "mapping": self.mapping,
+            "unrepresented": [{"item": i, "field": f} for i, f in self.unrepresented],
+            "skipped": self.skipped,
+            "warnings": self.warnings,
+            "duplicates": self.duplicates,
+            "refused": self.refused,
+            "written": self.written,
+            "updated": self.updated,
+        }
+
+    def lines(self) -> list[str]:
+        """The report for a person (the values in it come from the file: the caller escapes
+        them for a terminal)."""
+        out = [f"Format: {self.format}"]
+        out += [f"Found: {n} {kind}" for kind, n in sorted(self.found.items())]
+        out += [f"  {kind} -> {how}" for kind, how in sorted(self.mapping.items())]
+        if self.unrepresented:
+            out.append(f"Not kept ({len(self.unrepresented)} field(s) mysafe cannot hold yet):")
+            out += [f"  {item}: {name}" for item, name in self.unrepresented]
+        out += [f"Skipped: {why}" for why in self.skipped]
+        out += [f"Duplicate of an item in the vault: {name}" for name in self.duplicates]
+        out += [f"Refused: {why}" for why in self.refused]
+        out += [f"Warning: {why}" for why in self.warnings]
+        return out
+
+
+def read(
+    format: str, data: bytes, columns: list[str] | None = None
+) -> tuple[list[Candidate], Report]:
+    """Parse an export. InvalidInput (one sentence) for a file that is not what it claims."""
+    if len(data) > MAX_BYTES:
+        raise InvalidInput(f"that file is larger than {MAX_BYTES >> 20} MiB: not an export")
+    if format == "bitwarden":
+        found, report = _bitwarden(data)
+    elif format == "csv":
+        found, report = _csv(data, columns)
+    else:
+        raise InvalidInput(f"unknown format {format!r}: {', '.join(FORMATS)}")
+    _warn(found, report)
+    return found, report
+
+
+# --- Bitwarden ---------------------------------------------------------------------------------
+
+_BW_TYPES: dict[Any, str] = {1: "login", 2: "secure note", 3: "card", 4: "identity",
+                             5: "ssh key"}  # fmt: skip
+_BW_FIELD_TYPES: dict[Any, str] = {0: "text", 1: "hidden", 2: "boolean", 3: "linked"}
+_CARD = (
+    ("cardholderName", "Cardholder"), ("brand", "Brand"), ("number", "Number"),
+    ("expMonth", "Expiry month"), ("expYear", "Expiry year"), ("code", "Security code"),
+)  # fmt: skip
+_IDENTITY = (
+    ("title", "Title"), ("firstName", "First name"), ("middleName", "Middle name"),
+    ("lastName", "Last name"), ("username", "Username"), ("company", "Company"),
+    ("email", "Email"), ("phone", "Phone"), ("address1", "Address"), ("address2", "Address 2"),
+    ("address3", "Address 3"), ("city", "City"), ("state", "State"),
+    ("postalCode", "Postal code"), ("country", "Country"), ("ssn", "SSN"),
+    ("passportNumber", "Passport number"), ("licenseNumber", "Licence number"),
+)  # fmt: skip
+_SSH = (("privateKey", "Private key"), ("publicKey", "Public key"),
+        ("keyFingerprint", "Fingerprint"))  # fmt: skip
+
+
+def _bitwarden(data: bytes) -> tuple[list[Candidate], Report]:
+    try:
+        export = json.loads(data)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise InvalidInput("that file is not JSON: not a Bitwarden export") from None
+    if not isinstance(export, dict) or not isinstance(export.get("items"), list):
+        raise InvalidInput("that JSON has no 'items' list: not a Bitwarden export")
+    if export.get("encrypted") is True:
+        raise InvalidInput(
+            "this is a password-protected (or account-encrypted) Bitwarden export, which this "
+            "version cannot read yet: export again as 'JSON' (unencrypted), import, then "
+            "delete that file"
+        )
+    folders = {
+        str(f.get("id")): str(f.get("name") or "")
+        for f in export.get("folders") or []
+        if isinstance(f, dict)
+    }
+    report = Report("bitwarden")
+    found: list[Candidate] = []
+    for raw in export["items"]:
+        if not isinstance(raw, dict):
+            continue
+        kind_name = _BW_TYPES.get(raw.get("type"), f"type {raw.get('type')}")
+        report.found[kind_name] += 1
+        name = _text(raw.get("name")) or "(no name)"
+        tags = [folders[str(raw.get("folderId"))]] if str(raw.get("folderId")) in folders else []
+        common = {"name": name, "tags": ",".join(t for t in tags if t),
+                  "favourite": bool(raw.get("favorite"))}  # fmt: skip
+        notes = _text(raw.get("notes"), strip=False)
+        for extra in raw.get("fields") or []:
+            if isinstance(extra, dict):
+                kind_label = _BW_FIELD_TYPES.get(extra.get("type"), "field")
+                report.unrepresented.append((name, f"custom {kind_label} field "
+                                                   f"'{_text(extra.get('name'))}'"))  # fmt: skip
+        for label in ("passwordHistory", "attachments"):
+            if raw.get(label):
+                report.unrepresented.append((name, f"{label} ({len(raw[label])})"))
+        if kind_name == "login":
+            login = _section(raw, "login")
+            uris = [_text(u.get("uri")) for u in login.get("uris") or [] if isinstance(u, dict)]
+            uris = [u for u in uris if u]
+            for n, extra_uri in enumerate(uris[1:], 2):
+                report.unrepresented.append((name, f"URL {n} ({extra_uri})"))
+            if login.get("fido2Credentials"):
+                report.unrepresented.append((name, "passkey"))
+            found.append(_login(report, common, _text(login.get("username")),
+                                _text(login.get("password"), strip=False),
+                                uris[0] if uris else "", _text(login.get("totp")), notes,
+                                "login"))  # fmt: skip
+        elif kind_name == "secure note":
+            report.mapping.setdefault(kind_name, "secure note")
+            found.append(Candidate(ItemKind.NOTE, {**common, "note": notes or "(empty)"},
+                                   kind_name))  # fmt: skip
+        elif kind_name in ("card", "identity", "ssh key"):
+            section, labels = {
+                "card": ("card", _CARD), "identity": ("identity", _IDENTITY),
+                "ssh key": ("sshKey", _SSH),
+            }[kind_name]  # fmt: skip
+            block = _section(raw, section)
+            report.mapping.setdefault(kind_name, "secure note, one labelled line per field")
+            found.append(Candidate(ItemKind.NOTE, {**common, "note": _labelled(block, labels,
+                                                                               notes)},
+                                   kind_name))  # fmt: skip
+        else:
+            report.skipped.append(f"{name}: a Bitwarden {kind_name} item mysafe does not know")
+    return found, report
+
+
+def _labelled(block: dict[str, Any], labels: tuple[tuple[str, str], ...], notes: str) -> str:
+    lines = []
+    for key, label in labels:
+        value = block.get(key)
+        if value not in (None, ""):
+            text = str(value)
+            lines.append(f"{label}:\n{text}" if "\n" in text else f"{label}: {text}")
+    if notes:
+        lines += ["", notes]
+    return "\n".join(lines) or "(empty)"
+
+
+def _login(report: Report, common: dict[str, Any], username: str, password: str, url: str,
+           totp: str, notes: str, source: str) -> Candidate:  # fmt: skip
+    """A login; a note when it lacks a username or a password (a mysafe login needs both)."""
+    if username and password:
+        report.mapping.setdefault(source, "password")
+        values = {**common, "username": username, "password": password, "url": url}
+        if notes:
+            values["notes"] = notes
+        if totp:
+            if _good_seed(totp):
+                values["secret_key"] = totp
+            else:
+                report.unrepresented.append((common["name"], "one-time code seed (not valid)"))
+        return Candidate(ItemKind.PASSWORD, values, source)
+    report.mapping[f"{source} without a username or password"] = "secure note, labelled lines"
+    pairs = (("username", "Username"), ("password", "Password"), ("url", "URL"),
+             ("totp", "One-time code seed"))  # fmt: skip
+    block = {"username": username, "password": password, "url": url, "totp": totp}
+    return Candidate(ItemKind.NOTE, {**common, "note": _labelled(block, pairs, notes)}, source)
+
+
+def _good_seed(seed: str) -> bool:
+    from . import totp
+
+    try:
+        totp.parse_seed(seed)
+    except InvalidInput:
+        return False
+    return True
+
+
+# --- CSV ---------------------------------------------------------------------------------------
+
+# Header (lowercased) -> our field, as Chrome, Firefox, Safari and most tools write them.
+_COLUMNS = {
+    "name": "name", "title": "name", "url": "url", "login_uri": "url", "website": "url",
+    "username": "username", "login_username": "username", "login": "username",
+    "password": "password", "login_password": "password", "note": "notes", "notes": "notes",
+    "otpauth": "totp", "login_totp": "totp", "totp": "totp", "folder": "folder",
+}  # fmt: skip
+_OURS = ("name", "url", "username", "password", "notes", "totp", "folder")
+
+
+def _csv(data: bytes, columns: list[str] | None) -> tuple[list[Candidate], Report]:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput("that CSV is not UTF-8 text (export it again as UTF-8)") from None
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    if not rows:
+        raise InvalidInput("that CSV is empty")
+    report = Report("csv")
+    if columns:
+        unknown = [c for c in columns if c not in _OURS and c != ""]
+        if unknown:
+            raise InvalidInput(f"--columns knows {', '.join(_OURS)}, not {', '.join(unknown)}")
+        header, body = columns, rows[1:]  # the first line is the file's own header
+    else:
+        header = [_COLUMNS.get(c.strip().lower(), "") for c in rows[0]]
+        if "password" not in header or not ({"name", "url"} & set(header)):
+            raise InvalidInput(
+                "the first line of that CSV names no password column with a name or URL "
+                "column; say which column is which: --columns name,url,username,password,notes"
+            )
+        body = rows[1:]
+    extra_names = rows[0] if not columns else [f"column {n + 1}" for n in range(len(header))]
+    found: list[Candidate] = []
+    for number, row in enumerate(body, 2):
+        if not any(cell.strip() for cell in row):
+            continue
+        record = {h: row[i] for i, h in enumerate(header) if h and i < len(row)}
+        url = record.get("url", "").strip()
+        if url.lower().startswith("chrome://"):  # Firefox's own account, not a login
+            report.skipped.append(f"line {number}: {url} (Firefox's internal account row)")
+            continue
+        report.found["login"] += 1
+        host = urlsplit(url).hostname or url
+        name = record.get("name", "").strip() or host or f"line {number}"
+        for i, cell in enumerate(row):
+            if (i >= len(header) or not header[i]) and cell.strip():
+                label = extra_names[i] if i < len(extra_names) else f"column {i + 1}"
+                report.unrepresented.append((name, label))
+        folder = record.get("folder", "").strip()
+        common = {"name": name, "tags": folder.replace(",", " ") if folder else ""}
+        found.append(_login(report, common, record.get("username", "").strip(),
+                            record.get("password", ""), url, record.get("totp", "").strip(),
+                            record.get("notes", ""), "login"))  # fmt: skip
+    return found, report
+
+
+# --- warnings ----------------------------------------------------------------------------------
+
+
+def _warn(found: list[Candidate], report: Report) -> None:
+    by_password: dict[str, list[str]] = {}
+    for item in found:
+        values = item.values
+        password = str(values.get("password") or "")
+        if item.kind is ItemKind.PASSWORD:
+            by_password.setdefault(password, []).append(item.name)
+            if len(password) < 8:
+                report.warnings.append(f"{item.name}: a short password ({len(password)} chars)")
+        if str(values.get("url") or "").lower().startswith("http://"):
+            report.warnings.append(f"{item.name}: its URL is plain http://")
+    for names in by_password.values():
+        if len(names) > 1:
+            report.warnings.append(f"one password used by {len(names)} items: {', '.join(names)}")
+
+
+def _section(raw: dict[str, Any], key: str) -> dict[str, Any]:
+    value = raw.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any, strip: bool = True) -> str:
+    if value is None:
+        return ""
+    text = str(value)
+    return text.strip() if strip else text

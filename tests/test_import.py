@@ -1,0 +1,148 @@
+"""`mysafe import`: a real Bitwarden export (from KeePassXC's test data, verbatim) and CSV as the
+browsers write it; a report of everything that did not fit; all or nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import stat
+from pathlib import Path
+
+import pytest
+from test_cli import Cli
+
+DATA = Path(__file__).parent / "data" / "import"
+BITWARDEN = DATA / "bitwarden_export.json"
+
+FIREFOX = (
+    '"url","username","password","httpRealm","formActionOrigin","guid","timeCreated",'
+    '"timeLastUsed","timePasswordChanged"\n'
+    '"chrome://FirefoxAccounts","a1b2","{""version"":1}",,"","{d61e37fa}","1612345678900",'
+    '"1612345678900","1612345678900"\n'
+    '"https://example.com","foo","bar",,"","{d61e37fa}","1612345678900","1612345678900",'
+    '"1612345678900"\n'
+)
+CHROME = (
+    "name,url,username,password,note\n"
+    "Github,https://github.com/login,octo,gh-Very-Long-pw,my notes\n"
+    "Router,http://192.0.2.1,admin,admin,\n"
+    "Other router,http://192.0.2.2,admin,admin,\n"
+)
+SAFARI = (
+    "Title,URL,Username,Password,Notes,OTPAuth\n"
+    "Bank,https://bank.example,me,b4nk-S3cret-pw,,otpauth://totp/Bank?secret=JBSWY3DPEHPK3PXP\n"
+)
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    c = Cli(tmp_path / "home")
+    c.ok("init", "--kdf-profile", "low-memory")
+    return c
+
+
+def listed(cli: Cli) -> dict[str, dict[str, object]]:
+    return {item["name"]: item for item in json.loads(cli.ok("list", "--json"))}
+
+
+def test_the_sample_is_the_real_export() -> None:
+    digest = hashlib.sha256(BITWARDEN.read_bytes()).hexdigest()
+    assert digest == "458c3696d4d2a723830e5d13779432f4734733aa1c98af11a5e29578baab9050"
+
+
+def test_a_bitwarden_export_comes_in_with_a_report_of_what_did_not_fit(cli: Cli) -> None:
+    dry = json.loads(cli.ok("import", "bitwarden", str(BITWARDEN), "--dry-run", "--json"))
+    assert dry["found"] == {"login": 1, "secure note": 1, "card": 1, "identity": 1}
+    assert dry["mapping"]["card"] == "secure note, one labelled line per field"
+    assert {"item": "Login Name", "field": "URL 2 (https://google.com)"} in dry["unrepresented"]
+    assert {"item": "Card Name", "field": "custom hidden field 'Hidden Field'"} in dry[
+        "unrepresented"
+    ]
+    assert dry["written"] == 4 and listed(cli) == {}  # a dry run writes nothing
+
+    said = cli.ok("import", "bitwarden", str(BITWARDEN), "--tag", "from-bw")
+    assert "wrote 4 new item(s)" in said
+    items = listed(cli)
+    login = items["Login Name"]
+    assert login["kind"] == "password" and login["favourite"] is True
+    assert login["url"] == "https://mail.google.com" and login["username"] == "myusername@gmail.com"
+    assert set(login["tags"]) == {"My Folder", "from-bw"}  # type: ignore[arg-type]
+    assert cli.ok("get", "Login Name") == "mypassword\n"
+    assert cli.ok("totp", "Login Name").strip().isdigit()
+    card = cli.ok("get", "Card Name")
+    assert "Number: 1234567891011121" in card and "Security code: 123" in card
+    assert "1st line of note text" in card
+    identity = cli.ok("get", "My Identity")
+    assert "Address:  1 North Calle Cesar Chavez " in identity  # its spaces kept
+    [saved] = (cli.home).glob("default.mysafe.import-*.txt")
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+    text = saved.read_text()
+    assert "Login Name: custom hidden field 'Hidden Field'" in text
+    assert "mypassword" not in text and "1234567891011121" not in text  # never a secret
+
+    again = json.loads(cli.ok("import", "bitwarden", str(BITWARDEN), "--json"))
+    assert again["written"] == 0 and sorted(again["duplicates"]) == sorted(items)
+    both = json.loads(cli.ok("import", "bitwarden", str(BITWARDEN), "--json",
+                             "--on-duplicate", "keep-both"))  # fmt: skip
+    assert both["written"] == 4 and len(json.loads(cli.ok("list", "--json"))) == 8
+
+
+def test_browser_csvs(cli: Cli, tmp_path: Path) -> None:
+    for name, text in (("firefox", FIREFOX), ("chrome", CHROME), ("safari", SAFARI)):
+        (tmp_path / f"{name}.csv").write_text(text)
+    firefox = json.loads(cli.ok("import", "csv", str(tmp_path / "firefox.csv"), "--json"))
+    assert firefox["written"] == 1 and "Firefox's internal account row" in firefox["skipped"][0]
+    assert {"item": "example.com", "field": "guid"} in firefox["unrepresented"]
+    assert cli.ok("get", "example.com") == "bar\n"  # named after its host
+
+    chrome = json.loads(cli.ok("import", "csv", str(tmp_path / "chrome.csv"), "--json"))
+    assert chrome["written"] == 3
+    assert "one password used by 2 items: Router, Other router" in chrome["warnings"]
+    assert "Router: its URL is plain http://" in chrome["warnings"]
+    assert "Router: a short password (5 chars)" in chrome["warnings"]
+    assert cli.ok("get", "Github", "--field", "notes") == "my notes\n"
+
+    cli.ok("import", "csv", str(tmp_path / "safari.csv"))
+    assert cli.ok("totp", "Bank").strip().isdigit()
+
+
+def test_a_csv_without_known_columns_needs_them_named(cli: Cli, tmp_path: Path) -> None:
+    odd = tmp_path / "odd.csv"
+    odd.write_text("site,who,secret\nhttps://a.example,me,pw-123456789\n")
+    assert "--columns" in cli.fails("import", "csv", str(odd))
+    done = cli.ok("import", "csv", str(odd), "--columns", "url,username,password")
+    assert "wrote 1 new item(s)" in done  # its own header line is not an item
+    assert cli.ok("get", "a.example") == "pw-123456789\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (b'{"items": [{"type": 1, "name": "cut', "not JSON"),
+        (b'{"encrypted": true, "items": []}', "password-protected"),
+        (b"\xff\xfe\x00garbage", "not JSON"),
+        (b"[1, 2, 3]", "no 'items'"),
+    ],
+)
+def test_a_bad_file_is_one_sentence_and_writes_nothing(
+    cli: Cli, tmp_path: Path, content: bytes, said: str
+) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(content)
+    assert said in cli.fails("import", "bitwarden", str(bad))
+    assert listed(cli) == {} and not list(cli.home.glob("*.import-*"))
+
+
+def test_a_hostile_name_stops_the_whole_import(cli: Cli, tmp_path: Path) -> None:
+    """A name holding an escape sequence is refused (it would be shown, escaped, forever):
+    nothing is written, and the message says which and how to see them all."""
+    export = {"items": [
+        {"type": 2, "name": "fine", "notes": "a"},
+        {"type": 2, "name": "evil\x1b]52;c;ZXZpbA==\x07", "notes": "b"},
+    ]}  # fmt: skip
+    path = tmp_path / "hostile.json"
+    path.write_text(json.dumps(export))
+    said = cli.fails("import", "bitwarden", str(path))
+    assert "1 item(s) cannot be imported" in said and "nothing was written" in said
+    assert "\x1b" not in said  # shown escaped
+    assert listed(cli) == {}
