@@ -20,14 +20,16 @@ if TYPE_CHECKING:
 def add_parsers(add: AddParser) -> None:
     p = add(
         "import",
-        help="import another manager's export (bitwarden JSON, csv), with a report",
-        description="Reads a Bitwarden JSON export (unencrypted) or a CSV as Chrome, Firefox "
-        "or Safari write it, and reports what it found, how each kind maps, every field mysafe "
+        help="import another manager's export (KeePass, Bitwarden, CSV), with a report",
+        description="Reads a KeePass database (KDBX 3.1 or 4; its password is asked, or read "
+        "from standard input), a Bitwarden JSON export (unencrypted) or a CSV as Chrome, "
+        "Firefox or Safari write it, and reports what it found, how each kind maps, every "
+        "field mysafe "
         "cannot hold yet (by item and field name), duplicates and weak spots; then writes "
         "everything in one transaction. --dry-run writes nothing. The report is also saved "
         "beside the vault.",
     )
-    p.add_argument("format", choices=("bitwarden", "csv"))
+    p.add_argument("format", choices=("keepass", "bitwarden", "csv"))
     p.add_argument("path", help="the export file")
     p.add_argument("--dry-run", action="store_true", help="report only: write nothing")
     p.add_argument("--tag", default=None, help="tag every item (default: imported-YYYY-MM-DD)")
@@ -42,6 +44,7 @@ def add_parsers(add: AddParser) -> None:
         help="csv: its columns in order, when its first line (its header) names them "
         "otherwise (of name,url,username,password,notes,totp,folder; empty to ignore one)",
     )
+    p.add_argument("--key-file", metavar="PATH", help="keepass: the database's key file")
     p.add_argument("--json", action="store_true", help="the report as JSON")
     p.set_defaults(func=cmd_import)
 
@@ -110,8 +113,20 @@ async def cmd_import(args: argparse.Namespace, service: VaultService) -> int:
     except OSError as exc:
         raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
     columns = [c.strip().lower() for c in args.columns.split(",")] if args.columns else None
-    found, report = await asyncio.to_thread(importing.read, args.format, data, columns)
-    del data
+    password, key_file = None, None
+    if args.format == "keepass":
+        from .prompts import existing_secret
+
+        password = existing_secret(f"password of {path.name}")
+        if args.key_file:
+            try:
+                key_file = Path(args.key_file).expanduser().read_bytes()
+            except OSError as exc:
+                raise InvalidInput(f"cannot read {args.key_file}: {exc.strerror}") from None
+    found, report = await asyncio.to_thread(
+        importing.read, args.format, data, columns, password, key_file
+    )
+    del data, password
     tag = args.tag if args.tag is not None else f"imported-{time.strftime('%Y-%m-%d')}"
     if not args.dry_run and len(found) > 100:
         say(f"mysafe: importing {len(found)} item(s)...")

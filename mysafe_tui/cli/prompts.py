@@ -81,6 +81,16 @@ def single_line_secret(label: str) -> str:
     return hidden_twice(label)
 
 
+def existing_secret(label: str) -> str:
+    """A secret that already exists somewhere (another program's password): the first line
+    of piped standard input, else asked once, hidden, on the terminal."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    if not _have_tty():
+        raise NoTerminal(f"no terminal to ask for the {label}: pipe it on standard input")
+    return getpass.getpass(f"{label[:1].upper()}{label[1:]}: ")
+
+
 def single_line_secrets(labels: list[str]) -> dict[str, str]:
     """Several one-line secrets: one line each from piped standard input, in order, else each
     asked twice on the terminal."""

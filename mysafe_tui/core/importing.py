@@ -25,7 +25,9 @@ from .errors import InvalidInput
 from .models import ItemKind
 
 MAX_BYTES = 64 * 1024 * 1024  # no export of a personal vault is near this; a mistake is
-FORMATS = ("bitwarden", "csv")
+FORMATS = ("bitwarden", "csv", "keepass")
+# TOTP seeds other KeePass plugins store (KeePassXC's own is `otp`).
+_KEEPASS_TOTP = ("otp", "TOTP Seed", "TimeOtp-Secret-Base32", "TimeOtp-Secret")
 
 
 @dataclass
@@ -87,15 +89,22 @@ class Report:
 
 
 def read(
-    format: str, data: bytes, columns: list[str] | None = None
+    format: str,
+    data: bytes,
+    columns: list[str] | None = None,
+    password: str | None = None,
+    key_file: bytes | None = None,
 ) -> tuple[list[Candidate], Report]:
-    """Parse an export. InvalidInput (one sentence) for a file that is not what it claims."""
+    """Parse an export (a KeePass database with its `password` and optional `key_file`).
+    InvalidInput (one sentence) for a file that is not what it claims."""
     if len(data) > MAX_BYTES:
         raise InvalidInput(f"that file is larger than {MAX_BYTES >> 20} MiB: not an export")
     if format == "bitwarden":
         found, report = _bitwarden(data)
     elif format == "csv":
         found, report = _csv(data, columns)
+    elif format == "keepass":
+        found, report = _keepass(data, password, key_file)
     else:
         raise InvalidInput(f"unknown format {format!r}: {', '.join(FORMATS)}")
     _warn(found, report)
@@ -233,6 +242,76 @@ def _good_seed(seed: str) -> bool:
     except InvalidInput:
         return False
     return True
+
+
+# --- KeePass (KDBX 3.1 and 4) ------------------------------------------------------------------
+
+
+def _keepass(
+    data: bytes, password: str | None, key_file: bytes | None
+) -> tuple[list[Candidate], Report]:
+    try:
+        from pykeepass import PyKeePass
+        from pykeepass.exceptions import CredentialsError
+    except ImportError:
+        raise InvalidInput(
+            "reading KeePass databases needs the keepass extra: pip install 'mysafe-tui[keepass]'"
+        ) from None
+    if not data.startswith(b"\x03\xd9\xa2\x9a"):
+        raise InvalidInput("that file is not a KeePass database (KDBX)")
+    try:
+        kp = PyKeePass(io.BytesIO(data), password=password or None,
+                       keyfile=io.BytesIO(key_file) if key_file else None)  # fmt: skip
+    except CredentialsError:
+        raise InvalidInput("wrong password or key file for that KeePass database") from None
+    except Exception as exc:  # a damaged or truncated file: whatever the parser raised
+        raise InvalidInput(f"that KeePass database cannot be read ({type(exc).__name__})") from None
+    report = Report(f"keepass (KDBX {kp.version[0]}.{kp.version[1]})")
+    bin_group = kp.recyclebin_group
+    found: list[Candidate] = []
+    for entry in kp.entries:
+        if entry.is_a_history_entry:
+            continue
+        trashed = bin_group is not None and _inside(entry.group, bin_group)
+        source = "entry in the recycle bin" if trashed else "entry"
+        report.found[source] += 1
+        name = _text(entry.title) or "(no title)"
+        path = [g for g in (entry.group.path or []) if g] if not trashed else []
+        tags = ["/".join(str(p) for p in path)] if path else []
+        tags += [t.replace(",", " ") for t in entry.tags or []]
+        common: dict[str, Any] = {"name": name, "tags": ",".join(t for t in tags if t)}
+        if trashed:
+            common["active"] = False
+            report.mapping[source] = "the trash"
+        extras = entry.custom_properties
+        totp = _text(entry.otp) or next(
+            (_text(extras.get(k)) for k in _KEEPASS_TOTP if extras.get(k)), ""
+        )
+        for key, value in extras.items():
+            if key in _KEEPASS_TOTP or not value:
+                continue
+            hidden = " (protected)" if entry.is_custom_property_protected(key) else ""
+            report.unrepresented.append((name, f"custom field '{key}'{hidden}"))
+        for attachment in entry.attachments:
+            report.unrepresented.append((name, f"attachment '{attachment.filename}'"))
+        if len(entry.history) > 0:
+            report.unrepresented.append((name, f"history ({len(entry.history)} older versions)"))
+        if entry.expires:
+            report.unrepresented.append((name, "expiry date"))
+        candidate = _login(report, common, _text(entry.username),
+                           _text(entry.password, strip=False), _text(entry.url), totp,
+                           _text(entry.notes, strip=False), source)  # fmt: skip
+        found.append(candidate)
+    report.mapping.setdefault("group", "a tag with its path (Work/Servers)")
+    return found, report
+
+
+def _inside(group: Any, ancestor: Any) -> bool:
+    while group is not None:
+        if group.uuid == ancestor.uuid:
+            return True
+        group = group.parentgroup
+    return False
 
 
 # --- CSV ---------------------------------------------------------------------------------------
