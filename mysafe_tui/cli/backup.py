@@ -49,6 +49,20 @@ def add_parsers(add: AddParser) -> None:
     p.set_defaults(func=cmd_import)
 
     p = add(
+        "export",
+        help="write every item for another tool (bitwarden JSON, csv: PLAIN TEXT; keepass)",
+        description="Writes every item with its secrets: 'keepass' as a KDBX 4 database "
+        "under a new password (asked twice, or piped), 'bitwarden' as the JSON Bitwarden "
+        "imports and 'csv' as name,url,username,password,notes,totp,folder: both of these "
+        "are PLAIN TEXT, readable by anything that reads the file. 0600; an existing file is "
+        "replaced only with --force. Files and what a format cannot carry are listed.",
+    )
+    p.add_argument("format", choices=("keepass", "bitwarden", "csv"))
+    p.add_argument("path", help="the file to write")
+    p.add_argument("--force", action="store_true", help="replace PATH if it exists")
+    p.set_defaults(func=cmd_export)
+
+    p = add(
         "backup",
         help="write an encrypted copy of the vault (consistent while it is in use)",
         description="A copy of the vault file as it is now, even while the UI or a sync "
@@ -140,4 +154,22 @@ async def cmd_import(args: argparse.Namespace, service: VaultService) -> int:
             print(q(line))
         verb = "would write" if args.dry_run else "wrote"
         print(f"{verb} {report.written} new item(s), updated {report.updated}")
+    return 0
+
+
+async def cmd_export(args: argparse.Namespace, service: VaultService) -> int:
+    from .prompts import single_line_secret
+
+    target = Path(args.path).expanduser()
+    password = (
+        single_line_secret("password of the new KeePass database")
+        if (args.format == "keepass")
+        else None
+    )
+    done = await service.export(args.format, target, password=password, overwrite=args.force)
+    for line in done.not_carried:
+        say(f"mysafe: not carried: {q(line)}")
+    say(f"mysafe: wrote {done.count} item(s) to {q(str(target))}")
+    if args.format != "keepass":
+        say("mysafe: that file is PLAIN TEXT: delete it (shred) once it has been imported")
     return 0

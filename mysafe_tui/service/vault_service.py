@@ -45,6 +45,7 @@ if TYPE_CHECKING:  # imported lazily below: cryptography and sqlite3 cost ~80 ms
     import httpx
 
     from ..core.clipboard import Clipboard
+    from ..core.exporting import Exported
     from ..core.importing import Candidate
     from ..core.importing import Report as ImportReport
     from ..core.kdf import KdfParams
@@ -165,6 +166,22 @@ class VaultService:
             raise InvalidInput("lock the vault before restoring a backup over it")
         return await asyncio.to_thread(_restore, source, self.vault_path, self.paths.seen_dir,
                                        passphrase)  # fmt: skip
+
+    async def export(self, format: str, target: Path, *, password: str | None = None,
+                     overwrite: bool = False) -> Exported:  # fmt: skip
+        """Write every item (with its secrets) for another tool at `target`, 0600, never over
+        a file unless `overwrite`. What the format cannot carry is in `not_carried`."""
+        from ..core import exporting
+        from ..core.fsutil import write_atomic
+
+        entries = [
+            (item, {k: v.reveal() for k, v in (await self.reveal(item.id)).items()})
+            for hits in (await self.search(""), await self.search("", trash=True))
+            for item in hits
+        ]
+        done = await asyncio.to_thread(exporting.export, format, entries, password)
+        await asyncio.to_thread(write_atomic, target, done.data, 0o600, overwrite)
+        return done
 
     async def import_items(
         self,

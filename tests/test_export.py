@@ -1,0 +1,84 @@
+"""`mysafe export`: KeePass (checked with the real keepassxc-cli), Bitwarden JSON and CSV, each
+read back by `mysafe import` into a fresh vault with the same items."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+from test_cli import Cli
+
+KEY = "JBSWY3DPEHPK3PXP"
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Cli:
+    cli = Cli(tmp_path / "from")
+    cli.ok("init", "--kdf-profile", "low-memory")
+    cli.ok("add", "password", "--name", "Github", "--username", "octo", "--url",
+           "https://github.com", "--tags", "Work/Servers", "--totp",
+           stdin=f"gh-S3cret-pw\n{KEY}\n")  # fmt: skip
+    cli.ok("edit", "Github", "--secret", "notes", stdin="line one\n")
+    cli.ok("add", "note", "--name", "Runbook", stdin="1. ssh in\n2. restart\n")
+    cli.ok("add", "password", "--name", "Old router", "--username", "admin",
+           stdin="r0uter-pw-long\n")  # fmt: skip
+    cli.ok("rm", "Old router")
+    (tmp_path / "key.txt").write_text("a file")
+    cli.ok("attach", str(tmp_path / "key.txt"), "--name", "A file")
+    return cli
+
+
+def fresh(tmp_path: Path, name: str) -> Cli:
+    cli = Cli(tmp_path / name)
+    cli.ok("init", "--kdf-profile", "low-memory")
+    return cli
+
+
+def same_items(source: Cli, target: Cli, trash: bool) -> None:
+    assert target.ok("get", "Github") == "gh-S3cret-pw\n"
+    assert target.ok("get", "Github", "--field", "username") == "octo\n"
+    assert target.ok("get", "Github", "--field", "url") == "https://github.com\n"
+    assert "line one" in target.ok("get", "Github", "--field", "notes")
+    assert target.ok("totp", "Github") == source.ok("totp", "Github")
+    assert "1. ssh in\n2. restart" in target.ok("get", "Runbook")
+    trashed = [i["name"] for i in json.loads(target.ok("list", "--trash", "--json"))]
+    assert trashed == (["Old router"] if trash else [])
+
+
+def test_keepass_export_opens_in_keepassxc_and_comes_back(source: Cli, tmp_path: Path) -> None:
+    kx = shutil.which("keepassxc-cli")
+    if kx is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must install keepassxc")
+        pytest.skip("keepassxc-cli is not installed")
+    out = tmp_path / "out.kdbx"
+    done = source("export", "keepass", str(out), stdin="kdbx-pass-123\n")
+    assert done.returncode == 0, done.stderr
+    assert "A file: a file" in done.stderr and stat.S_IMODE(out.stat().st_mode) == 0o600
+    shown = subprocess.run([kx, "show", "-s", "-a", "Password", "-a", "otp", str(out),
+                            "Work/Servers/Github"], input="kdbx-pass-123\n",
+                           capture_output=True, text=True, check=True)  # fmt: skip
+    assert "gh-S3cret-pw" in shown.stdout and KEY in shown.stdout
+    target = fresh(tmp_path, "to")
+    target.ok("import", "keepass", str(out), stdin="kdbx-pass-123\n")
+    same_items(source, target, trash=True)
+
+
+@pytest.mark.parametrize("format", ["bitwarden", "csv"])
+def test_plain_exports_come_back_and_say_they_are_plain(
+    source: Cli, tmp_path: Path, format: str
+) -> None:
+    out = tmp_path / f"out.{format}"
+    done = source("export", format, str(out))
+    assert done.returncode == 0 and "PLAIN TEXT" in done.stderr
+    assert "Old router: in the trash" in done.stderr
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert "already exists" in source.fails("export", format, str(out))
+    target = fresh(tmp_path, "to")
+    target.ok("import", format, str(out))
+    same_items(source, target, trash=False)
