@@ -13,6 +13,8 @@ from ..core.humanize import size
 from .output import q, say
 
 if TYPE_CHECKING:
+    from ..core.importing import Candidate
+    from ..core.importing import Report as ImportReport
     from ..service import VaultService
     from .parser import AddParser
 
@@ -20,7 +22,7 @@ if TYPE_CHECKING:
 def add_parsers(add: AddParser) -> None:
     p = add(
         "import",
-        help="import another manager's export (KeePass, Bitwarden, CSV), with a report",
+        help="import another manager's export (KeePass, Bitwarden, pass, CSV), with a report",
         description="Reads a KeePass database (KDBX 3.1 or 4; its password is asked, or read "
         "from standard input), a Bitwarden JSON export (unencrypted) or a CSV as Chrome, "
         "Firefox or Safari write it, and reports what it found, how each kind maps, every "
@@ -29,8 +31,8 @@ def add_parsers(add: AddParser) -> None:
         "everything in one transaction. --dry-run writes nothing. The report is also saved "
         "beside the vault.",
     )
-    p.add_argument("format", choices=("keepass", "bitwarden", "csv"))
-    p.add_argument("path", help="the export file")
+    p.add_argument("format", choices=("keepass", "bitwarden", "csv", "pass"))
+    p.add_argument("path", help="the export file (pass: the password-store folder)")
     p.add_argument("--dry-run", action="store_true", help="report only: write nothing")
     p.add_argument("--tag", default=None, help="tag every item (default: imported-YYYY-MM-DD)")
     p.add_argument(
@@ -113,13 +115,22 @@ async def cmd_restore(args: argparse.Namespace, service: VaultService) -> int:
 
 async def cmd_import(args: argparse.Namespace, service: VaultService) -> int:
     import asyncio
-    import json
     import time
 
     from ..core import importing
     from ..core.errors import InvalidInput
 
     path = Path(args.path).expanduser()
+    tag = args.tag if args.tag is not None else f"imported-{time.strftime('%Y-%m-%d')}"
+    if args.format == "pass":  # a folder, decrypted file by file by gpg
+        from .output import ProgressLine
+
+        progress = ProgressLine("Decrypting")
+        try:
+            found, report = await asyncio.to_thread(importing.read_pass_store, path, progress)
+        finally:
+            progress.finish()
+        return await _write_import(args, service, found, report, tag)
     try:
         if path.stat().st_size > importing.MAX_BYTES:
             raise InvalidInput(f"{path} is larger than {importing.MAX_BYTES >> 20} MiB")
@@ -141,7 +152,18 @@ async def cmd_import(args: argparse.Namespace, service: VaultService) -> int:
         importing.read, args.format, data, columns, password, key_file
     )
     del data, password
-    tag = args.tag if args.tag is not None else f"imported-{time.strftime('%Y-%m-%d')}"
+    return await _write_import(args, service, found, report, tag)
+
+
+async def _write_import(
+    args: argparse.Namespace,
+    service: VaultService,
+    found: list[Candidate],
+    report: ImportReport,
+    tag: str,
+) -> int:
+    import json
+
     if not args.dry_run and len(found) > 100:
         say(f"mysafe: importing {len(found)} item(s)...")
     report = await service.import_items(

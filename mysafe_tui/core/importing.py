@@ -18,6 +18,7 @@ import io
 import json
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,7 +26,7 @@ from .errors import InvalidInput
 from .models import ItemKind
 
 MAX_BYTES = 64 * 1024 * 1024  # no export of a personal vault is near this; a mistake is
-FORMATS = ("bitwarden", "csv", "keepass")
+FORMATS = ("bitwarden", "csv", "keepass", "pass")
 # TOTP seeds other KeePass plugins store (KeePassXC's own is `otp`).
 _KEEPASS_TOTP = ("otp", "TOTP Seed", "TimeOtp-Secret-Base32", "TimeOtp-Secret")
 
@@ -312,6 +313,67 @@ def _inside(group: Any, ancestor: Any) -> bool:
             return True
         group = group.parentgroup
     return False
+
+
+# --- pass (a password-store folder) ------------------------------------------------------------
+
+_PASS_KEYS = {"login": "username", "username": "username", "user": "username",
+              "email": "username", "url": "url", "website": "url", "site": "url"}  # fmt: skip
+
+
+def read_pass_store(root: Path, progress: Any = None) -> tuple[list[Candidate], Report]:
+    """Every `*.gpg` under a password-store folder, decrypted by gpg (its agent asks for the
+    key's passphrase as it would for `pass`): the first line is the password, `key: value`
+    lines fields (login/user/email, url), an `otpauth://` line the one-time code, the rest
+    notes; the path is the name, its folder a tag."""
+    import subprocess
+
+    if not root.is_dir():
+        raise InvalidInput(f"{root} is not a password-store folder")
+    files = sorted(
+        p for p in root.rglob("*.gpg")
+        if not any(part.startswith(".") for part in p.relative_to(root).parts)
+    )  # fmt: skip
+    if not files:
+        raise InvalidInput(f"{root} holds no .gpg files: not a password store")
+    report = Report("pass")
+    found: list[Candidate] = []
+    for done, path in enumerate(files, 1):
+        relative = path.relative_to(root).with_suffix("")
+        name = str(relative)
+        try:
+            decrypted = subprocess.run(
+                ["gpg", "--quiet", "--decrypt", str(path)],
+                capture_output=True, timeout=120, check=False,
+            )  # fmt: skip
+        except FileNotFoundError:
+            raise InvalidInput("gpg is not installed: pass stores cannot be read") from None
+        except subprocess.TimeoutExpired:
+            raise InvalidInput(f"gpg did not decrypt {name} (waiting for a passphrase?)") from None
+        if decrypted.returncode != 0:
+            raise InvalidInput(f"gpg could not decrypt {name}: nothing was imported")
+        report.found["entry"] += 1
+        text = decrypted.stdout.decode("utf-8", "replace")
+        del decrypted
+        lines = text.split("\n")
+        password, values, notes, totp = lines[0], {"username": "", "url": ""}, [], ""
+        for line in lines[1:]:
+            key, sep, value = line.partition(":")
+            field_name = _PASS_KEYS.get(key.strip().lower()) if sep else None
+            if line.strip().lower().startswith("otpauth://"):
+                totp = line.strip()
+            elif field_name and not values[field_name]:
+                values[field_name] = value.strip()
+            else:  # other `key: value` lines too: mysafe has no custom fields yet
+                notes.append(line)
+        folder = str(relative.parent) if str(relative.parent) != "." else ""
+        common = {"name": name, "tags": folder.replace(",", " ")}
+        found.append(_login(report, common, values["username"], password, values["url"],
+                            totp, "\n".join(notes).strip("\n"), "entry"))  # fmt: skip
+        report.mapping.setdefault("other lines", "notes (key: value lines too)")
+        if progress:
+            progress(done, len(files))
+    return found, report
 
 
 # --- CSV ---------------------------------------------------------------------------------------
