@@ -26,6 +26,7 @@ SHOTS = [
     ("help", (80, 24)),
     ("people", (80, 24)),
     ("history", (120, 36)),
+    ("import_report", (80, 24)),
 ]
 
 

@@ -184,7 +184,7 @@ def then(*keys: str) -> Callable[[Any], Awaitable[None]]:
             screen = pilot.app.screen
             await pilot.press(key)
             await quiet(pilot)
-            if key in ("n", "d", "question_mark", "f2", "L", "S"):  # these open a dialog
+            if key in ("n", "d", "question_mark", "f2", "L", "S", "I"):  # these open a dialog
                 for _ in range(100):
                     if pilot.app.screen is not screen:
                         break
@@ -289,6 +289,29 @@ async def history(pilot: Any) -> None:
     await quiet(pilot)
 
 
+async def import_report(pilot: Any) -> None:
+    """The Import dialog after reading KeePassXC's Bitwarden sample: the report, nothing
+    written yet."""
+    from textual.widgets import Select
+
+    sample = Path(__file__).parent / "data" / "import" / "bitwarden_export.json"
+    shutil.copy(sample, HOME / "bitwarden.json")  # a fixed path: it is on screen
+    await then("I")(pilot)
+    for _ in range(100):
+        if type(pilot.app.screen).__name__ == "ImportDialog":
+            break
+        await pilot.pause(0.05)
+    screen = pilot.app.screen
+    screen.query_one(Select).value = "bitwarden"
+    screen.query_one("#import-path", Input).value = str(HOME / "bitwarden.json")
+    await pilot.click("#read")
+    for _ in range(200):
+        if not screen.query_one("#import", Button).disabled:
+            break
+        await pilot.pause(0.05)
+    await quiet(pilot)
+
+
 SCREENS: dict[str, tuple[bool | str, Callable[[Any], Awaitable[None]] | None]] = {
     "create": (False, quiet),
     "unlock": (True, quiet),
@@ -304,6 +327,8 @@ SCREENS: dict[str, tuple[bool | str, Callable[[Any], Awaitable[None]] | None]] =
     "conflict": (True, conflict),
     "people": (True, people),
     "history": (True, history),
+    "import": (True, then("I")),
+    "import_report": (True, import_report),
     "offline": ("offline", offline),
     "share_no_server": (True, then("S")),
     "share": ("shares", then("S")),

@@ -728,3 +728,31 @@ async def test_actions_that_do_not_apply_are_left_out_of_the_palette(env: Env) -
         await pilot.press("5")  # the trash: nothing to copy, restore needs a trashed item
         await until(pilot, lambda: names(main) == [])
         assert not any("Copy username" in t for t in await palette_titles("copy user"))
+
+
+async def test_import_dialog_reads_first_then_imports_in_one_go(env: Env, tmp_path: Path) -> None:
+    """I: pick the format and the file, read (the report, nothing written), then Import."""
+    from textual.widgets import Button, Input, Select, Static
+
+    from mysafe_tui.tui.modals.importer import ImportDialog
+    from mysafe_tui.tui.widgets.item_list import ItemList
+
+    sample = Path(__file__).parent / "data" / "import" / "bitwarden_export.json"
+    await env.seed(GITHUB)
+    app = env.app()
+    async with app.run_test(size=(100, 34)) as pilot:
+        main = await unlock(app, pilot)
+        await pilot.press("I")
+        await until(pilot, lambda: isinstance(app.screen, ImportDialog))
+        dialog = app.screen
+        dialog.query_one(Select).value = "bitwarden"
+        dialog.query_one("#import-path", Input).value = str(sample)
+        await pilot.press("enter")
+        button = dialog.query_one("#import", Button)
+        await until(pilot, lambda: not button.disabled)
+        report = str(dialog.query_one("#import-text", Static).render())
+        assert "Login Name: URL 2 (https://google.com)" in report
+        assert [i.name for i in main.query_one(ItemList).items] == ["GitHub"]  # not yet
+        await pilot.press("enter")  # the Import button has the focus
+        await until(pilot, lambda: not isinstance(app.screen, ImportDialog))
+        await until(pilot, lambda: "Login Name" in [i.name for i in main.query_one(ItemList).items])

@@ -114,44 +114,31 @@ async def cmd_restore(args: argparse.Namespace, service: VaultService) -> int:
 
 
 async def cmd_import(args: argparse.Namespace, service: VaultService) -> int:
-    import asyncio
     import time
 
-    from ..core import importing
-    from ..core.errors import InvalidInput
+    from .output import ProgressLine
 
     path = Path(args.path).expanduser()
     tag = args.tag if args.tag is not None else f"imported-{time.strftime('%Y-%m-%d')}"
-    if args.format == "pass":  # a folder, decrypted file by file by gpg
-        from .output import ProgressLine
-
-        progress = ProgressLine("Decrypting")
-        try:
-            found, report = await asyncio.to_thread(importing.read_pass_store, path, progress)
-        finally:
-            progress.finish()
-        return await _write_import(args, service, found, report, tag)
-    try:
-        if path.stat().st_size > importing.MAX_BYTES:
-            raise InvalidInput(f"{path} is larger than {importing.MAX_BYTES >> 20} MiB")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
-    columns = [c.strip().lower() for c in args.columns.split(",")] if args.columns else None
-    password, key_file = None, None
+    password = None
     if args.format == "keepass":
         from .prompts import existing_secret
 
         password = existing_secret(f"password of {path.name}")
-        if args.key_file:
-            try:
-                key_file = Path(args.key_file).expanduser().read_bytes()
-            except OSError as exc:
-                raise InvalidInput(f"cannot read {args.key_file}: {exc.strerror}") from None
-    found, report = await asyncio.to_thread(
-        importing.read, args.format, data, columns, password, key_file
-    )
-    del data, password
+    columns = [c.strip().lower() for c in args.columns.split(",")] if args.columns else None
+    progress = ProgressLine("Decrypting")  # a pass store: one gpg run per entry
+    try:
+        found, report = await service.read_import(
+            args.format,
+            path,
+            password=password,
+            key_file=Path(args.key_file).expanduser() if args.key_file else None,
+            columns=columns,
+            progress=progress,
+        )
+    finally:
+        progress.finish()
+    del password
     return await _write_import(args, service, found, report, tag)
 
 

@@ -183,6 +183,34 @@ class VaultService:
         await asyncio.to_thread(write_atomic, target, done.data, 0o600, overwrite)
         return done
 
+    async def read_import(
+        self,
+        format: str,
+        path: Path,
+        *,
+        password: str | None = None,
+        key_file: Path | None = None,
+        columns: list[str] | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> tuple[list[Candidate], ImportReport]:
+        """Read another manager's export (a file; for `pass` a folder) without writing
+        anything: what `import_items` then writes, and the report so far."""
+        from ..core import importing
+
+        def work() -> tuple[list[Candidate], ImportReport]:
+            if format == "pass":
+                return importing.read_pass_store(path, progress)
+            try:
+                if path.stat().st_size > importing.MAX_BYTES:
+                    raise InvalidInput(f"{path} is larger than {importing.MAX_BYTES >> 20} MiB")
+                data = path.read_bytes()
+                key = key_file.read_bytes() if key_file else None
+            except OSError as exc:
+                raise InvalidInput(f"cannot read {exc.filename}: {exc.strerror}") from None
+            return importing.read(format, data, columns, password, key)
+
+        return await asyncio.to_thread(work)
+
     async def import_items(
         self,
         found: list[Candidate],

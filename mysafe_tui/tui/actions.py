@@ -125,6 +125,9 @@ ACTIONS: tuple[Action, ...] = (
     Action("history", "h", "history", "Access history",
            "who created, read, changed or shared the item (servers that keep it)",
            "Server", needs="remote", bound=True),
+    Action("import", "I", "import_items", "Import from another manager",
+           "KeePass, Bitwarden, pass or a browser's CSV: a report first, then one go",
+           "Lists"),
     Action("shares", "O", "shares", "Share links",
            "your share links: views, expiry; x revokes, c copies again", "Server"),
 )  # fmt: skip

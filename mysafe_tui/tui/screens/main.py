@@ -556,6 +556,16 @@ class MainScreen(Screen[None]):
 
         self.app.push_screen(PeopleDialog(self.service, item), after)
 
+    def action_import_items(self) -> None:
+        from ..modals.importer import ImportDialog
+
+        def after(written: int | None) -> None:
+            if written:
+                self.notify(f"Imported {written} item(s); the report is saved beside the vault")
+                self.refresh_list()
+
+        self.app.push_screen(ImportDialog(self.service), after)
+
     def action_history(self) -> None:
         item = self._target("history")
         if item is not None:
