@@ -99,7 +99,7 @@ def test_browser_csvs(cli: Cli, tmp_path: Path) -> None:
     assert chrome["written"] == 3
     assert "one password used by 2 items: Router, Other router" in chrome["warnings"]
     assert "Router: its URL is plain http://" in chrome["warnings"]
-    assert "Router: a short password (5 chars)" in chrome["warnings"]
+    assert "Router: a password under 8 characters" in chrome["warnings"]
     assert cli.ok("get", "Github", "--field", "notes") == "my notes\n"
 
     cli.ok("import", "csv", str(tmp_path / "safari.csv"))

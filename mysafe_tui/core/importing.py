@@ -445,8 +445,8 @@ def _warn(found: list[Candidate], report: Report) -> None:
         password = str(values.get("password") or "")
         if item.kind is ItemKind.PASSWORD:
             by_password.setdefault(password, []).append(item.name)
-            if len(password) < 8:
-                report.warnings.append(f"{item.name}: a short password ({len(password)} chars)")
+            if len(password) < 8:  # not its length: the report is kept, and lengths tell
+                report.warnings.append(f"{item.name}: a password under 8 characters")
         if str(values.get("url") or "").lower().startswith("http://"):
             report.warnings.append(f"{item.name}: its URL is plain http://")
     for names in by_password.values():
