@@ -45,9 +45,19 @@ def listed(cli: Cli) -> dict[str, dict[str, object]]:
     return {item["name"]: item for item in json.loads(cli.ok("list", "--json"))}
 
 
-def test_the_sample_is_the_real_export() -> None:
-    digest = hashlib.sha256(BITWARDEN.read_bytes()).hexdigest()
-    assert digest == "458c3696d4d2a723830e5d13779432f4734733aa1c98af11a5e29578baab9050"
+@pytest.mark.parametrize(
+    ("name", "sha256"),
+    [
+        ("bitwarden_export.json",
+         "458c3696d4d2a723830e5d13779432f4734733aa1c98af11a5e29578baab9050"),
+        ("bitwarden_encrypted_export.json",
+         "20ce61501ec461dbcb4a92c927de86084fb987af033355f57b166ec0d0ca054f"),
+        ("bitwarden_encrypted_argon2id_export.json",
+         "b5efdfc300dea061aaed6f76c882a0e0b9b86126db59f92e621f9c723d643c4a"),
+    ],
+)  # fmt: skip
+def test_the_samples_are_the_real_exports(name: str, sha256: str) -> None:
+    assert hashlib.sha256((DATA / name).read_bytes()).hexdigest() == sha256
 
 
 def test_a_bitwarden_export_comes_in_with_a_report_of_what_did_not_fit(cli: Cli) -> None:
@@ -119,7 +129,7 @@ def test_a_csv_without_known_columns_needs_them_named(cli: Cli, tmp_path: Path) 
     ("content", "said"),
     [
         (b'{"items": [{"type": 1, "name": "cut', "not JSON"),
-        (b'{"encrypted": true, "items": []}', "password-protected"),
+        (b'{"encrypted": true, "items": []}', "account key"),
         (b"\xff\xfe\x00garbage", "not JSON"),
         (b"[1, 2, 3]", "no 'items'"),
     ],
@@ -146,3 +156,20 @@ def test_a_hostile_name_stops_the_whole_import(cli: Cli, tmp_path: Path) -> None
     assert "1 item(s) cannot be imported" in said and "nothing was written" in said
     assert "\x1b" not in said  # shown escaped
     assert listed(cli) == {}
+
+
+@pytest.mark.parametrize(
+    "sample", ["bitwarden_encrypted_export.json", "bitwarden_encrypted_argon2id_export.json"]
+)
+def test_a_password_protected_bitwarden_export(cli: Cli, sample: str) -> None:
+    """KeePassXC's samples (PBKDF2 and Argon2id; password 'a'): the password asked for (here
+    piped), the MAC checked before anything is decrypted."""
+    path = DATA / sample
+    said = cli.fails("import", "bitwarden", str(path), stdin="not a\n")
+    assert "wrong password for that Bitwarden export" in said
+    report = json.loads(cli.ok("import", "bitwarden", str(path), "--json", stdin="a\n"))
+    assert report["written"] == 1
+    assert cli.ok("get", "KeePassXC") == "TYsbQUyeD3qrav\n"
+    assert cli.ok("get", "KeePassXC", "--field", "url") == "https://keepassxc.org\n"
+    notes = cli.ok("get", "KeePassXC", "--field", "notes")
+    assert "KeePassXC password manager" in notes and "fsfsfsfsefefef" in notes  # not lost

@@ -116,6 +116,7 @@ async def cmd_restore(args: argparse.Namespace, service: VaultService) -> int:
 async def cmd_import(args: argparse.Namespace, service: VaultService) -> int:
     import time
 
+    from ..core.importing import NeedsPassword
     from .output import ProgressLine
 
     path = Path(args.path).expanduser()
@@ -127,17 +128,27 @@ async def cmd_import(args: argparse.Namespace, service: VaultService) -> int:
         password = existing_secret(f"password of {path.name}")
     columns = [c.strip().lower() for c in args.columns.split(",")] if args.columns else None
     progress = ProgressLine("Decrypting")  # a pass store: one gpg run per entry
+
+    async def read(password: str | None) -> tuple[list[Candidate], ImportReport]:
+        try:
+            return await service.read_import(
+                args.format,
+                path,
+                password=password,
+                key_file=Path(args.key_file).expanduser() if args.key_file else None,
+                columns=columns,
+                progress=progress,
+            )
+        finally:
+            progress.finish()
+
     try:
-        found, report = await service.read_import(
-            args.format,
-            path,
-            password=password,
-            key_file=Path(args.key_file).expanduser() if args.key_file else None,
-            columns=columns,
-            progress=progress,
-        )
-    finally:
-        progress.finish()
+        found, report = await read(password)
+    except NeedsPassword:  # a password-protected Bitwarden export: ask, then read again
+        from .prompts import existing_secret
+
+        password = existing_secret(f"password of {path.name}")
+        found, report = await read(password)
     del password
     return await _write_import(args, service, found, report, tag)
 

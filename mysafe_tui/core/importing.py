@@ -31,6 +31,10 @@ FORMATS = ("bitwarden", "csv", "keepass", "pass")
 _KEEPASS_TOTP = ("otp", "TOTP Seed", "TimeOtp-Secret-Base32", "TimeOtp-Secret")
 
 
+class NeedsPassword(InvalidInput):
+    """The export is encrypted under a password of its own: ask for it and read again."""
+
+
 @dataclass
 class Candidate:
     """One item to write: MySafe field values as `create_item` takes them."""
@@ -101,7 +105,7 @@ def read(
     if len(data) > MAX_BYTES:
         raise InvalidInput(f"that file is larger than {MAX_BYTES >> 20} MiB: not an export")
     if format == "bitwarden":
-        found, report = _bitwarden(data)
+        found, report = _bitwarden(data, password)
     elif format == "csv":
         found, report = _csv(data, columns)
     elif format == "keepass":
@@ -133,19 +137,21 @@ _SSH = (("privateKey", "Private key"), ("publicKey", "Public key"),
         ("keyFingerprint", "Fingerprint"))  # fmt: skip
 
 
-def _bitwarden(data: bytes) -> tuple[list[Candidate], Report]:
+def _bitwarden(data: bytes, password: str | None) -> tuple[list[Candidate], Report]:
     try:
         export = json.loads(data)
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise InvalidInput("that file is not JSON: not a Bitwarden export") from None
+    protected = isinstance(export, dict) and export.get("passwordProtected") is True
+    if protected:
+        export = _bitwarden_decrypted(export, password)
+    elif isinstance(export, dict) and export.get("encrypted") is True:
+        raise InvalidInput(
+            "this Bitwarden export is encrypted with your Bitwarden account key, which only "
+            "Bitwarden holds: export again as 'JSON' or as a password-protected file"
+        )
     if not isinstance(export, dict) or not isinstance(export.get("items"), list):
         raise InvalidInput("that JSON has no 'items' list: not a Bitwarden export")
-    if export.get("encrypted") is True:
-        raise InvalidInput(
-            "this is a password-protected (or account-encrypted) Bitwarden export, which this "
-            "version cannot read yet: export again as 'JSON' (unencrypted), import, then "
-            "delete that file"
-        )
     folders = {
         str(f.get("id")): str(f.get("name") or "")
         for f in export.get("folders") or []
@@ -202,6 +208,79 @@ def _bitwarden(data: bytes) -> tuple[list[Candidate], Report]:
     return found, report
 
 
+def _bitwarden_decrypted(export: dict[str, Any], password: str | None) -> Any:
+    """A password-protected export opened: its key from the password (PBKDF2-SHA256 or
+    Argon2id over the export's salt), stretched to an AES and an HMAC key (HKDF-Expand "enc",
+    "mac"), the `data` EncString ("2.iv|ciphertext|mac": AES-256-CBC, HMAC-SHA256 checked
+    first) decrypted to the unencrypted export."""
+    if not password:
+        raise NeedsPassword("this Bitwarden export is password-protected: give its password")
+    salt = str(export.get("salt") or "").encode()
+    kdf, iterations = export.get("kdfType"), export.get("kdfIterations")
+    if not isinstance(iterations, int) or not salt:
+        raise InvalidInput("that Bitwarden export names no key derivation it can be opened with")
+    if kdf == 0:
+        if not 5000 <= iterations <= 10_000_000:
+            raise InvalidInput("that Bitwarden export's PBKDF2 iterations are out of bounds")
+        import hashlib
+
+        key = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations, 32)
+    elif kdf == 1:
+        memory, lanes = export.get("kdfMemory"), export.get("kdfParallelism")
+        if not (isinstance(memory, int) and isinstance(lanes, int) and 1 <= iterations <= 10
+                and 16 <= memory <= 1024 and 1 <= lanes <= 16):  # fmt: skip
+            raise InvalidInput("that Bitwarden export's Argon2id parameters are out of bounds")
+        import hashlib
+
+        from .crypto import argon2id
+
+        key = argon2id(password.encode(), hashlib.sha256(salt).digest(),
+                       memory_kib=memory * 1024, iterations=iterations, lanes=lanes)  # fmt: skip
+    else:
+        raise InvalidInput(f"that Bitwarden export uses an unknown key derivation ({kdf})")
+    enc, mac = _hkdf_expand(key, b"enc"), _hkdf_expand(key, b"mac")
+    _enc_string(str(export.get("encKeyValidation_DO_NOT_EDIT") or ""), enc, mac)
+    try:
+        return json.loads(_enc_string(str(export.get("data") or ""), enc, mac))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise InvalidInput("that Bitwarden export opened, but holds no JSON") from None
+
+
+def _hkdf_expand(key: bytes, info: bytes) -> bytes:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
+
+    return HKDFExpand(hashes.SHA256(), 32, info).derive(key)
+
+
+def _enc_string(text: str, enc: bytes, mac: bytes) -> bytes:
+    """Bitwarden's type-2 EncString; the wrong password shows as a MAC that does not match."""
+    import base64
+    import binascii
+    import hmac
+
+    kind, _, rest = text.partition(".")
+    parts = rest.split("|")
+    if kind != "2" or len(parts) != 3:
+        raise InvalidInput("that Bitwarden export is damaged (not an AES-CBC EncString)")
+    try:
+        iv, body, tag = (base64.b64decode(p, validate=True) for p in parts)
+    except (binascii.Error, ValueError):
+        raise InvalidInput("that Bitwarden export is damaged (bad base64)") from None
+    if not hmac.compare_digest(hmac.digest(mac, iv + body, "sha256"), tag):
+        raise InvalidInput("wrong password for that Bitwarden export (or a damaged file)")
+    from cryptography.hazmat.primitives import padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    try:
+        clear = Cipher(algorithms.AES(enc), modes.CBC(iv)).decryptor()
+        padded = clear.update(body) + clear.finalize()
+        unpad = padding.PKCS7(128).unpadder()
+        return unpad.update(padded) + unpad.finalize()
+    except ValueError:
+        raise InvalidInput("that Bitwarden export is damaged (bad padding)") from None
+
+
 def _labelled(block: dict[str, Any], labels: tuple[tuple[str, str], ...], notes: str) -> str:
     lines = []
     for key, label in labels:
@@ -222,11 +301,13 @@ def _login(report: Report, common: dict[str, Any], username: str, password: str,
         values = {**common, "username": username, "password": password, "url": url}
         if notes:
             values["notes"] = notes
-        if totp:
-            if _good_seed(totp):
-                values["secret_key"] = totp
-            else:
-                report.unrepresented.append((common["name"], "one-time code seed (not valid)"))
+        if totp and _good_seed(totp):
+            values["secret_key"] = totp
+        elif totp:  # not a seed mysafe can use: kept, where the person will see it
+            report.unrepresented.append((common["name"], "one-time code seed (not valid: "
+                                                         "kept in the notes)"))  # fmt: skip
+            values["notes"] = "\n\n".join(filter(None, [
+                notes, f"One-time code seed (mysafe could not read it): {totp}"]))  # fmt: skip
         return Candidate(ItemKind.PASSWORD, values, source)
     report.mapping[f"{source} without a username or password"] = "secure note, labelled lines"
     pairs = (("username", "Username"), ("password", "Password"), ("url", "URL"),

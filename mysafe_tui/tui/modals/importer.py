@@ -44,7 +44,8 @@ class ImportDialog(ModalScreen[int]):
             yield Label("Import from another password manager", classes="title")
             yield Select(FORMATS, value="keepass", allow_blank=False, id="import-format")
             yield Input(placeholder="path to the export (or the store folder)", id="import-path")
-            yield Input(placeholder="its password (KeePass)", password=True, id="import-password")
+            yield Input(placeholder="its password (KeePass, a protected Bitwarden export)",
+                        password=True, id="import-password")  # fmt: skip
             with VerticalScroll(id="import-report"):
                 yield Static("Read the file to see what it holds: nothing is written yet.",
                              id="import-text")  # fmt: skip
@@ -59,7 +60,8 @@ class ImportDialog(ModalScreen[int]):
 
     @on(Select.Changed, "#import-format")
     def format_changed(self, event: Select.Changed) -> None:
-        self.query_one("#import-password", Input).display = event.value == "keepass"
+        has_password = event.value in ("keepass", "bitwarden")
+        self.query_one("#import-password", Input).display = has_password
         self._forget()
 
     @on(Input.Changed, "#import-path")
@@ -84,7 +86,7 @@ class ImportDialog(ModalScreen[int]):
             status.say("Type the path of the export first.")
             return
         fmt = str(self.query_one("#import-format", Select).value)
-        password = self.query_one("#import-password", Input).value if fmt == "keepass" else None
+        password = self.query_one("#import-password", Input).value or None
         status.say("Reading…")
         try:
             found, read = await self.service.read_import(
