@@ -134,3 +134,17 @@ def test_a_kdbx4_with_a_key_file(cli: Cli, tmp_path: Path) -> None:
                                "--json", stdin=f"{PASSWORD}\n"))  # fmt: skip
     assert report["format"] == "keepass (KDBX 4.0)" and report["written"] == 1
     assert cli.ok("get", "Mail") == "m41l-S3cret-pw\n"
+
+
+def test_a_keepass_xml_export_and_a_hostile_one(cli: Cli, kdbx31: Path, tmp_path: Path) -> None:
+    """keepassxc-cli's own XML export reads like the database; entity tricks are refused."""
+    xml = tmp_path / "export.xml"
+    xml.write_text(kx("export", "-f", "xml", str(kdbx31), stdin=f"{PASSWORD}\n").stdout)
+    report = json.loads(cli.ok("import", "keepass", str(xml), "--json"))
+    assert report["format"] == "keepass XML" and report["written"] == 3
+    assert cli.ok("get", "Github") == "gh-S3cret-pw\n"
+    assert [i["name"] for i in json.loads(cli.ok("list", "--trash", "--json"))] == ["Old router"]
+    bomb = tmp_path / "bomb.xml"
+    bomb.write_text('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">'
+                    '<!ENTITY b "&a;&a;&a;&a;&a;">]><KeePassFile>&b;</KeePassFile>')  # fmt: skip
+    assert "not a KeePass XML export" in cli.fails("import", "keepass", str(bomb))

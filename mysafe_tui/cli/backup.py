@@ -122,10 +122,6 @@ async def cmd_import(args: argparse.Namespace, service: VaultService) -> int:
     path = Path(args.path).expanduser()
     tag = args.tag if args.tag is not None else f"imported-{time.strftime('%Y-%m-%d')}"
     password = None
-    if args.format == "keepass":
-        from .prompts import existing_secret
-
-        password = existing_secret(f"password of {path.name}")
     columns = [c.strip().lower() for c in args.columns.split(",")] if args.columns else None
     progress = ProgressLine("Decrypting")  # a pass store: one gpg run per entry
 
@@ -144,7 +140,7 @@ async def cmd_import(args: argparse.Namespace, service: VaultService) -> int:
 
     try:
         found, report = await read(password)
-    except NeedsPassword:  # a password-protected Bitwarden export: ask, then read again
+    except NeedsPassword:  # a KeePass database, a protected Bitwarden export: ask, read again
         from .prompts import existing_secret
 
         password = existing_secret(f"password of {path.name}")

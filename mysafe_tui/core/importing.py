@@ -109,7 +109,8 @@ def read(
     elif format == "csv":
         found, report = _csv(data, columns)
     elif format == "keepass":
-        found, report = _keepass(data, password, key_file)
+        is_xml = data.lstrip()[:1] == b"<" or data.startswith(b"\xef\xbb\xbf")
+        found, report = _keepass_xml(data) if is_xml else _keepass(data, password, key_file)
     else:
         raise InvalidInput(f"unknown format {format!r}: {', '.join(FORMATS)}")
     _warn(found, report)
@@ -340,7 +341,9 @@ def _keepass(
             "reading KeePass databases needs the keepass extra: pip install 'mysafe-tui[keepass]'"
         ) from None
     if not data.startswith(b"\x03\xd9\xa2\x9a"):
-        raise InvalidInput("that file is not a KeePass database (KDBX)")
+        raise InvalidInput("that file is not a KeePass database (KDBX) or KeePass XML export")
+    if password is None:  # asked even with a key file: "" (nothing typed) is no password
+        raise NeedsPassword("a KeePass database needs its password")
     try:
         kp = PyKeePass(io.BytesIO(data), password=password or None,
                        keyfile=io.BytesIO(key_file) if key_file else None)  # fmt: skip
@@ -354,36 +357,118 @@ def _keepass(
     for entry in kp.entries:
         if entry.is_a_history_entry:
             continue
-        trashed = bin_group is not None and _inside(entry.group, bin_group)
-        source = "entry in the recycle bin" if trashed else "entry"
-        report.found[source] += 1
-        name = _text(entry.title) or "(no title)"
-        path = [g for g in (entry.group.path or []) if g] if not trashed else []
-        tags = ["/".join(str(p) for p in path)] if path else []
-        tags += [t.replace(",", " ") for t in entry.tags or []]
-        common: dict[str, Any] = {"name": name, "tags": ",".join(t for t in tags if t)}
-        if trashed:
-            common["active"] = False
-            report.mapping[source] = "the trash"
-        extras = entry.custom_properties
-        totp = _text(entry.otp) or next(
-            (_text(extras.get(k)) for k in _KEEPASS_TOTP if extras.get(k)), ""
-        )
-        for key, value in extras.items():
-            if key in _KEEPASS_TOTP or not value:
-                continue
-            hidden = " (protected)" if entry.is_custom_property_protected(key) else ""
+        extras = dict(entry.custom_properties)
+        found.append(_keepass_entry(report, KeePassEntry(
+            title=_text(entry.title), username=_text(entry.username),
+            password=_text(entry.password, strip=False), url=_text(entry.url),
+            notes=_text(entry.notes, strip=False), otp=_text(entry.otp), extras=extras,
+            protected={k for k in extras if entry.is_custom_property_protected(k)},
+            attachments=[a.filename for a in entry.attachments], history=len(entry.history),
+            expires=bool(entry.expires), tags=list(entry.tags or []),
+            path=[str(g) for g in (entry.group.path or []) if g],
+            trashed=bin_group is not None and _inside(entry.group, bin_group),
+        )))  # fmt: skip
+    report.mapping.setdefault("group", "a tag with its path (Work/Servers)")
+    return found, report
+
+
+@dataclass
+class KeePassEntry:
+    """One entry as either reader (KDBX through pykeepass, KeePass 2 XML) sees it."""
+
+    title: str
+    username: str
+    password: str
+    url: str
+    notes: str
+    otp: str
+    extras: dict[str, str]
+    protected: set[str]
+    attachments: list[str]
+    history: int
+    expires: bool
+    tags: list[str]
+    path: list[str]
+    trashed: bool
+
+
+def _keepass_entry(report: Report, entry: KeePassEntry) -> Candidate:
+    source = "entry in the recycle bin" if entry.trashed else "entry"
+    report.found[source] += 1
+    name = entry.title or "(no title)"
+    tags = ["/".join(entry.path)] if entry.path and not entry.trashed else []
+    tags += [t.replace(",", " ") for t in entry.tags]
+    common: dict[str, Any] = {"name": name, "tags": ",".join(t for t in tags if t)}
+    if entry.trashed:
+        common["active"] = False
+        report.mapping[source] = "the trash"
+    totp = entry.otp or next(
+        (entry.extras[k].strip() for k in _KEEPASS_TOTP if entry.extras.get(k)), ""
+    )
+    for key, value in entry.extras.items():
+        if key not in _KEEPASS_TOTP and value:
+            hidden = " (protected)" if key in entry.protected else ""
             report.unrepresented.append((name, f"custom field '{key}'{hidden}"))
-        for attachment in entry.attachments:
-            report.unrepresented.append((name, f"attachment '{attachment.filename}'"))
-        if len(entry.history) > 0:
-            report.unrepresented.append((name, f"history ({len(entry.history)} older versions)"))
-        if entry.expires:
-            report.unrepresented.append((name, "expiry date"))
-        candidate = _login(report, common, _text(entry.username),
-                           _text(entry.password, strip=False), _text(entry.url), totp,
-                           _text(entry.notes, strip=False), source)  # fmt: skip
-        found.append(candidate)
+    for attachment in entry.attachments:
+        report.unrepresented.append((name, f"attachment '{attachment}'"))
+    if entry.history:
+        report.unrepresented.append((name, f"history ({entry.history} older versions)"))
+    if entry.expires:
+        report.unrepresented.append((name, "expiry date"))
+    return _login(report, common, entry.username, entry.password, entry.url, totp, entry.notes,
+                  source)  # fmt: skip
+
+
+_STANDARD = {"Title", "UserName", "Password", "URL", "Notes", "otp"}
+
+
+def _keepass_xml(data: bytes) -> tuple[list[Candidate], Report]:
+    """A KeePass 2 XML export (KeePass's or KeePassXC's): plain text, so parsed as hostile
+    (defusedxml: no entities, no external references)."""
+    from xml.etree.ElementTree import Element, ParseError
+
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import fromstring
+
+    try:
+        root = fromstring(data)
+    except (ParseError, DefusedXmlException, ValueError):
+        raise InvalidInput("that file is not a KeePass XML export (or it is damaged)") from None
+    top = root.find("Root/Group")
+    if root.tag != "KeePassFile" or top is None:
+        raise InvalidInput("that XML is not a KeePass export (no KeePassFile/Root/Group)")
+    bin_uuid = (root.findtext("Meta/RecycleBinUUID") or "").strip()
+    report = Report("keepass XML")
+    found: list[Candidate] = []
+
+    def walk(group: Element, path: list[str], trashed: bool) -> None:
+        for entry in group.findall("Entry"):
+            strings: dict[str, str] = {}
+            protected: set[str] = set()
+            for string in entry.findall("String"):
+                key, value = string.findtext("Key") or "", string.find("Value")
+                strings[key] = (value.text or "") if value is not None else ""
+                if value is not None and value.get("ProtectInMemory") == "True":
+                    protected.add(key)
+            found.append(_keepass_entry(report, KeePassEntry(
+                title=strings.get("Title", "").strip(),
+                username=strings.get("UserName", "").strip(),
+                password=strings.get("Password", ""), url=strings.get("URL", "").strip(),
+                notes=strings.get("Notes", ""), otp=strings.get("otp", "").strip(),
+                extras={k: v for k, v in strings.items() if k not in _STANDARD},
+                protected=protected,
+                attachments=[b.findtext("Key") or "?" for b in entry.findall("Binary")],
+                history=len(entry.findall("History/Entry")),
+                expires=(entry.findtext("Times/Expires") or "").strip() == "True",
+                tags=[t for t in (entry.findtext("Tags") or "").replace(";", ",").split(",")
+                      if t.strip()],
+                path=path, trashed=trashed,
+            )))  # fmt: skip
+        for child in group.findall("Group"):
+            inside = trashed or (child.findtext("UUID") or "").strip() == bin_uuid
+            walk(child, [*path, (child.findtext("Name") or "").strip()], inside)
+
+    walk(top, [], False)
     report.mapping.setdefault("group", "a tag with its path (Work/Servers)")
     return found, report
 
