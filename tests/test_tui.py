@@ -756,3 +756,26 @@ async def test_import_dialog_reads_first_then_imports_in_one_go(env: Env, tmp_pa
         await pilot.press("enter")  # the Import button has the focus
         await until(pilot, lambda: not isinstance(app.screen, ImportDialog))
         await until(pilot, lambda: "Login Name" in [i.name for i in main.query_one(ItemList).items])
+
+
+async def test_import_dialog_asks_for_a_protected_exports_password(env: Env) -> None:
+    from textual.widgets import Button, Input, Select
+
+    from mysafe_tui.tui.modals.importer import ImportDialog
+
+    sample = Path(__file__).parent / "data" / "import" / "bitwarden_encrypted_export.json"
+    await env.seed(GITHUB)
+    app = env.app()
+    async with app.run_test(size=(100, 34)) as pilot:
+        await unlock(app, pilot)
+        await pilot.press("I")
+        await until(pilot, lambda: isinstance(app.screen, ImportDialog))
+        dialog = app.screen
+        dialog.query_one(Select).value = "bitwarden"
+        dialog.query_one("#import-path", Input).value = str(sample)
+        await pilot.press("enter")
+        box = dialog.query_one("#import-password", Input)
+        await until(pilot, lambda: box.display and box.has_focus)  # asked for, not before
+        await pilot.press("a", "enter")
+        await until(pilot, lambda: not dialog.query_one("#import", Button).disabled)
+        assert str(dialog.query_one("#import", Button).label) == "Import 1"

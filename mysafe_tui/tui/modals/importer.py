@@ -15,14 +15,14 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from ...core.errors import MySafeError
-from ...core.importing import Candidate, Report
+from ...core.importing import Candidate, NeedsPassword, Report
 from ...service import VaultService
 from ..text import plain
 from ..widgets.note import Note
 
 FORMATS = [
-    ("KeePass / KeePassXC (.kdbx)", "keepass"),
-    ("Bitwarden (JSON, unencrypted)", "bitwarden"),
+    ("KeePass / KeePassXC (.kdbx, XML)", "keepass"),
+    ("Bitwarden (JSON, password-protected or not)", "bitwarden"),
     ("Chrome, Firefox, Safari (CSV)", "csv"),
     ("pass (a password-store folder)", "pass"),
 ]
@@ -60,8 +60,8 @@ class ImportDialog(ModalScreen[int]):
 
     @on(Select.Changed, "#import-format")
     def format_changed(self, event: Select.Changed) -> None:
-        has_password = event.value in ("keepass", "bitwarden")
-        self.query_one("#import-password", Input).display = has_password
+        # KeePass always has one; a Bitwarden export only when protected (asked then)
+        self.query_one("#import-password", Input).display = event.value == "keepass"
         self._forget()
 
     @on(Input.Changed, "#import-path")
@@ -93,6 +93,12 @@ class ImportDialog(ModalScreen[int]):
                 fmt, Path(raw).expanduser(), password=password
             )
             report = await self.service.import_items(found, copy.deepcopy(read), dry_run=True)
+        except NeedsPassword as exc:
+            box = self.query_one("#import-password", Input)
+            box.display = True
+            box.focus()
+            status.say(f"{exc}, then press enter")
+            return
         except MySafeError as exc:
             status.say(str(exc))
             return
