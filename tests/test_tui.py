@@ -779,3 +779,34 @@ async def test_import_dialog_asks_for_a_protected_exports_password(env: Env) -> 
         await pilot.press("a", "enter")
         await until(pilot, lambda: not dialog.query_one("#import", Button).disabled)
         assert str(dialog.query_one("#import", Button).label) == "Import 1"
+
+
+async def test_export_dialog_writes_a_keepass_file_and_warns_of_plain_text(
+    env: Env, tmp_path: Path
+) -> None:
+    from textual.widgets import Input, Select
+
+    from mysafe_tui.tui.modals.exporter import ExportDialog
+    from mysafe_tui.tui.widgets.note import Note
+
+    await env.seed(GITHUB)
+    app = env.app()
+    async with app.run_test(size=(100, 34)) as pilot:
+        main = await unlock(app, pilot)
+        main.action_export_items()  # the palette's "Export for another manager"
+        await until(pilot, lambda: isinstance(app.screen, ExportDialog))
+        dialog = app.screen
+        status = dialog.query_one("#export-status", Note)
+        target = tmp_path / "out.kdbx"
+        dialog.query_one("#export-path", Input).value = str(target)
+        dialog.query_one("#export-password", Input).value = "kdbx-pass-123"
+        dialog.query_one("#export-repeat", Input).value = "kdbx-pass-12"
+        await pilot.click("#export")
+        await until(pilot, lambda: "differ" in str(status.render()))
+        dialog.query_one("#export-repeat", Input).value = "kdbx-pass-123"
+        await pilot.click("#export")
+        await until(pilot, lambda: "Wrote 1 item(s)" in str(status.render()))
+        assert target.read_bytes()[:4] == b"\x03\xd9\xa2\x9a"  # a KDBX file
+        assert dialog.query_one("#export-password", Input).value == ""  # not kept
+        dialog.query_one(Select).value = "csv"
+        await until(pilot, lambda: "Plain text" in str(status.render()))

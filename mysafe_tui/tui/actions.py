@@ -128,6 +128,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("import", "I", "import_items", "Import from another manager",
            "KeePass, Bitwarden, pass or a browser's CSV: a report first, then one go",
            "Lists"),
+    Action("export", "", "export_items", "Export for another manager",
+           "KeePass (under its own password), Bitwarden JSON or CSV (plain text)", "Lists"),
     Action("shares", "O", "shares", "Share links",
            "your share links: views, expiry; x revokes, c copies again", "Server"),
 )  # fmt: skip

@@ -566,6 +566,11 @@ class MainScreen(Screen[None]):
 
         self.app.push_screen(ImportDialog(self.service), after)
 
+    def action_export_items(self) -> None:
+        from ..modals.exporter import ExportDialog
+
+        self.app.push_screen(ExportDialog(self.service))
+
     def action_history(self) -> None:
         item = self._target("history")
         if item is not None:
