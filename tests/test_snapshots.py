@@ -312,6 +312,16 @@ async def import_report(pilot: Any) -> None:
     await quiet(pilot)
 
 
+async def export(pilot: Any) -> None:
+    await unlocked(pilot)
+    pilot.app.screen.action_export_items()  # from the palette
+    for _ in range(100):
+        if pilot.app.screen.query("#export-path"):
+            break
+        await pilot.pause(0.05)
+    await quiet(pilot)
+
+
 SCREENS: dict[str, tuple[bool | str, Callable[[Any], Awaitable[None]] | None]] = {
     "create": (False, quiet),
     "unlock": (True, quiet),
@@ -329,6 +339,7 @@ SCREENS: dict[str, tuple[bool | str, Callable[[Any], Awaitable[None]] | None]] =
     "history": (True, history),
     "import": (True, then("I")),
     "import_report": (True, import_report),
+    "export": (True, export),
     "offline": ("offline", offline),
     "share_no_server": (True, then("S")),
     "share": ("shares", then("S")),

@@ -794,17 +794,18 @@ async def test_export_dialog_writes_a_keepass_file_and_warns_of_plain_text(
     async with app.run_test(size=(100, 34)) as pilot:
         main = await unlock(app, pilot)
         main.action_export_items()  # the palette's "Export for another manager"
-        await until(pilot, lambda: isinstance(app.screen, ExportDialog))
+        await until(pilot, lambda: isinstance(app.screen, ExportDialog)
+                    and bool(app.screen.query("#export-path")))  # fmt: skip
         dialog = app.screen
         status = dialog.query_one("#export-status", Note)
         target = tmp_path / "out.kdbx"
         dialog.query_one("#export-path", Input).value = str(target)
         dialog.query_one("#export-password", Input).value = "kdbx-pass-123"
         dialog.query_one("#export-repeat", Input).value = "kdbx-pass-12"
-        await pilot.click("#export")
+        await pilot.press("enter")  # in the last box: enter exports
         await until(pilot, lambda: "differ" in str(status.render()))
         dialog.query_one("#export-repeat", Input).value = "kdbx-pass-123"
-        await pilot.click("#export")
+        await pilot.press("enter")  # in the last box: enter exports
         await until(pilot, lambda: "Wrote 1 item(s)" in str(status.render()))
         assert target.read_bytes()[:4] == b"\x03\xd9\xa2\x9a"  # a KDBX file
         assert dialog.query_one("#export-password", Input).value == ""  # not kept
