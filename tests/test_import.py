@@ -116,6 +116,21 @@ def test_browser_csvs(cli: Cli, tmp_path: Path) -> None:
     assert cli.ok("totp", "Bank").strip().isdigit()
 
 
+def test_bitwardens_own_csv(cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "bitwarden.csv"
+    path.write_text(
+        "folder,favorite,type,name,notes,fields,reprompt,login_uri,login_username,"
+        "login_password,login_totp\n"
+        "Work,1,login,Github,my notes,recovery: 1234,0,https://github.com,octo,gh-S3cret-pw,"
+        "JBSWY3DPEHPK3PXP\n"
+    )
+    report = json.loads(cli.ok("import", "csv", str(path), "--json"))
+    assert {"item": "Github", "field": "fields"} in report["unrepresented"]
+    [item] = json.loads(cli.ok("list", "--json"))
+    assert item["favourite"] is True and "Work" in item["tags"]
+    assert cli.ok("totp", "Github").strip().isdigit()
+
+
 def test_a_csv_without_known_columns_needs_them_named(cli: Cli, tmp_path: Path) -> None:
     odd = tmp_path / "odd.csv"
     odd.write_text("site,who,secret\nhttps://a.example,me,pw-123456789\n")

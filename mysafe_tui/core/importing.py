@@ -550,8 +550,9 @@ _COLUMNS = {
     "username": "username", "login_username": "username", "login": "username",
     "password": "password", "login_password": "password", "note": "notes", "notes": "notes",
     "otpauth": "totp", "login_totp": "totp", "totp": "totp", "folder": "folder",
+    "favorite": "favourite", "favourite": "favourite",
 }  # fmt: skip
-_OURS = ("name", "url", "username", "password", "notes", "totp", "folder")
+_OURS = ("name", "url", "username", "password", "notes", "totp", "folder", "favourite")
 
 
 def _csv(data: bytes, columns: list[str] | None) -> tuple[list[Candidate], Report]:
@@ -594,7 +595,9 @@ def _csv(data: bytes, columns: list[str] | None) -> tuple[list[Candidate], Repor
                 label = extra_names[i] if i < len(extra_names) else f"column {i + 1}"
                 report.unrepresented.append((name, label))
         folder = record.get("folder", "").strip()
-        common = {"name": name, "tags": folder.replace(",", " ") if folder else ""}
+        common: dict[str, Any] = {"name": name, "tags": folder.replace(",", " ") if folder else ""}
+        if record.get("favourite", "").strip().lower() in ("1", "true", "yes"):
+            common["favourite"] = True
         found.append(_login(report, common, record.get("username", "").strip(),
                             record.get("password", ""), url, record.get("totp", "").strip(),
                             record.get("notes", ""), "login"))  # fmt: skip
