@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 def add_parsers(add: AddParser) -> None:
     p = add(
         "import",
-        help="import another manager's export (KeePass, Bitwarden, pass, CSV), with a report",
+        help="import another manager's export (KeePass, Bitwarden, 1Password, pass, CSV)",
         description="Reads a KeePass database (KDBX 3.1 or 4; its password is asked, or read "
         "from standard input), a Bitwarden JSON export (unencrypted) or a CSV as Chrome, "
         "Firefox or Safari write it, and reports what it found, how each kind maps, every "
@@ -31,7 +31,7 @@ def add_parsers(add: AddParser) -> None:
         "everything in one transaction. --dry-run writes nothing. The report is also saved "
         "beside the vault.",
     )
-    p.add_argument("format", choices=("keepass", "bitwarden", "csv", "pass"))
+    p.add_argument("format", choices=("keepass", "bitwarden", "1password", "pass", "csv"))
     p.add_argument("path", help="the export file (pass: the password-store folder)")
     p.add_argument("--dry-run", action="store_true", help="report only: write nothing")
     p.add_argument("--tag", default=None, help="tag every item (default: imported-YYYY-MM-DD)")

@@ -26,7 +26,7 @@ from .errors import InvalidInput
 from .models import ItemKind
 
 MAX_BYTES = 64 * 1024 * 1024  # no export of a personal vault is near this; a mistake is
-FORMATS = ("bitwarden", "csv", "keepass", "pass")
+FORMATS = ("1password", "bitwarden", "csv", "keepass", "pass")
 # TOTP seeds other KeePass plugins store (KeePassXC's own is `otp`).
 _KEEPASS_TOTP = ("otp", "TOTP Seed", "TimeOtp-Secret-Base32", "TimeOtp-Secret")
 
@@ -108,6 +108,8 @@ def read(
         found, report = _bitwarden(data, password)
     elif format == "csv":
         found, report = _csv(data, columns)
+    elif format == "1password":
+        found, report = _onepux(data)
     elif format == "keepass":
         is_xml = data.lstrip()[:1] == b"<" or data.startswith(b"\xef\xbb\xbf")
         found, report = _keepass_xml(data) if is_xml else _keepass(data, password, key_file)
@@ -325,6 +327,142 @@ def _good_seed(seed: str) -> bool:
     except InvalidInput:
         return False
     return True
+
+
+# --- 1Password (1PUX) --------------------------------------------------------------------------
+
+_OP_KINDS = {
+    "001": "login", "002": "credit card", "003": "secure note", "004": "identity",
+    "005": "password", "006": "document", "101": "bank account", "109": "wireless router",
+    "110": "server", "111": "ssh key", "112": "api credential",
+}  # fmt: skip
+
+
+def _onepux(data: bytes) -> tuple[list[Candidate], Report]:
+    """A 1Password 1PUX export: a zip whose export.data (JSON) holds accounts, their vaults
+    and items (`overview`: title, urls, tags; `details`: loginFields, notesPlain, sections)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            info = archive.getinfo("export.data")
+            if info.file_size > MAX_BYTES:
+                raise InvalidInput("that 1PUX's export.data is too large to be an export")
+            export = json.loads(archive.read(info))
+    except (zipfile.BadZipFile, KeyError):
+        raise InvalidInput("that file is not a 1Password export (1PUX)") from None
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise InvalidInput("that 1PUX holds no readable export.data") from None
+    accounts = export.get("accounts") if isinstance(export, dict) else None
+    if not isinstance(accounts, list):
+        raise InvalidInput("that 1PUX's export.data has no accounts")
+    report = Report("1password (1PUX)")
+    found: list[Candidate] = []
+    for account in accounts:
+        for vault in _list(_dict(account).get("vaults")):
+            vault = _dict(vault)
+            folder = _text(_dict(vault.get("attrs")).get("name"))
+            for item in _list(vault.get("items")):
+                candidate = _onepux_item(report, _dict(item), folder)
+                if candidate is not None:
+                    found.append(candidate)
+    return found, report
+
+
+def _onepux_item(report: Report, item: dict[str, Any], folder: str) -> Candidate | None:
+    overview, details = _dict(item.get("overview")), _dict(item.get("details"))
+    kind_name = _OP_KINDS.get(_text(item.get("categoryUuid")), "item")
+    report.found[kind_name] += 1
+    name = _text(overview.get("title")) or "(no title)"
+    tags = [folder] + [str(t) for t in _list(overview.get("tags"))]
+    common: dict[str, Any] = {"name": name,
+                              "tags": ",".join(t.replace(",", " ") for t in tags if t),
+                              "favourite": str(item.get("favIndex")) == "1"}  # fmt: skip
+    if _text(item.get("state")) == "archived":
+        common["active"] = False
+        report.mapping["archived item"] = "the trash"
+    url = _text(overview.get("url"))
+    for extra in _list(overview.get("urls")):
+        other = _text(_dict(extra).get("url"))
+        if other and other != url:
+            report.unrepresented.append((name, f"URL ({other})"))
+    username = password = ""
+    for login_field in _list(details.get("loginFields")):
+        login_field = _dict(login_field)
+        designation = _text(login_field.get("designation")).lower()
+        if designation == "username":
+            username = _text(login_field.get("value"))
+        elif designation == "password":
+            password = _text(login_field.get("value"), strip=False)
+    password = password or _text(details.get("password"), strip=False)  # a "password" item
+    notes = _text(details.get("notesPlain"), strip=False)
+    totp, lines = "", []
+    for section in _list(details.get("sections")):
+        section = _dict(section)
+        title = _text(section.get("title"))
+        for section_field in _list(section.get("fields")):
+            section_field = _dict(section_field)
+            label = _text(section_field.get("title")) or _text(section_field.get("id"))
+            value = _dict(section_field.get("value"))
+            key = next(iter(value), "")
+            raw = value.get(key)
+            if key == "totp" and not totp:
+                totp = _text(raw)
+                continue
+            if key == "file":
+                report.unrepresented.append(
+                    (name, f"attachment '{_text(_dict(raw).get('fileName'))}'")
+                )
+                continue
+            if key == "email":
+                raw = _dict(raw).get("email_address")
+            elif key == "address":
+                address = _dict(raw)
+                parts = ("street", "city", "state", "zip", "country")
+                raw = "\n".join(filter(None, (_text(address.get(k)) for k in parts)))
+            text = _text(raw)
+            if not text:
+                continue
+            where = f"{title}: {label}" if title else label
+            if kind_name == "login":  # a login keeps what it can; the rest is reported
+                hidden = " (concealed)" if key == "concealed" else ""
+                what = "one-time code" if key == "totp" else f"field '{where}'{hidden}"
+                report.unrepresented.append((name, what))
+            else:
+                lines.append(f"{where}: {text}")
+    for label in ("passwordHistory",):
+        if _list(details.get(label)):
+            report.unrepresented.append((name, f"password history ({len(details[label])})"))
+    document = _dict(details.get("documentAttributes"))
+    if document:
+        file_name = _text(document.get("fileName"))
+        report.unrepresented.append(
+            (name, f"the document '{file_name}' (save it from 1Password; mysafe attach takes it)")
+        )
+    if kind_name in ("login", "password"):
+        return _login(report, common, username, password, url, totp, notes, kind_name)
+    if kind_name == "secure note":
+        report.mapping.setdefault(kind_name, "secure note")
+        body = "\n".join(filter(None, [notes, *lines]))
+        return Candidate(ItemKind.NOTE, {**common, "note": body or "(empty)"}, kind_name)
+    report.mapping.setdefault(kind_name, "secure note, one labelled line per field")
+    pairs = [("username", "Username"), ("password", "Password"), ("url", "URL")]
+    block = {"username": username, "password": password, "url": url}
+    text = _labelled(block, tuple(pairs), "")
+    body = "\n".join(
+        filter(None, [text if text != "(empty)" else "", *lines, notes and f"\n{notes}"])
+    )
+    if totp:
+        body += f"\nOne-time code seed: {totp}"
+    return Candidate(ItemKind.NOTE, {**common, "note": body or "(empty)"}, kind_name)
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 # --- KeePass (KDBX 3.1 and 4) ------------------------------------------------------------------

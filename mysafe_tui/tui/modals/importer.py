@@ -23,7 +23,8 @@ from ..widgets.note import Note
 FORMATS = [
     ("KeePass / KeePassXC (.kdbx, XML)", "keepass"),
     ("Bitwarden (JSON, password-protected or not)", "bitwarden"),
-    ("Chrome, Firefox, Safari (CSV)", "csv"),
+    ("1Password (.1pux)", "1password"),
+    ("Chrome, Firefox, Safari, Bitwarden (CSV)", "csv"),
     ("pass (a password-store folder)", "pass"),
 ]
 
