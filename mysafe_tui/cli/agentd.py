@@ -250,9 +250,7 @@ class Agent:
                 args = self.parser.parse_args(argv)
             except SystemExit as exc:  # a usage error, already said on the caller's stderr
                 return exc.code if isinstance(exc.code, int) else 2
-            if os.path.realpath(self.service.vault_path) != self.vault or args.profile != (
-                self.paths.profile
-            ):
+            if args.profile != self.paths.profile:  # the line named the profile twice
                 say("mysafe: this agent holds another profile's vault")
                 return 1
             return int(self._call(guarded(self._command(args))))
@@ -327,7 +325,7 @@ def _receive_request(conn: socket.socket) -> tuple[dict[str, Any] | None, list[i
 
 
 def main() -> None:
-    """`python -m mysafe_tui.cli.agent`: read the config line, unlock, answer `ready` (or
+    """`python -m mysafe_tui.cli.agentd`: read the config line, unlock, answer `ready` (or
     `error`) on stdout, then serve until locked."""
     from ..core.process import harden
 

@@ -23,13 +23,13 @@ def add_parsers(add: AddParser) -> None:
     p = add(
         "import",
         help="import another manager's export (KeePass, Bitwarden, 1Password, pass, CSV)",
-        description="Reads a KeePass database (KDBX 3.1 or 4; its password is asked, or read "
-        "from standard input), a Bitwarden JSON export (unencrypted) or a CSV as Chrome, "
-        "Firefox or Safari write it, and reports what it found, how each kind maps, every "
-        "field mysafe "
-        "cannot hold yet (by item and field name), duplicates and weak spots; then writes "
-        "everything in one transaction. --dry-run writes nothing. The report is also saved "
-        "beside the vault.",
+        description="Reads a KeePass database (KDBX 3.1 or 4, or KeePass XML), a Bitwarden "
+        "JSON export (password-protected or not), a 1Password .1pux, a pass store (a folder) "
+        "or a CSV as browsers and Bitwarden write it; a password the file needs is asked for, "
+        "or read from standard input. Reports what it found, how each kind maps, every field "
+        "mysafe cannot hold yet (by item and field name), duplicates and weak spots; then "
+        "writes everything in one transaction. --dry-run writes nothing. The report is also "
+        "saved beside the vault.",
     )
     p.add_argument("format", choices=("keepass", "bitwarden", "1password", "pass", "csv"))
     p.add_argument("path", help="the export file (pass: the password-store folder)")
@@ -114,14 +114,13 @@ async def cmd_restore(args: argparse.Namespace, service: VaultService) -> int:
 
 
 async def cmd_import(args: argparse.Namespace, service: VaultService) -> int:
+    import json
     import time
 
     from ..core.importing import NeedsPassword
     from .output import ProgressLine
 
     path = Path(args.path).expanduser()
-    tag = args.tag if args.tag is not None else f"imported-{time.strftime('%Y-%m-%d')}"
-    password = None
     columns = [c.strip().lower() for c in args.columns.split(",")] if args.columns else None
     progress = ProgressLine("Decrypting")  # a pass store: one gpg run per entry
 
@@ -139,27 +138,14 @@ async def cmd_import(args: argparse.Namespace, service: VaultService) -> int:
             progress.finish()
 
     try:
-        found, report = await read(password)
+        found, report = await read(None)
     except NeedsPassword:  # a KeePass database, a protected Bitwarden export: ask, read again
         from .prompts import existing_secret
 
-        password = existing_secret(f"password of {path.name}")
-        found, report = await read(password)
-    del password
-    return await _write_import(args, service, found, report, tag)
-
-
-async def _write_import(
-    args: argparse.Namespace,
-    service: VaultService,
-    found: list[Candidate],
-    report: ImportReport,
-    tag: str,
-) -> int:
-    import json
-
+        found, report = await read(existing_secret(f"password of {path.name}"))
     if not args.dry_run and len(found) > 100:
         say(f"mysafe: importing {len(found)} item(s)...")
+    tag = args.tag if args.tag is not None else f"imported-{time.strftime('%Y-%m-%d')}"
     report = await service.import_items(
         found, report, on_duplicate=args.on_duplicate, tag=tag, dry_run=args.dry_run
     )

@@ -1,10 +1,10 @@
 """`mysafe git-credential get`: git's credential helper protocol, answered from the vault.
 
-`git config --global credential.helper 'mysafe git-credential'` makes git ask here before it
-asks the person. Only an unlocked agent answers (a helper must never prompt: git runs it in the
-middle of a fetch); when the vault is locked, or no login matches, nothing is printed and git
-asks as it would have. `store` and `erase` are accepted and ignored: the vault is edited by
-its owner, not by git.
+`git config --global credential.helper mysafe` (git then runs `git-credential-mysafe get`,
+which the package installs) makes git ask here before it asks the person. Only an unlocked
+agent answers (a helper must never prompt: git runs it in the middle of a fetch); when the
+vault is locked, or no login matches, nothing is printed and git asks as it would have.
+`store` and `erase` are accepted and ignored: the vault is edited by its owner, not by git.
 
 What reaches git is a login's username and password for a URL whose host (and port) is the
 one git asks for, and whose scheme matches when the item's URL names one. A value with a line
@@ -30,7 +30,7 @@ def add_parsers(add: AddParser) -> None:
     p = add(
         "git-credential",
         help="a git credential helper (answers from an unlocked agent only)",
-        description="Use with: git config --global credential.helper 'mysafe git-credential'. "
+        description="Use with: git config --global credential.helper mysafe. "
         "'get' prints the username and password of the login whose URL has git's host, when "
         "an agent is unlocked ('mysafe unlock'); otherwise nothing, and git asks you.",
     )
@@ -50,39 +50,30 @@ def read_request(text: str) -> dict[str, str]:
     return request
 
 
-def _host_port(scheme: str, netloc: str) -> tuple[str, int | None]:
+def _host_port(url: str) -> tuple[str, int | None] | None:
+    """(host, port) of a URL, lowercased; None for one without a host or with a bad port."""
     from urllib.parse import urlsplit  # ~2 ms: not at every command's start
 
-    parts = urlsplit(f"{scheme}://{netloc}")
+    parts = urlsplit(url)
     try:
         port = parts.port
     except ValueError:
-        port = -1  # never equal to a real one
-    return (parts.hostname or "").lower(), port
+        return None
+    return ((parts.hostname or "").lower(), port) if parts.hostname else None
 
 
 def matches(item_url: str, request: dict[str, str]) -> bool:
     """Whether a login's URL is for the host (and port, and scheme if it names one) git
     asks about."""
-    from urllib.parse import urlsplit
-
+    protocol = request.get("protocol", "https").lower()
+    wanted = _host_port(f"{protocol}://{request.get('host', '')}")
     url = item_url.strip()
-    if not url:
-        return False
-    scheme, has_scheme = ("", "://" in url)
-    if has_scheme:
-        scheme = url.split("://", 1)[0].lower()
-    parts = urlsplit(url if has_scheme else f"//{url}")
-    wanted = _host_port(request.get("protocol", "https"), request.get("host", ""))
-    if not wanted[0]:
-        return False
-    try:
-        port = parts.port
-    except ValueError:
-        return False
-    if has_scheme and scheme != request.get("protocol", "").lower():
-        return False
-    return ((parts.hostname or "").lower(), port) == wanted
+    if "://" in url:
+        if url.split("://", 1)[0].lower() != protocol:
+            return False
+    else:
+        url = f"//{url}"
+    return wanted is not None and _host_port(url) == wanted
 
 
 def _clean(value: str) -> bool:

@@ -147,9 +147,8 @@ def _keepass(entries: list[Entry], password: str) -> Exported:
             "writing KeePass databases needs the keepass extra: pip install 'mysafe-tui[keepass]'"
         ) from None
     exported = Exported(b"", 0)
-    folder = tempfile.mkdtemp(prefix="mysafe-export-")
-    path = os.path.join(folder, "export.kdbx")
-    try:
+    with tempfile.TemporaryDirectory(prefix="mysafe-export-") as folder:  # 0700
+        path = os.path.join(folder, "export.kdbx")
         kp = create_database(path, password=password)
         groups: dict[str, Any] = {}
         trash = None
@@ -197,8 +196,4 @@ def _keepass(entries: list[Entry], password: str) -> Exported:
         kp.save()
         with open(path, "rb") as handle:
             exported.data = handle.read()
-    finally:
-        for name in os.listdir(folder):
-            os.unlink(os.path.join(folder, name))
-        os.rmdir(folder)
     return exported

@@ -2,8 +2,9 @@
 did not fit: never a silent drop.
 
 Pure: bytes in, `Candidate` items and a `Report` out; the service checks and writes them in one
-transaction. Formats: Bitwarden's unencrypted JSON export, and CSV as Chrome, Firefox and Safari
-write it (or any CSV with `columns` naming its columns).
+transaction. Formats: KeePass (KDBX through pykeepass, and KeePass 2 XML), Bitwarden's JSON
+export (plain or password-protected), 1Password's 1PUX, a pass store (`read_pass_store`), and
+CSV as browsers and Bitwarden write it (or any CSV with `columns` naming its columns).
 
 What mysafe cannot hold yet (custom fields, extra URLs, password history, attachments,
 passkeys) is listed by item and field name. A card, an identity or an SSH key becomes a secure
@@ -26,6 +27,7 @@ from .errors import InvalidInput
 from .models import ItemKind
 
 MAX_BYTES = 64 * 1024 * 1024  # no export of a personal vault is near this; a mistake is
+LABELLED = "secure note, one labelled line per field"
 FORMATS = ("1password", "bitwarden", "csv", "keepass", "pass")
 # TOTP seeds other KeePass plugins store (KeePassXC's own is `otp`).
 _KEEPASS_TOTP = ("otp", "TOTP Seed", "TimeOtp-Secret-Base32", "TimeOtp-Secret")
@@ -181,7 +183,7 @@ def _bitwarden(data: bytes, password: str | None) -> tuple[list[Candidate], Repo
             if raw.get(label):
                 report.unrepresented.append((name, f"{label} ({len(raw[label])})"))
         if kind_name == "login":
-            login = _section(raw, "login")
+            login = _dict(raw.get("login"))
             uris = [_text(u.get("uri")) for u in login.get("uris") or [] if isinstance(u, dict)]
             uris = [u for u in uris if u]
             for n, extra_uri in enumerate(uris[1:], 2):
@@ -201,8 +203,8 @@ def _bitwarden(data: bytes, password: str | None) -> tuple[list[Candidate], Repo
                 "card": ("card", _CARD), "identity": ("identity", _IDENTITY),
                 "ssh key": ("sshKey", _SSH),
             }[kind_name]  # fmt: skip
-            block = _section(raw, section)
-            report.mapping.setdefault(kind_name, "secure note, one labelled line per field")
+            block = _dict(raw.get(section))
+            report.mapping.setdefault(kind_name, LABELLED)
             found.append(Candidate(ItemKind.NOTE, {**common, "note": _labelled(block, labels,
                                                                                notes)},
                                    kind_name))  # fmt: skip
@@ -222,19 +224,17 @@ def _bitwarden_decrypted(export: dict[str, Any], password: str | None) -> Any:
     kdf, iterations = export.get("kdfType"), export.get("kdfIterations")
     if not isinstance(iterations, int) or not salt:
         raise InvalidInput("that Bitwarden export names no key derivation it can be opened with")
+    import hashlib
+
     if kdf == 0:
         if not 5000 <= iterations <= 10_000_000:
             raise InvalidInput("that Bitwarden export's PBKDF2 iterations are out of bounds")
-        import hashlib
-
         key = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations, 32)
     elif kdf == 1:
         memory, lanes = export.get("kdfMemory"), export.get("kdfParallelism")
         if not (isinstance(memory, int) and isinstance(lanes, int) and 1 <= iterations <= 10
                 and 16 <= memory <= 1024 and 1 <= lanes <= 16):  # fmt: skip
             raise InvalidInput("that Bitwarden export's Argon2id parameters are out of bounds")
-        import hashlib
-
         from .crypto import argon2id
 
         key = argon2id(password.encode(), hashlib.sha256(salt).digest(),
@@ -292,7 +292,7 @@ def _labelled(block: dict[str, Any], labels: tuple[tuple[str, str], ...], notes:
             text = str(value)
             lines.append(f"{label}:\n{text}" if "\n" in text else f"{label}: {text}")
     if notes:
-        lines += ["", notes]
+        lines += ["", notes] if lines else [notes]
     return "\n".join(lines) or "(empty)"
 
 
@@ -312,7 +312,7 @@ def _login(report: Report, common: dict[str, Any], username: str, password: str,
             values["notes"] = "\n\n".join(filter(None, [
                 notes, f"One-time code seed (mysafe could not read it): {totp}"]))  # fmt: skip
         return Candidate(ItemKind.PASSWORD, values, source)
-    report.mapping[f"{source} without a username or password"] = "secure note, labelled lines"
+    report.mapping[f"{source} without a username or password"] = LABELLED
     pairs = (("username", "Username"), ("password", "Password"), ("url", "URL"),
              ("totp", "One-time code seed"))  # fmt: skip
     block = {"username": username, "password": password, "url": url, "totp": totp}
@@ -362,14 +362,11 @@ def _onepux(data: bytes) -> tuple[list[Candidate], Report]:
         for vault in _list(_dict(account).get("vaults")):
             vault = _dict(vault)
             folder = _text(_dict(vault.get("attrs")).get("name"))
-            for item in _list(vault.get("items")):
-                candidate = _onepux_item(report, _dict(item), folder)
-                if candidate is not None:
-                    found.append(candidate)
+            found += [_onepux_item(report, _dict(i), folder) for i in _list(vault.get("items"))]
     return found, report
 
 
-def _onepux_item(report: Report, item: dict[str, Any], folder: str) -> Candidate | None:
+def _onepux_item(report: Report, item: dict[str, Any], folder: str) -> Candidate:
     overview, details = _dict(item.get("overview")), _dict(item.get("details"))
     kind_name = _OP_KINDS.get(_text(item.get("categoryUuid")), "item")
     report.found[kind_name] += 1
@@ -430,9 +427,8 @@ def _onepux_item(report: Report, item: dict[str, Any], folder: str) -> Candidate
                 report.unrepresented.append((name, what))
             else:
                 lines.append(f"{where}: {text}")
-    for label in ("passwordHistory",):
-        if _list(details.get(label)):
-            report.unrepresented.append((name, f"password history ({len(details[label])})"))
+    if history := _list(details.get("passwordHistory")):
+        report.unrepresented.append((name, f"password history ({len(history)})"))
     document = _dict(details.get("documentAttributes"))
     if document:
         file_name = _text(document.get("fileName"))
@@ -445,7 +441,7 @@ def _onepux_item(report: Report, item: dict[str, Any], folder: str) -> Candidate
         report.mapping.setdefault(kind_name, "secure note")
         body = "\n".join(filter(None, [notes, *lines]))
         return Candidate(ItemKind.NOTE, {**common, "note": body or "(empty)"}, kind_name)
-    report.mapping.setdefault(kind_name, "secure note, one labelled line per field")
+    report.mapping.setdefault(kind_name, LABELLED)
     pairs = [("username", "Username"), ("password", "Password"), ("url", "URL")]
     block = {"username": username, "password": password, "url": url}
     text = _labelled(block, tuple(pairs), "")
@@ -674,9 +670,9 @@ def read_pass_store(root: Path, progress: Any = None) -> tuple[list[Candidate], 
         common = {"name": name, "tags": folder.replace(",", " ")}
         found.append(_login(report, common, values["username"], password, values["url"],
                             totp, "\n".join(notes).strip("\n"), "entry"))  # fmt: skip
-        report.mapping.setdefault("other lines", "notes (key: value lines too)")
         if progress:
             progress(done, len(files))
+    report.mapping["other lines"] = "notes (key: value lines too)"
     return found, report
 
 
@@ -759,11 +755,6 @@ def _warn(found: list[Candidate], report: Report) -> None:
     for names in by_password.values():
         if len(names) > 1:
             report.warnings.append(f"one password used by {len(names)} items: {', '.join(names)}")
-
-
-def _section(raw: dict[str, Any], key: str) -> dict[str, Any]:
-    value = raw.get(key)
-    return value if isinstance(value, dict) else {}
 
 
 def _text(value: Any, strip: bool = True) -> str:

@@ -4,9 +4,6 @@ before anything else is imported (core/agent_wire.py)."""
 from __future__ import annotations
 
 import os
-import re
-
-_PROFILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 def data_dir() -> str:
@@ -26,7 +23,9 @@ def vault_name(profile: str) -> str:
 def check_profile(name: str) -> str:
     """A profile name is part of a file name: letters, digits, '.', '_', '-' (not first),
     at most 64; anything else (a '/', '..') is refused with ValueError."""
-    if not _PROFILE.fullmatch(name):
+    import re  # not at import: the agent's client reads this module on every `mysafe get`
+
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", name):
         raise ValueError(
             f"{name!r} is not a profile name: letters, digits, '.', '_' and '-' (64 at most)"
         )

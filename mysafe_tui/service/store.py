@@ -66,16 +66,12 @@ class VaultStore:
     async def prepare(self) -> None:
         """Open and check the vault file ahead of the passphrase (see VaultService)."""
         if self._opened is None and not self.is_unlocked:
-            await self._keep_opened(await self.run(_open_vault, self.vault_path))
+            await self.keep_opened(await self.run(_open_vault, self.vault_path))
 
-    async def adopt_opened(self, vault: Vault) -> None:
-        """A vault another thread opened and checked (`service.early`): the next unlock
-        uses it instead of opening the file again."""
-        await self._keep_opened(vault)
-
-    async def _keep_opened(self, vault: Vault) -> None:
-        """Hold a checked, still locked vault for the next unlock; close a spare one (a
-        check that finished after an unlock had begun)."""
+    async def keep_opened(self, vault: Vault) -> None:
+        """Hold a checked, still locked vault (opened by `prepare` or by another thread,
+        `service.early`) for the next unlock; close a spare one (a check that finished
+        after an unlock had begun)."""
         if self._opened is None and not self.is_unlocked:
             self._opened = vault
         else:
@@ -114,7 +110,7 @@ class VaultStore:
         try:
             vault = await self.run(work)
         except WrongPassphrase:
-            await self._keep_opened(used[0])  # checked and still good: a retry starts at the KDF
+            await self.keep_opened(used[0])  # checked and still good: a retry starts at the KDF
             raise
         await self.attach(vault)
 

@@ -220,8 +220,8 @@ class VaultService:
         tag: str = "",
         dry_run: bool = False,
     ) -> ImportReport:
-        """Write what `core.importing.read` found, in one transaction (a bad item is refused
-        and reported, the rest still go in; nothing is written on a dry run). An item whose
+        """Write what `read_import` found, in one transaction: all or nothing (an item the
+        vault refuses stops it, saying which; a dry run only reports). An item whose
         kind, name and username match one in the vault is a duplicate: skipped, kept both,
         or (a local item) updated. The report is saved beside the vault (no secrets)."""
         existing = {_dup_key(s.kind, s.name, s.username): s for s in await self.search("")}
@@ -295,7 +295,7 @@ class VaultService:
     async def unlock_early(self, early: EarlyKey) -> None:
         """Unlock with what `service.early` opened and derived while the program loaded."""
         vault, kek = await asyncio.to_thread(early.wait)
-        await self._store.adopt_opened(vault)
+        await self._store.keep_opened(vault)
         await self.unlock_with_key(kek)
 
     async def unlock_from_agent(self) -> bool:
