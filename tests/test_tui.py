@@ -555,6 +555,11 @@ async def test_settings_are_saved(env: Env) -> None:
         await unlock(app, pilot)
         await pilot.press("f2")
         await pilot.pause()
+        await pilot.press("escape")  # cancelled: nothing saved, nothing said
+        await settle(app, pilot)
+        assert not any("Settings saved" in n.message for n in app._notifications)
+        await pilot.press("f2")
+        await pilot.pause()
         app.screen.query_one("#clear", Input).value = "1000"
         await pilot.press("ctrl+s")
         await pilot.pause()
@@ -564,6 +569,7 @@ async def test_settings_are_saved(env: Env) -> None:
         await pilot.press("ctrl+s")
         await settle(app, pilot)
         assert isinstance(app.screen, MainScreen)
+        assert any("Settings saved" in n.message for n in app._notifications)
     saved = json.loads((env.home / "settings.json").read_text())
     assert (saved["clear_seconds"], saved["autolock_minutes"]) == (45, 2)
 

@@ -40,13 +40,7 @@ def atomic_writer(
     meanwhile: nothing is ever clobbered, not even by a race."""
     if not overwrite and os.path.lexists(path):
         raise DestinationExists(path)
-    directory = path.parent
-    try:
-        import tempfile  # random, shutil...: only when something is written
-
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
-    except OSError as exc:
-        raise StorageError(f"cannot write in {directory}: {exc.strerror}") from None
+    fd, temp = temporary_beside(path)
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as raw:
@@ -57,22 +51,38 @@ def atomic_writer(
                 os.fsync(raw.fileno())
         if durable:
             _verify(temp, handle.digest())
-        if overwrite:
-            os.replace(temp, path)
-        else:
-            try:
-                os.link(temp, path, follow_symlinks=False)
-            except FileExistsError:
-                raise DestinationExists(path) from None
-            os.unlink(temp)
+        install(temp, path, overwrite)
         if durable:
-            _fsync_directory(directory)
+            fsync_directory(path.parent)
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(temp)
         if isinstance(exc, OSError):
             raise StorageError(f"could not write {path}: {exc.strerror or exc}") from None
         raise
+
+
+def temporary_beside(path: Path) -> tuple[int, str]:
+    """A new, empty temporary file (fd, name) in `path`'s folder, to be `install`ed there."""
+    try:
+        import tempfile  # random, shutil...: only when something is written
+
+        return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    except OSError as exc:
+        raise StorageError(f"cannot write in {path.parent}: {exc.strerror}") from None
+
+
+def install(temp: str, path: Path, overwrite: bool) -> None:
+    """Put a finished temporary file in place at `path` in one step: a rename over whatever
+    is there, or (`overwrite=False`) a hard link that fails if anything took the name."""
+    if overwrite:
+        os.replace(temp, path)
+        return
+    try:
+        os.link(temp, path, follow_symlinks=False)
+    except FileExistsError:
+        raise DestinationExists(path) from None
+    os.unlink(temp)
 
 
 class _Hashing:
@@ -161,7 +171,7 @@ def write_chunks_atomic(path: Path, chunks: Iterable[bytes], overwrite: bool = F
     return total
 
 
-def _fsync_directory(directory: Path) -> None:
+def fsync_directory(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)

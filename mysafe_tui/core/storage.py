@@ -148,12 +148,12 @@ def copy_database(source: Path, target: Path, *, overwrite: bool = False) -> int
     """A consistent copy of the vault file at `source` (SQLite's online backup: correct while
     another process writes), checked first and put in place at `target` in one rename, 0600;
     `overwrite=False` never replaces anything. Returns its size in bytes."""
-    from .fsutil import DestinationExists, _fsync_directory
+    from .fsutil import DestinationExists, fsync_directory, install, temporary_beside
 
     if not overwrite and os.path.lexists(target):
         raise DestinationExists(target)
     conn = open_database(source)  # refuses a damaged or foreign file
-    fd, temp = _temporary(target)
+    fd, temp = temporary_beside(target)
     try:
         os.close(fd)
         copy = sqlite3.connect(temp, isolation_level=None)
@@ -165,15 +165,8 @@ def copy_database(source: Path, target: Path, *, overwrite: bool = False) -> int
         with open(temp, "rb+") as handle:
             os.fsync(handle.fileno())
             size = os.fstat(handle.fileno()).st_size
-        if overwrite:
-            os.replace(temp, target)
-        else:
-            try:
-                os.link(temp, target, follow_symlinks=False)
-            except FileExistsError:
-                raise DestinationExists(target) from None
-            os.unlink(temp)
-        _fsync_directory(target.parent)
+        install(temp, target, overwrite)
+        fsync_directory(target.parent)
         return size
     except OSError as exc:
         raise StorageError(f"could not write {target}: {exc.strerror or exc}") from None
@@ -181,15 +174,6 @@ def copy_database(source: Path, target: Path, *, overwrite: bool = False) -> int
         conn.close()
         with contextlib.suppress(OSError):
             os.unlink(temp)
-
-
-def _temporary(target: Path) -> tuple[int, str]:
-    import tempfile
-
-    try:
-        return tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    except OSError as exc:
-        raise StorageError(f"cannot write in {target.parent}: {exc.strerror}") from None
 
 
 def schema_of(conn: sqlite3.Connection) -> list[str]:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from ..remote.session import RemoteSession
     from ..remote.status import RemoteStatus
-    from ..remote.sync import PullResult, SaveFile, SyncProgress
+    from ..remote.sync import PullResult, RemoteRef, SaveFile, SyncProgress
     from .store import VaultStore
 
 Values = tuple[dict[str, Any], dict[str, str]]
@@ -134,11 +134,9 @@ class ServerConnection:
 
     async def take_theirs(self, item: ItemSummary) -> ItemSummary:
         """A conflict resolved their way: the server's copy of `item` replaces the cache's."""
-        from ..remote.sync import RemoteRef, cached
+        from ..remote.sync import cached
 
-        ref = RemoteRef.parse(item.remote)
-        if ref is None:
-            raise InvalidInput(f"'{item.name}' is not on the server: there is nothing to resolve")
+        ref = _on_server(item, "there is nothing to resolve")
         session = self.session
         current = await session.guard(session.client.get_item(item.kind.value, ref.remote_id))
         fields, secret = cached(item.kind, current, ref.remote_id, item.favourite)
@@ -150,14 +148,9 @@ class ServerConnection:
         """Change who else may open `item` on the server (its users_allowed/groups_allowed,
         read fresh first: the lists are replaced whole). Returns the item as cached again
         and what the server could not do (`shared_error`: an unknown user, say)."""
-        from ..remote.sync import RemoteRef, cached
-
-        ref = RemoteRef.parse(item.remote)
-        if ref is None:
-            raise InvalidInput(
-                f"'{item.name}' is only in this vault: upload it first ('mysafe push'), then "
-                "share it with people on the server"
-            )
+        ref = _on_server(
+            item, "upload it first ('mysafe push'), then share it with people on the server"
+        )
         session = self.session
         kind = item.kind.value
         current = await session.guard(session.client.get_item(kind, ref.remote_id))
@@ -166,18 +159,12 @@ class ServerConnection:
         written = await session.guard(session.client.update_item(kind, ref.remote_id, body))
         failed = written.get("shared_error")
         errors = [_shared_error(e) for e in failed] if isinstance(failed, list) else []
-        fresh = await session.guard(session.client.get_item(kind, ref.remote_id))
-        fields, secret = cached(item.kind, fresh, ref.remote_id, item.favourite)
-        return await self.store.save_item(item.kind, fields, secret, item.id), errors
+        return await self.take_theirs(item), errors  # the server's word on who has it now
 
     async def history(self, item: ItemSummary) -> list[HistoryEvent]:
         """Who created, read, changed, shared... the item, newest first (servers that keep
         it: `mysafe serve`; a plain senhasegura keeps it in its own reports)."""
-        from ..remote.sync import RemoteRef
-
-        ref = RemoteRef.parse(item.remote)
-        if ref is None:
-            raise InvalidInput(f"'{item.name}' is only in this vault: it has no server history")
+        ref = _on_server(item, "it has no server history")
         session = self.session
         await session.guard(session.client.require("history"))
         rows = await session.guard(session.client.history(ref.kind, ref.remote_id))
@@ -344,6 +331,17 @@ class ServerConnection:
             raise
         await offer(None)
         await writing
+
+
+def _on_server(item: ItemSummary, otherwise: str) -> RemoteRef:
+    """Where `item` lives on the server; an item only in this vault is refused, saying
+    `otherwise` (what to do, or why nothing can be done)."""
+    from ..remote.sync import RemoteRef
+
+    ref = RemoteRef.parse(item.remote)
+    if ref is None:
+        raise InvalidInput(f"'{item.name}' is only in this vault: {otherwise}")
+    return ref
 
 
 def _shared_error(entry: object) -> str:

@@ -216,8 +216,6 @@ class MySafeApp(App[None]):
     def _settings_saved(self, saved: bool | None) -> None:
         if saved:
             self.apply_keymap()
-        if not self.is_headless:  # a real terminal: the clipboard's OSC 52 goes through us
-            self.service.terminal_write = self._write_terminal
             self.notify("Settings saved")
 
     def apply_keymap(self) -> None:
