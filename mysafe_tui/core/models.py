@@ -229,6 +229,10 @@ class ItemSummary(NamedTuple):
     # only), "edit" (shared with me, editable). `sharing` is `Sharing.encode()` text.
     access: str = ""
     sharing: str = ""
+    # More URLs than the first (core/extras.py), and the searchable text of the custom fields
+    # that are not secret (derived from the secret part on every save).
+    urls: tuple[str, ...] = ()
+    custom: str = ""
 
     @property
     def read_only(self) -> bool:
@@ -267,6 +271,8 @@ class ItemSummary(NamedTuple):
         for name in SPECS[self.kind].summary:
             if name not in data:
                 data[name] = getattr(self, name)
+        if self.urls:
+            data["urls"] = [self.url, *self.urls] if self.url else list(self.urls)
         if self.access:
             data["access"] = self.access
         people = self.people

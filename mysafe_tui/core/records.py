@@ -17,7 +17,7 @@ from .models import ItemKind, ItemSummary
 SUMMARY_FIELDS = (
     "name", "username", "url", "tags", "favourite", "active", "created", "updated",
     "file_name", "size", "media_type", "identifier_code", "method", "remote", "access",
-    "sharing",
+    "sharing", "urls", "custom",
 )  # fmt: skip
 # Summaries written before the last fields were appended have this many (they read as "").
 OLDEST_FIELDS = SUMMARY_FIELDS.index("remote")
@@ -82,6 +82,8 @@ def encode_summary(summary: ItemSummary) -> bytes:
         summary.remote,
         summary.access,
         summary.sharing,
+        "\n".join(summary.urls),
+        summary.custom,
     ]
     return SEP.join(clean_text(v) for v in values).encode()
 
@@ -99,6 +101,7 @@ def decode_summary(item_id: str, kind: ItemKind, version: int, text: str) -> Ite
         item_id, kind, f[0], version, float(f[6]), float(f[7]), f[1], f[2],
         tuple(f[3].split(",")) if f[3] else (), f[4] == "1", f[5] == "1",
         f[8], int(f[9]), f[10], f[11], f[12], f[13], f[14], f[15],
+        tuple(f[16].split("\n")) if f[16] else (), f[17],
     ))  # fmt: skip
 
 

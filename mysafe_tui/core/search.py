@@ -4,7 +4,7 @@ Ranking is by tiers, each in the base order (favourites first, then name):
 
 1. the name starts with the query;
 2. the name contains it;
-3. the username, URL, tags or file name contain it;
+3. the username, URLs, tags, file name or a custom field that is not hidden contain it;
 4. every word of a multi-word query appears somewhere;
 5. fuzzy: the query's letters appear in order, only when nothing matched above (a fallback
    for typos, not a flood when plain matches abound), at most `FUZZY_LIMIT` of them. In a
@@ -31,11 +31,13 @@ from operator import contains
 from typing import overload
 
 from .models import ItemKind, ItemSummary
-from .records import ACTIVE, FAVOURITE, FILE_NAME, NAME, SEP, Record
+from .records import ACTIVE, FAVOURITE, FILE_NAME, NAME, SEP, SUMMARY_FIELDS, Record
 
 FUZZY_LIMIT = 500
 _LAST = chr(0x10FFFF)  # sorts after any character a name holds: q + _LAST ends q's run
 _FILE = ItemKind.FILE
+_NO_EXTRAS = SEP + SEP  # the summary's last two fields (more URLs, custom fields) are empty
+_LAST_SEP = len(SUMMARY_FIELDS) - 1
 
 
 class Hits(Sequence[ItemSummary]):
@@ -116,7 +118,8 @@ class _View:
 def _entry(record: Record) -> tuple[str, str, bool, bool]:
     """(casefolded name, haystack, favourite, active) from the encoded summary.
 
-    The haystack is name, username, URL and tags (and a file's file name), casefolded, NUL
+    The haystack is name, username, URL and tags (and a file's file name, more URLs and the
+    searchable text of custom fields, the summary's last two fields), casefolded, NUL
     between fields: a query holds no NUL, so a match never spans two fields and the name is
     the haystack up to its first NUL. The first six fields are name, username, URL, tags and
     the one-character favourite and active flags, so the first four end 5 characters before
@@ -130,6 +133,8 @@ def _entry(record: Record) -> tuple[str, str, bool, bool]:
     if record[1] is _FILE:  # created, updated, file name, ...
         after = f[-1].split(SEP, FILE_NAME - ACTIVE)
         hay += SEP + (after[FILE_NAME - ACTIVE - 1] if len(after) >= FILE_NAME - ACTIVE else "")
+    if not text.endswith(_NO_EXTRAS) and text.count(SEP) == _LAST_SEP:  # more URLs, fields
+        hay += SEP + SEP.join(text.rsplit(SEP, 2)[1:])
     return f[NAME], hay.replace("\n", " "), f[FAVOURITE] == "1", f[ACTIVE] == "1"
 
 

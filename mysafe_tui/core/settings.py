@@ -72,6 +72,8 @@ class Settings:
     # `mysafe` opens without the passphrase while an unlock agent (`mysafe unlock`) holds the
     # vault; the UI's own auto-lock still locks the UI, which then asks.
     use_agent: bool = True
+    # Old passwords kept on each item when its password changes (0: none).
+    password_history: int = 20
 
     def validate(self) -> Settings:
         if self.clipboard not in CLIPBOARD_BACKENDS:
@@ -86,6 +88,8 @@ class Settings:
             raise InvalidInput('keymap maps action ids to keys: {"copy.username": "y"}')
         if not isinstance(self.use_agent, bool):
             raise InvalidInput("use_agent is true or false")
+        if not isinstance(self.password_history, int) or not 0 <= self.password_history <= 100:
+            raise InvalidInput("password_history keeps 0 to 100 old passwords")
         if self.kdf_profile not in KDF_PROFILES:
             raise InvalidInput(f"KDF profile must be one of {', '.join(KDF_PROFILES)}")
         return self

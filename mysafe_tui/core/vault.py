@@ -57,6 +57,16 @@ from .errors import (
     VaultLocked,
     WrongPassphrase,
 )
+from .extras import (
+    ATTACHMENTS,
+    CUSTOM,
+    Attachment,
+    encode_attachments,
+    parse_attachments,
+    parse_fields,
+    search_text,
+)
+from .extras import file_name as attachment_name
 from .header import FORMAT_VERSION, Header
 from .kdf import KDF_PROFILES, KdfParams
 from .manifest import CACHE_FORMAT, CachePayload, Manifest, Pending, entry_mac, fold
@@ -67,6 +77,8 @@ from .summaries import KINDS, Summaries, decrypt_summaries, no_gc
 
 KEY_VERSION = 1
 _FILE_FIELDS = ("file_id", "file_key")  # internal secret fields of a file item
+# Never handed out by `reveal`: file keys. A save keeps them unless it names them itself.
+_INTERNAL = (*_FILE_FIELDS, ATTACHMENTS)
 _ROW = "id, kind, version, key_version, wrapped_key, summary, secret, mac"
 # Vault-level records (the server binding...) are rows like items, under ids no item can have
 # (item ids are hex): encrypted, in the manifest, but never in `summaries`.
@@ -362,9 +374,13 @@ class Vault:
         return state
 
     def reveal(self, item_id: str) -> dict[str, str]:
-        """Decrypt an item's secret fields (not the internal file key)."""
+        """Decrypt an item's secret fields (not the internal file keys: see `attachments`)."""
         secret = self._open_secret(item_id)
-        return {k: v for k, v in secret.items() if k not in _FILE_FIELDS}
+        return {k: v for k, v in secret.items() if k not in _INTERNAL}
+
+    def attachments(self, item_id: str) -> tuple[Attachment, ...]:
+        """The files kept on an item (with the keys that open them)."""
+        return parse_attachments(self._open_secret(item_id).get(ATTACHMENTS, ""))
 
     def read_meta(self, name: str) -> dict[str, str] | None:
         """A vault-level record (e.g. "remote", the server binding), or None if there is none."""
@@ -388,13 +404,22 @@ class Vault:
         secret = self._open_secret(item_id)
         if "file_key" not in secret:
             raise ItemNotFound(f"item {item_id} has no file content")
+        return self._chunks(item_id, secret["file_id"], secret["file_key"])
+
+    def read_attachment(self, item_id: str, attachment_id: str) -> Iterator[bytes]:
+        """Stream one attachment's plaintext, each chunk authenticated before it is yielded."""
+        found = next((a for a in self.attachments(item_id) if a.id == attachment_id), None)
+        if found is None:
+            raise ItemNotFound("the item has no such attachment")
+        return self._chunks(item_id, found.file_id, found.file_key)
+
+    def _chunks(self, item_id: str, file_id: str, file_key: str) -> Iterator[bytes]:
         rows = self._conn.execute(
             "SELECT data FROM chunks WHERE item_id = ? AND file_id = ? ORDER BY seq",
-            (item_id, secret["file_id"]),
+            (item_id, file_id),
         )
-        key = bytes.fromhex(secret["file_key"])
         try:
-            yield from decrypt_chunks(key, secret["file_id"], (row[0] for row in rows))
+            yield from decrypt_chunks(bytes.fromhex(file_key), file_id, (r[0] for r in rows))
         except AuthenticationFailed as exc:
             raise CorruptRecord(item_id, f"its file content is damaged ({exc})") from None
 
@@ -446,23 +471,71 @@ class Vault:
     ) -> ItemSummary:
         """Store file content (64 KiB STREAM chunks under a fresh FK) and its item atomically."""
         target = item_id or uuid.uuid4().hex
+        internal = self._open_secret(item_id) if item_id is not None else {}
+        with self._writing() as pending:
+            file_id, file_key, _ = self._write_chunks(target, chunks, progress)
+            if internal.get("file_id"):
+                self._conn.execute(
+                    "DELETE FROM chunks WHERE item_id = ? AND file_id = ?",
+                    (target, internal["file_id"]),
+                )
+            kept = {ATTACHMENTS: internal[ATTACHMENTS]} if ATTACHMENTS in internal else {}
+            full = {**secret, **kept, "file_id": file_id, "file_key": file_key}
+            return self._put(pending, ItemKind.FILE, fields, full, item_id, new_id=target)
+
+    def add_attachment(
+        self, item_id: str, name: str, media_type: str, chunks: Iterable[bytes],
+        progress: Progress | None = None,
+    ) -> Attachment:  # fmt: skip
+        """Keep a file on an item: its content encrypted like a file item's, under a key of
+        its own, and the item's list of attachments, in one transaction."""
+        with self._writing() as pending:
+            old = self._known(pending, item_id)
+            if old is None:
+                raise ItemNotFound(f"no item with id {item_id}")
+            file_id, file_key, size = self._write_chunks(item_id, chunks, progress)
+            added = Attachment(uuid.uuid4().hex[:12], attachment_name(name), size,
+                               media_type, file_id, file_key)  # fmt: skip
+            self._set_attachments(pending, old, (*self.attachments(item_id), added))
+        return added
+
+    def remove_attachment(self, item_id: str, attachment_id: str) -> None:
+        with self._writing() as pending:
+            old = self._known(pending, item_id)
+            if old is None:
+                raise ItemNotFound(f"no item with id {item_id}")
+            attachments = self.attachments(item_id)
+            for gone in (a for a in attachments if a.id == attachment_id):
+                self._conn.execute(
+                    "DELETE FROM chunks WHERE item_id = ? AND file_id = ?", (item_id, gone.file_id)
+                )
+            kept = tuple(a for a in attachments if a.id != attachment_id)
+            self._set_attachments(pending, old, kept)
+
+    def _set_attachments(
+        self, pending: Pending, item: ItemSummary, attachments: tuple[Attachment, ...]
+    ) -> None:
+        secret = {**self._open_secret(item.id), ATTACHMENTS: encode_attachments(attachments)}
+        fields = {k: v for k, v in item._asdict().items()
+                  if k not in ("id", "kind", "version", "created", "updated")}  # fmt: skip
+        self._put(pending, item.kind, fields, secret, item.id, new_id=item.id)
+
+    def _write_chunks(
+        self, item_id: str, chunks: Iterable[bytes], progress: Progress | None
+    ) -> tuple[str, str, int]:
+        """Encrypt and insert content under a fresh file id and key: (id, key hex, size)."""
         file_id = uuid.uuid4().hex
         file_key = random_key()
         done = 0
-        with self._writing() as pending:
-            for seq, blob in enumerate(encrypt_chunks(file_key, file_id, chunks)):
-                self._conn.execute(
-                    "INSERT INTO chunks (item_id, file_id, seq, data) VALUES (?, ?, ?, ?)",
-                    (target, file_id, seq, blob),
-                )
-                done += len(blob) - 16
-                if progress is not None:
-                    progress(done)
+        for seq, blob in enumerate(encrypt_chunks(file_key, file_id, chunks)):
             self._conn.execute(
-                "DELETE FROM chunks WHERE item_id = ? AND file_id != ?", (target, file_id)
+                "INSERT INTO chunks (item_id, file_id, seq, data) VALUES (?, ?, ?, ?)",
+                (item_id, file_id, seq, blob),
             )
-            full = {**secret, "file_id": file_id, "file_key": file_key.hex()}
-            return self._put(pending, ItemKind.FILE, fields, full, item_id, new_id=target)
+            done += len(blob) - 16
+            if progress is not None:
+                progress(done)
+        return file_id, file_key.hex(), done
 
     def purge(self, item_id: str) -> None:
         """Delete an item and its file content for good (also a damaged one)."""
@@ -775,9 +848,10 @@ class Vault:
             old = self._known(pending, item_id)
             if old is None:
                 raise ItemNotFound(f"no item with id {item_id}")
-            if kind is ItemKind.FILE and new_id is None:  # metadata edit keeps the content
+            if new_id is None:  # an edit keeps the file content and attachments
                 internal = self._open_secret(item_id)
-                secret = {**secret, **{k: internal[k] for k in _FILE_FIELDS if k in internal}}
+                kept = {k: internal[k] for k in _INTERNAL if k in internal and k not in secret}
+                secret = {**secret, **kept} if kept else secret
             key_version, wrapped = self._conn.execute(
                 "SELECT key_version, wrapped_key FROM items WHERE id = ?", (item_id,)
             ).fetchone()
@@ -793,6 +867,8 @@ class Vault:
             ik = Aead(ik_raw)
             version, created = 1, now
             pending.count += 1
+        if secret.get(CUSTOM) or fields.get("custom"):  # what search reads of custom fields
+            fields = {**fields, "custom": search_text(parse_fields(secret.get(CUSTOM, "")))}
         draft = ItemSummary(
             id=item_id, kind=kind, version=version, created=created, updated=now, **fields
         )

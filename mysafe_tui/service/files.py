@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..core.errors import InvalidInput, StorageError
+from ..core.extras import Attachment
 from ..core.fsutil import write_chunks_atomic
 from ..core.models import ItemKind, ItemSummary, parse_tags
 from ..core.sanitize import safe_filename
@@ -55,26 +56,60 @@ async def attach(
         handle.close()
 
 
+async def add_attachment(
+    store: VaultStore, item_id: str, path: Path, progress: Progress | None
+) -> Attachment:
+    """Keep a file from disk on an item (this device only: no server holds attachments)."""
+    store.get(item_id)
+    path = path.expanduser()
+    if not path.is_file():
+        raise InvalidInput(f"{path} is not a readable file")
+    total = path.stat().st_size
+    vault = store.vault
+    report = (lambda done: progress(done, total)) if progress else None
+
+    def work() -> Attachment:
+        try:
+            with open(path, "rb") as handle:
+                return vault.add_attachment(
+                    item_id, path.name, _media_type(path.name), _read_chunks(handle, path), report
+                )
+        except OSError as exc:
+            raise StorageError(f"cannot read {path}: {exc.strerror}") from None
+
+    added = await store.run(work)
+    await store.index.wrote(vault, [item_id])
+    return added
+
+
 async def save(
-    store: VaultStore, item_id: str, destination: Path, overwrite: bool, progress: Progress | None
-) -> Path:
+    store: VaultStore, item_id: str, destination: Path, overwrite: bool, progress: Progress | None,
+    attachment: Attachment | None = None,
+) -> Path:  # fmt: skip
+    """A file item's content, or one of an item's attachments, written to `destination`."""
     vault = store.vault
     item = store.get(item_id)
-    if item.kind is not ItemKind.FILE:
+    if attachment is None and item.kind is not ItemKind.FILE:
         raise InvalidInput(f"'{item.name}' is {item.kind.noun}, not a file")
+    name, size = (attachment.name, attachment.size) if attachment else (item.file_name, item.size)
     target = destination.expanduser()
     if target.is_dir():  # the file's name was chosen by whoever made it: one safe base name
-        target = target / safe_filename(item.file_name or item.name)
+        target = target / safe_filename(name or item.name)
 
     def work() -> Path:
         done = 0
+        source = (
+            vault.read_attachment(item_id, attachment.id)
+            if attachment
+            else vault.read_file(item_id)
+        )
 
         def chunks() -> Iterator[bytes]:
             nonlocal done
-            for chunk in vault.read_file(item_id):
+            for chunk in source:
                 done += len(chunk)
                 if progress:
-                    progress(done, item.size)
+                    progress(done, size)
                 yield chunk
 
         write_chunks_atomic(target, chunks(), overwrite=overwrite)

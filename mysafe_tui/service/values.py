@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..core import extras
 from ..core.errors import InvalidInput
 from ..core.models import FIELDS, SPECS, ItemKind, ItemSummary, parse_tags
 from ..core.sanitize import forbidden_char
@@ -33,6 +34,14 @@ def split(kind: ItemKind, values: dict[str, Any]) -> tuple[dict[str, Any], dict[
             fields["tags"] = parse_tags(value)
         elif name in ("favourite", "active"):
             fields[name] = bool(value)
+        elif name == "urls" and "url" in spec.fields:  # more URLs than the first
+            fields["urls"] = extras.checked_urls(value)
+        elif name == extras.CUSTOM:
+            secret[name] = extras.encode_fields(extras.checked_fields(value))
+        elif name == extras.HISTORY:  # an import's old passwords
+            secret[name] = extras.encode_history(
+                extras.OldPassword(str(h.value), float(h.date)) for h in value
+            )
         elif name in spec.summary and not FIELDS[name].computed:
             fields[name] = text(name, value)
         elif name in spec.secret:
@@ -54,5 +63,14 @@ def check_required(kind: ItemKind, fields: dict[str, Any], secret: dict[str, str
 
 def summary_fields(item: ItemSummary) -> dict[str, Any]:
     """An item's summary fields and flags as `Vault.save_item` takes them."""
-    keep = ("favourite", "active", "remote", "access", "sharing", *SPECS[item.kind].summary)
+    keep = (
+        "favourite",
+        "active",
+        "remote",
+        "access",
+        "sharing",
+        "urls",
+        "custom",
+        *SPECS[item.kind].summary,
+    )
     return {name: getattr(item, name) for name in keep}

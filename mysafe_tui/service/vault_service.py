@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import shlex
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ..core import extras
 from ..core.errors import (
     EncryptedSecrets,
     InvalidInput,
@@ -23,6 +26,7 @@ from ..core.errors import (
     WeakPassphrase,
     WrongPassphrase,
 )
+from ..core.extras import Attachment, Extras
 from ..core.models import (
     SPECS,
     HistoryEvent,
@@ -426,12 +430,91 @@ class VaultService:
         item = self._writable(item_id)
         fields, secret = split(item.kind, values)
         merged_fields = {**summary_fields(item), **fields}
-        merged_secret = {**await self._store.reveal(item_id), **secret}
+        old_secret = await self._store.reveal(item_id)
+        merged_secret = {**old_secret, **secret}
+        if "password" in secret:  # the one it replaces goes to the item's password history
+            merged_secret = extras.with_password_change(
+                {**merged_secret, "password": old_secret.get("password", "")},
+                secret["password"], time.time(), self.settings.password_history,
+            )  # fmt: skip
         check_required(item.kind, merged_fields, merged_secret)
         merged_fields, merged_secret = await self._server.update(
             item, merged_fields, merged_secret, force
         )
         return await self._store.save_item(item.kind, merged_fields, merged_secret, item_id)
+
+    # --- what an item holds beyond its kind's fields (core/extras.py) ------------------------
+
+    async def extras(self, item_id: str) -> Extras:
+        """Custom fields, more URLs, old passwords and attachments (decrypted; keep them off
+        the screen until asked, like any secret)."""
+        item = self._store.get(item_id)
+        secret = await self._store.reveal(item_id)
+        found = Extras.of(secret, item.urls)
+        attachments = await self._store.run(self._store.vault.attachments, item_id)
+        return dataclasses.replace(found, attachments=attachments)
+
+    async def set_field(
+        self, item_id: str, label: str, value: str, type: str | None = None
+    ) -> ItemSummary:
+        """Add a custom field, or change the value (and type, if given) of the one so labelled."""
+        current = await self.extras(item_id)
+        old = current.field(label)
+        if old is None:
+            fields = [*current.fields, extras.custom_field(label, value, type or "text")]
+        else:  # its label's spelling stays
+            new = extras.custom_field(old.label, value, type or old.type)
+            fields = [new if f is old else f for f in current.fields]
+        return await self.update_item(item_id, {extras.CUSTOM: fields})
+
+    async def remove_field(self, item_id: str, label: str) -> ItemSummary:
+        current = await self.extras(item_id)
+        gone = current.field(label)
+        if gone is None:
+            raise InvalidInput(f"the item has no field '{label.strip()}'")
+        return await self.update_item(
+            item_id, {extras.CUSTOM: [f for f in current.fields if f is not gone]}
+        )
+
+    async def restore_password(self, item_id: str, index: int) -> ItemSummary:
+        """Make an old password (0: the newest old one) the password again; the current one
+        goes to the history in its place."""
+        history = (await self.extras(item_id)).history
+        if not 0 <= index < len(history):
+            raise InvalidInput(f"the item has {len(history)} old passwords")
+        chosen = history[index]
+        saved = await self.update_item(item_id, {"password": chosen.value})
+        secret = await self._store.reveal(item_id)
+        kept = [h for h in extras.parse_history(secret.get(extras.HISTORY, "")) if h != chosen]
+        return await self._store.save_item(
+            saved.kind, summary_fields(saved),
+            {**secret, extras.HISTORY: extras.encode_history(kept)}, item_id,
+        )  # fmt: skip
+
+    async def add_attachment(
+        self, item_id: str, path: Path, progress: Progress | None = None
+    ) -> Attachment:
+        """Keep a file on any item, encrypted like a file item; on this device only."""
+        self._writable(item_id)
+        return await files.add_attachment(self._store, item_id, Path(path), progress)
+
+    async def save_attachment(
+        self, item_id: str, name: str, destination: Path, *, overwrite: bool = False,
+        progress: Progress | None = None,
+    ) -> Path:  # fmt: skip
+        found = (await self.extras(item_id)).attachment(name)
+        if found is None:
+            raise InvalidInput(f"the item has no attachment '{name.strip()}'")
+        return await files.save(self._store, item_id, Path(destination), overwrite, progress, found)
+
+    async def remove_attachment(self, item_id: str, name: str) -> None:
+        self._writable(item_id)
+        found = (await self.extras(item_id)).attachment(name)
+        if found is None:
+            raise InvalidInput(f"the item has no attachment '{name.strip()}'")
+        vault = self._store.vault
+        await self._store.run(vault.remove_attachment, item_id, found.id)
+        await self._store.index.wrote(vault, [item_id])
 
     async def deactivate(self, item_id: str) -> ItemSummary:
         """MySafe semantics: move to the trash (restorable), never delete."""
