@@ -123,12 +123,15 @@ def add_parsers(add: AddParser, common: argparse.ArgumentParser) -> None:
 
     p = add(
         "attach",
-        help="encrypt a file into the vault",
-        description="Encrypt a file into the vault as a file item (streamed: any size).",
+        help="encrypt a file into the vault, or onto an item",
+        description="Encrypt a file into the vault as a file item (streamed: any size), or "
+        "with --to keep it on an existing item (an ssh key on a server's login). Attachments "
+        "stay on this device: no server holds them.",
     )
     p.add_argument("path", type=Path)
     p.add_argument("--name")
     p.add_argument("--tags", default="")
+    p.add_argument("--to", metavar="ITEM", help="attach to this item instead")
     p.set_defaults(func=cmd_attach)
 
     p = add(
@@ -276,6 +279,13 @@ async def cmd_get(args: argparse.Namespace, service: VaultService) -> int:
         data = item.to_json()
         secrets = await service.reveal(item.id)
         data.update({name: value.reveal() for name, value in secrets.items()})
+        found = await service.extras(item.id)
+        if found.fields:
+            data["custom_fields"] = [f.to_json() for f in found.fields]
+        if found.history:
+            data["password_history"] = [{"value": h.value, "date": h.date} for h in found.history]
+        if found.attachments:
+            data["attachments"] = [a.public() for a in found.attachments]
         print(json.dumps(data, indent=2))
         return 0
     value, _ = await service.field_value(item.id, args.field or SPECS[item.kind].primary)
@@ -379,13 +389,20 @@ def _added(item: ItemSummary) -> int:
 
 
 async def cmd_attach(args: argparse.Namespace, service: VaultService) -> int:
+    owner = await service.find(args.to) if args.to else None
     progress = ProgressLine("Encrypting")
     try:
-        item = await service.attach_file(
-            args.path, name=args.name, tags=args.tags, progress=progress
-        )
+        if owner is not None:
+            added = await service.add_attachment(owner.id, args.path, progress=progress)
+        else:
+            item = await service.attach_file(
+                args.path, name=args.name, tags=args.tags, progress=progress
+            )
     finally:
         progress.finish()
+    if owner is not None:
+        say(f"Attached {q(added.name)} ({size(added.size)}) to '{q(owner.name)}'")
+        return 0
     return _added(item)
 
 

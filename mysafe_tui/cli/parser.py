@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
-from . import agent, backup, credential, inject, items, people, remote
+from . import agent, backup, credential, extras, inject, items, people, remote
 
 if TYPE_CHECKING:
     from ..service import VaultService
@@ -89,6 +89,7 @@ def _build(only: str | None) -> tuple[argparse.ArgumentParser, bool]:
         return sub.add_parser(name, parents=[common], **kwargs)
 
     items.add_parsers(add, common)
+    extras.add_parsers(add, common)
     remote.add_parsers(add)
     people.add_parsers(add)
     inject.add_parsers(add)

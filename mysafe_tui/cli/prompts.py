@@ -81,6 +81,21 @@ def single_line_secret(label: str) -> str:
     return hidden_twice(label)
 
 
+def one_line(label: str) -> str:
+    """A one-line value that is not a secret: piped standard input, else asked once, shown."""
+    if not sys.stdin.isatty():
+        text = sys.stdin.read().rstrip("\r\n")
+        if "\n" in text:
+            raise InvalidInput(f"the {label} on standard input must be one line")
+        return text
+    if not _have_tty():
+        raise NoTerminal(f"no terminal to ask for the {label}: pipe it on standard input")
+    with open("/dev/tty", "r+") as tty:
+        tty.write(f"{label[:1].upper()}{label[1:]}: ")
+        tty.flush()
+        return tty.readline().rstrip("\r\n")
+
+
 def existing_secret(label: str) -> str:
     """A secret that already exists somewhere (another program's password): the first line
     of piped standard input, else asked once, hidden, on the terminal."""

@@ -668,7 +668,11 @@ class VaultService:
             return (await self.reveal(item_id))[field].reveal(), field_label(field)
         if field in spec.summary or field == "id":
             return item.field(field), field_label(field)
-        known = ", ".join(("id", *spec.summary, *spec.secret, "totp"))
+        custom = (await self.extras(item_id)).fields
+        found = next((f for f in custom if f.label.casefold() == field.strip().casefold()), None)
+        if found is not None:  # a custom field, by its label
+            return found.value, found.label
+        known = ", ".join(("id", *spec.summary, *spec.secret, "totp", *(f.label for f in custom)))
         raise InvalidInput(f"{item.kind.noun} has no field '{field}' ({known})")
 
     async def copy_field(self, item_id: str, field: str) -> str:
@@ -749,6 +753,11 @@ class VaultService:
 
     def remote_status(self) -> RemoteStatus:
         return self._server.status()
+
+    def server_keeps_extras(self) -> bool:
+        """Whether the bound server holds custom fields, more URLs and old passwords
+        (`mysafe serve` does; a plain senhasegura has no place for them)."""
+        return "extras" in self.remote_status().capabilities
 
     async def check_server(self) -> str | None:
         """Ask a bound vault's server whether it answers and takes the key: None when it

@@ -312,13 +312,15 @@ class MainScreen(Screen[None]):
             return
         try:
             secrets = await self.service.reveal(item.id)
+            extras = await self.service.extras(item.id)
             preview = None
             if item.kind is ItemKind.FILE:
                 preview = await self.service.preview_file(item.id)
         except MySafeError as exc:
             self.notify(str(exc), severity="error")
             return
-        pane.show_item(item, secrets)
+        pane.keeps_extras = self.service.server_keeps_extras()
+        pane.show_item(item, secrets, extras)
         pane.set_preview(preview)
         pane.set_revealed(reveal)
         await self._refresh_totp()
@@ -570,6 +572,19 @@ class MainScreen(Screen[None]):
         from ..modals.exporter import ExportDialog
 
         self.app.push_screen(ExportDialog(self.service))
+
+    def action_extras(self) -> None:
+        item = self._target("extras")
+        if item is None:
+            return
+        from ..modals.extras import ExtrasDialog
+
+        def after(changed: bool | None) -> None:
+            if changed:
+                self.refresh_list(keep=item.id)
+                self.load_detail(reveal=False)
+
+        self.app.push_screen(ExtrasDialog(self.service, item), after)
 
     def action_history(self) -> None:
         item = self._target("history")

@@ -9,6 +9,8 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
+from ...core.extras import Extras
+from ...core.humanize import size
 from ...core.models import FIELDS, SPECS, ItemKind, ItemSummary, Secret, TotpCode, field_label
 from ..text import printable
 from .item_list import describe
@@ -36,14 +38,20 @@ class DetailPane(Static):
         self.totp: TotpCode | None = None
         self.preview: str | None = None
         self.bound = False  # the vault syncs with a server: items that do not are marked
+        self.keeps_extras = False  # that server holds custom fields, more URLs, old passwords
+        self.extras = Extras()
 
-    def show_item(self, item: ItemSummary | None, secrets: dict[str, Secret] | None = None) -> None:
+    def show_item(
+        self, item: ItemSummary | None, secrets: dict[str, Secret] | None = None,
+        extras: Extras | None = None,
+    ) -> None:  # fmt: skip
         if item is None or self.item is None or item.id != self.item.id:
             self.revealed = False
             self.totp = None
             self.preview = None
         self.item = item
         self.secrets = secrets or {}
+        self.extras = extras or Extras()
         self.update(self.render_item())
 
     def set_revealed(self, revealed: bool) -> None:
@@ -88,6 +96,9 @@ class DetailPane(Static):
                 value = describe(item).rsplit(" · ", 1)[-1]
             if value:
                 table.add_row(field_label(name), Text(printable(value)))
+            if name == "url":  # a login's other URLs right after its main one
+                for url in item.urls:
+                    table.add_row("URL", Text(printable(url)))
         for name in spec.secret:
             secret = self.secrets.get(name)
             if name == "secret_key":
@@ -101,6 +112,7 @@ class DetailPane(Static):
                     table.add_row(field_label(name), Text(printable(shown), style=style))
             elif secret:
                 table.add_row(field_label(name), Text(printable(secret.reveal(), multiline=True)))
+        self._add_extras(table, item)
         parts: list[RenderableType] = [title, sub, Text(""), table]
         if self.preview is not None:
             # A file is often a key: its text stays masked until asked for, like a password.
@@ -121,6 +133,21 @@ class DetailPane(Static):
         ]
         return Group(*parts)
 
+    def _add_extras(self, table: Table, item: ItemSummary) -> None:
+        """Custom fields (secret ones masked), attachments, old passwords."""
+        found = self.extras
+        for f in found.fields:
+            shown = f.value if self.revealed or not f.secret else MASK
+            style = "bold" if f.secret and self.revealed else ""
+            table.add_row(Text(printable(f.label)), Text(printable(shown, multiline=True), style))
+        for a in found.attachments:
+            table.add_row("Attachment", Text(f"{printable(a.name)} · {size(a.size)}"))
+        if found.history:
+            table.add_row("Old passwords", Text(f"{len(found.history)} (m to see or restore)"))
+        held = found.kept_locally(self.keeps_extras) if self.bound and item.remote else []
+        if held:
+            table.add_row("", Text(f"{', '.join(held)}: on this device only", style="yellow"))
+
     def _totp_text(self) -> Text:
         code = self.totp
         if code is None:
@@ -136,8 +163,8 @@ class DetailPane(Static):
         if not item.active:
             return "R restore · P purge for good"
         keys = {
-            ItemKind.PASSWORD: "c copy password · u username · t code · r reveal",
-            ItemKind.NOTE: "c copy note",
+            ItemKind.PASSWORD: "c copy password · u username · t code · r reveal · m more",
+            ItemKind.NOTE: "c copy note · m fields and files",
             ItemKind.API_SECRET: "c copy secret · x copy as env lines · r reveal",
             ItemKind.FILE: "o save to a path",
         }[item.kind]
