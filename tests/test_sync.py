@@ -535,3 +535,60 @@ async def test_items_made_before_login_can_be_pushed_to_the_server(
     assert {s.name for s in service.local_only()} == (
         set() if server.extension else {"report.txt"}  # type: ignore[attr-defined]
     )
+
+
+async def test_custom_fields_urls_and_old_passwords_travel_or_stay_here(
+    server: RunningServer, account: Any, local: Any, tmp_path: Path
+) -> None:
+    """`mysafe serve` carries them to another device; a plain server has no place for them:
+    they stay in this cache through edits and syncs, said on the item, never dropped and
+    never smuggled into another field."""
+    key, client = account
+    service, _ = local
+    extension = server.extension  # type: ignore[attr-defined]
+    await login(service, server, key)
+    item = await service.create_item(ItemKind.PASSWORD, {
+        "name": "Router", "username": "admin", "password": "one", "url": "https://a.example",
+        "urls": ["https://b.example"],
+        "custom_fields": [{"label": "PIN", "value": "4321", "type": "hidden"}],
+    })  # fmt: skip
+    await service.update_item(item.id, {"password": "two"})
+    (tmp_path / "key.pem").write_text("key")
+    await service.add_attachment(item.id, tmp_path / "key.pem")
+    remote_id = item.remote.split(":")[1]
+    on_server = await client.get_item("password", remote_id)
+    assert on_server["password"] == "two" and on_server["notes"] in ("", None)
+    assert "4321" not in json.dumps(on_server) or extension  # only where it has a place
+
+    await client.update_item("password", remote_id, {"username": "root"})  # changed elsewhere
+    await service.sync()
+    here = (await by_name(service))["Router"]
+    assert here.username == "root" and here.urls == ("https://b.example",)
+    found = await service.extras(here.id)
+    assert [f.value for f in found.fields] == ["4321"]
+    assert [h.value for h in found.history] == ["one"]
+    assert [a.name for a in found.attachments] == ["key.pem"]  # attachments: this device only
+    assert found.kept_locally(service.server_keeps_extras()) == (
+        ["attachments"] if extension else
+        ["custom fields", "more URLs", "password history", "attachments"]
+    )  # fmt: skip
+    assert [(i.name, what[-1]) for i, what in await service.kept_here()] == [
+        ("Router", "attachments")
+    ]
+
+    other_home = tmp_path / "other"
+    other = VaultService(Paths(other_home, other_home), kdf_params=FLOOR)
+    await other.create(PASSPHRASE)
+    try:
+        await login(other, server, key)
+        there = (await by_name(other))["Router"]
+        found = await other.extras(there.id)
+        if extension:  # the other device has them all but the attachment
+            assert there.urls == ("https://b.example",)
+            assert [(f.label, f.value) for f in found.fields] == [("PIN", "4321")]
+            assert [h.value for h in found.history] == ["one"]
+        else:
+            assert there.urls == () and not found.fields and not found.history
+        assert found.attachments == ()
+    finally:
+        await other.close()

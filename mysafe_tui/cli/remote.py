@@ -237,6 +237,8 @@ async def cmd_status(args: argparse.Namespace, service: VaultService) -> int:
         "unreadable": list(status.unreadable),
         "agent": agent,
     }
+    kept = await service.kept_here() if status.bound else []
+    data["kept_on_this_device"] = [{"item": i.name, "what": what} for i, what in kept]
     if args.json:
         print(json.dumps(data, indent=2))
         return 0
@@ -267,6 +269,10 @@ async def cmd_status(args: argparse.Namespace, service: VaultService) -> int:
     print(f"Last sync: {when}")
     print(f"Features:  {', '.join(sorted(status.capabilities)) or 'plain senhasegura API'}")
     print(f"Links:     {links}")
+    if kept:
+        print(f"Here only: {len(kept)} item(s) hold what the server cannot keep:")
+        for item, what in kept:
+            print(f"           {q(item.name)}: {', '.join(what)}")
     if status.unreadable:
         print(f"Unread:    {len(status.unreadable)} item(s) at the last sync (copies kept):")
         for line in status.unreadable:

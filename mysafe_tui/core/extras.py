@@ -27,6 +27,7 @@ RESERVED = (CUSTOM, HISTORY, ATTACHMENTS)
 # senhasegura has no place for them, so they stay in this device's cache. Attachments are
 # file content: they never go to a server (docs/sync.md).
 WIRE = ("urls", CUSTOM, HISTORY)
+SECRET_WIRE = (CUSTOM, HISTORY)  # left out where a server leaves secrets out
 
 MAX_FIELDS = 100
 MAX_URLS = 20

@@ -60,6 +60,7 @@ from .errors import (
 from .extras import (
     ATTACHMENTS,
     CUSTOM,
+    HISTORY,
     Attachment,
     encode_attachments,
     parse_attachments,
@@ -77,8 +78,11 @@ from .summaries import KINDS, Summaries, decrypt_summaries, no_gc
 
 KEY_VERSION = 1
 _FILE_FIELDS = ("file_id", "file_key")  # internal secret fields of a file item
-# Never handed out by `reveal`: file keys. A save keeps them unless it names them itself.
+# Never handed out by `reveal`: file keys.
 _INTERNAL = (*_FILE_FIELDS, ATTACHMENTS)
+# What a save of an existing item keeps unless it names it: the file keys, and what a plain
+# senhasegura's copy of an item lacks (a sync writes that copy over the cached one).
+_KEPT = (*_INTERNAL, CUSTOM, HISTORY)
 _ROW = "id, kind, version, key_version, wrapped_key, summary, secret, mac"
 # Vault-level records (the server binding...) are rows like items, under ids no item can have
 # (item ids are hex): encrypted, in the manifest, but never in `summaries`.
@@ -848,10 +852,12 @@ class Vault:
             old = self._known(pending, item_id)
             if old is None:
                 raise ItemNotFound(f"no item with id {item_id}")
-            if new_id is None:  # an edit keeps the file content and attachments
+            if new_id is None:  # a save keeps what it does not name (see _KEPT)
                 internal = self._open_secret(item_id)
-                kept = {k: internal[k] for k in _INTERNAL if k in internal and k not in secret}
+                kept = {k: internal[k] for k in _KEPT if k in internal and k not in secret}
                 secret = {**secret, **kept} if kept else secret
+                if "urls" not in fields and old.urls:
+                    fields = {**fields, "urls": old.urls}
             key_version, wrapped = self._conn.execute(
                 "SELECT key_version, wrapped_key FROM items WHERE id = ?", (item_id,)
             ).fetchone()

@@ -17,6 +17,7 @@ The engine never touches the vault: a pull yields the changes the cache needs (`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -24,7 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import EncryptedSecrets, RemoteConflict, RemoteRejected, ServerError
+from ..core import extras
+from ..core.errors import (
+    EncryptedSecrets,
+    InvalidInput,
+    RemoteConflict,
+    RemoteRejected,
+    ServerError,
+)
 from ..core.models import SPECS, ItemKind, ItemSummary, Sharing
 from .client import MySafeClient
 
@@ -91,7 +99,20 @@ def to_local(kind: ItemKind, entity: dict[str, Any]) -> tuple[dict[str, Any], di
         else:
             fields[name] = str(value or "")
     secret = {name: str(entity.get(name) or "") for name in spec.secret}
-    return fields, {k: v for k, v in secret.items() if v}
+    secret = {k: v for k, v in secret.items() if v}
+    # A server with the extension gives custom fields, more URLs and old passwords (checked
+    # here: a malformed one is left out, and the cached copy keeps what it had). A plain
+    # senhasegura gives none: the cache keeps its own (the vault keeps what a save leaves out).
+    if isinstance(entity.get("urls"), str) and "url" in spec.fields:
+        with contextlib.suppress(InvalidInput):
+            fields["urls"] = extras.checked_urls(entity["urls"].split("\n"))
+    for name, check in ((extras.CUSTOM, extras.parse_fields),
+                        (extras.HISTORY, extras.parse_history)):  # fmt: skip
+        if isinstance(entity.get(name), str):
+            with contextlib.suppress(InvalidInput):
+                check(entity[name])
+                secret[name] = entity[name]
+    return fields, secret
 
 
 def access_of(*sources: dict[str, Any]) -> str:
@@ -124,15 +145,34 @@ def cached(
     return fields, secret
 
 
-def to_wire(kind: ItemKind, fields: dict[str, Any], secret: dict[str, str]) -> dict[str, Any]:
-    """Vault fields as a create/update body (only the fields the kind has on the wire)."""
+def to_wire(
+    kind: ItemKind, fields: dict[str, Any], secret: dict[str, str], with_extras: bool = False
+) -> dict[str, Any]:
+    """Vault fields as a create/update body (only the fields the kind has on the wire; the
+    extension's custom fields, more URLs and old passwords when the server keeps them)."""
     spec = SPECS[kind]
     body: dict[str, Any] = {}
     for name, value in {**fields, **secret}.items():
         if name in ("size",) or (name not in spec.summary and name not in spec.secret):
             continue
         body[name] = ",".join(value) if name == "tags" else value
+    if with_extras:
+        if "url" in spec.fields:
+            body["urls"] = "\n".join(fields.get("urls", ()))
+        body.update({name: secret.get(name, "") for name in extras.SECRET_WIRE})
     return body
+
+
+def kept_here(
+    sent: tuple[dict[str, Any], dict[str, str]], got: tuple[dict[str, Any], dict[str, str]]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The server's copy to cache (`got`), with what a plain server could not hold taken
+    from what was sent: nothing is dropped because the server has no place for it."""
+    fields, secret = got
+    if "urls" in sent[0] and "urls" not in fields:
+        fields = {**fields, "urls": sent[0]["urls"]}
+    kept = {k: sent[1][k] for k in extras.SECRET_WIRE if k in sent[1] and k not in secret}
+    return fields, {**secret, **kept}
 
 
 @dataclass
@@ -237,6 +277,11 @@ class SyncEngine:
     @property
     def revisions(self) -> bool:
         return "revisions" in self.capabilities
+
+    @property
+    def extras(self) -> bool:
+        """The server keeps custom fields, more URLs and old passwords (`mysafe serve`)."""
+        return "extras" in self.capabilities
 
     def kinds(self) -> tuple[ItemKind, ...]:
         return (*TEXT_KINDS, ItemKind.FILE) if "files" in self.capabilities else TEXT_KINDS
@@ -373,9 +418,11 @@ class SyncEngine:
         self, kind: ItemKind, fields: dict[str, Any], secret: dict[str, str]
     ) -> tuple[dict[str, Any], dict[str, str]]:
         """Create on the server; returns the fields and secret to cache (with `remote`)."""
-        created = await self.client.create_item(kind.value, to_wire(kind, fields, secret))
+        body = to_wire(kind, fields, secret, self.extras)
+        created = await self.client.create_item(kind.value, body)
         entity = await self.client.get_item(kind.value, created["identifier"])
-        return cached(kind, entity, created["identifier"], bool(fields.get("favourite")))
+        got = cached(kind, entity, created["identifier"], bool(fields.get("favourite")))
+        return kept_here((fields, secret), got)
 
     async def update(
         self, item: ItemSummary, fields: dict[str, Any], secret: dict[str, str], force: bool = False
@@ -390,10 +437,11 @@ class SyncEngine:
             if version_of(kind, current) != ref.version:
                 raise RemoteConflict("the item changed on the server since the last sync", current)
         await self.client.update_item(
-            kind.value, ref.remote_id, to_wire(kind, fields, secret), revision
+            kind.value, ref.remote_id, to_wire(kind, fields, secret, self.extras), revision
         )
         entity = await self.client.get_item(kind.value, ref.remote_id)
-        return cached(kind, entity, ref.remote_id, bool(fields.get("favourite", item.favourite)))
+        got = cached(kind, entity, ref.remote_id, bool(fields.get("favourite", item.favourite)))
+        return kept_here((fields, secret), got)
 
     async def upload(self, chunks: AsyncIterator[bytes], fields: dict[str, Any], notes: str) -> str:
         """Stream a file's content to the server; returns the `remote` value for the cached

@@ -143,7 +143,7 @@ async def healthz(request: Request) -> Response:
 
 
 async def capabilities(request: Request, user_id: int) -> Response:
-    features = ["bulk", "files", "history", "revisions", "shares"]
+    features = ["bulk", "extras", "files", "history", "revisions", "shares"]
     return envelope(200, capabilities=features, version="1")
 
 

@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from ..core import extras
 from ..core.crypto import (
     CHUNK_SIZE,
     TAG_LEN,
@@ -51,7 +52,7 @@ FILE = KindConfig(
     "file_entity",
     **stored(ItemKind.FILE),
     row=("name", "file_name", "size", "media_type", "tags"),
-    secret=(),
+    secret=extras.SECRET_WIRE,
     filters=("name",),
 )
 

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from ..core import extras
 from ..core.errors import InvalidInput
 from ..core.models import FIELDS, SPECS, ItemKind
 from ..core.sanitize import LONE_SURROGATE
@@ -61,6 +62,9 @@ def stored(kind: ItemKind) -> dict[str, tuple[str, ...]]:
     spec = SPECS[kind]
     plain = tuple(n for n in spec.summary if FIELDS[n].column and n != "size")
     sealed = tuple(n for n in spec.fields if n not in plain and n != "size")
+    # The extension's fields every kind has (custom fields, more URLs, old passwords): text
+    # the client writes and checks (JSON, or URLs one per line), sealed like the secrets.
+    sealed += tuple(n for n in extras.WIRE if n != "urls" or "url" in spec.fields)
     return {"plain": plain, "sealed": sealed, "required": spec.required}
 
 
@@ -73,7 +77,7 @@ KINDS = {
         "password_entity",
         **stored(ItemKind.PASSWORD),
         row=("name", "url", "username", "tags"),
-        secret=("password", "secret_key", "token"),
+        secret=("password", "secret_key", "token", *extras.SECRET_WIRE),
         filters=("name", "username", "url"),
     ),
     "note": KindConfig(
@@ -84,7 +88,7 @@ KINDS = {
         "note_entity",
         **stored(ItemKind.NOTE),
         row=("name", "tags"),
-        secret=("note",),
+        secret=("note", *extras.SECRET_WIRE),
         filters=(),
     ),
     "secretapi": KindConfig(
@@ -95,7 +99,7 @@ KINDS = {
         "api_entity",
         **stored(ItemKind.API_SECRET),
         row=("name",),
-        secret=("client_secret",),
+        secret=("client_secret", *extras.SECRET_WIRE),
         filters=("identifier_code",),
     ),
 }
@@ -121,7 +125,7 @@ def for_client(request: Request, data: dict[str, Any], *, row: bool = False) -> 
     """Plain-senhasegura mode (`mysafe serve --no-extension`) drops the §4 additions."""
     if request.app.state.config.extension:
         return data
-    extra: tuple[str, ...] = ("revision", "active", "owner", "mine")
+    extra: tuple[str, ...] = ("revision", "active", "owner", "mine", *extras.WIRE)
     if not row:
         extra += ("can_write",)
     return {key: value for key, value in data.items() if key not in extra}

@@ -844,6 +844,26 @@ class VaultService:
         then synced like every other item of the server."""
         return await self._require_server().push(self._store.get(item_id))
 
+    async def kept_here(self) -> list[tuple[ItemSummary, list[str]]]:
+        """Items on the server with things its copy cannot hold (attachments; on a plain
+        senhasegura also custom fields, more URLs, old passwords), and what they are. Reads
+        every item's secret part: `mysafe status` asks, the UI does not."""
+        if not isinstance(self._server, ServerConnection):
+            return []
+        vault, keeps = self._store.vault, self.server_keeps_extras()
+
+        def work() -> list[tuple[ItemSummary, list[str]]]:
+            found = []
+            for item in vault.summaries.values():
+                if item.remote and item.active:
+                    held = Extras.of(vault.reveal(item.id), item.urls)
+                    held = dataclasses.replace(held, attachments=vault.attachments(item.id))
+                    if what := held.kept_locally(keeps):
+                        found.append((item, what))
+            return found
+
+        return await self._store.run(work)
+
     def local_only(self) -> list[ItemSummary]:
         """Active items of a bound vault that live here only (made before login)."""
         vault = self._store.vault
