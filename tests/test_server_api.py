@@ -363,7 +363,14 @@ def test_sharing_with_users_and_groups(server: RunningServer, alice: httpx.Clien
 
 def test_capabilities(alice: httpx.Client) -> None:
     body = ok(alice.get("/api/mysafe-ext/capabilities"))
-    assert set(body["capabilities"]) == {"bulk", "extras", "files", "history", "shares", "revisions"}
+    assert set(body["capabilities"]) == {
+        "bulk",
+        "extras",
+        "files",
+        "history",
+        "shares",
+        "revisions",
+    }
     assert body["version"] == "1"
 
 
