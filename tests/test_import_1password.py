@@ -75,12 +75,16 @@ def test_a_1pux_comes_in_with_its_report(tmp_path: Path, onepux: Path) -> None:
     report = json.loads(cli.ok("import", "1password", str(onepux), "--json"))
     assert report["found"] == {"login": 2, "credit card": 1, "secure note": 1, "document": 1,
                                "password": 1}  # fmt: skip
-    not_kept = {(u["item"], u["field"]) for u in report["unrepresented"]}
-    assert ("Login", "URL (https://twitter.com)") in not_kept
-    assert ("Login", "one-time code") in not_kept  # its second one
-    assert ("Login", "field 'Extra Data: phone'") in not_kept
-    assert any(i == "KeePassXC Logo" and f.startswith("the document 'keepassxc.png'")
-               for i, f in not_kept)  # fmt: skip
+    assert report["unrepresented"] == []  # everything has a place now
+    assert report["kept"] == {"custom fields": 3, "more URLs": 1, "attachments": 1}
+    login = json.loads(cli.ok("get", "Login", "--json"))
+    assert "https://twitter.com" in login["urls"]
+    assert {"label": "Extra Data: phone", "value": "555-123-45678", "type": "text"} in login[
+        "custom_fields"
+    ]
+    assert [f["type"] for f in login["custom_fields"] if f["type"] == "totp"] == ["totp"]
+    cli.ok("attachment", "save", "KeePassXC Logo", "keepassxc.png", str(tmp_path))
+    assert (tmp_path / "keepassxc.png").read_bytes() == b"\x89PNG..."
     items = {i["name"]: i for i in json.loads(cli.ok("list", "--json"))}
     assert items["Login"]["favourite"] is True
     assert set(items["Login"]["tags"]) >= {"Personal", "website"}  # type: ignore[arg-type]

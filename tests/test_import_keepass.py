@@ -91,17 +91,26 @@ def test_a_keepassxc_database_comes_in_with_its_groups_trash_totp_and_a_report(
                                stdin=f"{PASSWORD}\n"))  # fmt: skip
     assert report["format"] == "keepass (KDBX 3.1)"
     assert report["found"] == {"entry": 2, "entry in the recycle bin": 1}
-    not_kept = {(u["item"], u["field"]) for u in report["unrepresented"]}
-    assert ("Github", "custom field 'Recovery code' (protected)") in not_kept
-    assert ("Github", "custom field 'Account'") in not_kept
-    assert ("Github", "attachment 'id_ed25519'") in not_kept
-    assert any(item == "Github" and f.startswith("history (") for item, f in not_kept)
+    assert report["unrepresented"] == []
+    assert report["kept"] == {"custom fields": 2, "attachments": 1, "old passwords": 1}
     assert report["mapping"]["entry without a username or password"].startswith("secure note")
 
     items = {i["name"]: i for i in json.loads(cli.ok("list", "--json"))}
     assert set(items["Github"]["tags"]) >= {"Work/Servers"}  # type: ignore[arg-type]
     assert cli.ok("get", "Github") == "gh-S3cret-pw\n"
     assert cli.ok("totp", "Github").strip().isdigit()
+    github = json.loads(cli.ok("get", "Github", "--json"))
+    assert github["custom_fields"] == [  # protected -> hidden; the TOTP seed is not repeated
+        {"label": "Account", "value": "personal", "type": "text"},
+        {"label": "Recovery code", "value": "rc-1234", "type": "hidden"},
+    ] or github["custom_fields"] == [
+        {"label": "Recovery code", "value": "rc-1234", "type": "hidden"},
+        {"label": "Account", "value": "personal", "type": "text"},
+    ]
+    assert [h["value"] for h in github["password_history"]] == ["old-pw"]
+    cli.ok("attachment", "save", "Github", "id_ed25519", str(kdbx31.parent / "out"))
+    saved = (kdbx31.parent / "out").read_text()
+    assert saved == "-----BEGIN OPENSSH PRIVATE KEY-----\nnot a real key\n"
     assert "Password: 4711" in cli.ok("get", "Door code")  # no username: a note, labelled
     trash = json.loads(cli.ok("list", "--trash", "--json"))
     assert [i["name"] for i in trash] == ["Old router"]  # the recycle bin -> the trash
@@ -142,7 +151,12 @@ def test_a_keepass_xml_export_and_a_hostile_one(cli: Cli, kdbx31: Path, tmp_path
     xml.write_text(kx("export", "-f", "xml", str(kdbx31), stdin=f"{PASSWORD}\n").stdout)
     report = json.loads(cli.ok("import", "keepass", str(xml), "--json"))
     assert report["format"] == "keepass XML" and report["written"] == 3
+    assert report["kept"] == {"custom fields": 2, "attachments": 1, "old passwords": 1}
     assert cli.ok("get", "Github") == "gh-S3cret-pw\n"
+    out = tmp_path / "out"
+    out.mkdir()
+    cli.ok("attachment", "save", "Github", "id_ed25519", str(out))  # from Meta/Binaries
+    assert (out / "id_ed25519").read_text().endswith("not a real key\n")
     assert [i["name"] for i in json.loads(cli.ok("list", "--trash", "--json"))] == ["Old router"]
     bomb = tmp_path / "bomb.xml"
     bomb.write_text('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">'

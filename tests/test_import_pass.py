@@ -52,8 +52,7 @@ def test_a_pass_store_comes_in(tmp_path: Path, store: tuple[Path, dict[str, str]
         assert cli.ok("get", "Email/gmail.com", "--field", "username") == "me@gmail.com\n"
         assert cli.ok("get", "Email/gmail.com", "--field", "url") == "https://mail.google.com\n"
         assert cli.ok("totp", "Email/gmail.com").strip().isdigit()
-        notes = cli.ok("get", "Email/gmail.com", "--field", "notes")
-        assert "security question: first pet" in notes  # kept, in the notes
+        assert cli.ok("get", "Email/gmail.com", "--field", "security question") == "first pet\n"
         items = {i["name"]: i for i in json.loads(cli.ok("list", "--json"))}
         assert "Email" in items["Email/gmail.com"]["tags"]  # type: ignore[operator]
         assert "Password: w1fi-pass" in cli.ok("get", "wifi")  # no username: a note

@@ -6,10 +6,11 @@ transaction. Formats: KeePass (KDBX through pykeepass, and KeePass 2 XML), Bitwa
 export (plain or password-protected), 1Password's 1PUX, a pass store (`read_pass_store`), and
 CSV as browsers and Bitwarden write it (or any CSV with `columns` naming its columns).
 
-What mysafe cannot hold yet (custom fields, extra URLs, password history, attachments,
-passkeys) is listed by item and field name. A card, an identity or an SSH key becomes a secure
-note with one labelled line per field, as the report says; so does a login without a username
-or a password (a mysafe login needs both).
+Custom fields, more URLs, old passwords and attachments come along (core/extras.py); what
+mysafe cannot hold (passkeys, expiry dates, Bitwarden's linked fields, attachments an export
+leaves out) is listed by item and field name. A card, an identity or an SSH key becomes a
+secure note with one labelled line per field, as the report says; so does a login without a
+username or a password (a mysafe login needs both).
 """
 
 from __future__ import annotations
@@ -17,13 +18,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import InvalidInput
+from .extras import CustomField, FieldType, OldPassword
 from .models import ItemKind
 
 MAX_BYTES = 64 * 1024 * 1024  # no export of a personal vault is near this; a mistake is
@@ -39,15 +43,34 @@ class NeedsPassword(InvalidInput):
 
 @dataclass
 class Candidate:
-    """One item to write: MySafe field values as `create_item` takes them."""
+    """One item to write: MySafe field values as `create_item` takes them, and the files to
+    attach to it (name, content)."""
 
     kind: ItemKind
     values: dict[str, Any]
     source_type: str
+    attachments: list[tuple[str, bytes]] = field(default_factory=list)
 
     @property
     def name(self) -> str:
         return str(self.values.get("name", ""))
+
+
+@dataclass
+class More:
+    """What an exported item holds beside a login's fields."""
+
+    urls: list[str] = field(default_factory=list)
+    fields: list[CustomField] = field(default_factory=list)
+    history: list[OldPassword] = field(default_factory=list)
+    attachments: list[tuple[str, bytes]] = field(default_factory=list)
+
+    def add_field(self, label: str, value: str, kind: FieldType = FieldType.TEXT) -> None:
+        self.fields.append(CustomField(label.strip() or "field", value, kind))
+
+    def add_old(self, value: str, date: float, current: str) -> None:
+        if value and value != current and all(h.value != value for h in self.history):
+            self.history.append(OldPassword(value, date))
 
 
 @dataclass
@@ -62,6 +85,7 @@ class Report:
     warnings: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)  # items the vault would not take
+    kept: Counter[str] = field(default_factory=Counter)  # custom fields, old passwords...
     written: int = 0
     updated: int = 0
 
@@ -75,6 +99,7 @@ class Report:
             "warnings": self.warnings,
             "duplicates": self.duplicates,
             "refused": self.refused,
+            "kept": dict(self.kept),
             "written": self.written,
             "updated": self.updated,
         }
@@ -85,8 +110,11 @@ class Report:
         out = [f"Format: {self.format}"]
         out += [f"Found: {n} {kind}" for kind, n in sorted(self.found.items())]
         out += [f"  {kind} -> {how}" for kind, how in sorted(self.mapping.items())]
+        if self.kept:
+            out.append("Kept beside the usual fields: " + ", ".join(
+                f"{n} {what}" for what, n in sorted(self.kept.items())))  # fmt: skip
         if self.unrepresented:
-            out.append(f"Not kept ({len(self.unrepresented)} field(s) mysafe cannot hold yet):")
+            out.append(f"Not kept ({len(self.unrepresented)} field(s) mysafe cannot hold):")
             out += [f"  {item}: {name}" for item, name in self.unrepresented]
         out += [f"Skipped: {why}" for why in self.skipped]
         out += [f"Duplicate of an item in the vault: {name}" for name in self.duplicates]
@@ -174,30 +202,42 @@ def _bitwarden(data: bytes, password: str | None) -> tuple[list[Candidate], Repo
         common = {"name": name, "tags": ",".join(t for t in tags if t),
                   "favourite": bool(raw.get("favorite"))}  # fmt: skip
         notes = _text(raw.get("notes"), strip=False)
-        for extra in raw.get("fields") or []:
-            if isinstance(extra, dict):
-                kind_label = _BW_FIELD_TYPES.get(extra.get("type"), "field")
-                report.unrepresented.append((name, f"custom {kind_label} field "
-                                                   f"'{_text(extra.get('name'))}'"))  # fmt: skip
-        for label in ("passwordHistory", "attachments"):
-            if raw.get(label):
-                report.unrepresented.append((name, f"{label} ({len(raw[label])})"))
+        more = More()
+        for extra in _list(raw.get("fields")):
+            extra = _dict(extra)
+            label, kind_label = _text(extra.get("name")), _BW_FIELD_TYPES.get(extra.get("type"))
+            if kind_label in ("text", "hidden", "boolean"):
+                hidden = FieldType.HIDDEN if kind_label == "hidden" else FieldType.TEXT
+                more.add_field(label, _text(extra.get("value"), strip=False), hidden)
+            else:  # a linked field points at another field: nothing of its own to keep
+                report.unrepresented.append((name, f"{kind_label or 'unknown'} field '{label}'"))
+        if raw.get("attachments"):  # an export carries their names, never their content
+            report.unrepresented.append((name, f"attachments ({len(raw['attachments'])}): "
+                                               "not in Bitwarden exports"))  # fmt: skip
+        login = _dict(raw.get("login"))
+        for old in _list(raw.get("passwordHistory")):
+            old = _dict(old)
+            more.add_old(_text(old.get("password"), strip=False),
+                         _iso_date(old.get("lastUsedDate")), _text(login.get("password"),
+                                                                   strip=False))  # fmt: skip
         if kind_name == "login":
-            login = _dict(raw.get("login"))
             uris = [_text(u.get("uri")) for u in login.get("uris") or [] if isinstance(u, dict)]
-            uris = [u for u in uris if u]
-            for n, extra_uri in enumerate(uris[1:], 2):
-                report.unrepresented.append((name, f"URL {n} ({extra_uri})"))
+            uris = list(dict.fromkeys(u for u in uris if u))
+            more.urls = uris[1:]
             if login.get("fido2Credentials"):
                 report.unrepresented.append((name, "passkey"))
             found.append(_login(report, common, _text(login.get("username")),
                                 _text(login.get("password"), strip=False),
                                 uris[0] if uris else "", _text(login.get("totp")), notes,
-                                "login"))  # fmt: skip
-        elif kind_name == "secure note":
+                                "login", more))  # fmt: skip
+            continue
+        if more.history:
+            report.unrepresented.append((name, f"password history ({len(more.history)})"))
+        extra_values = _carry(report, more, with_urls=False)
+        if kind_name == "secure note":
             report.mapping.setdefault(kind_name, "secure note")
-            found.append(Candidate(ItemKind.NOTE, {**common, "note": notes or "(empty)"},
-                                   kind_name))  # fmt: skip
+            found.append(Candidate(ItemKind.NOTE, {**common, "note": notes or "(empty)",
+                                                   **extra_values}, kind_name))  # fmt: skip
         elif kind_name in ("card", "identity", "ssh key"):
             section, labels = {
                 "card": ("card", _CARD), "identity": ("identity", _IDENTITY),
@@ -205,8 +245,8 @@ def _bitwarden(data: bytes, password: str | None) -> tuple[list[Candidate], Repo
             }[kind_name]  # fmt: skip
             block = _dict(raw.get(section))
             report.mapping.setdefault(kind_name, LABELLED)
-            found.append(Candidate(ItemKind.NOTE, {**common, "note": _labelled(block, labels,
-                                                                               notes)},
+            body = _labelled(block, labels, notes)
+            found.append(Candidate(ItemKind.NOTE, {**common, "note": body, **extra_values},
                                    kind_name))  # fmt: skip
         else:
             report.skipped.append(f"{name}: a Bitwarden {kind_name} item mysafe does not know")
@@ -297,26 +337,54 @@ def _labelled(block: dict[str, Any], labels: tuple[tuple[str, str], ...], notes:
 
 
 def _login(report: Report, common: dict[str, Any], username: str, password: str, url: str,
-           totp: str, notes: str, source: str) -> Candidate:  # fmt: skip
-    """A login; a note when it lacks a username or a password (a mysafe login needs both)."""
+           totp: str, notes: str, source: str, more: More | None = None) -> Candidate:  # fmt: skip
+    """A login; a note when it lacks a username or a password (a mysafe login needs both).
+    `more`: its other URLs, custom fields, old passwords and attachments."""
+    more = more or More()
+    name = common["name"]
+    extra = _carry(report, more, with_urls=bool(username and password))
     if username and password:
         report.mapping.setdefault(source, "password")
-        values = {**common, "username": username, "password": password, "url": url}
+        values = {**common, "username": username, "password": password, "url": url, **extra}
         if notes:
             values["notes"] = notes
         if totp and _good_seed(totp):
             values["secret_key"] = totp
         elif totp:  # not a seed mysafe can use: kept, where the person will see it
-            report.unrepresented.append((common["name"], "one-time code seed (not valid: "
-                                                         "kept in the notes)"))  # fmt: skip
+            report.unrepresented.append((name, "one-time code seed (not valid: "
+                                               "kept in the notes)"))  # fmt: skip
             values["notes"] = "\n\n".join(filter(None, [
                 notes, f"One-time code seed (mysafe could not read it): {totp}"]))  # fmt: skip
-        return Candidate(ItemKind.PASSWORD, values, source)
+        return Candidate(ItemKind.PASSWORD, values, source, more.attachments)
     report.mapping[f"{source} without a username or password"] = LABELLED
-    pairs = (("username", "Username"), ("password", "Password"), ("url", "URL"),
-             ("totp", "One-time code seed"))  # fmt: skip
+    pairs = [("username", "Username"), ("password", "Password"), ("url", "URL"),
+             ("totp", "One-time code seed")]  # fmt: skip
     block = {"username": username, "password": password, "url": url, "totp": totp}
-    return Candidate(ItemKind.NOTE, {**common, "note": _labelled(block, pairs, notes)}, source)
+    for n, other in enumerate(more.urls, 2):
+        pairs.append((f"url{n}", f"URL {n}"))
+        block[f"url{n}"] = other
+    if more.history:
+        report.unrepresented.append((name, f"password history ({len(more.history)}): a note "
+                                           "has no password"))  # fmt: skip
+    values = {**common, "note": _labelled(block, tuple(pairs), notes), **extra}
+    return Candidate(ItemKind.NOTE, values, source, more.attachments)
+
+
+def _carry(report: Report, more: More, with_urls: bool) -> dict[str, Any]:
+    """The values that carry `more` (counted in the report)."""
+    values: dict[str, Any] = {}
+    if more.fields:
+        values["custom_fields"] = more.fields
+        report.kept["custom fields"] += len(more.fields)
+    if more.urls and with_urls:
+        values["urls"] = more.urls
+        report.kept["more URLs"] += len(more.urls)
+    if more.history and with_urls:
+        values["password_history"] = more.history
+        report.kept["old passwords"] += len(more.history)
+    if more.attachments:
+        report.kept["attachments"] += len(more.attachments)
+    return values
 
 
 def _good_seed(seed: str) -> bool:
@@ -340,15 +408,16 @@ _OP_KINDS = {
 
 def _onepux(data: bytes) -> tuple[list[Candidate], Report]:
     """A 1Password 1PUX export: a zip whose export.data (JSON) holds accounts, their vaults
-    and items (`overview`: title, urls, tags; `details`: loginFields, notesPlain, sections)."""
+    and items (`overview`: title, urls, tags; `details`: loginFields, notesPlain, sections),
+    and whose files/ folder holds attachments and documents as `{documentId}__{fileName}`."""
     import zipfile
 
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            info = archive.getinfo("export.data")
-            if info.file_size > MAX_BYTES:
-                raise InvalidInput("that 1PUX's export.data is too large to be an export")
-            export = json.loads(archive.read(info))
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        info = archive.getinfo("export.data")
+        if info.file_size > MAX_BYTES:
+            raise InvalidInput("that 1PUX's export.data is too large to be an export")
+        export = json.loads(archive.read(info))
     except (zipfile.BadZipFile, KeyError):
         raise InvalidInput("that file is not a 1Password export (1PUX)") from None
     except (UnicodeDecodeError, ValueError, RecursionError):
@@ -356,17 +425,33 @@ def _onepux(data: bytes) -> tuple[list[Candidate], Report]:
     accounts = export.get("accounts") if isinstance(export, dict) else None
     if not isinstance(accounts, list):
         raise InvalidInput("that 1PUX's export.data has no accounts")
+    budget = [MAX_BYTES]  # what all the files together may take: a zip bomb stops here
+
+    def content(attributes: dict[str, Any]) -> bytes | None:
+        member = f"files/{_text(attributes.get('documentId'))}__{_text(attributes.get('fileName'))}"
+        try:
+            found = archive.getinfo(member)
+        except KeyError:
+            return None
+        if found.file_size > budget[0]:
+            raise InvalidInput("that 1PUX's files are too large to be an export")
+        budget[0] -= found.file_size
+        return archive.read(found)
+
     report = Report("1password (1PUX)")
-    found: list[Candidate] = []
-    for account in accounts:
-        for vault in _list(_dict(account).get("vaults")):
-            vault = _dict(vault)
-            folder = _text(_dict(vault.get("attrs")).get("name"))
-            found += [_onepux_item(report, _dict(i), folder) for i in _list(vault.get("items"))]
-    return found, report
+    items: list[Candidate] = []
+    with archive:
+        for account in accounts:
+            for vault in _list(_dict(account).get("vaults")):
+                vault = _dict(vault)
+                folder = _text(_dict(vault.get("attrs")).get("name"))
+                items += [_onepux_item(report, _dict(i), folder, content)
+                          for i in _list(vault.get("items"))]  # fmt: skip
+    return items, report
 
 
-def _onepux_item(report: Report, item: dict[str, Any], folder: str) -> Candidate:
+def _onepux_item(report: Report, item: dict[str, Any], folder: str,
+                 content: Callable[[dict[str, Any]], bytes | None]) -> Candidate:  # fmt: skip
     overview, details = _dict(item.get("overview")), _dict(item.get("details"))
     kind_name = _OP_KINDS.get(_text(item.get("categoryUuid")), "item")
     report.found[kind_name] += 1
@@ -378,11 +463,12 @@ def _onepux_item(report: Report, item: dict[str, Any], folder: str) -> Candidate
     if _text(item.get("state")) == "archived":
         common["active"] = False
         report.mapping["archived item"] = "the trash"
+    more = More()
     url = _text(overview.get("url"))
     for extra in _list(overview.get("urls")):
         other = _text(_dict(extra).get("url"))
-        if other and other != url:
-            report.unrepresented.append((name, f"URL ({other})"))
+        if other and other != url and other not in more.urls:
+            more.urls.append(other)
     username = password = ""
     for login_field in _list(details.get("loginFields")):
         login_field = _dict(login_field)
@@ -393,6 +479,7 @@ def _onepux_item(report: Report, item: dict[str, Any], folder: str) -> Candidate
             password = _text(login_field.get("value"), strip=False)
     password = password or _text(details.get("password"), strip=False)  # a "password" item
     notes = _text(details.get("notesPlain"), strip=False)
+    is_login = kind_name in ("login", "password")
     totp, lines = "", []
     for section in _list(details.get("sections")):
         section = _dict(section)
@@ -407,9 +494,7 @@ def _onepux_item(report: Report, item: dict[str, Any], folder: str) -> Candidate
                 totp = _text(raw)
                 continue
             if key == "file":
-                report.unrepresented.append(
-                    (name, f"attachment '{_text(_dict(raw).get('fileName'))}'")
-                )
+                _onepux_file(report, more, name, _dict(raw), content)
                 continue
             if key == "email":
                 raw = _dict(raw).get("email_address")
@@ -421,36 +506,65 @@ def _onepux_item(report: Report, item: dict[str, Any], folder: str) -> Candidate
             if not text:
                 continue
             where = f"{title}: {label}" if title else label
-            if kind_name == "login":  # a login keeps what it can; the rest is reported
-                hidden = " (concealed)" if key == "concealed" else ""
-                what = "one-time code" if key == "totp" else f"field '{where}'{hidden}"
-                report.unrepresented.append((name, what))
+            if is_login:  # a login's section fields: custom fields of their own type
+                more.add_field(where, text, _OP_FIELD_TYPES.get(key, FieldType.TEXT))
             else:
                 lines.append(f"{where}: {text}")
-    if history := _list(details.get("passwordHistory")):
-        report.unrepresented.append((name, f"password history ({len(history)})"))
+    for old in _list(details.get("passwordHistory")):
+        old = _dict(old)
+        when = old.get("time")
+        more.add_old(_text(old.get("value"), strip=False),
+                     float(when) if isinstance(when, int | float) else 0.0, password)  # fmt: skip
     document = _dict(details.get("documentAttributes"))
     if document:
-        file_name = _text(document.get("fileName"))
-        report.unrepresented.append(
-            (name, f"the document '{file_name}' (save it from 1Password; mysafe attach takes it)")
-        )
-    if kind_name in ("login", "password"):
-        return _login(report, common, username, password, url, totp, notes, kind_name)
-    if kind_name == "secure note":
+        report.mapping.setdefault(kind_name, "secure note with the document attached")
+        _onepux_file(report, more, name, document, content)
+    if is_login:
+        return _login(report, common, username, password, url, totp, notes, kind_name, more)
+    if more.history:
+        report.unrepresented.append((name, f"password history ({len(more.history)})"))
+    extra_values = _carry(report, more, with_urls=False)
+    if kind_name == "secure note" or document:
         report.mapping.setdefault(kind_name, "secure note")
-        body = "\n".join(filter(None, [notes, *lines]))
-        return Candidate(ItemKind.NOTE, {**common, "note": body or "(empty)"}, kind_name)
+        body = "\n".join(filter(None, [notes, *lines, *more.urls]))
+        return Candidate(ItemKind.NOTE, {**common, "note": body or "(empty)", **extra_values},
+                         kind_name, more.attachments)  # fmt: skip
     report.mapping.setdefault(kind_name, LABELLED)
     pairs = [("username", "Username"), ("password", "Password"), ("url", "URL")]
     block = {"username": username, "password": password, "url": url}
     text = _labelled(block, tuple(pairs), "")
-    body = "\n".join(
-        filter(None, [text if text != "(empty)" else "", *lines, notes and f"\n{notes}"])
-    )
+    body = "\n".join(filter(None, [text if text != "(empty)" else "", *lines,
+                                   *(f"URL: {u}" for u in more.urls),
+                                   notes and f"\n{notes}"]))  # fmt: skip
     if totp:
         body += f"\nOne-time code seed: {totp}"
-    return Candidate(ItemKind.NOTE, {**common, "note": body or "(empty)"}, kind_name)
+    return Candidate(ItemKind.NOTE, {**common, "note": body or "(empty)", **extra_values},
+                     kind_name, more.attachments)  # fmt: skip
+
+
+_OP_FIELD_TYPES = {"concealed": FieldType.HIDDEN, "url": FieldType.URL,
+                   "email": FieldType.EMAIL, "totp": FieldType.TOTP}  # fmt: skip
+
+
+def _onepux_file(report: Report, more: More, name: str, attributes: dict[str, Any],
+                 content: Callable[[dict[str, Any]], bytes | None]) -> None:  # fmt: skip
+    """An attachment or a document, from the 1PUX's files/ folder when it is there."""
+    file_name = _text(attributes.get("fileName")) or "attachment"
+    data = content(attributes)
+    if data is None:
+        report.unrepresented.append((name, f"file '{file_name}' (not in the export's files/)"))
+    else:
+        more.attachments.append((file_name, data))
+
+
+def _iso_date(value: Any) -> float:
+    """An export's ISO 8601 time ("2024-05-01T10:00:00.000Z") as a timestamp; 0 if none."""
+    import datetime
+
+    try:
+        return datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return 0.0
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -492,12 +606,15 @@ def _keepass(
         if entry.is_a_history_entry:
             continue
         extras = dict(entry.custom_properties)
+        history = [(_text(old.password, strip=False), old.mtime.timestamp() if old.mtime else 0.0)
+                   for old in reversed(entry.history)]  # newest first  # fmt: skip
         found.append(_keepass_entry(report, KeePassEntry(
             title=_text(entry.title), username=_text(entry.username),
             password=_text(entry.password, strip=False), url=_text(entry.url),
             notes=_text(entry.notes, strip=False), otp=_text(entry.otp), extras=extras,
             protected={k for k in extras if entry.is_custom_property_protected(k)},
-            attachments=[a.filename for a in entry.attachments], history=len(entry.history),
+            attachments=[(a.filename, _keepass_binary(a)) for a in entry.attachments],
+            history=history,
             expires=bool(entry.expires), tags=list(entry.tags or []),
             path=[str(g) for g in (entry.group.path or []) if g],
             trashed=bin_group is not None and _inside(entry.group, bin_group),
@@ -518,8 +635,8 @@ class KeePassEntry:
     otp: str
     extras: dict[str, str]
     protected: set[str]
-    attachments: list[str]
-    history: int
+    attachments: list[tuple[str, bytes | None]]  # (name, content: None when unreadable)
+    history: list[tuple[str, float]]  # older passwords with their times, newest first
     expires: bool
     tags: list[str]
     path: list[str]
@@ -539,18 +656,34 @@ def _keepass_entry(report: Report, entry: KeePassEntry) -> Candidate:
     totp = entry.otp or next(
         (entry.extras[k].strip() for k in _KEEPASS_TOTP if entry.extras.get(k)), ""
     )
+    more = More()
     for key, value in entry.extras.items():
-        if key not in _KEEPASS_TOTP and value:
-            hidden = " (protected)" if key in entry.protected else ""
-            report.unrepresented.append((name, f"custom field '{key}'{hidden}"))
-    for attachment in entry.attachments:
-        report.unrepresented.append((name, f"attachment '{attachment}'"))
-    if entry.history:
-        report.unrepresented.append((name, f"history ({entry.history} older versions)"))
+        if key in _KEEPASS_TOTP:
+            continue
+        if key.startswith("KP2A_URL") and value.strip():  # KeePass2Android's more URLs
+            more.urls.append(value.strip())
+        else:
+            protected = key in entry.protected
+            more.add_field(key, value, FieldType.HIDDEN if protected else FieldType.TEXT)
+    for attachment, data in entry.attachments:
+        if data is None:
+            report.unrepresented.append((name, f"attachment '{attachment}' (unreadable)"))
+        else:
+            more.attachments.append((attachment, data))
+    for old_password, when in entry.history:
+        more.add_old(old_password, when, entry.password)
     if entry.expires:
         report.unrepresented.append((name, "expiry date"))
     return _login(report, common, entry.username, entry.password, entry.url, totp, entry.notes,
-                  source)  # fmt: skip
+                  source, more)  # fmt: skip
+
+
+def _keepass_binary(attachment: Any) -> bytes | None:
+    try:
+        data = attachment.data
+    except Exception:  # a reference to a binary the database does not have
+        return None
+    return data if isinstance(data, bytes) else None
 
 
 _STANDARD = {"Title", "UserName", "Password", "URL", "Notes", "otp"}
@@ -572,6 +705,7 @@ def _keepass_xml(data: bytes) -> tuple[list[Candidate], Report]:
     if root.tag != "KeePassFile" or top is None:
         raise InvalidInput("that XML is not a KeePass export (no KeePassFile/Root/Group)")
     bin_uuid = (root.findtext("Meta/RecycleBinUUID") or "").strip()
+    binaries = {b.get("ID", ""): b for b in root.findall("Meta/Binaries/Binary")}
     report = Report("keepass XML")
     found: list[Candidate] = []
 
@@ -591,8 +725,10 @@ def _keepass_xml(data: bytes) -> tuple[list[Candidate], Report]:
                 notes=strings.get("Notes", ""), otp=strings.get("otp", "").strip(),
                 extras={k: v for k, v in strings.items() if k not in _STANDARD},
                 protected=protected,
-                attachments=[b.findtext("Key") or "?" for b in entry.findall("Binary")],
-                history=len(entry.findall("History/Entry")),
+                attachments=[(b.findtext("Key") or "attachment", _xml_binary(b, binaries))
+                             for b in entry.findall("Binary")],
+                history=[(_xml_password(old), _iso_date(old.findtext("Times/LastModificationTime")))
+                         for old in reversed(entry.findall("History/Entry"))],
                 expires=(entry.findtext("Times/Expires") or "").strip() == "True",
                 tags=[t for t in (entry.findtext("Tags") or "").replace(";", ",").split(",")
                       if t.strip()],
@@ -607,6 +743,38 @@ def _keepass_xml(data: bytes) -> tuple[list[Candidate], Report]:
     return found, report
 
 
+def _xml_password(entry: Any) -> str:
+    for string in entry.findall("String"):
+        if string.findtext("Key") == "Password":
+            return string.findtext("Value") or ""
+    return ""
+
+
+def _xml_binary(binary: Any, binaries: dict[str, Any]) -> bytes | None:
+    """An entry's attachment: its Value, or the Meta/Binaries one it refers to (base64,
+    gzip when Compressed); None when it is missing or damaged. Bounded: no zip bomb."""
+    import base64
+    import binascii
+    import zlib
+
+    value = binary.find("Value")
+    if value is None:
+        return None
+    source = binaries.get(value.get("Ref", "")) if value.get("Ref") is not None else value
+    if source is None:
+        return None
+    try:
+        data = base64.b64decode(source.text or "", validate=False)
+        if source.get("Compressed") == "True":
+            inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            data = inflate.decompress(data, MAX_BYTES)
+            if inflate.unconsumed_tail:
+                return None
+    except (binascii.Error, ValueError, zlib.error):
+        return None
+    return data
+
+
 def _inside(group: Any, ancestor: Any) -> bool:
     while group is not None:
         if group.uuid == ancestor.uuid:
@@ -619,6 +787,9 @@ def _inside(group: Any, ancestor: Any) -> bool:
 
 _PASS_KEYS = {"login": "username", "username": "username", "user": "username",
               "email": "username", "url": "url", "website": "url", "site": "url"}  # fmt: skip
+
+
+_PASS_LABEL = re.compile(r"[^\s:][^:\n]{0,39}")  # "Recovery code", "pin": short, no colon
 
 
 def read_pass_store(root: Path, progress: Any = None) -> tuple[list[Candidate], Report]:
@@ -657,6 +828,7 @@ def read_pass_store(root: Path, progress: Any = None) -> tuple[list[Candidate], 
         del decrypted
         lines = text.split("\n")
         password, values, notes, totp = lines[0], {"username": "", "url": ""}, [], ""
+        more = More()
         for line in lines[1:]:
             key, sep, value = line.partition(":")
             field_name = _PASS_KEYS.get(key.strip().lower()) if sep else None
@@ -664,15 +836,18 @@ def read_pass_store(root: Path, progress: Any = None) -> tuple[list[Candidate], 
                 totp = line.strip()
             elif field_name and not values[field_name]:
                 values[field_name] = value.strip()
-            else:  # other `key: value` lines too: mysafe has no custom fields yet
+            elif sep and _PASS_LABEL.fullmatch(key) and value.startswith(" "):
+                more.add_field(key, value.strip())  # `key: value`: a field of its own
+            else:
                 notes.append(line)
         folder = str(relative.parent) if str(relative.parent) != "." else ""
         common = {"name": name, "tags": folder.replace(",", " ")}
         found.append(_login(report, common, values["username"], password, values["url"],
-                            totp, "\n".join(notes).strip("\n"), "entry"))  # fmt: skip
+                            totp, "\n".join(notes).strip("\n"), "entry", more))  # fmt: skip
         if progress:
             progress(done, len(files))
-    report.mapping["other lines"] = "notes (key: value lines too)"
+    report.mapping["key: value lines"] = "custom fields (login, user, email, url: their own)"
+    report.mapping["other lines"] = "notes"
     return found, report
 
 
@@ -687,6 +862,10 @@ _COLUMNS = {
     "favorite": "favourite", "favourite": "favourite",
 }  # fmt: skip
 _OURS = ("name", "url", "username", "password", "notes", "totp", "folder", "favourite")
+# What exporters keep for themselves (Firefox's times and ids, Bitwarden's item type): named
+# in the report, not made into fields.
+_CSV_BOOKKEEPING = {"guid", "timecreated", "timelastused", "timepasswordchanged", "httprealm",
+                    "formactionorigin", "type", "reprompt"}  # fmt: skip
 
 
 def _csv(data: bytes, columns: list[str] | None) -> tuple[list[Candidate], Report]:
@@ -713,6 +892,7 @@ def _csv(data: bytes, columns: list[str] | None) -> tuple[list[Candidate], Repor
         body = rows[1:]
     extra_names = rows[0] if not columns else [f"column {n + 1}" for n in range(len(header))]
     found: list[Candidate] = []
+    left_out: set[str] = set()
     for number, row in enumerate(body, 2):
         if not any(cell.strip() for cell in row):
             continue
@@ -724,17 +904,29 @@ def _csv(data: bytes, columns: list[str] | None) -> tuple[list[Candidate], Repor
         report.found["login"] += 1
         host = urlsplit(url).hostname or url
         name = record.get("name", "").strip() or host or f"line {number}"
+        more = More()
         for i, cell in enumerate(row):
             if (i >= len(header) or not header[i]) and cell.strip():
                 label = extra_names[i] if i < len(extra_names) else f"column {i + 1}"
-                report.unrepresented.append((name, label))
+                if label.strip().lower() in _CSV_BOOKKEEPING:
+                    left_out.add(label.strip())
+                elif label.strip().lower() == "fields":  # Bitwarden's: "name: value" lines
+                    for line in cell.split("\n"):
+                        key, _, value = line.partition(": ")
+                        more.add_field(key, value)
+                else:  # a column of its own: a field with its header for a label
+                    more.add_field(label, cell)
         folder = record.get("folder", "").strip()
         common: dict[str, Any] = {"name": name, "tags": folder.replace(",", " ") if folder else ""}
         if record.get("favourite", "").strip().lower() in ("1", "true", "yes"):
             common["favourite"] = True
         found.append(_login(report, common, record.get("username", "").strip(),
                             record.get("password", ""), url, record.get("totp", "").strip(),
-                            record.get("notes", ""), "login"))  # fmt: skip
+                            record.get("notes", ""), "login", more))  # fmt: skip
+    if left_out:
+        report.mapping["columns left out (the exporter's bookkeeping)"] = ", ".join(
+            sorted(left_out)
+        )
     return found, report
 
 

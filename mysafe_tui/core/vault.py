@@ -36,6 +36,7 @@ from typing import Any
 
 from . import storage, summary_cache
 from .crypto import (
+    CHUNK_SIZE,
     Aead,
     AuthenticationFailed,
     associated_data,
@@ -456,11 +457,24 @@ class Vault:
         self,
         saves: Iterable[tuple[ItemKind, SummaryFields, dict[str, str], str | None]],
         deletes: Iterable[str] = (),
+        attachments: Mapping[int, Sequence[tuple[str, str, bytes]]] | None = None,
     ) -> list[ItemSummary]:
         """Create (id None) or replace many items and delete others in one transaction: a
-        sync applies a whole pull at once, one fsync rather than one per item."""
+        sync applies a whole pull at once, one fsync rather than one per item. An import
+        adds `attachments` by the save's position: (name, media type, content)."""
+        attachments = attachments or {}
         with self._writing() as pending:
-            saved = [self._put(pending, *save) for save in saves]
+            saved = []
+            for n, (kind, fields, secret, item_id) in enumerate(saves):
+                files = attachments.get(n)
+                if not files:
+                    saved.append(self._put(pending, kind, fields, secret, item_id))
+                    continue
+                target = item_id or uuid.uuid4().hex
+                kept = self.attachments(item_id) if item_id else ()
+                added = tuple(self._attachment(target, *f) for f in files)
+                secret = {**secret, ATTACHMENTS: encode_attachments((*kept, *added))}
+                saved.append(self._put(pending, kind, fields, secret, item_id, new_id=target))
             for item_id in deletes:
                 self._delete(pending, item_id)
         return saved
@@ -497,11 +511,21 @@ class Vault:
             old = self._known(pending, item_id)
             if old is None:
                 raise ItemNotFound(f"no item with id {item_id}")
-            file_id, file_key, size = self._write_chunks(item_id, chunks, progress)
-            added = Attachment(uuid.uuid4().hex[:12], attachment_name(name), size,
-                               media_type, file_id, file_key)  # fmt: skip
+            added = self._attachment(item_id, name, media_type, chunks, progress)
             self._set_attachments(pending, old, (*self.attachments(item_id), added))
         return added
+
+    def _attachment(
+        self, item_id: str, name: str, media_type: str, chunks: Iterable[bytes] | bytes,
+        progress: Progress | None = None,
+    ) -> Attachment:  # fmt: skip
+        """Content written (inside a write scope) for an attachment the caller then lists."""
+        if isinstance(chunks, bytes):
+            data = chunks
+            chunks = (data[i : i + CHUNK_SIZE] for i in range(0, len(data), CHUNK_SIZE))
+        file_id, file_key, size = self._write_chunks(item_id, chunks, progress)
+        return Attachment(uuid.uuid4().hex[:12], attachment_name(name), size, media_type,
+                          file_id, file_key)  # fmt: skip
 
     def remove_attachment(self, item_id: str, attachment_id: str) -> None:
         with self._writing() as pending:

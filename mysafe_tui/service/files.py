@@ -40,7 +40,7 @@ async def attach(
         "name": text("name", name or path.name),
         "file_name": path.name,
         "size": total,
-        "media_type": _media_type(path.name),
+        "media_type": media_type(path.name),
         "tags": parse_tags(tags),
     }
     fields.update(await server.upload(path, fields, notes))  # the server first
@@ -72,7 +72,7 @@ async def add_attachment(
         try:
             with open(path, "rb") as handle:
                 return vault.add_attachment(
-                    item_id, path.name, _media_type(path.name), _read_chunks(handle, path), report
+                    item_id, path.name, media_type(path.name), _read_chunks(handle, path), report
                 )
         except OSError as exc:
             raise StorageError(f"cannot read {path}: {exc.strerror}") from None
@@ -147,7 +147,7 @@ def _read_chunks(handle: BinaryIO, path: Path) -> Iterator[bytes]:
         raise StorageError(f"cannot read {path}: {exc.strerror}") from None
 
 
-def _media_type(name: str) -> str:
+def media_type(name: str) -> str:
     import mimetypes  # reads the system's type tables: when a file is attached, not at start
 
     return mimetypes.guess_type(name)[0] or "application/octet-stream"

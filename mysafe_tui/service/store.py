@@ -263,9 +263,12 @@ class VaultStore:
         await self.index.wrote(vault, [saved.id])
         return saved
 
-    async def save_batch(self, saves: list[SaveRow], deletes: Iterable[str] = ()) -> int:
+    async def save_batch(
+        self, saves: list[SaveRow], deletes: Iterable[str] = (),
+        attachments: dict[int, list[tuple[str, str, bytes]]] | None = None,
+    ) -> int:  # fmt: skip
         vault, deletes = self.vault, list(deletes)
-        saved = await self.run(vault.save_batch, saves, deletes)
+        saved = await self.run(vault.save_batch, saves, deletes, attachments)
         await self.index.wrote(vault, [*(s.id for s in saved), *deletes])
         return len(saved)
 

@@ -41,6 +41,7 @@ from ..core.search import Hits
 from ..core.settings import Paths, Settings
 from . import files
 from .connection import Connection, NoServer, ServerConnection
+from .files import media_type as files_media_type
 from .links import ShareLinks
 from .store import VaultStore
 from .values import check_required, split, summary_fields
@@ -230,7 +231,13 @@ class VaultService:
         or (a local item) updated. The report is saved beside the vault (no secrets)."""
         existing = {_dup_key(s.kind, s.name, s.username): s for s in await self.search("")}
         saves: list[tuple[ItemKind, dict[str, Any], dict[str, str], str | None]] = []
+        files: dict[int, list[tuple[str, str, bytes]]] = {}
         for candidate in found:
+            # By the position its save will have; a skipped one's is dropped by the next.
+            files.pop(len(saves), None)
+            if candidate.attachments:
+                files[len(saves)] = [(name, files_media_type(name), data)
+                                     for name, data in candidate.attachments]  # fmt: skip
             values = dict(candidate.values)
             if tag:
                 values["tags"] = ",".join(filter(None, [str(values.get("tags") or ""), tag]))
@@ -258,6 +265,7 @@ class VaultService:
                     continue
             saves.append((candidate.kind, fields, secret, None))
             report.written += 1
+        files.pop(len(saves), None)
         if report.refused and not dry_run:  # all or nothing: the report says what to fix
             first = report.refused[0]
             raise InvalidInput(
@@ -270,7 +278,7 @@ class VaultService:
             )
         if not dry_run:
             if saves:
-                await self._store.save_batch(saves)
+                await self._store.save_batch(saves, attachments=files)
             await asyncio.to_thread(self._keep_report, report)
         return report
 
