@@ -22,8 +22,14 @@ def source(tmp_path: Path) -> Cli:
     cli.ok("init", "--kdf-profile", "low-memory")
     cli.ok("add", "password", "--name", "Github", "--username", "octo", "--url",
            "https://github.com", "--tags", "Work/Servers", "--totp",
-           stdin=f"gh-S3cret-pw\n{KEY}\n")  # fmt: skip
+           stdin=f"was-pw\n{KEY}\n")  # fmt: skip
     cli.ok("edit", "Github", "--secret", "notes", stdin="line one\n")
+    cli.ok("edit", "Github", "--secret", "password", stdin="gh-S3cret-pw\n")  # after "was-pw"
+    cli.ok("field", "set", "Github", "Recovery", "--type", "hidden", stdin="rc-1234\n")
+    cli.ok("field", "set", "Github", "Title", stdin="a label KeePass uses itself\n")
+    cli.ok("url", "add", "Github", "https://gist.github.com")
+    (tmp_path / "id_ed25519").write_bytes(b"\x00binary key\xff")
+    cli.ok("attach", str(tmp_path / "id_ed25519"), "--to", "Github")
     cli.ok("add", "note", "--name", "Runbook", stdin="1. ssh in\n2. restart\n")
     cli.ok("add", "password", "--name", "Old router", "--username", "admin",
            stdin="r0uter-pw-long\n")  # fmt: skip
@@ -39,8 +45,15 @@ def fresh(tmp_path: Path, name: str) -> Cli:
     return cli
 
 
-def same_items(source: Cli, target: Cli, trash: bool) -> None:
+def same_items(source: Cli, target: Cli, trash: bool, more: bool = True) -> None:
     assert target.ok("get", "Github") == "gh-S3cret-pw\n"
+    github = json.loads(target.ok("get", "Github", "--json"))
+    if more:  # custom fields, more URLs and old passwords: KeePass and Bitwarden carry them
+        labels = {(f["label"], f["value"], f["type"]) for f in github["custom_fields"]}
+        assert ("Recovery", "rc-1234", "hidden") in labels
+        assert any(f[1] == "a label KeePass uses itself" for f in labels)
+        assert github["urls"] == ["https://github.com", "https://gist.github.com"]
+        assert [h["value"] for h in github["password_history"]] == ["was-pw"]
     assert target.ok("get", "Github", "--field", "username") == "octo\n"
     assert target.ok("get", "Github", "--field", "url") == "https://github.com\n"
     assert "line one" in target.ok("get", "Github", "--field", "notes")
@@ -64,9 +77,19 @@ def test_keepass_export_opens_in_keepassxc_and_comes_back(source: Cli, tmp_path:
                             "Work/Servers/Github"], input="kdbx-pass-123\n",
                            capture_output=True, text=True, check=True)  # fmt: skip
     assert "gh-S3cret-pw" in shown.stdout and KEY in shown.stdout
+    fields = subprocess.run([kx, "show", "-s", "-a", "Recovery", "-a", "KP2A_URL", str(out),
+                             "Work/Servers/Github"], input="kdbx-pass-123\n",
+                            capture_output=True, text=True, check=True)  # fmt: skip
+    assert "rc-1234" in fields.stdout and "https://gist.github.com" in fields.stdout
+    subprocess.run([kx, "attachment-export", str(out), "Work/Servers/Github", "id_ed25519",
+                    str(tmp_path / "by-keepassxc")], input="kdbx-pass-123\n", text=True,
+                   capture_output=True, check=True)  # fmt: skip
+    assert (tmp_path / "by-keepassxc").read_bytes() == b"\x00binary key\xff"
     target = fresh(tmp_path, "to")
     target.ok("import", "keepass", str(out), stdin="kdbx-pass-123\n")
     same_items(source, target, trash=True)
+    target.ok("attachment", "save", "Github", "id_ed25519", str(tmp_path / "back"))
+    assert (tmp_path / "back").read_bytes() == b"\x00binary key\xff"
 
 
 @pytest.mark.parametrize("format", ["bitwarden", "csv"])
@@ -79,6 +102,9 @@ def test_plain_exports_come_back_and_say_they_are_plain(
     assert "Old router: in the trash" in done.stderr
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     assert "already exists" in source.fails("export", format, str(out))
+    assert "Github: attachments (1)" in done.stderr
+    if format == "csv":
+        assert "Github: custom fields (2)" in done.stderr
     target = fresh(tmp_path, "to")
     target.ok("import", format, str(out))
-    same_items(source, target, trash=False)
+    same_items(source, target, trash=False, more=format == "bitwarden")

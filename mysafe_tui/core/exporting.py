@@ -5,6 +5,8 @@ bytes out; what a format cannot carry is said (`Exported.not_carried`), never dr
 The first tag of an item becomes its Bitwarden folder or KeePass group; the rest stay tags
 (KeePass) or are listed as not carried (Bitwarden, CSV). Trashed items go to KeePass's recycle
 bin and are left out of the others; file items are left out (`mysafe save` writes them).
+Custom fields, more URLs and old passwords go to KeePass and Bitwarden; attachments to KeePass;
+CSV has no columns for any of them (said per item).
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import InvalidInput
+from .extras import Extras, FieldType
 from .models import ItemKind, ItemSummary
 
 FORMATS = ("bitwarden", "csv", "keepass")
 CSV_COLUMNS = ("name", "url", "username", "password", "notes", "totp", "folder")
-Entry = tuple[ItemSummary, dict[str, str]]
+# An item, its secret part (custom fields and old passwords included), its attachments' content.
+Entry = tuple[ItemSummary, dict[str, str], list[tuple[str, bytes]]]
 
 
 @dataclass
@@ -48,14 +52,24 @@ def export(format: str, entries: list[Entry], password: str | None = None) -> Ex
 def _shown(entries: list[Entry], exported: Exported, *, trash: bool) -> list[Entry]:
     """The entries a format takes (files never; the trash only where it has one)."""
     kept = []
-    for item, secret in entries:
+    for item, secret, files in entries:
         if item.kind is ItemKind.FILE:
             exported.not_carried.append(f"{item.name}: a file (save it with 'mysafe save')")
         elif not item.active and not trash:
             exported.not_carried.append(f"{item.name}: in the trash")
         else:
-            kept.append((item, secret))
+            kept.append((item, secret, files))
     return kept
+
+
+def _more(item: ItemSummary, secret: dict[str, str]) -> Extras:
+    return Extras.of(secret, item.urls)
+
+
+def _not_carried(exported: Exported, item: ItemSummary, what: list[tuple[str, int]]) -> None:
+    for label, count in what:
+        if count:
+            exported.not_carried.append(f"{item.name}: {label} ({count})")
 
 
 def _api_lines(item: ItemSummary, secret: dict[str, str]) -> str:
@@ -74,7 +88,9 @@ def _bitwarden(entries: list[Entry]) -> Exported:
     exported = Exported(b"", 0)
     folders: dict[str, str] = {}
     items = []
-    for item, secret in _shown(entries, exported, trash=False):
+    for item, secret, files in _shown(entries, exported, trash=False):
+        more = _more(item, secret)
+        _not_carried(exported, item, [("attachments", len(files))])
         folder = item.tags[0] if item.tags else ""
         if folder and folder not in folders:
             folders[folder] = str(uuid.uuid4())
@@ -83,11 +99,17 @@ def _bitwarden(entries: list[Entry]) -> Exported:
         out: dict[str, Any] = {
             "id": str(uuid.uuid4()), "organizationId": None,
             "folderId": folders.get(folder), "name": item.name, "favorite": item.favourite,
-            "fields": [], "collectionIds": None, "reprompt": 0,
+            "fields": [{"name": f.label, "value": f.value, "type": 1 if f.secret else 0,
+                        "linkedId": None} for f in more.fields],
+            "collectionIds": None, "reprompt": 0,
         }  # fmt: skip
+        uris = [{"match": None, "uri": u} for u in (item.url, *item.urls) if u]
+        if more.history:
+            out["passwordHistory"] = [{"lastUsedDate": _iso(h.date), "password": h.value}
+                                      for h in more.history]  # fmt: skip
         if item.kind is ItemKind.PASSWORD:
             out.update(type=1, notes=secret.get("notes") or None, login={
-                "uris": [{"match": None, "uri": item.url}] if item.url else [],
+                "uris": uris,
                 "username": item.username, "password": secret.get("password", ""),
                 "totp": secret.get("secret_key") or None,
             })  # fmt: skip
@@ -95,7 +117,7 @@ def _bitwarden(entries: list[Entry]) -> Exported:
             out.update(type=2, notes=secret.get("note", ""), secureNote={"type": 0})
         else:  # an API secret: a login (its URL, client id as username, secret as password)
             out.update(type=1, notes=_api_lines(item, secret) or None, login={
-                "uris": [{"match": None, "uri": item.url}] if item.url else [],
+                "uris": uris,
                 "username": secret.get("client_id", ""),
                 "password": secret.get("client_secret", ""), "totp": None,
             })  # fmt: skip
@@ -118,7 +140,12 @@ def _csv(entries: list[Entry]) -> Exported:
     out = io.StringIO(newline="")
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
-    for item, secret in _shown(entries, exported, trash=False):
+    for item, secret, files in _shown(entries, exported, trash=False):
+        more = _more(item, secret)
+        _not_carried(exported, item, [("custom fields", len(more.fields)),
+                                      ("more URLs", len(more.urls)),
+                                      ("old passwords", len(more.history)),
+                                      ("attachments", len(files))])  # fmt: skip
         for extra in item.tags[1:]:
             exported.not_carried.append(f"{item.name}: tag '{extra}' (one folder per line)")
         folder = item.tags[0] if item.tags else ""
@@ -152,7 +179,7 @@ def _keepass(entries: list[Entry], password: str) -> Exported:
         kp = create_database(path, password=password)
         groups: dict[str, Any] = {}
         trash = None
-        for item, secret in _shown(entries, exported, trash=True):
+        for item, secret, files in _shown(entries, exported, trash=True):
             if not item.active:
                 if trash is None:
                     trash = kp.add_group(kp.root_group, "Recycle Bin")
@@ -187,6 +214,7 @@ def _keepass(entries: list[Entry], password: str) -> Exported:
                     if seed.lower().startswith("otpauth://")
                     else (f"otpauth://totp/{quote(item.name)}?secret={seed.replace(' ', '')}")
                 )
+            _keepass_more(kp, entry, item, _more(item, secret), files)
             exported.count += 1
         if trash is not None:  # pykeepass has no setter: the Meta element KeePass reads
             import base64
@@ -197,3 +225,43 @@ def _keepass(entries: list[Entry], password: str) -> Exported:
         with open(path, "rb") as handle:
             exported.data = handle.read()
     return exported
+
+
+# The entry's own strings: a custom field by one of these names gets " (field)" added.
+_KEEPASS_NAMES = {"title", "username", "password", "url", "notes", "otp"}
+
+
+def _keepass_more(
+    kp: Any, entry: Any, item: ItemSummary, more: Extras, files: list[tuple[str, bytes]]
+) -> None:
+    """Custom fields as the entry's own strings (hidden ones protected), more URLs as
+    KP2A_URL strings (KeePassXC and KeePass2Android read them), old passwords as history
+    entries with their dates, attachments as the database's binaries."""
+    import datetime
+
+    taken = set(_KEEPASS_NAMES)
+    for f in more.fields:
+        label = f.label
+        while label.casefold() in taken:
+            label += " (field)"
+        taken.add(label.casefold())
+        entry.set_custom_property(label, f.value, protect=f.type is FieldType.HIDDEN
+                                  or f.type is FieldType.TOTP)  # fmt: skip
+    for n, url in enumerate(more.urls):
+        entry.set_custom_property("KP2A_URL" + (f"_{n}" if n else ""), url)
+    if more.history:
+        current, changed = entry.password, entry.mtime
+        for old in reversed(more.history):  # oldest first, as KeePass keeps them
+            entry.password = old.value
+            entry.mtime = datetime.datetime.fromtimestamp(old.date, datetime.UTC)
+            entry.save_history()
+        entry.password, entry.mtime = current, changed
+    for name, data in files:
+        entry.add_attachment(kp.add_binary(data, protected=False), name)
+
+
+def _iso(timestamp: float) -> str:
+    import datetime
+
+    moment = datetime.datetime.fromtimestamp(timestamp, datetime.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")

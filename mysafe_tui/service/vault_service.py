@@ -179,11 +179,21 @@ class VaultService:
         from ..core import exporting
         from ..core.fsutil import write_atomic
 
-        entries = [
-            (item, {k: v.reveal() for k, v in (await self.reveal(item.id)).items()})
-            for hits in (await self.search(""), await self.search("", trash=True))
-            for item in hits
-        ]
+        items = [item for hits in (await self.search(""), await self.search("", trash=True))
+                 for item in hits]  # fmt: skip
+        vault = self._store.vault
+
+        def gather() -> list[exporting.Entry]:  # secrets, custom fields, old passwords, files
+            def content(item_id: str, attachment_id: str) -> bytes:  # only KeePass takes it
+                if format != "keepass":
+                    return b""
+                return b"".join(vault.read_attachment(item_id, attachment_id))
+
+            return [(item, vault.reveal(item.id), [
+                (a.name, content(item.id, a.id)) for a in vault.attachments(item.id)
+            ]) for item in items]  # fmt: skip
+
+        entries = await self._store.run(gather)
         done = await asyncio.to_thread(exporting.export, format, entries, password)
         await asyncio.to_thread(write_atomic, target, done.data, 0o600, overwrite)
         return done
