@@ -108,3 +108,22 @@ def test_plain_exports_come_back_and_say_they_are_plain(
     target = fresh(tmp_path, "to")
     target.ok("import", format, str(out))
     same_items(source, target, trash=False, more=format == "bitwarden")
+
+
+def test_a_password_protected_bitwarden_export_comes_back_only_with_its_password(
+    source: Cli, tmp_path: Path
+) -> None:
+    out = tmp_path / "bw.json"
+    done = source("export", "bitwarden", str(out), "--encrypt", stdin="bw-export-pass\n")
+    assert done.returncode == 0, done.stderr
+    assert "PLAIN TEXT" not in done.stderr
+    text = out.read_text()
+    assert "gh-S3cret-pw" not in text and "Github" not in text  # nothing in the clear
+    body = json.loads(text)
+    assert body["passwordProtected"] is True and body["kdfIterations"] == 600_000
+    target = fresh(tmp_path, "to")
+    assert "wrong password" in target.fails("import", "bitwarden", str(out), stdin="nope\n")
+    target.ok("import", "bitwarden", str(out), stdin="bw-export-pass\n")
+    same_items(source, target, trash=False)
+    assert "--encrypt is for bitwarden" in source.fails("export", "csv", str(tmp_path / "x"),
+                                                        "--encrypt")  # fmt: skip

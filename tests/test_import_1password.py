@@ -104,3 +104,62 @@ def test_not_a_1pux(tmp_path: Path) -> None:
     bad = tmp_path / "x.1pux"
     bad.write_bytes(b"PK\x03\x04 not really")
     assert "not a 1Password export" in cli.fails("import", "1password", str(bad))
+
+
+def test_a_1password_7_windows_csv(tmp_path: Path) -> None:
+    """1Password 7 for Windows: no type column (kinds from what is filled in), section
+    columns ("SECTION 1: ID" titles, "ID 1: LABEL" values)."""
+    cli = Cli(tmp_path / "home")
+    cli.ok("init", "--kdf-profile", "low-memory")
+    sample = Path(__file__).parent / "data" / "import" / "onepassword7_windows.csv"
+    report = json.loads(cli.ok("import", "1password", str(sample), "--json"))
+    assert report["format"] == "1password 7 CSV (Windows)"
+    assert report["found"] == {"login": 1, "identity": 1, "credit card": 1, "secure note": 1}
+    login = json.loads(cli.ok("get", "1Password Account", "--json"))
+    assert login["password"] == "the account's password"
+    assert login["url"] == "https://my.1password.com" and "urls" not in login  # the same one
+    fields = {f["label"]: (f["value"], f["type"]) for f in login["custom_fields"]}
+    assert fields["SECRET KEY"] == ("the account's secret key", "hidden")
+    assert fields["ACCOUNT-KEY"][1] == "hidden" and fields["EMAIL"][1] == "text"
+    assert "Identification" not in str(fields)  # a section's title is not a field
+    card = cli.ok("get", "test card")
+    assert "NUMBER: 4111111111111111" in card and "VERIFICATION NUMBER: 111" in card
+    assert "FIRST NAME: first name" in cli.ok("get", "Identity Item")
+    items = {i["name"]: i for i in json.loads(cli.ok("list", "--json"))}
+    assert "Starter Kit" in items["Identity Item"]["tags"]
+
+
+MAC_HEADER = ('"Created Date","First One-time Password","Modified Date","Notes","Password",'
+              '"PIN(pin)","Scope","Tags","Title","Type","URL","Username",'
+              '"number(ccnum)","verification number(cvv)","first name(firstname)"')  # fmt: skip
+
+
+def test_a_1password_7_mac_csv_with_backslash_escaped_quotes(tmp_path: Path) -> None:
+    """1Password 7 for Mac: a Type column, "label(key)" columns, tags as {( "a" )} and quotes
+    inside values escaped with a backslash (the layout of bitwarden's Mac sample)."""
+    rows = [
+        '"1606971011","JBSWY3DPEHPK3PXP","1606971011","He said \\"hi\\", then left","pa\\"ss",'
+        '"4711","Default","{(\n    \\"Starter Kit\\",\n    Work\n)}","Bank","Login",'
+        '"https://bank.example","me","","",""',
+        '"1606971011","","1606971011","","","","Default","","test card","Credit Card","","",'
+        '"4111111111111111","111",""',
+        '"1606971011","","1606971011","Follow these steps.","","","Default","","Welcome",'
+        '"Secure Note","","","","",""',
+    ]
+    path = tmp_path / "mac.csv"
+    path.write_text(MAC_HEADER + "\n" + "\n".join(rows) + "\n")
+    cli = Cli(tmp_path / "home")
+    cli.ok("init", "--kdf-profile", "low-memory")
+    report = json.loads(cli.ok("import", "1password", str(path), "--json"))
+    assert report["format"] == "1password 7 CSV (Mac)"
+    assert report["found"] == {"login": 1, "credit card": 1, "secure note": 1}
+    assert cli.ok("get", "Bank") == 'pa"ss\n'
+    assert cli.ok("get", "Bank", "--field", "notes") == 'He said "hi", then left\n'
+    assert cli.ok("get", "Bank", "--field", "PIN") == "4711\n"
+    assert cli.ok("totp", "Bank").strip().isdigit()
+    bank = json.loads(cli.ok("get", "Bank", "--json"))
+    assert bank["custom_fields"] == [{"label": "PIN", "value": "4711", "type": "hidden"}]
+    assert "number: 4111111111111111" in cli.ok("get", "test card")
+    assert cli.ok("get", "Welcome") == "Follow these steps.\n"
+    tags = {i["name"]: i["tags"] for i in json.loads(cli.ok("list", "--json"))}
+    assert {"Starter Kit", "Work"} <= set(tags["Bank"])

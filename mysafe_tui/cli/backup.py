@@ -24,10 +24,11 @@ def add_parsers(add: AddParser) -> None:
         "import",
         help="import another manager's export (KeePass, Bitwarden, 1Password, pass, CSV)",
         description="Reads a KeePass database (KDBX 3.1 or 4, or KeePass XML), a Bitwarden "
-        "JSON export (password-protected or not), a 1Password .1pux, a pass store (a folder) "
-        "or a CSV as browsers and Bitwarden write it; a password the file needs is asked for, "
-        "or read from standard input. Reports what it found, how each kind maps, every field "
-        "mysafe cannot hold yet (by item and field name), duplicates and weak spots; then "
+        "JSON export (password-protected or not), a 1Password .1pux or 1Password 7 CSV, a "
+        "pass store (a folder) or a CSV as browsers and Bitwarden write it; a password the "
+        "file needs is asked for, or read from standard input. Reports what it found, how "
+        "each kind maps, every field mysafe cannot hold (by item and field name), "
+        "duplicates and weak spots; then "
         "writes everything in one transaction. --dry-run writes nothing. The report is also "
         "saved beside the vault.",
     )
@@ -55,13 +56,20 @@ def add_parsers(add: AddParser) -> None:
         help="write every item for another tool (bitwarden JSON, csv: PLAIN TEXT; keepass)",
         description="Writes every item with its secrets: 'keepass' as a KDBX 4 database "
         "under a new password (asked twice, or piped), 'bitwarden' as the JSON Bitwarden "
-        "imports and 'csv' as name,url,username,password,notes,totp,folder: both of these "
-        "are PLAIN TEXT, readable by anything that reads the file. 0600; an existing file is "
-        "replaced only with --force. Files and what a format cannot carry are listed.",
+        "imports (with --encrypt: password-protected) and 'csv' as name,url,username,"
+        "password,notes,totp,folder: without --encrypt both are PLAIN TEXT, readable by "
+        "anything that reads the file. 0600; an existing file is replaced only with --force. "
+        "Files and what a format cannot carry are listed.",
     )
     p.add_argument("format", choices=("keepass", "bitwarden", "csv"))
     p.add_argument("path", help="the file to write")
     p.add_argument("--force", action="store_true", help="replace PATH if it exists")
+    p.add_argument(
+        "--encrypt",
+        action="store_true",
+        help="bitwarden: a password-protected export (the password asked twice, or piped), "
+        "which Bitwarden imports with that password",
+    )
     p.set_defaults(func=cmd_export)
 
     p = add(
@@ -160,18 +168,21 @@ async def cmd_import(args: argparse.Namespace, service: VaultService) -> int:
 
 
 async def cmd_export(args: argparse.Namespace, service: VaultService) -> int:
+    from ..core.errors import InvalidInput
     from .prompts import single_line_secret
 
     target = Path(args.path).expanduser()
-    password = (
-        single_line_secret("password of the new KeePass database")
-        if (args.format == "keepass")
-        else None
-    )
+    if args.encrypt and args.format != "bitwarden":
+        raise InvalidInput("--encrypt is for bitwarden (a KeePass database is always encrypted)")
+    password = None
+    if args.format == "keepass":
+        password = single_line_secret("password of the new KeePass database")
+    elif args.encrypt:
+        password = single_line_secret("password of the Bitwarden export")
     done = await service.export(args.format, target, password=password, overwrite=args.force)
     for line in done.not_carried:
         say(f"mysafe: not carried: {q(line)}")
     say(f"mysafe: wrote {done.count} item(s) to {q(str(target))}")
-    if args.format != "keepass":
+    if password is None:
         say("mysafe: that file is PLAIN TEXT: delete it (shred) once it has been imported")
     return 0

@@ -38,8 +38,9 @@ class Exported:
 
 
 def export(format: str, entries: list[Entry], password: str | None = None) -> Exported:
+    """`password`: KeePass's (required), or Bitwarden's password-protected export's."""
     if format == "bitwarden":
-        return _bitwarden(entries)
+        return _bitwarden(entries, password)
     if format == "csv":
         return _csv(entries)
     if format == "keepass":
@@ -84,7 +85,7 @@ def _api_lines(item: ItemSummary, secret: dict[str, str]) -> str:
 # --- Bitwarden ---------------------------------------------------------------------------------
 
 
-def _bitwarden(entries: list[Entry]) -> Exported:
+def _bitwarden(entries: list[Entry], password: str | None) -> Exported:
     exported = Exported(b"", 0)
     folders: dict[str, str] = {}
     items = []
@@ -127,7 +128,12 @@ def _bitwarden(entries: list[Entry]) -> Exported:
         "folders": [{"id": i, "name": n} for n, i in folders.items()],
         "items": items,
     }
-    exported.data = json.dumps(body, indent=2, ensure_ascii=False).encode()
+    if password:
+        from .bitwarden import protect
+
+        exported.data = protect(body, password)
+    else:
+        exported.data = json.dumps(body, indent=2, ensure_ascii=False).encode()
     exported.count = len(items)
     return exported
 

@@ -138,8 +138,8 @@ def read(
         found, report = _bitwarden(data, password)
     elif format == "csv":
         found, report = _csv(data, columns)
-    elif format == "1password":
-        found, report = _onepux(data)
+    elif format == "1password":  # a 1PUX is a zip; 1Password 7 wrote CSV
+        found, report = _onepux(data) if data.startswith(b"PK") else _onepassword_csv(data)
     elif format == "keepass":
         is_xml = data.lstrip()[:1] == b"<" or data.startswith(b"\xef\xbb\xbf")
         found, report = _keepass_xml(data) if is_xml else _keepass(data, password, key_file)
@@ -281,47 +281,14 @@ def _bitwarden_decrypted(export: dict[str, Any], password: str | None) -> Any:
                        memory_kib=memory * 1024, iterations=iterations, lanes=lanes)  # fmt: skip
     else:
         raise InvalidInput(f"that Bitwarden export uses an unknown key derivation ({kdf})")
-    enc, mac = _hkdf_expand(key, b"enc"), _hkdf_expand(key, b"mac")
-    _enc_string(str(export.get("encKeyValidation_DO_NOT_EDIT") or ""), enc, mac)
+    from .bitwarden import open_enc_string, stretch
+
+    enc, mac = stretch(key)
+    open_enc_string(str(export.get("encKeyValidation_DO_NOT_EDIT") or ""), enc, mac)
     try:
-        return json.loads(_enc_string(str(export.get("data") or ""), enc, mac))
+        return json.loads(open_enc_string(str(export.get("data") or ""), enc, mac))
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise InvalidInput("that Bitwarden export opened, but holds no JSON") from None
-
-
-def _hkdf_expand(key: bytes, info: bytes) -> bytes:
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
-
-    return HKDFExpand(hashes.SHA256(), 32, info).derive(key)
-
-
-def _enc_string(text: str, enc: bytes, mac: bytes) -> bytes:
-    """Bitwarden's type-2 EncString; the wrong password shows as a MAC that does not match."""
-    import base64
-    import binascii
-    import hmac
-
-    kind, _, rest = text.partition(".")
-    parts = rest.split("|")
-    if kind != "2" or len(parts) != 3:
-        raise InvalidInput("that Bitwarden export is damaged (not an AES-CBC EncString)")
-    try:
-        iv, body, tag = (base64.b64decode(p, validate=True) for p in parts)
-    except (binascii.Error, ValueError):
-        raise InvalidInput("that Bitwarden export is damaged (bad base64)") from None
-    if not hmac.compare_digest(hmac.digest(mac, iv + body, "sha256"), tag):
-        raise InvalidInput("wrong password for that Bitwarden export (or a damaged file)")
-    from cryptography.hazmat.primitives import padding
-    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
-    try:
-        clear = Cipher(algorithms.AES(enc), modes.CBC(iv)).decryptor()
-        padded = clear.update(body) + clear.finalize()
-        unpad = padding.PKCS7(128).unpadder()
-        return unpad.update(padded) + unpad.finalize()
-    except ValueError:
-        raise InvalidInput("that Bitwarden export is damaged (bad padding)") from None
 
 
 def _labelled(block: dict[str, Any], labels: tuple[tuple[str, str], ...], notes: str) -> str:
@@ -565,6 +532,92 @@ def _iso_date(value: Any) -> float:
         return datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
     except ValueError:
         return 0.0
+
+
+# --- 1Password 7 CSV (Windows and Mac) ---------------------------------------------------------
+
+# Columns that are bookkeeping (ids, dates, settings), not the person's data.
+_OP7_BOOKKEEPING = {"uuid", "scope", "autosubmit", "created date", "modified date", "type"}
+_OP7_HIDDEN = re.compile(r"password|\bpin\b|cvv|verification|secret|account-key", re.I)
+_OP7_KINDS = {"login": "login", "password": "password", "secure note": "secure note",
+              "credit card": "credit card", "identity": "identity"}  # fmt: skip
+
+
+def _onepassword_csv(data: bytes) -> tuple[list[Candidate], Report]:
+    """1Password 7's CSV. Windows: UUID,TITLE,USERNAME,PASSWORD,URL,URLS,...,TAGS,NOTES, then
+    "SECTION n: ID" (a section's title) and "ID n: LABEL" columns. Mac: "Title","Type",
+    "Username","Password","URL","Notes","Tags" ({( "a", "b" )}), "First One-time Password" and
+    "label(key)" columns, quotes inside values escaped with a backslash."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput("that file is neither a 1PUX nor a UTF-8 1Password CSV") from None
+    mac = text.split("\n", 1)[0].count("(") > 3
+    rows = list(csv.reader(io.StringIO(text, newline=""), escapechar="\\" if mac else None))
+    if not rows:
+        raise InvalidInput("that 1Password CSV is empty")
+    header = [h.strip() for h in rows[0]]
+    known = {h.lower(): i for i, h in reversed(list(enumerate(header)))}
+    if "title" not in known or "password" not in known:
+        raise InvalidInput("that file is neither a 1PUX nor a 1Password CSV (no Title and "
+                           "Password columns)")  # fmt: skip
+    report = Report(f"1password 7 CSV ({'Mac' if mac else 'Windows'})")
+    own = {"title", "username", "password", "url", "notes", "tags", "urls",
+           "first one-time password"}  # fmt: skip
+    found: list[Candidate] = []
+    for row in rows[1:]:
+        if not any(cell.strip() for cell in row):
+            continue
+        cell = {h: row[i] if i < len(row) else "" for h, i in known.items()}
+        kind_name = _OP7_KINDS.get(cell.get("type", "").strip().lower(), "")
+        username, password = cell.get("username", "").strip(), cell.get("password", "")
+        more, lines = More(), []
+        for i, label in enumerate(header):
+            value = row[i] if i < len(row) else ""
+            key = label.lower()
+            if not value.strip() or key in own or key in _OP7_BOOKKEEPING:
+                continue
+            if key.startswith("section ") and ":" in key:  # a section's title, not a field
+                continue
+            shown = _op7_label(label)
+            lines.append((shown, value))
+            hidden = FieldType.HIDDEN if _OP7_HIDDEN.search(label) else FieldType.TEXT
+            more.add_field(shown, value, hidden)
+        if not kind_name:  # Windows says no kind: a login has its username and password
+            kind_name = "login" if username and password else (
+                "credit card" if any("number" in n.lower() for n, _ in lines) else
+                "identity" if any("first name" in n.lower() for n, _ in lines) else
+                "secure note")  # fmt: skip
+        report.found[kind_name] += 1
+        name = cell.get("title", "").strip() or "(no title)"
+        raw_tags = cell.get("tags", "").strip()
+        if mac:  # {(\n    "Starter Kit",\n    Work\n)}
+            raw_tags = raw_tags.removeprefix("{(").removesuffix(")}")
+        tags = [t.strip().strip('"') for t in raw_tags.split(",")]
+        common = {"name": name, "tags": ",".join(t.replace(",", " ") for t in tags if t)}
+        notes = cell.get("notes", "")
+        url = cell.get("url", "").strip()
+        more.urls = [u for u in cell.get("urls", "").split() if u and u != url]
+        if kind_name in ("login", "password"):
+            found.append(_login(report, common, username, password, url,
+                                cell.get("first one-time password", "").strip(), notes,
+                                kind_name, more))  # fmt: skip
+            continue
+        report.mapping.setdefault(kind_name, "secure note" if kind_name == "secure note"
+                                  else LABELLED)  # fmt: skip
+        body = "\n".join(f"{label}: {value}" for label, value in lines)
+        body = "\n\n".join(filter(None, [body, notes])) or "(empty)"
+        found.append(Candidate(ItemKind.NOTE, {**common, "note": body}, kind_name))
+    return found, report
+
+
+def _op7_label(header: str) -> str:
+    """ "verification number(cvv)" -> "verification number"; "NAME 1: FIRST NAME" -> "FIRST
+    NAME"; "2: NUMBER" -> "NUMBER"."""
+    label = re.sub(r"\([^()]*\)$", "", header).strip() or header
+    if re.match(r"^([^:]*\s)?\d+: ", label):
+        label = label.split(": ", 1)[1]
+    return label
 
 
 def _dict(value: Any) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from ..widgets.note import Note
 
 FORMATS = [
     ("KeePass (.kdbx, under its own password)", "keepass"),
+    ("Bitwarden JSON, under its own password", "bitwarden-protected"),
     ("Bitwarden JSON: PLAIN TEXT", "bitwarden"),
     ("CSV: PLAIN TEXT", "csv"),
 ]
@@ -37,7 +38,7 @@ class ExportDialog(ModalScreen[None]):
             yield Select(FORMATS, value="keepass", allow_blank=False, id="export-format")
             yield Input(placeholder="the file to write (never over an existing one)",
                         id="export-path")  # fmt: skip
-            yield Input(placeholder="a password for the database", password=True,
+            yield Input(placeholder="a password for the file", password=True,
                         id="export-password")  # fmt: skip
             yield Input(placeholder="the same password again", password=True,
                         id="export-repeat")  # fmt: skip
@@ -51,10 +52,10 @@ class ExportDialog(ModalScreen[None]):
 
     @on(Select.Changed, "#export-format")
     def format_changed(self, event: Select.Changed) -> None:
-        keepass = event.value == "keepass"
+        protected = event.value in ("keepass", "bitwarden-protected")
         for box in ("#export-password", "#export-repeat"):
-            self.query_one(box, Input).display = keepass
-        self.query_one("#export-status", Note).say("" if keepass else PLAIN)
+            self.query_one(box, Input).display = protected
+        self.query_one("#export-status", Note).say("" if protected else PLAIN)
 
     @on(Button.Pressed, "#export")
     @on(Input.Submitted)
@@ -70,10 +71,11 @@ class ExportDialog(ModalScreen[None]):
             status.say("Type the path of the file to write.")
             return
         password = None
-        if fmt == "keepass":
+        if fmt in ("keepass", "bitwarden-protected"):
+            fmt = fmt.removesuffix("-protected")
             password = self.query_one("#export-password", Input).value
             if len(password) < 8:
-                status.say("Give the database a password of 8 characters or more.")
+                status.say("Give the file a password of 8 characters or more.")
                 return
             if password != self.query_one("#export-repeat", Input).value:
                 status.say("The two passwords differ.")
