@@ -27,6 +27,8 @@ SHOTS = [
     ("people", (80, 24)),
     ("history", (120, 36)),
     ("import_report", (80, 24)),
+    ("extras", (80, 24)),
+    ("extras", (120, 36)),
 ]
 
 

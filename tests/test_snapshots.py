@@ -21,6 +21,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Button, Input
 
 from conftest import FLOOR, PASSPHRASE, raw_vault
+from mysafe_tui.core.extras import OldPassword
 from mysafe_tui.core.models import ItemKind
 from mysafe_tui.core.settings import Paths
 from mysafe_tui.service import VaultService
@@ -61,6 +62,12 @@ SAMPLE = [
             "password": "r0uter",
             "url": "http://192.0.2.1",
             "favourite": True,
+            "urls": ["https://192.0.2.1:8443"],
+            "custom_fields": [
+                {"label": "Serial", "value": "RX-4410-0093", "type": "text"},
+                {"label": "Recovery PIN", "value": "48213", "type": "hidden"},
+            ],
+            "password_history": [OldPassword("admin-2024", FIXED_NOW - 86400 * 90)],
         },
     ),
     (ItemKind.NOTE, {"name": "Server runbook", "note": "1. ssh in\n2. restart", "tags": "ops"}),
@@ -140,7 +147,11 @@ def make_app(seed: bool | str = True) -> MySafeApp:
             svc = VaultService(paths, kdf_params=FLOOR)
             await svc.create(PASSPHRASE)
             for kind, values in SAMPLE:
-                await svc.create_item(kind, values)
+                item = await svc.create_item(kind, values)
+                if item.name == "Router admin":
+                    config = HOME / "router-backup.cfg"
+                    config.write_text("hostname rx4410\n")
+                    await svc.add_attachment(item.id, config)
             await svc.close()
             with raw_vault(paths) as vault:
                 if seed == "offline":
@@ -335,6 +346,7 @@ SCREENS: dict[str, tuple[bool | str, Callable[[Any], Awaitable[None]] | None]] =
     "attach": (True, then("3", "n")),
     "login": (True, then("L")),
     "conflict": (True, conflict),
+    "extras": (True, then("enter", "m")),
     "people": (True, people),
     "history": (True, history),
     "import": (True, then("I")),

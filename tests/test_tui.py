@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from textual import events
-from textual.widgets import Input, Label
+from textual.widgets import Input, Label, Select
 
 from conftest import FLOOR, PASSPHRASE, keys, rendered_text, unlock_ui, until
 from mysafe_tui.core.clipboard import Clipboard, Osc52Backend
@@ -817,3 +817,67 @@ async def test_export_dialog_writes_a_keepass_file_and_warns_of_plain_text(
         assert dialog.query_one("#export-password", Input).value == ""  # not kept
         dialog.query_one(Select).value = "csv"
         await until(pilot, lambda: "Plain text" in str(status.render()))
+
+
+async def test_fields_and_files_add_a_hidden_field_and_restore_an_old_password(
+    env: Env, tmp_path: Path
+) -> None:
+    """The m dialog: a hidden field typed in a burst stays masked (in the dialog and the
+    detail pane) until r; enter on an old password makes it the password again; a file
+    attached from a path is listed; a value holding escape sequences is shown escaped."""
+    from textual.widgets import DataTable
+
+    from conftest import rendered_text
+    from mysafe_tui.tui.modals.extras import ExtrasDialog
+    from mysafe_tui.tui.widgets.detail import DetailPane
+
+    await env.seed(GITHUB)
+    svc = env.service()
+    await svc.unlock(PASSPHRASE)
+    item = (await svc.search("github"))[0]
+    await svc.update_item(item.id, {"password": "gh-pass-2"})  # gh-pass-1 is now old
+    await svc.set_field(item.id, "Note", "\x1b]52;c;ZXZpbA==\x07\x1b[2J")  # from someone else
+    await svc.close()
+    (tmp_path / "backup.cfg").write_text("config")
+    app = env.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await unlock(app, pilot)
+        await pilot.press("enter", "m")
+        await settle(app, pilot)
+        dialog = app.screen
+        assert isinstance(dialog, ExtrasDialog)
+        table = dialog.query_one(DataTable)
+        shown = rendered_text(*(table.get_row_at(n)[2] for n in range(table.row_count)))
+        assert "\x1b" not in shown and "gh-pass-1" not in shown  # escaped; old one masked
+        await pilot.click("#extras-label")
+        await pilot.press(*"PIN", "tab", *"4711", "tab")
+        dialog.query_one("#extras-type", Select).value = "hidden"
+        await pilot.click("#add-field")
+        await settle(app, pilot)
+        dialog.query_one("#extras-path", Input).value = str(tmp_path / "backup.cfg")
+        await pilot.click("#attach")
+        await settle(app, pilot)
+        table.focus()
+        shown = rendered_text(*(table.get_row_at(n)[2] for n in range(table.row_count)))
+        assert "4711" not in shown and "config" not in shown
+        labels = [str(table.get_row_at(n)[1]) for n in range(table.row_count)]
+        assert "PIN" in labels and "backup.cfg" in labels
+        table.move_cursor(row=table.row_count - 1)  # the old password
+        await pilot.press("enter")
+        await settle(app, pilot)
+        await pilot.press("escape")
+        await settle(app, pilot)
+        pane = app.screen.query_one(DetailPane)
+        text = rendered_text(pane.render_item())
+        assert "PIN" in text and "4711" not in text and "Old passwords" in text
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert "4711" in rendered_text(pane.render_item())
+    svc = env.service()
+    await svc.unlock(PASSPHRASE)
+    assert (await svc.reveal(item.id))["password"].reveal() == "gh-pass-1"
+    found = await svc.extras(item.id)
+    assert [h.value for h in found.history] == ["gh-pass-2"]
+    assert [(f.label, f.value, f.type.value) for f in found.fields][-1] == ("PIN", "4711", "hidden")
+    assert [a.name for a in found.attachments] == ["backup.cfg"]
+    await svc.close()

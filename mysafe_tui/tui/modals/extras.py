@@ -39,7 +39,6 @@ class ExtrasDialog(ModalScreen[bool]):
         Binding("c", "copy", "Copy", show=False),
         Binding("delete,x", "remove", "Remove", show=False),
         Binding("o", "save", "Save attachment", show=False),
-        Binding("enter", "restore", "Restore old password", show=False),
     ]
 
     def __init__(self, service: VaultService, item: ItemSummary) -> None:
@@ -57,21 +56,20 @@ class ExtrasDialog(ModalScreen[bool]):
             table: DataTable[Text] = DataTable(id="extras-table", cursor_type="row")
             table.add_columns("", "Label", "Value")
             yield table
-            with Horizontal(id="extras-add"):
-                yield Input(placeholder="label", id="extras-label", max_length=128)
+            yield Label("r reveal · c copy · x remove · o save file · enter restore password",
+                        classes="hint", id="extras-keys")  # fmt: skip
+            with Horizontal(classes="extras-row"):
+                yield Input(placeholder="new field: label", id="extras-label", max_length=128)
                 yield Input(placeholder="value", id="extras-value")
                 yield Select([(t.value, t.value) for t in FieldType], value="text",
                              allow_blank=False, id="extras-type")  # fmt: skip
-            yield Input(placeholder="a file to attach, or a folder to save to", id="extras-path")
-            yield Note("", id="extras-status")
-            with Horizontal(classes="buttons"):
-                yield Label(
-                    "r reveal · c copy · x remove · o save · enter restores an old password",
-                    classes="hint",
-                )
-                yield Button("Add field", id="add-field")
+                yield Button("Add", id="add-field")
+            with Horizontal(classes="extras-row"):
+                yield Input(placeholder="a file to attach, or a folder to save to",
+                            id="extras-path")  # fmt: skip
                 yield Button("Attach", id="attach")
                 yield Button("Close", id="close", variant="primary")
+            yield Note("", id="extras-status")
 
     def on_mount(self) -> None:
         self.query_one(DataTable).focus()
@@ -187,10 +185,12 @@ class ExtrasDialog(ModalScreen[bool]):
             return
         await self._write(call, "Removed.")
 
+    @on(DataTable.RowSelected)
     @work(exclusive=True, group="write", exit_on_error=False)
-    async def action_restore(self) -> None:
+    async def restore(self) -> None:
+        """Enter on an old password: the password again."""
         row = self.current()
-        if row is None or row[0] != "old" or isinstance(self.focused, Input):
+        if row is None or row[0] != "old":
             return
         await self._write(self.service.restore_password(self.item.id, row[1]),
                           "That old password is the password again.")  # fmt: skip

@@ -23,7 +23,7 @@ from ..widgets.note import Note
 FORMATS = [
     ("KeePass / KeePassXC (.kdbx, XML)", "keepass"),
     ("Bitwarden (JSON, password-protected or not)", "bitwarden"),
-    ("1Password (.1pux)", "1password"),
+    ("1Password (.1pux, or 1Password 7 CSV)", "1password"),
     ("Chrome, Firefox, Safari, Bitwarden (CSV)", "csv"),
     ("pass (a password-store folder)", "pass"),
 ]

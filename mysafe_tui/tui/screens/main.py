@@ -231,7 +231,12 @@ class MainScreen(Screen[None]):
 
     @on(ItemList.Highlighted)
     def highlighted(self, event: ItemList.Highlighted) -> None:
-        self.query_one(DetailPane).show_item(event.item)
+        pane = self.query_one(DetailPane)
+        item = event.item
+        if item is not None and pane.item is not None and pane.item.id == item.id and pane.secrets:
+            self.load_detail(reveal=pane.revealed)  # open, and changed: shown again, fresh
+        else:
+            pane.show_item(item)
         self.refresh_bindings()  # the footer follows what applies to this item
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -580,9 +585,8 @@ class MainScreen(Screen[None]):
         from ..modals.extras import ExtrasDialog
 
         def after(changed: bool | None) -> None:
-            if changed:
+            if changed:  # the open detail is shown again with what changed
                 self.refresh_list(keep=item.id)
-                self.load_detail(reveal=False)
 
         self.app.push_screen(ExtrasDialog(self.service, item), after)
 
