@@ -155,3 +155,30 @@ def test_a_hostile_attachment_name_stays_in_its_folder(
     out.mkdir()
     saved = run(service.save_attachment(item.id, added.name, out))
     assert saved.parent == out
+
+
+def test_the_command_line_cannot_smuggle_structure_through_set(
+    run: Run, service: VaultService
+) -> None:
+    item = login(run, service)
+    with pytest.raises(errors.InvalidInput, match="mysafe field set"):
+        run(service.update_item(item.id, {"custom_fields": "PIN=1"}))
+    with pytest.raises(errors.InvalidInput, match="as passwords change"):
+        run(service.update_item(item.id, {"password_history": "old"}))
+    run(service.update_item(item.id, {"urls": "https://b.example https://c.example"}))
+    assert run(service.get(item.id)).urls == ("https://b.example", "https://c.example")
+
+
+def test_one_transaction_may_save_an_item_twice_and_keeps_its_attachments(
+    run: Run, service: VaultService, tmp_path: Path
+) -> None:
+    """An import that updates the same item twice (two duplicates of it in one file)."""
+    (tmp_path / "a.txt").write_text("kept")
+    item = login(run, service)
+    run(service.add_attachment(item.id, tmp_path / "a.txt"))
+    vault = service._store.vault
+    fields = {"name": "Router", "username": "admin"}
+    vault.save_batch([(PW, fields, {"password": "two"}, item.id),
+                      (PW, fields, {"password": "three"}, item.id)])  # fmt: skip
+    assert vault.reveal(item.id)["password"] == "three"
+    assert [a.name for a in vault.attachments(item.id)] == ["a.txt"]

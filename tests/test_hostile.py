@@ -156,6 +156,32 @@ def test_get_prints_exact_values_to_programs_and_escaped_ones_to_people(
     assert body == "body \\x1b[2J\nend\n"  # a note keeps its lines, not its escapes
 
 
+def test_custom_fields_urls_and_attachment_names_from_outside_print_escaped(
+    tmp_path: Path,
+) -> None:
+    """What a server or an import left in the extras (written below the service's checks):
+    `mysafe info` and `get --field` on a terminal show it escaped; a pipe gets it exact."""
+    from mysafe_tui.core import extras
+
+    home = tmp_path / "home"
+    vault = Vault.create(home / "default.mysafe", PASSPHRASE, params=FLOOR)
+    fields = [extras.CustomField(f"label {n}", text) for n, text in enumerate(SEQUENCES)]
+    attached = extras.Attachment("a1", SEQUENCES[0], 3, "text/plain", "f", "00" * 32)
+    vault.save_item(ItemKind.PASSWORD, {"name": "Router", "username": "u",
+                                        "urls": tuple(SEQUENCES[:3])},
+                    {"password": "p", extras.CUSTOM: extras.encode_fields(fields),
+                     extras.ATTACHMENTS: extras.encode_attachments([attached])})  # fmt: skip
+    vault.close()
+    (home.parent / "pass").write_text(PASSPHRASE + "\n")
+    shown = on_terminal(home, "info", "Router").decode().replace("\r\n", "\n")
+    assert raw_controls(shown) == [], repr(shown)
+    assert "\\x1b]52;c;aGFja2Vk\\x07" in shown  # the first value, visible
+    exact = on_pipe(home, "get", "Router", "--field", "label 0")
+    assert exact.stdout.decode() == SEQUENCES[0] + "\n"
+    printed = on_terminal(home, "get", "Router", "--field", "label 0").decode()
+    assert raw_controls(printed.replace("\r\n", "\n")) == []
+
+
 def test_messages_quoting_a_name_are_escaped(tmp_path: Path, hostile_home: Path) -> None:
     rows = json.loads(on_pipe(hostile_home, "list", "--json").stdout)
     item = next(r["id"] for r in rows if r["name"] == SEQUENCES[0])

@@ -43,7 +43,14 @@ def key_of(server: RunningServer, user: str = "alice") -> AccessKey:
 
 async def test_items_round_trip_on_the_real_server(server: RunningServer) -> None:
     async with MySafeClient(server.url, key_of(server)) as client:
-        assert await client.capabilities() == {"bulk", "files", "history", "shares", "revisions"}
+        assert await client.capabilities() == {
+            "bulk",
+            "extras",
+            "files",
+            "history",
+            "shares",
+            "revisions",
+        }
         created = await client.create_item(
             "password",
             {"name": "Github", "username": "dleite", "password": "hunter2", "tags": "dev,git"},

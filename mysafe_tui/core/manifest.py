@@ -42,6 +42,9 @@ class Pending:
     count: int
     macs: dict[str, bytes | None] = field(default_factory=dict)
     records: dict[str, Record | None] = field(default_factory=dict)
+    # Secret parts written in this transaction: a second save of the same item reads them
+    # (the committed row it would otherwise read is not the one it replaces).
+    secrets: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass

@@ -471,7 +471,8 @@ class Vault:
                     saved.append(self._put(pending, kind, fields, secret, item_id))
                     continue
                 target = item_id or uuid.uuid4().hex
-                kept = self.attachments(item_id) if item_id else ()
+                internal = self._internal(pending, item_id) if item_id else {}
+                kept = parse_attachments(internal.get(ATTACHMENTS, ""))
                 added = tuple(self._attachment(target, *f) for f in files)
                 secret = {**secret, ATTACHMENTS: encode_attachments((*kept, *added))}
                 saved.append(self._put(pending, kind, fields, secret, item_id, new_id=target))
@@ -877,7 +878,7 @@ class Vault:
             if old is None:
                 raise ItemNotFound(f"no item with id {item_id}")
             if new_id is None:  # a save keeps what it does not name (see _KEPT)
-                internal = self._open_secret(item_id)
+                internal = self._internal(pending, item_id)
                 kept = {k: internal[k] for k in _KEPT if k in internal and k not in secret}
                 secret = {**secret, **kept} if kept else secret
                 if "urls" not in fields and old.urls:
@@ -917,9 +918,14 @@ class Vault:
         )
         pending.acc ^= int.from_bytes(entry_mac, "big")
         pending.macs[item_id] = entry_mac
+        pending.secrets[item_id] = secret
         record = Record(item_id, kind, version, encoded.decode())
         pending.records[item_id] = record
         return record.summary()  # as stored: cleaned text
+
+    def _internal(self, pending: Pending, item_id: str) -> dict[str, str]:
+        """An item's whole secret part as this transaction sees it."""
+        return pending.secrets.get(item_id) or self._open_secret(item_id)
 
     def _delete(self, pending: Pending, item_id: str) -> None:
         old_mac = pending.macs.get(item_id, self._manifest.macs.get(item_id))

@@ -35,13 +35,15 @@ def split(kind: ItemKind, values: dict[str, Any]) -> tuple[dict[str, Any], dict[
         elif name in ("favourite", "active"):
             fields[name] = bool(value)
         elif name == "urls" and "url" in spec.fields:  # more URLs than the first
-            fields["urls"] = extras.checked_urls(value)
+            fields["urls"] = extras.checked_urls(value.split() if isinstance(value, str) else value)
         elif name == extras.CUSTOM:
+            if isinstance(value, str):
+                raise InvalidInput("custom fields are set one by one: mysafe field set")
             secret[name] = extras.encode_fields(extras.checked_fields(value))
         elif name == extras.HISTORY:  # an import's old passwords
-            secret[name] = extras.encode_history(
-                extras.OldPassword(str(h.value), float(h.date)) for h in value
-            )
+            if isinstance(value, str) or not all(isinstance(h, extras.OldPassword) for h in value):
+                raise InvalidInput("old passwords are kept by mysafe as passwords change")
+            secret[name] = extras.encode_history(value)
         elif name in spec.summary and not FIELDS[name].computed:
             fields[name] = text(name, value)
         elif name in spec.secret:
