@@ -7,13 +7,14 @@ import json
 import os
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -27,6 +28,7 @@ from mysafe_tui.core.sharecrypto import (
     seal,
 )
 from mysafe_tui.server.app import ServerConfig, open_store
+from mysafe_tui.server.store import SQLStore
 
 
 def free_port() -> int:
@@ -45,6 +47,7 @@ class RunningServer:
     process: subprocess.Popen[bytes]
     keys: dict[str, tuple[str, str]]
     secrets_used: list[str] = field(default_factory=list)
+    database: str = ""  # a postgresql:// URL, or "" for the SQLite file in data_dir
 
     def token(self, user: str = "alice") -> str:
         client_id, secret = self.keys[user]
@@ -66,11 +69,19 @@ class RunningServer:
             base_url=self.url, timeout=30, headers={"Authorization": f"Bearer {self.token(user)}"}
         )
 
-    def db(self) -> sqlite3.Connection:
-        """A read-only look at the server's database (WAL: sees committed writes)."""
-        conn = sqlite3.connect(f"file:{self.data_dir / 'server.db'}?mode=ro", uri=True)
-        conn.row_factory = sqlite3.Row
-        return conn
+    def store(self) -> SQLStore:
+        """The server's own store, opened beside it (safe across processes)."""
+        return open_store(ServerConfig(self.data_dir, database=self.database))
+
+    @contextmanager
+    def db(self) -> Iterator[Any]:
+        """A read-only look at the server's database (sees committed writes)."""
+        store = self.store()
+        try:
+            with store._read() as db:
+                yield db
+        finally:
+            store.close()
 
     def stored_share(self, id_hash: bytes) -> bytes | None:
         """What the server still holds of a share's content: its mark (or, for an old share,
@@ -86,18 +97,27 @@ class RunningServer:
             return None
         return (mark["ciphertext"] or b"") + b"".join(c["data"] for c in chunks)
 
+    def stored_files(self) -> list[bytes]:
+        """Every file content the server holds, as stored (encrypted)."""
+        with self.db() as db:
+            rows = db.execute("SELECT blob, data FROM file_chunks ORDER BY blob, seq").fetchall()
+        blobs: dict[str, bytes] = {}
+        for row in rows:
+            blobs[row["blob"]] = blobs.get(row["blob"], b"") + bytes(row["data"])
+        return list(blobs.values())
+
     def execute(self, sql: str, params: Iterable[object] = ()) -> None:
         """Change the database behind the server's back (e.g. to move a share's expiry)."""
-        conn = sqlite3.connect(self.data_dir / "server.db", isolation_level=None)
+        store = self.store()
         try:
-            conn.execute("PRAGMA busy_timeout=5000")
-            conn.execute(sql, tuple(params))
+            with store._write() as db:
+                db.execute(sql, tuple(params))
         finally:
-            conn.close()
+            store.close()
 
     def new_user(self, name: str) -> tuple[str, str]:
         """Add a user and key while the server runs (the store is safe across processes)."""
-        store = open_store(ServerConfig(self.data_dir))
+        store = self.store()
         try:
             store.add_user(name)
             self.keys[name] = store.create_key(name)
@@ -164,9 +184,12 @@ def start_server(
     users: Iterable[str] = ("alice", "bob", "carol"),
     args: Iterable[str] = ("--rate-limit", "100000"),
     port: int | None = None,
+    database: str = "",
 ) -> RunningServer:
+    """`database`: a PostgreSQL URL (a fresh database: see conftest's `postgres`), else the
+    server's own SQLite file."""
     data_dir = tmp / "server-data"
-    store = open_store(ServerConfig(data_dir))
+    store = open_store(ServerConfig(data_dir, database=database))
     keys = {}
     for user in users:
         store.add_user(user)
@@ -186,12 +209,14 @@ def start_server(
                 str(data_dir),
                 "--port",
                 str(port),
+                *(["--database", database] if database else []),
                 *args,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    server = RunningServer(f"http://127.0.0.1:{port}", data_dir, log_path, process, keys)
+    server = RunningServer(f"http://127.0.0.1:{port}", data_dir, log_path, process, keys,
+                           database=database)  # fmt: skip
     server.secrets_used += [secret for _, secret in keys.values()]
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

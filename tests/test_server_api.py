@@ -437,8 +437,8 @@ def test_file_upload_download_update_encrypted_at_rest(
     rows = ok(alice.get("/api/mysafe-ext/file"))["file_on_list"]
     assert any(r["identifier"] == item_id and r["size"] == len(content) for r in rows)
     assert alice.get(f"/api/mysafe-ext/file/{item_id}/content").content == content
-    for path in (server.data_dir / "files").iterdir():
-        assert b"MARKER-PLAINTEXT" not in path.read_bytes()
+    stored = server.stored_files()
+    assert stored and all(b"MARKER-PLAINTEXT" not in blob for blob in stored)
     replacement = b"second version"
     ok(
         alice.put(
@@ -473,7 +473,7 @@ def test_file_larger_than_the_limit_is_refused_and_leaves_nothing(tmp_path: Path
             )
             assert answer.status_code == 413
             assert ok(erin.get("/api/mysafe-ext/file"))["file_on_list"] == []
-        assert list((running.data_dir / "files").iterdir()) == []
+        assert running.stored_files() == []
     finally:
         running.stop()
 

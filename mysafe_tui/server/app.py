@@ -26,7 +26,7 @@ from ..core.crypto import KEY_LEN
 from . import files, items, shares
 from .history import DEFAULT_DAYS, FLUSH_SECONDS, HistoryLog
 from .http import authenticated, envelope, history_of, store_of
-from .store import SQLiteStore, Store
+from .store import SQLStore, Store
 
 access_log = logging.getLogger("mysafe.server.access")
 error_log = logging.getLogger("mysafe.server")
@@ -37,6 +37,8 @@ class ServerConfig:
     """Everything `mysafe serve` can set; tests build one per server."""
 
     data_dir: Path
+    # SQLite (`server.db` in data_dir) unless a postgresql:// URL is given.
+    database: str = ""
     prefixes: tuple[str, ...] = ("/api", "/iso")
     public_rate_per_minute: int = 60
     max_file_bytes: int = 100 * 1024 * 1024
@@ -68,13 +70,18 @@ def server_key(data_dir: Path) -> bytes:
     return key
 
 
-def open_store(config: ServerConfig) -> SQLiteStore:
-    return SQLiteStore(config.data_dir / "server.db", server_key(config.data_dir), config.clock)
+def open_store(config: ServerConfig) -> SQLStore:
+    """The store, its schema brought up to date; a SQLite server's files/ folder moved in."""
+    key = server_key(config.data_dir)
+    store = SQLStore(config.database or config.data_dir / "server.db", key, config.clock)
+    if not config.database:
+        store.adopt_folder(config.data_dir / "files")
+    return store
 
 
 def create_app(config: ServerConfig) -> Starlette:
-    store: Store = open_store(config)  # mypy checks SQLiteStore against the interface
-    blobs = files.BlobStore(config.data_dir / "files", config.max_file_bytes)
+    store: Store = open_store(config)  # mypy checks SQLStore against the interface
+    blobs = files.BlobStore(store, config.max_file_bytes)
 
     history = HistoryLog(store)
 
@@ -139,7 +146,10 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 async def healthz(request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
+    """Up, and its database answers (what a load balancer asks before sending traffic)."""
+    if await run_in_threadpool(store_of(request).healthy):
+        return JSONResponse({"status": "ok"})
+    return JSONResponse({"status": "database unavailable"}, status_code=503)
 
 
 async def capabilities(request: Request, user_id: int) -> Response:

@@ -1,21 +1,30 @@
-"""The server's SQLite database: schema, connections and explicit transactions.
+"""The server's database: schema and its versions, connections and explicit transactions, on
+SQLite (embedded, the default) or PostgreSQL (several `mysafe serve` processes on several hosts
+over one database).
 
-The SQL stays portable (no SQLite-only functions, `BEGIN IMMEDIATE`-style write transactions,
-integer and blob columns only) so a PostgreSQL implementation of `store.Store` can follow.
-One writer connection behind a lock; each thread reads on its own connection (WAL readers never
-wait for the writer), so short reads can run on the event loop and long ones in a worker thread.
+The stores write one SQL for both: `?` and `:name` placeholders, `RETURNING`, `ON CONFLICT`,
+integer, real, text and blob columns. `PostgresBackend` turns the placeholders into psycopg's and
+the column types into PostgreSQL's. Writes are serialised as SQLite serialises them: on SQLite
+one writer connection behind a lock, on PostgreSQL a transaction-scoped advisory lock taken
+first, so that every read-then-write (a view counted, a revision checked, a purge) is as atomic
+across instances as it is inside one. Reads never wait for the writer (SQLite's WAL readers,
+PostgreSQL's snapshots).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Protocol
 
-SCHEMA = """
+# Each version's statements, applied in order at start; the number is kept in schema_version.
+MIGRATIONS: dict[int, str] = {
+    1: """
 CREATE TABLE IF NOT EXISTS users (
     id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS groups_ (
@@ -59,26 +68,97 @@ CREATE INDEX IF NOT EXISTS history_share ON history (share_hash, at);
 CREATE INDEX IF NOT EXISTS history_at ON history (at);
 CREATE TABLE IF NOT EXISTS share_chunks (
     id_hash BLOB NOT NULL, seq INTEGER NOT NULL, data BLOB NOT NULL,
-    PRIMARY KEY (id_hash, seq)) WITHOUT ROWID;
-"""
+    PRIMARY KEY (id_hash, seq));
+""",
+    # File contents move into the database (from files/ beside it: see `FileChunks`), so that
+    # every instance over one database serves every file.
+    2: """
+CREATE TABLE IF NOT EXISTS file_chunks (
+    blob TEXT NOT NULL, seq INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (blob, seq));
+""",
+}
+SCHEMA_VERSION = max(MIGRATIONS)
+TABLES = ("users", "groups_", "group_members", "access_keys", "tokens", "items", "item_access",
+          "shares", "history", "share_chunks", "file_chunks")  # fmt: skip
+# The one lock every PostgreSQL write transaction takes first (an arbitrary constant).
+WRITE_LOCK = 0x6D7973616665
+
+
+class SchemaTooNew(Exception):
+    """The database was moved forward by a newer mysafe: this one must not write to it."""
+
+
+class Connection(Protocol):
+    """What the stores use of a connection inside `_read` / `_write`."""
+
+    def execute(self, sql: str, params: Any = ()) -> Any: ...
+    def executemany(self, sql: str, rows: Sequence[Any]) -> Any: ...
 
 
 class Database:
-    """Connections and transactions; `clock` returns epoch seconds (tests move it)."""
+    """Connections and transactions; `clock` returns epoch seconds (tests move it).
 
-    def __init__(self, path: Path, clock: Callable[[], float]) -> None:
-        self.path = path
+    `target` is a SQLite file path or a `postgresql://` URL."""
+
+    def __init__(self, target: Path | str, clock: Callable[[], float]) -> None:
         self.clock = clock
-        self._lock = threading.Lock()  # one writer connection, one writer at a time
-        self._local = threading.local()  # a reader connection per thread (WAL: no waiting)
+        if isinstance(target, str) and target.startswith(("postgresql://", "postgres://")):
+            self.backend: SQLiteBackend | PostgresBackend = PostgresBackend(target)
+        else:
+            self.backend = SQLiteBackend(Path(target))
+        self.backend.migrate()
+
+    @property
+    def spool_dir(self) -> str | None:
+        """Where private temporary files go (beside a SQLite file; else the system's)."""
+        return self.backend.spool_dir
+
+    def close(self) -> None:
+        self.backend.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """One write transaction, serialised with every other writer (all instances')."""
+        with self.backend.write() as db:
+            yield db
+
+    def _content_deleted(self) -> None:
+        """Inside `_write`: content was hard-deleted; leave no copy of it in a log."""
+        self.backend.scrub = True
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        """A consistent snapshot; never waits for the writer."""
+        with self.backend.read() as db:
+            yield db
+
+    def healthy(self) -> bool:
+        """The database answers (for /healthz)."""
+        try:
+            with self._read() as db:
+                return db.execute("SELECT 1").fetchone()[0] == 1  # type: ignore[no-any-return]
+        except Exception:
+            return False
+
+
+# --- SQLite ----------------------------------------------------------------------------------
+
+
+class SQLiteBackend:
+    """One writer connection behind a lock; each thread reads on its own connection (WAL
+    readers never wait for the writer), so short reads can run on the event loop."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.spool_dir: str | None = str(path.parent)
+        self.scrub = False
+        self._lock = threading.Lock()
+        self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
-        self._scrub = False
         if not path.exists():
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         self._conn = self._connect()
         self._conn.execute("PRAGMA journal_mode=WAL")
-        with self._lock:
-            self._conn.executescript(SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
@@ -87,16 +167,19 @@ class Database:
             conn.execute(f"PRAGMA {pragma}")
         return conn
 
+    def migrate(self) -> None:
+        with self.write() as db:
+            _migrate(db, lambda sql: sql)
+
     def close(self) -> None:
         with self._lock:
             for conn in [self._conn, *self._readers]:
                 conn.close()
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One explicit write transaction (BEGIN IMMEDIATE: the writer lock up front)."""
+    def write(self) -> Iterator[Connection]:
         with self._lock:
-            self._scrub = False
+            self.scrub = False
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
@@ -104,18 +187,13 @@ class Database:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
-            if self._scrub:
+            if self.scrub:
                 # secure_delete zeroes the freed pages in the database file, but the old page
                 # images stay readable in the write-ahead log until a checkpoint rewinds it.
                 self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
-    def _content_deleted(self) -> None:
-        """Inside `_write`: content was hard-deleted; leave no copy of it in the log."""
-        self._scrub = True
-
     @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        """A consistent snapshot on this thread's own connection; never waits for the writer."""
+    def read(self) -> Iterator[Connection]:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._local.conn = self._connect()
@@ -126,3 +204,139 @@ class Database:
             yield conn
         finally:
             conn.execute("COMMIT")
+
+
+# --- PostgreSQL ------------------------------------------------------------------------------
+
+_PLACEHOLDER = re.compile(r"\?|(?<!:):([A-Za-z_]\w*)|%")
+_TYPES = (("INTEGER PRIMARY KEY", "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"),
+          ("INTEGER", "BIGINT"), ("REAL", "DOUBLE PRECISION"), ("BLOB", "BYTEA"))  # fmt: skip
+
+
+def to_postgres(sql: str) -> str:
+    """The stores' SQL with psycopg's placeholders: `?` -> `%s`, `:name` -> `%(name)s`."""
+
+    def swap(match: re.Match[str]) -> str:
+        if match.group(0) == "?":
+            return "%s"
+        if match.group(0) == "%":
+            return "%%"
+        return f"%({match.group(1)})s"
+
+    return _PLACEHOLDER.sub(swap, sql)
+
+
+def postgres_ddl(sql: str) -> str:
+    for sqlite_type, postgres_type in _TYPES:
+        sql = sql.replace(sqlite_type, postgres_type)
+    return sql
+
+
+class _Row(tuple):  # type: ignore[type-arg]
+    """A row read by index or by column name, and `dict(row)`: what sqlite3.Row gives."""
+
+    _index: dict[str, int]
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self._index[key])
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        return list(self._index)
+
+
+def _rows(cursor: Any) -> Callable[[Sequence[Any]], _Row]:
+    names = [column.name for column in cursor.description or ()]
+    index = {name: n for n, name in enumerate(names)}
+    row_type = type("Row", (_Row,), {"_index": index})
+
+    def make(values: Sequence[Any]) -> _Row:
+        return row_type(bytes(v) if isinstance(v, memoryview) else v for v in values)  # type: ignore[no-any-return]
+
+    return make
+
+
+class _PostgresConnection:
+    """A psycopg connection speaking the stores' SQL."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: Any = ()) -> Any:
+        if not params:  # no placeholders to fill: psycopg sends the text as it is
+            return self._conn.execute(sql)
+        return self._conn.execute(to_postgres(sql), params)
+
+    def executemany(self, sql: str, rows: Sequence[Any]) -> Any:
+        with self._conn.cursor() as cursor:
+            cursor.executemany(to_postgres(sql), rows)
+            return cursor
+
+
+class PostgresBackend:
+    """A psycopg connection pool. Every write transaction takes the advisory lock first."""
+
+    def __init__(self, url: str) -> None:
+        try:
+            from psycopg_pool import ConnectionPool
+        except ImportError as exc:
+            raise ImportError(
+                "PostgreSQL needs the server-postgres extra: pip install "
+                "'mysafe-tui[server-postgres]'",
+                name=exc.name,
+            ) from None
+        self.spool_dir: str | None = None
+        self.scrub = False
+
+        def configure(conn: Any) -> None:
+            conn.row_factory = _rows
+
+        self._pool = ConnectionPool(url, min_size=1, max_size=16, open=True,
+                                    configure=configure, timeout=30)  # fmt: skip
+        self._pool.wait(timeout=30)
+
+    def migrate(self) -> None:
+        with self.write() as db:
+            _migrate(db, postgres_ddl)
+
+    def close(self) -> None:
+        self._pool.close()
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        with self._pool.connection() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            yield _PostgresConnection(conn)
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self._pool.connection() as conn, conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            yield _PostgresConnection(conn)
+
+
+def _migrate(db: Connection, dialect: Callable[[str], str]) -> None:
+    """Inside a write: bring the schema to SCHEMA_VERSION, or refuse a newer one. DDL is
+    transactional on both: a migration that fails leaves the previous version whole."""
+    db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    row = db.execute("SELECT max(version) FROM schema_version").fetchone()
+    current = row[0] if row and row[0] is not None else 0
+    if (
+        current == 0
+        and db.execute(
+            "SELECT 1 FROM information_schema.tables WHERE table_name = 'items'"
+            if isinstance(db, _PostgresConnection)
+            else "SELECT 1 FROM sqlite_master WHERE name = 'items'"
+        ).fetchone()
+    ):
+        current = 1  # made before schema_version existed
+    if current > SCHEMA_VERSION:
+        raise SchemaTooNew(
+            f"the database is at schema version {current}, newer than this mysafe's "
+            f"{SCHEMA_VERSION}: upgrade mysafe on this host before it serves that database"
+        )
+    for version in range(current + 1, SCHEMA_VERSION + 1):
+        for statement in filter(str.strip, MIGRATIONS[version].split(";")):
+            db.execute(dialect(statement))
+        db.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))

@@ -1,8 +1,9 @@
 """File items (API.md §4): metadata like any item, content streamed and encrypted at rest.
 
-Each content version is a file under `<data>/files/`, encrypted in 64 KiB STREAM chunks with a
-fresh key sealed inside the item's secret fields, so neither memory nor a temporary plaintext
-file grows with the upload.
+Each content version is a blob in the database (`file_store.py`), encrypted in 64 KiB STREAM
+chunks with a fresh key sealed inside the item's secret fields: an upload is encrypted into a
+private spool file as it arrives (neither memory nor a plaintext file grows with it), then
+stored in one transaction.
 """
 
 from __future__ import annotations
@@ -10,10 +11,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -43,6 +42,7 @@ from .items import (
     split_fields,
     stored,
 )
+from .store import Store
 
 FILE = KindConfig(
     "file",
@@ -58,43 +58,30 @@ FILE = KindConfig(
 
 
 class BlobStore:
-    """Encrypted content files, written to a temporary name and renamed into place."""
+    """Encrypted content: sealed as it streams in, kept in the database."""
 
-    def __init__(self, directory: Path, max_bytes: int) -> None:
-        self.directory = directory
+    def __init__(self, store: Store, max_bytes: int) -> None:
+        self.store = store
         self.max_bytes = max_bytes
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-
-    def path(self, blob: str) -> Path:
-        if not blob.isalnum():
-            raise ApiError(500, "Unexpected error", status=500)
-        return self.directory / f"{blob}.enc"
 
     async def write(self, chunks: AsyncIterator[bytes]) -> dict[str, Any]:
         """Encrypt a plaintext stream to a new blob; returns its sealed fields and size."""
         blob, key = secrets.token_hex(16), random_key()
         sealer = StreamSealer(key, blob)
         digest, size, pending = hashlib.sha256(), 0, bytearray()
-        tmp = self.directory / f"{blob}.part"
-        fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                async for piece in chunks:
-                    size += len(piece)
-                    if size > self.max_bytes:
-                        raise ApiError(413, f"File larger than {self.max_bytes} bytes", status=413)
-                    digest.update(piece)
-                    pending += piece
-                    while len(pending) > CHUNK_SIZE:  # one chunk held back: the last is flagged
-                        out.write(sealer.seal(bytes(pending[:CHUNK_SIZE])))
-                        del pending[:CHUNK_SIZE]
-                out.write(sealer.seal(bytes(pending), last=True))
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, self.path(blob))
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        with self.store.spool() as out:
+            async for piece in chunks:
+                size += len(piece)
+                if size > self.max_bytes:
+                    raise ApiError(413, f"File larger than {self.max_bytes} bytes", status=413)
+                digest.update(piece)
+                pending += piece
+                while len(pending) > CHUNK_SIZE:  # one chunk held back: the last is flagged
+                    out.write(sealer.seal(bytes(pending[:CHUNK_SIZE])))
+                    del pending[:CHUNK_SIZE]
+            out.write(sealer.seal(bytes(pending), last=True))
+            out.seek(0)
+            await run_in_threadpool(self.store.put_file, blob, out)
         return {
             "blob": blob,
             "file_key": base64.b64encode(key).decode(),
@@ -104,16 +91,26 @@ class BlobStore:
 
     def read(self, sealed: dict[str, Any]) -> Iterator[bytes]:
         key = base64.b64decode(sealed["file_key"])
-        with open(self.path(sealed["blob"]), "rb") as src:
-            cipher_chunks = iter(lambda: src.read(CHUNK_SIZE + TAG_LEN), b"")
-            try:
-                yield from decrypt_chunks(key, sealed["blob"], cipher_chunks)
-            except AuthenticationFailed:  # tampered at rest: stop the stream, never send junk
-                raise OSError("stored file content failed authentication") from None
+        blob = str(sealed["blob"])
+        try:
+            yield from decrypt_chunks(key, blob, _sized(self.store.file_content(blob)))
+        except AuthenticationFailed:  # tampered at rest: stop the stream, never send junk
+            raise OSError("stored file content failed authentication") from None
 
     def delete(self, blob: str | None) -> None:
         if blob:
-            self.path(blob).unlink(missing_ok=True)
+            self.store.delete_file(blob)
+
+
+def _sized(rows: Iterator[bytes]) -> Iterator[bytes]:
+    """Stored rows re-cut into the STREAM chunks they hold (64 KiB + tag; the last shorter)."""
+    size, pending = CHUNK_SIZE + TAG_LEN, bytearray()
+    for row in rows:
+        pending += row
+        while len(pending) > size:
+            yield bytes(pending[:size])
+            del pending[:size]
+    yield bytes(pending)
 
 
 async def _body_stream(request: Request) -> AsyncIterator[bytes]:

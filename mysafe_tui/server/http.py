@@ -7,6 +7,7 @@ import urllib.parse
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -90,7 +91,8 @@ def authenticated(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         if scheme.lower() != "bearer" or not token.strip():
             return unauthorized("Missing bearer token")
         store = store_of(request)
-        holder = store.token_holder(token.strip())  # one indexed read: not worth a thread
+        # A read that may cross the network (PostgreSQL): never on the event loop.
+        holder = await run_in_threadpool(store.token_holder, token.strip())
         if holder is None:
             return unauthorized("Invalid or expired token")
         user_id, request.state.client_id = holder

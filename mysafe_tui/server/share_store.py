@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import hmac
 import re
-import sqlite3
 from typing import Any, BinaryIO
 
 from ..core.crypto import sha256
-from .database import Database
+from .database import Connection, Database
 from .errors import ApiError, ShareGone, invalid
 
 MAX_FAILED_PROOFS = 10  # wrong passwords before a share is destroyed
@@ -34,7 +33,7 @@ class ShareStore(Database):
         from the folder from the start, and with the process whatever happens)."""
         import tempfile
 
-        return tempfile.TemporaryFile(dir=self.path.parent)
+        return tempfile.TemporaryFile(dir=self.spool_dir)
 
     def create_share(self, owner_id: int, share_id: str, share: dict[str, Any]) -> None:
         now = self.clock()
@@ -47,13 +46,14 @@ class ShareStore(Database):
             db.execute(
                 "INSERT INTO shares (id_hash, id_prefix, owner_id, kind, label, ciphertext, "
                 "password_protected, kdf_salt, proof_hash, created_at, expires_at, max_views) "
-                "VALUES (?, ?, ?, ?, ?, X'', ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     id_hash,
                     share_id[:6],
                     owner_id,
                     share["kind"],
                     share["label"],
+                    b"",
                     int(share["password_protected"]),
                     share["kdf_salt"],
                     share["proof_hash"],
@@ -77,7 +77,7 @@ class ShareStore(Database):
             ).fetchall()
         return [self._share_status(row) for row in rows]
 
-    def _share_status(self, row: sqlite3.Row) -> dict[str, Any]:
+    def _share_status(self, row: Any) -> dict[str, Any]:
         state = _share_state(row, self.clock())
         return {
             "share_hash": row["id_hash"].hex(),
@@ -151,7 +151,7 @@ class ShareStore(Database):
                 burn = failed >= MAX_FAILED_PROOFS
                 db.execute(
                     "UPDATE shares SET failed_attempts = ?, last_access_at = ?, "
-                    "revoked = revoked OR ? WHERE id_hash = ?",
+                    "revoked = CASE WHEN ? THEN 1 ELSE revoked END WHERE id_hash = ?",
                     (failed, now, burn, id_hash),
                 )
                 if burn:
@@ -196,7 +196,7 @@ class ShareStore(Database):
             db.execute("DELETE FROM tokens WHERE expires_at <= ?", (self.clock(),))
             return self._drop_content(db, "expires_at <= ?", self.clock())
 
-    def _drop_content(self, db: sqlite3.Connection, where: str, *args: Any) -> int:
+    def _drop_content(self, db: Connection, where: str, *args: Any) -> int:
         """Inside a write: hard-delete the content of the shares matching `where` (chunks
         and the mark); returns how many shares lost it."""
         gone = db.execute(
@@ -211,7 +211,7 @@ class ShareStore(Database):
         return len(gone)
 
 
-def _share_state(row: sqlite3.Row, now: float) -> str:
+def _share_state(row: Any, now: float) -> str:
     if row["revoked"]:
         return "revoked"
     if row["views_used"] >= row["max_views"]:

@@ -1,7 +1,8 @@
 """The server's storage interface, and its embedded SQLite implementation.
 
-`Store` is what the HTTP layer needs; `SQLiteStore` implements it (accounts and items here,
-shares in `share_store.py`, connections in `database.py`). Item secret fields are sealed with a
+`Store` is what the HTTP layer needs; `SQLStore` implements it on SQLite or PostgreSQL (accounts
+and items here, shares in `share_store.py`, file contents in `file_store.py`, connections,
+schema and transactions in `database.py`). Item secret fields are sealed with a
 key derived from the server key; share ciphertext is stored exactly as uploaded.
 """
 
@@ -10,14 +11,15 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
-import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from ..core.crypto import Aead, AuthenticationFailed, associated_data, hkdf, sha256
 from ..core.models import FIELDS, SPECS
+from .database import Connection
 from .errors import ApiError, Conflict, inactive, invalid, no_access, not_found
+from .file_store import FileStore
 from .share_store import ShareStore, share_id_hash
 
 
@@ -63,6 +65,10 @@ class Store(Protocol):
     def share_status(self, share_id: str) -> dict[str, Any]: ...
     def reveal_share(self, share_id: str, proof: bytes) -> tuple[BinaryIO, dict[str, Any]]: ...
     def spool(self) -> BinaryIO: ...
+    def put_file(self, blob: str, content: BinaryIO) -> None: ...
+    def file_content(self, blob: str) -> Iterator[bytes]: ...
+    def delete_file(self, blob: str) -> None: ...
+    def healthy(self) -> bool: ...
     def purge_expired_shares(self) -> int: ...
     def record_history(self, rows: list[tuple[Any, ...]]) -> None: ...
     def item_history(self, user_id: int, kind: str, item_id: str) -> list[dict[str, Any]]: ...
@@ -90,11 +96,11 @@ _LIST_COLUMNS = ", ".join(
 )
 
 
-class SQLiteStore(ShareStore):
-    """The embedded store: one SQLite file beside the server key."""
+class SQLStore(FileStore, ShareStore):
+    """The store over one database: a SQLite file beside the server key, or PostgreSQL."""
 
-    def __init__(self, path: Path, server_key: bytes, clock: Callable[[], float]) -> None:
-        super().__init__(path, clock)
+    def __init__(self, target: Path | str, server_key: bytes, clock: Callable[[], float]) -> None:
+        super().__init__(target, clock)
         self._items_aead = Aead(hkdf(server_key, b"mysafe-server/items/v1"))
 
     # --- users, groups, access keys, tokens ------------------------------------------------
@@ -104,9 +110,10 @@ class SQLiteStore(ShareStore):
             if db.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
                 raise invalid(f"user {name} already exists")
             cur = db.execute(
-                "INSERT INTO users (name, created_at) VALUES (?, ?)", (name, self.clock())
+                "INSERT INTO users (name, created_at) VALUES (?, ?) RETURNING id",
+                (name, self.clock()),
             )
-            return int(cur.lastrowid or 0)
+            return int(cur.fetchone()[0])
 
     def list_users(self) -> list[dict[str, Any]]:
         with self._read() as db:
@@ -122,7 +129,9 @@ class SQLiteStore(ShareStore):
             group_id = (
                 row["id"]
                 if row
-                else db.execute("INSERT INTO groups_ (name) VALUES (?)", (name,)).lastrowid
+                else db.execute(
+                    "INSERT INTO groups_ (name) VALUES (?) RETURNING id", (name,)
+                ).fetchone()[0]
             )
             for member in members:
                 user_id = self._user_id(db, member)
@@ -132,7 +141,7 @@ class SQLiteStore(ShareStore):
                     (group_id, user_id),
                 )
 
-    def _user_id(self, db: sqlite3.Connection, name: str) -> int:
+    def _user_id(self, db: Connection, name: str) -> int:
         row = db.execute("SELECT id FROM users WHERE name = ?", (name,)).fetchone()
         if row is None:
             raise invalid(f"no user named {name}")
@@ -158,12 +167,12 @@ class SQLiteStore(ShareStore):
                 (client_id,),
             )
             db.execute("DELETE FROM tokens WHERE client_id = ?", (client_id,))
-            return cur.rowcount > 0
+            return bool(cur.rowcount > 0)
 
     def list_keys(self) -> list[dict[str, Any]]:
         with self._read() as db:
             rows = db.execute(
-                "SELECT k.client_id, u.name AS user, k.created_at, k.revoked "
+                'SELECT k.client_id, u.name AS "user", k.created_at, k.revoked '
                 "FROM access_keys k JOIN users u ON u.id = k.user_id "
                 "ORDER BY u.name, k.created_at"
             ).fetchall()
@@ -210,7 +219,7 @@ class SQLiteStore(ShareStore):
             )
 
     _HISTORY = (
-        "SELECT h.at, h.event, u.name AS user, h.client_id, h.address FROM history h "
+        'SELECT h.at, h.event, u.name AS "user", h.client_id, h.address FROM history h '
         "LEFT JOIN users u ON u.id = h.user_id WHERE {where} ORDER BY h.at DESC, h.id DESC "
         "LIMIT 1000"
     )
@@ -245,7 +254,7 @@ class SQLiteStore(ShareStore):
             json.dumps(fields).encode(), associated_data("item", kind, item_id)
         )
 
-    def _open(self, row: sqlite3.Row) -> dict[str, Any]:
+    def _open(self, row: Any) -> dict[str, Any]:
         try:
             raw = self._items_aead.open(
                 row["sealed"], associated_data("item", row["kind"], row["id"])
@@ -276,7 +285,7 @@ class SQLiteStore(ShareStore):
             rows = db.execute(sql, {"user": user_id, "kind": kind}).fetchall()
         return [self._row(row) for row in rows]
 
-    def _row(self, row: sqlite3.Row) -> dict[str, Any]:
+    def _row(self, row: Any) -> dict[str, Any]:
         out = {name: row[name] for name in PLAIN}
         out.update(
             identifier=str(row["id"]),
@@ -293,7 +302,7 @@ class SQLiteStore(ShareStore):
         )
         return out
 
-    def _visible_row(self, db: sqlite3.Connection, user_id: int, kind: str, item_id: str) -> Any:
+    def _visible_row(self, db: Connection, user_id: int, kind: str, item_id: str) -> Any:
         if not item_id.isdigit():
             raise not_found(kind)
         params = {"user": user_id, "kind": kind, "id": int(item_id)}
@@ -308,7 +317,7 @@ class SQLiteStore(ShareStore):
             raise no_access() if exists else not_found(kind)
         return row
 
-    def _entity(self, db: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
+    def _entity(self, db: Connection, row: Any) -> dict[str, Any]:
         entity = self._row(row)
         entity.update(self._open(row))
         entity["users_allowed"] = [
@@ -379,10 +388,10 @@ class SQLiteStore(ShareStore):
             marks = ", ".join("?" for _ in plain)
             cur = db.execute(
                 f"INSERT INTO items (kind, owner_id, sealed, created_at, updated_at, {columns}) "
-                f"VALUES (?, ?, ?, ?, ?, {marks})",
+                f"VALUES (?, ?, ?, ?, ?, {marks}) RETURNING id",
                 (kind, user_id, b"", now, now, *plain.values()),
             )
-            item_id = int(cur.lastrowid or 0)
+            item_id = int(cur.fetchone()[0])
             db.execute(
                 "UPDATE items SET sealed = ? WHERE id = ?",
                 (self._seal(kind, item_id, sealed), item_id),
@@ -392,7 +401,7 @@ class SQLiteStore(ShareStore):
             return self._entity(db, row), errors
 
     def _check_identifier_code(
-        self, db: sqlite3.Connection, user_id: int, code: str, item_id: int | None
+        self, db: Connection, user_id: int, code: str, item_id: int | None
     ) -> None:
         clash = db.execute(
             "SELECT id FROM items WHERE kind = 'secretapi' AND owner_id = ? AND "
@@ -451,7 +460,7 @@ class SQLiteStore(ShareStore):
                 )
             return self._entity(db, self._visible_row(db, user_id, kind, item_id))
 
-    def _apply_sharing(self, db: sqlite3.Connection, item_id: int, sharing: Sharing) -> list[str]:
+    def _apply_sharing(self, db: Connection, item_id: int, sharing: Sharing) -> list[str]:
         """Replace the given principal lists; unknown names are reported, not fatal."""
         errors: list[str] = []
         for principal, table, entries in (
