@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+from pgkit import Cluster, postgres_bin
 
 from mysafe_tui.core.kdf import KdfParams
 from mysafe_tui.core.models import ItemKind
@@ -91,11 +92,39 @@ def service(tmp_path: Path, run: Callable[..., Any]) -> Iterator[VaultService]:
     run(svc.close())
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    """A real `mysafe serve` on a loopback port, one per test module (users alice, bob and
-    carol). Modules that need other users or flags define their own `server`."""
-    running = start_server(tmp_path_factory.mktemp("server"))
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Cluster]:
+    """This test process's own PostgreSQL cluster (each xdist worker has one); skipped where
+    PostgreSQL is not installed, failed on CI, which installs it."""
+    bin_dir = postgres_bin()
+    if bin_dir is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must install postgresql")
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    cluster = Cluster(bin_dir)
+    yield cluster
+    cluster.stop()
+
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def database_for(request: pytest.FixtureRequest, backend: str) -> str:
+    """ "" for SQLite, else a fresh database on this process's cluster."""
+    if backend == "sqlite":
+        return ""
+    cluster: Cluster = request.getfixturevalue("postgres")
+    return cluster.new_database()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningServer]:
+    """A real `mysafe serve` on a loopback port, one per test module and database backend
+    (users alice, bob and carol). Modules that need other users or flags define their own."""
+    running = start_server(tmp_path_factory.mktemp("server"),
+                           database=database_for(request, request.param))  # fmt: skip
     yield running
     running.stop()
 

@@ -10,24 +10,26 @@ from pathlib import Path
 import pytest
 from test_cli import Cli
 
-from conftest import FLOOR, PASSPHRASE
+from conftest import FLOOR, PASSPHRASE, database_for
 from mysafe_tui.core.errors import InvalidInput, NotSupported
 from mysafe_tui.core.models import ItemKind, ItemSummary
 from mysafe_tui.core.settings import Paths
-from mysafe_tui.server.app import ServerConfig, open_store
 from mysafe_tui.service import VaultService
 from serverkit import RunningServer, start_server
 
 NAMES = itertools.count()
 
 
-@pytest.fixture(scope="module", params=["extension", "plain"])
+@pytest.fixture(scope="module", params=["extension", "plain", "extension-postgresql"])
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningServer]:
+    """`mysafe serve` with and without the extension, and with it over PostgreSQL."""
     args = ["--rate-limit", "100000"] + (["--no-extension"] if request.param == "plain" else [])
-    running = start_server(tmp_path_factory.mktemp(request.param), users=("admin",), args=args)
-    running.extension = request.param == "extension"
+    backend = "postgresql" if request.param.endswith("postgresql") else "sqlite"
+    running = start_server(tmp_path_factory.mktemp(request.param), users=("admin",), args=args,
+                           database=database_for(request, backend))  # fmt: skip
+    running.extension = request.param.startswith("extension")
     yield running
     running.stop()
 
@@ -65,7 +67,7 @@ async def people(server: RunningServer, tmp_path: Path) -> AsyncIterator[list[Pe
 
 
 def add_group(server: RunningServer, name: str, *members: str) -> None:
-    store = open_store(ServerConfig(server.data_dir))
+    store = server.store()
     try:
         store.add_group(name, list(members))
     finally:

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from conftest import BACKENDS, database_for
 from mysafe_tui.core.errors import (
     AuthenticationError,
     NotSupported,
@@ -26,9 +27,12 @@ from mysafe_tui.remote.client import AccessKey, MySafeClient, RetryPolicy, retry
 from serverkit import RunningServer, free_port, start_server
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    running = start_server(tmp_path_factory.mktemp("remote"))
+@pytest.fixture(scope="module", params=BACKENDS)
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningServer]:
+    running = start_server(tmp_path_factory.mktemp("remote"),
+                           database=database_for(request, request.param))  # fmt: skip
     yield running
     running.stop()
 

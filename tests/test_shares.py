@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import FLOOR, PASSPHRASE, unlock_ui, until
+from conftest import BACKENDS, FLOOR, PASSPHRASE, database_for, unlock_ui, until
 from mysafe_tui.core.crypto import sha256
 from mysafe_tui.core.errors import NotSupported, RemoteRejected
 from mysafe_tui.core.models import ItemKind
@@ -28,9 +28,12 @@ from serverkit import RunningServer, start_server
 USERS = itertools.count()
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    running = start_server(tmp_path_factory.mktemp("shares-e2e"), users=("admin",))
+@pytest.fixture(scope="module", params=BACKENDS)
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningServer]:
+    running = start_server(tmp_path_factory.mktemp("shares-e2e"), users=("admin",),
+                           database=database_for(request, request.param))  # fmt: skip
     yield running
     running.stop()
 

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import FLOOR, PASSPHRASE
+from conftest import FLOOR, PASSPHRASE, database_for
 from mysafe_tui.core.errors import (
     AuthenticationError,
     EncryptedSecrets,
@@ -34,13 +34,16 @@ from serverkit import CountingProxy, RunningServer, Switch, start_server
 USERS = itertools.count()
 
 
-@pytest.fixture(scope="module", params=["extension", "plain"])
+@pytest.fixture(scope="module", params=["extension", "plain", "extension-postgresql"])
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningServer]:
+    """`mysafe serve` with and without the extension, and with it over PostgreSQL."""
     args = ["--rate-limit", "100000"] + (["--no-extension"] if request.param == "plain" else [])
-    running = start_server(tmp_path_factory.mktemp(request.param), users=("admin",), args=args)
-    running.extension = request.param == "extension"  # type: ignore[attr-defined]
+    backend = "postgresql" if request.param.endswith("postgresql") else "sqlite"
+    running = start_server(tmp_path_factory.mktemp(request.param), users=("admin",), args=args,
+                           database=database_for(request, backend))  # fmt: skip
+    running.extension = request.param.startswith("extension")  # type: ignore[attr-defined]
     yield running
     running.stop()
 

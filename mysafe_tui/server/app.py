@@ -79,6 +79,17 @@ def open_store(config: ServerConfig) -> SQLStore:
     return store
 
 
+CONFIG_ENV = "MYSAFE_SERVE_CONFIG"  # the workers' config (`mysafe serve --workers N`)
+
+
+def app_from_environment() -> Starlette:
+    """The app of one worker process, from the config its supervisor put in the environment."""
+    fields = json.loads(os.environ[CONFIG_ENV])
+    fields["data_dir"] = Path(fields["data_dir"])
+    fields["prefixes"] = tuple(fields["prefixes"])
+    return create_app(ServerConfig(**fields))
+
+
 def create_app(config: ServerConfig) -> Starlette:
     store: Store = open_store(config)  # mypy checks SQLStore against the interface
     blobs = files.BlobStore(store, config.max_file_bytes)

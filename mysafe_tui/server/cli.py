@@ -10,11 +10,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .database import DatabaseUnavailable, SchemaTooNew
 from .errors import ApiError
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
+    from .app import ServerConfig
     from .store import Store
 
 
@@ -25,6 +27,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--data",
         metavar="DIR",
         help="data directory (default: $MYSAFE_SERVER_DATA or the user data directory)",
+    )
+    parser.add_argument(
+        "--database",
+        metavar="URL",
+        default=os.environ.get("MYSAFE_DATABASE_URL", ""),
+        help="a postgresql:// URL: several servers over one database (default: "
+        "$MYSAFE_DATABASE_URL, else the SQLite file in the data directory). No password in it "
+        "on the command line: ~/.pgpass, PGPASSWORD, or the URL in MYSAFE_DATABASE_URL",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="serve with N processes on this host (default 1; rate limits count per process)",
     )
     parser.add_argument(
         "--rate-limit",
@@ -87,6 +104,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p = group.add_parser("add", help="create a group or add members to it")
     p.add_argument("name")
     p.add_argument("members", nargs="*", metavar="USER")
+    admin.add_parser(
+        "migrate", help="bring the database's schema up to this version, then exit"
+    ).set_defaults(action="")
+    p = admin.add_parser(
+        "migrate-data",
+        help="copy a SQLite server's data into PostgreSQL, verified",
+        description="Copies every table of a SQLite server (its files/ folder included) into "
+        "an empty PostgreSQL database, then checks counts and hashes of both. The sealed "
+        "secrets stay sealed: every server over the new database needs this data "
+        "directory's server.key.",
+    )
+    p.add_argument("--from", dest="source", required=True, metavar="sqlite:PATH",
+                   help="the SQLite server's data directory or its server.db")  # fmt: skip
+    p.add_argument("--to", dest="target", default="", metavar="URL",
+                   help="PostgreSQL URL (default: --database, $MYSAFE_DATABASE_URL)")  # fmt: skip
+    p.set_defaults(action="")
 
 
 def data_dir(args: argparse.Namespace) -> Path:
@@ -109,8 +142,14 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    if _password_in(args.database) and "--database" in sys.argv:
+        print("mysafe serve: --database holds a password, which other users of this host can "
+              "read in the process list: put it in ~/.pgpass or PGPASSWORD, or give the URL "
+              "in MYSAFE_DATABASE_URL", file=sys.stderr)  # fmt: skip
+        return 2
     config = ServerConfig(
         data_dir(args),
+        database=args.database,
         public_rate_per_minute=max(1, args.rate_limit),
         max_file_bytes=max(1, args.max_file_mib) * 1024 * 1024,
         purge_interval=max(0.1, args.purge_interval),
@@ -123,8 +162,23 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"mysafe serve: --trusted-proxy: {exc}", file=sys.stderr)
             return 2
-        return _serve(create_app(config), args.host, args.port, proxies)
-    store = open_store(config)
+        if args.workers > 1:
+            return _serve_workers(config, args.host, args.port, args.workers, proxies)
+        try:
+            app = create_app(config)
+        except (SchemaTooNew, DatabaseUnavailable) as exc:
+            print(f"mysafe serve: {exc}", file=sys.stderr)
+            return 1
+        return _serve(app, args.host, args.port, proxies)
+    if args.serve_command == "migrate-data":
+        from .migrate import copy_sqlite_to_postgres
+
+        return copy_sqlite_to_postgres(args.source, args.target or args.database, config)
+    try:
+        store = open_store(config)
+    except (SchemaTooNew, DatabaseUnavailable) as exc:
+        print(f"mysafe serve: {exc}", file=sys.stderr)
+        return 1
     try:
         return _admin(store, args)
     except ApiError as exc:
@@ -134,9 +188,17 @@ def run(args: argparse.Namespace) -> int:
         store.close()
 
 
+def _password_in(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    return bool(url) and urlsplit(url).password is not None
+
+
 def _admin(store: Store, args: argparse.Namespace) -> int:
     command = (args.serve_command, args.action)
-    if command == ("user", "add"):
+    if command == ("migrate", ""):
+        print("the database's schema is up to date")
+    elif command == ("user", "add"):
         store.add_user(args.name)
         print(
             f"user {args.name} created; give them a key with: mysafe serve key create {args.name}"
@@ -165,7 +227,31 @@ def _admin(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
-def _serve(app: Starlette, host: str, port: int, proxies: list[str]) -> int:
+def _serve_workers(
+    config: ServerConfig, host: str, port: int, workers: int, proxies: list[str]
+) -> int:
+    """N worker processes (uvicorn's supervisor), each building the app from the config
+    handed down in the environment; each runs its own purge and history flush."""
+    import dataclasses
+    import json
+
+    from .app import CONFIG_ENV, open_store
+
+    try:
+        open_store(config).close()  # migrations once, and a clear error before the workers
+    except (SchemaTooNew, DatabaseUnavailable) as exc:
+        print(f"mysafe serve: {exc}", file=sys.stderr)
+        return 1
+    fields = dataclasses.asdict(config)
+    fields.pop("clock")
+    fields["data_dir"] = str(config.data_dir)
+    os.environ[CONFIG_ENV] = json.dumps(fields)
+    return _serve("mysafe_tui.server.app:app_from_environment", host, port, proxies, workers)
+
+
+def _serve(
+    app: Starlette | str, host: str, port: int, proxies: list[str], workers: int | None = None
+) -> int:
     import logging
 
     import uvicorn
@@ -173,6 +259,8 @@ def _serve(app: Starlette, host: str, port: int, proxies: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     config = uvicorn.Config(
         app,
+        factory=isinstance(app, str),
+        workers=workers,
         host=host,
         port=port,
         access_log=False,
@@ -184,6 +272,11 @@ def _serve(app: Starlette, host: str, port: int, proxies: list[str]) -> int:
         proxy_headers=bool(proxies),
         forwarded_allow_ips=proxies or None,
     )
+    if workers:  # uvicorn's supervisor: it binds, starts and restarts the workers
+        from uvicorn.supervisors import Multiprocess
+
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
+        return 0
     server = uvicorn.Server(config)
     # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal through the
     # handler that was installed before it: a no-op one lets the process end with status 0.

@@ -88,6 +88,10 @@ class SchemaTooNew(Exception):
     """The database was moved forward by a newer mysafe: this one must not write to it."""
 
 
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached (or refused us): one sentence for the person."""
+
+
 class Connection(Protocol):
     """What the stores use of a connection inside `_read` / `_write`."""
 
@@ -292,9 +296,18 @@ class PostgresBackend:
         def configure(conn: Any) -> None:
             conn.row_factory = _rows
 
+        from psycopg_pool import PoolTimeout
+
         self._pool = ConnectionPool(url, min_size=1, max_size=16, open=True,
                                     configure=configure, timeout=30)  # fmt: skip
-        self._pool.wait(timeout=30)
+        try:
+            self._pool.wait(timeout=10)
+        except PoolTimeout:
+            self._pool.close()
+            where = url.rsplit("@", 1)[-1]  # never the password
+            raise DatabaseUnavailable(
+                f"PostgreSQL at {where} did not answer (or refused the login) within 10 s"
+            ) from None
 
     def migrate(self) -> None:
         with self.write() as db:
