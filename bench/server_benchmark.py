@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """mysafe serve benchmark: token, list and get throughput with 10k items, and share reveals
-under 50 concurrent clients, against a real server process on a loopback port.
+under 50 concurrent clients, against a real server process on a loopback port; then the same
+GET and reveal figures on PostgreSQL with one instance and with two (a throwaway cluster, as
+the tests make it), side by side, and the 10k-item sync on PostgreSQL.
 
     .venv/bin/python bench/server_benchmark.py [--items 10000] [--shares 1000]
 
@@ -26,16 +28,19 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
 
 from mysafe_tui.core.crypto import sha256  # noqa: E402
 from mysafe_tui.core.sharecrypto import SharePayload, b64url, derive, new_share_id, seal  # noqa: E402
 from mysafe_tui.server.app import ServerConfig, open_store  # noqa: E402
 
 
-def start(folder: Path, items: int) -> tuple[subprocess.Popen[bytes], str, tuple[str, str], float]:
+def start(
+    folder: Path, items: int, database: str = ""
+) -> tuple[subprocess.Popen[bytes], str, tuple[str, str], float]:
     """Seed `items` passwords straight into the store, then start `mysafe serve` on them."""
     data = folder / "server"
-    store = open_store(ServerConfig(data))
+    store = open_store(ServerConfig(data, database=database))
     store.add_user("bench")
     key = store.create_key("bench")
     user_id = 1
@@ -55,7 +60,7 @@ def start(folder: Path, items: int) -> tuple[subprocess.Popen[bytes], str, tuple
         )
     seed_s = time.perf_counter() - started
     store.close()
-    process, url = serve(data)
+    process, url = serve(data, *(["--database", database] if database else []))
     return process, url, key, seed_s
 
 
@@ -137,16 +142,22 @@ def pct(values: list[float], q: float) -> float:
     return sorted(values)[min(len(values) - 1, int(q * len(values)))] * 1000
 
 
-async def measure(url: str, key: tuple[str, str], shares: int) -> dict[str, Any]:
+async def measure(
+    url: str, key: tuple[str, str], shares: int, others: tuple[str, ...] = (), full: bool = True
+) -> dict[str, Any]:
+    """`others`: more instances over the same database; requests go round all of them."""
+    urls = (url, *others)
     form = {"grant_type": "client_credentials", "client_id": key[0], "client_secret": key[1]}
     token = httpx.post(f"{url}/api/oauth2/token", data=form).json()["access_token"]
     auth = {"Authorization": f"Bearer {token}"}
     out: dict[str, Any] = {}
-    out["token"] = await rate(200, 8, lambda c, i: c.post(f"{url}/api/oauth2/token", data=form))
-    out["list"] = await rate(20, 2, lambda c, i: c.get(f"{url}/api/mysafe/password", headers=auth))
-    out["get"] = await rate(
-        2000, 16, lambda c, i: c.get(f"{url}/api/mysafe/password/{i % 5000 + 1}", headers=auth)
-    )
+    if full:
+        out["token"] = await rate(200, 8, lambda c, i: c.post(f"{url}/api/oauth2/token",
+                                                              data=form))  # fmt: skip
+        out["list"] = await rate(20, 2, lambda c, i: c.get(f"{url}/api/mysafe/password",
+                                                           headers=auth))  # fmt: skip
+    out["get"] = await rate(2000, 16, lambda c, i: c.get(
+        f"{urls[i % len(urls)]}/api/mysafe/password/{i % 5000 + 1}", headers=auth))  # fmt: skip
 
     links = []
     payload = SharePayload("note", "bench", [{"label": "Note", "value": "x" * 200}]).encode()
@@ -170,10 +181,11 @@ async def measure(url: str, key: tuple[str, str], shares: int) -> dict[str, Any]
         shares,
         50,
         lambda c, i: c.post(
-            f"{url}/api/public/share/{links[i][0]}/reveal", json={"proof": links[i][1]}
+            f"{urls[i % len(urls)]}/api/public/share/{links[i][0]}/reveal",
+            json={"proof": links[i][1]},
         ),
     )
-    out["wrk"] = wrk(url, auth)
+    out["wrk"] = wrk(url, auth) if full else {}
     return out
 
 
@@ -212,6 +224,47 @@ def run(items: int = 10_000, shares: int = 1000) -> None:
         finally:
             plain.terminate()
             plain.wait(10)
+        postgres = _postgres(Path(tmp) / "pg", items, shares)
+    _print(items, seed_s, results)
+    if postgres is None:
+        print("  (PostgreSQL is not installed: apt-get install postgresql for its figures)")
+        return
+    print(f"\n  {'':28}{'GET entity req/s':>18}{'share reveal req/s':>20}")
+    for name, figures in (("SQLite", results), *postgres["rows"]):
+        print(f"  {name:28}{figures['get'][0]:18.0f}{figures['reveal'][0]:20.0f}")
+    full, incremental = postgres["sync"]
+    verdict = "within" if full < 5 else "OVER"
+    print(f"  sync {items} items on PostgreSQL (one instance): full {full:.1f} s ({verdict} the "
+          f"5 s budget), incremental after 10 changes {incremental:.2f} s")  # fmt: skip
+
+
+def _postgres(folder: Path, items: int, shares: int) -> dict[str, Any] | None:
+    """One instance, then two over the same database: GET and reveal figures, and the sync."""
+    from pgkit import Cluster, postgres_bin
+
+    bin_dir = postgres_bin()
+    if bin_dir is None:
+        return None
+    cluster = Cluster(bin_dir)
+    try:
+        database = cluster.new_database()
+        process, url, key, _ = start(folder, items, database)
+        second, second_url = serve(folder / "server", "--database", database)
+        try:
+            one = asyncio.run(measure(url, key, shares, full=False))
+            two = asyncio.run(measure(url, key, shares, (second_url,), full=False))
+            sync = asyncio.run(sync_times(folder, url, key))
+        finally:
+            for running in (process, second):
+                running.terminate()
+                running.wait(10)
+    finally:
+        cluster.stop()
+    rows = [("PostgreSQL, one instance", one), ("PostgreSQL, two instances", two)]
+    return {"rows": rows, "sync": sync}
+
+
+def _print(items: int, seed_s: float, results: dict[str, Any]) -> None:
     print(
         f"\nmysafe serve on loopback, {items} items (seeded at {items / seed_s:.0f} items/s, "
         "one fsync'd transaction each):"
