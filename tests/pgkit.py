@@ -42,10 +42,17 @@ class Cluster:
             self._as = ["runuser", "-u", "postgres", "--"]
         self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres",
                   "--no-sync", "-E", "UTF8", "--locale=C")  # fmt: skip
-        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
-                   "-c fsync=off -c synchronous_commit=off -c max_connections=200")  # fmt: skip
-        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.root / "log"),
-                  "-w", "-t", "60", "start")  # fmt: skip
+        settings = (f"port = {self.port}\nunix_socket_directories = '{self.root}'\n"
+                    "listen_addresses = '127.0.0.1'\nfsync = off\nsynchronous_commit = off\n"
+                    "max_connections = 200\n")  # fmt: skip
+        conf = self.data / "postgresql.conf"
+        if self._as:  # the file is the postgres user's
+            subprocess.run([*self._as, "sh", "-c", f"cat >> {conf}"], input=settings,
+                           text=True, check=True)  # fmt: skip
+        else:
+            with open(conf, "a") as out:
+                out.write(settings)
+        self.resume()
 
     def _run(self, tool: str, *args: str) -> None:
         done = subprocess.run([*self._as, str(self.bin / tool), *args], capture_output=True,
@@ -64,6 +71,15 @@ class Cluster:
         with psycopg.connect(self.url(), autocommit=True) as conn:
             conn.execute(f"CREATE DATABASE {name}")
         return self.url(name)
+
+    def pause(self) -> None:
+        """Stop the server, keep its data (a database outage). A clean stop: the cluster runs
+        with synchronous_commit off, and an immediate one would lose the last commits."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def resume(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"), "-w", "-t", "60",
+                  "start")  # fmt: skip
 
     def stop(self) -> None:
         try:

@@ -307,3 +307,28 @@ def test_workers_serve_one_database_and_stop_together(postgres: Cluster, tmp_pat
             not Path(f"/proc/{pid}").exists()
             or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
         )
+
+
+def test_healthz_says_when_the_database_is_gone_and_the_server_recovers(
+    postgres: Cluster, tmp_path: Path
+) -> None:
+    """A cluster of its own, stopped under a running server: /healthz answers 503 (a load
+    balancer stops sending traffic), requests fail with an error, nothing crashes; started
+    again, the same server serves again."""
+    own = Cluster(postgres.bin)
+    try:
+        running = start_server(tmp_path, database=own.new_database())
+        try:
+            own.pause()
+            assert httpx.get(f"{running.url}/healthz", timeout=30).status_code == 503
+            own.resume()
+            for _ in range(100):  # the pool reconnects on the next checkout
+                if httpx.get(f"{running.url}/healthz", timeout=30).status_code == 200:
+                    break
+            with running.client("alice") as alice:
+                ok(alice.post("/api/mysafe/note", data={"name": "back", "note": "x"}), 201)
+            assert running.process.poll() is None
+        finally:
+            running.stop()
+    finally:
+        own.stop()

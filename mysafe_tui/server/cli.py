@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .database import DatabaseUnavailable, SchemaTooNew
 from .errors import ApiError
 
 if TYPE_CHECKING:
@@ -135,6 +134,7 @@ def data_dir(args: argparse.Namespace) -> Path:
 def run(args: argparse.Namespace) -> int:
     try:
         from .app import ServerConfig, create_app, open_store
+        from .database import DatabaseUnavailable, SchemaTooNew
     except ImportError as exc:
         print(
             f"mysafe serve: the server is not installed ({exc.name} is missing); install it "
@@ -236,6 +236,7 @@ def _serve_workers(
     import json
 
     from .app import CONFIG_ENV, open_store
+    from .database import DatabaseUnavailable, SchemaTooNew
 
     try:
         open_store(config).close()  # migrations once, and a clear error before the workers
