@@ -245,7 +245,7 @@ def _postgres(folder: Path, items: int, shares: int) -> dict[str, Any] | None:
     bin_dir = postgres_bin()
     if bin_dir is None:
         return None
-    cluster = Cluster(bin_dir)
+    cluster = Cluster(bin_dir, durable=True)  # fsync'd commits, as SQLite's are
     try:
         database = cluster.new_database()
         process, url, key, _ = start(folder, items, database)

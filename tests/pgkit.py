@@ -31,7 +31,10 @@ def _free_port() -> int:
 
 
 class Cluster:
-    def __init__(self, bin_dir: Path) -> None:
+    """`durable`: fsync and synchronous commits on, as in production (the benchmark); the
+    tests run without them (a throwaway cluster needs no crash safety, and runs faster)."""
+
+    def __init__(self, bin_dir: Path, durable: bool = False) -> None:
         self.bin = bin_dir
         self.root = Path(tempfile.mkdtemp(prefix="mysafe-pg-"))
         self.data = self.root / "data"
@@ -43,8 +46,9 @@ class Cluster:
         self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres",
                   "--no-sync", "-E", "UTF8", "--locale=C")  # fmt: skip
         settings = (f"port = {self.port}\nunix_socket_directories = '{self.root}'\n"
-                    "listen_addresses = '127.0.0.1'\nfsync = off\nsynchronous_commit = off\n"
-                    "max_connections = 200\n")  # fmt: skip
+                    "listen_addresses = '127.0.0.1'\nmax_connections = 200\n")  # fmt: skip
+        if not durable:
+            settings += "fsync = off\nsynchronous_commit = off\n"
         conf = self.data / "postgresql.conf"
         if self._as:  # the file is the postgres user's
             subprocess.run([*self._as, "sh", "-c", f"cat >> {conf}"], input=settings,
