@@ -170,6 +170,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"mysafe serve: {exc}", file=sys.stderr)
             return 1
         return _serve(app, args.host, args.port, proxies)
+    import logging
+
+    # One sentence for a person at a prompt, not the pool's retry log (the server keeps it).
+    logging.getLogger("psycopg.pool").setLevel(logging.CRITICAL)
     if args.serve_command == "migrate-data":
         from .migrate import copy_sqlite_to_postgres
 
