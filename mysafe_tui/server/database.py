@@ -18,7 +18,7 @@ import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -295,6 +295,7 @@ class PostgresBackend:
 
         def configure(conn: Any) -> None:
             conn.row_factory = _rows
+            conn.autocommit = True  # BEGIN is ours: one round trip with its isolation level
 
         from psycopg_pool import PoolTimeout
 
@@ -321,15 +322,26 @@ class PostgresBackend:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        with self._pool.connection() as conn, conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
-            yield _PostgresConnection(conn)
+        # READ COMMITTED: each statement after the lock sees every earlier writer's commit.
+        with self._transaction(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})") as db:
+            yield db
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        with self._pool.connection() as conn, conn.transaction():
-            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            yield _PostgresConnection(conn)
+        with self._transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") as db:
+            yield db
+
+    @contextmanager
+    def _transaction(self, begin: str) -> Iterator[Connection]:
+        with self._pool.connection() as conn:
+            conn.execute(begin)
+            try:
+                yield _PostgresConnection(conn)
+            except BaseException:
+                with suppress(Exception):  # a dead connection: the pool discards it
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
 
 def _migrate(db: Connection, dialect: Callable[[str], str]) -> None:
