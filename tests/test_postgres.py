@@ -332,3 +332,57 @@ def test_healthz_says_when_the_database_is_gone_and_the_server_recovers(
             running.stop()
     finally:
         own.stop()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_rotating_the_sealing_key_reseals_every_item_and_retires_the_old_key(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    from conftest import database_for
+
+    running = start_server(tmp_path, database=database_for(request, backend))
+    content = os.urandom(70_000)
+    with running.client("alice") as alice:
+        created = ok(alice.post("/api/mysafe/password", data={
+            "name": "Bank", "username": "me", "password": "b4nk"}), 201)  # fmt: skip
+        item_id = created["password_entity"]["identifier"]
+        uploaded = ok(alice.post("/api/mysafe-ext/file", content=content, params={"name": "f"},
+                                 headers=OCTETS), 201)  # fmt: skip
+    running.stop()
+    old_key = (running.data_dir / "server.key").read_bytes()
+    command = [
+        sys.executable,
+        "-m",
+        "mysafe_tui",
+        "serve",
+        "--data",
+        str(running.data_dir),
+        *(["--database", running.database] if running.database else []),
+        "rotate-key",
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "re-sealed" in done.stdout and "retired" in done.stdout
+    new_key = (running.data_dir / "server.key").read_bytes()
+    (retired,) = running.data_dir.glob("server.key.retired-*")
+    assert new_key != old_key and retired.read_bytes() == old_key
+    assert not (running.data_dir / "server.key.next").exists()
+    from mysafe_tui.core.crypto import AuthenticationFailed, associated_data
+    from mysafe_tui.server.store import _sealing
+
+    with running.db() as db:  # the old key opens nothing in the database any more
+        sealed = db.execute("SELECT id, kind, sealed FROM items").fetchall()
+    for row in sealed:
+        with pytest.raises(AuthenticationFailed):
+            _sealing(old_key).open(bytes(row["sealed"]), associated_data("item", row["kind"],
+                                                                         row["id"]))  # fmt: skip
+    restarted = start_server(tmp_path, users=(), database=running.database)
+    restarted.keys = running.keys
+    try:
+        with restarted.client("alice") as alice:
+            got = ok(alice.get(f"/api/mysafe/password/{item_id}"))["password_entity"]
+            assert got["password"] == "b4nk"
+            file_id = uploaded["file_entity"]["identifier"]
+            assert alice.get(f"/api/mysafe-ext/file/{file_id}/content").content == content
+    finally:
+        restarted.stop()

@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..core.crypto import KEY_LEN
+from ..core.fsutil import write_new
 from . import files, items, shares
 from .history import DEFAULT_DAYS, FLUSH_SECONDS, HistoryLog
 from .http import authenticated, envelope, history_of, store_of
@@ -46,6 +47,35 @@ class ServerConfig:
     history_days: int = DEFAULT_DAYS  # access history older than this is deleted
     extension: bool = True  # False: only API.md §1–3, like a plain senhasegura server
     clock: Callable[[], float] = field(default=time.time)
+
+
+NEXT_KEY = "server.key.next"  # a rotation's new key until it is done (`mysafe serve rotate-key`)
+
+
+def rotate_server_key(config: ServerConfig) -> tuple[int, Path]:
+    """A new sealing key: every item re-sealed under it in one transaction, then it becomes
+    `server.key` and the old one `server.key.retired-<time>` (it opens backups made before).
+    Crash-safe: the new key is on disk (0600, fsynced) before anything is re-sealed, and a
+    server that finds it there opens items sealed under either key."""
+    data = config.data_dir
+    server_key(data)
+    pending = data / NEXT_KEY
+    if not pending.is_file():
+        write_new(data, NEXT_KEY, os.urandom(KEY_LEN))
+    store = open_store(config)
+    try:
+        count = store.reseal(pending.read_bytes())
+    finally:
+        store.close()
+    retired = data / f"server.key.retired-{time.strftime('%Y%m%d-%H%M%S')}"
+    os.replace(data / "server.key", retired)
+    os.replace(pending, data / "server.key")
+    fd = os.open(data, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return count, retired
 
 
 def server_key(data_dir: Path) -> bytes:
@@ -73,7 +103,9 @@ def server_key(data_dir: Path) -> bytes:
 def open_store(config: ServerConfig) -> SQLStore:
     """The store, its schema brought up to date; a SQLite server's files/ folder moved in."""
     key = server_key(config.data_dir)
-    store = SQLStore(config.database or config.data_dir / "server.db", key, config.clock)
+    pending = config.data_dir / NEXT_KEY
+    next_key = pending.read_bytes() if pending.is_file() else None
+    store = SQLStore(config.database or config.data_dir / "server.db", key, config.clock, next_key)
     if not config.database:
         store.adopt_folder(config.data_dir / "files")
     return store

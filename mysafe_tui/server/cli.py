@@ -106,6 +106,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     admin.add_parser(
         "migrate", help="bring the database's schema up to this version, then exit"
     ).set_defaults(action="")
+    admin.add_parser(
+        "rotate-key",
+        help="a new server.key: every item re-sealed under it (stop every instance first)",
+        description="Makes a new sealing key, re-seals every item's secret fields under it in "
+        "one transaction, and renames the old key server.key.retired-<time> (it still opens "
+        "backups made before). Stop every server over this database first; afterwards copy "
+        "the new server.key to each one's data directory and start them.",
+    ).set_defaults(action="")
     p = admin.add_parser(
         "migrate-data",
         help="copy a SQLite server's data into PostgreSQL, verified",
@@ -174,6 +182,19 @@ def run(args: argparse.Namespace) -> int:
 
     # One sentence for a person at a prompt, not the pool's retry log (the server keeps it).
     logging.getLogger("psycopg.pool").setLevel(logging.CRITICAL)
+    if args.serve_command == "rotate-key":
+        from .app import rotate_server_key
+
+        try:
+            count, retired = rotate_server_key(config)
+        except (SchemaTooNew, DatabaseUnavailable) as exc:
+            print(f"mysafe serve: {exc}", file=sys.stderr)
+            return 1
+        print(f"{count} item(s) re-sealed under a new {config.data_dir / 'server.key'}; the old "
+              f"key is {retired} (it opens backups made before now: keep it with them, or "
+              "delete it). Copy the new server.key (0600) to every other server over this "
+              "database, then start them.")  # fmt: skip
+        return 0
     if args.serve_command == "migrate-data":
         from .migrate import copy_sqlite_to_postgres
 

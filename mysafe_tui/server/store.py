@@ -96,12 +96,21 @@ _LIST_COLUMNS = ", ".join(
 )
 
 
+def _sealing(server_key: bytes) -> Aead:
+    return Aead(hkdf(server_key, b"mysafe-server/items/v1"))
+
+
 class SQLStore(FileStore, ShareStore):
     """The store over one database: a SQLite file beside the server key, or PostgreSQL."""
 
-    def __init__(self, target: Path | str, server_key: bytes, clock: Callable[[], float]) -> None:
+    def __init__(
+        self, target: Path | str, server_key: bytes, clock: Callable[[], float],
+        next_key: bytes | None = None,
+    ) -> None:  # fmt: skip
         super().__init__(target, clock)
-        self._items_aead = Aead(hkdf(server_key, b"mysafe-server/items/v1"))
+        self._items_aead = _sealing(server_key)
+        # A rotation that stopped half-way (`reseal`): items sealed under either key open.
+        self._fallback = _sealing(next_key) if next_key else None
 
     # --- users, groups, access keys, tokens ------------------------------------------------
 
@@ -255,14 +264,31 @@ class SQLStore(FileStore, ShareStore):
         )
 
     def _open(self, row: Any) -> dict[str, Any]:
-        try:
-            raw = self._items_aead.open(
-                row["sealed"], associated_data("item", row["kind"], row["id"])
-            )
-        except AuthenticationFailed:
-            raise ApiError(500, "Unexpected error", status=500) from None
-        value: dict[str, Any] = json.loads(raw)
-        return value
+        ad = associated_data("item", row["kind"], row["id"])
+        for aead in (self._items_aead, self._fallback):
+            if aead is None:
+                continue
+            try:
+                value: dict[str, Any] = json.loads(aead.open(bytes(row["sealed"]), ad))
+                return value
+            except AuthenticationFailed:
+                continue
+        raise ApiError(500, "Unexpected error", status=500)
+
+    def reseal(self, new_key: bytes) -> int:
+        """Every item's sealed fields under `new_key`, in one write transaction (the old key
+        or `new_key` opens each: a rotation that stopped half-way can run again)."""
+        self._fallback = _sealing(new_key)
+        with self._write() as db:
+            rows = db.execute("SELECT id, kind, sealed FROM items").fetchall()
+            new = _sealing(new_key)
+            for row in rows:
+                fields = self._open(row)
+                ad = associated_data("item", row["kind"], row["id"])
+                db.execute("UPDATE items SET sealed = ? WHERE id = ?",
+                           (new.seal(json.dumps(fields).encode(), ad), row["id"]))  # fmt: skip
+        self._items_aead, self._fallback = new, None
+        return len(rows)
 
     _OWNER = "(SELECT name FROM users WHERE id = i.owner_id) AS owner"
     _VISIBLE = f"""
