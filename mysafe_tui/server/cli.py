@@ -141,7 +141,7 @@ def data_dir(args: argparse.Namespace) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        from .app import ServerConfig, create_app, open_store
+        from .app import ServerConfig
         from .database import DatabaseUnavailable, SchemaTooNew
     except ImportError as exc:
         print(
@@ -150,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    if _password_in(args.database) and "--database" in sys.argv:
+    if _password_in(args.database) and args.database != os.environ.get("MYSAFE_DATABASE_URL"):
         print("mysafe serve: --database holds a password, which other users of this host can "
               "read in the process list: put it in ~/.pgpass or PGPASSWORD, or give the URL "
               "in MYSAFE_DATABASE_URL", file=sys.stderr)  # fmt: skip
@@ -164,6 +164,19 @@ def run(args: argparse.Namespace) -> int:
         history_days=max(1, args.history_days),
         extension=not args.no_extension,
     )
+    try:
+        return _dispatch(args, config)
+    except (SchemaTooNew, DatabaseUnavailable) as exc:
+        print(f"mysafe serve: {exc}", file=sys.stderr)
+        return 1
+    except ImportError as exc:  # psycopg, for a postgresql:// database
+        print(f"mysafe serve: {exc}", file=sys.stderr)
+        return 1
+
+
+def _dispatch(args: argparse.Namespace, config: ServerConfig) -> int:
+    from .app import create_app, open_store
+
     if args.serve_command is None:
         try:
             proxies = [str(ipaddress.ip_network(cidr, strict=False)) for cidr in args.trusted_proxy]
@@ -172,12 +185,7 @@ def run(args: argparse.Namespace) -> int:
             return 2
         if args.workers > 1:
             return _serve_workers(config, args.host, args.port, args.workers, proxies)
-        try:
-            app = create_app(config)
-        except (SchemaTooNew, DatabaseUnavailable) as exc:
-            print(f"mysafe serve: {exc}", file=sys.stderr)
-            return 1
-        return _serve(app, args.host, args.port, proxies)
+        return _serve(create_app(config), args.host, args.port, proxies)
     import logging
 
     # One sentence for a person at a prompt, not the pool's retry log (the server keeps it).
@@ -185,11 +193,7 @@ def run(args: argparse.Namespace) -> int:
     if args.serve_command == "rotate-key":
         from .app import rotate_server_key
 
-        try:
-            count, retired = rotate_server_key(config)
-        except (SchemaTooNew, DatabaseUnavailable) as exc:
-            print(f"mysafe serve: {exc}", file=sys.stderr)
-            return 1
+        count, retired = rotate_server_key(config)
         print(f"{count} item(s) re-sealed under a new {config.data_dir / 'server.key'}; the old "
               f"key is {retired} (it opens backups made before now: keep it with them, or "
               "delete it). Copy the new server.key (0600) to every other server over this "
@@ -199,11 +203,7 @@ def run(args: argparse.Namespace) -> int:
         from .migrate import copy_sqlite_to_postgres
 
         return copy_sqlite_to_postgres(args.source, args.target or args.database, config)
-    try:
-        store = open_store(config)
-    except (SchemaTooNew, DatabaseUnavailable) as exc:
-        print(f"mysafe serve: {exc}", file=sys.stderr)
-        return 1
+    store = open_store(config)
     try:
         return _admin(store, args)
     except ApiError as exc:
@@ -261,13 +261,8 @@ def _serve_workers(
     import json
 
     from .app import CONFIG_ENV, open_store
-    from .database import DatabaseUnavailable, SchemaTooNew
 
-    try:
-        open_store(config).close()  # migrations once, and a clear error before the workers
-    except (SchemaTooNew, DatabaseUnavailable) as exc:
-        print(f"mysafe serve: {exc}", file=sys.stderr)
-        return 1
+    open_store(config).close()  # migrations once, and a clear error before the workers
     fields = dataclasses.asdict(config)
     fields.pop("clock")
     fields["data_dir"] = str(config.data_dir)
