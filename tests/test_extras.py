@@ -182,3 +182,20 @@ def test_one_transaction_may_save_an_item_twice_and_keeps_its_attachments(
                       (PW, fields, {"password": "three"}, item.id)])  # fmt: skip
     assert vault.reveal(item.id)["password"] == "three"
     assert [a.name for a in vault.attachments(item.id)] == ["a.txt"]
+
+
+def test_extras_survive_a_passphrase_change_with_a_new_vault_key(
+    run: Run, service: VaultService, tmp_path: Path
+) -> None:
+    (tmp_path / "k").write_bytes(b"key material")
+    item = login(run, service, urls=["https://b.example"],
+                 custom_fields=[{"label": "PIN", "value": "1", "type": "hidden"}])  # fmt: skip
+    run(service.update_item(item.id, {"password": "two"}))
+    run(service.add_attachment(item.id, tmp_path / "k"))
+    run(service.rotate_key(PASSPHRASE))
+    found = run(service.extras(item.id))
+    assert [f.value for f in found.fields] == ["1"] and [h.value for h in found.history] == ["one"]
+    out = tmp_path / "out"
+    out.mkdir()
+    assert run(service.save_attachment(item.id, "k", out)).read_bytes() == b"key material"
+    assert run(service.get(item.id)).urls == ("https://b.example",)

@@ -33,7 +33,6 @@ MAX_FIELDS = 100
 MAX_URLS = 20
 MAX_LABEL = 128
 MAX_VALUE = 64 * 1024
-HISTORY_DEFAULT = 20
 
 
 class FieldType(enum.StrEnum):
@@ -60,9 +59,8 @@ class CustomField:
     def secret(self) -> bool:
         return self.type.secret
 
-    def to_json(self, reveal: bool = True) -> dict[str, str]:
-        value = self.value if reveal or not self.secret else ""
-        return {"label": self.label, "value": value, "type": self.type.value}
+    def to_json(self) -> dict[str, str]:
+        return {"label": self.label, "value": self.value, "type": self.type.value}
 
 
 @dataclass(frozen=True)
