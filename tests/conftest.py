@@ -117,6 +117,24 @@ def database_for(request: pytest.FixtureRequest, backend: str) -> str:
     return cluster.new_database()
 
 
+# `mysafe serve` with and without the extension (a plain senhasegura), and with it over
+# PostgreSQL: the client's sync and sharing tests run against each.
+SERVER_MODES = ["extension", "plain", "extension-postgresql"]
+
+
+def start_in_mode(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> RunningServer:
+    """A server (user "admin") for `request.param`, one of SERVER_MODES."""
+    mode = request.param
+    args = ["--rate-limit", "100000"] + (["--no-extension"] if mode == "plain" else [])
+    backend = "postgresql" if mode.endswith("postgresql") else "sqlite"
+    running = start_server(tmp_path_factory.mktemp(mode), users=("admin",), args=args,
+                           database=database_for(request, backend))  # fmt: skip
+    running.extension = mode.startswith("extension")
+    return running
+
+
 @pytest.fixture(scope="module", params=BACKENDS)
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory

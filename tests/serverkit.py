@@ -48,6 +48,7 @@ class RunningServer:
     keys: dict[str, tuple[str, str]]
     secrets_used: list[str] = field(default_factory=list)
     database: str = ""  # a postgresql:// URL, or "" for the SQLite file in data_dir
+    extension: bool = True  # False: started with --no-extension
 
     def token(self, user: str = "alice") -> str:
         client_id, secret = self.keys[user]

@@ -10,26 +10,21 @@ from pathlib import Path
 import pytest
 from test_cli import Cli
 
-from conftest import FLOOR, PASSPHRASE, database_for
+from conftest import FLOOR, PASSPHRASE, SERVER_MODES, start_in_mode
 from mysafe_tui.core.errors import InvalidInput, NotSupported
 from mysafe_tui.core.models import ItemKind, ItemSummary
 from mysafe_tui.core.settings import Paths
 from mysafe_tui.service import VaultService
-from serverkit import RunningServer, start_server
+from serverkit import RunningServer
 
 NAMES = itertools.count()
 
 
-@pytest.fixture(scope="module", params=["extension", "plain", "extension-postgresql"])
+@pytest.fixture(scope="module", params=SERVER_MODES)
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningServer]:
-    """`mysafe serve` with and without the extension, and with it over PostgreSQL."""
-    args = ["--rate-limit", "100000"] + (["--no-extension"] if request.param == "plain" else [])
-    backend = "postgresql" if request.param.endswith("postgresql") else "sqlite"
-    running = start_server(tmp_path_factory.mktemp(request.param), users=("admin",), args=args,
-                           database=database_for(request, backend))  # fmt: skip
-    running.extension = request.param.startswith("extension")
+    running = start_in_mode(request, tmp_path_factory)
     yield running
     running.stop()
 
@@ -96,7 +91,7 @@ async def test_view_then_edit_then_removed(people: list[Person], server: Running
     seen = await bob.shared("Prod db")
     assert not seen.read_only
     # Only the extension says whose an item is; a plain senhasegura only says "can write".
-    assert seen.access == ("edit" if server.extension else "")  # type: ignore[attr-defined]
+    assert seen.access == ("edit" if server.extension else "")
     await bob.service.update_item(seen.id, {"username": "dba2"})
     assert (await alice.shared("Prod db")).username == "dba2"
 
@@ -155,7 +150,7 @@ async def test_history_says_who_did_what_or_that_the_server_keeps_none(
     made = await alice.service.create_item(
         ItemKind.PASSWORD, {"name": "Vpn", "username": "me", "password": "vpn-S3cret"}
     )
-    if not server.extension:  # type: ignore[attr-defined]
+    if not server.extension:
         with pytest.raises(NotSupported, match="plain senhasegura"):
             await alice.service.history(made.id)
         return
@@ -187,7 +182,7 @@ def test_history_on_the_command_line(server: RunningServer, tmp_path: Path) -> N
     cli.ok("init", "--kdf-profile", "low-memory")
     assert cli("login", server.url, "--client-id", client_id, stdin=secret + "\n").returncode == 0
     cli.ok("add", "note", "--name", "Runbook", stdin="step one\n")
-    if not server.extension:  # type: ignore[attr-defined]
+    if not server.extension:
         assert "plain senhasegura" in cli.fails("history", "Runbook")
         return
     lines = cli.ok("history", "Runbook").splitlines()

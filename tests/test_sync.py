@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import FLOOR, PASSPHRASE, database_for
+from conftest import FLOOR, PASSPHRASE, SERVER_MODES, start_in_mode
 from mysafe_tui.core.errors import (
     AuthenticationError,
     EncryptedSecrets,
@@ -29,21 +29,16 @@ from mysafe_tui.core.models import ItemKind, Secret
 from mysafe_tui.core.settings import Paths
 from mysafe_tui.remote.client import AccessKey, MySafeClient
 from mysafe_tui.service import VaultService
-from serverkit import CountingProxy, RunningServer, Switch, start_server
+from serverkit import CountingProxy, RunningServer, Switch
 
 USERS = itertools.count()
 
 
-@pytest.fixture(scope="module", params=["extension", "plain", "extension-postgresql"])
+@pytest.fixture(scope="module", params=SERVER_MODES)
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningServer]:
-    """`mysafe serve` with and without the extension, and with it over PostgreSQL."""
-    args = ["--rate-limit", "100000"] + (["--no-extension"] if request.param == "plain" else [])
-    backend = "postgresql" if request.param.endswith("postgresql") else "sqlite"
-    running = start_server(tmp_path_factory.mktemp(request.param), users=("admin",), args=args,
-                           database=database_for(request, backend))  # fmt: skip
-    running.extension = request.param.startswith("extension")  # type: ignore[attr-defined]
+    running = start_in_mode(request, tmp_path_factory)
     yield running
     running.stop()
 
@@ -123,7 +118,7 @@ async def by_name(service: VaultService) -> dict[str, Any]:
 async def test_full_then_incremental_sync(server: RunningServer, account: Any, local: Any) -> None:
     key, client = account
     service, _ = local
-    extension = server.extension  # type: ignore[attr-defined]
+    extension = server.extension
     ids = await seed(client, extension)
     await service.create_item(ItemKind.NOTE, {"name": "Local diary", "note": "mine"})
 
@@ -346,7 +341,7 @@ async def test_attached_files_go_to_a_server_that_has_files(
     source = tmp_path / "scan.pdf"
     source.write_bytes(os.urandom(3 * 1024 * 1024 + 17))
     item = await service.attach_file(source, name="Scan")
-    if server.extension:  # type: ignore[attr-defined]
+    if server.extension:
         assert item.remote.startswith("file:")
         remote_id = item.remote.split(":")[1]
         back = b"".join([c async for c in client.download_file(remote_id)])
@@ -370,7 +365,7 @@ async def test_a_big_first_sync_uses_one_bulk_request(
     assert len(items) == 60
     assert (await service.reveal(items["note 42"].id))["note"].reveal() == "body 42"
     bulk_calls = server.log().count("/mysafe-ext/entities/note") - before
-    assert bulk_calls == (1 if server.extension else 0)  # type: ignore[attr-defined]
+    assert bulk_calls == (1 if server.extension else 0)
 
 
 async def test_a_sync_finishes_past_items_the_server_will_not_give(
@@ -380,7 +375,7 @@ async def test_a_sync_finishes_past_items_the_server_will_not_give(
     approval: one such item must not stop the others, nor lose its cached copy."""
     key, client = account
     service, switch = local
-    ids = await seed(client, server.extension)  # type: ignore[attr-defined]
+    ids = await seed(client, server.extension)
     await login(service, server, key)
     await client.update_item("note", ids["wifi"], {"note": "pass: 456"})
     await client.update_item("password", ids["github"], {"password": "rotated"})
@@ -416,7 +411,7 @@ async def test_a_key_that_gets_encrypted_secrets_is_refused_with_the_setting_to_
     application in place of each secret: caching it as the password would be wrong."""
     key, client = account
     service, switch = local
-    await seed(client, server.extension)  # type: ignore[attr-defined]
+    await seed(client, server.extension)
     switch.encrypting = True
     with pytest.raises(EncryptedSecrets, match="encryption of sensitive data"):
         await login(service, server, key)
@@ -443,7 +438,7 @@ async def test_login_and_sync_go_through_the_proxy_given_or_named_by_the_environ
     how: str,
 ) -> None:
     key, client = account
-    await seed(client, server.extension)  # type: ignore[attr-defined]
+    await seed(client, server.extension)
     proxy = CountingProxy()
     try:
         if how == "environment":
@@ -521,7 +516,7 @@ async def test_items_made_before_login_can_be_pushed_to_the_server(
     with pytest.raises(InvalidInput, match="already on the server"):
         await service.push(bank.id)
 
-    if server.extension:  # type: ignore[attr-defined]
+    if server.extension:
         pushed_file = await service.push(attached.id)
         assert pushed_file.remote.startswith("file:")
         file_id = pushed_file.remote.split(":")[1]
@@ -535,9 +530,7 @@ async def test_items_made_before_login_can_be_pushed_to_the_server(
     result = await service.sync()  # pushed items are the server's now: nothing duplicated
     names = sorted(s.name for s in (await by_name(service)).values())
     assert names == ["Bank", "Diary", "report.txt"] and result.removed == 0
-    assert {s.name for s in service.local_only()} == (
-        set() if server.extension else {"report.txt"}  # type: ignore[attr-defined]
-    )
+    assert {s.name for s in service.local_only()} == (set() if server.extension else {"report.txt"})
 
 
 async def test_custom_fields_urls_and_old_passwords_travel_or_stay_here(
@@ -548,7 +541,7 @@ async def test_custom_fields_urls_and_old_passwords_travel_or_stay_here(
     never smuggled into another field."""
     key, client = account
     service, _ = local
-    extension = server.extension  # type: ignore[attr-defined]
+    extension = server.extension
     await login(service, server, key)
     item = await service.create_item(ItemKind.PASSWORD, {
         "name": "Router", "username": "admin", "password": "one", "url": "https://a.example",

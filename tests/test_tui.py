@@ -738,7 +738,7 @@ async def test_actions_that_do_not_apply_are_left_out_of_the_palette(env: Env) -
 
 async def test_import_dialog_reads_first_then_imports_in_one_go(env: Env, tmp_path: Path) -> None:
     """I: pick the format and the file, read (the report, nothing written), then Import."""
-    from textual.widgets import Button, Input, Select, Static
+    from textual.widgets import Button, Static
 
     from mysafe_tui.tui.modals.importer import ImportDialog
     from mysafe_tui.tui.widgets.item_list import ItemList
@@ -748,12 +748,7 @@ async def test_import_dialog_reads_first_then_imports_in_one_go(env: Env, tmp_pa
     app = env.app()
     async with app.run_test(size=(100, 34)) as pilot:
         main = await unlock(app, pilot)
-        await pilot.press("I")
-        await until(pilot, lambda: isinstance(app.screen, ImportDialog))
-        dialog = app.screen
-        dialog.query_one(Select).value = "bitwarden"
-        dialog.query_one("#import-path", Input).value = str(sample)
-        await pilot.press("enter")
+        dialog = await read_in_import_dialog(app, pilot, "bitwarden", sample)
         button = dialog.query_one("#import", Button)
         await until(pilot, lambda: not button.disabled)
         report = str(dialog.query_one("#import-text", Static).render())
@@ -764,22 +759,28 @@ async def test_import_dialog_reads_first_then_imports_in_one_go(env: Env, tmp_pa
         await until(pilot, lambda: "Login Name" in [i.name for i in main.query_one(ItemList).items])
 
 
-async def test_import_dialog_asks_for_a_protected_exports_password(env: Env) -> None:
-    from textual.widgets import Button, Input, Select
-
+async def read_in_import_dialog(app: MySafeApp, pilot: Any, fmt: str, path: Path) -> Any:
+    """I, the format and the file, Enter: the dialog reading it."""
     from mysafe_tui.tui.modals.importer import ImportDialog
+
+    await pilot.press("I")
+    await until(pilot, lambda: isinstance(app.screen, ImportDialog))
+    dialog = app.screen
+    dialog.query_one(Select).value = fmt
+    dialog.query_one("#import-path", Input).value = str(path)
+    await pilot.press("enter")
+    return dialog
+
+
+async def test_import_dialog_asks_for_a_protected_exports_password(env: Env) -> None:
+    from textual.widgets import Button, Input
 
     sample = Path(__file__).parent / "data" / "import" / "bitwarden_encrypted_export.json"
     await env.seed(GITHUB)
     app = env.app()
     async with app.run_test(size=(100, 34)) as pilot:
         await unlock(app, pilot)
-        await pilot.press("I")
-        await until(pilot, lambda: isinstance(app.screen, ImportDialog))
-        dialog = app.screen
-        dialog.query_one(Select).value = "bitwarden"
-        dialog.query_one("#import-path", Input).value = str(sample)
-        await pilot.press("enter")
+        dialog = await read_in_import_dialog(app, pilot, "bitwarden", sample)
         box = dialog.query_one("#import-password", Input)
         await until(pilot, lambda: box.display and box.has_focus)  # asked for, not before
         await pilot.press("a", "enter")

@@ -7,12 +7,11 @@ prompt, never from the command line, and printed only when asked for by name."""
 from __future__ import annotations
 
 import argparse
-import time
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..core.humanize import size
+from ..core.humanize import moment, size
 from .items import kind_arg
 from .output import ProgressLine, q, raw_or_printable, say
 
@@ -214,6 +213,5 @@ async def cmd_old_passwords(args: argparse.Namespace, service: VaultService) -> 
         say(f"'{q(item.name)}' keeps no old passwords.")
     else:
         for n, old in enumerate(history, 1):
-            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(old.date))
-            print(f"{n:>3}  until {when}  {MASK}")
+            print(f"{n:>3}  until {moment(old.date)}  {MASK}")
     return 0

@@ -7,10 +7,10 @@ import getpass
 import json
 import os
 import sys
-import time
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import InvalidInput, MySafeError
+from ..core.humanize import moment
 from .agent import agent_status, describe
 from .output import q, say
 
@@ -253,11 +253,7 @@ async def cmd_status(args: argparse.Namespace, service: VaultService) -> int:
         print("Server:    none (a local vault; 'mysafe login URL' binds it to a server)")
         print(f"Links:     {links}")
         return 0
-    when = (
-        time.strftime("%Y-%m-%d %H:%M", time.localtime(status.last_sync))
-        if (status.last_sync)
-        else "never"
-    )
+    when = moment(status.last_sync) if status.last_sync else "never"
     print(f"Server:    {q(status.url)} (client id {q(status.client_id)})")
     if status.insecure:
         print("TLS:       NOT VERIFIED (logged in with --insecure)")
@@ -296,7 +292,7 @@ async def cmd_share(args: argparse.Namespace, service: VaultService) -> int:
         password=password,
         label=args.label,
     )
-    expires = time.strftime("%Y-%m-%d %H:%M", time.localtime(created.expires_at))
+    expires = moment(created.expires_at)
     if args.json:
         print(
             json.dumps(

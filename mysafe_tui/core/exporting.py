@@ -63,10 +63,6 @@ def _shown(entries: list[Entry], exported: Exported, *, trash: bool) -> list[Ent
     return kept
 
 
-def _more(item: ItemSummary, secret: dict[str, str]) -> Extras:
-    return Extras.of(secret, item.urls)
-
-
 def _not_carried(exported: Exported, item: ItemSummary, what: list[tuple[str, int]]) -> None:
     for label, count in what:
         if count:
@@ -90,7 +86,7 @@ def _bitwarden(entries: list[Entry], password: str | None) -> Exported:
     folders: dict[str, str] = {}
     items = []
     for item, secret, files in _shown(entries, exported, trash=False):
-        more = _more(item, secret)
+        more = Extras.of(secret, item.urls)
         _not_carried(exported, item, [("attachments", len(files))])
         folder = item.tags[0] if item.tags else ""
         if folder and folder not in folders:
@@ -147,7 +143,7 @@ def _csv(entries: list[Entry]) -> Exported:
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for item, secret, files in _shown(entries, exported, trash=False):
-        more = _more(item, secret)
+        more = Extras.of(secret, item.urls)
         _not_carried(exported, item, [("custom fields", len(more.fields)),
                                       ("more URLs", len(more.urls)),
                                       ("old passwords", len(more.history)),
@@ -220,7 +216,7 @@ def _keepass(entries: list[Entry], password: str) -> Exported:
                     if seed.lower().startswith("otpauth://")
                     else (f"otpauth://totp/{quote(item.name)}?secret={seed.replace(' ', '')}")
                 )
-            _keepass_more(kp, entry, item, _more(item, secret), files)
+            _keepass_more(kp, entry, Extras.of(secret, item.urls), files)
             exported.count += 1
         if trash is not None:  # pykeepass has no setter: the Meta element KeePass reads
             import base64
@@ -237,9 +233,7 @@ def _keepass(entries: list[Entry], password: str) -> Exported:
 _KEEPASS_NAMES = {"title", "username", "password", "url", "notes", "otp"}
 
 
-def _keepass_more(
-    kp: Any, entry: Any, item: ItemSummary, more: Extras, files: list[tuple[str, bytes]]
-) -> None:
+def _keepass_more(kp: Any, entry: Any, more: Extras, files: list[tuple[str, bytes]]) -> None:
     """Custom fields as the entry's own strings (hidden ones protected), more URLs as
     KP2A_URL strings (KeePassXC and KeePass2Android read them), old passwords as history
     entries with their dates, attachments as the database's binaries."""

@@ -25,7 +25,7 @@ ATTACHMENTS = "attachments"  # secret key: [{"id", "name", "size", "media_type",
 RESERVED = (CUSTOM, HISTORY, ATTACHMENTS)
 # What `mysafe serve` keeps for every kind beside the kind's own fields (its extension); a plain
 # senhasegura has no place for them, so they stay in this device's cache. Attachments are
-# file content: they never go to a server (docs/sync.md).
+# file content: they never go to a server (docs/api.md, "extras").
 WIRE = ("urls", CUSTOM, HISTORY)
 SECRET_WIRE = (CUSTOM, HISTORY)  # left out where a server leaves secrets out
 

@@ -14,6 +14,11 @@ def size(count: float) -> str:
     return ""
 
 
+def moment(when: float) -> str:
+    """`2026-12-01 21:08`, local time."""
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(when))
+
+
 def ago(when: float | None, *, compact: bool = False, now: float | None = None) -> str:
     """`just now`, `5 min ago`, `3 h ago`, `2 days ago` (`5m ago`... when `compact`, for a
     narrow column); `never` for no time at all."""

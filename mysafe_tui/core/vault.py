@@ -63,6 +63,7 @@ from .extras import (
     CUSTOM,
     HISTORY,
     Attachment,
+    Extras,
     encode_attachments,
     parse_attachments,
     parse_fields,
@@ -387,6 +388,10 @@ class Vault:
         """The files kept on an item (with the keys that open them)."""
         return parse_attachments(self._open_secret(item_id).get(ATTACHMENTS, ""))
 
+    def extras(self, item_id: str, urls: Sequence[str] = ()) -> Extras:
+        """Custom fields, old passwords and attachments (one decryption), with `urls`."""
+        return Extras.of(self._open_secret(item_id), urls)
+
     def read_meta(self, name: str) -> dict[str, str] | None:
         """A vault-level record (e.g. "remote", the server binding), or None if there is none."""
         self._require_unlocked()
@@ -509,11 +514,9 @@ class Vault:
         """Keep a file on an item: its content encrypted like a file item's, under a key of
         its own, and the item's list of attachments, in one transaction."""
         with self._writing() as pending:
-            old = self._known(pending, item_id)
-            if old is None:
-                raise ItemNotFound(f"no item with id {item_id}")
+            item, internal, current = self._attachments_of(pending, item_id)
             added = self._attachment(item_id, name, media_type, chunks, progress)
-            self._set_attachments(pending, old, (*self.attachments(item_id), added))
+            self._set_attachments(pending, item, internal, (*current, added))
         return added
 
     def _attachment(
@@ -530,21 +533,29 @@ class Vault:
 
     def remove_attachment(self, item_id: str, attachment_id: str) -> None:
         with self._writing() as pending:
-            old = self._known(pending, item_id)
-            if old is None:
-                raise ItemNotFound(f"no item with id {item_id}")
-            attachments = self.attachments(item_id)
-            for gone in (a for a in attachments if a.id == attachment_id):
+            item, internal, current = self._attachments_of(pending, item_id)
+            for gone in (a for a in current if a.id == attachment_id):
                 self._conn.execute(
                     "DELETE FROM chunks WHERE item_id = ? AND file_id = ?", (item_id, gone.file_id)
                 )
-            kept = tuple(a for a in attachments if a.id != attachment_id)
-            self._set_attachments(pending, old, kept)
+            kept = tuple(a for a in current if a.id != attachment_id)
+            self._set_attachments(pending, item, internal, kept)
+
+    def _attachments_of(
+        self, pending: Pending, item_id: str
+    ) -> tuple[ItemSummary, dict[str, str], tuple[Attachment, ...]]:
+        """Inside a write: the item, its whole secret part and its attachments."""
+        item = self._known(pending, item_id)
+        if item is None:
+            raise ItemNotFound(f"no item with id {item_id}")
+        internal = self._internal(pending, item_id)
+        return item, internal, parse_attachments(internal.get(ATTACHMENTS, ""))
 
     def _set_attachments(
-        self, pending: Pending, item: ItemSummary, attachments: tuple[Attachment, ...]
-    ) -> None:
-        secret = {**self._open_secret(item.id), ATTACHMENTS: encode_attachments(attachments)}
+        self, pending: Pending, item: ItemSummary, internal: dict[str, str],
+        attachments: tuple[Attachment, ...],
+    ) -> None:  # fmt: skip
+        secret = {**internal, ATTACHMENTS: encode_attachments(attachments)}
         fields = {k: v for k, v in item._asdict().items()
                   if k not in ("id", "kind", "version", "created", "updated")}  # fmt: skip
         self._put(pending, item.kind, fields, secret, item.id, new_id=item.id)

@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..core.crypto import KEY_LEN
-from ..core.fsutil import write_new
+from ..core.fsutil import fsync_directory, write_atomic
 from . import files, items, shares
 from .history import DEFAULT_DAYS, FLUSH_SECONDS, HistoryLog
 from .http import authenticated, envelope, history_of, store_of
@@ -61,7 +61,7 @@ def rotate_server_key(config: ServerConfig) -> tuple[int, Path]:
     server_key(data)
     pending = data / NEXT_KEY
     if not pending.is_file():
-        write_new(data, NEXT_KEY, os.urandom(KEY_LEN))
+        write_atomic(pending, os.urandom(KEY_LEN), 0o600, overwrite=False)
     store = open_store(config)
     try:
         count = store.reseal(pending.read_bytes())
@@ -70,11 +70,7 @@ def rotate_server_key(config: ServerConfig) -> tuple[int, Path]:
     retired = data / f"server.key.retired-{time.strftime('%Y%m%d-%H%M%S')}"
     os.replace(data / "server.key", retired)
     os.replace(pending, data / "server.key")
-    fd = os.open(data, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_directory(data)
     return count, retired
 
 

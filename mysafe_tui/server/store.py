@@ -278,16 +278,13 @@ class SQLStore(FileStore, ShareStore):
     def reseal(self, new_key: bytes) -> int:
         """Every item's sealed fields under `new_key`, in one write transaction (the old key
         or `new_key` opens each: a rotation that stopped half-way can run again)."""
-        self._fallback = _sealing(new_key)
+        self._items_aead, self._fallback = _sealing(new_key), self._items_aead
         with self._write() as db:
             rows = db.execute("SELECT id, kind, sealed FROM items").fetchall()
-            new = _sealing(new_key)
             for row in rows:
-                fields = self._open(row)
-                ad = associated_data("item", row["kind"], row["id"])
-                db.execute("UPDATE items SET sealed = ? WHERE id = ?",
-                           (new.seal(json.dumps(fields).encode(), ad), row["id"]))  # fmt: skip
-        self._items_aead, self._fallback = new, None
+                sealed = self._seal(row["kind"], row["id"], self._open(row))
+                db.execute("UPDATE items SET sealed = ? WHERE id = ?", (sealed, row["id"]))
+        self._fallback = None
         return len(rows)
 
     _OWNER = "(SELECT name FROM users WHERE id = i.owner_id) AS owner"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import os
 import shlex
 import time
@@ -466,11 +465,8 @@ class VaultService:
     async def extras(self, item_id: str) -> Extras:
         """Custom fields, more URLs, old passwords and attachments (decrypted; keep them off
         the screen until asked, like any secret)."""
-        item = self._store.get(item_id)
-        secret = await self._store.reveal(item_id)
-        found = Extras.of(secret, item.urls)
-        attachments = await self._store.run(self._store.vault.attachments, item_id)
-        return dataclasses.replace(found, attachments=attachments)
+        urls = self._store.get(item_id).urls
+        return await self._store.run(self._store.vault.extras, item_id, urls)
 
     async def set_field(
         self, item_id: str, label: str, value: str, type: str | None = None
@@ -501,13 +497,8 @@ class VaultService:
         if not 0 <= index < len(history):
             raise InvalidInput(f"the item has {len(history)} old passwords")
         chosen = history[index]
-        saved = await self.update_item(item_id, {"password": chosen.value})
-        secret = await self._store.reveal(item_id)
-        kept = [h for h in extras.parse_history(secret.get(extras.HISTORY, "")) if h != chosen]
-        return await self._store.save_item(
-            saved.kind, summary_fields(saved),
-            {**secret, extras.HISTORY: extras.encode_history(kept)}, item_id,
-        )  # fmt: skip
+        others = [h for n, h in enumerate(history) if n != index]  # the current one joins them
+        return await self.update_item(item_id, {"password": chosen.value, extras.HISTORY: others})
 
     async def add_attachment(
         self, item_id: str, path: Path, progress: Progress | None = None
@@ -686,11 +677,12 @@ class VaultService:
             return (await self.reveal(item_id))[field].reveal(), field_label(field)
         if field in spec.summary or field == "id":
             return item.field(field), field_label(field)
-        custom = (await self.extras(item_id)).fields
-        found = next((f for f in custom if f.label.casefold() == field.strip().casefold()), None)
+        custom = await self.extras(item_id)
+        found = custom.field(field)
         if found is not None:  # a custom field, by its label
             return found.value, found.label
-        known = ", ".join(("id", *spec.summary, *spec.secret, "totp", *(f.label for f in custom)))
+        known = ", ".join(("id", *spec.summary, *spec.secret, "totp",
+                           *(f.label for f in custom.fields)))  # fmt: skip
         raise InvalidInput(f"{item.kind.noun} has no field '{field}' ({known})")
 
     async def copy_field(self, item_id: str, field: str) -> str:
@@ -871,14 +863,9 @@ class VaultService:
         vault, keeps = self._store.vault, self.server_keeps_extras()
 
         def work() -> list[tuple[ItemSummary, list[str]]]:
-            found = []
-            for item in vault.summaries.values():
-                if item.remote and item.active:
-                    held = Extras.of(vault.reveal(item.id), item.urls)
-                    held = dataclasses.replace(held, attachments=vault.attachments(item.id))
-                    if what := held.kept_locally(keeps):
-                        found.append((item, what))
-            return found
+            on_server = (i for i in vault.summaries.values() if i.remote and i.active)
+            held = ((i, vault.extras(i.id, i.urls).kept_locally(keeps)) for i in on_server)
+            return [(item, what) for item, what in held if what]
 
         return await self._store.run(work)
 

@@ -6,7 +6,6 @@ came from a person, an import or a server, so every cell is `Text`, never markup
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from textual.widgets import Button, DataTable, Input, Label, Select
 
 from ...core.errors import MySafeError
 from ...core.extras import Extras, FieldType
-from ...core.humanize import size
+from ...core.humanize import moment, size
 from ...core.models import ItemSummary
 from ...service import VaultService
 from ..text import plain, printable
@@ -99,8 +98,7 @@ class ExtrasDialog(ModalScreen[bool]):
         for n, a in enumerate(found.attachments):
             self._add(("file", n), "file", a.name, f"{size(a.size)} {a.media_type}")
         for n, old in enumerate(found.history):
-            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(old.date))
-            self._add(("old", n), "old", f"until {when}", old.value if show else MASK)
+            self._add(("old", n), "old", f"until {moment(old.date)}", old.value if show else MASK)
         held = found.kept_locally(self.service.server_keeps_extras()) if self.item.remote else []
         if held:
             self.say(f"Kept on this device only (the server has no place for them): "

@@ -3,8 +3,6 @@ kept it; or why there is none to show (a plain senhasegura keeps it in its own r
 
 from __future__ import annotations
 
-import time
-
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -14,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Label
 
 from ...core.errors import MySafeError
+from ...core.humanize import moment
 from ...core.models import ItemSummary
 from ...service import VaultService
 from ..text import plain, printable
@@ -59,7 +58,7 @@ class HistoryDialog(ModalScreen[None]):
             # Text, never str: a DataTable reads a str cell as markup, and these came from
             # a server.
             table.add_row(
-                Text(time.strftime("%Y-%m-%d %H:%M", time.localtime(event.at))),
+                Text(moment(event.at)),
                 *(
                     Text(printable(value))
                     for value in (

@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import datetime
-
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
 from ...core.extras import Extras
-from ...core.humanize import size
+from ...core.humanize import moment, size
 from ...core.models import FIELDS, SPECS, ItemKind, ItemSummary, Secret, TotpCode, field_label
 from ..text import printable
 from .item_list import describe
 
 MASK = "••••••••••"
 KEYS = {"password": "c", "username": "u", "client_secret": "c", "note": "c"}
-
-
-def _when(ts: float) -> str:
-    return datetime.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
 
 
 class DetailPane(Static):
@@ -125,7 +119,7 @@ class DetailPane(Static):
         parts += [
             Text(""),
             Text(
-                f"Created {_when(item.created)}  ·  updated {_when(item.updated)}  ·  "
+                f"Created {moment(item.created)}  ·  updated {moment(item.updated)}  ·  "
                 f"version {item.version}",
                 style="dim",
             ),  # fmt: skip
