@@ -39,11 +39,14 @@ def run(argv: list[str]) -> int:
             return 2
         profile = args.profile if args.command is None else None
     if profile is not None:
-        try:
-            return launch_tui(profile)
-        except MySafeError as exc:
-            say(f"mysafe: {exc}")
-            return 1
+        from .prompts import unseen_typing
+
+        with unseen_typing():
+            try:
+                return launch_tui(profile)
+            except MySafeError as exc:
+                say(f"mysafe: {exc}")
+                return 1
 
     if args.command == "serve":  # runs its own event loop (uvicorn)
         from ..server.cli import run as serve

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import os
 import sys
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.errors import InvalidInput, MySafeError
 from ..core.humanize import moment
+from . import prompts
 from .agent import agent_status, describe
 from .output import q, say
 
@@ -128,7 +128,7 @@ def _client_secret() -> str:
         if not secret:
             raise InvalidInput("the client secret on standard input is empty")
         return secret
-    return getpass.getpass("Client secret: ")
+    return prompts.ask("Client secret: ", hidden=True)
 
 
 def _access_key(args: argparse.Namespace) -> tuple[str, str, str]:
@@ -140,7 +140,7 @@ def _access_key(args: argparse.Namespace) -> tuple[str, str, str]:
     if not client_id:
         if not sys.stdin.isatty():
             raise InvalidInput("give --client-id or $SENHASEGURA_CLIENT_ID")
-        client_id = input("Client id: ").strip()
+        client_id = prompts.ask("Client id: ", hidden=False).strip()
     return url, client_id, _client_secret()
 
 
@@ -389,7 +389,7 @@ async def cmd_open(args: argparse.Namespace, service: VaultService) -> int:
         if not sys.stdin.isatty():
             password = sys.stdin.readline().rstrip("\r\n")
         else:
-            password = getpass.getpass("This link has a password: ")
+            password = prompts.ask("This link has a password: ", hidden=True)
         if not password:
             raise InvalidInput("this link needs a password and none was given; nothing was spent")
         return password

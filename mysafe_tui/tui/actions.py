@@ -136,6 +136,34 @@ ACTIONS: tuple[Action, ...] = (
     Action("shares", "O", "shares", "Share links",
            "your share links: views, expiry; x revokes, c copies again", "Server"),
 )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FieldKey:
+    keys: str  # Textual's spelling, comma-separated
+    action: str  # an action of Textual's Input
+    help: str
+    wins: str = ""  # where another binding takes the same key first
+
+
+# Line-editing keys of every text field, as in bash's readline and pass's pinentry (the key
+# router in tui/keyboard.py applies them to whichever Input has the focus). They come before
+# the Input's own bindings and the screen's, after priority bindings. In a hidden field the
+# word keys act on the whole line: they would tell where the words of a password end.
+FIELD_KEYS: tuple[FieldKey, ...] = (
+    FieldKey("ctrl+a,home", "home", "start of the line"),
+    FieldKey("ctrl+e,end", "end", "end of the line"),
+    FieldKey("ctrl+b", "cursor_left", "back one character"),
+    FieldKey("ctrl+f", "cursor_right", "forward one character",
+             wins="in the list's filter ctrl+f searches the notes' text"),
+    FieldKey("alt+b", "cursor_left_word", "back one word"),
+    FieldKey("alt+f", "cursor_right_word", "forward one word"),
+    FieldKey("ctrl+k", "delete_right_all", "delete to the end of the line"),
+    FieldKey("ctrl+u", "delete_left_all", "delete to the start of the line"),
+    FieldKey("ctrl+w", "delete_left_word", "delete the word before the cursor"),
+    FieldKey("ctrl+d", "delete_right", "delete the character under the cursor"),
+)  # fmt: skip
+
 BY_ID = {action.id: action for action in ACTIONS}
 BY_NAME = {action.action.split("(")[0]: action for action in ACTIONS if action.on == "main"}
 

@@ -23,6 +23,7 @@ from ..core.models import ItemKind, ItemSummary
 from ..service import VaultService
 from .actions import ACTIONS, bindings, keys_of, unknown_ids
 from .commands import ItemCommands
+from .keyboard import KeyRouter
 from .lifeline import SIGNALS, Lifeline
 from .screens.unlock import CreateVaultScreen, UnlockScreen
 from .text import ControlFilter, printable
@@ -59,9 +60,7 @@ class MySafeApp(App[None]):
     COMMANDS = App.COMMANDS | {ItemCommands}
     BINDINGS = [
         *bindings("app"),
-        # Priority: focus moves the moment the key arrives, before the keys behind it in a
-        # burst (a paste, tmux send-keys, a laggy SSH link) are handed to the focused field.
-        # As ordinary bindings they ran after those keys had already gone to the old field.
+        # Priority: focus moves before the focused widget sees the key (tui/keyboard.py).
         Binding("tab", "focus_next", show=False, priority=True),
         Binding("shift+tab", "focus_previous", show=False, priority=True),
     ]
@@ -72,6 +71,7 @@ class MySafeApp(App[None]):
     ) -> None:
         super().__init__()
         self._control_filter = ControlFilter()
+        self.keys = KeyRouter(self)
         self._lifeline: Lifeline | None = None
         self.service = service
         self.clock = clock
@@ -111,7 +111,13 @@ class MySafeApp(App[None]):
             | events.Paste,
         ):
             self.last_activity = self.clock()
+        if isinstance(event, events.Key | events.Paste) and not event.is_forwarded:
+            await self.keys.route(event)  # in arrival order, typed ahead if need be
+            return
         await super().on_event(event)
+
+    async def on_descendant_focus(self) -> None:
+        await self.keys.flush()  # a screen took the focus: what was typed ahead goes there
 
     def tick(self) -> None:
         """Once a second: clear the clipboard when due, lock when idle, update countdowns."""

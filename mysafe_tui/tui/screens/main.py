@@ -45,6 +45,9 @@ class MainScreen(Screen[None]):
 
     CSS_PATH = "main.tcss"
     BINDINGS = bindings("main")
+    # Keys typed before the list has the focus come here (on_key): a "/query" filters, the
+    # rest is dropped, never taken as the list's one-key commands.
+    TAKES_KEYS_AHEAD = True
 
     # What the list shows; a change searches again (the watchers below).
     tab = reactive("password", init=False)  # a kind's value, or "trash"
