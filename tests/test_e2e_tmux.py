@@ -7,78 +7,24 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tmuxkit import MYSAFE, PASSPHRASE, Terminal, burst, seeded, start, stop
 
 from conftest import wait_for_exit
 
 # Real terminals, sshd and browsers: the full suite (CI) runs them; `-m "not slow"` skips.
 pytestmark = pytest.mark.slow
 
-MYSAFE = str(Path(sys.executable).parent / "mysafe")
-PASSPHRASE = "correct horse battery staple"
 
 if shutil.which("tmux") is None:
     if os.environ.get("CI"):
         raise RuntimeError("CI must install tmux (.ci/run does)")
     pytest.skip("tmux is not installed", allow_module_level=True)
-
-
-class Terminal:
-    def __init__(self, socket: str, session: str) -> None:
-        self.base = ["tmux", "-L", socket]
-        self.session = session
-
-    def keys(self, *keys: str, literal: bool = False) -> None:
-        flag = ["-l"] if literal else []
-        subprocess.run([*self.base, "send-keys", "-t", self.session, *flag, *keys], check=True)
-        time.sleep(0.15)
-
-    def type(self, text: str) -> None:
-        self.keys(text, literal=True)
-
-    def screen(self) -> str:
-        out = subprocess.run([*self.base, "capture-pane", "-p", "-t", self.session],
-                             capture_output=True, text=True)  # fmt: skip
-        return out.stdout
-
-    def wait_for(self, text: str, timeout: float = 20) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            screen = self.screen()
-            if text in screen:
-                return screen
-            time.sleep(0.1)
-        raise AssertionError(f"{text!r} never appeared; the screen was:\n{self.screen()}")
-
-    def pane_pids(self) -> list[int]:
-        out = subprocess.run([*self.base, "list-panes", "-a", "-F", "#{pane_pid}"],
-                             capture_output=True, text=True, check=True)  # fmt: skip
-        return [int(pid) for pid in out.stdout.split()]
-
-    def alive(self) -> bool:
-        result = subprocess.run([*self.base, "has-session", "-t", self.session],
-                                capture_output=True)  # fmt: skip
-        return result.returncode == 0
-
-
-def start(tmp_path: Path, *args: str) -> Terminal:
-    """`mysafe ARGS` in a new 100x30 tmux session on a vault home under `tmp_path`."""
-    socket, session = f"mysafe-test-{uuid.uuid4().hex[:8]}", "app"
-    home = tmp_path / "home"
-    command = " ".join([f"env MYSAFE_HOME={home} {MYSAFE}", *args])
-    subprocess.run(["tmux", "-L", socket, "new-session", "-d", "-s", session, "-x", "100",
-                    "-y", "30", command], check=True)  # fmt: skip
-    return Terminal(socket, session)
-
-
-def stop(term: Terminal) -> None:
-    subprocess.run([*term.base, "kill-server"], capture_output=True)
 
 
 @pytest.fixture
@@ -139,10 +85,10 @@ def test_profile_option_opens_that_profiles_vault(tmp_path: Path) -> None:
         stop(term)
 
 
-def test_passphrase_enter_and_a_filter_typed_in_one_burst(tmp_path: Path) -> None:
+def test_passphrase_enter_and_a_filter_typed_in_oneburst(tmp_path: Path) -> None:
     """What a fast typist or `tmux send-keys` delivers: the keys after Enter are no part of
     the passphrase; they filter the list once it is there."""
-    _seeded(tmp_path, ("GitHub", "pw"), ("Bank", "pw"))
+    seeded(tmp_path, ("GitHub", "pw"), ("Bank", "pw"))
     term = start(tmp_path)
     try:
         term.wait_for("Passphrase")
@@ -155,26 +101,9 @@ def test_passphrase_enter_and_a_filter_typed_in_one_burst(tmp_path: Path) -> Non
         stop(term)
 
 
-def _seeded(tmp_path: Path, *items: tuple[str, str]) -> None:
-    env = {**os.environ, "MYSAFE_HOME": str(tmp_path / "home")}
-    secret = tmp_path / "pass"
-    secret.write_text(PASSPHRASE)
-    cli = [MYSAFE, "--passphrase-file", str(secret)]
-    subprocess.run([*cli, "init", "--kdf-profile", "low-memory"], env=env, check=True,
-                   capture_output=True)  # fmt: skip
-    for name, password in items:
-        subprocess.run([*cli, "add", "password", "--name", name, "--username", "me"], env=env,
-                       input=password, text=True, check=True, capture_output=True)  # fmt: skip
-
-
-def _burst(term: Terminal, *keys: str) -> None:
-    """Keys in one send-keys call: what a paste, a fast typist or a laggy link delivers."""
-    subprocess.run([*term.base, "send-keys", "-t", term.session, *keys], check=True)
-
-
 def test_keys_after_slash_in_one_burst_only_filter(tmp_path: Path) -> None:
     """'/cred' at once: c, r, e, d must not copy, reveal, edit or trash; they are the filter."""
-    _seeded(tmp_path, ("AWS", "aws-S3cret-pw"), ("Credit card", "cc-pw"))
+    seeded(tmp_path, ("AWS", "aws-S3cret-pw"), ("Credit card", "cc-pw"))
     term = start(tmp_path)
     try:
         term.wait_for("Passphrase")
@@ -182,7 +111,7 @@ def test_keys_after_slash_in_one_burst_only_filter(tmp_path: Path) -> None:
         term.keys("Enter")
         term.wait_for("AWS")
         for _ in range(5):
-            _burst(term, "-l", "/cred")
+            burst(term, "-l", "/cred")
             screen = term.wait_for("Credit card")
             assert "AWS" not in screen.split("Credit card")[0].split("\n")[-1]
             assert "trash?" not in screen and "Edit password" not in screen
@@ -199,15 +128,15 @@ def test_a_whole_form_typed_in_one_burst_lands_field_by_field(tmp_path: Path) ->
     term = start(tmp_path)
     try:
         term.wait_for("Choose a passphrase")
-        _burst(term, "-l", PASSPHRASE)
-        _burst(term, "Enter", PASSPHRASE)  # Enter moves to the second box at once
-        _burst(term, "Enter")
+        burst(term, "-l", PASSPHRASE)
+        burst(term, "Enter", PASSPHRASE)  # Enter moves to the second box at once
+        burst(term, "Enter")
         term.wait_for("No passwords yet")
-        _burst(term, "n")
+        burst(term, "n")
         term.wait_for("New password")
         # Back with shift+tab, then on: a field entered by tab has its text selected, so
         # typing replaces it, exactly as for a slow typist.
-        _burst(term, "Aaa", "Tab", "bbb", "BTab", "Xx", "Tab", "yy", "Tab", "Ccc-9!xQ-long",
+        burst(term, "Aaa", "Tab", "bbb", "BTab", "Xx", "Tab", "yy", "Tab", "Ccc-9!xQ-long",
                "Tab", "https://example.com", "Tab", "JBSWY3DPEHPK3PXP", "C-s")  # fmt: skip
         term.wait_for("Saved 'Xx'")
     finally:
@@ -225,7 +154,7 @@ def test_a_whole_form_typed_in_one_burst_lands_field_by_field(tmp_path: Path) ->
 def test_killing_tmux_with_no_client_attached_leaves_no_process(tmp_path: Path) -> None:
     """mysafe as a pane's own command, the server killed while detached: the pane's terminal
     is gone; the process must go too (it used to hang in Textual's shutdown for good)."""
-    _seeded(tmp_path, ("AWS", "aws-pw"))
+    seeded(tmp_path, ("AWS", "aws-pw"))
     for _ in range(3):
         term = start(tmp_path)
         term.wait_for("Passphrase")
@@ -243,7 +172,7 @@ def test_cli_copy_in_tmux_lands_in_tmux_and_a_detached_clearer_clears_it(
 ) -> None:
     """`mysafe copy` exits at once; what it copied is cleared after the set time by the
     small process it left behind."""
-    _seeded(tmp_path, ("Github", "gh-S3cret-pw"))
+    seeded(tmp_path, ("Github", "gh-S3cret-pw"))
     home = tmp_path / "home"
     (home / "settings.json").write_text(json.dumps({"clear_seconds": 5}))
     passfile = tmp_path / "pass"

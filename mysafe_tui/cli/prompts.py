@@ -94,9 +94,7 @@ def _on_interrupt(handler: Any) -> Any:
         return None
 
 
-def _leave(
-    fd: int | None, saved: list[Any] | None = None, why: str = "interrupted"
-) -> NoReturn:
+def _leave(fd: int | None, saved: list[Any] | None = None, why: str = "interrupted") -> NoReturn:
     """Ctrl-C or Ctrl-D at a prompt: the terminal as it was, one line, rc 130, now (a
     thread still deriving a key is not waited for)."""
     if fd is not None and saved is not None:

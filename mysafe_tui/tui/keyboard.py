@@ -17,7 +17,10 @@ let run dry, so a focus that just arrived (which selects a field's text) comes f
 
 Type-ahead: keys that arrive before a new screen has its focus (before the first paint, or
 right behind the key that opened a dialog) are kept, a bounded number, and replayed into it
-once the focus is there. A screen that takes early keys itself says so (TAKES_KEYS_AHEAD).
+once the focus is there. A key whose binding starts work in the background (a worker: most
+dialogs open from one, a save ends in one) holds the keys behind it until that work has
+opened its screen or ended, as a slow typist would have waited for it. A screen that takes
+early keys itself says so (TAKES_KEYS_AHEAD).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 from weakref import WeakSet
 
@@ -33,6 +37,7 @@ from textual.app import App
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Input
+from textual.worker import Worker
 
 from .actions import FIELD_KEYS
 
@@ -55,6 +60,10 @@ class KeyRouter:
         self.ahead: deque[TypedEvent] = deque()
         self._open: WeakSet[Screen[Any]] = WeakSet()  # screens that have taken keys
         self._release: Timer | None = None
+        # Work started by a key, and the screen it was typed on: keys wait behind it.
+        self._waiting: tuple[Screen[Any] | None, list[Worker[Any]]] = (None, [])
+        self._watched: WeakSet[Screen[Any]] = WeakSet()  # screens awaited to mount
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def route(self, event: TypedEvent) -> None:
         if isinstance(event, events.Key) and event.key == "ctrl+j":
@@ -71,7 +80,7 @@ class KeyRouter:
         await self._deliver(event)
 
     async def flush(self) -> None:
-        """Replay what was typed ahead, once the screen can take it (called on every focus)."""
+        """Replay what was typed ahead, once the screen can take it."""
         while self.ahead and self._ready():
             await self._deliver(self.ahead.popleft())
         if not self.ahead and self._release is not None:
@@ -79,24 +88,45 @@ class KeyRouter:
             self._release = None
 
     async def _release_all(self) -> None:
-        """No focus came in time: the screen gets the keys as they are."""
+        """Nothing opened in time: the screen gets the keys as it is."""
         self._release = None
         self._open.add(self.app.screen)
+        self._waiting = (None, [])
         await self.flush()
 
     def _ready(self) -> bool:
         screen = self.app.screen
+        typed_on, work = self._waiting
+        if work:
+            if screen is typed_on and not all(worker.is_finished for worker in work):
+                return False
+            self._waiting = (None, [])
         if screen in self._open:
             return True
-        if screen.id == "_default" or not screen.is_mounted:
-            return False  # the app's first screen, or one that is still being built
-        if getattr(screen, "TAKES_KEYS_AHEAD", False) or screen.focused is not None:
+        if getattr(screen, "TAKES_KEYS_AHEAD", False):
             self._open.add(screen)
             return True
-        if not screen.focus_chain:  # nothing to focus: keys go to the screen itself
-            self._open.add(screen)
-            return True
+        if screen not in self._watched:
+            self._watched.add(screen)
+            self._spawn(self._open_when_mounted(screen))
         return False
+
+    async def _open_when_mounted(self, screen: Screen[Any]) -> None:
+        with contextlib.suppress(TimeoutError):  # never mounted (dismissed at once): let go
+            await asyncio.wait_for(screen._mounted_event.wait(), RELEASE_AFTER)
+        # What the screen asked for as it mounted (its focus: Widget.focus is a call_later of
+        # the App's) is in the App's queue now; this goes behind it.
+        self.app.call_later(self._opened, screen)
+
+    async def _opened(self, screen: Screen[Any]) -> None:
+        if screen.id != "_default":  # the app's first, empty screen: keys wait for the next
+            self._open.add(screen)
+        await self.flush()
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)  # a task nothing refers to may be collected
+        task.add_done_callback(self._tasks.discard)
 
     async def _deliver(self, event: TypedEvent) -> None:
         app = self.app
@@ -123,7 +153,18 @@ class KeyRouter:
         if isinstance(focused, Input) and action is not None:
             await focused.run_action(action)
             return
+        started = set(app.workers)
         await app._dispatch_message(event)  # bindings from the focused widget up, the App's
+        work = [worker for worker in app.workers if worker not in started]
+        if work:
+            self._waiting = (app.screen, work)
+            for worker in work:
+                self._spawn(self._flush_after(worker))
+
+    async def _flush_after(self, worker: Worker[Any]) -> None:
+        with contextlib.suppress(Exception):
+            await worker.wait()
+        self.app.call_later(self.flush)
 
 
 async def _settle(widget: Widget) -> None:
