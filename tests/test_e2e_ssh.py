@@ -183,3 +183,23 @@ def test_dropping_the_ssh_client_ends_the_remote_ui(
             assert wait_for_exit(remote, timeout=5) == []
         finally:
             outer.stop()
+
+
+@pytest.mark.parametrize("delay_ms", [0, 50, 200, 1000])
+def test_a_passphrase_typed_ahead_over_ssh_unlocks(
+    tmp_path: Path, sshd: dict[str, str], remote_vault: str, delay_ms: int
+) -> None:
+    """`ssh host mysafe` and the passphrase with its Enter typed at once, before anything is
+    on the screen (the link's delay included): it unlocks, 5 of 5."""
+    for run in range(5):
+        folder = tmp_path / f"run-{run}"
+        folder.mkdir()
+        outer = Outer(folder, sshd, remote_vault)
+        try:
+            time.sleep(delay_ms / 1000)  # the delay under test, not a wait for something
+            outer.keys("-l", PASSPHRASE)
+            outer.keys("Enter")
+            screen = outer.wait_for("Passwords (2)")
+            assert "Wrong passphrase" not in screen
+        finally:
+            outer.stop()

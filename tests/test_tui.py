@@ -340,6 +340,42 @@ def burst(app: MySafeApp, text: str) -> None:
         app.post_message(events.Key(names.get(ch, ch), ch))
 
 
+def burst_keys(app: MySafeApp, *names: str) -> None:
+    """Named keys and characters in one burst, queued at once ("backspace", "tab", "a")."""
+    for name in names:
+        app.post_message(events.Key(name, name if len(name) == 1 else None))
+
+
+async def test_a_burst_with_edits_opens_the_dialog_and_saves_what_was_meant(env: Env) -> None:
+    """`n` and the whole form, backspaces and line-editing keys in it, ctrl+s: all at once."""
+    await env.seed()
+    app = env.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        main = await unlock(app, pilot)
+        burst_keys(app, "n", *"Gitx", "backspace", *"hub", "tab", *"octx", "backspace", "o",
+                   "tab", *"old pw", "ctrl+u", *"pw1", "ctrl+a", "ctrl+k", *"pw-2", "ctrl+s")  # fmt: skip
+        await until(pilot, lambda: names(main) == ["Github"])
+        await settle(app, pilot)
+    svc = env.service()
+    await svc.unlock(PASSPHRASE)
+    (item,) = await svc.search("")
+    assert (item.name, item.field("username")) == ("Github", "octo")
+    assert (await svc.reveal(item.id))["password"].reveal() == "pw-2"
+    await svc.close()
+
+
+async def test_every_word_of_a_long_empty_list_message_shows_at_80_columns(env: Env) -> None:
+    await env.seed(GITHUB)
+    app = env.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        main = await unlock(app, pilot)
+        await pilot.press("slash", *"zqxwvk")
+        await settle(app, pilot)
+        listing = main.query_one(ItemList)
+        shown = " ".join(listing.render_line(y).text.strip() for y in range(1, 4))
+        assert "ctrl+f looks inside the notes' text." in " ".join(shown.split())
+
+
 async def test_keys_right_after_enter_go_to_the_filter_not_the_passphrase(env: Env) -> None:
     await env.seed(GITHUB, BANK)
     app = env.app()

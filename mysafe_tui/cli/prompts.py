@@ -31,7 +31,7 @@ class NoTerminal(InvalidInput):
 
 
 INTERRUPTED = 130  # the exit code of a command stopped by Ctrl-C (128 + SIGINT), as a shell's
-ANSWER_LIMIT = 64 * 1024  # no prompt's answer is longer; a flood is cut, not kept
+ANSWER_LIMIT = 4096  # a terminal's line is at most this long (Linux keeps 4095 and the newline)
 
 
 def ask(prompt: str, *, hidden: bool) -> str:
@@ -53,15 +53,12 @@ def ask(prompt: str, *, hidden: bool) -> str:
 
 
 def _read_line(fd: int) -> str | None:
-    """Up to the newline; None at end of input (Ctrl-D)."""
-    data = bytearray()
-    while not data.endswith(b"\n"):
-        chunk = os.read(fd, 4096)
-        if not chunk:
-            return None
-        if len(data) < ANSWER_LIMIT:
-            data += chunk
-    return data[:ANSWER_LIMIT].decode("utf-8", "replace").rstrip("\r\n")
+    """One line; None for Ctrl-D. In line mode a read ends at the newline or at Ctrl-D, which
+    hands over what was typed so far without one (or nothing, at end of input)."""
+    data = os.read(fd, ANSWER_LIMIT)
+    if not data.endswith(b"\n"):
+        return None
+    return data.decode("utf-8", "replace").rstrip("\r\n")
 
 
 @contextlib.contextmanager

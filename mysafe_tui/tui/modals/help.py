@@ -1,4 +1,5 @@
-"""All the keys, on one page: the action table (tui/actions.py) after the user's keymap."""
+"""All the keys, on one page: the action table (tui/actions.py) after the user's keymap, then
+the line-editing keys of every text field."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
+from textual.keys import format_key
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
-from ..actions import ACTIONS, Action, keys_of
+from ..actions import ACTIONS, FIELD_KEYS, Action, keys_of
 
 
 class HelpDialog(ModalScreen[None]):
@@ -31,6 +33,11 @@ class HelpDialog(ModalScreen[None]):
                 what = action.help if keys else f"{action.title}: {action.help}"
                 table.add_row(keys or "palette", what)
             table.add_row("", "")
+        table.add_row(Text.assemble(("In a text field", "bold underline")), "")
+        for field_key in FIELD_KEYS:
+            keys = " / ".join(format_key(key) for key in field_key.keys.split(","))
+            wins = f" ({field_key.wins})" if field_key.wins else ""
+            table.add_row(keys, field_key.help + wins)
         with Vertical(classes="dialog help"):
             yield Label("Keys", classes="title")
             with VerticalScroll():

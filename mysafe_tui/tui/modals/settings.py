@@ -65,7 +65,7 @@ class SettingsDialog(ModalScreen[bool]):
         yield Label("Key derivation for new vaults", classes="field-label")
         yield Select(KDF, value=s.kdf_profile, allow_blank=False, id="kdf")
         yield Checkbox(
-            "Open without the passphrase while 'mysafe unlock' holds the vault",
+            "No passphrase while 'mysafe unlock' holds the vault",
             s.use_agent,
             id="use-agent",
         )

@@ -6,6 +6,7 @@ rows takes most of a second to populate (DESIGN.md §8).
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 
 from rich.cells import cell_len, set_cell_size
@@ -142,10 +143,11 @@ class ItemList(ScrollView, can_focus=True):
         width = self.size.width
         row = self.scroll_offset.y + y
         base = self.rich_style
-        if not self.items:
-            if y == 1:
+        if not self.items:  # the empty text, wrapped: every word shows at 80 columns
+            lines = textwrap.wrap(printable(self.empty_text), max(width - 4, 10))
+            if 1 <= y <= len(lines):
                 dim = self.get_component_rich_style("item-list--dim", partial=True)
-                return Strip([Segment(f"  {printable(self.empty_text)}".ljust(width), base + dim)])
+                return Strip([Segment(f"  {lines[y - 1]}".ljust(width), base + dim)])
             return Strip.blank(width, base)
         if row >= len(self.items):
             return Strip.blank(width, base)

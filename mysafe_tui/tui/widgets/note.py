@@ -11,7 +11,10 @@ from ..text import plain
 
 class Note(Label):
     """`say("...")` shows it; `say("")` hides it (no blank line left behind). Plain text: a
-    message quoting an item name like "a[/]b" shows it as typed, never as markup."""
+    message quoting an item name like "a[/]b" shows it as typed, never as markup. As wide
+    as its container, so a long message wraps instead of losing its end at 80 columns."""
+
+    DEFAULT_CSS = "Note { width: 100%; height: auto; }"
 
     def __init__(self, content: str = "", *, markup: bool = False, **kwargs: Any) -> None:
         super().__init__(content, markup=markup, **kwargs)
