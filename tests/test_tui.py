@@ -353,7 +353,8 @@ async def test_a_burst_with_edits_opens_the_dialog_and_saves_what_was_meant(env:
     async with app.run_test(size=(80, 24)) as pilot:
         main = await unlock(app, pilot)
         burst_keys(app, "n", *"Gitx", "backspace", *"hub", "tab", *"octx", "backspace", "o",
-                   "tab", *"old pw", "ctrl+u", *"pw1", "ctrl+a", "ctrl+k", *"pw-2", "ctrl+s")  # fmt: skip
+                   "tab", *"old pw", "ctrl+u", *"pw1", "ctrl+a", "ctrl+k", *"pw-2",
+                   "ctrl+s")  # fmt: skip
         await until(pilot, lambda: names(main) == ["Github"])
         await settle(app, pilot)
     svc = env.service()
