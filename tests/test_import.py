@@ -64,8 +64,8 @@ def test_a_bitwarden_export_comes_in_with_a_report_of_what_did_not_fit(cli: Cli)
     dry = json.loads(cli.ok("import", "bitwarden", str(BITWARDEN), "--dry-run", "--json"))
     assert dry["found"] == {"login": 1, "secure note": 1, "card": 1, "identity": 1}
     assert dry["mapping"]["card"] == "secure note, one labelled line per field"
-    # Custom fields (3 on each of 4 items) and the login's 2 more URLs come along.
-    assert dry["kept"] == {"custom fields": 12, "more URLs": 2} and dry["unrepresented"] == []
+    # Custom fields (3 on each of 4 items) and the login's 2 extra URLs come along.
+    assert dry["kept"] == {"custom fields": 12, "extra URLs": 2} and dry["unrepresented"] == []
     assert dry["written"] == 4 and listed(cli) == {}  # a dry run writes nothing
 
     said = cli.ok("import", "bitwarden", str(BITWARDEN), "--tag", "from-bw")
@@ -93,7 +93,7 @@ def test_a_bitwarden_export_comes_in_with_a_report_of_what_did_not_fit(cli: Cli)
     [saved] = (cli.home).glob("default.mysafe.import-*.txt")
     assert stat.S_IMODE(saved.stat().st_mode) == 0o600
     text = saved.read_text()
-    assert "Kept beside the usual fields: 12 custom fields, 2 more URLs" in text
+    assert "Kept beside the usual fields: 12 custom fields, 2 extra URLs" in text
     assert (
         "mypassword" not in text
         and "hidden-field-value" not in text
@@ -101,10 +101,55 @@ def test_a_bitwarden_export_comes_in_with_a_report_of_what_did_not_fit(cli: Cli)
     )  # never a secret
 
     again = json.loads(cli.ok("import", "bitwarden", str(BITWARDEN), "--json"))
-    assert again["written"] == 0 and sorted(again["duplicates"]) == sorted(items)
+    assert again["written"] == 0 and again["skipped_items"] == 4
+    assert sorted(d["item"] for d in again["duplicates"]) == sorted(items)
+    assert {d["outcome"] for d in again["duplicates"]} == {
+        "skipped: the same item is already in the vault"}  # fmt: skip
     both = json.loads(cli.ok("import", "bitwarden", str(BITWARDEN), "--json",
                              "--on-duplicate", "keep-both"))  # fmt: skip
     assert both["written"] == 4 and len(json.loads(cli.ok("list", "--json"))) == 8
+
+
+# The shape of the Bitwarden SDK's own sample export: a note and an identity whose names
+# differ from KeePassXC's sample only in case, and whose contents differ altogether.
+SDK_SAMPLE = {
+    "encrypted": False,
+    "folders": [],
+    "items": [
+        {"id": "n1", "name": "My secure note", "notes": "Very secure!", "type": 2,
+         "secureNote": {"type": 0}, "favorite": False},
+        {"id": "i1", "name": "My identity", "notes": None, "type": 4, "favorite": False,
+         "identity": {"title": "Mr", "firstName": "John", "lastName": "Doe",
+                      "username": "JDoe", "company": "Bitwarden"}},
+    ],
+}  # fmt: skip
+
+
+def test_two_exports_with_the_same_names_in_other_case_keep_everything(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """Duplicates are found by content, never by name alone: KeePassXC's sample, then one
+    shaped like the Bitwarden SDK's, brings all six items in; the same file again brings none."""
+    sdk = tmp_path / "json_export.json"
+    sdk.write_text(json.dumps(SDK_SAMPLE))
+    cli.ok("import", "bitwarden", str(BITWARDEN))
+    second = json.loads(cli.ok("import", "bitwarden", str(sdk), "--json"))
+    assert second["written"] == 2 and second["skipped_items"] == 0
+    names = {i["name"] for i in json.loads(cli.ok("list", "--json"))}
+    assert {"My Secure Note", "My secure note (imported)", "My Identity",
+            "My identity (imported)"} <= names  # fmt: skip
+    assert cli.ok("get", "My secure note (imported)") == "Very secure!\n"
+    assert "John" in cli.ok("get", "My identity (imported)")
+    text = cli.ok("import", "bitwarden", str(sdk), "--dry-run")
+    lines = text.splitlines()
+    assert lines[1] == "2 items found: 0 written, 0 updated, 2 skipped"  # the first lines
+    assert (
+        "Already there: My secure note: skipped: the same item is already here as "
+        "'My secure note (imported)'"
+    ) in text
+    skip = json.loads(cli.ok("import", "bitwarden", str(BITWARDEN), "--json",
+                             "--on-duplicate", "skip", "--tag", "again"))  # fmt: skip
+    assert skip["written"] == 0  # the same items, whatever the tag says
 
 
 def test_browser_csvs(cli: Cli, tmp_path: Path) -> None:

@@ -76,7 +76,7 @@ def test_a_1pux_comes_in_with_its_report(tmp_path: Path, onepux: Path) -> None:
     assert report["found"] == {"login": 2, "credit card": 1, "secure note": 1, "document": 1,
                                "password": 1}  # fmt: skip
     assert report["unrepresented"] == []  # everything has a place now
-    assert report["kept"] == {"custom fields": 3, "more URLs": 1, "attachments": 1}
+    assert report["kept"] == {"custom fields": 3, "extra URLs": 1, "attachments": 1}
     login = json.loads(cli.ok("get", "Login", "--json"))
     assert "https://twitter.com" in login["urls"]
     assert {"label": "Extra Data: phone", "value": "555-123-45678", "type": "text"} in login[
@@ -93,7 +93,9 @@ def test_a_1pux_comes_in_with_its_report(tmp_path: Path, onepux: Path) -> None:
     assert "Credit Card Fields: number: 1234567890" in card
     assert "Credit Card Fields: verification number: 123" in card
     assert cli.ok("get", "Secure Note") == "Secret Text\n"
-    assert "Password: password-only" in cli.ok("get", "Password")  # no username: a note
+    # 1Password's Password kind: a password with no username, a login all the same
+    assert cli.ok("get", "Password") == "password-only\n"
+    assert items["Password"]["kind"] == "password"
     assert [i["name"] for i in json.loads(cli.ok("list", "--trash", "--json"))] == [
         "Login Archived"]  # fmt: skip
 

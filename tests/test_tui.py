@@ -789,7 +789,7 @@ async def test_import_dialog_reads_first_then_imports_in_one_go(env: Env, tmp_pa
         button = dialog.query_one("#import", Button)
         await until(pilot, lambda: not button.disabled)
         report = str(dialog.query_one("#import-text", Static).render())
-        assert "Kept beside the usual fields: 12 custom fields, 2 more URLs" in report
+        assert "Kept beside the usual fields: 12 custom fields, 2 extra URLs" in report
         assert [i.name for i in main.query_one(ItemList).items] == ["GitHub"]  # not yet
         await pilot.press("enter")  # the Import button has the focus
         await until(pilot, lambda: not isinstance(app.screen, ImportDialog))

@@ -38,9 +38,12 @@ def add_parsers(add: AddParser) -> None:
     p.add_argument("--tag", default=None, help="tag every item (default: imported-YYYY-MM-DD)")
     p.add_argument(
         "--on-duplicate",
-        choices=("skip", "keep-both", "update"),
-        default="skip",
-        help="an item with the same kind, name and username as one in the vault (skip)",
+        choices=("rename", "skip", "keep-both", "update"),
+        default="rename",
+        help="an item with the name of one in the vault (ignoring case) and other content: "
+        "import it as 'NAME (imported)' (rename, the default), skip it, keep both under the "
+        "same name, or update the vault's local item. The same item (name, username, secret "
+        "and URL) is always skipped, but with keep-both",
     )
     p.add_argument(
         "--columns",

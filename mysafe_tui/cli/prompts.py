@@ -195,11 +195,17 @@ def hidden_twice(label: str) -> str:
 
 
 def single_line_secret(label: str) -> str:
-    """A one-line secret from piped standard input, else asked twice on the terminal."""
+    """A one-line secret from piped standard input (once, or twice as the prompt asks for
+    it), else asked twice on the terminal."""
     if not sys.stdin.isatty():
         text = sys.stdin.read().rstrip("\r\n")
-        if "\n" in text:
-            raise InvalidInput(f"the {label} on standard input must be one line")
+        lines = text.split("\n")
+        if len(lines) == 2 and lines[0].rstrip("\r") == lines[1]:
+            text = lines[1]  # `printf '%s\n%s\n' "$PW" "$PW"`: the prompt's twice, piped
+        elif len(lines) > 1:
+            raise InvalidInput(
+                f"the {label} on standard input must be one line (or the same line twice)"
+            )
         if not text:
             raise InvalidInput(f"the {label} on standard input is empty")
         return text

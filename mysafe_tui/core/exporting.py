@@ -17,6 +17,7 @@ import json
 import os
 import tempfile
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,11 +31,30 @@ CSV_COLUMNS = ("name", "url", "username", "password", "notes", "totp", "folder")
 Entry = tuple[ItemSummary, dict[str, str], list[tuple[str, bytes]]]
 
 
+SHOWN = 5  # item names a line of losses names before "and N more"
+
+
 @dataclass
 class Exported:
     data: bytes
     count: int
-    not_carried: list[str] = field(default_factory=list)  # "Item: what"
+    # what the format cannot carry -> the items it concerns, with how many of it each has
+    losses: dict[str, Counter[str]] = field(default_factory=dict)
+
+    def lose(self, what: str, item: str, n: int = 1) -> None:
+        if n:
+            self.losses.setdefault(what, Counter())[item] += n
+
+    @property
+    def not_carried(self) -> list[str]:
+        """One line per kind of loss, never one per item: "attachments (2): web-1, router"."""
+        lines = []
+        for what, items in self.losses.items():
+            names = list(items)
+            shown = ", ".join(names[:SHOWN]) + (f" and {len(names) - SHOWN} more"
+                                                if len(names) > SHOWN else "")  # fmt: skip
+            lines.append(f"{what} ({sum(items.values())}): {shown}")
+        return lines
 
 
 def export(format: str, entries: list[Entry], password: str | None = None) -> Exported:
@@ -55,9 +75,9 @@ def _shown(entries: list[Entry], exported: Exported, *, trash: bool) -> list[Ent
     kept = []
     for item, secret, files in entries:
         if item.kind is ItemKind.FILE:
-            exported.not_carried.append(f"{item.name}: a file (save it with 'mysafe save')")
+            exported.lose("files (save them with 'mysafe save')", item.name)
         elif not item.active and not trash:
-            exported.not_carried.append(f"{item.name}: in the trash")
+            exported.lose("items in the trash", item.name)
         else:
             kept.append((item, secret, files))
     return kept
@@ -65,8 +85,7 @@ def _shown(entries: list[Entry], exported: Exported, *, trash: bool) -> list[Ent
 
 def _not_carried(exported: Exported, item: ItemSummary, what: list[tuple[str, int]]) -> None:
     for label, count in what:
-        if count:
-            exported.not_carried.append(f"{item.name}: {label} ({count})")
+        exported.lose(label, item.name, count)
 
 
 def _api_lines(item: ItemSummary, secret: dict[str, str]) -> str:
@@ -91,8 +110,7 @@ def _bitwarden(entries: list[Entry], password: str | None) -> Exported:
         folder = item.tags[0] if item.tags else ""
         if folder and folder not in folders:
             folders[folder] = str(uuid.uuid4())
-        for extra in item.tags[1:]:
-            exported.not_carried.append(f"{item.name}: tag '{extra}' (one folder per item)")
+        exported.lose("tags after the first (one folder per item)", item.name, len(item.tags[1:]))
         out: dict[str, Any] = {
             "id": str(uuid.uuid4()), "organizationId": None,
             "folderId": folders.get(folder), "name": item.name, "favorite": item.favourite,
@@ -145,11 +163,10 @@ def _csv(entries: list[Entry]) -> Exported:
     for item, secret, files in _shown(entries, exported, trash=False):
         more = Extras.of(secret, item.urls)
         _not_carried(exported, item, [("custom fields", len(more.fields)),
-                                      ("more URLs", len(more.urls)),
+                                      ("extra URLs", len(more.urls)),
                                       ("old passwords", len(more.history)),
                                       ("attachments", len(files))])  # fmt: skip
-        for extra in item.tags[1:]:
-            exported.not_carried.append(f"{item.name}: tag '{extra}' (one folder per line)")
+        exported.lose("tags after the first (one folder per line)", item.name, len(item.tags[1:]))
         folder = item.tags[0] if item.tags else ""
         if item.kind is ItemKind.PASSWORD:
             row = [item.name, item.url, item.username, secret.get("password", ""),
@@ -173,7 +190,8 @@ def _keepass(entries: list[Entry], password: str) -> Exported:
         from pykeepass import create_database
     except ImportError:
         raise InvalidInput(
-            "writing KeePass databases needs the keepass extra: pip install 'mysafe-tui[keepass]'"
+            "writing KeePass databases needs pykeepass, which mysafe installs: install "
+            "mysafe again (pip install .) to bring it back"
         ) from None
     exported = Exported(b"", 0)
     with tempfile.TemporaryDirectory(prefix="mysafe-export-") as folder:  # 0700

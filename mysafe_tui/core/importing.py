@@ -31,6 +31,11 @@ from .extras import CustomField, FieldType, OldPassword
 from .models import ItemKind
 
 MAX_BYTES = 64 * 1024 * 1024  # no export of a personal vault is near this; a mistake is
+# Structure, counted before a parser builds it: a file of "[]," or "<a/>" is small on disk and
+# huge in memory. 400k JSON containers, XML elements or CSV cells hold some 20k items; 1000
+# CSV columns are far more than any exporter writes.
+MAX_NODES = 400_000
+MAX_COLUMNS = 1000
 LABELLED = "secure note, one labelled line per field"
 FORMATS = ("1password", "bitwarden", "csv", "keepass", "pass")
 # TOTP seeds other KeePass plugins store (KeePassXC's own is `otp`).
@@ -83,11 +88,14 @@ class Report:
     unrepresented: list[tuple[str, str]] = field(default_factory=list)  # (item, field)
     skipped: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    duplicates: list[str] = field(default_factory=list)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (item, what was done)
     refused: list[str] = field(default_factory=list)  # items the vault would not take
+    as_notes: list[tuple[str, str]] = field(default_factory=list)  # (item, why) by judgement
     kept: Counter[str] = field(default_factory=Counter)  # custom fields, old passwords...
     written: int = 0
     updated: int = 0
+    skipped_count: int = 0  # items found and not written (the same item already there...)
+    counted: bool = False  # written / updated / skipped are known (the vault was compared)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -97,30 +105,52 @@ class Report:
             "unrepresented": [{"item": i, "field": f} for i, f in self.unrepresented],
             "skipped": self.skipped,
             "warnings": self.warnings,
-            "duplicates": self.duplicates,
+            "duplicates": [{"item": i, "outcome": o} for i, o in self.duplicates],
             "refused": self.refused,
+            "as_notes": [{"item": i, "why": w} for i, w in self.as_notes],
             "kept": dict(self.kept),
             "written": self.written,
             "updated": self.updated,
+            "skipped_items": self.skipped_count,
         }
 
     def lines(self) -> list[str]:
         """The report for a person (the values in it come from the file: the caller escapes
         them for a terminal)."""
         out = [f"Format: {self.format}"]
-        out += [f"Found: {n} {kind}" for kind, n in sorted(self.found.items())]
+        if self.counted:
+            total = sum(self.found.values())
+            out.append(f"{count(total, 'item')} found: {self.written} written, "
+                       f"{self.updated} updated, {self.skipped_count} skipped")  # fmt: skip
+        out += [f"Found: {count(n, kind)}" for kind, n in sorted(self.found.items())]
         out += [f"  {kind} -> {how}" for kind, how in sorted(self.mapping.items())]
         if self.kept:
             out.append("Kept beside the usual fields: " + ", ".join(
-                f"{n} {what}" for what, n in sorted(self.kept.items())))  # fmt: skip
+                count(n, what) for what, n in sorted(self.kept.items())))  # fmt: skip
+        if self.as_notes:
+            out.append(f"As secure notes ({len(self.as_notes)}):")
+            out += [f"  {item}: {why}" for item, why in self.as_notes]
         if self.unrepresented:
-            out.append(f"Not kept ({len(self.unrepresented)} field(s) mysafe cannot hold):")
+            out.append(f"Not kept ({count(len(self.unrepresented), 'field')} mysafe cannot hold):")
             out += [f"  {item}: {name}" for item, name in self.unrepresented]
         out += [f"Skipped: {why}" for why in self.skipped]
-        out += [f"Duplicate of an item in the vault: {name}" for name in self.duplicates]
+        out += [f"Already there: {item}: {what}" for item, what in self.duplicates]
         out += [f"Refused: {why}" for why in self.refused]
         out += [f"Warning: {why}" for why in self.warnings]
         return out
+
+
+_PLURALS = {"entry": "entries", "identity": "identities", "custom field": "custom fields",
+            "extra URL": "extra URLs", "old password": "old passwords",
+            "attachment": "attachments"}  # fmt: skip
+_SINGULARS = {many: one for one, many in _PLURALS.items()}
+
+
+def count(n: int, noun: str) -> str:
+    """'1 entry', '3 entries', '1 custom field' (`noun` in either number)."""
+    one = _SINGULARS.get(noun, noun)
+    many = _PLURALS.get(one) or (one if one.endswith("s") else f"{one}s")
+    return f"1 {one}" if n == 1 else f"{n} {many}"
 
 
 def read(
@@ -171,10 +201,7 @@ _SSH = (("privateKey", "Private key"), ("publicKey", "Public key"),
 
 
 def _bitwarden(data: bytes, password: str | None) -> tuple[list[Candidate], Report]:
-    try:
-        export = json.loads(data)
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise InvalidInput("that file is not JSON: not a Bitwarden export") from None
+    export = _json(data, "that file is not JSON: not a Bitwarden export")
     protected = isinstance(export, dict) and export.get("passwordProtected") is True
     if protected:
         export = _bitwarden_decrypted(export, password)
@@ -285,10 +312,8 @@ def _bitwarden_decrypted(export: dict[str, Any], password: str | None) -> Any:
 
     enc, mac = stretch(key)
     open_enc_string(str(export.get("encKeyValidation_DO_NOT_EDIT") or ""), enc, mac)
-    try:
-        return json.loads(open_enc_string(str(export.get("data") or ""), enc, mac))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise InvalidInput("that Bitwarden export opened, but holds no JSON") from None
+    inner = open_enc_string(str(export.get("data") or ""), enc, mac)
+    return _json(inner, "that Bitwarden export opened, but holds no JSON")
 
 
 def _labelled(block: dict[str, Any], labels: tuple[tuple[str, str], ...], notes: str) -> str:
@@ -305,12 +330,12 @@ def _labelled(block: dict[str, Any], labels: tuple[tuple[str, str], ...], notes:
 
 def _login(report: Report, common: dict[str, Any], username: str, password: str, url: str,
            totp: str, notes: str, source: str, more: More | None = None) -> Candidate:  # fmt: skip
-    """A login; a note when it lacks a username or a password (a mysafe login needs both).
-    `more`: its other URLs, custom fields, old passwords and attachments."""
+    """A login; a note when it has no password. `more`: its other URLs, custom fields, old
+    passwords and attachments."""
     more = more or More()
     name = common["name"]
-    extra = _carry(report, more, with_urls=bool(username and password))
-    if username and password:
+    extra = _carry(report, more, with_urls=bool(password))
+    if password:
         report.mapping.setdefault(source, "password")
         values = {**common, "username": username, "password": password, "url": url, **extra}
         if notes:
@@ -318,12 +343,12 @@ def _login(report: Report, common: dict[str, Any], username: str, password: str,
         if totp and _good_seed(totp):
             values["secret_key"] = totp
         elif totp:  # not a seed mysafe can use: kept, where the person will see it
-            report.unrepresented.append((name, "one-time code seed (not valid: "
-                                               "kept in the notes)"))  # fmt: skip
+            report.warnings.append(f"{name}: its one-time code seed is not one mysafe can "
+                                   "use; it is kept in the notes")  # fmt: skip
             values["notes"] = "\n\n".join(filter(None, [
                 notes, f"One-time code seed (mysafe could not read it): {totp}"]))  # fmt: skip
         return Candidate(ItemKind.PASSWORD, values, source, more.attachments)
-    report.mapping[f"{source} without a username or password"] = LABELLED
+    report.mapping[f"{source} without a password"] = LABELLED
     pairs = [("username", "Username"), ("password", "Password"), ("url", "URL"),
              ("totp", "One-time code seed")]  # fmt: skip
     block = {"username": username, "password": password, "url": url, "totp": totp}
@@ -345,7 +370,7 @@ def _carry(report: Report, more: More, with_urls: bool) -> dict[str, Any]:
         report.kept["custom fields"] += len(more.fields)
     if more.urls and with_urls:
         values["urls"] = more.urls
-        report.kept["more URLs"] += len(more.urls)
+        report.kept["extra URLs"] += len(more.urls)
     if more.history and with_urls:
         values["password_history"] = more.history
         report.kept["old passwords"] += len(more.history)
@@ -381,14 +406,11 @@ def _onepux(data: bytes) -> tuple[list[Candidate], Report]:
 
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-        info = archive.getinfo("export.data")
-        if info.file_size > MAX_BYTES:
-            raise InvalidInput("that 1PUX's export.data is too large to be an export")
-        export = json.loads(archive.read(info))
+        inner = _member(archive, archive.getinfo("export.data"), MAX_BYTES)
     except (zipfile.BadZipFile, KeyError):
         raise InvalidInput("that file is not a 1Password export (1PUX)") from None
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise InvalidInput("that 1PUX holds no readable export.data") from None
+    export = _json(inner, "that 1PUX holds no readable export.data", "that 1PUX's export.data")
+    del inner
     accounts = export.get("accounts") if isinstance(export, dict) else None
     if not isinstance(accounts, list):
         raise InvalidInput("that 1PUX's export.data has no accounts")
@@ -400,10 +422,9 @@ def _onepux(data: bytes) -> tuple[list[Candidate], Report]:
             found = archive.getinfo(member)
         except KeyError:
             return None
-        if found.file_size > budget[0]:
-            raise InvalidInput("that 1PUX's files are too large to be an export")
-        budget[0] -= found.file_size
-        return archive.read(found)
+        read = _member(archive, found, budget[0])
+        budget[0] -= len(read)
+        return read
 
     report = Report("1password (1PUX)")
     items: list[Candidate] = []
@@ -553,7 +574,7 @@ def _onepassword_csv(data: bytes) -> tuple[list[Candidate], Report]:
     except UnicodeDecodeError:
         raise InvalidInput("that file is neither a 1PUX nor a UTF-8 1Password CSV") from None
     mac = text.split("\n", 1)[0].count("(") > 3
-    rows = list(csv.reader(io.StringIO(text, newline=""), escapechar="\\" if mac else None))
+    rows = _csv_rows(text, escapechar="\\" if mac else None)
     if not rows:
         raise InvalidInput("that 1Password CSV is empty")
     header = [h.strip() for h in rows[0]]
@@ -620,6 +641,33 @@ def _op7_label(header: str) -> str:
     return label
 
 
+def _member(archive: Any, info: Any, limit: int) -> bytes:
+    """A zip member, read to at most `limit` bytes whatever its header claims (a member may
+    say it is small and inflate to gigabytes); a damaged one is one sentence."""
+    import zipfile
+    import zlib
+
+    try:
+        with archive.open(info) as member:
+            data = bytes(member.read(limit + 1))
+    except (zipfile.BadZipFile, EOFError, zlib.error, OSError, NotImplementedError) as exc:
+        raise InvalidInput(f"that archive is damaged ({info.filename}: {exc})") from None
+    if len(data) > limit:
+        raise InvalidInput(f"that archive's {info.filename} is too large to be an export")
+    return data
+
+
+def _json(data: bytes, refusal: str, what: str = "that file") -> Any:
+    """JSON with its size bounded before it is built (MAX_NODES containers)."""
+    if data.count(b"{") + data.count(b"[") > MAX_NODES:
+        raise InvalidInput(f"{what} holds over {MAX_NODES:,} JSON objects and lists: too many "
+                           "for an export")  # fmt: skip
+    try:
+        return json.loads(data)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise InvalidInput(refusal) from None
+
+
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
@@ -639,7 +687,8 @@ def _keepass(
         from pykeepass.exceptions import CredentialsError
     except ImportError:
         raise InvalidInput(
-            "reading KeePass databases needs the keepass extra: pip install 'mysafe-tui[keepass]'"
+            "reading KeePass databases needs pykeepass, which mysafe installs: install "
+            "mysafe again (pip install .) to bring it back"
         ) from None
     if not data.startswith(b"\x03\xd9\xa2\x9a"):
         raise InvalidInput("that file is not a KeePass database (KDBX) or KeePass XML export")
@@ -750,9 +799,11 @@ def _keepass_xml(data: bytes) -> tuple[list[Candidate], Report]:
     from defusedxml import DefusedXmlException
     from defusedxml.ElementTree import fromstring
 
+    if data.count(b"<") > MAX_NODES:
+        raise InvalidInput(f"that XML has over {MAX_NODES:,} elements: not a KeePass export")
     try:
         root = fromstring(data)
-    except (ParseError, DefusedXmlException, ValueError):
+    except (ParseError, DefusedXmlException, ValueError, RecursionError):
         raise InvalidInput("that file is not a KeePass XML export (or it is damaged)") from None
     top = root.find("Root/Group")
     if root.tag != "KeePassFile" or top is None:
@@ -843,6 +894,9 @@ _PASS_KEYS = {"login": "username", "username": "username", "user": "username",
 
 
 _PASS_LABEL = re.compile(r"[^\s:][^:\n]{0,39}")  # "Recovery code", "pin": short, no colon
+# A first line longer than this, in an entry of several lines with no `key: value` line, is a
+# document's first line, not a password: no site's password policy allows as many characters.
+PASS_DOCUMENT_LINE = 128
 
 
 def read_pass_store(root: Path, progress: Any = None) -> tuple[list[Candidate], Report]:
@@ -880,6 +934,13 @@ def read_pass_store(root: Path, progress: Any = None) -> tuple[list[Candidate], 
         text = decrypted.stdout.decode("utf-8", "replace")
         del decrypted
         lines = text.split("\n")
+        folder = str(relative.parent) if str(relative.parent) != "." else ""
+        common = {"name": name, "tags": folder.replace(",", " ")}
+        document = _pass_document(lines)
+        if document:  # no password in it: the whole text, as pass shows it
+            report.as_notes.append((name, document))
+            found.append(Candidate(ItemKind.NOTE, {**common, "note": text.strip("\n")}, "entry"))
+            continue
         password, values, notes, totp = lines[0], {"username": "", "url": ""}, [], ""
         more = More()
         for line in lines[1:]:
@@ -893,15 +954,35 @@ def read_pass_store(root: Path, progress: Any = None) -> tuple[list[Candidate], 
                 more.add_field(key, value.strip())  # `key: value`: a field of its own
             else:
                 notes.append(line)
-        folder = str(relative.parent) if str(relative.parent) != "." else ""
-        common = {"name": name, "tags": folder.replace(",", " ")}
         found.append(_login(report, common, values["username"], password, values["url"],
                             totp, "\n".join(notes).strip("\n"), "entry", more))  # fmt: skip
         if progress:
             progress(done, len(files))
+    report.mapping["first line"] = "the password (a secure note when it is empty)"
     report.mapping["key: value lines"] = "custom fields (login, user, email, url: their own)"
     report.mapping["other lines"] = "notes"
     return found, report
+
+
+def _pass_document(lines: list[str]) -> str:
+    """Why an entry is a secure note rather than a password ("" when it is a password): its
+    first line is empty, or it is a document: several lines, none of them `key: value` or
+    otpauth://, and a first line longer than any password policy allows."""
+    if not lines[0].strip():
+        if not "".join(lines).strip():
+            return "it is empty"
+        return "its first line, the password in pass, is empty"
+    rest = [line for line in lines[1:] if line.strip()]
+    if not rest or len(lines[0]) <= PASS_DOCUMENT_LINE:
+        return ""
+    for line in rest:
+        key, sep, _ = line.partition(":")
+        if line.strip().lower().startswith("otpauth://") or (sep and _PASS_LABEL.fullmatch(key)):
+            return ""
+    return (
+        f"a document: its first line is longer than {PASS_DOCUMENT_LINE} characters and "
+        "no line is 'key: value'"
+    )
 
 
 # --- CSV ---------------------------------------------------------------------------------------
@@ -921,12 +1002,30 @@ _CSV_BOOKKEEPING = {"guid", "timecreated", "timelastused", "timepasswordchanged"
                     "formactionorigin", "type", "reprompt"}  # fmt: skip
 
 
+def _csv_rows(text: str, escapechar: str | None = None) -> list[list[str]]:
+    """Every row; a field over the csv module's limit (128 KiB) or a line of more than
+    MAX_COLUMNS columns is refused in one sentence, with its line."""
+    if text.count(",") > MAX_NODES:  # a reader builds a whole row before it can be counted
+        raise InvalidInput(f"that CSV has over {MAX_NODES:,} cells: not an export")
+    reader = csv.reader(io.StringIO(text, newline=""), escapechar=escapechar)
+    rows = []
+    try:
+        for row in reader:
+            if len(row) > MAX_COLUMNS:
+                raise InvalidInput(f"line {reader.line_num} of that CSV has {len(row):,} "
+                                   f"columns (at most {MAX_COLUMNS}): not an export")  # fmt: skip
+            rows.append(row)
+    except csv.Error as exc:
+        raise InvalidInput(f"line {reader.line_num} of that CSV cannot be read ({exc})") from None
+    return rows
+
+
 def _csv(data: bytes, columns: list[str] | None) -> tuple[list[Candidate], Report]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidInput("that CSV is not UTF-8 text (export it again as UTF-8)") from None
-    rows = list(csv.reader(io.StringIO(text, newline="")))
+    rows = _csv_rows(text)
     if not rows:
         raise InvalidInput("that CSV is empty")
     report = Report("csv")

@@ -105,6 +105,7 @@ class KindSpec:
     primary: str  # the field `mysafe get NAME` prints and copy copies by default
     share_default: tuple[str, ...] = ()  # ticked in the share dialog at first
     hints: dict[str, str] = field(default_factory=dict)  # placeholders for this kind only
+    server_required: tuple[str, ...] = ()  # what MySafe's create body needs, if more
 
     @cached_property
     def summary(self) -> tuple[str, ...]:
@@ -132,7 +133,10 @@ class KindSpec:
 SPECS: dict[ItemKind, KindSpec] = {
     ItemKind.PASSWORD: KindSpec(
         fields=("name", "username", "password", "url", "secret_key", "tags", "notes"),
-        required=("name", "username", "password"),
+        # A login may have no username (a Wi-Fi key, a PIN, most pass entries); a MySafe
+        # server's create body still asks for one.
+        required=("name", "password"),
+        server_required=("name", "username", "password"),
         primary="password",
         share_default=("username", "password", "url"),
         hints={"name": "e.g. GitHub"},

@@ -65,7 +65,7 @@ def stored(kind: ItemKind) -> dict[str, tuple[str, ...]]:
     # The extension's fields every kind has (custom fields, more URLs, old passwords): text
     # the client writes and checks (JSON, or URLs one per line), sealed like the secrets.
     sealed += tuple(n for n in extras.WIRE if n != "urls" or "url" in spec.fields)
-    return {"plain": plain, "sealed": sealed, "required": spec.required}
+    return {"plain": plain, "sealed": sealed, "required": spec.server_required or spec.required}
 
 
 KINDS = {

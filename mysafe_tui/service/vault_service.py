@@ -40,6 +40,7 @@ from ..core.search import Hits
 from ..core.settings import Paths, Settings
 from . import files
 from .connection import Connection, NoServer, ServerConnection
+from .duplicates import Duplicates
 from .files import media_type as files_media_type
 from .links import ShareLinks
 from .store import VaultStore
@@ -230,23 +231,18 @@ class VaultService:
         found: list[Candidate],
         report: ImportReport,
         *,
-        on_duplicate: str = "skip",
+        on_duplicate: str = "rename",
         tag: str = "",
         dry_run: bool = False,
     ) -> ImportReport:
         """Write what `read_import` found, in one transaction: all or nothing (an item the
-        vault refuses stops it, saying which; a dry run only reports). An item whose
-        kind, name and username match one in the vault is a duplicate: skipped, kept both,
-        or (a local item) updated. The report is saved beside the vault (no secrets)."""
-        existing = {_dup_key(s.kind, s.name, s.username): s for s in await self.search("")}
+        vault refuses stops it, saying which; a dry run only reports). What the vault already
+        holds is found by content, never by name alone (service/duplicates.py). The report
+        is saved beside the vault (no secrets)."""
+        seen = Duplicates(await self.search(""), self._store.reveal, on_duplicate)
         saves: list[tuple[ItemKind, dict[str, Any], dict[str, str], str | None]] = []
         files: dict[int, list[tuple[str, str, bytes]]] = {}
         for candidate in found:
-            # By the position its save will have; a skipped one's is dropped by the next.
-            files.pop(len(saves), None)
-            if candidate.attachments:
-                files[len(saves)] = [(name, files_media_type(name), data)
-                                     for name, data in candidate.attachments]  # fmt: skip
             values = dict(candidate.values)
             if tag:
                 values["tags"] = ",".join(filter(None, [str(values.get("tags") or ""), tag]))
@@ -256,25 +252,31 @@ class VaultService:
             except InvalidInput as exc:
                 report.refused.append(f"{candidate.name}: {exc}")
                 continue
-            same = existing.get(_dup_key(candidate.kind, candidate.name,
-                                         str(values.get("username") or "")))  # fmt: skip
+            decision = await seen.decide(candidate.kind, fields, secret)
+            if decision.why:
+                report.duplicates.append((candidate.name, decision.why))
+            if decision.skip:
+                report.skipped_count += 1
+                continue
+            same = decision.update
+            if same is not None and same.remote:
+                report.refused.append(f"{candidate.name}: its copy in the vault is on the "
+                                      "server; edit it there")  # fmt: skip
+                continue
+            if candidate.attachments:
+                files[len(saves)] = [(name, files_media_type(name), data)
+                                     for name, data in candidate.attachments]  # fmt: skip
             if same is not None:
-                report.duplicates.append(candidate.name)
-                if on_duplicate == "skip":
-                    continue
-                if on_duplicate == "update":
-                    if same.remote:
-                        report.refused.append(f"{candidate.name}: its copy in the vault is on "
-                                              "the server; edit it there")  # fmt: skip
-                        continue
-                    old = await self._store.reveal(same.id)
-                    saves.append((candidate.kind, {**summary_fields(same), **fields},
-                                  {**old, **secret}, same.id))  # fmt: skip
-                    report.updated += 1
-                    continue
+                old = await self._store.reveal(same.id)
+                saves.append((candidate.kind, {**summary_fields(same), **fields},
+                              {**old, **secret}, same.id))  # fmt: skip
+                report.updated += 1
+                continue
+            if decision.name:
+                fields["name"] = decision.name
             saves.append((candidate.kind, fields, secret, None))
             report.written += 1
-        files.pop(len(saves), None)
+        report.counted = True
         if report.refused and not dry_run:  # all or nothing: the report says what to fix
             first = report.refused[0]
             raise InvalidInput(
@@ -987,7 +989,3 @@ def _restore(source: Path, vault: Path, seen_dir: Path, passphrase: str) -> tupl
     finally:
         restored.close()
     return count, kept
-
-
-def _dup_key(kind: ItemKind, name: str, username: str) -> tuple[ItemKind, str, str]:
-    return kind, name.strip().casefold(), username.strip().casefold()

@@ -86,8 +86,8 @@ class ExportDialog(ModalScreen[None]):
         except MySafeError as exc:
             status.say(f"Nothing written: {exc}")
             return
-        skipped = len(done.not_carried)
-        left = f"; not carried: {skipped} (files, the trash...)" if skipped else ""
+        lost = ", ".join(line.split(":", 1)[0] for line in done.not_carried)
+        left = f"; not carried: {lost}" if lost else ""
         status.say(f"Wrote {done.count} item(s) to {raw}{left}.")  # say() escapes
         for box in ("#export-password", "#export-repeat"):
             self.query_one(box, Input).value = ""

@@ -27,6 +27,14 @@ FORMATS = [
     ("Chrome, Firefox, Safari, Bitwarden (CSV)", "csv"),
     ("pass (a password-store folder)", "pass"),
 ]
+# What to do with an item whose name the vault has, holding something else (the same item is
+# always skipped but with keep-both): the command line's --on-duplicate.
+ON_DUPLICATE = [
+    ("Same name, other content: import as 'NAME (imported)'", "rename"),
+    ("Same name, other content: skip it", "skip"),
+    ("Same name: keep both under that name", "keep-both"),
+    ("Same name: update the vault's local item", "update"),
+]
 
 
 class ImportDialog(ModalScreen[int]):
@@ -47,6 +55,7 @@ class ImportDialog(ModalScreen[int]):
             yield Input(placeholder="path to the export (or the store folder)", id="import-path")
             yield Input(placeholder="its password (KeePass, a protected Bitwarden export)",
                         password=True, id="import-password")  # fmt: skip
+            yield Select(ON_DUPLICATE, value="rename", allow_blank=False, id="import-duplicates")
             with VerticalScroll(id="import-report"):
                 yield Static("Read the file to see what it holds: nothing is written yet.",
                              id="import-text")  # fmt: skip
@@ -66,6 +75,7 @@ class ImportDialog(ModalScreen[int]):
         self._forget()
 
     @on(Input.Changed, "#import-path")
+    @on(Select.Changed, "#import-duplicates")
     def path_changed(self) -> None:
         self._forget()
 
@@ -93,7 +103,9 @@ class ImportDialog(ModalScreen[int]):
             found, read = await self.service.read_import(
                 fmt, Path(raw).expanduser(), password=password
             )
-            report = await self.service.import_items(found, copy.deepcopy(read), dry_run=True)
+            report = await self.service.import_items(
+                found, copy.deepcopy(read), on_duplicate=self._on_duplicate(), dry_run=True
+            )
         except NeedsPassword as exc:
             box = self.query_one("#import-password", Input)
             box.display = True
@@ -113,6 +125,9 @@ class ImportDialog(ModalScreen[int]):
         if report.written:
             button.focus()  # enter imports
 
+    def _on_duplicate(self) -> str:
+        return str(self.query_one("#import-duplicates", Select).value)
+
     @on(Button.Pressed, "#import")
     @work(exclusive=True, exit_on_error=False)
     async def import_pressed(self) -> None:
@@ -122,7 +137,10 @@ class ImportDialog(ModalScreen[int]):
         status.say("Importing…")
         try:
             done = await self.service.import_items(
-                self.found, self.report, tag=f"imported-{time.strftime('%Y-%m-%d')}"
+                self.found,
+                self.report,
+                on_duplicate=self._on_duplicate(),
+                tag=f"imported-{time.strftime('%Y-%m-%d')}",
             )
         except MySafeError as exc:
             status.say(f"Nothing was imported: {exc}")
