@@ -24,6 +24,14 @@ def test_wheel_ships_the_stylesheet(tmp_path: Path) -> None:
     assert "mysafe_tui/tui/app.tcss" in names
     assert "mysafe_tui/tui/screens/main.tcss" in names
     assert "mysafe_tui/core/vault.py" in names
+    # Every format the README names imports from `pip install .`: what the readers load is
+    # required by the wheel itself, under no extra.
+    metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
+    required = [line.split(":", 1)[1].strip() for line in
+                zipfile.ZipFile(wheel).read(metadata).decode().splitlines()
+                if line.startswith("Requires-Dist:") and "extra ==" not in line]  # fmt: skip
+    for package in ("pykeepass", "defusedxml", "cryptography"):
+        assert any(r.startswith(package) for r in required), (package, required)
 
 
 def test_every_relative_link_in_the_readme_and_docs_resolves() -> None:

@@ -721,7 +721,7 @@ def _keepass(
             path=[str(g) for g in (entry.group.path or []) if g],
             trashed=bin_group is not None and _inside(entry.group, bin_group),
         )))  # fmt: skip
-    report.mapping.setdefault("group", "a tag with its path (Work/Servers)")
+    report.mapping.setdefault("group", "a tag with its path")
     return found, report
 
 
@@ -750,6 +750,8 @@ def _keepass_entry(report: Report, entry: KeePassEntry) -> Candidate:
     report.found[source] += 1
     name = entry.title or "(no title)"
     tags = ["/".join(entry.path)] if entry.path and not entry.trashed else []
+    if tags and tags[0].count("/") >= report.mapping.get("group", "").count("/"):
+        report.mapping["group"] = f"a tag with its path ({tags[0]})"  # the deepest, as example
     tags += [t.replace(",", " ") for t in entry.tags]
     common: dict[str, Any] = {"name": name, "tags": ",".join(t for t in tags if t)}
     if entry.trashed:
@@ -843,7 +845,7 @@ def _keepass_xml(data: bytes) -> tuple[list[Candidate], Report]:
             walk(child, [*path, (child.findtext("Name") or "").strip()], inside)
 
     walk(top, [], False)
-    report.mapping.setdefault("group", "a tag with its path (Work/Servers)")
+    report.mapping.setdefault("group", "a tag with its path")
     return found, report
 
 
