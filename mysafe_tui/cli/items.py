@@ -94,7 +94,7 @@ def add_parsers(add: AddParser, common: argparse.ArgumentParser) -> None:
     add_kind: AddParser = partial(kinds.add_parser, parents=[common])
     p = add_kind("password", help="a login; the password comes from stdin or a prompt")
     p.add_argument("--name", required=True)
-    p.add_argument("--username", required=True)
+    p.add_argument("--username", default="", help="optional: a Wi-Fi key or a PIN has none")
     p.add_argument("--url", default="")
     p.add_argument("--tags", default="", help="comma-separated")
     p.add_argument(

@@ -22,18 +22,18 @@ from ..widgets.note import Note
 
 FORMATS = [
     ("KeePass / KeePassXC (.kdbx, XML)", "keepass"),
-    ("Bitwarden (JSON, password-protected or not)", "bitwarden"),
-    ("1Password (.1pux, or 1Password 7 CSV)", "1password"),
-    ("Chrome, Firefox, Safari, Bitwarden (CSV)", "csv"),
+    ("Bitwarden (JSON, protected or not)", "bitwarden"),
+    ("1Password (.1pux, 1Password 7 CSV)", "1password"),
+    ("Chrome, Firefox, Safari, Bitwarden CSV", "csv"),
     ("pass (a password-store folder)", "pass"),
 ]
-# What to do with an item whose name the vault has, holding something else (the same item is
-# always skipped but with keep-both): the command line's --on-duplicate.
+# An item with a name the vault has and other content (the same item is always skipped): the
+# command line's --on-duplicate. Short: it sits beside the format at 80 columns.
 ON_DUPLICATE = [
-    ("Same name, other content: import as 'NAME (imported)'", "rename"),
-    ("Same name, other content: skip it", "skip"),
-    ("Same name: keep both under that name", "keep-both"),
-    ("Same name: update the vault's local item", "update"),
+    ("Same name: '(imported)'", "rename"),
+    ("Same name: skip it", "skip"),
+    ("Same name: keep both", "keep-both"),
+    ("Same name: update mine", "update"),
 ]
 
 
@@ -51,11 +51,14 @@ class ImportDialog(ModalScreen[int]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog import"):
             yield Label("Import from another password manager", classes="title")
-            yield Select(FORMATS, value="keepass", allow_blank=False, id="import-format")
+            with Horizontal(classes="choices"):
+                yield Select(FORMATS, value="keepass", allow_blank=False, compact=True,
+                             id="import-format")  # fmt: skip
+                yield Select(ON_DUPLICATE, value="rename", allow_blank=False, compact=True,
+                             id="import-duplicates")  # fmt: skip
             yield Input(placeholder="path to the export (or the store folder)", id="import-path")
             yield Input(placeholder="its password (KeePass, a protected Bitwarden export)",
                         password=True, id="import-password")  # fmt: skip
-            yield Select(ON_DUPLICATE, value="rename", allow_blank=False, id="import-duplicates")
             with VerticalScroll(id="import-report"):
                 yield Static("Read the file to see what it holds: nothing is written yet.",
                              id="import-text")  # fmt: skip
