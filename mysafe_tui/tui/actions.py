@@ -50,8 +50,8 @@ class Action:
         return item.active and (kind is None or item.kind is kind)
 
 
-# Priority bindings act the moment their key arrives, ahead of the keys behind it in a burst
-# (a paste, tmux send-keys, a laggy SSH link); see tui/forms.py.
+# Every key is handled in its turn (tui/keyboard.py); a priority binding acts before the
+# focused field sees its key: `/` in the list, ctrl+f over the filter box's own ctrl+f.
 ACTIONS: tuple[Action, ...] = (
     Action("palette", "ctrl+p", "", "Command palette",
            "jump to an item, run any action", "Anywhere", on="app", palette=False),

@@ -1,10 +1,8 @@
-"""Forms that keep up with a burst of keys (a paste, tmux send-keys, a laggy SSH link).
+"""Enter in a form moves to the next field, as tab does.
 
-Textual hands each key to the focused widget's queue as it arrives; a key that moves the focus
-as an ordinary binding only does so after the keys behind it were handed to the old field.
-So keys that move the focus are priority bindings, run the moment they arrive; and keys that
-read what was typed (ctrl+s saves) are ordinary bindings, run after the keys before them.
-"""
+Every key reaches the UI through the key router (tui/keyboard.py), one at a time in arrival
+order; a priority binding acts before the focused field sees its key, so Enter bound here
+with priority moves the focus before the keys behind it in a burst are typed anywhere."""
 
 from __future__ import annotations
 
@@ -15,9 +13,7 @@ from textual.actions import SkipAction
 from textual.binding import Binding
 from textual.screen import Screen
 
-# Bound with priority: the App runs it the moment Enter arrives, before the keys behind it
-# are handed to the focused field. Handled as Input.Submitted instead, it would run only after
-# those keys had already been typed into the old field.
+# Bound with priority: it runs before the focused field sees the Enter (which would submit).
 ENTER_MOVES_ON = Binding("enter", "next_field", show=False, priority=True)
 
 

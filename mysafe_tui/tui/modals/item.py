@@ -26,7 +26,7 @@ class ItemDialog(ModalScreen[ItemSummary | None]):
     """Create (`item=None`) or edit an item of `kind`. Dismisses with the saved summary."""
 
     BINDINGS = [
-        # Not priority: it must run after the keys typed before it (a burst ending in ctrl+s).
+        # In a burst it runs in its turn, after the keys typed before it (tui/keyboard.py).
         Binding("ctrl+s", "save", "Save"),
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+g", "generate", "Generate"),

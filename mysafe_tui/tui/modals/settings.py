@@ -27,7 +27,7 @@ class SettingsDialog(ModalScreen[bool]):
     """Dismisses with True when settings were saved."""
 
     BINDINGS = [
-        # Not priority: it must run after the keys typed before it (a burst ending in ctrl+s).
+        # In a burst it runs in its turn, after the keys typed before it (tui/keyboard.py).
         Binding("ctrl+s", "save", "Save"),
         Binding("escape", "dismiss(False)", "Cancel"),
     ]
