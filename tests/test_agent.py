@@ -194,6 +194,70 @@ def test_it_locks_when_unused_for_its_timeout(agent: Agent) -> None:
     assert agent.nopass("get", "Github").returncode == 1
 
 
+def test_status_checked_every_moment_neither_takes_the_key_nor_keeps_it_unlocked(
+    agent: Agent,
+) -> None:
+    """A shell prompt or a tmux status line running `mysafe status` again and again."""
+    agent.unlock("--timeout", "2s")
+    assert "Agent:     unlocked" in agent.nopass("status").stdout  # run by the agent itself
+
+    def status_and_locked() -> bool:
+        agent.nopass("status")
+        return locked(agent)
+
+    until(status_and_locked, what="the idle lock while status runs")
+    assert "unused for 2 s" in agent.log() and "gave the key" not in agent.log()
+
+
+def test_the_key_goes_only_to_commands_that_write_and_by_name(agent: Agent) -> None:
+    from mysafe_tui.core import agent_wire
+
+    agent.unlock("--timeout", "10m")
+    vault = str(agent.cli.home / "default.mysafe")
+    refused = agent_wire.ask(vault, "key", command="status")  # the fixture's runtime folder
+    given = agent_wire.ask(vault, "key", command="edit")
+    assert refused is not None and "key" not in refused
+    assert given is not None and "key" in given
+    assert "refused the key" in agent.log() and "for edit" in agent.log()
+    # Every command that opens the vault is in exactly one of the two tables.
+    from mysafe_tui.cli.parser import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if a.dest == "command").choices
+    opening = {name for name, sub in commands.items()  # type: ignore[union-attr]
+               if sub.get_default("needs_unlock") is not False and name != "serve"}  # fmt: skip
+    runs, takes = agent_wire.AGENT_COMMANDS, agent_wire.KEY_COMMANDS - {"ui"}
+    assert opening == runs | takes and not runs & takes
+
+
+def test_two_callers_racing_the_agent_under_load_each_run_once_and_never_take_the_key(
+    agent: Agent,
+) -> None:
+    """200 `mysafe get` from two loops at once, every core kept busy: each prints the secret
+    exactly once, none falls back to an unlock of its own, no key leaves the agent."""
+    agent.unlock("--timeout", "10m")
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+               for _ in range(2 * (os.cpu_count() or 1))]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MYSAFE")}
+    env["MYSAFE_HOME"] = str(agent.cli.home)
+    loop = (f'for i in $(seq 100); do "{BIN / "mysafe"}" get Github >> "$OUT" 2>&1 || '
+            'echo "rc=$?" >> "$OUT"; done')  # fmt: skip
+    try:
+        outs = [agent.cli.home.parent / f"out-{n}" for n in range(2)]
+        loops = [subprocess.Popen(["sh", "-c", loop], env={**env, "OUT": str(out)},
+                                  stdin=subprocess.DEVNULL, start_new_session=True)
+                 for out in outs]  # fmt: skip
+        for process in loops:
+            assert process.wait(timeout=600) == 0
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait()
+    for out in outs:
+        assert out.read_text() == "gh-S3cret-pw\n" * 100
+    assert "gave the key" not in agent.log()
+
+
 def test_it_locks_at_its_maximum_even_while_used(agent: Agent) -> None:
     agent.unlock("--timeout", "1h", "--max", "3s")
 

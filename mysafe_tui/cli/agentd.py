@@ -206,16 +206,24 @@ class Agent:
             return {"locked": True}
         if self.stopped.is_set():
             return {"fallback": "locking"}
-        self.used = _now()
         if op == "key":  # logged: the one answer that outlives the agent (see security.md)
-            self.log(f"gave the key to pid {pid} ({_program(pid)})")
+            command = str(request.get("command") or "")
+            if command not in agent_wire.KEY_COMMANDS:
+                self.log(f"refused the key to pid {pid} ({_program(pid)}): {command!r} "
+                         "is no command that writes")  # fmt: skip
+                return {"fallback": "the agent keeps its key from this command"}
+            self.used = _now()
+            self.log(f"gave the key to pid {pid} for {command} ({_program(pid)})")
             return {"key": self.key.hex()}
         if op == "names":
             return {"names": self._call(self._names())}
         if op == "run" and len(fds) == 3 and isinstance(request.get("argv"), list):
             argv = [str(word) for word in request["argv"]]
-            if agent_wire.command_of(argv)[0] is None:
+            runs = agent_wire.command_of(argv)[0]
+            if runs is None:
                 return {"fallback": "not a command the agent runs"}
+            if runs in agent_wire.SECRET_COMMANDS:
+                self.used = _now()
             if not self.run_lock.acquire(timeout=10):
                 return {"fallback": "busy"}
             try:

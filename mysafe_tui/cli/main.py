@@ -60,7 +60,7 @@ def run(argv: list[str]) -> int:
     import asyncio  # ~25 ms, loaded while the early KDF runs
 
     try:
-        return asyncio.run(guarded(_dispatch(args, early)))
+        return asyncio.run(guarded(_dispatch(args, early, command or "")))
     except KeyboardInterrupt:
         print(file=sys.stderr)
         say("mysafe: interrupted")
@@ -139,7 +139,10 @@ def _early_key(args: argparse.Namespace) -> EarlyKey | None:
     return EarlyKey(Path(vault), read_secret_file(source))
 
 
-async def _dispatch(args: argparse.Namespace, early: EarlyKey | None = None) -> int:
+async def _dispatch(
+    args: argparse.Namespace, early: EarlyKey | None = None, command: str = ""
+) -> int:
+    """Run the parsed command (`command`: its name as typed, for the unlock agent)."""
     from ..core.settings import Paths, Settings
     from ..service import VaultService
     from . import prompts
@@ -158,7 +161,9 @@ async def _dispatch(args: argparse.Namespace, early: EarlyKey | None = None) -> 
             service.accept_rollback = args.accept_rollback
             # An unlocked agent (`mysafe unlock`) spares the passphrase; a rollback accepted
             # on purpose is for the passphrase alone to say.
-            if args.accept_rollback or not await service.unlock_from_agent():
+            # A read that copies (`totp --copy`) copies where the person is: a copy.
+            asker = "copy" if getattr(args, "copy", False) is True else command
+            if args.accept_rollback or not await service.unlock_from_agent(asker):
                 if getattr(args, "agent_only", False):
                     return 0  # a helper run by another program: never a prompt
                 if early is not None:

@@ -29,9 +29,23 @@ if TYPE_CHECKING:
 PROTOCOL = 1
 # The longest answer: the names of 100k items for completion, with room to spare.
 MAX_MESSAGE = 64 << 20
-# What the agent may run itself: commands that read and print (the rest, `totp --copy`
-# included, unlock in the caller with the key the agent hands over).
-AGENT_COMMANDS = frozenset({"list", "ls", "search", "get", "show", "totp", "git-credential"})
+# What the agent runs itself: commands that read the vault and print. The agent's key never
+# leaves it for these.
+AGENT_COMMANDS = frozenset(
+    {"list", "ls", "search", "get", "show", "totp", "git-credential", "status", "info"}
+)
+# Of those, the ones that use a secret: they count as use for the agent's idle lock (a shell
+# prompt or a status line running `mysafe status` every second keeps nothing unlocked).
+SECRET_COMMANDS = frozenset({"get", "show", "totp", "git-credential"})
+# Who may take the key and unlock in its own process: the UI, and the commands that write
+# (the vault, a file in the caller's folder, the caller's clipboard or environment) or speak
+# to a server for the caller. Any other asker is refused, and every handout is logged.
+KEY_COMMANDS = frozenset(
+    {"ui", "copy", "add", "attach", "save", "edit", "rm", "restore", "purge", "field", "url",
+     "attachment", "old-passwords", "login", "push", "logout", "sync", "share", "shares",
+     "revoke", "share-server", "share-with", "history", "run", "inject", "import", "export"}
+)  # fmt: skip
+CONNECT_TRIES = 5  # a refused or reset connection is tried again (a few ms), then given up
 
 
 class AgentUnavailable(Exception):
@@ -97,16 +111,31 @@ def connect(vault: str, timeout: float | None = 5.0) -> socket.socket | None:
         path = socket_path(vault)
     except AgentUnavailable:
         return None
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.settimeout(timeout)
-    try:
-        sock.connect(path)
-        if peer_uid(sock)[1] != os.getuid():
-            raise OSError("not ours")
-    except OSError:
+    for attempt in range(CONNECT_TRIES):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(timeout)
+        try:
+            sock.connect(path)
+        except (ConnectionRefusedError, BlockingIOError, InterruptedError):
+            # No agent, or one whose queue is full for a moment: a few ms more, then none.
+            sock.close()
+            if attempt + 1 < CONNECT_TRIES and os.path.exists(path):
+                import time
+
+                time.sleep(0.002 * 2**attempt)
+                continue
+            return None
+        except OSError:
+            sock.close()
+            return None
+        try:
+            if peer_uid(sock)[1] == os.getuid():
+                return sock
+        except OSError:
+            pass
         sock.close()
         return None
-    return sock
+    return None
 
 
 def send(sock: socket.socket, message: dict[str, Any], fds: list[int] | None = None) -> None:
@@ -114,7 +143,8 @@ def send(sock: socket.socket, message: dict[str, Any], fds: list[int] | None = N
     if fds:
         rights = struct.pack(f"{len(fds)}i", *fds)
         sent = sock.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, rights)])
-        sock.sendall(data[sent:])  # what did not fit in the first message, if anything
+        if sent < len(data):  # only what did not fit: sending nothing to an agent that has
+            sock.sendall(data[sent:])  # already answered and closed would fail (EPIPE)
     else:
         sock.sendall(data)
 
@@ -194,6 +224,13 @@ def run_in_agent(argv: list[str]) -> int | None:
     vault = vault_file(profile)
     sock = connect(vault, timeout=15.0)
     if sock is None:
+        with_socket = False
+        try:
+            with_socket = os.path.exists(socket_path(vault))
+        except AgentUnavailable:
+            pass
+        if with_socket:  # an agent's socket, and nobody answers on it
+            os.write(2, b"mysafe: the unlock agent does not answer; unlocking here\n")
         return None
     # A terminal is not handed over as input: an agent left reading it (its caller gone)
     # would take what the person types next. No command the agent runs reads a terminal.
@@ -201,13 +238,18 @@ def run_in_agent(argv: list[str]) -> int | None:
     request = {"v": PROTOCOL, "op": "run", "vault": os.path.realpath(vault), "argv": argv}
     pending = bytearray()
     try:
-        send(sock, request, [stdin, 1, 2])
-        if receive(sock, pending) != {"accepted": True}:  # not for the agent: run it here
+        try:
+            send(sock, request, [stdin, 1, 2])
+            first = receive(sock, pending)
+        except OSError:
+            first = None
+        if first is None:  # it may have begun: running it here too could say things twice
+            os.write(2, b"mysafe: the unlock agent did not answer; run the command again\n")
+            return 1
+        if first != {"accepted": True}:  # the agent said no (busy, locking): run it here
             return None
         sock.settimeout(None)  # the command may write a lot to a slow reader
         answer = receive(sock, pending)
-    except OSError:  # a broken socket, a busy agent: the command runs here
-        return None
     finally:
         sock.close()
     if answer is None or not isinstance(answer.get("rc"), int):

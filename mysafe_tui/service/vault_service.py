@@ -321,12 +321,16 @@ class VaultService:
         await self._store.keep_opened(vault)
         await self.unlock_with_key(kek)
 
-    async def unlock_from_agent(self) -> bool:
+    async def unlock_from_agent(self, command: str) -> bool:
         """Unlock with the key an unlocked agent (`mysafe unlock`) holds for this vault,
-        without a passphrase. False when there is no such agent (or its key is stale)."""
+        without a passphrase, for `command` (one of agent_wire.KEY_COMMANDS, "ui" for the
+        UI). False when there is no such agent, it keeps its key from that command, or the
+        key is stale."""
         from ..core import agent_wire
 
-        answer = await asyncio.to_thread(agent_wire.ask, str(self.vault_path), "key")
+        answer = await asyncio.to_thread(
+            agent_wire.ask, str(self.vault_path), "key", command=command
+        )
         key = answer.get("key") if answer else None
         if not isinstance(key, str):
             return False

@@ -104,7 +104,7 @@ class UnlockScreen(_VaultGate):
         """Check the vault file while the passphrase is typed: a damaged vault says so now."""
         try:
             await self.service.prepare()
-            if self.from_agent and await self.service.unlock_from_agent():
+            if self.from_agent and await self.service.unlock_from_agent("ui"):
                 self.app.call_later(self.app.action_unlocked, None)  # type: ignore[attr-defined]
                 self.app.notify("Opened with the unlock agent's key ('mysafe lock' ends it).")
         except MySafeError as exc:
