@@ -224,12 +224,11 @@ def run_in_agent(argv: list[str]) -> int | None:
     vault = vault_file(profile)
     sock = connect(vault, timeout=15.0)
     if sock is None:
-        with_socket = False
         try:
-            with_socket = os.path.exists(socket_path(vault))
+            path = socket_path(vault)
         except AgentUnavailable:
-            pass
-        if with_socket:  # an agent's socket, and nobody answers on it
+            return None
+        if os.path.exists(path):  # an agent's socket, and nobody answers on it
             os.write(2, b"mysafe: the unlock agent does not answer; unlocking here\n")
         return None
     # A terminal is not handed over as input: an agent left reading it (its caller gone)
