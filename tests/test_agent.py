@@ -374,6 +374,14 @@ def test_git_credential_fill_answers_from_the_agent_and_nothing_when_locked(
     assert "username=octo\n" in done.stdout and "password=gh-S3cret-pw\n" in done.stdout
     assert "password=" not in fill("https://gitlab.com/x.git").stdout  # no login for it
     assert "password=" not in fill("http://github.com/x.git").stdout  # not over plain http
+    # A login saved with a bare host (`--url db.internal`, as people type it): https only.
+    assert "password=db-pw\n" in fill("https://db.internal/x.git").stdout
+    for url in ("http://db.internal/x.git", "ftp://db.internal/x.git", "HTTP://db.internal/x"):
+        assert "password=" not in fill(url).stdout, url
+    # What git itself would clean up never matches here either (the helper relies on nobody).
+    for host in ("evil.com@db.internal", "db.internal\r", "db.internal\t", "db.internal x"):
+        raw = agent.nopass("git-credential", "get", stdin=f"protocol=https\nhost={host}\n\n")
+        assert "password=" not in raw.stdout, repr(host)
 
 
 def test_a_value_with_a_line_break_never_reaches_git(agent: Agent) -> None:

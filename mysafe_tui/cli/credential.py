@@ -7,9 +7,11 @@ vault is locked, or no login matches, nothing is printed and git asks as it woul
 `store` and `erase` are accepted and ignored: the vault is edited by its owner, not by git.
 
 What reaches git is a login's username and password for a URL whose host (and port) is the
-one git asks for, and whose scheme matches when the item's URL names one. A value with a line
-break or NUL is never given: git's protocol is lines, and another person's item must not add
-lines of its own.
+one git asks for, over https: a URL without a scheme is for https only, plain http only when
+the item's URL says `http://`, and no other protocol ever. Hosts are DNS names (compared after
+IDNA) or IP literals; anything else (`a@b`, spaces, control characters) matches nothing. A
+value with a line break or NUL is never given: git's protocol is lines, and another person's
+item must not add lines of its own.
 """
 
 from __future__ import annotations
@@ -50,27 +52,55 @@ def read_request(text: str) -> dict[str, str]:
     return request
 
 
+_SCHEMES = ("https", "http")
+
+
 def _host_port(url: str) -> tuple[str, int | None] | None:
-    """(host, port) of a URL, lowercased; None for one without a host or with a bad port."""
+    """(host, port) of a URL, the host a DNS name (IDNA, lowercased) or an IP literal; None
+    for one without a host, with a bad port, or with a host that is neither (`a@b`, spaces,
+    control characters)."""
+    import ipaddress
+    import re
     from urllib.parse import urlsplit  # ~2 ms: not at every command's start
 
+    if any(c.isspace() or not c.isprintable() for c in url):
+        return None  # urlsplit would quietly drop a tab or a line break: nothing matches
     parts = urlsplit(url)
     try:
         port = parts.port
     except ValueError:
         return None
-    return ((parts.hostname or "").lower(), port) if parts.hostname else None
+    host = parts.hostname or ""
+    if not host or "@" in parts.netloc:
+        return None
+    try:
+        return str(ipaddress.ip_address(host)), port
+    except ValueError:
+        pass
+    try:
+        ascii_host = host.encode("idna").decode("ascii").lower().rstrip(".")
+    except UnicodeError:
+        return None
+    label = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
+    if not re.fullmatch(rf"{label}(\.{label})*", ascii_host):
+        return None
+    return ascii_host, port
 
 
 def matches(item_url: str, request: dict[str, str]) -> bool:
-    """Whether a login's URL is for the host (and port, and scheme if it names one) git
-    asks about."""
-    protocol = request.get("protocol", "https").lower()
+    """Whether a login's URL is for what git asks about: the same host and port, over TLS.
+    A URL with no scheme (`github.com`, as people type it) is for https only; plain http
+    only when the item's URL says `http://` itself; no other protocol ever."""
+    protocol = request.get("protocol", "")
+    if protocol not in _SCHEMES:  # exactly as git writes it: "HTTP", "ftp", "file": no
+        return False
     wanted = _host_port(f"{protocol}://{request.get('host', '')}")
     url = item_url.strip()
     if "://" in url:
         if url.split("://", 1)[0].lower() != protocol:
             return False
+    elif protocol != "https":
+        return False
     else:
         url = f"//{url}"
     return wanted is not None and _host_port(url) == wanted
@@ -94,7 +124,8 @@ async def cmd_git_credential(args: argparse.Namespace, service: VaultService) ->
         return 0
     from ..core.models import ItemKind
 
-    request = read_request(sys.stdin.read(MAX_INPUT))
+    # Bytes, not text: a text stream would turn "host\r\n" into "host\n" on its own.
+    request = read_request(sys.stdin.buffer.read(MAX_INPUT).decode("utf-8", "replace"))
     logins = list(await service.search("", kind=ItemKind.PASSWORD))
     item = choose(logins, request)
     if item is None:
