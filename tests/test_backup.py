@@ -7,6 +7,7 @@ import stat
 import threading
 from pathlib import Path
 
+import pytest
 from test_cli import Cli
 
 from conftest import PASSPHRASE, add_password
@@ -101,3 +102,31 @@ def test_a_backup_that_does_not_open_changes_nothing(tmp_path: Path) -> None:
     assert "no backup" in cli.fails("restore-backup", str(tmp_path / "missing.mysafe"))
     assert not list((tmp_path / "home").glob("*.before-restore-*"))
     assert names(cli) == ["Github"]
+
+
+@pytest.mark.parametrize("where", ["secret", "chunk"])
+def test_a_damaged_backup_is_refused_before_anything_is_replaced(
+    tmp_path: Path, where: str
+) -> None:
+    """One flipped bit in one item's secret, or in one chunk of a file: the backup opens (its
+    header and summaries are whole) but is refused, naming the item; the vault is untouched."""
+    import sqlite3
+
+    cli = make(tmp_path)
+    (tmp_path / "doc.txt").write_bytes(b"file body " * 1000)
+    cli.ok("attach", str(tmp_path / "doc.txt"), "--name", "Doc")
+    backup = tmp_path / "monday.mysafe"
+    cli.ok("backup", str(backup))
+    table, column, keys = (("items", "secret", "id") if where == "secret"
+                           else ("chunks", "data", "item_id, file_id, seq"))  # fmt: skip
+    match = " AND ".join(f"{k.strip()} = ?" for k in keys.split(","))
+    with sqlite3.connect(backup) as conn:
+        *key, blob = conn.execute(f"SELECT {keys}, {column} FROM {table} LIMIT 1").fetchone()
+        flipped = bytearray(blob)
+        flipped[len(flipped) // 2] ^= 0x01
+        conn.execute(f"UPDATE {table} SET {column} = ? WHERE {match}", (bytes(flipped), *key))
+    before = sorted(names(cli))
+    said = cli.fails("restore-backup", str(backup))
+    assert "damaged" in said and "nothing was restored" in said, said
+    assert sorted(names(cli)) == before  # the vault is the one it was
+    assert not list((tmp_path / "home").glob("default.mysafe.before-restore-*"))

@@ -235,6 +235,41 @@ def test_passwd_rotate_key_keeps_every_item(cli: Cli, tmp_path: Path) -> None:
     assert cli.ok("get", "Github").strip() == "gh-pw"
 
 
+def _splice_header(source: Path, target: Path) -> None:
+    """An old header row (from an older copy, a backup) written into the current file."""
+    import sqlite3
+
+    row = sqlite3.connect(source).execute("SELECT format, body, checksum FROM header").fetchone()
+    with sqlite3.connect(target) as conn:
+        conn.execute("UPDATE header SET format = ?, body = ?, checksum = ?", row)
+
+
+@pytest.mark.parametrize("keep_key", [False, True])
+def test_after_passwd_an_old_header_opens_nothing_new_unless_the_key_was_kept(
+    cli: Cli, tmp_path: Path, keep_key: bool
+) -> None:
+    """A leaked passphrase is why people run passwd: by default it replaces the vault key,
+    so the old passphrase with an old copy of the header opens nothing written since."""
+    cli.ok("add", "password", "--name", "Github", "--username", "u", stdin="gh-pw")
+    vault = cli.home / "default.mysafe"
+    cli.ok("list")  # checkpointed: the copy below is the whole file
+    old = tmp_path / "old.mysafe"
+    old.write_bytes(vault.read_bytes())
+    new = tmp_path / "new-pass"
+    new.write_text("a different long passphrase for rotation\n")
+    cli.ok("passwd", "--new-passphrase-file", str(new), *(["--keep-key"] if keep_key else []))
+    cli.passfile.write_text(new.read_text())
+    cli.ok("add", "password", "--name", "Written since", "--username", "u", stdin="new-pw")
+    cli.ok("list")
+    _splice_header(old, vault)
+    cli.passfile.write_text(PASSPHRASE + "\n")  # the old, leaked passphrase
+    attempt = cli("get", "Written since")
+    if keep_key:  # the trade --keep-key states
+        assert attempt.returncode == 0 and attempt.stdout == "new-pw\n"
+    else:
+        assert attempt.returncode != 0 and "new-pw" not in attempt.stdout
+
+
 def test_an_older_copy_of_the_vault_opens_read_only_until_accepted(cli: Cli) -> None:
     cli.ok("add", "password", "--name", "Github", "--username", "u", stdin="gh-pw")
     vault = cli.home / "default.mysafe"

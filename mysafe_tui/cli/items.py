@@ -190,11 +190,15 @@ def add_parsers(add: AddParser, common: argparse.ArgumentParser) -> None:
     p.add_argument("--kdf-profile", choices=("default", "low-memory"))
     p.add_argument("--allow-weak", action="store_true", help=ALLOW_WEAK_HELP)
     p.add_argument(
-        "--rotate-key",
+        "--keep-key",
         action="store_true",
-        help="also make a new vault key and re-encrypt every item under new item keys, so an "
-        "old copy of the header or the old passphrase opens nothing written since",
+        help="only re-wrap the vault key under the new passphrase (fast), keeping the key: an "
+        "old copy of the header (any older copy or backup of the file) then still opens "
+        "today's items with the OLD passphrase. By default the key is replaced and every item "
+        "re-encrypted, so nothing old opens anything new",
     )
+    # The default now; still accepted so scripts that asked for it keep working.
+    p.add_argument("--rotate-key", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_passwd, needs_unlock=False)
 
     p = add("generate", help="print a random password or passphrase")
@@ -508,7 +512,11 @@ async def cmd_passwd(args: argparse.Namespace, service: VaultService) -> int:
     else:
         new = prompts.hidden_twice("new vault passphrase")
     _check_passphrase(service, new, args.allow_weak)
-    if args.rotate_key:
+    if args.keep_key and args.rotate_key:
+        from ..core.errors import InvalidInput
+
+        raise InvalidInput("--keep-key and --rotate-key say opposite things: give one")
+    if not args.keep_key:  # a leaked passphrase is why people run passwd: old headers too
         progress = ProgressLine("Re-encrypting")
         try:
             count = await service.rotate_key(old, progress=progress)
@@ -516,7 +524,11 @@ async def cmd_passwd(args: argparse.Namespace, service: VaultService) -> int:
             progress.finish()
         say(f"New vault key: {count} records re-encrypted under new item keys.")
     await service.change_passphrase(old, new, args.kdf_profile)
-    say("Passphrase changed.")
+    if args.keep_key:
+        say("Passphrase changed (the vault key kept: an older copy of this file still opens "
+            "with the old passphrase).")  # fmt: skip
+    else:
+        say("Passphrase changed.")
     return 0
 
 

@@ -975,7 +975,7 @@ def _restore(source: Path, vault: Path, seen_dir: Path, passphrase: str) -> tupl
     try:
         kek = backup.derive_kek(passphrase)
         backup.unlock(None, kek=kek)  # WrongPassphrase here: nothing changed
-        count = sum(1 for _ in backup.summaries)
+        count = _verify_every_record(backup)
     finally:
         backup.close()
     kept = None
@@ -993,3 +993,29 @@ def _restore(source: Path, vault: Path, seen_dir: Path, passphrase: str) -> tupl
     finally:
         restored.close()
     return count, kept
+
+
+def _verify_every_record(vault: Any) -> int:
+    """Every item of an unlocked vault decrypts and authenticates, its secrets, its file and
+    each attachment chunk by chunk: the number of items, or InvalidInput naming what is
+    damaged (nothing is replaced by a backup that fails here)."""
+    from ..core.errors import MySafeError
+    from ..core.models import ItemKind
+
+    damaged = [f"{item_id} ({why})" for item_id, why in vault.corrupt.items()]
+    summaries = dict(vault.summaries)
+    for item_id, item in summaries.items():
+        try:
+            vault.reveal(item_id)
+            chunks = [vault.read_file(item_id)] if item.kind is ItemKind.FILE else []
+            chunks += [vault.read_attachment(item_id, a.id) for a in vault.attachments(item_id)]
+            for stream in chunks:
+                for _ in stream:
+                    pass
+        except (MySafeError, ValueError) as exc:
+            damaged.append(f"'{item.name}' ({exc})")
+    if damaged:
+        more = f" and {len(damaged) - 3} more" if len(damaged) > 3 else ""
+        raise InvalidInput(f"that backup is damaged: {', '.join(damaged[:3])}{more}; "
+                           "nothing was restored")  # fmt: skip
+    return len(summaries)
