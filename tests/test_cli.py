@@ -343,3 +343,17 @@ def test_a_profile_name_cannot_lead_out_of_the_data_folder(cli: Cli, tmp_path: P
         assert "not a profile name" in said
     assert not (tmp_path / "outside.mysafe").exists()
     cli.ok("--profile", "work-2.old_1", "init", "--kdf-profile", "low-memory")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user needs root")
+@pytest.mark.parametrize("what", ["file", "folder"])
+def test_a_vault_of_another_user_is_one_sentence_naming_the_owner(cli: Cli, what: str) -> None:
+    vault = cli.home / "default.mysafe"
+    target = vault if what == "file" else cli.home
+    os.chown(target, 65534, 65534)  # nobody
+    try:
+        said = cli.fails("list")
+    finally:
+        os.chown(target, 0, 0)
+    assert "belongs to" in said and "65534" in said and "internal error" not in said
+    assert said.count("\n") == 1

@@ -260,6 +260,18 @@ def test_required_fields_and_bad_bodies_are_1001(alice: httpx.Client) -> None:
     )
     big = alice.post("/api/mysafe/note", json={"name": "big", "note": "x" * 3_000_000})
     assert big.status_code == 413 and big.json()["response"]["error"] is True
+    # A custom field's label with a terminal control in it is refused, as a name's is.
+    hostile = json.dumps([{"label": "\x1b]0;owned\x07", "value": "v", "type": "text"}])
+    refused = alice.post(
+        "/api/mysafe/password",
+        json={"name": "f", "username": "u", "password": "p", "custom_fields": hostile},
+    )
+    assert refused.status_code == 400 and "label" in failed(refused, 1001)["response"]["message"]
+    bad_url = alice.post(
+        "/api/mysafe/password",
+        json={"name": "f", "username": "u", "password": "p", "urls": "a\x1b[2Jb"},
+    )
+    failed(bad_url, 1001)
 
 
 def test_unknown_items_are_1005_with_the_kind_in_the_message(alice: httpx.Client) -> None:

@@ -70,12 +70,26 @@ def secure_existing(path: Path) -> None:
             f"{path} is a symbolic link: mysafe opens a vault only at its real path "
             "(point MYSAFE_HOME at its folder, or move it)"
         )
+    for owned in (path, path.parent):
+        uid = owned.stat().st_uid
+        if uid != os.geteuid():  # its modes are not ours to set, nor its contents to trust
+            raise StorageError(f"{owned} belongs to {_user(uid)}, not to you: mysafe opens "
+                               "only a vault of your own")  # fmt: skip
     for candidate in (path, *(Path(f"{path}{suffix}") for suffix in ("-wal", "-shm", ".cache"))):
         with contextlib.suppress(FileNotFoundError):
             if os.lstat(candidate).st_mode & 0o077:
                 os.chmod(candidate, 0o600)
     if path.parent.stat().st_mode & 0o077:
         os.chmod(path.parent, 0o700)
+
+
+def _user(uid: int) -> str:
+    import pwd
+
+    try:
+        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except KeyError:
+        return f"uid {uid}"
 
 
 def remove_stale_temporaries(folder: Path, age: float = 600) -> None:

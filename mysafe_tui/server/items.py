@@ -210,6 +210,13 @@ def split_fields(
             parse_seed(sealed["secret_key"])
         except InvalidInput as exc:
             raise invalid(str(exc)) from None
+    try:  # custom fields: checked as a client checks them (a label with controls is refused)
+        if sealed.get(extras.CUSTOM):
+            extras.parse_fields(sealed[extras.CUSTOM])
+        if sealed.get("urls"):
+            extras.checked_urls(sealed["urls"].split("\n"))
+    except InvalidInput as exc:
+        raise invalid(str(exc)) from None
     return plain, sealed
 
 
