@@ -258,6 +258,30 @@ def test_two_callers_racing_the_agent_under_load_each_run_once_and_never_take_th
     assert "gave the key" not in agent.log()
 
 
+def test_an_older_copy_put_back_under_the_agent_locks_it_and_serves_nothing_old(
+    agent: Agent,
+) -> None:
+    """Rows and manifest of an older state written back into the file the agent holds open
+    (same inode): the next command finds out, as a fresh open would, and the agent locks."""
+    import sqlite3
+
+    vault = agent.cli.home / "default.mysafe"
+    agent.cli.ok("list")
+    old = agent.cli.home.parent / "old.mysafe"
+    with sqlite3.connect(vault) as source, sqlite3.connect(old) as copy:
+        source.backup(copy)
+    agent.cli.ok("edit", "Github", "--secret", "password", stdin="n3w-pw\n")
+    agent.unlock("--timeout", "10m")
+    assert agent.nopass("get", "Github").stdout == "n3w-pw\n"
+    with sqlite3.connect(old) as copy, sqlite3.connect(vault) as target:
+        copy.backup(target)  # the old state, written into the same file
+    stale = agent.nopass("get", "Github")
+    assert stale.returncode == 1 and "gh-S3cret-pw" not in stale.stdout, stale
+    assert "older" in stale.stderr
+    until(lambda: locked(agent), what="the agent to lock")
+    assert "older copy" in agent.log()
+
+
 def test_it_locks_at_its_maximum_even_while_used(agent: Agent) -> None:
     agent.unlock("--timeout", "1h", "--max", "3s")
 

@@ -283,6 +283,10 @@ def test_an_older_copy_of_the_vault_opens_read_only_until_accepted(cli: Cli) -> 
     assert "older" in listed.stderr and "--accept-rollback" in listed.stderr
     refused = cli.fails("add", "note", "--name", "n", stdin="x")
     assert "nothing was changed" in refused and "read-only" in refused
+    # A script must not take a possibly old password for today's: `get` fails, unless told.
+    stale = cli("get", "Github")
+    assert stale.returncode == 1 and stale.stdout == "" and "stale" in stale.stderr
+    assert cli.ok("--accept-rollback", "get", "Github") == "gh-pw\n"
     cli.ok("--accept-rollback", "add", "note", "--name", "n", stdin="x")
     assert "older" not in cli("list").stderr
 

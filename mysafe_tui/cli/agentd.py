@@ -272,7 +272,18 @@ class Agent:
 
     async def _command(self, args: argparse.Namespace) -> int:
         async with self.busy:
-            await self.service.refresh()  # another process may have written since
+            # The file must be the one unlocked, and what another process wrote since is
+            # judged as a fresh open would: an older copy put back locks the agent.
+            if not await self.service.key_still_opens(self.key):
+                self.stop("the vault file was replaced or its passphrase changed")
+                say("mysafe: the vault file changed under the unlock agent, which locked; "
+                    "run the command again")  # fmt: skip
+                return 1
+            await self.service.refresh()
+            if self.service.rollback:
+                self.stop(f"an older copy of the vault was put back: {self.service.rollback}")
+                say(f"mysafe: the unlock agent locked: {self.service.rollback}")
+                return 1
             return int(await args.func(args, self.service))
 
 

@@ -18,6 +18,11 @@ if TYPE_CHECKING:
     from .parser import Command
 
 
+# Commands that hand a secret to a script: under a detected rollback they fail rather than
+# answer with what may be an old password (the warning alone goes unseen in `$(...)`).
+STALE_SECRET_REFUSED = frozenset({"get", "show", "copy", "totp", "run", "inject"})
+
+
 def run(argv: list[str]) -> int:
     """Parse and run one command; every failure the user can cause ends as one sentence."""
     from ..core.errors import MySafeError
@@ -172,6 +177,13 @@ async def _dispatch(
                     secret = prompts.passphrase("Vault passphrase: ", args.passphrase_file)
                     await service.unlock(secret)
             _warn_corrupt(service)
+            if service.rollback and command in STALE_SECRET_REFUSED:
+                from ..core.errors import RolledBack
+
+                raise RolledBack(
+                    "the secret may be stale (an older copy of the vault was put back): "
+                    "--accept-rollback gives it all the same"
+                )
         func: Command = args.func
         return await func(args, service)
     finally:

@@ -113,6 +113,7 @@ class Vault:
         self._cache_generation: int | None = None  # the generation the summary cache holds
         self._index_state: object = None
         self._memory: Memory | None = None  # what this machine saw of the vault
+        self._accept_rollback = False  # an older state was put back on purpose
         # Why this vault is read-only: an older copy than the one last seen (see `unlock`).
         self.rollback: str | None = None
         # Items another process changed, as `refresh` found them (see `take_changes`).
@@ -257,6 +258,7 @@ class Vault:
                 else None
             )
             self.rollback = None if accept_rollback else verdict
+            self._accept_rollback = accept_rollback
             with suppress(StorageError):  # a full disk: reading goes on, the memory waits
                 self.remember_seen(lower=accept_rollback)
             target = KDF_PROFILES.get(header.profile)
@@ -314,13 +316,19 @@ class Vault:
         return dict(self._corrupt)
 
     def refresh(self) -> bool:
-        """Reload from disk if another process wrote since we last looked. True if it did."""
+        """Reload from disk if another process wrote since we last looked. True if it did.
+        What comes back is judged as a fresh open judges it: an older state put back (the
+        whole file, or rows and manifest) makes this vault read-only with `rollback` saying
+        why, unless rollbacks were accepted when it was unlocked."""
         self._require_unlocked()
         row = next(iter(self._query("SELECT generation FROM manifest WHERE id = 1")), None)
         if row is not None and row[0] == self._manifest.generation:
             return False
         if not self._load_changes():
             self._load()
+        if self._memory is not None and not self._accept_rollback and not self.rollback:
+            manifest = self._manifest
+            self.rollback = self._memory.verdict(manifest.generation, manifest.current_tag)
         return True
 
     @property
