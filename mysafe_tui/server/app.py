@@ -274,6 +274,13 @@ class RateLimiter:
         self._buckets[client] = (tokens - 1, now)
         return 0.0
 
+    def waiting(self, client: str) -> float:
+        """Like `allow`, without spending a token: what failures (`allow`) used up."""
+        now = self.clock()
+        tokens, last = self._buckets.get(client, (float(self.rate), now))
+        tokens = min(float(self.rate), tokens + (now - last) * self.rate / 60)
+        return (1 - tokens) * 60 / self.rate if tokens < 1 else 0.0
+
 
 # Rate-limited paths, one bucket per group and client: logins apart from share traffic.
 _LIMITED = re.compile(r"^(?:/s/|/[a-z]+/public/|/[a-z]+/(oauth2)/token$)")
@@ -319,7 +326,10 @@ class Guard:
 
         try:
             limited = _LIMITED.match(scope["path"])
-            wait = self.limiter.allow(f"{client} {limited[1] or 'public'}") if limited else 0.0
+            if limited:
+                wait = self.limiter.allow(f"{client} {limited[1] or 'public'}")
+            else:  # an API route: free, until wrong bearer tokens from here used it up
+                wait = self.limiter.waiting(f"{client} bearer")
             if wait:
                 response: Response = envelope(429, "Too many requests; try again later")
                 response.headers["Retry-After"] = str(max(1, round(wait)))
@@ -336,6 +346,8 @@ class Guard:
             if not state["status"]:
                 await envelope(500, "Unexpected error")(scope, receive, send_wrapped)
         finally:
+            if state["status"] == 401 and not limited:  # a wrong or stale bearer token
+                self.limiter.allow(f"{client} bearer")
             access_log.info(
                 json.dumps(
                     {

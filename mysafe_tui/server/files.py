@@ -44,6 +44,9 @@ from .items import (
 )
 from .store import Store
 
+# The largest JSON body a file route reads (base64 content of about 6 MiB); see `metadata`.
+MAX_FILE_JSON = 8 * 1024 * 1024
+
 FILE = KindConfig(
     "file",
     "File",
@@ -146,8 +149,10 @@ def routes(prefix: str, blobs: BlobStore) -> list[BaseRoute]:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type == "application/octet-stream":
             return dict(request.query_params)
-        body = await read_body(request, limit=blobs.max_bytes * 4 // 3 + 64 * 1024)
-        return body
+        # A file in JSON (base64 `content`) is held whole while it is read and decoded: at
+        # most MAX_FILE_JSON; larger ones come as application/octet-stream, streamed to the
+        # database chunk by chunk (what mysafe's own client always sends).
+        return await read_body(request, limit=MAX_FILE_JSON)
 
     async def create(request: Request, user_id: int) -> Response:
         stored = await upload(request)

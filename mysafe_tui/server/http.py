@@ -63,7 +63,12 @@ async def read_body(request: Request, limit: int = MAX_JSON_BODY) -> dict[str, A
     async for chunk in request.stream():
         raw += chunk
         if len(raw) > limit:
-            raise ApiError(413, "Request body too large", status=413)
+            raise ApiError(
+                413,
+                f"Request body too large (at most {limit >> 10} KiB here; a "
+                "file's content goes as application/octet-stream)",
+                status=413,
+            )
     if not raw:
         return {}
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
