@@ -633,3 +633,60 @@ def test_no_copy_of_deleted_share_content_stays_in_the_log(server: RunningServer
             for name in ("server.db", "server.db-wal") if not server.database else ():
                 stored = server.data_dir / name
                 assert not stored.exists() or marker not in stored.read_bytes(), (end, name)
+
+
+def _shared_with_bob(alice: httpx.Client, kind: str, name: str) -> str:
+    body: dict[str, object] = {"name": name, "users_allowed": [{"username": "bob"}]}
+    body |= {
+        "password": {"username": "u", "password": f"pw-{name}"},
+        "note": {"note": f"note-{name}"},
+        "secretapi": {"url": "https://api", "client_id": "c", "client_secret": f"s-{name}",
+                      "identifier_code": name},
+        "file": {"file_name": f"{name}.txt", "content": "aGVsbG8="},
+    }[kind]  # fmt: skip
+    route = "/api/mysafe-ext/file" if kind == "file" else f"/api/mysafe/{kind}"
+    answer = ok(alice.post(route, json=body), 201)
+    entity = next(v for k, v in answer.items() if k.endswith("entity"))
+    return str(entity["identifier"])
+
+
+SECRET_ROUTES = [  # (kind, path): every route whose answer carries a secret or a sealed field
+    ("password", "/api/mysafe/password/{id}"),
+    ("note", "/api/mysafe/note/{id}"),
+    ("secretapi", "/api/mysafe/secretapi/{id}"),
+    ("password", "/iso/mysafe/password/{id}"),
+    ("password", "/api/mysafe-ext/entities/password"),
+    ("note", "/api/mysafe-ext/entities/note"),
+    ("secretapi", "/api/mysafe-ext/entities/secretapi"),
+    ("file", "/api/mysafe-ext/entities/file"),
+    ("file", "/api/mysafe-ext/file/{id}"),
+    ("file", "/api/mysafe-ext/file/{id}/content"),
+]
+
+
+@pytest.mark.parametrize(("kind", "path"), SECRET_ROUTES)
+def test_every_route_that_hands_out_a_secret_writes_a_read(
+    server: RunningServer, alice: httpx.Client, kind: str, path: str
+) -> None:
+    """A sharee (or a stolen key) pulling secrets by any route shows in the owner's history."""
+    item = _shared_with_bob(alice, kind, f"h{abs(hash(path)) % 10**8}")
+    with server.client("bob") as bob:
+        assert bob.get(path.format(id=item)).status_code == 200
+    history = ok(alice.get(f"/api/mysafe-ext/history/{kind}/{item}"))["history"]
+    assert any(e["event"] == "read" and e["user"] == "bob" for e in history), (path, history)
+
+
+def test_a_sharee_sees_their_own_events_and_the_changes_not_others_addresses(
+    server: RunningServer, alice: httpx.Client
+) -> None:
+    item = _shared_with_bob(alice, "password", "seen-by-bob")
+    ok(alice.get(f"/api/mysafe/password/{item}"))  # alice reads: hers to see
+    with server.client("bob") as bob:
+        ok(bob.get(f"/api/mysafe/password/{item}"))
+        seen = ok(bob.get(f"/api/mysafe-ext/history/password/{item}"))["history"]
+    assert {(e["event"], e["user"]) for e in seen} == {("read", "bob"), ("created", "alice"),
+                                                        ("shared", "alice")}  # fmt: skip
+    assert all(e["address"] == "" and e["client_id"] == "" for e in seen if e["user"] != "bob")
+    full = ok(alice.get(f"/api/mysafe-ext/history/password/{item}"))["history"]
+    assert {(e["event"], e["user"]) for e in full} >= {("read", "alice"), ("read", "bob")}
+    assert all(e["address"] for e in full)

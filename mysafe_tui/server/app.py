@@ -224,6 +224,9 @@ async def entities(request: Request, user_id: int) -> Response:
     if config is None:
         return envelope(404, "Not found")
     found = await run_in_threadpool(store_of(request).list_entities, user_id, kind)
+    log = history_of(request)  # every secret handed out is a read, one per item
+    for item in found:
+        log.add(request, "read", item_id=item["identifier"], user_id=user_id)
     render = (
         files.file_entity
         if kind == "file"

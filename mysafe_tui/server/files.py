@@ -229,6 +229,7 @@ def routes(prefix: str, blobs: BlobStore) -> list[BaseRoute]:
         item = await run_in_threadpool(
             store_of(request).get_item, user_id, "file", request.path_params["id"]
         )
+        record_event(request, user_id, item, "read")  # its notes and hidden fields
         return envelope(200, file_entity=file_entity(item))
 
     async def content(request: Request, user_id: int) -> Response:

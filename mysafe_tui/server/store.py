@@ -228,17 +228,28 @@ class SQLStore(FileStore, ShareStore):
             )
 
     _HISTORY = (
-        'SELECT h.at, h.event, u.name AS "user", h.client_id, h.address FROM history h '
-        "LEFT JOIN users u ON u.id = h.user_id WHERE {where} ORDER BY h.at DESC, h.id DESC "
-        "LIMIT 1000"
+        'SELECT h.at, h.event, u.name AS "user", h.client_id, h.address, h.user_id '
+        "FROM history h LEFT JOIN users u ON u.id = h.user_id WHERE {where} "
+        "ORDER BY h.at DESC, h.id DESC LIMIT 1000"
     )
 
     def item_history(self, user_id: int, kind: str, item_id: str) -> list[dict[str, Any]]:
-        """The newest 1000 events of an item the user can see."""
+        """The newest 1000 events of an item the user can see. Its owner sees them all; a
+        user it is shared with sees their own and the changes, without another user's
+        access key or address (what senhasegura shows its administrators only)."""
         with self._read() as db:
             row = self._visible_row(db, user_id, kind, item_id)
-            found = db.execute(self._HISTORY.format(where="h.item_id = ?"), (row["id"],))
-            return [dict(r) for r in found]
+            query = self._HISTORY.format(where="h.item_id = ?")
+            found = [dict(r) for r in db.execute(query, (row["id"],))]
+        owner = row["owner_id"] == user_id
+        shown = []
+        for event in found:
+            theirs = event.pop("user_id") != user_id
+            if owner or not theirs:
+                shown.append(event)
+            elif event["event"] != "read":  # a change: what, when and by whom; not from where
+                shown.append({**event, "client_id": "", "address": ""})
+        return shown
 
     def share_history(self, owner_id: int, share_id: str) -> list[dict[str, Any]]:
         """The opens and reveals of one of the owner's links."""
@@ -250,7 +261,7 @@ class SQLStore(FileStore, ShareStore):
             if owned is None:
                 raise ApiError(1006, "1006: Share not found", status=404)
             found = db.execute(self._HISTORY.format(where="h.share_hash = ?"), (id_hash,))
-            return [dict(r) for r in found]
+            return [{k: v for k, v in dict(r).items() if k != "user_id"} for r in found]
 
     def purge_history(self, before: float) -> int:
         with self._write() as db:
