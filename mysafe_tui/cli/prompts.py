@@ -120,8 +120,9 @@ def unseen_typing() -> Iterator[None]:
     mode[3] &= ~(termios.ECHO | termios.ICANON)
     mode[6][termios.VMIN], mode[6][termios.VTIME] = 1, 0
     termios.tcsetattr(fd, termios.TCSANOW, mode)
-    with contextlib.suppress(OSError):
-        _wipe_echo(lines, _pending(fd))  # now every byte typed ahead counts
+    if saved[3] & termios.ECHO:  # the terminal echoed what was typed ahead: wipe it
+        with contextlib.suppress(OSError):
+            _wipe_echo(lines, _pending(fd))  # now every byte typed ahead counts
     try:
         yield
     finally:  # the UI restores what it found (echo off): the person's own modes come back
