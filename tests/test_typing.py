@@ -216,7 +216,7 @@ def test_unlock_with_a_typo_fixed_in_the_burst_twenty_times(tmp_path: Path) -> N
     try:
         for _ in range(20):
             burst(term, "C-l")
-            term.wait_for("Passphrase")
+            term.wait_for("Passphrase", timeout=60)  # a loaded machine: the lock writes a file
             burst(term, *PASSPHRASE, "x", "BSpace", "Enter")
             screen = term.wait_for("Passwords (0)")
             assert "Wrong passphrase" not in screen

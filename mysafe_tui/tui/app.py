@@ -184,8 +184,13 @@ class MySafeApp(App[None]):
 
     @work(exclusive=True, group="lock", exit_on_error=False)
     async def lock_vault(self, reason: str, then_exit: bool = False) -> None:
-        """Drop keys and decrypted data, clear the clipboard, close every screen of secrets."""
-        await self.service.lock()
+        """Drop keys and decrypted data, clear the clipboard, close every screen of secrets.
+        The screens close whatever happened while the service locked (it drops the keys
+        first): a lock asked for is never left half done on a screen of secrets."""
+        try:
+            await self.service.lock()
+        except Exception as exc:  # noqa: BLE001 - said, and the screens close all the same
+            reason = f"Locked; closing the vault file failed ({type(exc).__name__})"
         while len(self.screen_stack) > 2:
             self.pop_screen()
         if then_exit:
