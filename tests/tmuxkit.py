@@ -14,9 +14,10 @@ PASSPHRASE = "correct horse battery staple"
 
 
 class Terminal:
-    def __init__(self, socket: str, session: str) -> None:
+    def __init__(self, socket: str, session: str, home: Path | None = None) -> None:
         self.base = ["tmux", "-L", socket]
         self.session = session
+        self.home = home  # the vault home of the mysafe it runs, when `start` made it
 
     def keys(self, *keys: str, literal: bool = False) -> None:
         flag = ["-l"] if literal else []
@@ -59,11 +60,17 @@ def start(tmp_path: Path, *args: str, size: tuple[int, int] = (100, 30)) -> Term
     command = " ".join([f"env MYSAFE_HOME={home} {MYSAFE}", *args])
     subprocess.run(["tmux", "-L", socket, "new-session", "-d", "-s", session, "-x", str(size[0]),
                     "-y", str(size[1]), command], check=True)  # fmt: skip
-    return Terminal(socket, session)
+    return Terminal(socket, session, home)
 
 
 def stop(term: Terminal) -> None:
+    """The tmux server killed, and its mysafe waited for: the terminal gone, it locks and
+    exits within seconds (each test waits for its own, not the suite's end)."""
     subprocess.run([*term.base, "kill-server"], capture_output=True)
+    if term.home is not None:
+        from conftest import wait_until_gone
+
+        wait_until_gone(term.home, timeout=15)
 
 
 def seeded(tmp_path: Path, *items: tuple[str, str]) -> None:
