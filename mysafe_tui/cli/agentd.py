@@ -209,8 +209,10 @@ class Agent:
         if op == "key":  # logged: the one answer that outlives the agent (see security.md)
             command = str(request.get("command") or "")
             if command not in agent_wire.KEY_COMMANDS:
-                self.log(f"refused the key to pid {pid} ({_program(pid)}): {command!r} "
-                         "is no command that writes")  # fmt: skip
+                self.log(
+                    f"refused the key to pid {pid} ({_program(pid)}): {command!r} "
+                    "is no command that writes"
+                )
                 return {"fallback": "the agent keeps its key from this command"}
             self.used = _now()
             self.log(f"gave the key to pid {pid} for {command} ({_program(pid)})")
@@ -276,8 +278,10 @@ class Agent:
             # judged as a fresh open would: an older copy put back locks the agent.
             if not await self.service.key_still_opens(self.key):
                 self.stop("the vault file was replaced or its passphrase changed")
-                say("mysafe: the vault file changed under the unlock agent, which locked; "
-                    "run the command again")  # fmt: skip
+                say(
+                    "mysafe: the vault file changed under the unlock agent, which locked; "
+                    "run the command again"
+                )
                 return 1
             await self.service.refresh()
             if self.service.rollback:

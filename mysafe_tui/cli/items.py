@@ -504,6 +504,10 @@ async def cmd_purge(args: argparse.Namespace, service: VaultService) -> int:
 async def cmd_passwd(args: argparse.Namespace, service: VaultService) -> int:
     from . import prompts
 
+    if args.keep_key and args.rotate_key:  # said before anything is asked
+        from ..core.errors import InvalidInput
+
+        raise InvalidInput("--keep-key and --rotate-key say opposite things: give one")
     old = prompts.passphrase("Current passphrase: ", args.passphrase_file)
     service.accept_rollback = args.accept_rollback
     await service.unlock(old)
@@ -512,10 +516,6 @@ async def cmd_passwd(args: argparse.Namespace, service: VaultService) -> int:
     else:
         new = prompts.hidden_twice("new vault passphrase")
     _check_passphrase(service, new, args.allow_weak)
-    if args.keep_key and args.rotate_key:
-        from ..core.errors import InvalidInput
-
-        raise InvalidInput("--keep-key and --rotate-key say opposite things: give one")
     if not args.keep_key:  # a leaked passphrase is why people run passwd: old headers too
         progress = ProgressLine("Re-encrypting")
         try:
@@ -525,8 +525,10 @@ async def cmd_passwd(args: argparse.Namespace, service: VaultService) -> int:
         say(f"New vault key: {count} records re-encrypted under new item keys.")
     await service.change_passphrase(old, new, args.kdf_profile)
     if args.keep_key:
-        say("Passphrase changed (the vault key kept: an older copy of this file still opens "
-            "with the old passphrase).")  # fmt: skip
+        say(
+            "Passphrase changed (the vault key kept: an older copy of this file still opens "
+            "with the old passphrase)."
+        )
     else:
         say("Passphrase changed.")
     return 0

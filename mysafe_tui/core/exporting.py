@@ -46,14 +46,18 @@ class Exported:
             self.losses.setdefault(what, Counter())[item] += n
 
     @property
+    def totals(self) -> list[str]:
+        """Each kind of loss with how many of it: "attachments (2)"."""
+        return [f"{what} ({sum(items.values())})" for what, items in self.losses.items()]
+
+    @property
     def not_carried(self) -> list[str]:
         """One line per kind of loss, never one per item: "attachments (2): web-1, router"."""
         lines = []
-        for what, items in self.losses.items():
+        for total, items in zip(self.totals, self.losses.values(), strict=True):
             names = list(items)
-            shown = ", ".join(names[:SHOWN]) + (f" and {len(names) - SHOWN} more"
-                                                if len(names) > SHOWN else "")  # fmt: skip
-            lines.append(f"{what} ({sum(items.values())}): {shown}")
+            more = f" and {len(names) - SHOWN} more" if len(names) > SHOWN else ""
+            lines.append(f"{total}: {', '.join(names[:SHOWN])}{more}")
         return lines
 
 

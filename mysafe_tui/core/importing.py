@@ -120,13 +120,17 @@ class Report:
         out = [f"Format: {self.format}"]
         if self.counted:
             total = sum(self.found.values())
-            out.append(f"{count(total, 'item')} found: {self.written} written, "
-                       f"{self.updated} updated, {self.skipped_count} skipped")  # fmt: skip
+            out.append(
+                f"{count(total, 'item')} found: {self.written} written, "
+                f"{self.updated} updated, {self.skipped_count} skipped"
+            )
         out += [f"Found: {count(n, kind)}" for kind, n in sorted(self.found.items())]
         out += [f"  {kind} -> {how}" for kind, how in sorted(self.mapping.items())]
         if self.kept:
-            out.append("Kept beside the usual fields: " + ", ".join(
-                count(n, what) for what, n in sorted(self.kept.items())))  # fmt: skip
+            out.append(
+                "Kept beside the usual fields: "
+                + ", ".join(count(n, what) for what, n in sorted(self.kept.items()))
+            )
         if self.as_notes:
             out.append(f"As secure notes ({len(self.as_notes)}):")
             out += [f"  {item}: {why}" for item, why in self.as_notes]
@@ -343,8 +347,9 @@ def _login(report: Report, common: dict[str, Any], username: str, password: str,
         if totp and _good_seed(totp):
             values["secret_key"] = totp
         elif totp:  # not a seed mysafe can use: kept, where the person will see it
-            report.warnings.append(f"{name}: its one-time code seed is not one mysafe can "
-                                   "use; it is kept in the notes")  # fmt: skip
+            report.warnings.append(
+                f"{name}: its one-time code seed is not one mysafe can use; it is kept in the notes"
+            )
             values["notes"] = "\n\n".join(filter(None, [
                 notes, f"One-time code seed (mysafe could not read it): {totp}"]))  # fmt: skip
         return Candidate(ItemKind.PASSWORD, values, source, more.attachments)
@@ -660,8 +665,9 @@ def _member(archive: Any, info: Any, limit: int) -> bytes:
 def _json(data: bytes, refusal: str, what: str = "that file") -> Any:
     """JSON with its size bounded before it is built (MAX_NODES containers)."""
     if data.count(b"{") + data.count(b"[") > MAX_NODES:
-        raise InvalidInput(f"{what} holds over {MAX_NODES:,} JSON objects and lists: too many "
-                           "for an export")  # fmt: skip
+        raise InvalidInput(
+            f"{what} holds over {MAX_NODES:,} JSON objects and lists: too many for an export"
+        )
     try:
         return json.loads(data)
     except (UnicodeDecodeError, ValueError, RecursionError):
@@ -1014,8 +1020,10 @@ def _csv_rows(text: str, escapechar: str | None = None) -> list[list[str]]:
     try:
         for row in reader:
             if len(row) > MAX_COLUMNS:
-                raise InvalidInput(f"line {reader.line_num} of that CSV has {len(row):,} "
-                                   f"columns (at most {MAX_COLUMNS}): not an export")  # fmt: skip
+                raise InvalidInput(
+                    f"line {reader.line_num} of that CSV has {len(row):,} "
+                    f"columns (at most {MAX_COLUMNS}): not an export"
+                )
             rows.append(row)
     except csv.Error as exc:
         raise InvalidInput(f"line {reader.line_num} of that CSV cannot be read ({exc})") from None

@@ -73,8 +73,10 @@ def secure_existing(path: Path) -> None:
     for owned in (path, path.parent):
         uid = owned.stat().st_uid
         if uid != os.geteuid():  # its modes are not ours to set, nor its contents to trust
-            raise StorageError(f"{owned} belongs to {_user(uid)}, not to you: mysafe opens "
-                               "only a vault of your own")  # fmt: skip
+            raise StorageError(
+                f"{owned} belongs to {_user(uid)}, not to you: mysafe opens "
+                "only a vault of your own"
+            )
     for candidate in (path, *(Path(f"{path}{suffix}") for suffix in ("-wal", "-shm", ".cache"))):
         with contextlib.suppress(FileNotFoundError):
             if os.lstat(candidate).st_mode & 0o077:

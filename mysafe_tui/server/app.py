@@ -267,22 +267,27 @@ class RateLimiter:
     def allow(self, client: str) -> float:
         """0 when allowed, else the seconds until the next request would be."""
         now = self.clock()
-        tokens, last = self._buckets.get(client, (float(self.rate), now))
-        tokens = min(float(self.rate), tokens + (now - last) * self.rate / 60)
+        tokens = self._tokens(client, now)
         if len(self._buckets) > 10_000:  # forget idle clients rather than grow without bound
             self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < 120}
         if tokens < 1:
             self._buckets[client] = (tokens, now)
-            return (1 - tokens) * 60 / self.rate
+            return self._wait(tokens)
         self._buckets[client] = (tokens - 1, now)
         return 0.0
 
     def waiting(self, client: str) -> float:
         """Like `allow`, without spending a token: what failures (`allow`) used up."""
-        now = self.clock()
+        tokens = self._tokens(client, self.clock())
+        return self._wait(tokens) if tokens < 1 else 0.0
+
+    def _tokens(self, client: str, now: float) -> float:
+        """The client's tokens now: what it had, refilled since at `rate` a minute."""
         tokens, last = self._buckets.get(client, (float(self.rate), now))
-        tokens = min(float(self.rate), tokens + (now - last) * self.rate / 60)
-        return (1 - tokens) * 60 / self.rate if tokens < 1 else 0.0
+        return min(float(self.rate), tokens + (now - last) * self.rate / 60)
+
+    def _wait(self, tokens: float) -> float:
+        return (1 - tokens) * 60 / self.rate
 
 
 # Rate-limited paths, one bucket per group and client: logins apart from share traffic.

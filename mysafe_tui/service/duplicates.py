@@ -67,28 +67,33 @@ class Duplicates:
         name = str(fields.get("name") or "")
         mine = content_of(kind, fields, secret)
         same_name = self._by_name.get((kind, _fold(name)), [])
+        if self.policy != "keep-both":  # the same item already here: under its name, or
+            places = [
+                (k, "in the vault" if k.item else "earlier in this import") for k in same_name
+            ]
+            if same_name and self.policy == "rename":  # ... under a name an import gave it
+                places += [
+                    (k, f"here as '{marked}'")
+                    for marked in self._marked(kind, name)
+                    for k in self._by_name[(kind, _fold(marked))]
+                ]
+            for known, where in places:
+                if await self._content(kind, known) == mine:
+                    return Decision(skip=True, why=f"skipped: the same item is already {where}")
         decision = Decision()
-        for known in same_name:
-            if self.policy != "keep-both" and await self._content(kind, known) == mine:
-                where = "in the vault" if known.item is not None else "earlier in this import"
-                return Decision(skip=True, why=f"skipped: the same item is already {where}")
-        if same_name and self.policy == "rename":  # brought in before, under the mark?
-            for marked in self._marked(kind, name):
-                for known in self._by_name[(kind, _fold(marked))]:
-                    if await self._content(kind, known) == mine:
-                        return Decision(skip=True, why=f"skipped: the same item is already "
-                                                       f"here as '{marked}'")  # fmt: skip
         if same_name:
             in_vault = next((k.item for k in same_name if k.item is not None), None)
             if self.policy == "skip":
-                return Decision(skip=True, why="skipped: an item of that name exists "
-                                               "(--on-duplicate skip)")  # fmt: skip
+                return Decision(
+                    skip=True, why="skipped: an item of that name exists (--on-duplicate skip)"
+                )
             if self.policy == "update" and in_vault is not None:
                 return Decision(update=in_vault, why="updated the item of that name")
             if self.policy == "rename":
                 decision.name = self._free_name(kind, name)
-                decision.why = (f"imported as '{decision.name}': the item of that name holds "
-                                "something else")  # fmt: skip
+                decision.why = (
+                    f"imported as '{decision.name}': the item of that name holds something else"
+                )
             else:
                 decision.why = "imported beside the item of that name"
         self._remember(kind, decision.name or name, _Known(None, mine))

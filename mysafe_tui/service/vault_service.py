@@ -55,6 +55,7 @@ if TYPE_CHECKING:  # imported lazily below: cryptography and sqlite3 cost ~80 ms
     from ..core.importing import Report as ImportReport
     from ..core.kdf import KdfParams
     from ..core.sharecrypto import SharePayload
+    from ..core.vault import Vault
     from ..remote.session import RemoteSession
     from ..remote.shares import CreatedShare
     from ..remote.status import RemoteStatus
@@ -995,13 +996,10 @@ def _restore(source: Path, vault: Path, seen_dir: Path, passphrase: str) -> tupl
     return count, kept
 
 
-def _verify_every_record(vault: Any) -> int:
+def _verify_every_record(vault: Vault) -> int:
     """Every item of an unlocked vault decrypts and authenticates, its secrets, its file and
     each attachment chunk by chunk: the number of items, or InvalidInput naming what is
     damaged (nothing is replaced by a backup that fails here)."""
-    from ..core.errors import MySafeError
-    from ..core.models import ItemKind
-
     damaged = [f"{item_id} ({why})" for item_id, why in vault.corrupt.items()]
     summaries = dict(vault.summaries)
     for item_id, item in summaries.items():
@@ -1016,6 +1014,7 @@ def _verify_every_record(vault: Any) -> int:
             damaged.append(f"'{item.name}' ({exc})")
     if damaged:
         more = f" and {len(damaged) - 3} more" if len(damaged) > 3 else ""
-        raise InvalidInput(f"that backup is damaged: {', '.join(damaged[:3])}{more}; "
-                           "nothing was restored")  # fmt: skip
+        raise InvalidInput(
+            f"that backup is damaged: {', '.join(damaged[:3])}{more}; nothing was restored"
+        )
     return len(summaries)

@@ -86,7 +86,7 @@ class ExportDialog(ModalScreen[None]):
         except MySafeError as exc:
             status.say(f"Nothing written: {exc}")
             return
-        lost = ", ".join(line.split(":", 1)[0] for line in done.not_carried)
+        lost = ", ".join(done.totals)
         left = f"; not carried: {lost}" if lost else ""
         status.say(f"Wrote {done.count} item(s) to {raw}{left}.")  # say() escapes
         for box in ("#export-password", "#export-repeat"):

@@ -52,10 +52,16 @@ class ImportDialog(ModalScreen[int]):
         with Vertical(classes="dialog import"):
             yield Label("Import from another password manager", classes="title")
             with Horizontal(classes="choices"):
-                yield Select(FORMATS, value="keepass", allow_blank=False, compact=True,
-                             id="import-format")  # fmt: skip
-                yield Select(ON_DUPLICATE, value="rename", allow_blank=False, compact=True,
-                             id="import-duplicates")  # fmt: skip
+                yield Select(
+                    FORMATS, value="keepass", allow_blank=False, compact=True, id="import-format"
+                )
+                yield Select(
+                    ON_DUPLICATE,
+                    value="rename",
+                    allow_blank=False,
+                    compact=True,
+                    id="import-duplicates",
+                )
             yield Input(placeholder="path to the export (or the store folder)", id="import-path")
             yield Input(placeholder="its password (KeePass, a protected Bitwarden export)",
                         password=True, id="import-password")  # fmt: skip
@@ -79,7 +85,7 @@ class ImportDialog(ModalScreen[int]):
 
     @on(Input.Changed, "#import-path")
     @on(Select.Changed, "#import-duplicates")
-    def path_changed(self) -> None:
+    def choice_changed(self) -> None:
         self._forget()
 
     def _forget(self) -> None:
