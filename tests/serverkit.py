@@ -18,7 +18,6 @@ from typing import Any
 
 import httpx
 
-from mysafe_tui.core.crypto import sha256
 from mysafe_tui.core.sharecrypto import (
     ShareLink,
     SharePayload,
@@ -162,7 +161,7 @@ class RunningServer:
             "label": label,
             "password_protected": bool(password),
             "kdf_salt": b64url(salt) if salt else "",
-            "access_proof_hash": b64url(sha256(keys.proof)),
+            **keys.proof_hashes(),
         }
         sealed = seal(payload.encode(), share_id, keys)
         if payload.kind == "file":  # streamed, as the client sends files

@@ -67,16 +67,16 @@ def test_a_share_with_three_views_opens_three_times_across_two_instances(
     a, b = pair
     with a.client("alice") as alice:
         link = a.share(alice, note("launch codes"), views=3)
-    from mysafe_tui.core.sharecrypto import b64url, derive
+    from mysafe_tui.core.sharecrypto import derive
 
-    proof = b64url(derive(link.share_id, link.key, None, None).proof)
+    body = derive(link.share_id, link.key, None, None).reveal_body()
     barrier = threading.Barrier(40)
 
     def reveal(n: int) -> int:
         url = (a if n % 2 else b).url
         barrier.wait()
         answer = httpx.post(f"{url}/api/public/share/{link.share_id}/reveal",
-                            json={"proof": proof}, timeout=60)  # fmt: skip
+                            json=body, timeout=60)  # fmt: skip
         return answer.status_code
 
     with ThreadPoolExecutor(40) as pool:

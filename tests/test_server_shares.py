@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from conftest import BACKENDS, database_for
 from mysafe_tui.core.crypto import sha256
 from mysafe_tui.core.sharecrypto import (
     ShareLink,
@@ -19,7 +20,10 @@ from mysafe_tui.core.sharecrypto import (
     derive,
     new_share_id,
     open_sealed,
+    seal,
 )
+from mysafe_tui.server import database as server_database
+from mysafe_tui.server.app import ServerConfig, open_store
 from serverkit import RunningServer, start_server
 
 NOTE = SharePayload("note", "Door code", [{"label": "Note", "value": "4711#", "secret": True}])
@@ -33,10 +37,16 @@ def reveal(link: ShareLink, password: str | None = None, salt: str = "") -> http
     keys = derive(
         link.share_id, link.key, password, base64.urlsafe_b64decode(salt + "==") if salt else None
     )
-    return httpx.post(
-        f"{link.base_url}/api/public/share/{link.share_id}/reveal",
-        json={"proof": b64url(keys.proof)},
-    )
+    return post_reveal(link, keys.reveal_body())
+
+
+def post_reveal(link: ShareLink, body: dict[str, str]) -> httpx.Response:
+    return httpx.post(f"{link.base_url}/api/public/share/{link.share_id}/reveal", json=body)
+
+
+def forged() -> dict[str, str]:
+    """What a stranger who knows only the share id can send: guesses."""
+    return {"proof": b64url(os.urandom(32)), "holder": b64url(os.urandom(32))}
 
 
 def stored_ciphertext(server: RunningServer, link: ShareLink) -> bytes | None:
@@ -67,13 +77,10 @@ def test_one_view_share_reveals_once_then_is_gone(
 
 def test_a_wrong_proof_spends_no_view(server: RunningServer, alice: httpx.Client) -> None:
     link = server.share(alice, NOTE, views=1)
-    forged = httpx.post(
-        f"{link.base_url}/api/public/share/{link.share_id}/reveal",
-        json={"proof": b64url(os.urandom(32))},
-    )
-    assert forged.status_code == 403
+    answer = post_reveal(link, forged())
+    assert answer.status_code == 403 and answer.json()["share"]["refused"] == "link"
     assert status_of(link).json()["share"]["views_left"] == 1
-    assert reveal(link).status_code == 200
+    assert reveal(link).status_code == 200  # the recipient, from the same address: no wait
 
 
 def test_password_share_refuses_wrong_password_then_burns_after_ten(
@@ -82,16 +89,88 @@ def test_password_share_refuses_wrong_password_then_burns_after_ten(
     link = server.share(alice, NOTE, views=2, password="s3same")
     status = status_of(link).json()["share"]
     assert status["password_protected"] is True and status["kdf_salt"]
-    assert reveal(link, "wrong", status["kdf_salt"]).status_code == 403
+    mistyped = reveal(link, "wrong", status["kdf_salt"])
+    assert mistyped.status_code == 403
+    assert mistyped.json()["share"] == {"status": "active", "refused": "password",
+                                        "attempts_left": 9}  # fmt: skip
     assert status_of(link).json()["share"]["views_left"] == 2
     right = reveal(link, "s3same", status["kdf_salt"])
     assert right.status_code == 200 and right.json()["share"]["views_left"] == 1
-    forged = {"proof": b64url(os.urandom(32))}
-    url = f"{link.base_url}/api/public/share/{link.share_id}/reveal"
-    codes = [httpx.post(url, json=forged).status_code for _ in range(9)]
-    assert codes == [403] * 9  # ten wrong in all, counting the mistyped password
+    # More wrong passwords from someone holding the key (the holder proof is right): the
+    # PBKDF2 step is skipped here, the server sees what a mistyped password gives.
+    holder = b64url(derive(link.share_id, link.key, None, None).holder)
+    answers = [post_reveal(link, {**forged(), "holder": holder}) for _ in range(9)]
+    assert [a.status_code for a in answers] == [403] * 9  # ten wrong in all
+    assert [a.json()["share"]["attempts_left"] for a in answers] == list(range(8, -1, -1))
+    assert "destroyed" in answers[-1].json()["response"]["message"]
     assert status_of(link).json()["share"]["status"] == "revoked"
     assert stored_ciphertext(server, link) is None
+
+
+def test_a_stranger_never_destroys_a_link_and_waits_longer_each_time(
+    server: RunningServer, alice: httpx.Client
+) -> None:
+    """Someone with the share id but not the key (a log line, a mail scanner, a shoulder):
+    30 guesses while a wait runs, then four misses each after the last wait ran out. The waits
+    are read from the database against the clock around each request (never slept on)."""
+    link = server.share(alice, NOTE, views=1, password="s3same")
+    id_hash = sha256(link.share_id.encode())
+
+    def miss() -> tuple[float, float, float, int]:
+        before = time.time()
+        answer = post_reveal(link, forged())
+        after = time.time()
+        assert answer.status_code == 403 and answer.json()["share"]["refused"] == "link"
+        with server.db() as db:
+            row = db.execute("SELECT failures, blocked_until FROM share_strangers "
+                             "WHERE id_hash = ?", (id_hash,)).fetchone()  # fmt: skip
+        return before, row["blocked_until"], after, row["failures"]
+
+    waits = []
+    for _ in range(4):
+        before, until, after, failures = miss()
+        waits.append(failures)
+        wait = 2.0 ** (failures - 1)
+        assert before + wait <= until <= after + wait
+        server.execute("UPDATE share_strangers SET blocked_until = ? WHERE id_hash = ?",
+                       (time.time() - 1, id_hash))  # fmt: skip
+    assert waits == [1, 2, 3, 4]  # waits of 1, 2, 4, 8 s
+
+    server.execute("UPDATE share_strangers SET blocked_until = ? WHERE id_hash = ?",
+                   (time.time() + 600, id_hash))  # fmt: skip
+    answers = [post_reveal(link, forged()) for _ in range(30)]
+    assert {a.status_code for a in answers} == {429}  # waiting: not even looked at
+    assert 500 < int(answers[0].headers["Retry-After"]) <= 600
+    with server.db() as db:
+        row = db.execute("SELECT failed_attempts, revoked, failures FROM shares JOIN "
+                         "share_strangers USING (id_hash) WHERE id_hash = ?",
+                         (id_hash,)).fetchone()  # fmt: skip
+    assert (row["failed_attempts"], row["revoked"], row["failures"]) == (0, 0, 4)
+    assert status_of(link).json()["share"]["views_left"] == 1
+    salt = status_of(link).json()["share"]["kdf_salt"]
+    assert reveal(link, "s3same", salt).status_code == 200  # the recipient, same address
+
+
+def test_a_link_made_before_the_holder_proof_counts_and_slows_every_miss(
+    server: RunningServer, alice: httpx.Client
+) -> None:
+    """Without the holder proof's hash the server cannot tell a stranger from a recipient:
+    a miss counts toward the ten, and its source waits."""
+    link = server.share(alice, NOTE, views=1)
+    id_hash = sha256(link.share_id.encode())
+    server.execute("UPDATE shares SET holder_hash = NULL WHERE id_hash = ?", (id_hash,))
+    first = post_reveal(link, forged())
+    assert first.status_code == 403 and first.json()["share"]["attempts_left"] == 9
+    server.execute("UPDATE share_strangers SET blocked_until = ? WHERE id_hash = ?",
+                   (time.time() + 600, id_hash))  # fmt: skip
+    assert post_reveal(link, forged()).status_code == 429
+    assert reveal(link).status_code == 429  # no holder hash to let the recipient through
+    server.execute("UPDATE share_strangers SET blocked_until = 0 WHERE id_hash = ?", (id_hash,))
+    assert post_reveal(link, {"proof": reveal_proof(link)}).status_code == 200  # an old client
+
+
+def reveal_proof(link: ShareLink) -> str:
+    return b64url(derive(link.share_id, link.key, None, None).proof)
 
 
 def test_fifty_parallel_reveals_of_three_views_succeed_exactly_three_times(
@@ -107,7 +186,7 @@ def test_fifty_parallel_reveals_of_three_views_succeed_exactly_three_times(
                 *(
                     client.post(
                         f"/api/public/share/{link.share_id}/reveal",
-                        json={"proof": b64url(keys.proof)},
+                        json=keys.reveal_body(),
                     )
                     for _ in range(50)
                 )
@@ -175,6 +254,7 @@ def test_unknown_share_is_404(server: RunningServer) -> None:
         ({"share_id": "short"}, "share_id"),
         ({"kind": "car"}, "kind"),
         ({"access_proof_hash": ""}, "access_proof_hash"),
+        ({"holder_proof_hash": b64url(b"short")}, "holder_proof_hash"),
         ({"password_protected": True, "kdf_salt": ""}, "kdf_salt"),
     ],
 )
@@ -255,8 +335,7 @@ def test_a_100_mib_file_share_keeps_the_server_memory_flat(tmp_path: Path) -> No
             link = running.share(mo, SharePayload("file", "big", [], "big.bin", None, content))
         del content
         with httpx.stream("POST", f"{running.url}/api/public/share/{link.share_id}/reveal",
-                          json={"proof": b64url(derive(link.share_id, link.key, None,
-                                                       None).proof)},
+                          json=derive(link.share_id, link.key, None, None).reveal_body(),
                           timeout=120) as answer:  # fmt: skip
             assert answer.status_code == 200
             received = sum(len(chunk) for chunk in answer.iter_bytes())
@@ -279,3 +358,39 @@ def test_a_links_opens_and_reveals_are_in_its_owners_history(
     assert link.key.hex() not in str(history) and link.share_id not in str(history)
     other = server.client("bob").get(f"/api/mysafe-ext/share/{link.share_id}/history")
     assert other.status_code == 404  # only the owner's
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_link_from_before_the_holder_proof_survives_the_upgrade(
+    request: pytest.FixtureRequest, tmp_path: Path, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database at schema 2 (no holder hashes) holding a link: the server moves it to
+    schema 3 at start, and the link still opens with the proof its client sends."""
+    database = database_for(request, backend)
+    config = ServerConfig(tmp_path / "server-data", database=database)
+    with monkeypatch.context() as old_version:
+        old_version.setattr(server_database, "SCHEMA_VERSION", 2)
+        store = open_store(config)
+    link = ShareLink("", new_share_id(), os.urandom(32))
+    keys = derive(link.share_id, link.key, None, None)
+    with store._write() as db:
+        db.execute(
+            "INSERT INTO shares (id_hash, id_prefix, owner_id, kind, ciphertext, "
+            "password_protected, proof_hash, created_at, expires_at, max_views) "
+            "VALUES (?, ?, 1, 'note', ?, 0, ?, ?, ?, 1)",
+            (sha256(link.share_id.encode()), link.share_id[:6],
+             seal(NOTE.encode(), link.share_id, keys), sha256(keys.proof), time.time(),
+             time.time() + 3600),
+        )  # fmt: skip
+    store.close()
+    running = start_server(tmp_path, database=database)
+    try:
+        link = ShareLink(running.url, link.share_id, link.key)
+        with running.db() as db:
+            assert db.execute("SELECT max(version) FROM schema_version").fetchone()[0] == 3
+        answer = post_reveal(link, {"proof": b64url(keys.proof)})
+        assert answer.status_code == 200, answer.text
+        blob = base64.b64decode(answer.json()["share"]["ciphertext"])
+        assert SharePayload.decode(open_sealed(blob, link.share_id, keys)) == NOTE
+    finally:
+        running.stop()

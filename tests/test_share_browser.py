@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mysafe_tui.core.sharecrypto import SharePayload
+from mysafe_tui.core.sharecrypto import SharePayload, b64url
 from serverkit import RunningServer
 
 CHROMIUM = "/usr/bin/chromium"
@@ -141,7 +141,9 @@ def test_password_share_asks_and_refuses_a_wrong_password(
     page.fill("#password", "wrong guess")
     page.click("#reveal")
     page.wait_for_selector("body[data-state='wrong-password']", timeout=60_000)
-    assert page.inner_text("#password-error") == "That password is not right."
+    assert page.inner_text("#password-error") == (
+        "That password is not right. 9 more wrong tries destroy the link."
+    )
     assert views_left(link) == 1
     page.fill("#password", "open sesame")
     page.click("#reveal")
@@ -159,6 +161,25 @@ def test_revoked_expired_and_incomplete_links_say_so(
     assert not page.is_visible("#reveal")
     incomplete = visit().open(str(link).split("#")[0], "incomplete")
     assert "incomplete" in incomplete.inner_text("#state-title")
+
+
+def test_a_link_with_a_wrong_key_says_it_is_damaged_and_spends_nothing(
+    server: RunningServer, alice: httpx.Client, visit: Any
+) -> None:
+    """A key of the right length that is not the link's (a copy cut and retyped): the page
+    says the link is damaged; the server took it for a stranger's guess, not a password."""
+    link = server.share(alice, LOGIN, views=1, password="open sesame")
+    wrong = str(link).split("#")[0] + "#" + b64url(os.urandom(32))
+    page = visit().open(wrong, "ready")
+    page.fill("#password", "open sesame")
+    page.click("#reveal")
+    page.wait_for_selector("body[data-state='broken']", timeout=60_000)
+    assert page.inner_text("#state-title") == "This link is damaged"
+    assert views_left(link) == 1
+    right = visit().open(str(link), "ready")  # the real recipient, same address: no wait
+    right.fill("#password", "open sesame")
+    right.click("#reveal")
+    right.wait_for_selector("body[data-state='revealed']", timeout=60_000)
 
 
 def test_file_share_offers_a_download(
@@ -201,7 +222,8 @@ def test_browser_crypto_matches_the_python_vectors(
             const keys = await s.deriveKeys(v.share_id, s.b64urlToBytes(v.key), v.password,
                                             v.kdf_salt);
             const plain = await s.openSealed(fromHex(v.sealed), v.share_id, keys.encryptionKey);
-            return {enc: hex(keys.encryptionKey), proof: hex(keys.proof), plain: hex(plain),
+            return {enc: hex(keys.encryptionKey), proof: hex(keys.proof),
+                    holder: hex(keys.holder), plain: hex(plain),
                     title: s.decodePayload(plain).header.title};
         }""",
         vector,
@@ -209,6 +231,7 @@ def test_browser_crypto_matches_the_python_vectors(
     assert result == {
         "enc": vector["encryption_key"],
         "proof": vector["proof"],
+        "holder": vector["holder"],
         "plain": vector["payload"],
         "title": "Vector",
     }

@@ -42,6 +42,11 @@ def test_vectors_match_an_independent_derivation(vector: dict) -> None:
     enc = hkdf(f"mysafe/share/v1/enc|{share_id}")
     assert enc.hex() == vector["encryption_key"]
     assert hkdf(f"mysafe/share/v1/proof|{share_id}").hex() == vector["proof"]
+    # The holder proof comes from the key alone, whatever the password.
+    info = f"mysafe/share/v1/holder|{share_id}".encode()
+    holder = HKDF(hashes.SHA256(), 32, salt=b"", info=info).derive(key)
+    assert holder.hex() == vector["holder"]
+    assert hashlib.sha256(holder).hexdigest() == vector["holder_hash"]
     label, sid = b"mysafe/share/v1", share_id.encode()
     ad = len(label).to_bytes(4, "big") + label + len(sid).to_bytes(4, "big") + sid
     nonce = bytes.fromhex(vector["nonce"])
@@ -49,6 +54,8 @@ def test_vectors_match_an_independent_derivation(vector: dict) -> None:
     assert expected.hex() == vector["sealed"]
 
     keys = derive(share_id, key, vector["password"], unb64url(vector["kdf_salt"]) or None)
+    assert (keys.proof.hex(), keys.holder.hex()) == (vector["proof"], vector["holder"])
+    assert unb64url(keys.proof_hashes()["holder_proof_hash"]).hex() == vector["holder_hash"]
     assert seal(bytes.fromhex(vector["payload"]), share_id, keys, nonce).hex() == vector["sealed"]
     payload = SharePayload.decode(open_sealed(bytes.fromhex(vector["sealed"]), share_id, keys))
     assert payload.title == "Vector" and payload.fields[0]["value"] == "héllo"

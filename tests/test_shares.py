@@ -21,6 +21,7 @@ from mysafe_tui.core.crypto import sha256
 from mysafe_tui.core.errors import NotSupported, RemoteRejected
 from mysafe_tui.core.models import ItemKind
 from mysafe_tui.core.settings import Paths
+from mysafe_tui.core.sharecrypto import b64url
 from mysafe_tui.remote.shares import open_link, parse_duration
 from mysafe_tui.service import VaultService
 from serverkit import RunningServer, start_server
@@ -126,9 +127,17 @@ async def test_password_share_and_traffic_never_holds_key_or_password(
     async def right() -> str:
         return "open sesame"
 
-    with pytest.raises(RemoteRejected, match="wrong password: nothing was revealed"):
+    with pytest.raises(RemoteRejected, match=r"wrong password: nothing was revealed and no view "
+                       r"was used \(9 more wrong ones destroy the link\)"):  # fmt: skip
         await open_link(str(created.link), wrong)
-    payload = await open_link(str(created.link), right)  # the wrong try spent no view
+    damaged = str(created.link).split("#")[0] + "#" + b64url(os.urandom(32))
+    with pytest.raises(RemoteRejected, match=r"^the link is damaged \(its key does not match"):
+        await open_link(damaged, right)
+    server.execute("UPDATE share_strangers SET blocked_until = ?", (time.time() + 60,))
+    with pytest.raises(RemoteRejected, match=r"^too many tries: nothing was revealed; try again "
+                       r"in [56]\d s$"):  # fmt: skip
+        await open_link(damaged, right)  # the same guess again, too soon
+    payload = await open_link(str(created.link), right)  # the wrong tries spent no view
     assert payload.fields[1]["value"] == "gh-SECRET-pass"
     key_text = str(created.link).split("#")[1]
     sent = b"\n".join(recorder.sent)

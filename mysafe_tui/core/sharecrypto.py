@@ -2,12 +2,15 @@
 
 A link is `{server}/s/{share_id}#{key}`. The key K (32 random bytes, base64url in the fragment)
 never reaches the server. From K, and from the optional password through PBKDF2-SHA256 (600,000
-iterations, so a browser can derive it with WebCrypto), HKDF-SHA256 derives two values:
+iterations, so a browser can derive it with WebCrypto), HKDF-SHA256 derives three values:
 
 - the encryption key: AES-256-GCM over the payload, associated data binding the share id;
-- the access proof: sent with a reveal, so that only someone holding the key (and the password)
-  can spend a view. The server stores only its SHA-256, and refuses a wrong proof without
-  consuming a view, so a mistyped password does not burn a one-view link.
+- the access proof (key and password): sent with a reveal, so that only someone holding the key
+  and the password can spend a view. The server stores only its SHA-256, and refuses a wrong
+  proof without consuming a view, so a mistyped password does not burn a one-view link.
+- the holder proof (the key alone): sent with the access proof, so that the server tells a
+  recipient who mistyped the password (counted: ten destroy the share) from a stranger who has
+  only the share id (slowed down, never able to destroy it). Its SHA-256 is kept too.
 
 Payload = u32 big-endian header length | UTF-8 JSON header | raw file bytes (empty for text
 items). `static/share.js` in the server package implements the same steps; the test vectors in
@@ -61,10 +64,22 @@ class ShareKeys:
 
     encryption_key: bytes
     proof: bytes
+    holder: bytes
+
+    def proof_hashes(self) -> dict[str, str]:
+        """What the server keeps of the two proofs (the fields of a share's creation)."""
+        return {
+            "access_proof_hash": b64url(sha256(self.proof)),
+            "holder_proof_hash": b64url(sha256(self.holder)),
+        }
+
+    def reveal_body(self) -> dict[str, str]:
+        """What a reveal sends: both proofs, never the key."""
+        return {"proof": b64url(self.proof), "holder": b64url(self.holder)}
 
 
 def derive(share_id: str, key: bytes, password: str | None, salt: bytes | None) -> ShareKeys:
-    """Derive the encryption key and access proof; a password needs the share's salt."""
+    """Derive the encryption key and the two proofs; a password needs the share's salt."""
     master = key
     if password:
         if not salt:
@@ -74,12 +89,8 @@ def derive(share_id: str, key: bytes, password: str | None, salt: bytes | None) 
     return ShareKeys(
         hkdf(master, f"{_AD_LABEL}/enc|{share_id}".encode()),
         hkdf(master, f"{_AD_LABEL}/proof|{share_id}".encode()),
+        hkdf(key, f"{_AD_LABEL}/holder|{share_id}".encode()),
     )
-
-
-def proof_hash(proof: bytes) -> bytes:
-    """What the server stores and compares: it never learns the proof itself before a reveal."""
-    return sha256(proof)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 and the recipient's side (`mysafe open`): fetch, ask for the password if needed, decrypt.
 
 The key never leaves this process except inside the link the user hands on; the server gets
-ciphertext, policy and the SHA-256 of the access proof.
+ciphertext, policy and the SHA-256 of the two proofs (sharecrypto).
 """
 
 from __future__ import annotations
@@ -96,8 +96,7 @@ async def create_share(client: MySafeClient, payload: SharePayload, *, expires_i
     policy = {
         "share_id": share_id, "kind": payload.kind, "max_views": views,
         "expires_in": expires_in, "label": label, "password_protected": bool(password),
-        "kdf_salt": b64url(salt) if salt else "",
-        "access_proof_hash": b64url(sha256(keys.proof)),
+        "kdf_salt": b64url(salt) if salt else "", **keys.proof_hashes(),
     }  # fmt: skip
     sealed = seal(payload.encode(), share_id, keys)
     url = f"{client.prefix}/mysafe-ext/share"
@@ -150,7 +149,7 @@ async def open_link(url: str, ask_password: Callable[[], Awaitable[str]], *,
         salt = unb64url(status["kdf_salt"]) if status.get("password_protected") else None
         password = await ask_password() if salt else None
         keys = derive(link.share_id, link.key, password, salt)
-        body = await _public(http, "POST", f"{api}/reveal", json={"proof": b64url(keys.proof)})
+        body = await _public(http, "POST", f"{api}/reveal", json=keys.reveal_body())
     blob = base64.b64decode(body["share"]["ciphertext"])
     return SharePayload.decode(open_sealed(blob, link.share_id, keys))
 
@@ -166,15 +165,35 @@ async def _public(http: httpx.AsyncClient, method: str, url: str, **kwargs: Any)
         body = answer.json()
     except json.JSONDecodeError:
         raise ServerError(f"{url.split('/api/')[0]} is not a mysafe share server") from None
-    state = body.get("share", {}).get("status") if isinstance(body, dict) else None
+    share = body.get("share") if isinstance(body, dict) else None
+    share = share if isinstance(share, dict) else {}
+    if answer.status_code in (403, 429):
+        raise RemoteRejected(_refusal(share, answer), 1006, answer.status_code)
+    state = share.get("status")
     if answer.status_code in (404, 410) or state in ("expired", "used_up", "revoked"):
         raise RemoteRejected(f"cannot open it: {GONE.get(str(state), GONE['missing'])}", 0,
                              answer.status_code)  # fmt: skip
-    if answer.status_code == 403:
-        raise RemoteRejected("wrong password: nothing was revealed and no view was used", 1006,
-                             403)  # fmt: skip
-    if answer.status_code == 429:
-        raise RemoteRejected("too many attempts: wait a minute and try again", 0, 429)
     if not answer.is_success or not isinstance(body, dict):
         raise ServerError(f"the share server failed (HTTP {answer.status_code})")
     return body
+
+
+def _refusal(share: dict[str, Any], answer: httpx.Response) -> str:
+    """A reveal the server refused without spending anything, as one sentence."""
+    if answer.status_code == 429:
+        wait = answer.headers.get("Retry-After", "")
+        after = f"in {wait} s" if wait.isdigit() else "in a minute"
+        return f"too many tries: nothing was revealed; try again {after}"
+    if share.get("refused") == "link":
+        return "the link is damaged (its key does not match): copy the whole link and try again"
+    left = share.get("attempts_left")
+    if isinstance(left, int) and left <= 0:
+        return "wrong password, the last try: the link is destroyed"
+    more = ""
+    if isinstance(left, int):
+        more = (
+            " (the next wrong one destroys the link)"
+            if left == 1
+            else (f" ({left} more wrong ones destroy the link)")
+        )
+    return f"wrong password: nothing was revealed and no view was used{more}"

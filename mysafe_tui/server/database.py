@@ -77,10 +77,18 @@ CREATE TABLE IF NOT EXISTS share_chunks (
 CREATE TABLE IF NOT EXISTS file_chunks (
     blob TEXT NOT NULL, seq INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (blob, seq));
 """,
+    # Share links tell a recipient from a stranger (sharing.md): the hash of the holder proof
+    # (NULL for links made before it), and each stranger's failures per link and source.
+    3: """
+ALTER TABLE shares ADD COLUMN holder_hash BLOB;
+CREATE TABLE IF NOT EXISTS share_strangers (
+    id_hash BLOB NOT NULL, source TEXT NOT NULL, failures INTEGER NOT NULL,
+    blocked_until REAL NOT NULL, PRIMARY KEY (id_hash, source));
+""",
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 TABLES = ("users", "groups_", "group_members", "access_keys", "tokens", "items", "item_access",
-          "shares", "history", "share_chunks", "file_chunks")  # fmt: skip
+          "shares", "history", "share_chunks", "file_chunks", "share_strangers")  # fmt: skip
 # The one lock every PostgreSQL write transaction takes first (an arbitrary constant).
 WRITE_LOCK = 0x6D7973616665
 

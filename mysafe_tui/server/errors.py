@@ -56,3 +56,15 @@ class ShareGone(Exception):
     def __init__(self, state: str) -> None:
         super().__init__(state)
         self.state = state
+
+
+class ShareRefused(Exception):
+    """A reveal that spent nothing: `reason` is `password` (the recipient mistyped it:
+    `attempts_left` before the share is destroyed), `link` (the holder proof is wrong: someone
+    without the link's key) or `wait` (that someone must wait `retry_after` seconds)."""
+
+    def __init__(self, reason: str, *, attempts_left: int = 0, retry_after: float = 0) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.attempts_left = attempts_left
+        self.retry_after = retry_after

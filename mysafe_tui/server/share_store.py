@@ -8,9 +8,13 @@ from typing import Any, BinaryIO
 
 from ..core.crypto import sha256
 from .database import Connection, Database
-from .errors import ApiError, ShareGone, invalid
+from .errors import ApiError, ShareGone, ShareRefused, invalid
 
 MAX_FAILED_PROOFS = 10  # wrong passwords before a share is destroyed
+# A stranger (no key) waits 1, 2, 4... seconds per link and source after each miss, at most an
+# hour; a source quiet for a day starts again from 1.
+STRANGER_CAP = 3600.0
+STRANGER_MEMORY = 86400.0
 COPY_CHUNK = 3 * 64 * 1024  # a multiple of 3: base64 of the chunks joins into base64 of all
 # A share's content lives in `share_chunks`, 192 KiB a row, so that no row is ever large:
 # SQLite rebuilds a whole row to change one column of it (a view counted on a 100 MiB row
@@ -45,8 +49,8 @@ class ShareStore(Database):
             id_hash = sha256(share_id.encode())
             db.execute(
                 "INSERT INTO shares (id_hash, id_prefix, owner_id, kind, label, ciphertext, "
-                "password_protected, kdf_salt, proof_hash, created_at, expires_at, max_views) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "password_protected, kdf_salt, proof_hash, holder_hash, created_at, expires_at, "
+                "max_views) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     id_hash,
                     share_id[:6],
@@ -57,6 +61,7 @@ class ShareStore(Database):
                     int(share["password_protected"]),
                     share["kdf_salt"],
                     share["proof_hash"],
+                    share["holder_hash"],
                     now,
                     share["expires_at"],
                     share["max_views"],
@@ -128,35 +133,41 @@ class ShareStore(Database):
             del status[private]
         return status
 
-    def reveal_share(self, share_id: str, proof: bytes) -> tuple[BinaryIO, dict[str, Any]]:
+    def reveal_share(
+        self, share_id: str, proof: bytes, holder: bytes, source: str
+    ) -> tuple[BinaryIO, dict[str, Any]]:
         """Atomically spend one view; the ciphertext goes with the last one. It is handed back
         as a private spool file (see `spool`), read in chunks: never whole in memory.
 
         The conditional UPDATE is the whole guard: however many reveals race, only those that
         find `views_used < max_views` (and not expired, not revoked) get a row back. A wrong
-        proof spends nothing but is counted, and committed, before the error goes out.
+        holder proof (someone without the key) spends nothing, destroys nothing and makes that
+        `source` wait longer each time (`_stranger`); a right holder proof with a wrong access
+        proof is a mistyped password, counted, and the share destroyed at the tenth. Links made
+        before the holder proof cannot tell the two apart: both count, and both wait.
         """
         id_hash = sha256(share_id.encode())
         now = self.clock()
         gone: str | None = None
         with self._write() as db:
             row = db.execute(
-                "SELECT proof_hash, failed_attempts FROM shares WHERE id_hash = ? "
+                "SELECT proof_hash, holder_hash, failed_attempts FROM shares WHERE id_hash = ? "
                 "AND ciphertext IS NOT NULL",
                 (id_hash,),
             ).fetchone()
-            wrong = row is not None and not hmac.compare_digest(row["proof_hash"], sha256(proof))
-            if wrong:
-                failed = row["failed_attempts"] + 1
-                burn = failed >= MAX_FAILED_PROOFS
-                db.execute(
-                    "UPDATE shares SET failed_attempts = ?, last_access_at = ?, "
-                    "revoked = CASE WHEN ? THEN 1 ELSE revoked END WHERE id_hash = ?",
-                    (failed, now, burn, id_hash),
-                )
-                if burn:
-                    self._drop_content(db, "id_hash = ?", id_hash)
-            else:
+            refused: ShareRefused | None = None
+            if row is not None:
+                known = row["holder_hash"]
+                holder_ok = known is not None and hmac.compare_digest(known, sha256(holder))
+                if not holder_ok:
+                    refused = self._waiting(db, id_hash, source, now)
+                if refused is None and not hmac.compare_digest(row["proof_hash"], sha256(proof)):
+                    if not holder_ok:
+                        self._stranger(db, id_hash, source, now)
+                    refused = ShareRefused("link")
+                    if known is None or holder_ok:
+                        refused = self._mistyped(db, id_hash, row["failed_attempts"], now)
+            if refused is None:
                 won = db.execute(
                     "UPDATE shares SET views_used = views_used + 1, last_access_at = ? "
                     "WHERE id_hash = ? AND revoked = 0 AND expires_at > ? "
@@ -181,8 +192,8 @@ class ShareStore(Database):
                         self._drop_content(db, "id_hash = ?", id_hash)
                 elif won["views_used"] >= won["max_views"]:
                     self._drop_content(db, "id_hash = ?", id_hash)
-        if wrong:
-            raise ApiError(1006, "1006: Wrong password", status=403)
+        if refused is not None:
+            raise refused
         if gone is not None:
             raise ShareGone(gone)
         return content, {
@@ -190,11 +201,57 @@ class ShareStore(Database):
             "views_left": won["max_views"] - won["views_used"],
         }
 
+    def _waiting(
+        self, db: Connection, id_hash: bytes, source: str, now: float
+    ) -> ShareRefused | None:
+        """Inside a write: the refusal for a `source` still waiting out its last miss."""
+        row = db.execute(
+            "SELECT blocked_until FROM share_strangers WHERE id_hash = ? AND source = ?",
+            (id_hash, source),
+        ).fetchone()
+        if row is None or row["blocked_until"] <= now:
+            return None
+        return ShareRefused("wait", retry_after=row["blocked_until"] - now)
+
+    def _stranger(self, db: Connection, id_hash: bytes, source: str, now: float) -> None:
+        """Inside a write: one more miss by `source` on this link; its next try waits twice as
+        long as the last (1 s, 2 s, 4 s... an hour at most)."""
+        row = db.execute(
+            "SELECT failures, blocked_until FROM share_strangers WHERE id_hash = ? AND source = ?",
+            (id_hash, source),
+        ).fetchone()
+        fresh = row is None or row["blocked_until"] + STRANGER_MEMORY <= now
+        failures = 1 if fresh else row["failures"] + 1
+        blocked_until = now + min(STRANGER_CAP, 2.0 ** min(failures - 1, 20))
+        db.execute(
+            "INSERT INTO share_strangers (id_hash, source, failures, blocked_until) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (id_hash, source) DO UPDATE SET "
+            "failures = excluded.failures, blocked_until = excluded.blocked_until",
+            (id_hash, source, failures, blocked_until),
+        )
+
+    def _mistyped(self, db: Connection, id_hash: bytes, failed: int, now: float) -> ShareRefused:
+        """Inside a write: one more wrong password; the share is destroyed at the tenth."""
+        failed += 1
+        burn = failed >= MAX_FAILED_PROOFS
+        db.execute(
+            "UPDATE shares SET failed_attempts = ?, last_access_at = ?, "
+            "revoked = CASE WHEN ? THEN 1 ELSE revoked END WHERE id_hash = ?",
+            (failed, now, burn, id_hash),
+        )
+        if burn:
+            self._drop_content(db, "id_hash = ?", id_hash)
+        return ShareRefused("password", attempts_left=MAX_FAILED_PROOFS - failed)
+
     def purge_expired_shares(self) -> int:
         """Hard-delete the ciphertext of every expired share; returns how many went."""
         with self._write() as db:
-            db.execute("DELETE FROM tokens WHERE expires_at <= ?", (self.clock(),))
-            return self._drop_content(db, "expires_at <= ?", self.clock())
+            now = self.clock()
+            db.execute("DELETE FROM tokens WHERE expires_at <= ?", (now,))
+            db.execute(
+                "DELETE FROM share_strangers WHERE blocked_until <= ?", (now - STRANGER_MEMORY,)
+            )
+            return self._drop_content(db, "expires_at <= ?", now)
 
     def _drop_content(self, db: Connection, where: str, *args: Any) -> int:
         """Inside a write: hard-delete the content of the shares matching `where` (chunks
@@ -206,6 +263,7 @@ class ShareStore(Database):
         ).fetchall()
         for (id_hash,) in gone:
             db.execute("DELETE FROM share_chunks WHERE id_hash = ?", (id_hash,))
+            db.execute("DELETE FROM share_strangers WHERE id_hash = ?", (id_hash,))
         if gone:
             self._content_deleted()
         return len(gone)

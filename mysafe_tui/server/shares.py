@@ -2,7 +2,9 @@
 
 The server stores ciphertext and policy, never a key: the key lives in the link's fragment. A
 reveal must carry the access proof derived from that key (and the password), so knowing a share
-id alone cannot burn its views.
+id alone cannot spend its views; and the holder proof derived from the key alone, so that a
+stranger who knows only the share id is slowed down and can never destroy the link, while a
+recipient's mistyped password still counts toward the ten that do.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import ipaddress
 import json
+import math
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -22,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from .errors import ApiError, ShareGone, invalid, missing
+from .errors import ApiError, ShareGone, ShareRefused, invalid, missing
 from .http import (
     MAX_JSON_BODY,
     authenticated,
@@ -170,11 +174,9 @@ def routes(prefix: str, max_file_bytes: int) -> list[BaseRoute]:
             if len(ciphertext) > limit:
                 raise ApiError(413, f"Share content larger than {limit} bytes", status=413)
             content = io.BytesIO(ciphertext)
-        if not body.get("access_proof_hash"):
-            raise missing("access_proof_hash")
-        proof_hash = _b64(body["access_proof_hash"], "access_proof_hash")
-        if len(proof_hash) != 32:
-            raise invalid("access_proof_hash must be a SHA-256 digest")
+        proof_hash = _digest(body, "access_proof_hash")
+        # Older clients send no holder proof: their links cannot tell a stranger from a guesser.
+        holder_hash = _digest(body, "holder_proof_hash") if "holder_proof_hash" in body else None
         try:
             max_views = int(body.get("max_views", 1))
         except (TypeError, ValueError):
@@ -193,6 +195,7 @@ def routes(prefix: str, max_file_bytes: int) -> list[BaseRoute]:
             "password_protected": protected,
             "kdf_salt": salt,
             "proof_hash": proof_hash,
+            "holder_hash": holder_hash,
             "expires_at": expires_at,
             "max_views": max_views,
         }
@@ -235,11 +238,14 @@ def routes(prefix: str, max_file_bytes: int) -> list[BaseRoute]:
             share_id = share_id_of(request)
             body = await read_body(request, limit=4096)
             proof = _b64(body.get("proof", ""), "proof")
+            holder = _b64(body.get("holder", ""), "holder")
             ciphertext, info = await run_in_threadpool(
-                store_of(request).reveal_share, share_id, proof
+                store_of(request).reveal_share, share_id, proof, holder, source_of(request)
             )
         except ShareGone as gone:
             return _gone(gone)
+        except ShareRefused as refused:
+            return _refused(refused)
         except ApiError as exc:
             return error_response(exc)
         history_of(request).add(request, "revealed", share_hash=share_id_hash(share_id))
@@ -256,6 +262,53 @@ def routes(prefix: str, max_file_bytes: int) -> list[BaseRoute]:
         Route(f"{prefix}/public/share/{{share_id}}", public_status, methods=["GET"]),
         Route(f"{prefix}/public/share/{{share_id}}/reveal", reveal, methods=["POST"]),
     ]
+
+
+def source_of(request: Request) -> str:
+    """Where a reveal comes from, for a stranger's wait: the client's address, an IPv6 one by
+    its /64 (one host commonly holds the whole of it)."""
+    host = request.client.host if request.client else ""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+_REFUSALS = {
+    "password": "Wrong password: nothing was revealed and no view was used.",
+    "link": "This link is damaged: its key does not match. Open it exactly as it was sent.",
+    "wait": "Too many tries without the link's key; wait before trying again.",
+}
+
+
+def _refused(refused: ShareRefused) -> Response:
+    share: dict[str, Any] = {"status": "active", "refused": refused.reason}
+    message = _REFUSALS[refused.reason]
+    if refused.reason == "password":
+        share["attempts_left"] = refused.attempts_left
+        if refused.attempts_left <= 0:
+            share["status"] = "revoked"
+            message = "Wrong password, the last try: the link is destroyed."
+    status = 429 if refused.reason == "wait" else 403
+    response = envelope(status, message, share=share)
+    if refused.reason == "wait":
+        response.headers["Retry-After"] = str(max(1, math.ceil(refused.retry_after)))
+    return response
+
+
+def _digest(body: dict[str, Any], name: str) -> bytes:
+    """A SHA-256 digest field of a share's creation, required."""
+    if not body.get(name):
+        raise missing(name)
+    value = _b64(body[name], name)
+    if len(value) != 32:
+        raise invalid(f"{name} must be a SHA-256 digest")
+    return value
 
 
 def _gone(gone: ShareGone) -> Response:

@@ -59,6 +59,9 @@ async function deriveKeys(shareId, key, password, saltText) {
   return {
     encryptionKey: await hkdf(master, `${VERSION_LABEL}/enc|${shareId}`),
     proof: await hkdf(master, `${VERSION_LABEL}/proof|${shareId}`),
+    // From the key alone: tells the server a recipient (who may mistype the password) from a
+    // stranger who knows only the share id (who is slowed down and can never destroy the link).
+    holder: await hkdf(key, `${VERSION_LABEL}/holder|${shareId}`),
   };
 }
 
@@ -225,17 +228,35 @@ async function main() {
       const keys = await deriveKeys(shareId, key, password, status.kdf_salt);
       const answer = await fetch(API + encodeURIComponent(shareId) + "/reveal", {
         method: "POST", cache: "no-store", headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ proof: bytesToB64url(keys.proof) }),
+        body: JSON.stringify({ proof: bytesToB64url(keys.proof),
+                               holder: bytesToB64url(keys.holder) }),
       });
       const body = await answer.json().catch(() => ({}));
+      const refused = (body.share || {}).refused;
+      if (answer.status === 403 && refused === "link") {
+        show("This link is damaged", "Its key does not match. Copy the whole link and try again.");
+        $("reveal-form").hidden = true;
+        document.body.dataset.state = "broken";
+        return;
+      }
+      if (answer.status === 403 && (body.share || {}).status === "revoked") {
+        showGone("revoked", "That was the last wrong password: the link is destroyed. " +
+          "Ask the person who sent it for a new one.");
+        return;
+      }
       if (answer.status === 403) {
-        $("password-error").textContent = "That password is not right.";
+        const left = (body.share || {}).attempts_left;
+        $("password-error").textContent = "That password is not right." + (
+          left === 1 ? " One more wrong try destroys the link."
+            : Number.isInteger(left) ? ` ${left} more wrong tries destroy the link.` : "");
         $("password-error").hidden = false;
         document.body.dataset.state = "wrong-password";
         return;
       }
       if (answer.status === 429) {
-        $("password-error").textContent = "Too many attempts. Wait a minute and try again.";
+        const wait = Number(answer.headers.get("Retry-After")) || 60;
+        $("password-error").textContent =
+          `Too many tries. Wait ${wait} second${wait === 1 ? "" : "s"} and try again.`;
         $("password-error").hidden = false;
         return;
       }
