@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
-from . import agent, backup, credential, extras, inject, items, people, remote
+from . import agent, backup, credential, extras, health, inject, items, people, remote
 
 if TYPE_CHECKING:
     from ..service import VaultService
@@ -96,6 +96,7 @@ def _build(only: str | None) -> tuple[argparse.ArgumentParser, bool]:
     agent.add_parsers(add)
     backup.add_parsers(add)
     credential.add_parsers(add)
+    health.add_parsers(add)
 
     p = add(
         "completion",

@@ -43,7 +43,8 @@ SECRET_COMMANDS = frozenset({"get", "show", "totp", "git-credential"})
 KEY_COMMANDS = frozenset(
     {"ui", "copy", "add", "attach", "save", "edit", "rm", "restore", "purge", "field", "url",
      "attachment", "old-passwords", "login", "push", "logout", "sync", "share", "shares",
-     "revoke", "share-server", "share-with", "history", "run", "inject", "import", "export"}
+     "revoke", "share-server", "share-with", "history", "run", "inject", "import", "export",
+     "health"}
 )  # fmt: skip
 CONNECT_TRIES = 5  # a refused or reset connection is tried again (a few ms), then given up
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import urllib.parse
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,14 @@ class Settings:
     use_agent: bool = True
     # Old passwords kept on each item when its password changes (0: none).
     password_history: int = 20
+    # The health check (`mysafe health`, the Health screen): a secret unchanged for longer is
+    # "old"; breaches are looked up in a local copy of Pwned Passwords (a folder of range
+    # files or one sorted file), and online (k-anonymity: five hex digits of a SHA-1 leave
+    # the machine) only when `breach_online` is set or asked for.
+    health_max_age_days: int = 365
+    breach_data: str = ""
+    breach_online: bool = False
+    breach_api: str = "https://api.pwnedpasswords.com"
 
     def validate(self) -> Settings:
         if self.clipboard not in CLIPBOARD_BACKENDS:
@@ -90,6 +99,14 @@ class Settings:
             raise InvalidInput("use_agent is true or false")
         if not isinstance(self.password_history, int) or not 0 <= self.password_history <= 100:
             raise InvalidInput("password_history keeps 0 to 100 old passwords")
+        if not isinstance(self.health_max_age_days, int) or not (
+            1 <= self.health_max_age_days <= 36500
+        ):
+            raise InvalidInput("health_max_age_days is a number of days from 1 to 36500")
+        if not isinstance(self.breach_data, str) or not isinstance(self.breach_online, bool):
+            raise InvalidInput("breach_data is a path and breach_online true or false")
+        if not _https_or_loopback(self.breach_api):
+            raise InvalidInput("breach_api must be an https:// URL")
         if self.kdf_profile not in KDF_PROFILES:
             raise InvalidInput(f"KDF profile must be one of {', '.join(KDF_PROFILES)}")
         return self
@@ -118,3 +135,13 @@ class Settings:
         self.validate()
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, json.dumps(asdict(self), indent=2).encode() + b"\n")
+
+
+def _https_or_loopback(url: object) -> bool:
+    """https, or plain http to this machine only (a test's stand-in)."""
+    if not isinstance(url, str):
+        return False
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return True
+    return parts.scheme == "http" and parts.hostname in ("127.0.0.1", "::1", "localhost")

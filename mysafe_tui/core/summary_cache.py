@@ -46,34 +46,38 @@ def path_for(vault_path: Path) -> Path:
     return vault_path.with_name(vault_path.name + ".cache")
 
 
-def write(path: Path, vk: bytes, vault_id: bytes, parts: Sequence[Any]) -> bool:
+def write(
+    path: Path, vk: bytes, vault_id: bytes, parts: Sequence[Any], label: str = _LABEL
+) -> bool:
     """Replace the cache file with `parts` (best effort: False if it could not be written).
     Each part is marshalled and encrypted on its own: only one part's bytes at a time in memory
     (the whole payload at once would add ~70 MB to the peak at 100k items)."""
     key = random_key()
-    wrapped = Aead(_wrapping_key(vk, vault_id)).seal(key, _ad(vault_id))
+    wrapped = Aead(_wrapping_key(vk, vault_id, label)).seal(key, _ad(vault_id, label))
     try:
         # Not fsynced: a cache cut short by a crash fails authentication and is rebuilt.
         with atomic_writer(path, durable=False) as out:
             out.write(MAGIC + wrapped)
-            for sealed in encrypt_chunks(key, _LABEL, _rechunk(_framed(parts))):
+            for sealed in encrypt_chunks(key, label, _rechunk(_framed(parts))):
                 out.write(sealed)
     except (StorageError, ValueError):  # ValueError: a part marshal cannot hold
         return False
     return True
 
 
-def read(path: Path, vk: bytes, vault_id: bytes) -> list[Any] | None:
-    """The parts last written for this vault, or None if there is no usable cache."""
+def read(path: Path, vk: bytes, vault_id: bytes, label: str = _LABEL) -> list[Any] | None:
+    """The parts last written for this vault, or None if there is no usable cache. `label`
+    names what the file is for (the summary cache, or another cache beside the vault, such as
+    the health check's): a file written for one is never read as another."""
     try:
         with open(path, "rb") as handle:
             head = handle.read(len(MAGIC) + _WRAPPED_LEN)
             if not head.startswith(MAGIC) or len(head) != len(MAGIC) + _WRAPPED_LEN:
                 return None
-            wrapping = Aead(_wrapping_key(vk, vault_id))
-            key = wrapping.open(head[len(MAGIC) :], _ad(vault_id))
+            wrapping = Aead(_wrapping_key(vk, vault_id, label))
+            key = wrapping.open(head[len(MAGIC) :], _ad(vault_id, label))
             plain = bytearray()  # grown chunk by chunk: no second copy of the whole file
-            for chunk in decrypt_chunks(key, _LABEL, _sealed_chunks(handle)):
+            for chunk in decrypt_chunks(key, label, _sealed_chunks(handle)):
                 plain += chunk
         view, parts, at = memoryview(plain), [], 0
         while at < len(view):
@@ -118,12 +122,12 @@ def _sealed_chunks(handle: BinaryIO) -> Iterator[bytes]:
         yield chunk
 
 
-def _wrapping_key(vk: bytes, vault_id: bytes) -> bytes:
-    return hkdf(vk, associated_data("mysafe/summary-cache/v1", vault_id))
+def _wrapping_key(vk: bytes, vault_id: bytes, label: str) -> bytes:
+    return hkdf(vk, associated_data(f"mysafe/{label}/v1", vault_id))
 
 
-def _ad(vault_id: bytes) -> bytes:
+def _ad(vault_id: bytes, label: str) -> bytes:
     # marshal's format may change between Python versions: another Python reads no cache.
     return associated_data(
-        "mysafe/summary-cache", vault_id, marshal.version, sys.version_info[0], sys.version_info[1]
+        f"mysafe/{label}", vault_id, marshal.version, sys.version_info[0], sys.version_info[1]
     )

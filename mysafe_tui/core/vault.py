@@ -375,6 +375,33 @@ class Vault:
         if summary_cache.write(path, self._vk_key, self._header.vault_id, tuple(payload)):
             self._cache_generation = self._manifest.generation
 
+    def read_side_cache(self, name: str) -> Any:
+        """What `write_side_cache` last kept under `name` for this vault, or None (no file, a
+        damaged one, another vault's, an older key)."""
+        self._require_unlocked()
+        assert self._vk_key is not None
+        parts = summary_cache.read(
+            self._side_path(name), self._vk_key, self._header.vault_id, label=f"side-cache/{name}"
+        )
+        return parts[0] if parts else None
+
+    def write_side_cache(self, name: str, value: Any) -> None:
+        """Keep `value` (plain marshallable data) encrypted in a file beside the vault, for
+        what is slow to compute and safe to lose (the health check's strength ratings). Best
+        effort, like the summary cache."""
+        self._require_unlocked()
+        assert self._vk_key is not None
+        summary_cache.write(
+            self._side_path(name),
+            self._vk_key,
+            self._header.vault_id,
+            (value,),
+            label=f"side-cache/{name}",
+        )
+
+    def _side_path(self, name: str) -> Path:
+        return self.path.with_name(f"{self.path.name}.{name}")
+
     def take_changes(self) -> set[str] | None:
         """The ids of items that `refresh` found changed, added or removed by another process
         since the last call; None if it reloaded everything (or on the first call)."""

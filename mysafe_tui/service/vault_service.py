@@ -42,6 +42,7 @@ from . import files
 from .connection import Connection, NoServer, ServerConnection
 from .duplicates import Duplicates
 from .files import media_type as files_media_type
+from .health import HealthCheck
 from .links import ShareLinks
 from .store import VaultStore
 from .values import check_required, split, summary_fields
@@ -51,6 +52,7 @@ if TYPE_CHECKING:  # imported lazily below: cryptography and sqlite3 cost ~80 ms
 
     from ..core.clipboard import Clipboard
     from ..core.exporting import Exported
+    from ..core.health import Report as HealthReport
     from ..core.importing import Candidate
     from ..core.importing import Report as ImportReport
     from ..core.kdf import KdfParams
@@ -95,6 +97,7 @@ class VaultService:
         self.on_server_wait: Callable[[float], None] | None = None
         self._server: Connection = NoServer()
         self._links = ShareLinks(self._store, self._bound_session, transport)
+        self._health = HealthCheck(self._store, lambda: self.settings, self._login_proxy)
         # Open a vault older than the newest state seen here as it is (a backup restored on
         # purpose) instead of read-only.
         self.accept_rollback = False
@@ -172,6 +175,17 @@ class VaultService:
             raise InvalidInput("lock the vault before restoring a backup over it")
         return await asyncio.to_thread(_restore, source, self.vault_path, self.paths.seen_dir,
                                        passphrase)  # fmt: skip
+
+    async def health(self, *, breach_data: Path | None = None, online: bool | None = None,
+                     max_age_days: int | None = None) -> HealthReport:  # fmt: skip
+        """Weak, reused, old, breached and insecure secrets (service/health.py): breaches from
+        `breach_data` (else the setting), online only with `online` (else the setting)."""
+        return await self._health.run(breach_data=breach_data, online=online,
+                                      max_age_days=max_age_days)  # fmt: skip
+
+    async def _login_proxy(self) -> str:
+        binding = await self._store.read_meta("remote")
+        return (binding or {}).get("proxy", "")
 
     async def export(self, format: str, target: Path, *, password: str | None = None,
                      overwrite: bool = False) -> Exported:  # fmt: skip

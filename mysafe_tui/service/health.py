@@ -1,0 +1,123 @@
+"""The health check (core/health.py) over the unlocked vault: gather each login's and API
+secret's secret and dates, rate its strength, look its hash up in breach data, report.
+
+Strength ratings are the slow part (zxcvbn, 1-6 ms a password): they are kept, encrypted under
+the vault's key, in a file beside the vault (`Vault.write_side_cache`), by item id and
+version, so a check rates only what changed since the last one. Nothing else is kept: the
+keyed hashes that find reuse live as long as one check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from ..core import health
+from ..core.breaches import open_local
+from ..core.extras import HISTORY, parse_history
+from ..core.generator import estimate_strength
+from ..core.models import SPECS, ItemSummary
+from ..core.settings import Settings
+from .store import VaultStore
+
+RATINGS = "health"  # the side cache's name: default.mysafe.health
+Rating = tuple[int, int, str]  # (item version, score, warning)
+
+
+class HealthCheck:
+    """`run` is the whole check; `markers` is what the list shows (weak, reused, breached)."""
+
+    def __init__(self, store: VaultStore, settings: Callable[[], Settings],
+                 proxy: Callable[[], Awaitable[str]]) -> None:  # fmt: skip
+        self._store = store
+        self._settings = settings
+        self._proxy = proxy  # the server login's proxy, if any (else the environment's)
+
+    async def run(self, *, breach_data: Path | None = None, online: bool | None = None,
+                  max_age_days: int | None = None) -> health.Report:  # fmt: skip
+        settings = self._settings()
+        if breach_data is None and settings.breach_data:
+            breach_data = Path(settings.breach_data).expanduser()
+        online = settings.breach_online if online is None else online
+        subjects = await self._store.run(self._gather)
+        kept = await self._store.run(self._kept)
+        subjects, ratings = await asyncio.to_thread(_rate, subjects, kept)
+        if ratings != kept:
+            await self._store.run(self._store.vault.write_side_cache, RATINGS, ratings)
+        source = ""
+        digests = {s.item.id: health.sha1_hex(s.secret) for s in subjects}
+        counts: dict[str, int] = {}
+        if breach_data is not None:
+            local = await asyncio.to_thread(open_local, breach_data)
+            counts = await asyncio.to_thread(local.counts, digests.values())
+            source = local.source
+        elif online:
+            from ..remote.pwned import OnlineRanges
+
+            ranges = OnlineRanges(settings.breach_api, proxy=await self._proxy() or None)
+            counts = await ranges.counts(digests.values())
+            source = ranges.source
+        subjects = [replace(s, breaches=counts.get(digests[s.item.id], 0)) for s in subjects]
+        days = max_age_days or settings.health_max_age_days
+        return health.check(subjects, now=time.time(), max_age_days=days, breach_source=source)
+
+    def _gather(self) -> list[health.Subject]:
+        """On the vault's thread: each checked item with its main secret and when it was set
+        (its password history's newest date, else the item's last change)."""
+        vault = self._store.vault
+        subjects = []
+        for item in list(vault.summaries.values()):
+            if not item.active or item.kind not in health.CHECKED_KINDS:
+                continue
+            secret = vault.reveal(item.id)
+            value = secret.get(SPECS[item.kind].primary, "")
+            if not value:
+                continue
+            history = parse_history(secret.get(HISTORY, ""))
+            changed = history[0].date if history else item.updated
+            subjects.append(health.Subject(item, value, changed))
+        return subjects
+
+    def _kept(self) -> dict[str, Rating]:
+        """On the vault's thread: the ratings kept by the last check (none if unreadable)."""
+        kept = self._store.vault.read_side_cache(RATINGS)
+        if not isinstance(kept, dict):
+            return {}
+        return {k: v for k, v in kept.items() if isinstance(k, str) and _is_rating(v)}
+
+
+def _rate(subjects: list[health.Subject], kept: dict[str, Rating]
+          ) -> tuple[list[health.Subject], dict[str, Rating]]:  # fmt: skip
+    """Each subject with its strength (from `kept` where the item has not changed since), and
+    the ratings to keep: one per item checked now."""
+    ratings: dict[str, Rating] = {}
+    out = []
+    for subject in subjects:
+        item = subject.item
+        rating = kept.get(item.id)
+        if rating is None or rating[0] != item.version:
+            strength = estimate_strength(subject.secret)
+            rating = (item.version, strength.score, (strength.warnings or ("",))[0])
+        ratings[item.id] = rating
+        out.append(replace(subject, score=rating[1], warning=rating[2]))
+    return out, ratings
+
+
+def _is_rating(value: Any) -> bool:
+    return (isinstance(value, tuple) and len(value) == 3 and isinstance(value[0], int)
+            and isinstance(value[1], int) and isinstance(value[2], str))  # fmt: skip
+
+
+def marked(report: health.Report, items: dict[str, ItemSummary]) -> dict[str, str]:
+    """What the list marks per item: the most urgent of breached, weak and reused."""
+    out: dict[str, str] = {}
+    for finding in report.findings:
+        if finding.check in ("breached", "weak", "reused"):
+            for item_id in finding.item_ids:
+                if item_id in items:
+                    out.setdefault(item_id, finding.check)
+    return out
