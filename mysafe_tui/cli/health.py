@@ -97,7 +97,7 @@ async def cmd_health(args: argparse.Namespace, service: VaultService) -> int:
 
 def render(report: Report, items: dict[str, ItemSummary]) -> str:
     """The report for a person: a summary line, then each finding with its items' names."""
-    from ..core.health import CHECKS, MEANING, TITLES
+    from ..core.health import CHECKS, MEANING, TITLES, counted
 
     counts = report.counts()
     source = {
@@ -113,7 +113,7 @@ def render(report: Report, items: dict[str, ItemSummary]) -> str:
             else "breaches not checked (--hibp PATH or --online)."
         )
     ]
-    lines.append("  " + " · ".join(f"{counts[c]:,} {_noun(c, counts[c])}" for c in CHECKS))
+    lines.append("  " + " · ".join(counted(c, counts[c]) for c in CHECKS))
     current = ""
     for finding in report.findings:
         if finding.check != current:
@@ -126,11 +126,3 @@ def render(report: Report, items: dict[str, ItemSummary]) -> str:
     if not report.findings:
         lines += ["", "Nothing to fix."]
     return "\n".join(lines)
-
-
-def _noun(check: str, count: int) -> str:
-    if check == "insecure":
-        return "insecure URL" if count == 1 else "insecure URLs"
-    if check == "duplicate":
-        return "duplicate login" if count == 1 else "duplicate logins"
-    return check

@@ -40,6 +40,7 @@ MEANING = {
     "duplicate": "the same site and username twice: keep one",
 }
 CHECKED_KINDS = (ItemKind.PASSWORD, ItemKind.API_SECRET)
+MARKS = {"breached": "✗", "weak": "!", "reused": "≈"}  # the list's glyph per check
 MIN_SCORE = 3  # zxcvbn's "good"
 
 
@@ -159,6 +160,23 @@ def _duplicates(items: Iterable[ItemSummary]) -> list[Finding]:
             groups.setdefault((site, item.username.casefold()), []).append(item.id)
     return [Finding("duplicate", tuple(ids), f"{len(ids)} logins for {site} as {user}")
             for (site, user), ids in groups.items() if len(ids) > 1]  # fmt: skip
+
+
+def counted(check: str, count: int) -> str:
+    """ "3 weak", "1 insecure URL", "2 duplicate logins": a summary's words."""
+    nouns = {"insecure": "insecure URL", "duplicate": "duplicate login"}
+    noun = nouns.get(check, check)
+    return f"{count:,} {noun}{'s' if count != 1 and check in nouns else ''}"
+
+
+def marked(report: Report) -> dict[str, str]:
+    """What the list marks on each item: the most urgent of breached, weak and reused."""
+    out: dict[str, str] = {}
+    for finding in report.findings:  # most urgent check first
+        if finding.check in MARKS:
+            for item_id in finding.item_ids:
+                out.setdefault(item_id, finding.check)
+    return out
 
 
 def site_of(url: str) -> str:

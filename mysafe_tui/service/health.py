@@ -20,7 +20,7 @@ from ..core import health
 from ..core.breaches import open_local
 from ..core.extras import HISTORY, parse_history
 from ..core.generator import estimate_strength
-from ..core.models import SPECS, ItemSummary
+from ..core.models import SPECS
 from ..core.settings import Settings
 from .store import VaultStore
 
@@ -110,14 +110,3 @@ def _rate(subjects: list[health.Subject], kept: dict[str, Rating]
 def _is_rating(value: Any) -> bool:
     return (isinstance(value, tuple) and len(value) == 3 and isinstance(value[0], int)
             and isinstance(value[1], int) and isinstance(value[2], str))  # fmt: skip
-
-
-def marked(report: health.Report, items: dict[str, ItemSummary]) -> dict[str, str]:
-    """What the list marks per item: the most urgent of breached, weak and reused."""
-    out: dict[str, str] = {}
-    for finding in report.findings:
-        if finding.check in ("breached", "weak", "reused"):
-            for item_id in finding.item_ids:
-                if item_id in items:
-                    out.setdefault(item_id, finding.check)
-    return out

@@ -116,6 +116,11 @@ class VaultService:
         return self._store.is_unlocked
 
     @property
+    def generation(self) -> int:
+        """+1 per committed write to the vault (by anyone): what a cache of ours checks."""
+        return self._store.vault.generation if self.is_unlocked else -1
+
+    @property
     def corrupt_items(self) -> dict[str, str]:
         """Items that could not be decrypted at unlock (id -> reason); the others work."""
         return self._store.vault.corrupt if self.is_unlocked else {}

@@ -26,7 +26,7 @@ class Action:
     title: str  # the footer and the command palette
     help: str  # the help page and the palette's description
     section: str  # the help page's section
-    on: Literal["app", "main"] = "main"
+    on: Literal["app", "main", "health"] = "main"
     footer: bool = False
     priority: bool = False
     palette: bool = True
@@ -135,6 +135,17 @@ ACTIONS: tuple[Action, ...] = (
            "KeePass (under its own password), Bitwarden JSON or CSV (plain text)", "Lists"),
     Action("shares", "O", "shares", "Share links",
            "your share links: views, expiry; x revokes, c copies again", "Server"),
+    Action("health", "H", "health", "Health report",
+           "weak, reused, old, breached and insecure passwords, and what to do", "Lists"),
+    Action("health.open", "enter", "open", "Go to item", "show the item in its list",
+           "Health report", on="health", footer=True, palette=False),
+    Action("health.generate", "g", "generate", "New password",
+           "edit the login with a freshly generated password (ctrl+s saves it)",
+           "Health report", on="health", footer=True, palette=False),
+    Action("health.refresh", "r", "refresh", "Check again", "run the checks again",
+           "Health report", on="health", footer=True, palette=False),
+    Action("health.back", "escape", "app.pop_screen", "Back", "back to the lists",
+           "Health report", on="health", footer=True, palette=False),
 )  # fmt: skip
 
 
@@ -168,7 +179,7 @@ BY_ID = {action.id: action for action in ACTIONS}
 BY_NAME = {action.action.split("(")[0]: action for action in ACTIONS if action.on == "main"}
 
 
-def bindings(on: Literal["app", "main"]) -> list[BindingType]:
+def bindings(on: Literal["app", "main", "health"]) -> list[BindingType]:
     """The Textual bindings of the app or of the main screen, with the table's ids."""
     return [
         Binding(a.keys, a.action, a.title, show=a.footer, id=a.id, priority=a.priority)

@@ -39,9 +39,12 @@ class ItemDialog(ModalScreen[ItemSummary | None]):
         kind: ItemKind,
         item: ItemSummary | None = None,
         secrets: dict[str, Secret] | None = None,
+        *,
+        generate: bool = False,
     ) -> None:
         super().__init__()
         self.service = service
+        self.generate_at_start = generate  # the health report's "generate a new password"
         self.kind = kind
         self.item = item
         self.initial: dict[str, str] = {}
@@ -87,6 +90,9 @@ class ItemDialog(ModalScreen[ItemSummary | None]):
 
     def on_mount(self) -> None:
         self.query_one(f"#f-{self.fields[0].name}").focus()
+        if self.generate_at_start:
+            self.action_generate()
+            self.query_one("#f-password").focus()
         self._update_strength()
 
     def values(self) -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""Settings: clipboard backend and clear time, auto-lock, theme, KDF profile for new vaults."""
+"""Settings: clipboard backend and clear time, auto-lock, theme, KDF profile for new vaults,
+the health check's limits and breach data."""
 
 from __future__ import annotations
 
@@ -69,6 +70,15 @@ class SettingsDialog(ModalScreen[bool]):
             s.use_agent,
             id="use-agent",
         )
+        yield Label("Health: days before a password counts as old", classes="field-label")
+        yield Input(str(s.health_max_age_days), id="max-age", type="integer")
+        yield Label("Health: Pwned Passwords copy (a folder of range files or a sorted file)",
+                    classes="field-label")  # fmt: skip
+        yield Input(s.breach_data, id="breach-data", placeholder="none: breaches not checked")
+        # Five hex digits of each password's SHA-1 leave the machine (docs/health.md).
+        yield Checkbox(
+            "Health report: also ask the online range API", s.breach_online, id="breach-online"
+        )
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "save":
@@ -90,6 +100,9 @@ class SettingsDialog(ModalScreen[bool]):
                 theme=str(self.query_one("#theme", Select).value),
                 kdf_profile=str(self.query_one("#kdf", Select).value),
                 use_agent=self.query_one("#use-agent", Checkbox).value,
+                health_max_age_days=int(self.query_one("#max-age", Input).value or 0),
+                breach_data=self.query_one("#breach-data", Input).value.strip(),
+                breach_online=self.query_one("#breach-online", Checkbox).value,
             )
             await self.service.save_settings(settings)
         except (ValueError, MySafeError) as exc:

@@ -17,6 +17,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Input, Tab, Tabs
 
 from ...core.errors import MySafeError
+from ...core.health import Report, marked
 from ...core.models import SPECS, ItemKind, ItemSummary
 from ...service import VaultService
 from ..actions import BY_NAME, bindings
@@ -62,6 +63,8 @@ class MainScreen(Screen[None]):
         self.typed_ahead: list[str] | None = typed_ahead
         self.filter_ahead = False
         self.first_focus: Widget | None = None  # where typing ahead ends
+        self.health: Report | None = None  # the last health check: the list's marks
+        self._health_generation = -1  # the vault generation it saw
 
     def compose(self) -> ComposeResult:
         yield TopBar(id="topbar")
@@ -152,6 +155,30 @@ class MainScreen(Screen[None]):
         if not items:
             self.query_one(DetailPane).show_item(None)
         self.update_topbar()
+        if self.service.generation != self._health_generation:
+            self.check_health()  # after the list is drawn: never before its first paint
+
+    @work(exclusive=True, group="health-marks", exit_on_error=False)
+    async def check_health(self) -> None:
+        """The list's marks (weak, reused, breached) and the pane's reasons, in the
+        background after each change; breaches from the local copy only (online lookups
+        only when the Health report is opened)."""
+        generation = self.service.generation
+        try:
+            report = await self.service.health(online=False)
+        except MySafeError:
+            return  # the Health report says why when it is opened
+        self._health_generation = generation
+        self.take_health(report)
+
+    def take_health(self, report: Report) -> None:
+        self.health = report
+        listing = self.query_one(ItemList)
+        listing.marks = marked(report)
+        listing.refresh()
+        pane = self.query_one(DetailPane)
+        pane.findings = report.by_item()
+        pane.update(pane.render_item())
 
     async def _elsewhere(self) -> str:
         """Nothing matches in this tab: say where something does ("2 in Notes: press 2")."""
@@ -389,17 +416,21 @@ class MainScreen(Screen[None]):
             self.notify(f"Saved '{saved.name}'")
             self.refresh_list(keep=saved.id)
 
-    @work(exit_on_error=False)
-    async def action_edit(self) -> None:
+    def action_edit(self) -> None:
         item = self._target("edit")
-        if item is None:
-            return
+        if item is not None:
+            self.edit(item)
+
+    @work(exit_on_error=False)
+    async def edit(self, item: ItemSummary, generate: bool = False) -> None:
+        """The edit dialog; with `generate`, a new password already in it (not saved yet)."""
         try:
             secrets = await self.service.reveal(item.id)
         except MySafeError as exc:
             self.notify(str(exc), severity="error")
             return
-        saved = await self.app.push_screen_wait(ItemDialog(self.service, item.kind, item, secrets))
+        dialog = ItemDialog(self.service, item.kind, item, secrets, generate=generate)
+        saved = await self.app.push_screen_wait(dialog)
         if saved is not None:
             self.notify(f"Saved '{saved.name}'")
             self.refresh_list(keep=saved.id)
@@ -609,6 +640,11 @@ class MainScreen(Screen[None]):
             )
             return
         self.app.push_screen(SharesScreen(self.service))
+
+    def action_health(self) -> None:
+        from .health import HealthScreen
+
+        self.app.push_screen(HealthScreen(self.service, self))
 
     def _target(self, action: str) -> ItemSummary | None:
         """The highlighted item when `action` applies to it (tui/actions.py says when): the

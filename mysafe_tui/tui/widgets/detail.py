@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from ...core.extras import Extras
+from ...core.health import TITLES, Finding
 from ...core.humanize import moment, size
 from ...core.models import FIELDS, SPECS, ItemKind, ItemSummary, Secret, TotpCode, field_label
 from ..text import printable
@@ -34,6 +35,7 @@ class DetailPane(Static):
         self.bound = False  # the vault syncs with a server: items that do not are marked
         self.keeps_extras = False  # that server holds custom fields, more URLs, old passwords
         self.extras = Extras()
+        self.findings: dict[str, list[Finding]] = {}  # the health check's, by item id
 
     def show_item(
         self, item: ItemSummary | None, secrets: dict[str, Secret] | None = None,
@@ -107,6 +109,11 @@ class DetailPane(Static):
             elif secret:
                 table.add_row(field_label(name), Text(printable(secret.reveal(), multiline=True)))
         self._add_extras(table, item)
+        for n, finding in enumerate(self.findings.get(item.id, [])):
+            style = "bold red" if finding.check == "breached" else "yellow"
+            line = Text(f"{TITLES[finding.check]}: ", style=style)
+            line.append(printable(finding.detail))
+            table.add_row("" if n else "Health", line)
         parts: list[RenderableType] = [title, sub, Text(""), table]
         if self.preview is not None:
             # A file is often a key: its text stays masked until asked for, like a password.

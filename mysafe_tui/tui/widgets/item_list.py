@@ -19,6 +19,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from ...core.health import MARKS
 from ...core.humanize import ago, size
 from ...core.models import ItemKind, ItemSummary
 from ...core.search import Hits
@@ -51,6 +52,9 @@ class ItemList(ScrollView, can_focus=True):
         "item-list--dim",
         "item-list--tag",
         "item-list--star",
+        "item-list--breached",
+        "item-list--weak",
+        "item-list--reused",
     }
     DEFAULT_CSS = """
     ItemList { background: $surface; }
@@ -59,6 +63,9 @@ class ItemList(ScrollView, can_focus=True):
     ItemList > .item-list--dim { color: $text-muted; }
     ItemList > .item-list--tag { color: $secondary; }
     ItemList > .item-list--star { color: $warning; }
+    ItemList > .item-list--breached { color: $error; text-style: bold; }
+    ItemList > .item-list--weak { color: $warning; }
+    ItemList > .item-list--reused { color: $accent-lighten-2; }
     """
     BINDINGS = [
         Binding("up,k", "cursor(-1)", "Up", show=False),
@@ -85,6 +92,7 @@ class ItemList(ScrollView, can_focus=True):
         self.items = Hits()  # decoded row by row as rows are drawn
         self.empty_text = "No items"
         self.show_kind = False
+        self.marks: dict[str, str] = {}  # item id -> breached, weak or reused (health check)
 
     @property
     def current(self) -> ItemSummary | None:
@@ -166,10 +174,17 @@ class ItemList(ScrollView, can_focus=True):
     def _cells(
         self, item: ItemSummary, width: int, style: Style, dim: Style, star_style: Style
     ) -> list[Segment]:
-        # ★ a favourite; ⇄ shared with me by someone else (when not a favourite)
-        star = "★ " if item.favourite else "⇄ " if item.access else "  "
+        # ★ a favourite; ⇄ shared with me by someone else (when not a favourite); then the
+        # health check's mark: ✗ breached, ! weak, ≈ reused
+        star = "★" if item.favourite else "⇄" if item.access else " "
+        check = self.marks.get(item.id)
+        mark = Segment(" ", style)
+        if check is not None:
+            mark_style = self.get_component_rich_style(f"item-list--{check}", partial=True)
+            on_cursor = star_style is style  # the cursor's row shows its marks uncoloured
+            mark = Segment(MARKS[check], style if on_cursor else style + mark_style)
         name_w = max(12, width * 2 // 5)
-        detail_w = max(0, width - name_w - 4 - 22)
+        detail_w = max(0, width - name_w - 5 - 22)
         name = _fit(item.name, name_w)
         text = describe(item)
         if self.show_kind:
@@ -179,6 +194,8 @@ class ItemList(ScrollView, can_focus=True):
         when = ago(item.updated, compact=True).rjust(9) if width >= 70 else ""
         segments = [
             Segment(star, star_style),
+            mark,
+            Segment(" ", style),
             Segment(name, style),
             Segment(detail, dim),
             Segment(tags, style + self.get_component_rich_style("item-list--tag", partial=True)),
