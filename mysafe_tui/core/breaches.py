@@ -84,8 +84,10 @@ class SortedFile:
         self._path = path
         with open(path, "rb") as handle:
             first = handle.readline(_MAX_LINE)
-        if not (_is_hex(first[:HASH_LEN].decode("ascii", "replace"), HASH_LEN)
-                and first[HASH_LEN:HASH_LEN + 1] == b":"):  # fmt: skip
+        if not (
+            _is_hex(first[:HASH_LEN].decode("ascii", "replace"), HASH_LEN)
+            and first[HASH_LEN : HASH_LEN + 1] == b":"
+        ):
             raise InvalidInput(f"{path} is not a Pwned Passwords file (SHA1:COUNT lines)")
 
     def counts(self, hashes: Iterable[str]) -> dict[str, int]:

@@ -108,8 +108,9 @@ class Report:
         }
 
 
-def check(subjects: Sequence[Subject], *, now: float, max_age_days: int = 365,
-          breach_source: str = "") -> Report:  # fmt: skip
+def check(
+    subjects: Sequence[Subject], *, now: float, max_age_days: int = 365, breach_source: str = ""
+) -> Report:
     """Every finding for `subjects`, most urgent check first, then by item name."""
     findings: list[Finding] = []
     for subject in subjects:
@@ -148,8 +149,11 @@ def _reused(subjects: Sequence[Subject]) -> list[Finding]:
         if subject.secret:
             digest = hmac.new(key, subject.secret.encode(), hashlib.sha256).digest()
             groups.setdefault(digest, []).append(subject.item.id)
-    return [Finding("reused", tuple(ids), f"the same secret in {len(ids)} items")
-            for ids in groups.values() if len(ids) > 1]  # fmt: skip
+    return [
+        Finding("reused", tuple(ids), f"the same secret in {len(ids)} items")
+        for ids in groups.values()
+        if len(ids) > 1
+    ]
 
 
 def _duplicates(items: Iterable[ItemSummary]) -> list[Finding]:
@@ -158,8 +162,11 @@ def _duplicates(items: Iterable[ItemSummary]) -> list[Finding]:
         site = site_of(item.url)
         if item.kind is ItemKind.PASSWORD and site and item.username:
             groups.setdefault((site, item.username.casefold()), []).append(item.id)
-    return [Finding("duplicate", tuple(ids), f"{len(ids)} logins for {site} as {user}")
-            for (site, user), ids in groups.items() if len(ids) > 1]  # fmt: skip
+    return [
+        Finding("duplicate", tuple(ids), f"{len(ids)} logins for {site} as {user}")
+        for (site, user), ids in groups.items()
+        if len(ids) > 1
+    ]
 
 
 def counted(check: str, count: int) -> str:

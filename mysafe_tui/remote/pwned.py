@@ -27,8 +27,13 @@ IN_FLIGHT = 8
 class OnlineRanges:
     source = "online"
 
-    def __init__(self, base_url: str = DEFAULT_API, *, proxy: str | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        base_url: str = DEFAULT_API,
+        *,
+        proxy: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self._proxy = proxy or None
         self._transport = transport

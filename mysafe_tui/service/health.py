@@ -31,14 +31,23 @@ Rating = tuple[int, int, str]  # (item version, score, warning)
 class HealthCheck:
     """`run` is the whole check; `markers` is what the list shows (weak, reused, breached)."""
 
-    def __init__(self, store: VaultStore, settings: Callable[[], Settings],
-                 proxy: Callable[[], Awaitable[str]]) -> None:  # fmt: skip
+    def __init__(
+        self,
+        store: VaultStore,
+        settings: Callable[[], Settings],
+        proxy: Callable[[], Awaitable[str]],
+    ) -> None:
         self._store = store
         self._settings = settings
         self._proxy = proxy  # the server login's proxy, if any (else the environment's)
 
-    async def run(self, *, breach_data: Path | None = None, online: bool | None = None,
-                  max_age_days: int | None = None) -> health.Report:  # fmt: skip
+    async def run(
+        self,
+        *,
+        breach_data: Path | None = None,
+        online: bool | None = None,
+        max_age_days: int | None = None,
+    ) -> health.Report:
         settings = self._settings()
         if breach_data is None and settings.breach_data:
             breach_data = Path(settings.breach_data).expanduser()
@@ -90,8 +99,9 @@ class HealthCheck:
         return {k: v for k, v in kept.items() if isinstance(k, str) and _is_rating(v)}
 
 
-def _rate(subjects: list[health.Subject], kept: dict[str, Rating]
-          ) -> tuple[list[health.Subject], dict[str, Rating]]:  # fmt: skip
+def _rate(
+    subjects: list[health.Subject], kept: dict[str, Rating]
+) -> tuple[list[health.Subject], dict[str, Rating]]:
     """Each subject with its strength (from `kept` where the item has not changed since), and
     the ratings to keep: one per item checked now."""
     ratings: dict[str, Rating] = {}
@@ -108,5 +118,10 @@ def _rate(subjects: list[health.Subject], kept: dict[str, Rating]
 
 
 def _is_rating(value: Any) -> bool:
-    return (isinstance(value, tuple) and len(value) == 3 and isinstance(value[0], int)
-            and isinstance(value[1], int) and isinstance(value[2], str))  # fmt: skip
+    return (
+        isinstance(value, tuple)
+        and len(value) == 3
+        and isinstance(value[0], int)
+        and isinstance(value[1], int)
+        and isinstance(value[2], str)
+    )

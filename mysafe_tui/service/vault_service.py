@@ -181,12 +181,18 @@ class VaultService:
         return await asyncio.to_thread(_restore, source, self.vault_path, self.paths.seen_dir,
                                        passphrase)  # fmt: skip
 
-    async def health(self, *, breach_data: Path | None = None, online: bool | None = None,
-                     max_age_days: int | None = None) -> HealthReport:  # fmt: skip
+    async def health(
+        self,
+        *,
+        breach_data: Path | None = None,
+        online: bool | None = None,
+        max_age_days: int | None = None,
+    ) -> HealthReport:
         """Weak, reused, old, breached and insecure secrets (service/health.py): breaches from
         `breach_data` (else the setting), online only with `online` (else the setting)."""
-        return await self._health.run(breach_data=breach_data, online=online,
-                                      max_age_days=max_age_days)  # fmt: skip
+        return await self._health.run(
+            breach_data=breach_data, online=online, max_age_days=max_age_days
+        )
 
     async def _login_proxy(self) -> str:
         binding = await self._store.read_meta("remote")

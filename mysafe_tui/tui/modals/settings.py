@@ -72,8 +72,7 @@ class SettingsDialog(ModalScreen[bool]):
         )
         yield Label("Health: days before a password counts as old", classes="field-label")
         yield Input(str(s.health_max_age_days), id="max-age", type="integer")
-        yield Label("Health: Pwned Passwords copy (folder or sorted file)",
-                    classes="field-label")  # fmt: skip
+        yield Label("Health: Pwned Passwords copy (folder or sorted file)", classes="field-label")
         yield Input(s.breach_data, id="breach-data", placeholder="none: breaches not checked")
         # Five hex digits of each password's SHA-1 leave the machine (docs/health.md).
         yield Checkbox(

@@ -22,10 +22,19 @@ if TYPE_CHECKING:
     from .main import MainScreen
 
 # Most urgent first, as the checks are ordered; colours as the list's marks.
-STYLES = {"breached": "bold red", "weak": "yellow", "reused": "magenta", "old": "",
-          "insecure": "yellow", "duplicate": ""}  # fmt: skip
-SOURCES = {"folder": "a local folder of range files", "file": "a local sorted file",
-           "online": "the online range API"}  # fmt: skip
+STYLES = {
+    "breached": "bold red",
+    "weak": "yellow",
+    "reused": "magenta",
+    "old": "",
+    "insecure": "yellow",
+    "duplicate": "",
+}
+SOURCES = {
+    "folder": "a local folder of range files",
+    "file": "a local sorted file",
+    "online": "the online range API",
+}
 
 
 class HealthScreen(Screen[None]):
@@ -106,8 +115,10 @@ class HealthScreen(Screen[None]):
         if item is None:
             return
         if item.kind is not ItemKind.PASSWORD or item.read_only:
-            self.notify("Only a login of yours gets a generated password here: e edits "
-                        "the others", severity="warning")  # fmt: skip
+            self.notify(
+                "Only a login of yours gets a generated password here: e edits the others",
+                severity="warning",
+            )
             return
         self.app.pop_screen()
         self.main.jump_to(item)
