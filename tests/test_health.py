@@ -394,3 +394,15 @@ async def test_the_list_marks_items_and_the_report_offers_a_new_password(
         await pilot.press("ctrl+s")
         await until(pilot, lambda: by_name["Bank"] not in listing.marks)
         assert listing.marks.get(by_name["Mail"]) == "breached"
+
+
+async def test_a_short_password_is_weak_in_the_estimators_words_not_by_its_length(
+    tmp_path: Path,
+) -> None:
+    service = VaultService(Paths(tmp_path, tmp_path), kdf_params=FLOOR)
+    await service.create(PASSPHRASE)
+    await service.create_item(ItemKind.PASSWORD, {"name": "Router", "password": "r0uter"})
+    (weak,) = (await service.health()).findings
+    await service.close()
+    assert weak.check == "weak" and weak.detail
+    assert "character" not in weak.detail and "6" not in weak.detail and "8" not in weak.detail

@@ -180,7 +180,11 @@ async def quiet(pilot: Any) -> None:
     snapshot taken mid-refresh would make the test flaky under load."""
     for _ in range(100):
         await pilot.pause(0.05)
-        busy = [w for w in pilot.app.workers if w.is_running and w.group in ("search", "detail")]
+        busy = [
+            w
+            for w in pilot.app.workers
+            if w.is_running and w.group in ("search", "detail", "health", "health-marks")
+        ]
         if not busy:
             break
     for widget in pilot.app.screen.query("Input, TextArea"):
@@ -195,7 +199,7 @@ def then(*keys: str) -> Callable[[Any], Awaitable[None]]:
             screen = pilot.app.screen
             await pilot.press(key)
             await quiet(pilot)
-            if key in ("n", "d", "question_mark", "f2", "L", "S", "I"):  # these open a dialog
+            if key in ("n", "d", "question_mark", "f2", "L", "S", "I", "H"):  # these open one
                 for _ in range(100):
                     if pilot.app.screen is not screen:
                         break
@@ -357,6 +361,7 @@ SCREENS: dict[str, tuple[bool | str, Callable[[Any], Awaitable[None]] | None]] =
     "share": ("shares", then("S")),
     "share_result": ("shares", share_result),
     "share_cockpit": ("shares", share_cockpit),
+    "health": (True, then("H")),
 }
 
 

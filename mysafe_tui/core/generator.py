@@ -66,6 +66,7 @@ def generate_passphrase(words: int = 5, separator: str = "-", capitalize: bool =
     return separator.join(made)
 
 
+TOO_SHORT = "shorter than 8 characters"  # ours, after zxcvbn's own warning
 # zxcvbn refuses longer input (its matching is quadratic); 72 characters rated are plenty.
 _RATED_LENGTH = 72
 
@@ -83,6 +84,6 @@ def estimate_strength(secret: str) -> Strength:
     feedback = result["feedback"]
     warnings = tuple(text for text in [feedback.get("warning")] if text)
     if len(secret) < 8:
-        warnings += ("shorter than 8 characters",)
+        warnings += (TOO_SHORT,)
     bits = round(float(result["guesses_log10"]) * math.log2(10), 1)
     return Strength(score, bits, _LABELS[score], warnings, tuple(feedback.get("suggestions", ())))

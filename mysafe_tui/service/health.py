@@ -19,7 +19,7 @@ from typing import Any
 from ..core import health
 from ..core.breaches import open_local
 from ..core.extras import HISTORY, parse_history
-from ..core.generator import estimate_strength
+from ..core.generator import TOO_SHORT, estimate_strength
 from ..core.models import SPECS
 from ..core.settings import Settings
 from .store import VaultStore
@@ -111,7 +111,10 @@ def _rate(
         rating = kept.get(item.id)
         if rating is None or rating[0] != item.version:
             strength = estimate_strength(subject.secret)
-            rating = (item.version, strength.score, (strength.warnings or ("",))[0])
+            # The estimator's own words, never ours about the length: a report says nothing
+            # of a password's size.
+            said = [w for w in strength.warnings if w != TOO_SHORT] + list(strength.suggestions)
+            rating = (item.version, strength.score, said[0] if said else "")
         ratings[item.id] = rating
         out.append(replace(subject, score=rating[1], warning=rating[2]))
     return out, ratings
