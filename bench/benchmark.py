@@ -455,36 +455,7 @@ def peers(n: int, folder: Path) -> dict[str, dict[str, float]]:
     results["python3 -c pass"] = dict.fromkeys(("list", "search", "show", "add"), bare)
 
     if shutil.which("keepassxc-cli"):
-        import base64
-        from xml.sax.saxutils import escape
-
-        def uid() -> str:
-            return base64.b64encode(os.urandom(16)).decode()
-
-        entries = "".join(
-            f"<Entry><UUID>{uid()}</UUID>"
-            + "".join(
-                f"<String><Key>{k}</Key><Value>{escape(v)}</Value></String>"
-                for k, v in (("Title", t), ("UserName", u), ("URL", url), ("Password", pw))
-            )
-            + "</Entry>"
-            for t, u, url, pw, _tag in sample
-        )
-        xml = folder / "kx.xml"
-        xml.write_text(
-            '<?xml version="1.0" encoding="utf-8"?><KeePassFile><Meta><Generator>bench'
-            f"</Generator></Meta><Root><Group><UUID>{uid()}</UUID><Name>Root</Name>{entries}"
-            "</Group></Root></KeePassFile>"
-        )
-        db = folder / "kx.kdbx"
-        # Same unlock cost as mysafe's default Argon2id, so the rest is what differs.
-        subprocess.run(
-            ["keepassxc-cli", "import", "-p", "-t", str(kdf_ms), str(xml), str(db)],
-            input="pw\npw\n",
-            capture_output=True,
-            text=True,
-            check=True,
-        )
+        db = keepass_database(sample, folder, kdf_ms)
         kx = ["keepassxc-cli"]
         results["keepassxc-cli"] = {
             "list": cli_time([*kx, "ls", str(db)], stdin="pw\n"),
@@ -552,6 +523,42 @@ def peers(n: int, folder: Path) -> dict[str, dict[str, float]]:
             ),
         }
     return results
+
+
+def keepass_database(sample: list[tuple[str, str, str, str, str]], folder: Path,
+                     kdf_ms: int) -> Path:  # fmt: skip
+    """The same logins in a KeePass database (password "pw") made by keepassxc-cli from
+    KeePass XML, with the same unlock cost as mysafe's default Argon2id."""
+    import base64
+    from xml.sax.saxutils import escape
+
+    def uid() -> str:
+        return base64.b64encode(os.urandom(16)).decode()
+
+    entries = "".join(
+        f"<Entry><UUID>{uid()}</UUID>"
+        + "".join(
+            f"<String><Key>{k}</Key><Value>{escape(v)}</Value></String>"
+            for k, v in (("Title", t), ("UserName", u), ("URL", url), ("Password", pw))
+        )
+        + "</Entry>"
+        for t, u, url, pw, _tag in sample
+    )
+    xml = folder / "kx.xml"
+    xml.write_text(
+        '<?xml version="1.0" encoding="utf-8"?><KeePassFile><Meta><Generator>bench'
+        f"</Generator></Meta><Root><Group><UUID>{uid()}</UUID><Name>Root</Name>{entries}"
+        "</Group></Root></KeePassFile>"
+    )
+    db = folder / "kx.kdbx"
+    subprocess.run(
+        ["keepassxc-cli", "import", "-p", "-t", str(kdf_ms), str(xml), str(db)],
+        input="pw\npw\n",
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return db
 
 
 # --- report --------------------------------------------------------------------------------
