@@ -29,6 +29,7 @@ SHOTS = [
     ("import_report", (80, 24)),
     ("extras", (80, 24)),
     ("extras", (120, 36)),
+    ("health", (120, 36)),
 ]
 
 
