@@ -9,6 +9,7 @@ import asyncio
 import hashlib
 import http.server
 import json
+import multiprocessing
 import random
 import threading
 import time
@@ -311,13 +312,13 @@ def test_ratings_are_kept_and_only_a_changed_item_is_rated_again(
     from mysafe_tui.service import health as service_health
 
     rated: list[str] = []
-    real = service_health.estimate_strength
+    real = service_health.rate_all
 
-    def counting(secret: str) -> Any:
-        rated.append(secret)
-        return real(secret)
+    def counting(secrets: list[str]) -> Any:
+        rated.extend(secrets)
+        return real(secrets)
 
-    monkeypatch.setattr(service_health, "estimate_strength", counting)
+    monkeypatch.setattr(service_health, "rate_all", counting)
 
     async def scenario() -> tuple[int, int, int]:
         service = VaultService(Paths(home, home), kdf_params=FLOOR)
@@ -406,3 +407,27 @@ async def test_a_short_password_is_weak_in_the_estimators_words_not_by_its_lengt
     await service.close()
     assert weak.check == "weak" and weak.detail
     assert "character" not in weak.detail and "6" not in weak.detail and "8" not in weak.detail
+
+
+async def test_many_passwords_are_rated_in_worker_processes_with_the_same_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past 200 passwords not rated before, worker processes (one per core) rate them: the
+    report is the one rated here, progress is told, and no worker is left behind."""
+    from mysafe_tui.service import health as service_health
+
+    service = VaultService(Paths(tmp_path, tmp_path), kdf_params=FLOOR)
+    await service.create(PASSPHRASE)
+    rng = random.Random(3)
+    for n in range(260):
+        password = rng.choice([f"summer{n}", f"Tq{n}!x9#Lm{n * 7}$pZ", "letmein", f"pw{n}"])
+        await service.create_item(ItemKind.PASSWORD, {"name": f"site {n}", "password": password})
+    heard: list[tuple[int, int]] = []
+    pooled = await service.health(progress=lambda done, total: heard.append((done, total)))
+    (tmp_path / "default.mysafe.health").unlink()  # rate everything again, here this time
+    monkeypatch.setattr(service_health, "POOL_FROM", 10_000)
+    here = await service.health()
+    await service.close()
+    assert pooled.findings == here.findings and pooled.counts()["weak"] > 50
+    assert heard[-1] == (260, 260) and len(heard) >= 2
+    assert multiprocessing.active_children() == []

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..core.errors import InvalidInput, OfflineError, ServerError
-from .output import q, say
+from .output import ProgressLine, q, say
 
 if TYPE_CHECKING:
     from ..core.health import Report
@@ -77,13 +77,20 @@ async def cmd_health(args: argparse.Namespace, service: VaultService) -> int:
     if args.max_age is not None and args.max_age < 1:
         say("mysafe: --max-age is a number of days, 1 or more")
         return 2
+    # The first check of many passwords rates them all (zxcvbn): seconds at 10k items.
+    rating = ProgressLine("Rating passwords (kept for the next check)", unit="passwords")
     try:
         report = await service.health(
-            breach_data=args.hibp, online=args.online or None, max_age_days=args.max_age
+            breach_data=args.hibp,
+            online=args.online or None,
+            max_age_days=args.max_age,
+            progress=rating,
         )
     except (InvalidInput, OfflineError, ServerError, OSError) as exc:
+        rating.finish()
         say(f"mysafe: cannot check: {exc}")
         return 2
+    rating.finish()
     items = {item.id: item for item in await service.search("")}
     if args.json:
         print(json.dumps(report.to_json(items), indent=2))

@@ -34,10 +34,12 @@ def raw_or_printable(value: str, raw: bool) -> str:
 
 
 class ProgressLine:
-    """'\\r 42% 420.0 MiB / 1.0 GiB' on stderr when it is a terminal; silent otherwise."""
+    """'\\r 42% 420.0 MiB / 1.0 GiB' (or '4,200 / 10,000 passwords' with a `unit`) on stderr
+    when it is a terminal; silent otherwise."""
 
-    def __init__(self, verb: str) -> None:
+    def __init__(self, verb: str, unit: str = "") -> None:
         self.verb = verb
+        self.unit = unit
         self.enabled = sys.stderr.isatty()
         self.shown = -1
 
@@ -45,7 +47,12 @@ class ProgressLine:
         percent = 100 * done // total if total else 100
         if self.enabled and percent != self.shown:
             self.shown = percent
-            sys.stderr.write(f"\r{self.verb} {percent:3d}%  {size(done)} / {size(total)}  ")
+            amount = (
+                f"{done:,} / {total:,} {self.unit}"
+                if self.unit
+                else f"{size(done)} / {size(total)}"
+            )
+            sys.stderr.write(f"\r{self.verb} {percent:3d}%  {amount}  ")
             sys.stderr.flush()
 
     def finish(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import secrets
 import string
+from collections.abc import Sequence
 
 from .errors import InvalidInput
 from .models import Strength
@@ -87,3 +88,15 @@ def estimate_strength(secret: str) -> Strength:
         warnings += (TOO_SHORT,)
     bits = round(float(result["guesses_log10"]) * math.log2(10), 1)
     return Strength(score, bits, _LABELS[score], warnings, tuple(feedback.get("suggestions", ())))
+
+
+def rate_all(secrets: Sequence[str]) -> list[tuple[int, str]]:
+    """(score, what the estimator says) for each secret: its warning, else its first
+    suggestion; never our note on the length, so that a report says nothing of a password's
+    size. Importable on its own: the health check runs it in worker processes."""
+    out = []
+    for secret in secrets:
+        strength = estimate_strength(secret)
+        said = [w for w in strength.warnings if w != TOO_SHORT] + list(strength.suggestions)
+        out.append((strength.score, said[0] if said else ""))
+    return out

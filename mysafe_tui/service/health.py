@@ -3,15 +3,20 @@ secret's secret and dates, rate its strength, look its hash up in breach data, r
 
 Strength ratings are the slow part (zxcvbn, 1-6 ms a password): they are kept, encrypted under
 the vault's key, in a file beside the vault (`Vault.write_side_cache`), by item id and
-version, so a check rates only what changed since the last one. Nothing else is kept: the
+version, so a check rates only what changed since the last one; many at once are rated in
+worker processes. Nothing else is kept: the
 keyed hashes that find reuse live as long as one check.
 """
 
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import os
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -19,13 +24,17 @@ from typing import Any
 from ..core import health
 from ..core.breaches import open_local
 from ..core.extras import HISTORY, parse_history
-from ..core.generator import TOO_SHORT, estimate_strength
+from ..core.generator import rate_all
 from ..core.models import SPECS
+from ..core.process import harden
 from ..core.settings import Settings
 from .store import VaultStore
 
 RATINGS = "health"  # the side cache's name: default.mysafe.health
 Rating = tuple[int, int, str]  # (item version, score, warning)
+Progress = Callable[[int, int], None]  # (passwords rated, to rate), from a worker thread
+POOL_FROM = 200  # fewer are rated here: starting the worker processes costs ~0.2 s
+CHUNK = 250
 
 
 class HealthCheck:
@@ -47,6 +56,7 @@ class HealthCheck:
         breach_data: Path | None = None,
         online: bool | None = None,
         max_age_days: int | None = None,
+        progress: Progress | None = None,
     ) -> health.Report:
         settings = self._settings()
         if breach_data is None and settings.breach_data:
@@ -54,7 +64,7 @@ class HealthCheck:
         online = settings.breach_online if online is None else online
         subjects = await self._store.run(self._gather)
         kept = await self._store.run(self._kept)
-        subjects, ratings = await asyncio.to_thread(_rate, subjects, kept)
+        subjects, ratings = await asyncio.to_thread(_rate, subjects, kept, progress)
         if ratings != kept:
             await self._store.run(self._store.vault.write_side_cache, RATINGS, ratings)
         source = ""
@@ -100,24 +110,39 @@ class HealthCheck:
 
 
 def _rate(
-    subjects: list[health.Subject], kept: dict[str, Rating]
+    subjects: list[health.Subject], kept: dict[str, Rating], progress: Progress | None
 ) -> tuple[list[health.Subject], dict[str, Rating]]:
     """Each subject with its strength (from `kept` where the item has not changed since), and
     the ratings to keep: one per item checked now."""
-    ratings: dict[str, Rating] = {}
-    out = []
-    for subject in subjects:
-        item = subject.item
-        rating = kept.get(item.id)
-        if rating is None or rating[0] != item.version:
-            strength = estimate_strength(subject.secret)
-            # The estimator's own words, never ours about the length: a report says nothing
-            # of a password's size.
-            said = [w for w in strength.warnings if w != TOO_SHORT] + list(strength.suggestions)
-            rating = (item.version, strength.score, said[0] if said else "")
-        ratings[item.id] = rating
-        out.append(replace(subject, score=rating[1], warning=rating[2]))
+    fresh = [s for s in subjects if s.item.id not in kept or kept[s.item.id][0] != s.item.version]
+    rated = iter(_rate_many([s.secret for s in fresh], progress))
+    ratings = {s.item.id: (s.item.version, *next(rated)) for s in fresh}
+    ratings.update({s.item.id: kept[s.item.id] for s in subjects if s.item.id not in ratings})
+    out = [replace(s, score=ratings[s.item.id][1], warning=ratings[s.item.id][2]) for s in subjects]
     return out, ratings
+
+
+def _rate_many(secrets: list[str], progress: Progress | None) -> list[tuple[int, str]]:
+    """zxcvbn for each: in worker processes when there are many (they run on every core, and
+    this process, perhaps a UI, keeps its own thread free), else here. Each worker is hardened
+    like this process (no core dump, not dumpable) before it is handed a secret."""
+    if len(secrets) < POOL_FROM or (os.cpu_count() or 1) < 2:
+        return rate_all(secrets)
+    chunks = [secrets[n : n + CHUNK] for n in range(0, len(secrets), CHUNK)]
+    out: list[tuple[int, str]] = []
+    try:
+        with ProcessPoolExecutor(
+            max_workers=min(os.cpu_count() or 2, 4),
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=harden,
+        ) as pool:
+            for done in pool.map(rate_all, chunks):
+                out += done
+                if progress is not None:
+                    progress(len(out), len(secrets))
+    except (OSError, BrokenProcessPool):  # no processes to be had here: all in this one
+        return rate_all(secrets)
+    return out
 
 
 def _is_rating(value: Any) -> bool:

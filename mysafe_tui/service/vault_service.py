@@ -187,11 +187,13 @@ class VaultService:
         breach_data: Path | None = None,
         online: bool | None = None,
         max_age_days: int | None = None,
+        progress: Progress | None = None,
     ) -> HealthReport:
         """Weak, reused, old, breached and insecure secrets (service/health.py): breaches from
-        `breach_data` (else the setting), online only with `online` (else the setting)."""
+        `breach_data` (else the setting), online only with `online` (else the setting);
+        `progress` hears (rated, to rate) while passwords not rated before are."""
         return await self._health.run(
-            breach_data=breach_data, online=online, max_age_days=max_age_days
+            breach_data=breach_data, online=online, max_age_days=max_age_days, progress=progress
         )
 
     async def _login_proxy(self) -> str:
