@@ -306,40 +306,59 @@ def test_online_is_never_used_unless_asked(cli: Cli, range_api: RangeApi) -> Non
     assert range_api.seen == []
 
 
-def test_ratings_are_kept_and_only_a_changed_item_is_rated_again(
+def test_a_check_after_an_edit_decrypts_and_rates_only_what_changed(
     home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Within a session, what a check learnt is remembered by item version (nothing to
+    decrypt again); across sessions, the kept ratings (nothing to rate again); a lock forgets
+    the session's part."""
     from mysafe_tui.service import health as service_health
 
     rated: list[str] = []
-    real = service_health.rate_all
+    revealed: list[str] = []
+    rate_all, reveal = service_health.rate_all, service_health.HealthCheck._reveal
 
-    def counting(secrets: list[str]) -> Any:
+    def counting_rate(secrets: list[str]) -> Any:
         rated.extend(secrets)
-        return real(secrets)
+        return rate_all(secrets)
 
-    monkeypatch.setattr(service_health, "rate_all", counting)
+    def counting_reveal(self: Any, items: list[ItemSummary]) -> Any:
+        revealed.extend(i.id for i in items)
+        return reveal(self, items)
 
-    async def scenario() -> tuple[int, int, int]:
+    monkeypatch.setattr(service_health, "rate_all", counting_rate)
+    monkeypatch.setattr(service_health.HealthCheck, "_reveal", counting_reveal)
+    steps: list[tuple[int, int]] = []
+
+    def step() -> None:
+        steps.append((len(revealed), len(rated)))
+        revealed.clear()
+        rated.clear()
+
+    async def scenario() -> None:
         service = VaultService(Paths(home, home), kdf_params=FLOOR)
         await service.unlock(PASSPHRASE)
         first = await service.health()
-        cold = len(rated)
-        again = await service.health()
-        assert again.findings == first.findings
-        warm = len(rated) - cold
+        step()
+        assert (await service.health()).findings == first.findings
+        step()
         forum = (await service.search("forum"))[0]
         await service.update_item(forum.id, {"password": "correct horse"})
         await service.health()
+        step()
+        await service.lock()
+        await service.unlock(PASSPHRASE)
+        assert (await service.health()).counts() != first.counts()  # Forum is no longer old
+        step()
         await service.close()
-        return cold, warm, len(rated) - cold - warm
 
-    assert asyncio.run(scenario()) == (7, 0, 1)
+    asyncio.run(scenario())
+    assert steps == [(7, 7), (0, 0), (1, 1), (7, 0)]
 
 
 def test_a_finding_never_holds_the_password_or_its_length() -> None:
     item = ItemSummary("i1", ItemKind.PASSWORD, "Bank", 1, 0.0, 0.0)
-    subject = health.Subject(item, "hunter2", 0.0, score=0, warning="")
+    subject = health.Subject(item, b"keyed hash", 0.0, score=0, warning="")
     report = health.check([subject], now=0.0)
     (weak,) = report.findings
     assert (

@@ -1,18 +1,16 @@
 """Vault health: weak, reused, old and breached secrets, insecure login pages, the same login
 twice. What `mysafe health` prints and the Health screen shows.
 
-Pure: the caller hands in each item with its secret, when that secret was set, its strength
-and how often it appears in a breach. A finding names items and says why in words that hold
-nothing of a secret: the estimator's warning, never the password or its length. Reuse is
-found by a keyed hash made here with a key that lives as long as one check: never stored.
+Pure: the caller hands in each item with a keyed hash of its secret, when that secret was
+set, its strength and how often it appears in a breach. A finding names items and says why in
+words that hold nothing of a secret: the estimator's warning, never the password or its
+length. Reuse is equal keyed hashes (the caller's key, never stored).
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import ipaddress
-import os
 import urllib.parse
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -46,10 +44,11 @@ MIN_SCORE = 3  # zxcvbn's "good"
 
 @dataclass(frozen=True)
 class Subject:
-    """One item as the checks see it (built by the service; never printed)."""
+    """One item as the checks see it (built by the service). Not its secret: a keyed hash of
+    it that only tells equal secrets apart (the service's key, made for one session)."""
 
     item: ItemSummary
-    secret: str = field(repr=False)
+    fingerprint: bytes = field(repr=False)
     changed: float  # when the secret was last set (its history, else the item's `updated`)
     score: int = 4  # the strength estimate's score, 0..4
     warning: str = ""  # its warning, shown as it is
@@ -143,12 +142,9 @@ def _own(subject: Subject, now: float, max_age_days: int) -> list[Finding]:
 
 
 def _reused(subjects: Sequence[Subject]) -> list[Finding]:
-    key = os.urandom(32)  # this check's only: the hashes cannot be compared with any other
     groups: dict[bytes, list[str]] = {}
     for subject in subjects:
-        if subject.secret:
-            digest = hmac.new(key, subject.secret.encode(), hashlib.sha256).digest()
-            groups.setdefault(digest, []).append(subject.item.id)
+        groups.setdefault(subject.fingerprint, []).append(subject.item.id)
     return [
         Finding("reused", tuple(ids), f"the same secret in {len(ids)} items")
         for ids in groups.values()

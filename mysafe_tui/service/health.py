@@ -1,23 +1,30 @@
-"""The health check (core/health.py) over the unlocked vault: gather each login's and API
-secret's secret and dates, rate its strength, look its hash up in breach data, report.
+"""The health check (core/health.py) over the unlocked vault: each login's and API secret's
+secret and dates, its strength, its hash looked up in breach data; the report.
 
-Strength ratings are the slow part (zxcvbn, 1-6 ms a password): they are kept, encrypted under
-the vault's key, in a file beside the vault (`Vault.write_side_cache`), by item id and
-version, so a check rates only what changed since the last one; many at once are rated in
-worker processes. Nothing else is kept: the
-keyed hashes that find reuse live as long as one check.
+A check remembers, while the vault stays unlocked, what it learnt of each item at its current
+version (`Known`: never a secret, never a hash of one that outlives the session: reuse is
+found by an HMAC under a key made at unlock and dropped at lock), so the next check, after an
+edit, decrypts and looks up only what changed. Decrypting is done in slices on the vault's
+thread, so that opening an item is never queued behind a whole vault's worth.
+
+Strength ratings are the slow part (zxcvbn, 1-6 ms a password): they are also kept across
+sessions, encrypted under the vault's key in a file beside the vault
+(`Vault.write_side_cache`), by item id and version; many at once are rated in worker
+processes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import multiprocessing
 import os
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +32,7 @@ from ..core import health
 from ..core.breaches import open_local
 from ..core.extras import HISTORY, parse_history
 from ..core.generator import rate_all
-from ..core.models import SPECS
+from ..core.models import SPECS, ItemSummary
 from ..core.process import harden
 from ..core.settings import Settings
 from .store import VaultStore
@@ -34,11 +41,25 @@ RATINGS = "health"  # the side cache's name: default.mysafe.health
 Rating = tuple[int, int, str]  # (item version, score, warning)
 Progress = Callable[[int, int], None]  # (passwords rated, to rate), from a worker thread
 POOL_FROM = 200  # fewer are rated here: starting the worker processes costs ~0.2 s
-CHUNK = 250
+CHUNK = 250  # passwords per task of a worker process
+SLICE = 500  # items decrypted per turn on the vault's thread (~20 ms)
+
+
+@dataclass(frozen=True)
+class Known:
+    """What a check learnt of one item at one version, against one source of breach data."""
+
+    version: int
+    source: str  # the breach data the count came from ("" for none)
+    fingerprint: bytes  # HMAC of the secret under this session's key ("" for no secret)
+    changed: float
+    score: int
+    warning: str
+    breaches: int
 
 
 class HealthCheck:
-    """`run` is the whole check; `markers` is what the list shows (weak, reused, breached)."""
+    """`run` is the whole check; `forget` (at lock) drops everything it remembers."""
 
     def __init__(
         self,
@@ -49,6 +70,11 @@ class HealthCheck:
         self._store = store
         self._settings = settings
         self._proxy = proxy  # the server login's proxy, if any (else the environment's)
+        self.forget()
+
+    def forget(self) -> None:
+        self._known: dict[str, Known] = {}
+        self._key = os.urandom(32)
 
     async def run(
         self,
@@ -62,44 +88,78 @@ class HealthCheck:
         if breach_data is None and settings.breach_data:
             breach_data = Path(settings.breach_data).expanduser()
         online = settings.breach_online if online is None else online
-        subjects = await self._store.run(self._gather)
-        kept = await self._store.run(self._kept)
-        subjects, ratings = await asyncio.to_thread(_rate, subjects, kept, progress)
-        if ratings != kept:
-            await self._store.run(self._store.vault.write_side_cache, RATINGS, ratings)
-        source = ""
-        digests = {s.item.id: health.sha1_hex(s.secret) for s in subjects}
-        counts: dict[str, int] = {}
+        lookup, source, source_key = None, "", ""
         if breach_data is not None:
             local = await asyncio.to_thread(open_local, breach_data)
-            counts = await asyncio.to_thread(local.counts, digests.values())
-            source = local.source
+            lookup, source = local.counts, local.source
+            stat = breach_data.stat()
+            source_key = f"{source}:{breach_data}:{stat.st_mtime_ns}:{stat.st_size}"
         elif online:
             from ..remote.pwned import OnlineRanges
 
             ranges = OnlineRanges(settings.breach_api, proxy=await self._proxy() or None)
+            source = source_key = ranges.source
+        items = await self._store.run(self._checked)
+        stale = [i for i in items if self._stale(i, source_key)]
+        fresh: list[tuple[ItemSummary, str, float]] = []
+        for n in range(0, len(stale), SLICE):  # other work on the vault runs between slices
+            fresh += await self._store.run(self._reveal, stale[n : n + SLICE])
+        kept = await self._store.run(self._kept)
+        unrated = [
+            (i, secret)
+            for i, secret, _ in fresh
+            if secret and kept.get(i.id, (-1,))[0] != i.version
+        ]
+        rated = await asyncio.to_thread(_rate_many, [secret for _, secret in unrated], progress)
+        ratings = {i.id: kept[i.id] for i in items if kept.get(i.id, (-1,))[0] == i.version}
+        ratings.update({i.id: (i.version, *r) for (i, _), r in zip(unrated, rated, strict=True)})
+        digests = {i.id: health.sha1_hex(secret) for i, secret, _ in fresh if secret}
+        counts: dict[str, int] = {}
+        if lookup is not None:
+            counts = await asyncio.to_thread(lookup, digests.values())
+        elif online:
             counts = await ranges.counts(digests.values())
-            source = ranges.source
-        subjects = [replace(s, breaches=counts.get(digests[s.item.id], 0)) for s in subjects]
+        present = {i.id for i in items}
+        self._known = {k: v for k, v in self._known.items() if k in present}
+        for item, secret, changed in fresh:
+            mac = hmac.new(self._key, secret.encode(), hashlib.sha256).digest() if secret else b""
+            _, score, warning = ratings.get(item.id, (0, 4, ""))
+            breaches = counts.get(digests.get(item.id, ""), 0)
+            self._known[item.id] = Known(
+                item.version, source_key, mac, changed, score, warning, breaches
+            )
+        if ratings != kept:
+            await self._store.run(self._store.vault.write_side_cache, RATINGS, ratings)
+        subjects = [
+            health.Subject(i, k.fingerprint, k.changed, k.score, k.warning, k.breaches)
+            for i in items
+            if (k := self._known[i.id]).fingerprint
+        ]
         days = max_age_days or settings.health_max_age_days
         return health.check(subjects, now=time.time(), max_age_days=days, breach_source=source)
 
-    def _gather(self) -> list[health.Subject]:
-        """On the vault's thread: each checked item with its main secret and when it was set
-        (its password history's newest date, else the item's last change)."""
-        vault = self._store.vault
-        subjects = []
-        for item in list(vault.summaries.values()):
-            if not item.active or item.kind not in health.CHECKED_KINDS:
-                continue
+    def _stale(self, item: ItemSummary, source_key: str) -> bool:
+        known = self._known.get(item.id)
+        return known is None or known.version != item.version or known.source != source_key
+
+    def _checked(self) -> list[ItemSummary]:
+        """On the vault's thread: the items a check looks at."""
+        return [
+            item
+            for item in list(self._store.vault.summaries.values())
+            if item.active and item.kind in health.CHECKED_KINDS
+        ]
+
+    def _reveal(self, items: list[ItemSummary]) -> list[tuple[ItemSummary, str, float]]:
+        """On the vault's thread: each item's main secret and when it was set (its password
+        history's newest date, else the item's last change)."""
+        vault, out = self._store.vault, []
+        for item in items:
             secret = vault.reveal(item.id)
-            value = secret.get(SPECS[item.kind].primary, "")
-            if not value:
-                continue
             history = parse_history(secret.get(HISTORY, ""))
             changed = history[0].date if history else item.updated
-            subjects.append(health.Subject(item, value, changed))
-        return subjects
+            out.append((item, secret.get(SPECS[item.kind].primary, ""), changed))
+        return out
 
     def _kept(self) -> dict[str, Rating]:
         """On the vault's thread: the ratings kept by the last check (none if unreadable)."""
@@ -107,19 +167,6 @@ class HealthCheck:
         if not isinstance(kept, dict):
             return {}
         return {k: v for k, v in kept.items() if isinstance(k, str) and _is_rating(v)}
-
-
-def _rate(
-    subjects: list[health.Subject], kept: dict[str, Rating], progress: Progress | None
-) -> tuple[list[health.Subject], dict[str, Rating]]:
-    """Each subject with its strength (from `kept` where the item has not changed since), and
-    the ratings to keep: one per item checked now."""
-    fresh = [s for s in subjects if s.item.id not in kept or kept[s.item.id][0] != s.item.version]
-    rated = iter(_rate_many([s.secret for s in fresh], progress))
-    ratings = {s.item.id: (s.item.version, *next(rated)) for s in fresh}
-    ratings.update({s.item.id: kept[s.item.id] for s in subjects if s.item.id not in ratings})
-    out = [replace(s, score=ratings[s.item.id][1], warning=ratings[s.item.id][2]) for s in subjects]
-    return out, ratings
 
 
 def _rate_many(secrets: list[str], progress: Progress | None) -> list[tuple[int, str]]:

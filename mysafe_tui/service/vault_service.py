@@ -387,6 +387,7 @@ class VaultService:
         server, self._server = self._server, NoServer()
         await server.aclose()
         await self._links.aclose()
+        self._health.forget()
         await self._store.lock()
 
     async def close(self) -> None:
