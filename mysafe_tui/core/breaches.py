@@ -27,6 +27,7 @@ HASH_LEN = 40
 PREFIX_LEN = 5
 MAX_RANGE_FILE = 16 * 1024 * 1024  # a real range file is ~40 KiB
 _BLOCK = 8192  # the binary search stops at this span and reads it whole
+_SHARED_SPAN = 1 << 20
 _MAX_LINE = 128  # "SHA1:COUNT" is under 60 characters; a longer line is not this format
 
 
@@ -94,23 +95,29 @@ class SortedFile:
         found: dict[str, int] = {}
         with open(self._path, "rb") as handle:
             size = os.fstat(handle.fileno()).st_size
+            probed: dict[int, bytes] = {}  # the first steps of every search are the same
             for digest in sorted({h.upper() for h in hashes}):
-                count = _search(handle, size, digest.encode())
+                count = _search(handle, size, digest.encode(), probed)
                 if count:
                     found[digest] = count
         return found
 
 
-def _search(f: BinaryIO, size: int, target: bytes) -> int:
+def _search(f: BinaryIO, size: int, target: bytes, probed: dict[int, bytes]) -> int:
     """Binary search by byte offset: `low` always lies inside or before a line whose hash is
-    below `target` (or is 0), so the line holding `target`, if any, starts after it."""
+    below `target` (or is 0), so the line holding `target`, if any, starts after it.
+    `probed` keeps the hash of the first whole line after each offset looked at."""
     low, high = 0, size
     while high - low > _BLOCK:
         middle = (low + high) // 2
-        f.seek(middle)
-        f.readline(_MAX_LINE)  # the rest of the line `middle` falls in
-        line = f.readline(_MAX_LINE)
-        if line and line[:HASH_LEN].upper() < target:
+        line = probed.get(middle)
+        if line is None:
+            f.seek(middle)
+            f.readline(_MAX_LINE)  # the rest of the line `middle` falls in
+            line = f.readline(_MAX_LINE)[:HASH_LEN].upper()
+            if high - low > _SHARED_SPAN:  # a step many searches take: a few hundred at most
+                probed[middle] = line
+        if line and line < target:
             low = middle
         else:
             high = middle
