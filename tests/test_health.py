@@ -400,6 +400,9 @@ async def test_the_list_marks_items_and_the_report_offers_a_new_password(
         await until(
             pilot, lambda: "Breached: seen in breaches" in rendered_text(pane.render_item())
         )
+        await pilot.pause()
+        shown = app.export_screenshot()
+        assert "Breached" in shown and "qwerty" not in shown  # the pane, as painted
 
         await pilot.press("H")
         await until(pilot, lambda: isinstance(app.screen, HealthScreen))
@@ -407,6 +410,9 @@ async def test_the_list_marks_items_and_the_report_offers_a_new_password(
         table = screen.query_one(DataTable)
         await until(pilot, lambda: table.row_count == 12)  # 2+2+4+1+1+2, as in the CLI test
         assert [item.name for item in screen.rows][:2] == ["Bank", "Mail"]  # breached first
+        shown += app.export_screenshot()
+        for secret in SECRETS:  # the list, the detail pane and the report: no secret
+            assert secret not in shown, secret
         await pilot.press("g")  # Bank: a new password, in the edit dialog, not saved yet
         await until(pilot, lambda: isinstance(app.screen, ItemDialog))
         new = app.screen.query_one("#f-password", Input).value
