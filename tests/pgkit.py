@@ -1,7 +1,9 @@
 """A throwaway PostgreSQL cluster for the tests: `initdb` into a private temporary folder,
-`pg_ctl start` on a free loopback port, a fresh database per server, `pg_ctl stop` and the
-folder gone at the end. PostgreSQL refuses to run as root: as root (CI), the cluster runs as the
-`postgres` user (`runuser`). Nothing here depends on a server someone else started."""
+`pg_ctl start` listening on a Unix socket in that folder only (no TCP port: nothing to pick,
+nothing to collide with another copy of the suite), a fresh database per server, `pg_ctl stop`
+and the folder gone at the end. PostgreSQL refuses to run as root: as root (CI), the cluster
+runs as the `postgres` user (`runuser`). Nothing here depends on a server someone else
+started."""
 
 from __future__ import annotations
 
@@ -9,7 +11,6 @@ import glob
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
@@ -24,12 +25,6 @@ def postgres_bin() -> Path | None:
     return Path(initdb).parent if initdb else None
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class Cluster:
     """`durable`: fsync and synchronous commits on, as in production (the benchmark); the
     tests run without them (a throwaway cluster needs no crash safety, and runs faster)."""
@@ -38,15 +33,14 @@ class Cluster:
         self.bin = bin_dir
         self.root = Path(tempfile.mkdtemp(prefix="mysafe-pg-"))
         self.data = self.root / "data"
-        self.port = _free_port()
         self._as: list[str] = []
         if os.geteuid() == 0:  # initdb and postgres refuse root
             shutil.chown(self.root, "postgres", "postgres")
             self._as = ["runuser", "-u", "postgres", "--"]
         self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres",
                   "--no-sync", "-E", "UTF8", "--locale=C")  # fmt: skip
-        settings = (f"port = {self.port}\nunix_socket_directories = '{self.root}'\n"
-                    "listen_addresses = '127.0.0.1'\nmax_connections = 200\n")  # fmt: skip
+        settings = (f"unix_socket_directories = '{self.root}'\nlisten_addresses = ''\n"
+                    "max_connections = 200\n")  # fmt: skip
         if not durable:
             settings += "fsync = off\nsynchronous_commit = off\n"
         conf = self.data / "postgresql.conf"
@@ -65,7 +59,7 @@ class Cluster:
             raise RuntimeError(f"{tool} failed: {done.stdout}{done.stderr}")
 
     def url(self, database: str = "postgres") -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+        return f"postgresql://postgres@/{database}?host={self.root}"
 
     def new_database(self) -> str:
         """A fresh, empty database on this cluster: its URL."""

@@ -196,8 +196,9 @@ def start_server(
         keys[user] = store.create_key(user)
     store.add_group("ops", [u for u in keys if u == "carol"])
     store.close()
-    port = port or free_port()
     log_path = tmp / "server.log"
+    port_file = tmp / "server.port"  # written by the server once it listens (--port 0)
+    port_file.unlink(missing_ok=True)
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [
@@ -208,17 +209,26 @@ def start_server(
                 "--data",
                 str(data_dir),
                 "--port",
-                str(port),
+                str(port or 0),
+                "--port-file",
+                str(port_file),
                 *(["--database", database] if database else []),
                 *args,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+    deadline = time.monotonic() + 30
+    while not port_file.exists():  # the port the kernel gave it: no other server's
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            process.wait()
+            raise RuntimeError(f"server did not start:\n{log_path.read_text()}")
+        time.sleep(0.05)
+    port = int(port_file.read_text())
     server = RunningServer(f"http://127.0.0.1:{port}", data_dir, log_path, process, keys,
                            database=database)  # fmt: skip
     server.secrets_used += [secret for _, secret in keys.values()]
-    deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited early:\n{server.log()}")

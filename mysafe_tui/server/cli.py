@@ -21,7 +21,15 @@ if TYPE_CHECKING:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=8420, help="port (default 8420)")
+    parser.add_argument(
+        "--port", type=int, default=8420, help="port (default 8420; 0: one the system picks)"
+    )
+    parser.add_argument(
+        "--port-file",
+        metavar="PATH",
+        type=Path,
+        help="once listening, write the port there (for --port 0: scripts and tests read it)",
+    )
     parser.add_argument(
         "--data",
         metavar="DIR",
@@ -183,9 +191,10 @@ def _dispatch(args: argparse.Namespace, config: ServerConfig) -> int:
         except ValueError as exc:
             print(f"mysafe serve: --trusted-proxy: {exc}", file=sys.stderr)
             return 2
+        where = (args.host, args.port, args.port_file)
         if args.workers > 1:
-            return _serve_workers(config, args.host, args.port, args.workers, proxies)
-        return _serve(create_app(config), args.host, args.port, proxies)
+            return _serve_workers(config, where, args.workers, proxies)
+        return _serve(create_app(config), where, proxies)
     import logging
 
     # One sentence for a person at a prompt, not the pool's retry log (the server keeps it).
@@ -252,9 +261,10 @@ def _admin(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
-def _serve_workers(
-    config: ServerConfig, host: str, port: int, workers: int, proxies: list[str]
-) -> int:
+Where = tuple[str, int, Path | None]  # host, port (0: any), where to say the port bound
+
+
+def _serve_workers(config: ServerConfig, where: Where, workers: int, proxies: list[str]) -> int:
     """N worker processes (uvicorn's supervisor), each building the app from the config
     handed down in the environment; each runs its own purge and history flush."""
     import dataclasses
@@ -267,16 +277,17 @@ def _serve_workers(
     fields.pop("clock")
     fields["data_dir"] = str(config.data_dir)
     os.environ[CONFIG_ENV] = json.dumps(fields)
-    return _serve("mysafe_tui.server.app:app_from_environment", host, port, proxies, workers)
+    return _serve("mysafe_tui.server.app:app_from_environment", where, proxies, workers)
 
 
 def _serve(
-    app: Starlette | str, host: str, port: int, proxies: list[str], workers: int | None = None
+    app: Starlette | str, where: Where, proxies: list[str], workers: int | None = None
 ) -> int:
     import logging
 
     import uvicorn
 
+    host, port, port_file = where
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     config = uvicorn.Config(
         app,
@@ -293,10 +304,19 @@ def _serve(
         proxy_headers=bool(proxies),
         forwarded_allow_ips=proxies or None,
     )
-    if workers:  # uvicorn's supervisor: it binds, starts and restarts the workers
+    try:
+        sock = config.bind_socket()  # logs "running on http://HOST:PORT", the port bound
+    except SystemExit:  # uvicorn exits when it cannot bind; it logged the reason
+        print(f"mysafe serve: could not listen on {host}:{port}", file=sys.stderr)
+        return 1
+    if port_file is not None:
+        from ..core.fsutil import write_atomic
+
+        write_atomic(port_file, f"{sock.getsockname()[1]}\n".encode(), 0o600, True)
+    if workers:  # uvicorn's supervisor: it starts and restarts the workers on that socket
         from uvicorn.supervisors import Multiprocess
 
-        Multiprocess(config, sockets=[config.bind_socket()]).run()
+        Multiprocess(config, sockets=[sock]).run()
         return 0
     server = uvicorn.Server(config)
     # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal through the
@@ -304,8 +324,8 @@ def _serve(
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: None)
     try:
-        server.run()
-    except (OSError, SystemExit):  # uvicorn exits when it cannot bind; it logged the reason
+        server.run(sockets=[sock])
+    except (OSError, SystemExit):
         print(f"mysafe serve: could not listen on {host}:{port}", file=sys.stderr)
         return 1
     if not server.started:
