@@ -745,6 +745,50 @@ async def test_a_keymap_in_settings_rebinds_a_key_and_the_help_page_follows(env:
         assert row.split()[0] == "y"
 
 
+async def test_a_keymap_reaches_a_dialogs_keys_and_the_help_page_lists_them(env: Env) -> None:
+    """The new/edit dialog's generate key, rebound in settings by its id, works in the dialog
+    and shows on the help page under the dialog's own section."""
+    from textual.widgets import Input, Static
+
+    from mysafe_tui.core.settings import Settings
+    from mysafe_tui.tui.modals.help import HelpDialog
+    from mysafe_tui.tui.modals.item import ItemDialog
+
+    await env.seed(GITHUB)
+    service = env.service()
+    service.settings = Settings(keymap={"item.generate": "ctrl+o"})
+    app = MySafeApp(service, clock=env.clock)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await unlock(app, pilot)
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, ItemDialog))
+        password = app.screen.query_one("#f-password", Input)
+        await pilot.press("ctrl+g")  # the old key does nothing any more
+        await pilot.press("ctrl+o")
+        await until(pilot, lambda: len(password.value) >= 20)
+        await pilot.press("escape", "y")  # leave it, and yes, drop what changed
+        await until(pilot, lambda: isinstance(app.screen, MainScreen))
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpDialog))
+        text = rendered_text(app.screen.query_one("#keys", Static).content)
+        dialog = text[text.index("New / edit dialog") :]
+        row = next(line for line in dialog.splitlines() if "from the generator" in line)
+        assert row.split()[0] == "ctrl+o"
+
+
+def test_every_key_of_the_ui_comes_from_the_action_table() -> None:
+    """No screen, dialog or widget writes a binding of its own: each is a row of
+    tui/actions.py with an id (what a keymap names), and no id is used twice."""
+    import mysafe_tui
+    from mysafe_tui.tui.actions import ACTIONS, BY_ID
+
+    package = Path(mysafe_tui.__file__).parent
+    inline = [str(f.relative_to(package)) for f in package.rglob("*.py")
+              if f.name != "actions.py" and "Binding(" in f.read_text()]  # fmt: skip
+    assert inline == []
+    assert len(BY_ID) == len(ACTIONS)
+
+
 async def test_actions_that_do_not_apply_are_left_out_of_the_palette(env: Env) -> None:
     from textual.command import CommandList, CommandPalette
 

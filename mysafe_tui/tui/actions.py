@@ -1,7 +1,9 @@
 """Every command of the UI, said once: its keys, its words and when it applies.
 
-The bindings of the app and the main screen, the command palette, the help page, the footer's
-enabled state (`check_action`) and the user's keymap all read this table. A user rebinds a key
+The bindings of the app, the main screen and every other screen, dialog and widget
+(`bindings(on)`; a test refuses a `Binding` written anywhere else), the command palette, the
+help page, the footer's enabled state (`check_action`) and the user's keymap all read this
+table. A user rebinds a key
 in settings.json by the action's id: `"keymap": {"copy.username": "y"}`.
 """
 
@@ -26,7 +28,7 @@ class Action:
     title: str  # the footer and the command palette
     help: str  # the help page and the palette's description
     section: str  # the help page's section
-    on: Literal["app", "main", "health"] = "main"
+    on: str = "main"  # whose keys: "app", "main", or the screen or dialog that asks for them
     footer: bool = False
     priority: bool = False
     palette: bool = True
@@ -81,8 +83,19 @@ ACTIONS: tuple[Action, ...] = (
     Action("search_text", "ctrl+f", "search_text", "Search text",
            "the filter's words inside notes' text (decrypted on request)", "Lists",
            priority=True, palette=False),
-    Action("move", "up,down", "", "Move", "move in the list (also j k, pgup pgdn, home end)",
-           "Lists", palette=False),
+    Action("list.up", "up,k", "cursor(-1)", "Up", "move up (k too)", "Lists", on="list",
+           palette=False),
+    Action("list.down", "down,j", "cursor(1)", "Down", "move down (j too)", "Lists",
+           on="list", palette=False),
+    Action("list.page_up", "pageup", "page(-1)", "Page up", "a page up", "Lists", on="list",
+           palette=False),
+    Action("list.page_down", "pagedown", "page(1)", "Page down", "a page down", "Lists",
+           on="list", palette=False),
+    Action("list.first", "home", "jump(0)", "First", "the first item", "Lists", on="list",
+           palette=False),
+    Action("list.last", "end", "jump(-1)", "Last", "the last item", "Lists", on="list",
+           palette=False),
+    Action("list.choose", "enter", "choose", "Open", "", "Lists", on="list", palette=False),
     Action("open", "enter", "open", "Open", "open the item", "Lists", palette=False,
            needs="active"),
     Action("back", "escape", "back", "Back", "close the item, or clear the filter", "Lists",
@@ -146,6 +159,94 @@ ACTIONS: tuple[Action, ...] = (
            "Health report", on="health", footer=True, palette=False),
     Action("health.back", "escape", "app.pop_screen", "Back", "back to the lists",
            "Health report", on="health", footer=True, palette=False),
+    # Every other screen's and dialog's keys: `on` names it, `bindings(on)` gives them to it.
+    Action("focus.next", "tab", "focus_next", "Next", "next field or button", "Anywhere",
+           on="app", priority=True, palette=False),
+    Action("focus.previous", "shift+tab", "focus_previous", "Previous",
+           "previous field or button", "Anywhere", on="app", priority=True, palette=False),
+    Action("form.next", "enter", "next_field", "Next field",
+           "in the login and new-vault forms: the next field, then the button", "Forms",
+           on="form", priority=True, palette=False),
+    Action("shares.back", "escape", "app.pop_screen", "Back", "back to the lists",
+           "Share links", on="shares", footer=True, palette=False),
+    Action("shares.revoke", "x,delete", "revoke", "Revoke",
+           "revoke the link: its content is deleted at once", "Share links", on="shares",
+           footer=True, palette=False),
+    Action("shares.copy", "c", "copy", "Copy link", "copy the link again", "Share links",
+           on="shares", footer=True, palette=False),
+    Action("shares.refresh", "r", "refresh", "Refresh", "ask the server again",
+           "Share links", on="shares", footer=True, palette=False),
+    Action("item.save", "ctrl+s", "save", "Save", "save the item", "New / edit dialog",
+           on="item", footer=True, palette=False),
+    Action("item.cancel", "escape", "cancel", "Cancel",
+           "close without saving (asks first if something changed)", "New / edit dialog",
+           on="item", footer=True, palette=False),
+    Action("item.generate", "ctrl+g", "generate", "Generate",
+           "a new password from the generator", "New / edit dialog", on="item",
+           footer=True, palette=False),
+    Action("item.toggle_mask", "ctrl+r", "toggle_mask", "Show/hide",
+           "show or hide the secret fields", "New / edit dialog", on="item", footer=True,
+           palette=False),
+    Action("confirm.yes", "y", "answer(True)", "Yes", "yes", "Questions", on="confirm",
+           footer=True, palette=False),
+    Action("confirm.no", "n,escape", "answer(False)", "No",
+           "no (Enter is no as well: the safe answer)", "Questions", on="confirm",
+           footer=True, palette=False),
+    Action("settings.save", "ctrl+s", "save", "Save", "save the settings", "Settings",
+           on="settings", footer=True, palette=False),
+    Action("settings.cancel", "escape", "dismiss(False)", "Cancel", "close without saving",
+           "Settings", on="settings", footer=True, palette=False),
+    Action("extras.close", "escape", "close", "Close", "close", "Fields and files",
+           on="extras", footer=True, palette=False),
+    Action("extras.reveal", "r", "reveal", "Reveal", "reveal or mask hidden fields",
+           "Fields and files", on="extras", palette=False),
+    Action("extras.copy", "c", "copy", "Copy", "copy the highlighted value",
+           "Fields and files", on="extras", palette=False),
+    Action("extras.remove", "delete,x", "remove", "Remove", "remove the highlighted row",
+           "Fields and files", on="extras", palette=False),
+    Action("extras.save", "o", "save", "Save attachment",
+           "save the highlighted attachment to a path", "Fields and files", on="extras",
+           palette=False),
+    Action("share.close", "escape", "close", "Close", "close", "Share dialog", on="share",
+           footer=True, palette=False),
+    Action("share.create", "ctrl+s", "create", "Create link", "create the link",
+           "Share dialog", on="share", palette=False),
+    Action("share.copy", "c", "copy", "Copy link", "copy the link made", "Share dialog",
+           on="share", palette=False),
+    Action("share.qr", "q", "qr", "QR code", "show the link as a QR code", "Share dialog",
+           on="share", palette=False),
+    Action("people.close", "escape", "dismiss(None)", "Close", "close", "People",
+           on="people", footer=True, palette=False),
+    Action("people.remove", "delete,x", "remove", "Remove",
+           "stop sharing with the highlighted person or group", "People", on="people",
+           palette=False),
+    Action("conflict.mine", "m", "choose('mine')", "Keep mine",
+           "keep your version (the server's is replaced)", "Conflicts", on="conflict",
+           footer=True, palette=False),
+    Action("conflict.theirs", "t", "choose('theirs')", "Keep theirs",
+           "keep the server's version (yours is dropped)", "Conflicts", on="conflict",
+           footer=True, palette=False),
+    Action("conflict.both", "b", "choose('both')", "Keep both",
+           "keep the server's, and yours as a new item", "Conflicts", on="conflict",
+           footer=True, palette=False),
+    Action("conflict.cancel", "escape", "choose(None)", "Cancel", "decide later",
+           "Conflicts", on="conflict", footer=True, palette=False),
+    Action("login.cancel", "escape", "cancel", "Cancel", "close without logging in",
+           "Other dialogs", on="login", footer=True, palette=False),
+    Action("sync.close", "escape", "close", "Close", "close the sync report", "Other dialogs",
+           on="sync", footer=True, palette=False),
+    Action("history.close", "escape,h", "dismiss(None)", "Close", "close the access history",
+           "Other dialogs", on="history", footer=True, palette=False),
+    Action("import.cancel", "escape", "dismiss(0)", "Cancel", "close the import",
+           "Other dialogs", on="import", footer=True, palette=False),
+    Action("export.close", "escape", "dismiss(None)", "Close", "close the export",
+           "Other dialogs", on="export", footer=True, palette=False),
+    Action("files.cancel", "escape", "cancel", "Cancel", "close the file dialog",
+           "Other dialogs", on="files", footer=True, palette=False),
+    Action("rotate.cancel", "escape", "cancel", "Cancel", "close without rotating",
+           "Other dialogs", on="rotate", footer=True, palette=False),
+    Action("help.close", "escape,q,question_mark", "dismiss", "Close", "close this page",
+           "Other dialogs", on="help", footer=True, palette=False),
 )  # fmt: skip
 
 
@@ -179,8 +280,9 @@ BY_ID = {action.id: action for action in ACTIONS}
 BY_NAME = {action.action.split("(")[0]: action for action in ACTIONS if action.on == "main"}
 
 
-def bindings(on: Literal["app", "main", "health"]) -> list[BindingType]:
-    """The Textual bindings of the app or of the main screen, with the table's ids."""
+def bindings(on: str) -> list[BindingType]:
+    """The Textual bindings of the app, the main screen, or another screen or dialog (`on`),
+    with the table's ids: the user's keymap reaches each by its id."""
     return [
         Binding(a.keys, a.action, a.title, show=a.footer, id=a.id, priority=a.priority)
         for a in ACTIONS

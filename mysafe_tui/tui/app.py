@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 
 from textual import events, work
 from textual.app import App, SystemCommand
-from textual.binding import Binding
 from textual.filter import LineFilter
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
@@ -58,12 +57,9 @@ class MySafeApp(App[None]):
 
     TITLE = "mysafe"
     COMMANDS = App.COMMANDS | {ItemCommands}
-    BINDINGS = [
-        *bindings("app"),
-        # Priority: focus moves before the focused widget sees the key (tui/keyboard.py).
-        Binding("tab", "focus_next", show=False, priority=True),
-        Binding("shift+tab", "focus_previous", show=False, priority=True),
-    ]
+    # tab and shift+tab among them, with priority: focus moves before the focused widget
+    # sees the key (tui/keyboard.py).
+    BINDINGS = bindings("app")
     ENABLE_COMMAND_PALETTE = True
 
     def __init__(

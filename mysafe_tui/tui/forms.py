@@ -2,7 +2,8 @@
 
 Every key reaches the UI through the key router (tui/keyboard.py), one at a time in arrival
 order; a priority binding acts before the focused field sees its key, so Enter bound here
-with priority moves the focus before the keys behind it in a burst are typed anywhere."""
+with priority ("form.next" in tui/actions.py, what `bindings("form")` gives a screen) moves
+the focus before the keys behind it in a burst are typed anywhere."""
 
 from __future__ import annotations
 
@@ -10,11 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from textual.actions import SkipAction
-from textual.binding import Binding
 from textual.screen import Screen
-
-# Bound with priority: it runs before the focused field sees the Enter (which would submit).
-ENTER_MOVES_ON = Binding("enter", "next_field", show=False, priority=True)
 
 
 def move_on(screen: Screen[Any], order: Sequence[str]) -> None:

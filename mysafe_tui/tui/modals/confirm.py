@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label
 
+from ..actions import bindings
 from ..text import plain
 
 
@@ -17,10 +17,7 @@ class ConfirmDialog(ModalScreen[bool]):
     Enter means the safe answer in every one: Cancel has the focus, so a stray Enter (a burst
     of keys, a key held down) never trashes, deletes or logs out anything."""
 
-    BINDINGS = [
-        Binding("y", "answer(True)", "Yes"),
-        Binding("n,escape", "answer(False)", "No"),
-    ]
+    BINDINGS = bindings("confirm")
 
     def __init__(self, question: str, yes: str = "Yes", danger: bool = False) -> None:
         super().__init__()

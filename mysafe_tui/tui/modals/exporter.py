@@ -7,13 +7,13 @@ from pathlib import Path
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
 from ...core.errors import MySafeError
 from ...service import VaultService
+from ..actions import bindings
 from ..widgets.note import Note
 
 FORMATS = [
@@ -26,7 +26,7 @@ PLAIN = "Plain text: anything that can read the file reads every secret. Delete 
 
 
 class ExportDialog(ModalScreen[None]):
-    BINDINGS = [Binding("escape", "dismiss(None)", "Close")]
+    BINDINGS = bindings("export")
 
     def __init__(self, service: VaultService) -> None:
         super().__init__()

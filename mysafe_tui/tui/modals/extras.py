@@ -12,7 +12,6 @@ from pathlib import Path
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, Select
@@ -22,6 +21,7 @@ from ...core.extras import Extras, FieldType
 from ...core.humanize import moment, size
 from ...core.models import ItemSummary
 from ...service import VaultService
+from ..actions import bindings
 from ..text import plain, printable
 from ..widgets.note import Note
 
@@ -32,13 +32,7 @@ Row = tuple[str, int]  # (what, index): ("field", 0), ("url", 1), ("file", 0), (
 class ExtrasDialog(ModalScreen[bool]):
     """Dismissed with True when anything changed (the list then shows it)."""
 
-    BINDINGS = [
-        Binding("escape", "close", "Close"),
-        Binding("r", "reveal", "Reveal", show=False),
-        Binding("c", "copy", "Copy", show=False),
-        Binding("delete,x", "remove", "Remove", show=False),
-        Binding("o", "save", "Save attachment", show=False),
-    ]
+    BINDINGS = bindings("extras")
 
     def __init__(self, service: VaultService, item: ItemSummary) -> None:
         super().__init__()

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.suggester import Suggester
@@ -18,6 +17,7 @@ from ...core.errors import MySafeError
 from ...core.models import ItemSummary
 from ...core.sanitize import safe_filename
 from ...service import VaultService
+from ..actions import bindings
 from ..text import plain
 from ..widgets.note import Note
 from .confirm import ConfirmDialog
@@ -48,7 +48,7 @@ class PathSuggester(Suggester):
 
 
 class _FileDialog(ModalScreen[ItemSummary | Path | None]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = bindings("files")
 
     def __init__(self, service: VaultService, title: str, initial: str) -> None:
         super().__init__()

@@ -6,17 +6,16 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.keys import format_key
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
-from ..actions import ACTIONS, FIELD_KEYS, Action, keys_of
+from ..actions import ACTIONS, FIELD_KEYS, Action, bindings, keys_of
 
 
 class HelpDialog(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
+    BINDINGS = bindings("help")
 
     def compose(self) -> ComposeResult:
         table = Table.grid(padding=(0, 2))
@@ -25,7 +24,8 @@ class HelpDialog(ModalScreen[None]):
         keymap = self.app.service.settings.keymap  # type: ignore[attr-defined]
         sections: dict[str, list[Action]] = {}
         for action in ACTIONS:
-            sections.setdefault(action.section, []).append(action)
+            if action.help:  # not a second row for a key another row explains
+                sections.setdefault(action.section, []).append(action)
         for section, actions in sections.items():
             table.add_row(Text.assemble((section, "bold underline")), "")
             for action in actions:

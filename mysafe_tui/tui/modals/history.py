@@ -6,7 +6,6 @@ from __future__ import annotations
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Label
@@ -15,12 +14,13 @@ from ...core.errors import MySafeError
 from ...core.humanize import moment
 from ...core.models import ItemSummary
 from ...service import VaultService
+from ..actions import bindings
 from ..text import plain, printable
 from ..widgets.note import Note
 
 
 class HistoryDialog(ModalScreen[None]):
-    BINDINGS = [Binding("escape,h", "dismiss(None)", "Close")]
+    BINDINGS = bindings("history")
 
     def __init__(self, service: VaultService, item: ItemSummary) -> None:
         super().__init__()

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
@@ -17,6 +16,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 from ...core.errors import MySafeError
 from ...core.importing import Candidate, NeedsPassword, Report
 from ...service import VaultService
+from ..actions import bindings
 from ..text import plain
 from ..widgets.note import Note
 
@@ -40,7 +40,7 @@ ON_DUPLICATE = [
 class ImportDialog(ModalScreen[int]):
     """Dismisses with the number of items written (0: nothing)."""
 
-    BINDINGS = [Binding("escape", "dismiss(0)", "Cancel")]
+    BINDINGS = bindings("import")
 
     def __init__(self, service: VaultService) -> None:
         super().__init__()

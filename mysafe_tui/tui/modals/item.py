@@ -10,7 +10,6 @@ from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, TextArea
@@ -18,6 +17,7 @@ from textual.widgets import Button, Checkbox, Input, Label, TextArea
 from ...core.errors import MySafeError, RemoteConflict
 from ...core.models import SPECS, Field, ItemKind, ItemSummary, Secret
 from ...service import VaultService
+from ..actions import bindings
 from ..widgets.note import Note
 from .confirm import ConfirmDialog
 
@@ -25,13 +25,7 @@ from .confirm import ConfirmDialog
 class ItemDialog(ModalScreen[ItemSummary | None]):
     """Create (`item=None`) or edit an item of `kind`. Dismisses with the saved summary."""
 
-    BINDINGS = [
-        # In a burst it runs in its turn, after the keys typed before it (tui/keyboard.py).
-        Binding("ctrl+s", "save", "Save"),
-        Binding("escape", "cancel", "Cancel"),
-        Binding("ctrl+g", "generate", "Generate"),
-        Binding("ctrl+r", "toggle_mask", "Show/hide"),
-    ]
+    BINDINGS = bindings("item")
 
     def __init__(
         self,

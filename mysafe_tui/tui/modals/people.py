@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, OptionList, RadioButton, RadioSet
@@ -14,6 +13,7 @@ from textual.widgets.option_list import Option
 from ...core.errors import MySafeError
 from ...core.models import ItemSummary
 from ...service import VaultService
+from ..actions import bindings
 from ..text import plain
 from ..widgets.note import Note
 
@@ -21,10 +21,7 @@ from ..widgets.note import Note
 class PeopleDialog(ModalScreen[None]):
     """The people an item is shared with; `delete` removes the highlighted one."""
 
-    BINDINGS = [
-        Binding("escape", "dismiss(None)", "Close"),
-        Binding("delete,x", "remove", "Remove", show=False),
-    ]
+    BINDINGS = bindings("people")
 
     def __init__(self, service: VaultService, item: ItemSummary) -> None:
         super().__init__()

@@ -6,7 +6,6 @@ from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
@@ -14,7 +13,8 @@ from textual.widgets import Button, Checkbox, Collapsible, Input, Label, Progres
 
 from ...core.errors import MySafeError
 from ...service import VaultService
-from ..forms import ENTER_MOVES_ON, move_on
+from ..actions import bindings
+from ..forms import move_on
 from ..text import plain, printable
 from ..widgets.note import Note
 
@@ -36,7 +36,7 @@ class _Progress:
 class LoginDialog(ModalScreen[bool]):
     """Server URL and access key; checks the key, keeps it inside the vault, first sync."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), ENTER_MOVES_ON]
+    BINDINGS = [*bindings("login"), *bindings("form")]
 
     def __init__(self, service: VaultService) -> None:
         super().__init__()
@@ -136,7 +136,7 @@ class LoginDialog(ModalScreen[bool]):
 class SyncDialog(ModalScreen[Any]):
     """Runs one sync with a progress bar; dismisses with the result, or None on failure."""
 
-    BINDINGS = [Binding("escape", "close", "Close")]
+    BINDINGS = bindings("sync")
 
     def __init__(self, service: VaultService) -> None:
         super().__init__()
@@ -175,12 +175,7 @@ class SyncDialog(ModalScreen[Any]):
 class ConflictDialog(ModalScreen[str | None]):
     """Field by field, the server's copy against yours: keep mine, keep theirs, keep both."""
 
-    BINDINGS = [
-        Binding("m", "choose('mine')", "Keep mine"),
-        Binding("t", "choose('theirs')", "Keep theirs"),
-        Binding("b", "choose('both')", "Keep both"),
-        Binding("escape", "choose(None)", "Cancel"),
-    ]
+    BINDINGS = bindings("conflict")
 
     def __init__(self, name: str, rows: list[tuple[str, str, str, bool]]) -> None:
         super().__init__()

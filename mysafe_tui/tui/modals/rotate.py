@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, ProgressBar, Static
 
 from ...core.errors import MySafeError
 from ...service import VaultService
+from ..actions import bindings
 from ..widgets.note import Note
 
 EXPLAIN = (
@@ -23,7 +23,7 @@ EXPLAIN = (
 class RotateKeyDialog(ModalScreen[int | None]):
     """Asks for the passphrase, rotates with a progress bar; dismisses with the count."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = bindings("rotate")
 
     def __init__(self, service: VaultService) -> None:
         super().__init__()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select
@@ -13,6 +12,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Select
 from ...core.errors import MySafeError
 from ...core.settings import Settings
 from ...service import VaultService
+from ..actions import bindings
 from ..widgets.note import Note
 
 CLIPBOARD = [
@@ -27,11 +27,7 @@ KDF = [("default (Argon2id 256 MiB)", "default"), ("low memory (64 MiB)", "low-m
 class SettingsDialog(ModalScreen[bool]):
     """Dismisses with True when settings were saved."""
 
-    BINDINGS = [
-        # In a burst it runs in its turn, after the keys typed before it (tui/keyboard.py).
-        Binding("ctrl+s", "save", "Save"),
-        Binding("escape", "dismiss(False)", "Cancel"),
-    ]
+    BINDINGS = bindings("settings")
 
     def __init__(self, service: VaultService) -> None:
         super().__init__()

@@ -7,7 +7,6 @@ import time
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Static
@@ -15,6 +14,7 @@ from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSe
 from ...core.errors import MySafeError
 from ...core.models import ItemKind, ItemSummary
 from ...service import VaultService
+from ..actions import bindings
 from ..text import plain
 from ..widgets.note import Note
 from ..widgets.qr import qr_text
@@ -37,12 +37,7 @@ QR_CHROME = 11  # rows around the code: border, padding, title, the link, the bu
 class ShareDialog(ModalScreen[str | None]):
     """Dismisses with the share hash of the link made, or None."""
 
-    BINDINGS = [
-        Binding("escape", "close", "Close"),
-        Binding("ctrl+s", "create", "Create link", show=False),
-        Binding("c", "copy", "Copy link", show=False),
-        Binding("q", "qr", "QR code", show=False),
-    ]
+    BINDINGS = bindings("share")
 
     def __init__(self, service: VaultService, item: ItemSummary) -> None:
         super().__init__()

@@ -9,13 +9,13 @@ from typing import Any
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from ...core.errors import MySafeError
 from ...core.humanize import ago
 from ...service import VaultService
+from ..actions import bindings
 from ..modals.confirm import ConfirmDialog
 from ..text import plain, printable
 
@@ -27,12 +27,7 @@ STATUS = {"active": ("active", "green"), "used_up": ("used up", "dim"),
 class SharesScreen(Screen[None]):
     """Opened with O from the main screen; esc goes back."""
 
-    BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back"),
-        Binding("x,delete", "revoke", "Revoke"),
-        Binding("c", "copy", "Copy link"),
-        Binding("r", "refresh", "Refresh"),
-    ]
+    BINDINGS = bindings("shares")
 
     def __init__(self, service: VaultService) -> None:
         super().__init__()

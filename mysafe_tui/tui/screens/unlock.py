@@ -6,7 +6,6 @@ import asyncio
 
 from textual import events, on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Center, Middle, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Input, Label, LoadingIndicator
@@ -19,7 +18,8 @@ from ...core.errors import (
     WrongPassphrase,
 )
 from ...service import VaultService
-from ..forms import ENTER_MOVES_ON, move_on
+from ..actions import bindings
+from ..forms import move_on
 from ..modals.confirm import ConfirmDialog
 from ..text import plain
 from ..widgets.note import Note
@@ -28,8 +28,6 @@ BANNER = "mysafe"
 
 
 class _VaultGate(Screen[None]):
-    BINDINGS = [Binding("ctrl+q", "app.quit", "Quit", id="quit")]
-
     def __init__(self, service: VaultService) -> None:
         super().__init__()
         self.service = service
@@ -165,7 +163,7 @@ class UnlockScreen(_VaultGate):
 class CreateVaultScreen(_VaultGate):
     """No vault yet: choose a passphrase (twice), see its strength, create."""
 
-    BINDINGS = [ENTER_MOVES_ON]
+    BINDINGS = bindings("form")
 
     def compose(self) -> ComposeResult:
         with Middle(), Center(), Vertical(classes="dialog gate"):

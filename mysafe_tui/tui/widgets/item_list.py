@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
-from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -23,6 +22,7 @@ from ...core.health import MARKS
 from ...core.humanize import ago, size
 from ...core.models import ItemKind, ItemSummary
 from ...core.search import Hits
+from ..actions import bindings
 from ..text import printable
 
 
@@ -67,15 +67,7 @@ class ItemList(ScrollView, can_focus=True):
     ItemList > .item-list--weak { color: $warning; }
     ItemList > .item-list--reused { color: $accent-lighten-2; }
     """
-    BINDINGS = [
-        Binding("up,k", "cursor(-1)", "Up", show=False),
-        Binding("down,j", "cursor(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", show=False),
-        Binding("pagedown", "page(1)", show=False),
-        Binding("home", "jump(0)", show=False),
-        Binding("end", "jump(-1)", show=False),
-        Binding("enter", "choose", "Open", show=False),
-    ]
+    BINDINGS = bindings("list")
 
     cursor = reactive(0, always_update=True, init=False)
 
