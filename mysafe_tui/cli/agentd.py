@@ -142,10 +142,17 @@ class Agent:
             return
         try:
             proc = await asyncio.create_subprocess_exec(
-                gdbus, "monitor", "--system", "--dest", "org.freedesktop.login1",
-                "--object-path", "/org/freedesktop/login1",
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            )  # fmt: skip
+                gdbus,
+                "monitor",
+                "--system",
+                "--dest",
+                "org.freedesktop.login1",
+                "--object-path",
+                "/org/freedesktop/login1",
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
         except OSError:
             return
         assert proc.stdout is not None

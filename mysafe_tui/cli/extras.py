@@ -91,8 +91,9 @@ def add_parsers(add: AddParser, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("name")
     p.add_argument("--show", type=int, metavar="N", help="print old password N (1: newest)")
-    p.add_argument("--restore", type=int, metavar="N",
-                   help="make old password N the password again")  # fmt: skip
+    p.add_argument(
+        "--restore", type=int, metavar="N", help="make old password N the password again"
+    )
     p.set_defaults(func=cmd_old_passwords)
 
 
@@ -114,8 +115,10 @@ async def cmd_info(args: argparse.Namespace, service: VaultService) -> int:
             rows.append((field_label(name), value))
     rows += [("URL", url) for url in found.urls]
     rows += [(f.label, MASK if f.secret else f.value) for f in found.fields]
-    rows += [(f"Attachment {n}", f"{a.name} ({size(a.size)})")
-             for n, a in enumerate(found.attachments, 1)]  # fmt: skip
+    rows += [
+        (f"Attachment {n}", f"{a.name} ({size(a.size)})")
+        for n, a in enumerate(found.attachments, 1)
+    ]
     if found.history:
         rows.append(("Old passwords", f"{len(found.history)} ('mysafe old-passwords')"))
     if item.sharing_line():

@@ -93,9 +93,12 @@ def _not_carried(exported: Exported, item: ItemSummary, what: list[tuple[str, in
 
 
 def _api_lines(item: ItemSummary, secret: dict[str, str]) -> str:
-    parts = [("Client ID", secret.get("client_id", "")),
-             ("Client secret", secret.get("client_secret", "")),
-             ("Identifier code", item.identifier_code), ("Method", item.method)]  # fmt: skip
+    parts = [
+        ("Client ID", secret.get("client_id", "")),
+        ("Client secret", secret.get("client_secret", "")),
+        ("Identifier code", item.identifier_code),
+        ("Method", item.method),
+    ]
     lines = [f"{label}: {value}" for label, value in parts if value]
     notes = secret.get("notes", "")
     return "\n".join(lines + (["", notes] if notes else []))
@@ -116,30 +119,47 @@ def _bitwarden(entries: list[Entry], password: str | None) -> Exported:
             folders[folder] = str(uuid.uuid4())
         exported.lose("tags after the first (one folder per item)", item.name, len(item.tags[1:]))
         out: dict[str, Any] = {
-            "id": str(uuid.uuid4()), "organizationId": None,
-            "folderId": folders.get(folder), "name": item.name, "favorite": item.favourite,
-            "fields": [{"name": f.label, "value": f.value, "type": 1 if f.secret else 0,
-                        "linkedId": None} for f in more.fields],
-            "collectionIds": None, "reprompt": 0,
-        }  # fmt: skip
+            "id": str(uuid.uuid4()),
+            "organizationId": None,
+            "folderId": folders.get(folder),
+            "name": item.name,
+            "favorite": item.favourite,
+            "fields": [
+                {"name": f.label, "value": f.value, "type": 1 if f.secret else 0, "linkedId": None}
+                for f in more.fields
+            ],
+            "collectionIds": None,
+            "reprompt": 0,
+        }
         uris = [{"match": None, "uri": u} for u in (item.url, *item.urls) if u]
         if more.history:
-            out["passwordHistory"] = [{"lastUsedDate": _iso(h.date), "password": h.value}
-                                      for h in more.history]  # fmt: skip
+            out["passwordHistory"] = [
+                {"lastUsedDate": _iso(h.date), "password": h.value} for h in more.history
+            ]
         if item.kind is ItemKind.PASSWORD:
-            out.update(type=1, notes=secret.get("notes") or None, login={
-                "uris": uris,
-                "username": item.username, "password": secret.get("password", ""),
-                "totp": secret.get("secret_key") or None,
-            })  # fmt: skip
+            out.update(
+                type=1,
+                notes=secret.get("notes") or None,
+                login={
+                    "uris": uris,
+                    "username": item.username,
+                    "password": secret.get("password", ""),
+                    "totp": secret.get("secret_key") or None,
+                },
+            )
         elif item.kind is ItemKind.NOTE:
             out.update(type=2, notes=secret.get("note", ""), secureNote={"type": 0})
         else:  # an API secret: a login (its URL, client id as username, secret as password)
-            out.update(type=1, notes=_api_lines(item, secret) or None, login={
-                "uris": uris,
-                "username": secret.get("client_id", ""),
-                "password": secret.get("client_secret", ""), "totp": None,
-            })  # fmt: skip
+            out.update(
+                type=1,
+                notes=_api_lines(item, secret) or None,
+                login={
+                    "uris": uris,
+                    "username": secret.get("client_id", ""),
+                    "password": secret.get("client_secret", ""),
+                    "totp": None,
+                },
+            )
         items.append(out)
     body = {
         "encrypted": False,
@@ -166,15 +186,28 @@ def _csv(entries: list[Entry]) -> Exported:
     writer.writerow(CSV_COLUMNS)
     for item, secret, files in _shown(entries, exported, trash=False):
         more = Extras.of(secret, item.urls)
-        _not_carried(exported, item, [("custom fields", len(more.fields)),
-                                      ("extra URLs", len(more.urls)),
-                                      ("old passwords", len(more.history)),
-                                      ("attachments", len(files))])  # fmt: skip
+        _not_carried(
+            exported,
+            item,
+            [
+                ("custom fields", len(more.fields)),
+                ("extra URLs", len(more.urls)),
+                ("old passwords", len(more.history)),
+                ("attachments", len(files)),
+            ],
+        )
         exported.lose("tags after the first (one folder per line)", item.name, len(item.tags[1:]))
         folder = item.tags[0] if item.tags else ""
         if item.kind is ItemKind.PASSWORD:
-            row = [item.name, item.url, item.username, secret.get("password", ""),
-                   secret.get("notes", ""), secret.get("secret_key", ""), folder]  # fmt: skip
+            row = [
+                item.name,
+                item.url,
+                item.username,
+                secret.get("password", ""),
+                secret.get("notes", ""),
+                secret.get("secret_key", ""),
+                folder,
+            ]
         elif item.kind is ItemKind.NOTE:
             row = [item.name, "", "", "", secret.get("note", ""), "", folder]
         else:
@@ -226,9 +259,16 @@ def _keepass(entries: list[Entry], password: str) -> Exported:
             else:
                 username, pw = secret.get("client_id", ""), secret.get("client_secret", "")
                 notes = _api_lines(item, secret)
-            entry = kp.add_entry(group, item.name, username, pw, url=item.url or None,
-                                 notes=notes or None, tags=list(item.tags[1:]) or None,
-                                 force_creation=True)  # fmt: skip
+            entry = kp.add_entry(
+                group,
+                item.name,
+                username,
+                pw,
+                url=item.url or None,
+                notes=notes or None,
+                tags=list(item.tags[1:]) or None,
+                force_creation=True,
+            )
             seed = secret.get("secret_key", "")
             if seed:
                 from urllib.parse import quote
@@ -267,8 +307,9 @@ def _keepass_more(kp: Any, entry: Any, more: Extras, files: list[tuple[str, byte
         while label.casefold() in taken:
             label += " (field)"
         taken.add(label.casefold())
-        entry.set_custom_property(label, f.value, protect=f.type is FieldType.HIDDEN
-                                  or f.type is FieldType.TOTP)  # fmt: skip
+        entry.set_custom_property(
+            label, f.value, protect=f.type is FieldType.HIDDEN or f.type is FieldType.TOTP
+        )
     for n, url in enumerate(more.urls):
         entry.set_custom_property("KP2A_URL" + (f"_{n}" if n else ""), url)
     if more.history:

@@ -120,8 +120,15 @@ class Extras:
         """What of this item a server cannot hold: named for the detail pane and `status`."""
         held = []
         if not server_extension:
-            held += [what for what, there in (("custom fields", self.fields), ("more URLs",
-                     self.urls), ("password history", self.history)) if there]  # fmt: skip
+            held += [
+                what
+                for what, there in (
+                    ("custom fields", self.fields),
+                    ("more URLs", self.urls),
+                    ("password history", self.history),
+                )
+                if there
+            ]
         if self.attachments:
             held.append("attachments")
         return held
@@ -198,11 +205,16 @@ def parse_attachments(text: str) -> tuple[Attachment, ...]:
     result = []
     for row in _rows(text, "attachments"):
         try:
-            result.append(Attachment(
-                str(row["id"]), file_name(row["name"]), int(row["size"]),
-                str(row.get("media_type") or ""), str(row.get("file_id") or ""),
-                str(row.get("file_key") or ""),
-            ))  # fmt: skip
+            result.append(
+                Attachment(
+                    str(row["id"]),
+                    file_name(row["name"]),
+                    int(row["size"]),
+                    str(row.get("media_type") or ""),
+                    str(row.get("file_id") or ""),
+                    str(row.get("file_key") or ""),
+                )
+            )
         except (KeyError, TypeError, ValueError):
             raise InvalidInput("the item's attachments are not readable") from None
     return tuple(result)

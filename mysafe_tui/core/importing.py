@@ -144,9 +144,14 @@ class Report:
         return out
 
 
-_PLURALS = {"entry": "entries", "identity": "identities", "custom field": "custom fields",
-            "extra URL": "extra URLs", "old password": "old passwords",
-            "attachment": "attachments"}  # fmt: skip
+_PLURALS = {
+    "entry": "entries",
+    "identity": "identities",
+    "custom field": "custom fields",
+    "extra URL": "extra URLs",
+    "old password": "old passwords",
+    "attachment": "attachments",
+}
 _SINGULARS = {many: one for one, many in _PLURALS.items()}
 
 
@@ -185,23 +190,41 @@ def read(
 
 # --- Bitwarden ---------------------------------------------------------------------------------
 
-_BW_TYPES: dict[Any, str] = {1: "login", 2: "secure note", 3: "card", 4: "identity",
-                             5: "ssh key"}  # fmt: skip
+_BW_TYPES: dict[Any, str] = {1: "login", 2: "secure note", 3: "card", 4: "identity", 5: "ssh key"}
 _BW_FIELD_TYPES: dict[Any, str] = {0: "text", 1: "hidden", 2: "boolean", 3: "linked"}
 _CARD = (
-    ("cardholderName", "Cardholder"), ("brand", "Brand"), ("number", "Number"),
-    ("expMonth", "Expiry month"), ("expYear", "Expiry year"), ("code", "Security code"),
-)  # fmt: skip
+    ("cardholderName", "Cardholder"),
+    ("brand", "Brand"),
+    ("number", "Number"),
+    ("expMonth", "Expiry month"),
+    ("expYear", "Expiry year"),
+    ("code", "Security code"),
+)
 _IDENTITY = (
-    ("title", "Title"), ("firstName", "First name"), ("middleName", "Middle name"),
-    ("lastName", "Last name"), ("username", "Username"), ("company", "Company"),
-    ("email", "Email"), ("phone", "Phone"), ("address1", "Address"), ("address2", "Address 2"),
-    ("address3", "Address 3"), ("city", "City"), ("state", "State"),
-    ("postalCode", "Postal code"), ("country", "Country"), ("ssn", "SSN"),
-    ("passportNumber", "Passport number"), ("licenseNumber", "Licence number"),
-)  # fmt: skip
-_SSH = (("privateKey", "Private key"), ("publicKey", "Public key"),
-        ("keyFingerprint", "Fingerprint"))  # fmt: skip
+    ("title", "Title"),
+    ("firstName", "First name"),
+    ("middleName", "Middle name"),
+    ("lastName", "Last name"),
+    ("username", "Username"),
+    ("company", "Company"),
+    ("email", "Email"),
+    ("phone", "Phone"),
+    ("address1", "Address"),
+    ("address2", "Address 2"),
+    ("address3", "Address 3"),
+    ("city", "City"),
+    ("state", "State"),
+    ("postalCode", "Postal code"),
+    ("country", "Country"),
+    ("ssn", "SSN"),
+    ("passportNumber", "Passport number"),
+    ("licenseNumber", "Licence number"),
+)
+_SSH = (
+    ("privateKey", "Private key"),
+    ("publicKey", "Public key"),
+    ("keyFingerprint", "Fingerprint"),
+)
 
 
 def _bitwarden(data: bytes, password: str | None) -> tuple[list[Candidate], Report]:
@@ -230,8 +253,11 @@ def _bitwarden(data: bytes, password: str | None) -> tuple[list[Candidate], Repo
         report.found[kind_name] += 1
         name = _text(raw.get("name")) or "(no name)"
         tags = [folders[str(raw.get("folderId"))]] if str(raw.get("folderId")) in folders else []
-        common = {"name": name, "tags": ",".join(t for t in tags if t),
-                  "favourite": bool(raw.get("favorite"))}  # fmt: skip
+        common = {
+            "name": name,
+            "tags": ",".join(t for t in tags if t),
+            "favourite": bool(raw.get("favorite")),
+        }
         notes = _text(raw.get("notes"), strip=False)
         more = More()
         for extra in _list(raw.get("fields")):
@@ -243,42 +269,59 @@ def _bitwarden(data: bytes, password: str | None) -> tuple[list[Candidate], Repo
             else:  # a linked field points at another field: nothing of its own to keep
                 report.unrepresented.append((name, f"{kind_label or 'unknown'} field '{label}'"))
         if raw.get("attachments"):  # an export carries their names, never their content
-            report.unrepresented.append((name, f"attachments ({len(raw['attachments'])}): "
-                                               "not in Bitwarden exports"))  # fmt: skip
+            report.unrepresented.append(
+                (name, f"attachments ({len(raw['attachments'])}): not in Bitwarden exports")
+            )
         login = _dict(raw.get("login"))
         for old in _list(raw.get("passwordHistory")):
             old = _dict(old)
-            more.add_old(_text(old.get("password"), strip=False),
-                         _iso_date(old.get("lastUsedDate")), _text(login.get("password"),
-                                                                   strip=False))  # fmt: skip
+            more.add_old(
+                _text(old.get("password"), strip=False),
+                _iso_date(old.get("lastUsedDate")),
+                _text(login.get("password"), strip=False),
+            )
         if kind_name == "login":
             uris = [_text(u.get("uri")) for u in login.get("uris") or [] if isinstance(u, dict)]
             uris = list(dict.fromkeys(u for u in uris if u))
             more.urls = uris[1:]
             if login.get("fido2Credentials"):
                 report.unrepresented.append((name, "passkey"))
-            found.append(_login(report, common, _text(login.get("username")),
-                                _text(login.get("password"), strip=False),
-                                uris[0] if uris else "", _text(login.get("totp")), notes,
-                                "login", more))  # fmt: skip
+            found.append(
+                _login(
+                    report,
+                    common,
+                    _text(login.get("username")),
+                    _text(login.get("password"), strip=False),
+                    uris[0] if uris else "",
+                    _text(login.get("totp")),
+                    notes,
+                    "login",
+                    more,
+                )
+            )
             continue
         if more.history:
             report.unrepresented.append((name, f"password history ({len(more.history)})"))
         extra_values = _carry(report, more, with_urls=False)
         if kind_name == "secure note":
             report.mapping.setdefault(kind_name, "secure note")
-            found.append(Candidate(ItemKind.NOTE, {**common, "note": notes or "(empty)",
-                                                   **extra_values}, kind_name))  # fmt: skip
+            found.append(
+                Candidate(
+                    ItemKind.NOTE, {**common, "note": notes or "(empty)", **extra_values}, kind_name
+                )
+            )
         elif kind_name in ("card", "identity", "ssh key"):
             section, labels = {
-                "card": ("card", _CARD), "identity": ("identity", _IDENTITY),
+                "card": ("card", _CARD),
+                "identity": ("identity", _IDENTITY),
                 "ssh key": ("sshKey", _SSH),
-            }[kind_name]  # fmt: skip
+            }[kind_name]
             block = _dict(raw.get(section))
             report.mapping.setdefault(kind_name, LABELLED)
             body = _labelled(block, labels, notes)
-            found.append(Candidate(ItemKind.NOTE, {**common, "note": body, **extra_values},
-                                   kind_name))  # fmt: skip
+            found.append(
+                Candidate(ItemKind.NOTE, {**common, "note": body, **extra_values}, kind_name)
+            )
         else:
             report.skipped.append(f"{name}: a Bitwarden {kind_name} item mysafe does not know")
     return found, report
@@ -303,13 +346,23 @@ def _bitwarden_decrypted(export: dict[str, Any], password: str | None) -> Any:
         key = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations, 32)
     elif kdf == 1:
         memory, lanes = export.get("kdfMemory"), export.get("kdfParallelism")
-        if not (isinstance(memory, int) and isinstance(lanes, int) and 1 <= iterations <= 10
-                and 16 <= memory <= 1024 and 1 <= lanes <= 16):  # fmt: skip
+        if not (
+            isinstance(memory, int)
+            and isinstance(lanes, int)
+            and 1 <= iterations <= 10
+            and 16 <= memory <= 1024
+            and 1 <= lanes <= 16
+        ):
             raise InvalidInput("that Bitwarden export's Argon2id parameters are out of bounds")
         from .crypto import argon2id
 
-        key = argon2id(password.encode(), hashlib.sha256(salt).digest(),
-                       memory_kib=memory * 1024, iterations=iterations, lanes=lanes)  # fmt: skip
+        key = argon2id(
+            password.encode(),
+            hashlib.sha256(salt).digest(),
+            memory_kib=memory * 1024,
+            iterations=iterations,
+            lanes=lanes,
+        )
     else:
         raise InvalidInput(f"that Bitwarden export uses an unknown key derivation ({kdf})")
     from .bitwarden import open_enc_string, stretch
@@ -332,8 +385,17 @@ def _labelled(block: dict[str, Any], labels: tuple[tuple[str, str], ...], notes:
     return "\n".join(lines) or "(empty)"
 
 
-def _login(report: Report, common: dict[str, Any], username: str, password: str, url: str,
-           totp: str, notes: str, source: str, more: More | None = None) -> Candidate:  # fmt: skip
+def _login(
+    report: Report,
+    common: dict[str, Any],
+    username: str,
+    password: str,
+    url: str,
+    totp: str,
+    notes: str,
+    source: str,
+    more: More | None = None,
+) -> Candidate:
     """A login; a note when it has no password. `more`: its other URLs, custom fields, old
     passwords and attachments."""
     more = more or More()
@@ -350,19 +412,25 @@ def _login(report: Report, common: dict[str, Any], username: str, password: str,
             report.warnings.append(
                 f"{name}: its one-time code seed is not one mysafe can use; it is kept in the notes"
             )
-            values["notes"] = "\n\n".join(filter(None, [
-                notes, f"One-time code seed (mysafe could not read it): {totp}"]))  # fmt: skip
+            values["notes"] = "\n\n".join(
+                filter(None, [notes, f"One-time code seed (mysafe could not read it): {totp}"])
+            )
         return Candidate(ItemKind.PASSWORD, values, source, more.attachments)
     report.mapping[f"{source} without a password"] = LABELLED
-    pairs = [("username", "Username"), ("password", "Password"), ("url", "URL"),
-             ("totp", "One-time code seed")]  # fmt: skip
+    pairs = [
+        ("username", "Username"),
+        ("password", "Password"),
+        ("url", "URL"),
+        ("totp", "One-time code seed"),
+    ]
     block = {"username": username, "password": password, "url": url, "totp": totp}
     for n, other in enumerate(more.urls, 2):
         pairs.append((f"url{n}", f"URL {n}"))
         block[f"url{n}"] = other
     if more.history:
-        report.unrepresented.append((name, f"password history ({len(more.history)}): a note "
-                                           "has no password"))  # fmt: skip
+        report.unrepresented.append(
+            (name, f"password history ({len(more.history)}): a note has no password")
+        )
     values = {**common, "note": _labelled(block, tuple(pairs), notes), **extra}
     return Candidate(ItemKind.NOTE, values, source, more.attachments)
 
@@ -397,10 +465,18 @@ def _good_seed(seed: str) -> bool:
 # --- 1Password (1PUX) --------------------------------------------------------------------------
 
 _OP_KINDS = {
-    "001": "login", "002": "credit card", "003": "secure note", "004": "identity",
-    "005": "password", "006": "document", "101": "bank account", "109": "wireless router",
-    "110": "server", "111": "ssh key", "112": "api credential",
-}  # fmt: skip
+    "001": "login",
+    "002": "credit card",
+    "003": "secure note",
+    "004": "identity",
+    "005": "password",
+    "006": "document",
+    "101": "bank account",
+    "109": "wireless router",
+    "110": "server",
+    "111": "ssh key",
+    "112": "api credential",
+}
 
 
 def _onepux(data: bytes) -> tuple[list[Candidate], Report]:
@@ -438,21 +514,29 @@ def _onepux(data: bytes) -> tuple[list[Candidate], Report]:
             for vault in _list(_dict(account).get("vaults")):
                 vault = _dict(vault)
                 folder = _text(_dict(vault.get("attrs")).get("name"))
-                items += [_onepux_item(report, _dict(i), folder, content)
-                          for i in _list(vault.get("items"))]  # fmt: skip
+                items += [
+                    _onepux_item(report, _dict(i), folder, content)
+                    for i in _list(vault.get("items"))
+                ]
     return items, report
 
 
-def _onepux_item(report: Report, item: dict[str, Any], folder: str,
-                 content: Callable[[dict[str, Any]], bytes | None]) -> Candidate:  # fmt: skip
+def _onepux_item(
+    report: Report,
+    item: dict[str, Any],
+    folder: str,
+    content: Callable[[dict[str, Any]], bytes | None],
+) -> Candidate:
     overview, details = _dict(item.get("overview")), _dict(item.get("details"))
     kind_name = _OP_KINDS.get(_text(item.get("categoryUuid")), "item")
     report.found[kind_name] += 1
     name = _text(overview.get("title")) or "(no title)"
     tags = [folder] + [str(t) for t in _list(overview.get("tags"))]
-    common: dict[str, Any] = {"name": name,
-                              "tags": ",".join(t.replace(",", " ") for t in tags if t),
-                              "favourite": str(item.get("favIndex")) == "1"}  # fmt: skip
+    common: dict[str, Any] = {
+        "name": name,
+        "tags": ",".join(t.replace(",", " ") for t in tags if t),
+        "favourite": str(item.get("favIndex")) == "1",
+    }
     if _text(item.get("state")) == "archived":
         common["active"] = False
         report.mapping["archived item"] = "the trash"
@@ -506,8 +590,11 @@ def _onepux_item(report: Report, item: dict[str, Any], folder: str,
     for old in _list(details.get("passwordHistory")):
         old = _dict(old)
         when = old.get("time")
-        more.add_old(_text(old.get("value"), strip=False),
-                     float(when) if isinstance(when, int | float) else 0.0, password)  # fmt: skip
+        more.add_old(
+            _text(old.get("value"), strip=False),
+            float(when) if isinstance(when, int | float) else 0.0,
+            password,
+        )
     document = _dict(details.get("documentAttributes"))
     if document:
         report.mapping.setdefault(kind_name, "secure note with the document attached")
@@ -520,27 +607,52 @@ def _onepux_item(report: Report, item: dict[str, Any], folder: str,
     if kind_name == "secure note" or document:
         report.mapping.setdefault(kind_name, "secure note")
         body = "\n".join(filter(None, [notes, *lines, *more.urls]))
-        return Candidate(ItemKind.NOTE, {**common, "note": body or "(empty)", **extra_values},
-                         kind_name, more.attachments)  # fmt: skip
+        return Candidate(
+            ItemKind.NOTE,
+            {**common, "note": body or "(empty)", **extra_values},
+            kind_name,
+            more.attachments,
+        )
     report.mapping.setdefault(kind_name, LABELLED)
     pairs = [("username", "Username"), ("password", "Password"), ("url", "URL")]
     block = {"username": username, "password": password, "url": url}
     text = _labelled(block, tuple(pairs), "")
-    body = "\n".join(filter(None, [text if text != "(empty)" else "", *lines,
-                                   *(f"URL: {u}" for u in more.urls),
-                                   notes and f"\n{notes}"]))  # fmt: skip
+    body = "\n".join(
+        filter(
+            None,
+            [
+                text if text != "(empty)" else "",
+                *lines,
+                *(f"URL: {u}" for u in more.urls),
+                notes and f"\n{notes}",
+            ],
+        )
+    )
     if totp:
         body += f"\nOne-time code seed: {totp}"
-    return Candidate(ItemKind.NOTE, {**common, "note": body or "(empty)", **extra_values},
-                     kind_name, more.attachments)  # fmt: skip
+    return Candidate(
+        ItemKind.NOTE,
+        {**common, "note": body or "(empty)", **extra_values},
+        kind_name,
+        more.attachments,
+    )
 
 
-_OP_FIELD_TYPES = {"concealed": FieldType.HIDDEN, "url": FieldType.URL,
-                   "email": FieldType.EMAIL, "totp": FieldType.TOTP}  # fmt: skip
+_OP_FIELD_TYPES = {
+    "concealed": FieldType.HIDDEN,
+    "url": FieldType.URL,
+    "email": FieldType.EMAIL,
+    "totp": FieldType.TOTP,
+}
 
 
-def _onepux_file(report: Report, more: More, name: str, attributes: dict[str, Any],
-                 content: Callable[[dict[str, Any]], bytes | None]) -> None:  # fmt: skip
+def _onepux_file(
+    report: Report,
+    more: More,
+    name: str,
+    attributes: dict[str, Any],
+    content: Callable[[dict[str, Any]], bytes | None],
+) -> None:
     """An attachment or a document, from the 1PUX's files/ folder when it is there."""
     file_name = _text(attributes.get("fileName")) or "attachment"
     data = content(attributes)
@@ -565,8 +677,13 @@ def _iso_date(value: Any) -> float:
 # Columns that are bookkeeping (ids, dates, settings), not the person's data.
 _OP7_BOOKKEEPING = {"uuid", "scope", "autosubmit", "created date", "modified date", "type"}
 _OP7_HIDDEN = re.compile(r"password|\bpin\b|cvv|verification|secret|account-key", re.I)
-_OP7_KINDS = {"login": "login", "password": "password", "secure note": "secure note",
-              "credit card": "credit card", "identity": "identity"}  # fmt: skip
+_OP7_KINDS = {
+    "login": "login",
+    "password": "password",
+    "secure note": "secure note",
+    "credit card": "credit card",
+    "identity": "identity",
+}
 
 
 def _onepassword_csv(data: bytes) -> tuple[list[Candidate], Report]:
@@ -585,11 +702,20 @@ def _onepassword_csv(data: bytes) -> tuple[list[Candidate], Report]:
     header = [h.strip() for h in rows[0]]
     known = {h.lower(): i for i, h in reversed(list(enumerate(header)))}
     if "title" not in known or "password" not in known:
-        raise InvalidInput("that file is neither a 1PUX nor a 1Password CSV (no Title and "
-                           "Password columns)")  # fmt: skip
+        raise InvalidInput(
+            "that file is neither a 1PUX nor a 1Password CSV (no Title and Password columns)"
+        )
     report = Report(f"1password 7 CSV ({'Mac' if mac else 'Windows'})")
-    own = {"title", "username", "password", "url", "notes", "tags", "urls",
-           "first one-time password"}  # fmt: skip
+    own = {
+        "title",
+        "username",
+        "password",
+        "url",
+        "notes",
+        "tags",
+        "urls",
+        "first one-time password",
+    }
     found: list[Candidate] = []
     for row in rows[1:]:
         if not any(cell.strip() for cell in row):
@@ -610,10 +736,17 @@ def _onepassword_csv(data: bytes) -> tuple[list[Candidate], Report]:
             hidden = FieldType.HIDDEN if _OP7_HIDDEN.search(label) else FieldType.TEXT
             more.add_field(shown, value, hidden)
         if not kind_name:  # Windows says no kind: a login has its username and password
-            kind_name = "login" if username and password else (
-                "credit card" if any("number" in n.lower() for n, _ in lines) else
-                "identity" if any("first name" in n.lower() for n, _ in lines) else
-                "secure note")  # fmt: skip
+            kind_name = (
+                "login"
+                if username and password
+                else (
+                    "credit card"
+                    if any("number" in n.lower() for n, _ in lines)
+                    else "identity"
+                    if any("first name" in n.lower() for n, _ in lines)
+                    else "secure note"
+                )
+            )
         report.found[kind_name] += 1
         name = cell.get("title", "").strip() or "(no title)"
         raw_tags = cell.get("tags", "").strip()
@@ -625,12 +758,23 @@ def _onepassword_csv(data: bytes) -> tuple[list[Candidate], Report]:
         url = cell.get("url", "").strip()
         more.urls = [u for u in cell.get("urls", "").split() if u and u != url]
         if kind_name in ("login", "password"):
-            found.append(_login(report, common, username, password, url,
-                                cell.get("first one-time password", "").strip(), notes,
-                                kind_name, more))  # fmt: skip
+            found.append(
+                _login(
+                    report,
+                    common,
+                    username,
+                    password,
+                    url,
+                    cell.get("first one-time password", "").strip(),
+                    notes,
+                    kind_name,
+                    more,
+                )
+            )
             continue
-        report.mapping.setdefault(kind_name, "secure note" if kind_name == "secure note"
-                                  else LABELLED)  # fmt: skip
+        report.mapping.setdefault(
+            kind_name, "secure note" if kind_name == "secure note" else LABELLED
+        )
         body = "\n".join(f"{label}: {value}" for label, value in lines)
         body = "\n\n".join(filter(None, [body, notes])) or "(empty)"
         found.append(Candidate(ItemKind.NOTE, {**common, "note": body}, kind_name))
@@ -701,8 +845,11 @@ def _keepass(
     if password is None:  # asked even with a key file: "" (nothing typed) is no password
         raise NeedsPassword("a KeePass database needs its password")
     try:
-        kp = PyKeePass(io.BytesIO(data), password=password or None,
-                       keyfile=io.BytesIO(key_file) if key_file else None)  # fmt: skip
+        kp = PyKeePass(
+            io.BytesIO(data),
+            password=password or None,
+            keyfile=io.BytesIO(key_file) if key_file else None,
+        )
     except CredentialsError:
         raise InvalidInput("wrong password or key file for that KeePass database") from None
     except Exception as exc:  # a damaged or truncated file: whatever the parser raised
@@ -714,19 +861,31 @@ def _keepass(
         if entry.is_a_history_entry:
             continue
         extras = dict(entry.custom_properties)
-        history = [(_text(old.password, strip=False), old.mtime.timestamp() if old.mtime else 0.0)
-                   for old in reversed(entry.history)]  # newest first  # fmt: skip
-        found.append(_keepass_entry(report, KeePassEntry(
-            title=_text(entry.title), username=_text(entry.username),
-            password=_text(entry.password, strip=False), url=_text(entry.url),
-            notes=_text(entry.notes, strip=False), otp=_text(entry.otp), extras=extras,
-            protected={k for k in extras if entry.is_custom_property_protected(k)},
-            attachments=[(a.filename, _keepass_binary(a)) for a in entry.attachments],
-            history=history,
-            expires=bool(entry.expires), tags=list(entry.tags or []),
-            path=[str(g) for g in (entry.group.path or []) if g],
-            trashed=bin_group is not None and _inside(entry.group, bin_group),
-        )))  # fmt: skip
+        history = [
+            (_text(old.password, strip=False), old.mtime.timestamp() if old.mtime else 0.0)
+            for old in reversed(entry.history)
+        ]  # newest first
+        found.append(
+            _keepass_entry(
+                report,
+                KeePassEntry(
+                    title=_text(entry.title),
+                    username=_text(entry.username),
+                    password=_text(entry.password, strip=False),
+                    url=_text(entry.url),
+                    notes=_text(entry.notes, strip=False),
+                    otp=_text(entry.otp),
+                    extras=extras,
+                    protected={k for k in extras if entry.is_custom_property_protected(k)},
+                    attachments=[(a.filename, _keepass_binary(a)) for a in entry.attachments],
+                    history=history,
+                    expires=bool(entry.expires),
+                    tags=list(entry.tags or []),
+                    path=[str(g) for g in (entry.group.path or []) if g],
+                    trashed=bin_group is not None and _inside(entry.group, bin_group),
+                ),
+            )
+        )
     report.mapping.setdefault("group", "a tag with its path")
     return found, report
 
@@ -784,8 +943,9 @@ def _keepass_entry(report: Report, entry: KeePassEntry) -> Candidate:
         more.add_old(old_password, when, entry.password)
     if entry.expires:
         report.unrepresented.append((name, "expiry date"))
-    return _login(report, common, entry.username, entry.password, entry.url, totp, entry.notes,
-                  source, more)  # fmt: skip
+    return _login(
+        report, common, entry.username, entry.password, entry.url, totp, entry.notes, source, more
+    )
 
 
 def _keepass_binary(attachment: Any) -> bytes | None:
@@ -830,22 +990,40 @@ def _keepass_xml(data: bytes) -> tuple[list[Candidate], Report]:
                 strings[key] = (value.text or "") if value is not None else ""
                 if value is not None and value.get("ProtectInMemory") == "True":
                     protected.add(key)
-            found.append(_keepass_entry(report, KeePassEntry(
-                title=strings.get("Title", "").strip(),
-                username=strings.get("UserName", "").strip(),
-                password=strings.get("Password", ""), url=strings.get("URL", "").strip(),
-                notes=strings.get("Notes", ""), otp=strings.get("otp", "").strip(),
-                extras={k: v for k, v in strings.items() if k not in _STANDARD},
-                protected=protected,
-                attachments=[(b.findtext("Key") or "attachment", _xml_binary(b, binaries))
-                             for b in entry.findall("Binary")],
-                history=[(_xml_password(old), _iso_date(old.findtext("Times/LastModificationTime")))
-                         for old in reversed(entry.findall("History/Entry"))],
-                expires=(entry.findtext("Times/Expires") or "").strip() == "True",
-                tags=[t for t in (entry.findtext("Tags") or "").replace(";", ",").split(",")
-                      if t.strip()],
-                path=path, trashed=trashed,
-            )))  # fmt: skip
+            found.append(
+                _keepass_entry(
+                    report,
+                    KeePassEntry(
+                        title=strings.get("Title", "").strip(),
+                        username=strings.get("UserName", "").strip(),
+                        password=strings.get("Password", ""),
+                        url=strings.get("URL", "").strip(),
+                        notes=strings.get("Notes", ""),
+                        otp=strings.get("otp", "").strip(),
+                        extras={k: v for k, v in strings.items() if k not in _STANDARD},
+                        protected=protected,
+                        attachments=[
+                            (b.findtext("Key") or "attachment", _xml_binary(b, binaries))
+                            for b in entry.findall("Binary")
+                        ],
+                        history=[
+                            (
+                                _xml_password(old),
+                                _iso_date(old.findtext("Times/LastModificationTime")),
+                            )
+                            for old in reversed(entry.findall("History/Entry"))
+                        ],
+                        expires=(entry.findtext("Times/Expires") or "").strip() == "True",
+                        tags=[
+                            t
+                            for t in (entry.findtext("Tags") or "").replace(";", ",").split(",")
+                            if t.strip()
+                        ],
+                        path=path,
+                        trashed=trashed,
+                    ),
+                )
+            )
         for child in group.findall("Group"):
             inside = trashed or (child.findtext("UUID") or "").strip() == bin_uuid
             walk(child, [*path, (child.findtext("Name") or "").strip()], inside)
@@ -897,8 +1075,15 @@ def _inside(group: Any, ancestor: Any) -> bool:
 
 # --- pass (a password-store folder) ------------------------------------------------------------
 
-_PASS_KEYS = {"login": "username", "username": "username", "user": "username",
-              "email": "username", "url": "url", "website": "url", "site": "url"}  # fmt: skip
+_PASS_KEYS = {
+    "login": "username",
+    "username": "username",
+    "user": "username",
+    "email": "username",
+    "url": "url",
+    "website": "url",
+    "site": "url",
+}
 
 
 _PASS_LABEL = re.compile(r"[^\s:][^:\n]{0,39}")  # "Recovery code", "pin": short, no colon
@@ -917,9 +1102,10 @@ def read_pass_store(root: Path, progress: Any = None) -> tuple[list[Candidate], 
     if not root.is_dir():
         raise InvalidInput(f"{root} is not a password-store folder")
     files = sorted(
-        p for p in root.rglob("*.gpg")
+        p
+        for p in root.rglob("*.gpg")
         if not any(part.startswith(".") for part in p.relative_to(root).parts)
-    )  # fmt: skip
+    )
     if not files:
         raise InvalidInput(f"{root} holds no .gpg files: not a password store")
     report = Report("pass")
@@ -930,8 +1116,10 @@ def read_pass_store(root: Path, progress: Any = None) -> tuple[list[Candidate], 
         try:
             decrypted = subprocess.run(
                 ["gpg", "--quiet", "--decrypt", str(path)],
-                capture_output=True, timeout=120, check=False,
-            )  # fmt: skip
+                capture_output=True,
+                timeout=120,
+                check=False,
+            )
         except FileNotFoundError:
             raise InvalidInput("gpg is not installed: pass stores cannot be read") from None
         except subprocess.TimeoutExpired:
@@ -962,8 +1150,19 @@ def read_pass_store(root: Path, progress: Any = None) -> tuple[list[Candidate], 
                 more.add_field(key, value.strip())  # `key: value`: a field of its own
             else:
                 notes.append(line)
-        found.append(_login(report, common, values["username"], password, values["url"],
-                            totp, "\n".join(notes).strip("\n"), "entry", more))  # fmt: skip
+        found.append(
+            _login(
+                report,
+                common,
+                values["username"],
+                password,
+                values["url"],
+                totp,
+                "\n".join(notes).strip("\n"),
+                "entry",
+                more,
+            )
+        )
         if progress:
             progress(done, len(files))
     report.mapping["first line"] = "the password (a secure note when it is empty)"
@@ -997,17 +1196,38 @@ def _pass_document(lines: list[str]) -> str:
 
 # Header (lowercased) -> our field, as Chrome, Firefox, Safari and most tools write them.
 _COLUMNS = {
-    "name": "name", "title": "name", "url": "url", "login_uri": "url", "website": "url",
-    "username": "username", "login_username": "username", "login": "username",
-    "password": "password", "login_password": "password", "note": "notes", "notes": "notes",
-    "otpauth": "totp", "login_totp": "totp", "totp": "totp", "folder": "folder",
-    "favorite": "favourite", "favourite": "favourite",
-}  # fmt: skip
+    "name": "name",
+    "title": "name",
+    "url": "url",
+    "login_uri": "url",
+    "website": "url",
+    "username": "username",
+    "login_username": "username",
+    "login": "username",
+    "password": "password",
+    "login_password": "password",
+    "note": "notes",
+    "notes": "notes",
+    "otpauth": "totp",
+    "login_totp": "totp",
+    "totp": "totp",
+    "folder": "folder",
+    "favorite": "favourite",
+    "favourite": "favourite",
+}
 _OURS = ("name", "url", "username", "password", "notes", "totp", "folder", "favourite")
 # What exporters keep for themselves (Firefox's times and ids, Bitwarden's item type): named
 # in the report, not made into fields.
-_CSV_BOOKKEEPING = {"guid", "timecreated", "timelastused", "timepasswordchanged", "httprealm",
-                    "formactionorigin", "type", "reprompt"}  # fmt: skip
+_CSV_BOOKKEEPING = {
+    "guid",
+    "timecreated",
+    "timelastused",
+    "timepasswordchanged",
+    "httprealm",
+    "formactionorigin",
+    "type",
+    "reprompt",
+}
 
 
 def _csv_rows(text: str, escapechar: str | None = None) -> list[list[str]]:
@@ -1082,9 +1302,19 @@ def _csv(data: bytes, columns: list[str] | None) -> tuple[list[Candidate], Repor
         common: dict[str, Any] = {"name": name, "tags": folder.replace(",", " ") if folder else ""}
         if record.get("favourite", "").strip().lower() in ("1", "true", "yes"):
             common["favourite"] = True
-        found.append(_login(report, common, record.get("username", "").strip(),
-                            record.get("password", ""), url, record.get("totp", "").strip(),
-                            record.get("notes", ""), "login", more))  # fmt: skip
+        found.append(
+            _login(
+                report,
+                common,
+                record.get("username", "").strip(),
+                record.get("password", ""),
+                url,
+                record.get("totp", "").strip(),
+                record.get("notes", ""),
+                "login",
+                more,
+            )
+        )
     if left_out:
         report.mapping["columns left out (the exporter's bookkeeping)"] = ", ".join(
             sorted(left_out)

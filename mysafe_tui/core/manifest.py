@@ -22,8 +22,16 @@ from .records import Record
 CACHE_FORMAT = 1  # the layout of `CachePayload`
 
 
-def entry_mac(key: bytes, item_id: str, kind: str, version: int, key_version: int,
-              wrapped: bytes, summary: bytes, secret: bytes) -> bytes:  # fmt: skip
+def entry_mac(
+    key: bytes,
+    item_id: str,
+    kind: str,
+    version: int,
+    key_version: int,
+    wrapped: bytes,
+    summary: bytes,
+    secret: bytes,
+) -> bytes:
     digest = sha256(associated_data(wrapped, summary, secret))
     ad = associated_data("entry", item_id, kind, version, key_version, digest)
     return hashlib.blake2b(ad, key=key, digest_size=32).digest()
@@ -69,8 +77,16 @@ class Manifest:
         """The tag of the state in memory."""
         return self.tag(self.generation, len(self.macs), self.acc)
 
-    def entry_mac(self, item_id: str, kind: str, version: int, key_version: int,
-                  wrapped: bytes, summary: bytes, secret: bytes) -> bytes:  # fmt: skip
+    def entry_mac(
+        self,
+        item_id: str,
+        kind: str,
+        version: int,
+        key_version: int,
+        wrapped: bytes,
+        summary: bytes,
+        secret: bytes,
+    ) -> bytes:
         return entry_mac(self.key, item_id, kind, version, key_version, wrapped, summary, secret)
 
     def agreeing(self, stored: tuple[Any, ...], macs: list[bytes]) -> int | None:

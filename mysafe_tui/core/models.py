@@ -298,8 +298,10 @@ class Sharing:
     def of_entity(cls, entity: dict[str, Any]) -> Sharing:
         """From an API entity's `users_allowed` / `groups_allowed` (and `owner`)."""
         entries: list[tuple[str, str, bool]] = []
-        for principal, key, name_key in (("user", "users_allowed", "username"),
-                                          ("group", "groups_allowed", "name")):  # fmt: skip
+        for principal, key, name_key in (
+            ("user", "users_allowed", "username"),
+            ("group", "groups_allowed", "name"),
+        ):
             listed = entity.get(key)
             for entry in listed if isinstance(listed, list) else ():
                 if isinstance(entry, dict) and str(entry.get(name_key) or "").strip():

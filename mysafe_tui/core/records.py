@@ -15,10 +15,25 @@ from .models import ItemKind, ItemSummary
 
 # Field order of the encoded summary. Appending is backward compatible; reordering is not.
 SUMMARY_FIELDS = (
-    "name", "username", "url", "tags", "favourite", "active", "created", "updated",
-    "file_name", "size", "media_type", "identifier_code", "method", "remote", "access",
-    "sharing", "urls", "custom",
-)  # fmt: skip
+    "name",
+    "username",
+    "url",
+    "tags",
+    "favourite",
+    "active",
+    "created",
+    "updated",
+    "file_name",
+    "size",
+    "media_type",
+    "identifier_code",
+    "method",
+    "remote",
+    "access",
+    "sharing",
+    "urls",
+    "custom",
+)
 # Summaries written before the last fields were appended have this many (they read as "").
 OLDEST_FIELDS = SUMMARY_FIELDS.index("remote")
 SEP = "\x00"
@@ -44,8 +59,16 @@ class Record(NamedTuple):
         """What a listing line shows, without building the whole summary (a CLI listing of
         100k items saves a third of its time)."""
         f = self.text.split(SEP, IDENTIFIER_CODE + 1)
-        return Brief(f[FAVOURITE] == "1", f[NAME], f[USERNAME], f[URL], f[TAGS],
-                     f[FILE_NAME], int(f[FILE_NAME + 1] or 0), f[IDENTIFIER_CODE])  # fmt: skip
+        return Brief(
+            f[FAVOURITE] == "1",
+            f[NAME],
+            f[USERNAME],
+            f[URL],
+            f[TAGS],
+            f[FILE_NAME],
+            int(f[FILE_NAME + 1] or 0),
+            f[IDENTIFIER_CODE],
+        )
 
 
 class Brief(NamedTuple):
@@ -97,12 +120,32 @@ def decode_summary(item_id: str, kind: ItemKind, version: int, text: str) -> Ite
             raise ValueError("summary has too few fields")
         f += [""] * (len(SUMMARY_FIELDS) - len(f))  # written before the last were appended
     # tuple.__new__ skips the NamedTuple argument handling: a third faster on this hot path.
-    return _new_tuple(ItemSummary, (
-        item_id, kind, f[0], version, float(f[6]), float(f[7]), f[1], f[2],
-        tuple(f[3].split(",")) if f[3] else (), f[4] == "1", f[5] == "1",
-        f[8], int(f[9]), f[10], f[11], f[12], f[13], f[14], f[15],
-        tuple(f[16].split("\n")) if f[16] else (), f[17],
-    ))  # fmt: skip
+    return _new_tuple(
+        ItemSummary,
+        (
+            item_id,
+            kind,
+            f[0],
+            version,
+            float(f[6]),
+            float(f[7]),
+            f[1],
+            f[2],
+            tuple(f[3].split(",")) if f[3] else (),
+            f[4] == "1",
+            f[5] == "1",
+            f[8],
+            int(f[9]),
+            f[10],
+            f[11],
+            f[12],
+            f[13],
+            f[14],
+            f[15],
+            tuple(f[16].split("\n")) if f[16] else (),
+            f[17],
+        ),
+    )
 
 
 _new_tuple = tuple.__new__
@@ -132,10 +175,15 @@ class AdBuilder:
     def item(self, kind: ItemKind, item_id: str, version: int, part: str) -> bytes:
         """Binds vault, kind, part (summary or secret), item id and item version."""
         raw = item_id.encode()
-        return b"".join((
-            self._prefix[kind, part], len(raw).to_bytes(4, "big"), raw,
-            _EIGHT, version.to_bytes(8, "big", signed=True),
-        ))  # fmt: skip
+        return b"".join(
+            (
+                self._prefix[kind, part],
+                len(raw).to_bytes(4, "big"),
+                raw,
+                _EIGHT,
+                version.to_bytes(8, "big", signed=True),
+            )
+        )
 
     def item_key(self, item_id: str, key_version: int) -> bytes:
         """Binds the wrapped item key to its item and key version."""

@@ -63,8 +63,11 @@ class Memory:
         seen = self.read()
         if not lower and seen is not None and seen[0] > generation:
             return
-        record = {"generation": generation, "tag": tag.hex(),
-                  "mac": self._mac(generation, tag).hex()}  # fmt: skip
+        record = {
+            "generation": generation,
+            "tag": tag.hex(),
+            "mac": self._mac(generation, tag).hex(),
+        }
         secure_directory(self.path.parent)
         with atomic_writer(self.path, durable=False) as handle:
             handle.write(json.dumps(record).encode())

@@ -105,8 +105,12 @@ class SharePayload:
     content: bytes = b""
 
     def encode(self) -> bytes:
-        header: dict[str, Any] = {"v": VERSION, "kind": self.kind, "title": self.title,
-                                  "fields": self.fields}  # fmt: skip
+        header: dict[str, Any] = {
+            "v": VERSION,
+            "kind": self.kind,
+            "title": self.title,
+            "fields": self.fields,
+        }
         if self.file_name is not None:
             header["file"] = {
                 "name": self.file_name,

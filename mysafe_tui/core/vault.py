@@ -137,8 +137,9 @@ class Vault:
         kdf.check_bounds()
         vault_id = os.urandom(16)
         vk = random_key()
-        draft = Header(FORMAT_VERSION, vault_id, kdf, profile if params is None else "custom",
-                       b"", time.time())  # fmt: skip
+        draft = Header(
+            FORMAT_VERSION, vault_id, kdf, profile if params is None else "custom", b"", time.time()
+        )
         kek = _derive_kek(passphrase, kdf, vault_id)
         header = dataclasses.replace(draft, wrapped_vk=Aead(kek).seal(vk, draft.vk_ad()))
         conn = storage.create_database(path)
@@ -543,9 +544,13 @@ class Vault:
             return self._put(pending, ItemKind.FILE, fields, full, item_id, new_id=target)
 
     def add_attachment(
-        self, item_id: str, name: str, media_type: str, chunks: Iterable[bytes],
+        self,
+        item_id: str,
+        name: str,
+        media_type: str,
+        chunks: Iterable[bytes],
         progress: Progress | None = None,
-    ) -> Attachment:  # fmt: skip
+    ) -> Attachment:
         """Keep a file on an item: its content encrypted like a file item's, under a key of
         its own, and the item's list of attachments, in one transaction."""
         with self._writing() as pending:
@@ -555,16 +560,21 @@ class Vault:
         return added
 
     def _attachment(
-        self, item_id: str, name: str, media_type: str, chunks: Iterable[bytes] | bytes,
+        self,
+        item_id: str,
+        name: str,
+        media_type: str,
+        chunks: Iterable[bytes] | bytes,
         progress: Progress | None = None,
-    ) -> Attachment:  # fmt: skip
+    ) -> Attachment:
         """Content written (inside a write scope) for an attachment the caller then lists."""
         if isinstance(chunks, bytes):
             data = chunks
             chunks = (data[i : i + CHUNK_SIZE] for i in range(0, len(data), CHUNK_SIZE))
         file_id, file_key, size = self._write_chunks(item_id, chunks, progress)
-        return Attachment(uuid.uuid4().hex[:12], attachment_name(name), size, media_type,
-                          file_id, file_key)  # fmt: skip
+        return Attachment(
+            uuid.uuid4().hex[:12], attachment_name(name), size, media_type, file_id, file_key
+        )
 
     def remove_attachment(self, item_id: str, attachment_id: str) -> None:
         with self._writing() as pending:
@@ -587,12 +597,18 @@ class Vault:
         return item, internal, parse_attachments(internal.get(ATTACHMENTS, ""))
 
     def _set_attachments(
-        self, pending: Pending, item: ItemSummary, internal: dict[str, str],
+        self,
+        pending: Pending,
+        item: ItemSummary,
+        internal: dict[str, str],
         attachments: tuple[Attachment, ...],
-    ) -> None:  # fmt: skip
+    ) -> None:
         secret = {**internal, ATTACHMENTS: encode_attachments(attachments)}
-        fields = {k: v for k, v in item._asdict().items()
-                  if k not in ("id", "kind", "version", "created", "updated")}  # fmt: skip
+        fields = {
+            k: v
+            for k, v in item._asdict().items()
+            if k not in ("id", "kind", "version", "created", "updated")
+        }
         self._put(pending, item.kind, fields, secret, item.id, new_id=item.id)
 
     def _write_chunks(
@@ -642,8 +658,14 @@ class Vault:
         new_vk = random_key()
         kdf = header.kdf.with_new_salt()
         kek = _derive_kek(passphrase, kdf, header.vault_id)
-        new_header = Header(header.format, header.vault_id, kdf, header.profile,
-                            Aead(kek).seal(new_vk, header.vk_ad(kdf)), header.created)  # fmt: skip
+        new_header = Header(
+            header.format,
+            header.vault_id,
+            kdf,
+            header.profile,
+            Aead(kek).seal(new_vk, header.vk_ad(kdf)),
+            header.created,
+        )
         old_sk = self._sk
         new = _Keys.of(new_vk, header.vault_id)
         macs: dict[str, bytes] = {}
@@ -672,8 +694,9 @@ class Vault:
                 wrapped = new.vk.seal(ik, self._ad.item_key(item_id, key_version))
                 summary_ct = new.sk.seal(summary, summary_ad)
                 secret_ct = Aead(ik).seal(secret, secret_ad)
-                entry = entry_mac(new.mk, item_id, kind_text, version, key_version, wrapped,
-                                   summary_ct, secret_ct)  # fmt: skip
+                entry = entry_mac(
+                    new.mk, item_id, kind_text, version, key_version, wrapped, summary_ct, secret_ct
+                )
                 self._conn.execute(
                     "UPDATE items SET wrapped_key = ?, summary = ?, secret = ?, mac = ? "
                     "WHERE id = ?",
@@ -812,8 +835,20 @@ class Vault:
         records deleted, added or rolled back outside mysafe still fail). False: no use."""
         try:
             payload = CachePayload(*cached)
-            (_, generation, count, tag, ids, macs, kinds, versions, texts, n_items, corrupt,
-             index_state) = payload  # fmt: skip
+            (
+                _,
+                generation,
+                count,
+                tag,
+                ids,
+                macs,
+                kinds,
+                versions,
+                texts,
+                n_items,
+                corrupt,
+                index_state,
+            ) = payload
             if payload.format != CACHE_FORMAT or (generation, count, tag) != tuple(manifest):
                 return False
             stored = [row[0] for row in self._conn.execute("SELECT mac FROM items")]
@@ -838,8 +873,14 @@ class Vault:
         self._cache_generation, self._index_state = generation, index_state
         return True
 
-    def _explain_mismatch(self, records: dict[str, Record], macs: dict[str, bytes],
-                          generation: int, count: int, tag: bytes) -> int:  # fmt: skip
+    def _explain_mismatch(
+        self,
+        records: dict[str, Record],
+        macs: dict[str, bytes],
+        generation: int,
+        count: int,
+        tag: bytes,
+    ) -> int:
         """Slow path: the tag disagrees with the stored entry MACs. If recomputing the MACs of
         the rows that decrypt makes it agree, only some stored MACs were damaged; else fail."""
         acc = 0
@@ -912,9 +953,15 @@ class Vault:
             manifest = self._manifest
             self._memory.remember(manifest.generation, manifest.current_tag, lower=lower)
 
-    def _put(self, pending: Pending, kind: ItemKind, fields: SummaryFields,
-             secret: dict[str, str], item_id: str | None,
-             new_id: str | None = None) -> ItemSummary:  # fmt: skip
+    def _put(
+        self,
+        pending: Pending,
+        kind: ItemKind,
+        fields: SummaryFields,
+        secret: dict[str, str],
+        item_id: str | None,
+        new_id: str | None = None,
+    ) -> ItemSummary:
         assert self._vk is not None and self._sk is not None
         now = time.time()
         if item_id is not None:
@@ -995,9 +1042,13 @@ class Vault:
         old = self._header
         kek = _derive_kek(passphrase, kdf, old.vault_id)
         header = Header(
-            old.format, old.vault_id, kdf, profile,
-            Aead(kek).seal(self._vk_key, old.vk_ad(kdf)), old.created,
-        )  # fmt: skip
+            old.format,
+            old.vault_id,
+            kdf,
+            profile,
+            Aead(kek).seal(self._vk_key, old.vk_ad(kdf)),
+            old.created,
+        )
         with storage.write_transaction(self._conn, self.path):
             self._conn.execute(
                 "UPDATE header SET body = ?, checksum = ? WHERE id = 1",

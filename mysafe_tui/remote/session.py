@@ -31,16 +31,18 @@ def check_url(url: str) -> str:
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise InvalidInput(f"{url!r} is not a server URL (expected https://host[:port])")
     if parsed.scheme == "http" and parsed.hostname not in LOOPBACK:
-        raise InvalidInput("use https:// for a remote server: plain http is allowed only for "
-                           "localhost")  # fmt: skip
+        raise InvalidInput(
+            "use https:// for a remote server: plain http is allowed only for localhost"
+        )
     return urllib.parse.urlunsplit((parsed.scheme, parsed.netloc, parsed.path.rstrip("/"), "", ""))
 
 
 class RemoteSession:
     """One bound vault's connection to its server."""
 
-    def __init__(self, binding: dict[str, str],
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, binding: dict[str, str], transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
         self.binding = binding
         self.client = MySafeClient(
             binding["url"],
@@ -76,8 +78,9 @@ class RemoteSession:
             result = await call
         except OfflineError as exc:
             self.state, self.message = "offline", str(exc)
-            raise OfflineError(f"{exc}; working from the cache, changes are refused until the "
-                               "server is back") from None  # fmt: skip
+            raise OfflineError(
+                f"{exc}; working from the cache, changes are refused until the server is back"
+            ) from None
         except RemoteError as exc:
             self.state, self.message = "error", str(exc)
             raise
@@ -97,11 +100,19 @@ class RemoteSession:
             unreadable = tuple(map(str, json.loads(self.binding.get("unreadable") or "[]")))
         except (ValueError, TypeError):
             unreadable = ()
-        return RemoteStatus(True, self.binding["url"], self.binding["client_id"], self.state,
-                            float(last) if last else None, self.message,
-                            self.capabilities, self.binding.get("insecure") == "1",
-                            unreadable, self.binding.get("tenant", ""),
-                            _without_password(self.binding.get("proxy", "")))  # fmt: skip
+        return RemoteStatus(
+            True,
+            self.binding["url"],
+            self.binding["client_id"],
+            self.state,
+            float(last) if last else None,
+            self.message,
+            self.capabilities,
+            self.binding.get("insecure") == "1",
+            unreadable,
+            self.binding.get("tenant", ""),
+            _without_password(self.binding.get("proxy", "")),
+        )
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -116,10 +127,17 @@ def _without_password(url: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
-def new_binding(url: str, client_id: str, client_secret: str, prefix: str = "/api",
-                ca_bundle: str | None = None, insecure: bool = False, tenant: str | None = None,
-                proxy: str | None = None,
-                timeout: float | None = None) -> dict[str, Any]:  # fmt: skip
+def new_binding(
+    url: str,
+    client_id: str,
+    client_secret: str,
+    prefix: str = "/api",
+    ca_bundle: str | None = None,
+    insecure: bool = False,
+    tenant: str | None = None,
+    proxy: str | None = None,
+    timeout: float | None = None,
+) -> dict[str, Any]:
     if not client_id.strip() or not client_secret:
         raise InvalidInput("the access key needs a client id and a client secret")
     if proxy and urllib.parse.urlsplit(proxy).scheme not in ("http", "https"):
@@ -130,8 +148,16 @@ def new_binding(url: str, client_id: str, client_secret: str, prefix: str = "/ap
         check_bundle(ca_bundle)
     if timeout is not None and not 1 <= timeout <= 600:
         raise InvalidInput("the timeout is between 1 and 600 seconds")
-    return {"url": check_url(url), "client_id": client_id.strip(),
-            "client_secret": client_secret, "prefix": prefix, "ca_bundle": ca_bundle or "",
-            "insecure": "1" if insecure else "", "tenant": (tenant or "").strip(),
-            "proxy": proxy or "", "timeout": repr(timeout) if timeout else "",
-            "capabilities": "", "last_sync": ""}  # fmt: skip
+    return {
+        "url": check_url(url),
+        "client_id": client_id.strip(),
+        "client_secret": client_secret,
+        "prefix": prefix,
+        "ca_bundle": ca_bundle or "",
+        "insecure": "1" if insecure else "",
+        "tenant": (tenant or "").strip(),
+        "proxy": proxy or "",
+        "timeout": repr(timeout) if timeout else "",
+        "capabilities": "",
+        "last_sync": "",
+    }

@@ -51,19 +51,30 @@ def parse_duration(text: str) -> int:
     return seconds
 
 
-def build_payload(item: ItemSummary, values: dict[str, str], fields: tuple[str, ...],
-                  content: bytes = b"") -> SharePayload:  # fmt: skip
+def build_payload(
+    item: ItemSummary, values: dict[str, str], fields: tuple[str, ...], content: bytes = b""
+) -> SharePayload:
     """The recipient's view of an item: the chosen fields (or the file), labelled."""
     allowed = SPECS[item.kind].shareable
     unknown = [f for f in fields if f not in allowed]
     if unknown:
-        raise InvalidInput(f"{item.kind.noun} cannot share {', '.join(unknown)} (it has: "
-                           f"{', '.join(allowed)})")  # fmt: skip
-    shown = [{"label": field_label(f), "value": values[f], "secret": FIELDS[f].secret}
-             for f in fields if values.get(f)]  # fmt: skip
+        raise InvalidInput(
+            f"{item.kind.noun} cannot share {', '.join(unknown)} (it has: {', '.join(allowed)})"
+        )
+    shown = [
+        {"label": field_label(f), "value": values[f], "secret": FIELDS[f].secret}
+        for f in fields
+        if values.get(f)
+    ]
     if item.kind is ItemKind.FILE:
-        return SharePayload("file", item.name, shown, item.file_name or item.name,
-                            item.media_type or "application/octet-stream", content)  # fmt: skip
+        return SharePayload(
+            "file",
+            item.name,
+            shown,
+            item.file_name or item.name,
+            item.media_type or "application/octet-stream",
+            content,
+        )
     if not shown:
         raise InvalidInput("nothing to share: the chosen fields are all empty")
     return SharePayload(item.kind.value, item.name, shown)
@@ -83,9 +94,16 @@ class CreatedShare:
         return f"CreatedShare({self.share_hash[:8]}…, views={self.max_views})"
 
 
-async def create_share(client: MySafeClient, payload: SharePayload, *, expires_in: int,
-                       views: int, password: str | None, label: str,
-                       public_url: str) -> CreatedShare:  # fmt: skip
+async def create_share(
+    client: MySafeClient,
+    payload: SharePayload,
+    *,
+    expires_in: int,
+    views: int,
+    password: str | None,
+    label: str,
+    public_url: str,
+) -> CreatedShare:
     if not 1 <= views <= MAX_VIEWS:
         raise InvalidInput(f"a link allows 1 to {MAX_VIEWS} views")
     if not 60 <= expires_in <= MAX_EXPIRY:
@@ -94,10 +112,15 @@ async def create_share(client: MySafeClient, payload: SharePayload, *, expires_i
     salt = os.urandom(SALT_LEN) if password else None
     keys = derive(share_id, key, password, salt)
     policy = {
-        "share_id": share_id, "kind": payload.kind, "max_views": views,
-        "expires_in": expires_in, "label": label, "password_protected": bool(password),
-        "kdf_salt": b64url(salt) if salt else "", **keys.proof_hashes(),
-    }  # fmt: skip
+        "share_id": share_id,
+        "kind": payload.kind,
+        "max_views": views,
+        "expires_in": expires_in,
+        "label": label,
+        "password_protected": bool(password),
+        "kdf_salt": b64url(salt) if salt else "",
+        **keys.proof_hashes(),
+    }
     sealed = seal(payload.encode(), share_id, keys)
     url = f"{client.prefix}/mysafe-ext/share"
     if payload.kind == "file":  # raw bytes, the policy in the query: no base64 JSON to parse
@@ -108,8 +131,13 @@ async def create_share(client: MySafeClient, payload: SharePayload, *, expires_i
     share = answer.get("share")
     if not isinstance(share, dict) or share.get("share_id") != share_id:
         raise ServerError(f"{client.base_url} did not confirm the share")
-    return CreatedShare(ShareLink(public_url, share_id, key), sha256(share_id.encode()).hex(),
-                        time.time() + expires_in, views, bool(password))  # fmt: skip
+    return CreatedShare(
+        ShareLink(public_url, share_id, key),
+        sha256(share_id.encode()).hex(),
+        time.time() + expires_in,
+        views,
+        bool(password),
+    )
 
 
 async def list_shares(client: MySafeClient) -> list[dict[str, Any]]:
@@ -119,8 +147,9 @@ async def list_shares(client: MySafeClient) -> list[dict[str, Any]]:
 
 
 async def revoke_share(client: MySafeClient, share_id: str) -> None:
-    await client.call("POST", f"{client.prefix}/mysafe-ext/share/revoke/{share_id}",
-                      idempotent=True)  # fmt: skip
+    await client.call(
+        "POST", f"{client.prefix}/mysafe-ext/share/revoke/{share_id}", idempotent=True
+    )
 
 
 # --- the recipient ----------------------------------------------------------------------------
@@ -133,9 +162,13 @@ GONE = {
 }
 
 
-async def open_link(url: str, ask_password: Callable[[], Awaitable[str]], *,
-                    before_reveal: Callable[[dict[str, Any]], None] | None = None,
-                    transport: httpx.AsyncBaseTransport | None = None) -> SharePayload:  # fmt: skip
+async def open_link(
+    url: str,
+    ask_password: Callable[[], Awaitable[str]],
+    *,
+    before_reveal: Callable[[dict[str, Any]], None] | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> SharePayload:
     """Fetch, decrypt and return a shared item: spends one view only after the password
     (when there is one) checks out, exactly like the browser page. `before_reveal` sees the
     public status (kind, size) first and may refuse by raising: nothing is spent then."""
@@ -171,8 +204,9 @@ async def _public(http: httpx.AsyncClient, method: str, url: str, **kwargs: Any)
         raise RemoteRejected(_refusal(share, answer), 1006, answer.status_code)
     state = share.get("status")
     if answer.status_code in (404, 410) or state in ("expired", "used_up", "revoked"):
-        raise RemoteRejected(f"cannot open it: {GONE.get(str(state), GONE['missing'])}", 0,
-                             answer.status_code)  # fmt: skip
+        raise RemoteRejected(
+            f"cannot open it: {GONE.get(str(state), GONE['missing'])}", 0, answer.status_code
+        )
     if not answer.is_success or not isinstance(body, dict):
         raise ServerError(f"the share server failed (HTTP {answer.status_code})")
     return body

@@ -106,8 +106,10 @@ def to_local(kind: ItemKind, entity: dict[str, Any]) -> tuple[dict[str, Any], di
     if isinstance(entity.get("urls"), str) and "url" in spec.fields:
         with contextlib.suppress(InvalidInput):
             fields["urls"] = extras.checked_urls(entity["urls"].split("\n"))
-    for name, check in ((extras.CUSTOM, extras.parse_fields),
-                        (extras.HISTORY, extras.parse_history)):  # fmt: skip
+    for name, check in (
+        (extras.CUSTOM, extras.parse_fields),
+        (extras.HISTORY, extras.parse_history),
+    ):
         if isinstance(entity.get(name), str):
             with contextlib.suppress(InvalidInput):
                 check(entity[name])
@@ -231,8 +233,11 @@ def _gated(row: dict[str, Any]) -> str:
 
 
 # The secret of each kind as the API names it.
-WIRE_SECRET = {ItemKind.PASSWORD: "password", ItemKind.NOTE: "note",
-               ItemKind.API_SECRET: "client_secret"}  # fmt: skip
+WIRE_SECRET = {
+    ItemKind.PASSWORD: "password",
+    ItemKind.NOTE: "note",
+    ItemKind.API_SECRET: "client_secret",
+}
 RSA_BLOCKS = (128, 256, 384, 512)  # RSA-1024 to 4096: one ciphertext is one modulus long
 ENCRYPTED_SECRETS = (
     "this access key gets its secrets encrypted by senhasegura (the 'encryption of sensitive "
@@ -373,8 +378,11 @@ class SyncEngine:
                     yield save
             if progress:
                 progress(start + len(chunk), len(plan))
-        missing = [(key, s) for key, s in in_cache.items()
-                   if key not in seen and ItemKind(key[0]) in self.kinds()]  # fmt: skip
+        missing = [
+            (key, s)
+            for key, s in in_cache.items()
+            if key not in seen and ItemKind(key[0]) in self.kinds()
+        ]
         gone = []
         for (kind_value, remote_id), local in missing:
             if self.revisions:  # the list holds inactive items too: missing means gone

@@ -130,10 +130,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "secrets stay sealed: every server over the new database needs this data "
         "directory's server.key.",
     )
-    p.add_argument("--from", dest="source", required=True, metavar="sqlite:PATH",
-                   help="the SQLite server's data directory or its server.db")  # fmt: skip
-    p.add_argument("--to", dest="target", default="", metavar="URL",
-                   help="PostgreSQL URL (default: --database, $MYSAFE_DATABASE_URL)")  # fmt: skip
+    p.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        metavar="sqlite:PATH",
+        help="the SQLite server's data directory or its server.db",
+    )
+    p.add_argument(
+        "--to",
+        dest="target",
+        default="",
+        metavar="URL",
+        help="PostgreSQL URL (default: --database, $MYSAFE_DATABASE_URL)",
+    )
     p.set_defaults(action="")
 
 
@@ -159,9 +169,12 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1
     if _password_in(args.database) and args.database != os.environ.get("MYSAFE_DATABASE_URL"):
-        print("mysafe serve: --database holds a password, which other users of this host can "
-              "read in the process list: put it in ~/.pgpass or PGPASSWORD, or give the URL "
-              "in MYSAFE_DATABASE_URL", file=sys.stderr)  # fmt: skip
+        print(
+            "mysafe serve: --database holds a password, which other users of this host can "
+            "read in the process list: put it in ~/.pgpass or PGPASSWORD, or give the URL "
+            "in MYSAFE_DATABASE_URL",
+            file=sys.stderr,
+        )
         return 2
     config = ServerConfig(
         data_dir(args),
@@ -203,10 +216,12 @@ def _dispatch(args: argparse.Namespace, config: ServerConfig) -> int:
         from .app import rotate_server_key
 
         count, retired = rotate_server_key(config)
-        print(f"{count} item(s) re-sealed under a new {config.data_dir / 'server.key'}; the old "
-              f"key is {retired} (it opens backups made before now: keep it with them, or "
-              "delete it). Copy the new server.key (0600) to every other server over this "
-              "database, then start them.")  # fmt: skip
+        print(
+            f"{count} item(s) re-sealed under a new {config.data_dir / 'server.key'}; the old "
+            f"key is {retired} (it opens backups made before now: keep it with them, or "
+            "delete it). Copy the new server.key (0600) to every other server over this "
+            "database, then start them."
+        )
         return 0
     if args.serve_command == "migrate-data":
         from .migrate import copy_sqlite_to_postgres

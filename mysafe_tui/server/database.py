@@ -315,9 +315,15 @@ class PostgresBackend:
 
         # Each connection is checked as it is taken (one short round trip): after a database
         # restart no request gets a dead one.
-        self._pool = ConnectionPool(url, min_size=1, max_size=16, open=True, timeout=10,
-                                    configure=configure,
-                                    check=ConnectionPool.check_connection)  # fmt: skip
+        self._pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=16,
+            open=True,
+            timeout=10,
+            configure=configure,
+            check=ConnectionPool.check_connection,
+        )
         try:
             self._pool.wait(timeout=10)
         except PoolTimeout:

@@ -39,13 +39,17 @@ def copy_sqlite_to_postgres(source: str, target: str, config: ServerConfig) -> i
     try:
         with new._read() as db:
             if db.execute("SELECT count(*) FROM users").fetchone()[0]:
-                return _fail("the PostgreSQL database already holds a server's data: give an "
-                             "empty one (CREATE DATABASE ...)")  # fmt: skip
+                return _fail(
+                    "the PostgreSQL database already holds a server's data: give an "
+                    "empty one (CREATE DATABASE ...)"
+                )
         counts = _copy(old, new)
         for table in TABLES:
             if _digest(old, table) != _digest(new, table):
-                return _fail(f"the copy of {table} differs from the original: nothing to trust "
-                             "in the PostgreSQL database; drop it and try again")  # fmt: skip
+                return _fail(
+                    f"the copy of {table} differs from the original: nothing to trust "
+                    "in the PostgreSQL database; drop it and try again"
+                )
     finally:
         old.close()
         new.close()

@@ -106,9 +106,12 @@ class SQLStore(FileStore, ShareStore):
     """The store over one database: a SQLite file beside the server key, or PostgreSQL."""
 
     def __init__(
-        self, target: Path | str, server_key: bytes, clock: Callable[[], float],
+        self,
+        target: Path | str,
+        server_key: bytes,
+        clock: Callable[[], float],
         next_key: bytes | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         super().__init__(target, clock)
         self._items_aead = _sealing(server_key)
         # A rotation that stopped half-way (`reseal`): items sealed under either key open.
@@ -383,14 +386,19 @@ class SQLStore(FileStore, ShareStore):
         access: dict[tuple[int, str], list[dict[str, Any]]] = {}
         with self._read() as db:
             rows = db.execute(sql, {"user": user_id, "kind": kind}).fetchall()
-            for principal, table, key in (("user", "users", "username"),
-                                          ("group", "groups_", "name")):  # fmt: skip
+            for principal, table, key in (
+                ("user", "users", "username"),
+                ("group", "groups_", "name"),
+            ):
                 for r in db.execute(
                     f"SELECT a.item_id, p.name, a.can_edit FROM item_access a JOIN {table} p ON "
                     "p.id = a.principal_id JOIN items i ON i.id = a.item_id WHERE i.kind = ? "
-                    "AND a.principal = ? ORDER BY p.name", (kind, principal)):  # fmt: skip
+                    "AND a.principal = ? ORDER BY p.name",
+                    (kind, principal),
+                ):
                     access.setdefault((r["item_id"], principal), []).append(
-                        {key: r["name"], "can_edit": bool(r["can_edit"])})  # fmt: skip
+                        {key: r["name"], "can_edit": bool(r["can_edit"])}
+                    )
         entities = []
         for row in rows:
             entity = self._row(row)

@@ -34,11 +34,13 @@ WRITE_BATCH = 500  # pulled items written per vault transaction
 class Connection(Protocol):
     bound: bool
 
-    async def create(self, kind: ItemKind, fields: dict[str, Any],
-                     secret: dict[str, str]) -> Values: ...  # fmt: skip
+    async def create(
+        self, kind: ItemKind, fields: dict[str, Any], secret: dict[str, str]
+    ) -> Values: ...
 
-    async def update(self, item: ItemSummary, fields: dict[str, Any], secret: dict[str, str],
-                     force: bool) -> Values: ...  # fmt: skip
+    async def update(
+        self, item: ItemSummary, fields: dict[str, Any], secret: dict[str, str], force: bool
+    ) -> Values: ...
 
     async def set_active(self, item: ItemSummary, active: bool) -> dict[str, Any]: ...
 
@@ -56,12 +58,14 @@ class NoServer:
 
     bound = False
 
-    async def create(self, kind: ItemKind, fields: dict[str, Any],
-                     secret: dict[str, str]) -> Values:  # fmt: skip
+    async def create(
+        self, kind: ItemKind, fields: dict[str, Any], secret: dict[str, str]
+    ) -> Values:
         return fields, secret
 
-    async def update(self, item: ItemSummary, fields: dict[str, Any], secret: dict[str, str],
-                     force: bool) -> Values:  # fmt: skip
+    async def update(
+        self, item: ItemSummary, fields: dict[str, Any], secret: dict[str, str], force: bool
+    ) -> Values:
         return fields, secret
 
     async def set_active(self, item: ItemSummary, active: bool) -> dict[str, Any]:
@@ -92,9 +96,13 @@ class ServerConnection:
         self.store = store
 
     @classmethod
-    def of(cls, binding: dict[str, str], store: VaultStore,
-           transport: httpx.AsyncBaseTransport | None,
-           on_wait: Callable[[float], None] | None = None) -> ServerConnection:  # fmt: skip
+    def of(
+        cls,
+        binding: dict[str, str],
+        store: VaultStore,
+        transport: httpx.AsyncBaseTransport | None,
+        on_wait: Callable[[float], None] | None = None,
+    ) -> ServerConnection:
         """`on_wait(seconds)` is told when the server asks for a pause before the next try."""
         from ..remote.session import RemoteSession  # httpx: ~100 ms, only for a bound vault
 
@@ -174,13 +182,15 @@ class ServerConnection:
     def url(self) -> str:
         return self.session.binding["url"]
 
-    async def create(self, kind: ItemKind, fields: dict[str, Any],
-                     secret: dict[str, str]) -> Values:  # fmt: skip
+    async def create(
+        self, kind: ItemKind, fields: dict[str, Any], secret: dict[str, str]
+    ) -> Values:
         session = self.session
         return await session.guard(session.engine.create(kind, fields, secret))
 
-    async def update(self, item: ItemSummary, fields: dict[str, Any], secret: dict[str, str],
-                     force: bool) -> Values:  # fmt: skip
+    async def update(
+        self, item: ItemSummary, fields: dict[str, Any], secret: dict[str, str], force: bool
+    ) -> Values:
         if not item.remote:  # made before login: it lives here only
             return fields, secret
         session = self.session

@@ -83,9 +83,13 @@ async def add_attachment(
 
 
 async def save(
-    store: VaultStore, item_id: str, destination: Path, overwrite: bool, progress: Progress | None,
+    store: VaultStore,
+    item_id: str,
+    destination: Path,
+    overwrite: bool,
+    progress: Progress | None,
     attachment: Attachment | None = None,
-) -> Path:  # fmt: skip
+) -> Path:
     """A file item's content, or one of an item's attachments, written to `destination`."""
     vault = store.vault
     item = store.get(item_id)

@@ -83,9 +83,14 @@ class ShareLinks:
         self._own = session
 
     async def share(
-        self, item_id: str, fields: tuple[str, ...] | None, expires_in: int, views: int,
-        password: str | None, label: str,
-    ) -> CreatedShare:  # fmt: skip
+        self,
+        item_id: str,
+        fields: tuple[str, ...] | None,
+        expires_in: int,
+        views: int,
+        password: str | None,
+        label: str,
+    ) -> CreatedShare:
         from ..remote import shares
 
         store = self.store

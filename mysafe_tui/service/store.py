@@ -255,26 +255,36 @@ class VaultStore:
     # --- writing: each one transaction, the index patched after it -------------------------
 
     async def save_item(
-        self, kind: ItemKind, fields: dict[str, Any], secret: dict[str, str],
+        self,
+        kind: ItemKind,
+        fields: dict[str, Any],
+        secret: dict[str, str],
         item_id: str | None = None,
-    ) -> ItemSummary:  # fmt: skip
+    ) -> ItemSummary:
         vault = self.vault
         saved = await self.run(vault.save_item, kind, fields, secret, item_id)
         await self.index.wrote(vault, [saved.id])
         return saved
 
     async def save_batch(
-        self, saves: list[SaveRow], deletes: Iterable[str] = (),
+        self,
+        saves: list[SaveRow],
+        deletes: Iterable[str] = (),
         attachments: dict[int, list[tuple[str, str, bytes]]] | None = None,
-    ) -> int:  # fmt: skip
+    ) -> int:
         vault, deletes = self.vault, list(deletes)
         saved = await self.run(vault.save_batch, saves, deletes, attachments)
         await self.index.wrote(vault, [*(s.id for s in saved), *deletes])
         return len(saved)
 
-    async def save_file(self, fields: dict[str, Any], secret: dict[str, str],
-                        chunks: Iterable[bytes], item_id: str | None = None,
-                        progress: Callable[[int], None] | None = None) -> ItemSummary:  # fmt: skip
+    async def save_file(
+        self,
+        fields: dict[str, Any],
+        secret: dict[str, str],
+        chunks: Iterable[bytes],
+        item_id: str | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> ItemSummary:
         vault = self.vault
         saved = await self.run(
             partial(vault.save_file, fields, secret, chunks, item_id, progress=progress)

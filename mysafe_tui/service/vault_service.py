@@ -178,8 +178,9 @@ class VaultService:
         no rollback warning). Returns the items it holds and where the old vault went."""
         if self.is_unlocked:
             raise InvalidInput("lock the vault before restoring a backup over it")
-        return await asyncio.to_thread(_restore, source, self.vault_path, self.paths.seen_dir,
-                                       passphrase)  # fmt: skip
+        return await asyncio.to_thread(
+            _restore, source, self.vault_path, self.paths.seen_dir, passphrase
+        )
 
     async def health(
         self,
@@ -200,15 +201,19 @@ class VaultService:
         binding = await self._store.read_meta("remote")
         return (binding or {}).get("proxy", "")
 
-    async def export(self, format: str, target: Path, *, password: str | None = None,
-                     overwrite: bool = False) -> Exported:  # fmt: skip
+    async def export(
+        self, format: str, target: Path, *, password: str | None = None, overwrite: bool = False
+    ) -> Exported:
         """Write every item (with its secrets) for another tool at `target`, 0600, never over
         a file unless `overwrite`. What the format cannot carry is in `not_carried`."""
         from ..core import exporting
         from ..core.fsutil import write_atomic
 
-        items = [item for hits in (await self.search(""), await self.search("", trash=True))
-                 for item in hits]  # fmt: skip
+        items = [
+            item
+            for hits in (await self.search(""), await self.search("", trash=True))
+            for item in hits
+        ]
         vault = self._store.vault
 
         def gather() -> list[exporting.Entry]:  # secrets, custom fields, old passwords, files
@@ -217,9 +222,14 @@ class VaultService:
                     return b""
                 return b"".join(vault.read_attachment(item_id, attachment_id))
 
-            return [(item, vault.reveal(item.id), [
-                (a.name, content(item.id, a.id)) for a in vault.attachments(item.id)
-            ]) for item in items]  # fmt: skip
+            return [
+                (
+                    item,
+                    vault.reveal(item.id),
+                    [(a.name, content(item.id, a.id)) for a in vault.attachments(item.id)],
+                )
+                for item in items
+            ]
 
         entries = await self._store.run(gather)
         done = await asyncio.to_thread(exporting.export, format, entries, password)
@@ -288,16 +298,19 @@ class VaultService:
                 continue
             same = decision.update
             if same is not None and same.remote:
-                report.refused.append(f"{candidate.name}: its copy in the vault is on the "
-                                      "server; edit it there")  # fmt: skip
+                report.refused.append(
+                    f"{candidate.name}: its copy in the vault is on the server; edit it there"
+                )
                 continue
             if candidate.attachments:
-                files[len(saves)] = [(name, files_media_type(name), data)
-                                     for name, data in candidate.attachments]  # fmt: skip
+                files[len(saves)] = [
+                    (name, files_media_type(name), data) for name, data in candidate.attachments
+                ]
             if same is not None:
                 old = await self._store.reveal(same.id)
-                saves.append((candidate.kind, {**summary_fields(same), **fields},
-                              {**old, **secret}, same.id))  # fmt: skip
+                saves.append(
+                    (candidate.kind, {**summary_fields(same), **fields}, {**old, **secret}, same.id)
+                )
                 report.updated += 1
                 continue
             if decision.name:
@@ -487,8 +500,10 @@ class VaultService:
         if "password" in secret:  # the one it replaces goes to the item's password history
             merged_secret = extras.with_password_change(
                 {**merged_secret, "password": old_secret.get("password", "")},
-                secret["password"], time.time(), self.settings.password_history,
-            )  # fmt: skip
+                secret["password"],
+                time.time(),
+                self.settings.password_history,
+            )
         check_required(item.kind, merged_fields, merged_secret)
         merged_fields, merged_secret = await self._server.update(
             item, merged_fields, merged_secret, force
@@ -543,9 +558,14 @@ class VaultService:
         return await files.add_attachment(self._store, item_id, Path(path), progress)
 
     async def save_attachment(
-        self, item_id: str, name: str, destination: Path, *, overwrite: bool = False,
+        self,
+        item_id: str,
+        name: str,
+        destination: Path,
+        *,
+        overwrite: bool = False,
         progress: Progress | None = None,
-    ) -> Path:  # fmt: skip
+    ) -> Path:
         found = (await self.extras(item_id)).attachment(name)
         if found is None:
             raise InvalidInput(f"the item has no attachment '{name.strip()}'")
@@ -716,8 +736,9 @@ class VaultService:
         found = custom.field(field)
         if found is not None:  # a custom field, by its label
             return found.value, found.label
-        known = ", ".join(("id", *spec.summary, *spec.secret, "totp",
-                           *(f.label for f in custom.fields)))  # fmt: skip
+        known = ", ".join(
+            ("id", *spec.summary, *spec.secret, "totp", *(f.label for f in custom.fields))
+        )
         raise InvalidInput(f"{item.kind.noun} has no field '{field}' ({known})")
 
     async def copy_field(self, item_id: str, field: str) -> str:

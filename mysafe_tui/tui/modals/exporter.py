@@ -36,12 +36,11 @@ class ExportDialog(ModalScreen[None]):
         with Vertical(classes="dialog export"):
             yield Label("Export for another password manager", classes="title")
             yield Select(FORMATS, value="keepass", allow_blank=False, id="export-format")
-            yield Input(placeholder="the file to write (never over an existing one)",
-                        id="export-path")  # fmt: skip
-            yield Input(placeholder="a password for the file", password=True,
-                        id="export-password")  # fmt: skip
-            yield Input(placeholder="the same password again", password=True,
-                        id="export-repeat")  # fmt: skip
+            yield Input(
+                placeholder="the file to write (never over an existing one)", id="export-path"
+            )
+            yield Input(placeholder="a password for the file", password=True, id="export-password")
+            yield Input(placeholder="the same password again", password=True, id="export-repeat")
             yield Note("", id="export-status")
             with Horizontal(classes="buttons"):
                 yield Label("enter exports · esc closes", classes="hint")

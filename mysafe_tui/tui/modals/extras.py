@@ -49,17 +49,25 @@ class ExtrasDialog(ModalScreen[bool]):
             table: DataTable[Text] = DataTable(id="extras-table", cursor_type="row")
             table.add_columns("", "Label", "Value")
             yield table
-            yield Label("r reveal · c copy · x remove · o save file · enter restore password",
-                        classes="hint", id="extras-keys")  # fmt: skip
+            yield Label(
+                "r reveal · c copy · x remove · o save file · enter restore password",
+                classes="hint",
+                id="extras-keys",
+            )
             with Horizontal(classes="extras-row"):
                 yield Input(placeholder="new field: label", id="extras-label", max_length=128)
                 yield Input(placeholder="value", id="extras-value")
-                yield Select([(t.value, t.value) for t in FieldType], value="text",
-                             allow_blank=False, id="extras-type")  # fmt: skip
+                yield Select(
+                    [(t.value, t.value) for t in FieldType],
+                    value="text",
+                    allow_blank=False,
+                    id="extras-type",
+                )
                 yield Button("Add", id="add-field")
             with Horizontal(classes="extras-row"):
-                yield Input(placeholder="a file to attach, or a folder to save to",
-                            id="extras-path")  # fmt: skip
+                yield Input(
+                    placeholder="a file to attach, or a folder to save to", id="extras-path"
+                )
                 yield Button("Attach", id="attach")
                 yield Button("Close", id="close", variant="primary")
             yield Note("", id="extras-status")
@@ -95,8 +103,9 @@ class ExtrasDialog(ModalScreen[bool]):
             self._add(("old", n), "old", f"until {moment(old.date)}", old.value if show else MASK)
         held = found.kept_locally(self.service.server_keeps_extras()) if self.item.remote else []
         if held:
-            self.say(f"Kept on this device only (the server has no place for them): "
-                     f"{', '.join(held)}.")  # fmt: skip
+            self.say(
+                f"Kept on this device only (the server has no place for them): {', '.join(held)}."
+            )
         elif not self.rows:
             self.say("Nothing yet: add a field below, or attach a file.")
 
@@ -136,8 +145,10 @@ class ExtrasDialog(ModalScreen[bool]):
         label = self.query_one("#extras-label", Input)
         value = self.query_one("#extras-value", Input)
         kind = str(self.query_one("#extras-type", Select).value)
-        await self._write(self.service.set_field(self.item.id, label.value, value.value, kind),
-                          f"Saved the field '{label.value.strip()}'")  # fmt: skip
+        await self._write(
+            self.service.set_field(self.item.id, label.value, value.value, kind),
+            f"Saved the field '{label.value.strip()}'",
+        )
         if self.changed:
             label.value = value.value = ""
 
@@ -153,8 +164,9 @@ class ExtrasDialog(ModalScreen[bool]):
         if not path:
             self.say("Type the path of a file to attach first.")
             return
-        await self._write(self.service.add_attachment(self.item.id, Path(path)),
-                          f"Attached {Path(path).name}")  # fmt: skip
+        await self._write(
+            self.service.add_attachment(self.item.id, Path(path)), f"Attached {Path(path).name}"
+        )
 
     @work(exclusive=True, group="write", exit_on_error=False)
     async def action_remove(self) -> None:
@@ -184,8 +196,10 @@ class ExtrasDialog(ModalScreen[bool]):
         row = self.current()
         if row is None or row[0] != "old":
             return
-        await self._write(self.service.restore_password(self.item.id, row[1]),
-                          "That old password is the password again.")  # fmt: skip
+        await self._write(
+            self.service.restore_password(self.item.id, row[1]),
+            "That old password is the password again.",
+        )
 
     @work(exclusive=True, exit_on_error=False)
     async def action_copy(self) -> None:

@@ -66,7 +66,7 @@ class HistoryDialog(ModalScreen[None]):
                         event.user or "a link",
                         event.client_id,
                         event.address,
-                    )  # fmt: skip
+                    )
                 ),
             )
         status.say(f"{len(events)} event(s)." if events else "Nothing recorded yet.")

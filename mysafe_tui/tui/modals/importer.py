@@ -63,11 +63,15 @@ class ImportDialog(ModalScreen[int]):
                     id="import-duplicates",
                 )
             yield Input(placeholder="path to the export (or the store folder)", id="import-path")
-            yield Input(placeholder="its password (KeePass, a protected Bitwarden export)",
-                        password=True, id="import-password")  # fmt: skip
+            yield Input(
+                placeholder="its password (KeePass, a protected Bitwarden export)",
+                password=True,
+                id="import-password",
+            )
             with VerticalScroll(id="import-report"):
-                yield Static("Read the file to see what it holds: nothing is written yet.",
-                             id="import-text")  # fmt: skip
+                yield Static(
+                    "Read the file to see what it holds: nothing is written yet.", id="import-text"
+                )
             yield Note("", id="import-status")
             with Horizontal(classes="buttons"):
                 yield Label("enter reads · esc closes", classes="hint")

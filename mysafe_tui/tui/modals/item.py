@@ -66,8 +66,12 @@ class ItemDialog(ModalScreen[ItemSummary | None]):
                         yield TextArea(value, id=f"f-{spec.name}", soft_wrap=True)
                     else:
                         placeholder = self.spec.placeholder(spec.name)
-                        yield Input(value, id=f"f-{spec.name}", placeholder=placeholder,
-                                    password=spec.masked)  # fmt: skip
+                        yield Input(
+                            value,
+                            id=f"f-{spec.name}",
+                            placeholder=placeholder,
+                            password=spec.masked,
+                        )
                     if spec.name == "password":
                         yield Note("", id="strength")
                     yield Note("", id=f"e-{spec.name}", classes="field-error")
@@ -79,8 +83,9 @@ class ItemDialog(ModalScreen[ItemSummary | None]):
                         yield Button("Generate", id="generate", variant="primary")
                         yield Input("24", id="gen-length", type="integer", max_length=3)
                         yield Checkbox("Words", id="gen-words")
-            yield Label("ctrl+s save · esc cancel · ctrl+g generate · ctrl+r show/hide",
-                        classes="hint")  # fmt: skip
+            yield Label(
+                "ctrl+s save · esc cancel · ctrl+g generate · ctrl+r show/hide", classes="hint"
+            )
 
     def on_mount(self) -> None:
         self.query_one(f"#f-{self.fields[0].name}").focus()
@@ -175,8 +180,9 @@ class ItemDialog(ModalScreen[ItemSummary | None]):
             return
         self.dismiss(saved)
 
-    async def _resolve(self, changed: dict[str, Any], current: dict[str, object]
-                       ) -> ItemSummary | None:  # fmt: skip
+    async def _resolve(
+        self, changed: dict[str, Any], current: dict[str, object]
+    ) -> ItemSummary | None:
         """The server copy changed since the last sync: show both, let the user choose."""
         from .remote import ConflictDialog
 

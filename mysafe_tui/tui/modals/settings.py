@@ -57,8 +57,12 @@ class SettingsDialog(ModalScreen[bool]):
             yield Input(str(s.autolock_minutes), id="autolock", type="integer")
             yield Input(str(s.ssh_autolock_minutes), id="ssh-autolock", type="integer")
         yield Label("Theme", classes="field-label")
-        yield Select([(t, t) for t in themes], value=s.theme if s.theme in themes else
-                     themes[0], allow_blank=False, id="theme")  # fmt: skip
+        yield Select(
+            [(t, t) for t in themes],
+            value=s.theme if s.theme in themes else themes[0],
+            allow_blank=False,
+            id="theme",
+        )
         yield Label("Key derivation for new vaults", classes="field-label")
         yield Select(KDF, value=s.kdf_profile, allow_blank=False, id="kdf")
         yield Checkbox(

@@ -57,8 +57,10 @@ class ShareDialog(ModalScreen[str | None]):
                 return
             with VerticalScroll(id="share-form"):
                 if self.item.kind is ItemKind.FILE:
-                    yield Label(plain(f"The file {self.item.file_name} ({self.item.size} bytes)."),
-                                classes="field-label")  # fmt: skip
+                    yield Label(
+                        plain(f"The file {self.item.file_name} ({self.item.size} bytes)."),
+                        classes="field-label",
+                    )
                 else:
                     yield Label("Include", classes="field-label")
                     with Horizontal(id="fields"):
@@ -76,8 +78,9 @@ class ShareDialog(ModalScreen[str | None]):
                     yield Input("1", id="views", restrict=r"\d*", max_length=3)
                     yield Label("Label")
                     yield Input(placeholder="for yourself (optional)", id="label")
-                yield Label("Password (optional: the recipient must type it)",
-                            classes="field-label")  # fmt: skip
+                yield Label(
+                    "Password (optional: the recipient must type it)", classes="field-label"
+                )
                 yield Input(password=True, id="password")
                 yield Note("", id="error", classes="error")
             with VerticalScroll(id="result"):
@@ -99,9 +102,12 @@ class ShareDialog(ModalScreen[str | None]):
 
     def _policy(self) -> tuple[tuple[str, ...], int, int, str | None, str] | None:
         error = self.query_one("#error", Note)
-        fields = tuple(name for name, _, _ in self.service.shareable_fields(self.item.kind)
-                       if self.item.kind is not ItemKind.FILE
-                       and self.query_one(f"#field-{name}", Checkbox).value)  # fmt: skip
+        fields = tuple(
+            name
+            for name, _, _ in self.service.shareable_fields(self.item.kind)
+            if self.item.kind is not ItemKind.FILE
+            and self.query_one(f"#field-{name}", Checkbox).value
+        )
         if self.item.kind is not ItemKind.FILE and not fields:
             error.say("Tick at least one field to include.")
             return None
@@ -130,14 +136,20 @@ class ShareDialog(ModalScreen[str | None]):
                 self.create(*policy)
 
     @work(exclusive=True, group="share", exit_on_error=False)
-    async def create(self, fields: tuple[str, ...], expires: int, views: int,
-                     password: str | None, label: str) -> None:  # fmt: skip
+    async def create(
+        self, fields: tuple[str, ...], expires: int, views: int, password: str | None, label: str
+    ) -> None:
         button = self.query_one("#create", Button)
         button.disabled = True
         try:
             created = await self.service.share_item(
-                self.item.id, fields=fields or None, expires_in=expires, views=views,
-                password=password, label=label)  # fmt: skip
+                self.item.id,
+                fields=fields or None,
+                expires_in=expires,
+                views=views,
+                password=password,
+                label=label,
+            )
         except MySafeError as exc:
             self.query_one("#error", Note).say(f"No link made: {exc}")
             button.disabled = False
@@ -149,12 +161,18 @@ class ShareDialog(ModalScreen[str | None]):
         for widget in ("#result", "#copy", "#qr-button"):
             self.query_one(widget).display = True
         self.query_one("#link", Static).update(self.link)
-        what = ", ".join(self.query_one(f"#field-{f}", Checkbox).label.plain for f in fields) if (
-            fields) else f"the file {self.item.file_name}"  # fmt: skip
+        what = (
+            ", ".join(self.query_one(f"#field-{f}", Checkbox).label.plain for f in fields)
+            if (fields)
+            else f"the file {self.item.file_name}"
+        )
         until = time.strftime("%a %d %b %H:%M", time.localtime(created.expires_at))
         times = "once" if views == 1 else f"{views} times"
-        guard = " They must type the password you set; tell it to them another way." if (
-            password) else ""  # fmt: skip
+        guard = (
+            " They must type the password you set; tell it to them another way."
+            if (password)
+            else ""
+        )
         self.query_one("#statement", Static).update(
             plain(
                 f"The recipient sees {what} of '{self.item.name}'. The link opens {times}, "

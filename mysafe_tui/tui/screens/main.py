@@ -186,8 +186,11 @@ class MainScreen(Screen[None]):
         counts: dict[ItemKind, int] = {}
         for item in found:
             counts[item.kind] = counts.get(item.kind, 0) + 1
-        places = [f"{counts[kind]} in {label[2:]} (press {label[0]})"
-                  for _, label, kind in TABS if kind in counts]  # fmt: skip
+        places = [
+            f"{counts[kind]} in {label[2:]} (press {label[0]})"
+            for _, label, kind in TABS
+            if kind in counts
+        ]
         return f" Found {', '.join(places)}." if places else ""
 
     def _empty_text(self) -> str:

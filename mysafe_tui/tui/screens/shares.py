@@ -20,8 +20,12 @@ from ..modals.confirm import ConfirmDialog
 from ..text import plain, printable
 
 # Cells are rich Text, never markup strings: an item name like "[red]" must show as typed.
-STATUS = {"active": ("active", "green"), "used_up": ("used up", "dim"),
-          "expired": ("expired", "dim"), "revoked": ("revoked", "red")}  # fmt: skip
+STATUS = {
+    "active": ("active", "green"),
+    "used_up": ("used up", "dim"),
+    "expired": ("expired", "dim"),
+    "revoked": ("revoked", "red"),
+}
 
 
 class SharesScreen(Screen[None]):

@@ -38,9 +38,11 @@ class DetailPane(Static):
         self.findings: dict[str, list[Finding]] = {}  # the health check's, by item id
 
     def show_item(
-        self, item: ItemSummary | None, secrets: dict[str, Secret] | None = None,
+        self,
+        item: ItemSummary | None,
+        secrets: dict[str, Secret] | None = None,
         extras: Extras | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         if item is None or self.item is None or item.id != self.item.id:
             self.revealed = False
             self.totp = None
@@ -129,7 +131,7 @@ class DetailPane(Static):
                 f"Created {moment(item.created)}  ·  updated {moment(item.updated)}  ·  "
                 f"version {item.version}",
                 style="dim",
-            ),  # fmt: skip
+            ),
             Text(self._hint(item), style="dim italic"),
         ]
         return Group(*parts)
