@@ -351,3 +351,17 @@ def test_a_refresh_cancelled_halfway_is_caught_up_by_the_next(
     run(store.run(store.vault.refresh))  # watcher is an exclusive worker) before the index was
     assert run(service.refresh())
     assert names(run(service.search(""))) == ["alpha", "gamma"]
+
+
+def test_a_passphrase_under_eight_characters_is_refused_whatever_its_rating(
+    service: VaultService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The floor stands on its own: even an estimator that rated seven characters 'strong'
+    would not let them through; --allow-weak (allow_weak) does, as it says."""
+    from mysafe_tui.core.models import Strength
+
+    monkeypatch.setattr(service, "estimate_strength", lambda _: Strength(4, 80.0, "strong", ()))
+    with pytest.raises(errors.WeakPassphrase):
+        service.check_new_passphrase("7-chars", "7-chars")
+    assert service.check_new_passphrase("8-chars!", "8-chars!").score == 4
+    assert service.check_new_passphrase("7-chars", "7-chars", allow_weak=True).score == 4
