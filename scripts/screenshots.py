@@ -7,15 +7,16 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
+import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from test_snapshots import HOME, SCREENS, make_app  # noqa: E402
+from test_snapshots import SCREENS, make_app  # noqa: E402
 
 SHOTS = [
     ("main", (120, 36)),
@@ -46,10 +47,11 @@ def main() -> None:
     out = ROOT / "screenshots"
     out.mkdir(exist_ok=True)
     for name, size in SHOTS:
-        shutil.rmtree(HOME, ignore_errors=True)
-        HOME.mkdir(parents=True)
-        app = make_app(SCREENS[name][0])
-        print(asyncio.run(shoot(app, name, size, out)))
+        with tempfile.TemporaryDirectory() as home:  # a home of its own, shown as "~"
+            os.environ["HOME"] = home
+            os.chdir(home)
+            app = make_app(SCREENS[name][0])
+            print(asyncio.run(shoot(app, name, size, out)))
 
 
 if __name__ == "__main__":

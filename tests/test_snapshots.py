@@ -7,7 +7,6 @@ look at the report and at screenshots/ before committing.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import re
 import shutil
 import time
@@ -16,6 +15,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from textual.containers import VerticalScroll
 from textual.widgets import Button, Input
@@ -29,7 +29,9 @@ from mysafe_tui.tui.app import MySafeApp
 from mysafe_tui.tui.screens.main import MainScreen
 from serverkit import RunningServer, start_server
 
-HOME = Path("/tmp/mysafe-snapshots")  # fixed: the vault path is on screen
+# Paths on screen read "~/..." (the test's own home: $HOME is set to it), and the share
+# server's address is this one, whatever port the server got: a transport takes requests there.
+SHOWN_SERVER = "http://127.0.0.1:18473"
 FIXED_NOW = 1_790_000_000.0
 SIZES = [(80, 24), (120, 36)]
 SAMPLE = [
@@ -88,29 +90,20 @@ class StillClock:
         return 1000.0
 
 
-# The vault path and the share server's port are on screen, so they are fixed; snapshot tests
-# therefore run one at a time on a machine: in one xdist worker (the group below), and across
-# copies of the suite running side by side (the lock).
-# Slow: 48 screens, serialised by one lock (the vault path is on screen): the quick lane
-# (-m "not slow") leaves them to the full run.
-pytestmark = [pytest.mark.xdist_group("snapshots"), pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def snapshot_lock() -> Iterator[None]:
-    with open("/tmp/mysafe-snapshots.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
+# Each test has its own home and the share server its own port: snapshot tests run in any
+# worker, beside another copy of the suite. Slow: 48 screens (the quick lane leaves them).
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def frozen(monkeypatch: pytest.MonkeyPatch, snapshot_lock: None) -> None:
+def frozen(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
     monkeypatch.setattr(time, "time", lambda: FIXED_NOW)
-    shutil.rmtree(HOME, ignore_errors=True)
-    HOME.mkdir(parents=True)
-    monkeypatch.chdir(HOME)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))  # shown as "~"
+    monkeypatch.chdir(home)
 
 
 # A vault bound to a server that is not there (port 9, discard: refused): the offline look.
@@ -126,21 +119,37 @@ OFFLINE_BINDING = {
 
 
 @pytest.fixture(scope="module")
-def share_server(
-    tmp_path_factory: pytest.TempPathFactory, snapshot_lock: None
-) -> Iterator[RunningServer]:
+def share_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     """A real server for the share dialog's result view (started before time is frozen)."""
-    # A fixed port: the link on screen must be the same on every run.
-    running = start_server(tmp_path_factory.mktemp("snap-server"), users=("snap",), port=18473)
+    running = start_server(tmp_path_factory.mktemp("snap-server"), users=("snap",))
     yield running
     running.stop()
+
+
+class ShownServer(httpx.AsyncBaseTransport):
+    """The app speaks to SHOWN_SERVER, the address on screen; this sends it to the port the
+    share server really has."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.real = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.port == 18473:
+            request.url = request.url.copy_with(port=self.port)
+        return await self.real.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.real.aclose()
 
 
 SHARE_SERVER: dict[str, str] = {}  # filled per test: the live server's binding
 
 
-def make_app(seed: bool | str = True) -> MySafeApp:
-    paths = Paths(HOME, HOME)
+def make_app(seed: bool | str = True, server_port: int = 0) -> MySafeApp:
+    """The app on a vault in this test's home ($HOME), seeded with SAMPLE."""
+    home = Path.home()
+    paths = Paths(home, home)
     if seed:
 
         async def build() -> None:
@@ -149,7 +158,7 @@ def make_app(seed: bool | str = True) -> MySafeApp:
             for kind, values in SAMPLE:
                 item = await svc.create_item(kind, values)
                 if item.name == "Router admin":
-                    config = HOME / "router-backup.cfg"
+                    config = home / "router-backup.cfg"
                     config.write_text("hostname rx4410\n")
                     await svc.add_attachment(item.id, config)
             await svc.close()
@@ -160,7 +169,9 @@ def make_app(seed: bool | str = True) -> MySafeApp:
                     vault.write_meta("share-server", SHARE_SERVER)
 
         asyncio.run(build())
-    return MySafeApp(VaultService(paths, kdf_params=FLOOR), clock=StillClock())
+    transport = ShownServer(server_port) if server_port else None
+    service = VaultService(paths, kdf_params=FLOOR, transport=transport)
+    return MySafeApp(service, clock=StillClock())
 
 
 async def unlocked(pilot: Any) -> None:
@@ -310,7 +321,7 @@ async def import_report(pilot: Any) -> None:
     from textual.widgets import Select
 
     sample = Path(__file__).parent / "data" / "import" / "bitwarden_export.json"
-    shutil.copy(sample, HOME / "bitwarden.json")  # a fixed path: it is on screen
+    shutil.copy(sample, Path.home() / "bitwarden.json")
     await then("I")(pilot)
     for _ in range(100):
         if type(pilot.app.screen).__name__ == "ImportDialog":
@@ -318,7 +329,7 @@ async def import_report(pilot: Any) -> None:
         await pilot.pause(0.05)
     screen = pilot.app.screen
     screen.query_one(Select).value = "bitwarden"
-    screen.query_one("#import-path", Input).value = str(HOME / "bitwarden.json")
+    screen.query_one("#import-path", Input).value = "~/bitwarden.json"  # on screen
     await pilot.click("#read")
     for _ in range(200):
         if not screen.query_one("#import", Button).disabled:
@@ -384,7 +395,7 @@ def test_screen(
         client_id, secret = share_server.new_user(f"{name}-{size[0]}")
         SHARE_SERVER.update(
             {
-                "url": share_server.url,
+                "url": SHOWN_SERVER,
                 "client_id": client_id,
                 "client_secret": secret,
                 "prefix": "/api",
@@ -398,7 +409,7 @@ def test_screen(
         fixed = types.SimpleNamespace(urandom=lambda n: bytes(range(n)))
         monkeypatch.setattr(shares, "os", fixed)  # this module's os only, not the process's
     seed, run_before = SCREENS[name]
-    app = make_app(seed)
+    app = make_app(seed, server_port=int(share_server.url.rsplit(":", 1)[1]))
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 
 def size(count: float) -> str:
@@ -33,3 +34,12 @@ def ago(when: float | None, *, compact: bool = False, now: float | None = None) 
             unit = short if compact else (" day" if word == " days" and amount == 1 else word)
             return f"{amount}{unit} ago"
     return "just now"
+
+
+def home_relative(path: Path) -> str:
+    """`~/.local/share/mysafe/default.mysafe` for a path in the home folder, as a shell
+    shows it (shorter on an 80-column screen); any other path as it is."""
+    try:
+        return "~/" + str(path.relative_to(Path.home()))
+    except (ValueError, RuntimeError):  # elsewhere, or no home to speak of
+        return str(path)

@@ -14,6 +14,7 @@ from textual.suggester import Suggester
 from textual.widgets import Input, Label, ProgressBar
 
 from ...core.errors import MySafeError
+from ...core.humanize import home_relative
 from ...core.models import ItemSummary
 from ...core.sanitize import safe_filename
 from ...service import VaultService
@@ -96,7 +97,7 @@ class AttachDialog(_FileDialog):
     """Encrypt a file from disk into the vault."""
 
     def __init__(self, service: VaultService) -> None:
-        super().__init__(service, "Attach a file", str(Path.cwd()) + os.sep)
+        super().__init__(service, "Attach a file", home_relative(Path.cwd()) + os.sep)
 
     def extra_fields(self) -> ComposeResult:
         yield Label("Name (default: the file name)", classes="field-label")
@@ -128,7 +129,7 @@ class SaveDialog(_FileDialog):
 
     def __init__(self, service: VaultService, item: ItemSummary) -> None:
         target = Path.cwd() / safe_filename(item.file_name or item.name)
-        super().__init__(service, f"Save '{item.name}'", str(target))
+        super().__init__(service, f"Save '{item.name}'", home_relative(target))
         self.item = item
 
     def on_input_submitted(self) -> None:

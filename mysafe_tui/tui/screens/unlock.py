@@ -17,6 +17,7 @@ from ...core.errors import (
     WeakPassphrase,
     WrongPassphrase,
 )
+from ...core.humanize import home_relative
 from ...service import VaultService
 from ..actions import bindings
 from ..forms import move_on
@@ -111,7 +112,7 @@ class UnlockScreen(_VaultGate):
     def compose(self) -> ComposeResult:
         with Middle(), Center(), Vertical(classes="dialog gate"):
             yield Label(BANNER, classes="banner")
-            yield Label(plain(f"Vault: {self.service.vault_path}"), classes="hint")
+            yield Label(plain(f"Vault: {home_relative(self.service.vault_path)}"), classes="hint")
             yield _Passphrase(placeholder="Passphrase", password=True, id="passphrase")
             yield Note("", id="status")
             yield LoadingIndicator()
@@ -169,7 +170,9 @@ class CreateVaultScreen(_VaultGate):
         with Middle(), Center(), Vertical(classes="dialog gate"):
             yield Label(BANNER, classes="banner")
             yield Label("Welcome. Choose a passphrase for your new vault.", classes="lead")
-            yield Label(plain(f"It will live at {self.service.vault_path}"), classes="hint")
+            yield Label(
+                plain(f"It will live at {home_relative(self.service.vault_path)}"), classes="hint"
+            )
             yield Input(placeholder="Passphrase", password=True, id="passphrase")
             yield Note("", id="strength")
             yield Input(placeholder="Repeat the passphrase", password=True, id="confirm")
