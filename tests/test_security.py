@@ -14,6 +14,7 @@ import sqlite3
 import tempfile
 import time
 import tracemalloc
+import types
 from pathlib import Path
 from typing import Any
 
@@ -428,17 +429,58 @@ def test_r28_a_secret_never_shows_in_repr_str_format_or_logs_and_never_pickles(
 # --- 31: what a lock drops --------------------------------------------------------------
 
 
+def _reachable(root: object) -> list[object]:
+    """Everything reachable from `root` through attributes, slots and containers (not through
+    modules, classes or functions): what an object still holds, whatever the names."""
+    seen: set[int] = set()
+    found: list[object] = []
+    todo = [root]
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen or isinstance(obj, type | types.ModuleType | types.FunctionType):
+            continue
+        seen.add(id(obj))
+        found.append(obj)
+        if isinstance(obj, dict):
+            todo += [*obj.keys(), *obj.values()]
+        elif isinstance(obj, list | tuple | set | frozenset):
+            todo += list(obj)
+        if hasattr(obj, "__dict__"):
+            todo += list(vars(obj).values())
+        for slot in getattr(type(obj), "__slots__", ()):
+            if hasattr(obj, slot):
+                todo.append(getattr(obj, slot))
+    return found
+
+
 def test_r31_a_locked_vault_holds_no_key_and_no_summary(vault_path: Path) -> None:
-    """Python's bytes cannot be zeroed in place (docs/security.md says so): what holds is
-    that every reference to a key and every decrypted summary is dropped, and a locked vault
-    refuses to read."""
+    """Python's bytes cannot be zeroed in place (docs/security.md says so): what holds is that
+    a locked vault refers to no key and no decrypted summary any more, and answers nothing.
+    Every key-sized value and AEAD reachable from the unlocked vault, whatever its attribute
+    is called (a new one is caught too), and its decrypted summaries are noted; after the
+    lock, none of them, nor any copy of a key's bytes, is reachable from the vault."""
     v = Vault.create(vault_path, PASSPHRASE, params=FLOOR)
     item = add_password(v, "GitHub", "gh-pw")
+    texts = {record.text for record in v.records.values()}  # decrypted summaries, encoded
+    assert any("GitHub" in text for text in texts)
+    before = _reachable(v)
+    keys = {bytes(x) for x in before if isinstance(x, bytes) and len(x) == 32}
+    aeads = {id(x) for x in before if isinstance(x, Aead)}
+    assert len(keys) >= 2 and len(aeads) >= 2  # the vault key, the manifest key; two AEADs
     v.lock()
-    assert (v._vk, v._sk, v._vk_key, v._manifest.key) == (None, None, None, b"")
-    assert v._records == {} and v._meta == {} and v._manifest.macs == {}
-    with pytest.raises(errors.VaultLocked):
-        v.reveal(item.id)
+    after = _reachable(v)
+    assert not [x for x in after if isinstance(x, bytes) and bytes(x) in keys]
+    assert not [x for x in after if id(x) in aeads and isinstance(x, Aead)]
+    assert not [x for x in after if isinstance(x, str) and x in texts]
+    for read in (
+        lambda: v.reveal(item.id),
+        lambda: v.summaries,
+        lambda: v.extras(item.id),
+        lambda: v.attachments(item.id),
+        lambda: v.read_meta("remote"),
+    ):
+        with pytest.raises(errors.VaultLocked):
+            read()
     v.close()
 
 
