@@ -776,6 +776,23 @@ async def test_a_keymap_reaches_a_dialogs_keys_and_the_help_page_lists_them(env:
         assert row.split()[0] == "ctrl+o"
 
 
+async def test_leaving_the_app_locks_and_stops_the_vaults_thread(env: Env) -> None:
+    """However the UI ends, nothing of the vault outlives it: no key, no worker thread."""
+    import threading
+
+    def vault_threads() -> set[int]:
+        return {t.ident or 0 for t in threading.enumerate() if t.name.startswith("mysafe-vault")}
+
+    await env.seed(GITHUB)
+    before = vault_threads()  # other tests' services in this process, if any
+    app = env.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await unlock(app, pilot)
+        assert vault_threads() - before  # the app's service has its thread
+    assert not app.service.is_unlocked
+    assert vault_threads() <= before
+
+
 def test_every_key_of_the_ui_comes_from_the_action_table() -> None:
     """No screen, dialog or widget writes a binding of its own: each is a row of
     tui/actions.py with an id (what a keymap names), and no id is used twice."""

@@ -201,6 +201,14 @@ class MySafeApp(App[None]):
         await self.service.lock()  # clears the clipboard too
         self.exit()
 
+    async def on_unmount(self) -> None:
+        """However the app ends (quit, a lost terminal, a signal): lock and stop the vault's
+        thread, so nothing of the vault outlives the UI (an embedding program, a test)."""
+        try:
+            await self.service.close()
+        except Exception as exc:  # noqa: BLE001 - ending anyway: say what, never a traceback
+            self.log.error(f"closing the vault failed: {type(exc).__name__}")
+
     def action_help(self) -> None:
         from .modals.help import HelpDialog
 
