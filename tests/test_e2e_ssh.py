@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from conftest import mysafe_descendants, wait_for_exit
+from serverkit import free_port
 
 # Real terminals, sshd and browsers: the full suite (CI) runs them; `-m "not slow"` skips.
 pytestmark = pytest.mark.slow
@@ -35,12 +36,6 @@ if not (os.path.exists(SSHD) and shutil.which("ssh") and shutil.which("tmux")):
     pytest.skip("sshd, ssh or tmux is not installed", allow_module_level=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def sshd(tmp_path: Path) -> Iterator[dict[str, str]]:
     """A private sshd for this test: its own config, host key and authorized key."""
@@ -50,7 +45,7 @@ def sshd(tmp_path: Path) -> Iterator[dict[str, str]]:
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(folder / key)],
                        check=True)  # fmt: skip
     (folder / "authorized_keys").write_text((folder / "client.pub").read_text())
-    port = _free_port()
+    port = free_port()  # sshd cannot say which port it bound: a closed probe's port
     (folder / "sshd_config").write_text(
         f"Port {port}\nListenAddress 127.0.0.1\nHostKey {folder / 'host'}\n"
         f"PidFile {folder / 'sshd.pid'}\nAuthorizedKeysFile {folder / 'authorized_keys'}\n"
