@@ -3,7 +3,7 @@
 Composed of parts, each in a file named by its job: the unlocked vault with its worker thread
 and search index (store.py, index.py), what an item may hold (values.py), the vault's server
 (connection.py: `NoServer` for a local vault), share links (links.py), import, export, backup
-and restore (transfer.py) and the health check (health.py). Network code lives
+and restore (transfer.py), the clipboard (copying.py) and the health check (health.py). Network code lives
 in `remote/`, imported lazily so `mysafe --version` and the UI's first paint never load httpx.
 """
 
@@ -15,7 +15,7 @@ import shlex
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from ..core import extras
 from ..core.errors import (
@@ -40,6 +40,7 @@ from ..core.search import Hits
 from ..core.settings import Paths, Settings
 from . import files
 from .connection import Connection, NoServer, ServerConnection
+from .copying import ClipboardKeeper
 from .health import HealthCheck
 from .links import ShareLinks
 from .store import VaultStore
@@ -62,7 +63,6 @@ if TYPE_CHECKING:  # imported lazily below: cryptography and sqlite3 cost ~80 ms
     from ..remote.sync import PullResult, SyncProgress
     from .early import EarlyKey
 
-T = TypeVar("T")
 Progress = Callable[[int, int], None]  # (bytes done, bytes total); called from the worker thread
 
 MIN_PASSPHRASE_SCORE = 3  # zxcvbn's 'good': 10^10 guesses and more
@@ -85,9 +85,8 @@ class VaultService:
         self.settings = settings or Settings()
         self._kdf_params = kdf_params  # tests and benchmarks only: explicit KDF parameters
         self._store = VaultStore(paths.vault)
-        self._clipboard = clipboard  # built from settings on first use unless given
+        self._clip = ClipboardKeeper(lambda: self.settings, lambda: self.terminal_write, clipboard)
         self._transport = transport  # tests only: inject faults into the server connection
-        self._clip_lock = asyncio.Lock()
         # How an escape sequence reaches the terminal the user sees (OSC 52): a full-screen
         # UI sets its own writer; None writes to /dev/tty.
         self.terminal_write: Callable[[str], None] | None = None
@@ -584,22 +583,6 @@ class VaultService:
     # --- clipboard ------------------------------------------------------------------------
 
     @property
-    def clipboard(self) -> Clipboard:
-        if self._clipboard is None:
-            from ..core.clipboard import Clipboard, choose_backend
-
-            backend = choose_backend(self.settings.clipboard, write=self.terminal_write)
-            self._clipboard = Clipboard(backend, self.settings.clear_seconds)
-        return self._clipboard
-
-    async def _clip(self, work: Callable[[Clipboard], T]) -> T:
-        """A clipboard operation in a thread, one at a time: a backend may run a program
-        (tmux, xclip) or wait on the terminal, never on the caller's event loop."""
-        clipboard = self.clipboard
-        async with self._clip_lock:
-            return await asyncio.to_thread(work, clipboard)
-
-    @property
     def idle_lock_seconds(self) -> int:
         """How long the UI may sit idle before it locks: shorter over SSH (settings)."""
         over_ssh = bool(os.environ.get("SSH_CONNECTION") or os.environ.get("SSH_TTY"))
@@ -609,7 +592,7 @@ class VaultService:
     @property
     def clipboard_seconds_left(self) -> int | None:
         """Seconds until the clipboard is cleared, None when nothing is pending."""
-        return self._clipboard.seconds_left if self._clipboard else None
+        return self._clip.seconds_left
 
     async def field_value(self, item_id: str, field: str) -> tuple[str, str]:
         """One field's value and label: a secret (decrypted), a summary field, `id`, or
@@ -638,7 +621,7 @@ class VaultService:
         if not value:
             name = self._store.get(item_id).name
             raise InvalidInput(f"'{name}' has no {field.replace('_', ' ')}")
-        return await self._clip(lambda clipboard: clipboard.copy(value, label))
+        return await self._clip.copy(value, label)
 
     async def copy_env_lines(self, item_id: str) -> str:
         """Copy an API secret as `export NAME_CLIENT_ID=...` lines for a shell."""
@@ -653,33 +636,27 @@ class VaultService:
             f"export {prefix}_CLIENT_SECRET={shlex.quote(secrets['client_secret'].reveal())}",
         ]
         text = "\n".join(lines) + "\n"
-        return await self._clip(lambda clipboard: clipboard.copy(text, "Environment lines"))
+        return await self._clip.copy(text, "Environment lines")
 
     def hand_over_clipboard(self) -> dict[str, object] | None:
         """The pending copy, for a clearer in another process (`mysafe copy` exits before
         the clear time): never the copied text, only its digest. This service will not
         clear it any more."""
-        clipboard, self._clipboard = self._clipboard, None
-        return clipboard.handover() if clipboard is not None else None
+        return self._clip.hand_over()
 
     async def clipboard_tick(self) -> str | None:
         """Call about once a second: clears the clipboard when its time is up, and says what
         was cleared (None when nothing was due)."""
-        if self._clipboard is None or self._clipboard.seconds_left is None:
-            return None
-        return await self._clip(lambda clipboard: clipboard.tick())
+        return await self._clip.tick()
 
     async def clipboard_clear(self) -> str | None:
-        if self._clipboard is None:
-            return None
-        return await self._clip(lambda clipboard: clipboard.clear_now())
+        return await self._clip.clear()
 
     async def save_settings(self, settings: Settings) -> None:
         """Validate, persist (atomically) and apply new settings."""
         settings.validate().save(self.paths.settings)
-        await self.clipboard_clear()
+        await self._clip.reset()
         self.settings = settings
-        self._clipboard = None
 
     # --- generation (pure, no vault needed) ------------------------------------------------
 
@@ -883,7 +860,7 @@ class VaultService:
 
     async def copy_share_link(self, share_hash: str) -> str:
         link = await self._links.link(share_hash)
-        return await self._clip(lambda clipboard: clipboard.copy(link, "Share link"))
+        return await self._clip.copy(link, "Share link")
 
     async def revoke_share(self, share_hash: str) -> None:
         """Kill a link at once: the server deletes its ciphertext."""
