@@ -1,1 +1,2 @@
-"""Talking to a MySafe server (API.md): the HTTP client, and later the sync engine."""
+"""Talking to a MySafe server (API.md): the HTTP client, the sync engine, the server binding,
+share links, the Pwned Passwords range API and TLS trust."""
