@@ -3,8 +3,9 @@
 Composed of parts, each in a file named by its job: the unlocked vault with its worker thread
 and search index (store.py, index.py), what an item may hold (values.py), the vault's server
 (connection.py: `NoServer` for a local vault), share links (links.py), import, export, backup
-and restore (transfer.py), the clipboard (copying.py) and the health check (health.py). Network code lives
-in `remote/`, imported lazily so `mysafe --version` and the UI's first paint never load httpx.
+and restore (transfer.py), the clipboard (copying.py) and the health check (health.py).
+Network code lives in `remote/`, imported lazily so `mysafe --version` and the UI's first
+paint never load httpx.
 """
 
 from __future__ import annotations
