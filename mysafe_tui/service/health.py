@@ -70,6 +70,7 @@ class HealthCheck:
         self._store = store
         self._settings = settings
         self._proxy = proxy  # the server login's proxy, if any (else the environment's)
+        self._one_at_a_time = asyncio.Lock()  # the list's marks and the report share `_known`
         self.forget()
 
     def forget(self) -> None:
@@ -83,6 +84,16 @@ class HealthCheck:
         online: bool | None = None,
         max_age_days: int | None = None,
         progress: Progress | None = None,
+    ) -> health.Report:
+        async with self._one_at_a_time:
+            return await self._run(breach_data, online, max_age_days, progress)
+
+    async def _run(
+        self,
+        breach_data: Path | None,
+        online: bool | None,
+        max_age_days: int | None,
+        progress: Progress | None,
     ) -> health.Report:
         settings = self._settings()
         if breach_data is None and settings.breach_data:
@@ -99,6 +110,7 @@ class HealthCheck:
 
             ranges = OnlineRanges(settings.breach_api, proxy=await self._proxy() or None)
             source = source_key = ranges.source
+        key, remembered = self._key, self._known  # a lock (`forget`) replaces both
         items = await self._store.run(self._checked)
         stale = [i for i in items if self._stale(i, source_key)]
         fresh: list[tuple[ItemSummary, str, float]] = []
@@ -120,21 +132,21 @@ class HealthCheck:
         elif online:
             counts = await ranges.counts(digests.values())
         present = {i.id for i in items}
-        self._known = {k: v for k, v in self._known.items() if k in present}
+        known = {k: v for k, v in remembered.items() if k in present}
         for item, secret, changed in fresh:
-            mac = hmac.new(self._key, secret.encode(), hashlib.sha256).digest() if secret else b""
+            mac = hmac.new(key, secret.encode(), hashlib.sha256).digest() if secret else b""
             _, score, warning = ratings.get(item.id, (0, 4, ""))
             breaches = counts.get(digests.get(item.id, ""), 0)
-            self._known[item.id] = Known(
-                item.version, source_key, mac, changed, score, warning, breaches
-            )
-        if ratings != kept:
-            await self._store.run(self._store.vault.write_side_cache, RATINGS, ratings)
+            known[item.id] = Known(item.version, source_key, mac, changed, score, warning, breaches)
+        if self._key is key:  # not locked meanwhile
+            self._known = known
         subjects = [
             health.Subject(i, k.fingerprint, k.changed, k.score, k.warning, k.breaches)
             for i in items
-            if (k := self._known[i.id]).fingerprint
+            if (k := known.get(i.id)) is not None and k.fingerprint
         ]
+        if ratings != kept:
+            await self._store.run(self._store.vault.write_side_cache, RATINGS, ratings)
         days = max_age_days or settings.health_max_age_days
         return health.check(subjects, now=time.time(), max_age_days=days, breach_source=source)
 
