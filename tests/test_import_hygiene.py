@@ -44,3 +44,41 @@ def test_version_command_imports_neither_crypto_nor_ui() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = {name.split(".")[0] for name in out.stdout.split()}
     assert not loaded & {"cryptography", "textual", "httpx", "sqlite3"}
+
+
+def test_the_ui_reaches_its_first_paint_without_the_heavy_parts() -> None:
+    """What `mysafe` imports before the unlock screen is drawn (DESIGN.md §8: first paint):
+    the vault's crypto and SQLite, the network, the strength estimator, KeePass and the
+    server's stack load later, where they are used. Moving one of those imports back to the top
+    of a module on that path fails here."""
+    loaded = loaded_after("import mysafe_tui.tui.app")
+    heavy = {
+        "cryptography",
+        "sqlite3",
+        "httpx",
+        "truststore",
+        "zxcvbn",
+        "pykeepass",
+        "starlette",
+        "uvicorn",
+        "psycopg",
+        "argon2",
+    }
+    assert not loaded & heavy, loaded & heavy
+    out = subprocess.run(
+        [sys.executable, "-c", "import sys, mysafe_tui.tui.app; print('\\n'.join(sys.modules))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    ours = set(out.stdout.split())
+    assert (
+        not {
+            "mysafe_tui.core.vault",
+            "mysafe_tui.core.storage",
+            "mysafe_tui.remote",
+            "mysafe_tui.core.importing",
+            "mysafe_tui.tui.screens.main",
+        }
+        & ours
+    )
