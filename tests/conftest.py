@@ -236,6 +236,12 @@ def no_process_left_behind(tmp_path_factory: pytest.TempPathFactory) -> Iterator
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
     assert not left, f"mysafe processes outlived the tests: {left}"
+    # Nor a vault left open in this process: each service a test made was closed (its
+    # thread stopped; the UI closes its own when it ends).
+    import threading
+
+    open_vaults = [t.name for t in threading.enumerate() if t.name.startswith("mysafe-vault")]
+    assert not open_vaults, f"services left open by the tests: {len(open_vaults)}"
 
 
 def rendered_text(*renderables: Any) -> str:
