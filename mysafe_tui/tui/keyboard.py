@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 AHEAD_LIMIT = 1024  # keys kept for a screen that has no focus yet; more are dropped
 RELEASE_AFTER = 2.0  # seconds: a screen that never takes the focus gets the keys anyway
 SETTLE_LIMIT = 1.0  # seconds at most to let a widget's own queue run dry (a safety valve)
+FOCUS_TURNS = 50  # turns of the App's queue a mounted screen gets for its focus to land
 FIELD_ACTIONS = {key: spec.action for spec in FIELD_KEYS for key in spec.keys.split(",")}
 
 TypedEvent = events.Key | events.Paste
@@ -118,7 +119,14 @@ class KeyRouter:
         # the App's) is in the App's queue now; this goes behind it.
         self.app.call_later(self._opened, screen)
 
-    async def _opened(self, screen: Screen[Any]) -> None:
+    async def _opened(self, screen: Screen[Any], turns: int = 0) -> None:
+        # On a loaded machine a screen can be mounted, even painted, before its focus request
+        # has run: keys handed to a screen with nothing focused would go nowhere. A few more
+        # turns of the App's queue let that focus land first.
+        waiting = screen is self.app.screen and self.app.focused is None and screen.focus_chain
+        if waiting and turns < FOCUS_TURNS:
+            self.app.call_later(self._opened, screen, turns + 1)
+            return
         if screen.id != "_default":  # the app's first, empty screen: keys wait for the next
             self._open.add(screen)
         await self.flush()
