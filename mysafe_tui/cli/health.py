@@ -17,7 +17,6 @@ from .output import ProgressLine, q, say
 
 if TYPE_CHECKING:
     from ..core.health import Report
-    from ..core.models import ItemSummary
     from ..service import VaultService
     from .parser import AddParser
 
@@ -91,18 +90,14 @@ async def cmd_health(args: argparse.Namespace, service: VaultService) -> int:
         say(f"mysafe: cannot check: {exc}")
         return 2
     rating.finish()
-    items = {item.id: item for item in await service.search("")}
-    if args.json:
-        print(json.dumps(report.to_json(items), indent=2))
-    else:
-        print(render(report, items))
+    print(json.dumps(report.to_json(), indent=2) if args.json else render(report))
     if "breached" in args.fail_on and not report.breach_source:
         say("mysafe: --fail-on breached needs breach data: --hibp PATH or --online")
         return 2
     return 1 if report.failing(args.fail_on) else 0
 
 
-def render(report: Report, items: dict[str, ItemSummary]) -> str:
+def render(report: Report) -> str:
     """The report for a person: a summary line, then each finding with its items' names."""
     from ..core.health import CHECKS, MEANING, TITLES, counted
 
@@ -126,7 +121,7 @@ def render(report: Report, items: dict[str, ItemSummary]) -> str:
         if finding.check != current:
             current = finding.check
             lines += ["", f"{TITLES[current]}: {MEANING[current]}"]
-        names = ", ".join(q(items[i].name) for i in finding.item_ids if i in items)
+        names = ", ".join(q(report.items[i].name) for i in finding.item_ids)
         if len(names) > NAME_WIDTH and len(finding.item_ids) == 1:
             names = names[: NAME_WIDTH - 1] + "…"
         lines.append(f"  {names:<{NAME_WIDTH}}  {q(finding.detail)}")

@@ -28,7 +28,7 @@ TITLES = {
     "insecure": "Insecure URL",
     "duplicate": "Duplicate login",
 }
-# What each check means, for the report's header lines and the detail pane.
+# What each check means, for the report's section headings (`mysafe health`).
 MEANING = {
     "breached": "in Have I Been Pwned's Pwned Passwords: change it everywhere it is used",
     "weak": "rated below 'good' by the strength estimate (zxcvbn)",
@@ -68,6 +68,7 @@ class Report:
     checked: int  # items looked at
     breach_source: str = ""  # "" (not checked), "folder", "file" or "online"
     max_age_days: int = 365
+    items: dict[str, ItemSummary] = field(default_factory=dict)  # those checked, by id
 
     def by_item(self) -> dict[str, list[Finding]]:
         out: dict[str, list[Finding]] = {}
@@ -87,11 +88,11 @@ class Report:
         wanted = set(checks)
         return any(f.check in wanted for f in self.findings)
 
-    def to_json(self, names: dict[str, ItemSummary]) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         """The `--json` shape, version SCHEMA (docs/health.md)."""
 
         def item(item_id: str) -> dict[str, str]:
-            summary = names[item_id]
+            summary = self.items[item_id]
             return {"id": item_id, "name": summary.name, "kind": summary.kind.value}
 
         return {
@@ -117,9 +118,9 @@ def check(
     findings += _reused(subjects)
     findings += _duplicates([s.item for s in subjects])
     order = {name: n for n, name in enumerate(CHECKS)}
-    names = {s.item.id: s.item.name.casefold() for s in subjects}
-    findings.sort(key=lambda f: (order[f.check], names.get(f.item_ids[0], "")))
-    return Report(findings, len(subjects), breach_source, max_age_days)
+    items = {s.item.id: s.item for s in subjects}
+    findings.sort(key=lambda f: (order[f.check], items[f.item_ids[0]].name.casefold()))
+    return Report(findings, len(subjects), breach_source, max_age_days, items)
 
 
 def _own(subject: Subject, now: float, max_age_days: int) -> list[Finding]:

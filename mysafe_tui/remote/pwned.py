@@ -17,6 +17,7 @@ import httpx
 
 from ..core.errors import OfflineError, ServerError
 from .client import transport_reason
+from .session import check_url
 from .tls import verification
 
 DEFAULT_API = "https://api.pwnedpasswords.com"
@@ -34,7 +35,7 @@ class OnlineRanges:
         proxy: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        self.base_url = check_url(base_url)  # https, or plain http to this machine only
         self._proxy = proxy or None
         self._transport = transport
 

@@ -164,9 +164,10 @@ class ShareStore(Database):
                 if refused is None and not hmac.compare_digest(row["proof_hash"], sha256(proof)):
                     if not holder_ok:
                         self._stranger(db, id_hash, source, now)
-                    refused = ShareRefused("link")
-                    if known is None or holder_ok:
+                    if holder_ok or known is None:
                         refused = self._mistyped(db, id_hash, row["failed_attempts"], now)
+                    else:
+                        refused = ShareRefused("link")
             if refused is None:
                 won = db.execute(
                     "UPDATE shares SET views_used = views_used + 1, last_access_at = ? "

@@ -116,7 +116,8 @@ class HealthCheck:
         fresh: list[tuple[ItemSummary, str, float]] = []
         for n in range(0, len(stale), SLICE):  # other work on the vault runs between slices
             fresh += await self._store.run(self._reveal, stale[n : n + SLICE])
-        kept = await self._store.run(self._kept)
+        # The kept ratings are read (and written) only when something is new to this session.
+        kept = await self._store.run(self._kept) if fresh else {}
         unrated = [
             (i, secret)
             for i, secret, _ in fresh
@@ -135,7 +136,7 @@ class HealthCheck:
         known = {k: v for k, v in remembered.items() if k in present}
         for item, secret, changed in fresh:
             mac = hmac.new(key, secret.encode(), hashlib.sha256).digest() if secret else b""
-            _, score, warning = ratings.get(item.id, (0, 4, ""))
+            _, score, warning = ratings.get(item.id, (0, 4, ""))  # no secret: not rated
             breaches = counts.get(digests.get(item.id, ""), 0)
             known[item.id] = Known(item.version, source_key, mac, changed, score, warning, breaches)
         if self._key is key:  # not locked meanwhile
@@ -145,7 +146,7 @@ class HealthCheck:
             for i in items
             if (k := known.get(i.id)) is not None and k.fingerprint
         ]
-        if ratings != kept:
+        if fresh and ratings != kept:
             await self._store.run(self._store.vault.write_side_cache, RATINGS, ratings)
         days = max_age_days or settings.health_max_age_days
         return health.check(subjects, now=time.time(), max_age_days=days, breach_source=source)

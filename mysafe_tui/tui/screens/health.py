@@ -61,9 +61,8 @@ class HealthScreen(Screen[None]):
     @work(exclusive=True, group="health", exit_on_error=False)
     async def action_refresh(self) -> None:
         """What the last check found at once (the list's marks), then a fresh check."""
-        items = {item.id: item for item in await self.service.search("")}
         if self.main.health is not None:
-            self.show(self.main.health, items)
+            self.show(self.main.health)
         try:
             report = await self.service.health()
         except MySafeError as exc:
@@ -72,23 +71,21 @@ class HealthScreen(Screen[None]):
             )
             return
         self.main.take_health(report)
-        self.show(report, items)
+        self.show(report)
 
-    def show(self, report: Report, items: dict[str, ItemSummary]) -> None:
+    def show(self, report: Report) -> None:
         table = self.query_one(DataTable)
         keep = table.cursor_row
         table.clear()
         self.rows = []
         for finding in report.findings:
             for item_id in finding.item_ids:
-                item = items.get(item_id)
-                if item is None:
-                    continue
+                item = report.items[item_id]
                 self.rows.append(item)
                 table.add_row(
                     Text(TITLES[finding.check], style=STYLES[finding.check]),
                     Text(printable(item.name)),
-                    Text(printable(_why(finding, item_id, items))),
+                    Text(printable(_why(finding, item_id, report.items))),
                 )
         if self.rows:
             table.move_cursor(row=min(max(keep, 0), len(self.rows) - 1))
@@ -129,7 +126,7 @@ def _why(finding: Finding, item_id: str, items: dict[str, ItemSummary]) -> str:
     """A group's row names the others ("also in Mail, Bank"): the table has one row each."""
     if len(finding.item_ids) < 2:
         return finding.detail
-    others = [items[i].name for i in finding.item_ids if i != item_id and i in items]
+    others = [items[i].name for i in finding.item_ids if i != item_id]
     shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
     if finding.check == "reused":
         return f"the same secret as {shown}"
