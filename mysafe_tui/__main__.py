@@ -12,11 +12,11 @@ def main(argv: list[str] | None = None) -> None:
     # Before anything heavy is imported: an unlocked agent answers `get`, `list`... in about
     # the time Python takes to start (DESIGN.md §8), and `--version` needs nothing at all.
     if args == ["--version"]:
-        from . import __version__
+        from mysafe_tui import __version__
 
         print(f"mysafe {__version__}")
         sys.exit(0)
-    from .core import agent_wire
+    from mysafe_tui.core import agent_wire
 
     if args[:1] == ["__names"]:
         sys.exit(agent_wire.print_names(args[1:]))
@@ -25,10 +25,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdout.flush()
         os._exit(code)  # nothing to tear down: the agent did the work
 
-    from .core.process import harden
+    from mysafe_tui.core.process import harden
 
     harden()  # before anything holds a secret
-    from .cli import run
+    from mysafe_tui.cli import run
 
     code = run(args)
     # The vault is closed and the output written: the interpreter's teardown (~20 ms of

@@ -8,6 +8,6 @@ parser.py builds the command line; items.py and remote.py hold the commands and 
 options; output.py is how anything reaches the terminal; prompts.py asks for secrets.
 """
 
-from .main import run
+from mysafe_tui.cli.main import run
 
 __all__ = ["run"]

@@ -15,11 +15,11 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from .output import say
+from mysafe_tui.cli.output import say
 
 if TYPE_CHECKING:
-    from ..service import VaultService
-    from .parser import AddParser
+    from mysafe_tui.cli.parser import AddParser
+    from mysafe_tui.service import VaultService
 
 _DURATION = re.compile(r"(\d+)([smhd])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -67,16 +67,16 @@ def describe(answer: dict[str, Any]) -> str:
 
 def agent_status(service: VaultService) -> dict[str, Any] | None:
     """The agent's own account of itself, or None when no agent holds this vault."""
-    from ..core import agent_wire
+    from mysafe_tui.core import agent_wire
 
     answer = agent_wire.ask(str(service.vault_path), "status")
     return answer if answer and answer.get("unlocked") else None
 
 
 async def cmd_unlock(args: argparse.Namespace, service: VaultService) -> int:
-    from ..core import agent_wire
-    from ..core.errors import VaultNotFound
-    from . import prompts
+    from mysafe_tui.cli import prompts
+    from mysafe_tui.core import agent_wire
+    from mysafe_tui.core.errors import VaultNotFound
 
     if not service.vault_exists():
         raise VaultNotFound(f"no vault at {service.vault_path}; create one with 'mysafe init'")
@@ -144,7 +144,7 @@ def _start_agent(config: dict[str, Any]) -> dict[str, Any]:
 
 
 async def cmd_lock(args: argparse.Namespace, service: VaultService) -> int:
-    from ..core import agent_wire
+    from mysafe_tui.core import agent_wire
 
     answer = agent_wire.ask(str(service.vault_path), "lock")
     say("mysafe: locked" if answer and answer.get("locked") else "mysafe: no agent was unlocked")

@@ -32,7 +32,7 @@ import threading
 import time
 from typing import Any
 
-from .output import say
+from mysafe_tui.cli.output import say
 
 CHECK_SECONDS = 1.0
 
@@ -42,9 +42,9 @@ class Agent:
     VaultService on one asyncio loop. Commands run one at a time."""
 
     def __init__(self, config: dict[str, Any]) -> None:
-        from ..core import agent_wire
-        from ..core.settings import Paths, Settings
-        from ..service import VaultService
+        from mysafe_tui.core import agent_wire
+        from mysafe_tui.core.settings import Paths, Settings
+        from mysafe_tui.service import VaultService
 
         self.paths = Paths.discover(config["profile"])
         self.vault = os.path.realpath(self.paths.vault)
@@ -60,7 +60,7 @@ class Agent:
         self.stopped = asyncio.Event()
         self.reason = ""
         self.loop = asyncio.get_running_loop()
-        from .parser import build_parser
+        from mysafe_tui.cli.parser import build_parser
 
         self.parser = build_parser()
 
@@ -84,8 +84,8 @@ class Agent:
         }
 
     async def serve(self, report: Any) -> None:
-        from ..core import agent_wire
-        from ..core.errors import MySafeError
+        from mysafe_tui.core import agent_wire
+        from mysafe_tui.core.errors import MySafeError
 
         try:
             await self.service.unlock_with_key(self.key)
@@ -116,7 +116,7 @@ class Agent:
         self.log(f"locked: {self.reason}")
 
     async def _watch(self) -> None:
-        from ..core.errors import MySafeError
+        from mysafe_tui.core.errors import MySafeError
 
         while True:
             await asyncio.sleep(CHECK_SECONDS)
@@ -176,7 +176,7 @@ class Agent:
             threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
 
     def _handle(self, conn: socket.socket) -> None:
-        from ..core import agent_wire
+        from mysafe_tui.core import agent_wire
 
         fds: list[int] = []
         with conn:
@@ -201,7 +201,7 @@ class Agent:
     def _answer(
         self, request: dict[str, Any], fds: list[int], conn: socket.socket, pid: int
     ) -> dict[str, Any] | None:
-        from ..core import agent_wire
+        from mysafe_tui.core import agent_wire
 
         op = request.get("op")
         if request.get("v") != agent_wire.PROTOCOL or request.get("vault") != self.vault:
@@ -253,7 +253,7 @@ class Agent:
 
     def _run(self, argv: list[str], fds: list[int]) -> int:
         """`mysafe ARGV` as the caller would have run it, on the caller's streams."""
-        from .main import guarded
+        from mysafe_tui.cli.main import guarded
 
         streams = (
             open(fds[0], encoding="utf-8", closefd=False),  # noqa: SIM115 - closed below
@@ -306,7 +306,7 @@ def _program(pid: int) -> str:
             words = handle.read(4096).split(b"\0")
     except OSError:
         return "?"
-    from ..core.sanitize import printable
+    from mysafe_tui.core.sanitize import printable
 
     return printable(" ".join(w.decode(errors="replace") for w in words if w))[:120]
 
@@ -357,7 +357,7 @@ def _receive_request(conn: socket.socket) -> tuple[dict[str, Any] | None, list[i
 def main() -> None:
     """`python -m mysafe_tui.cli.agentd`: read the config line, unlock, answer `ready` (or
     `error`) on stdout, then serve until locked."""
-    from ..core.process import harden
+    from mysafe_tui.core.process import harden
 
     harden()
     config = json.loads(sys.stdin.readline())
@@ -370,7 +370,7 @@ def main() -> None:
             os.dup2(devnull, fd)
 
     async def run() -> None:
-        from ..core.errors import MySafeError
+        from mysafe_tui.core.errors import MySafeError
 
         try:
             agent = Agent(config)

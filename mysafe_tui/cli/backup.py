@@ -9,14 +9,14 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..core.humanize import size
-from .output import q, say
+from mysafe_tui.cli.output import q, say
+from mysafe_tui.core.humanize import size
 
 if TYPE_CHECKING:
-    from ..core.importing import Candidate
-    from ..core.importing import Report as ImportReport
-    from ..service import VaultService
-    from .parser import AddParser
+    from mysafe_tui.cli.parser import AddParser
+    from mysafe_tui.core.importing import Candidate
+    from mysafe_tui.core.importing import Report as ImportReport
+    from mysafe_tui.service import VaultService
 
 
 def add_parsers(add: AddParser) -> None:
@@ -99,7 +99,7 @@ def add_parsers(add: AddParser) -> None:
 
 
 async def cmd_backup(args: argparse.Namespace, service: VaultService) -> int:
-    from ..core.errors import VaultNotFound
+    from mysafe_tui.core.errors import VaultNotFound
 
     if not service.vault_exists():
         raise VaultNotFound(f"no vault at {service.vault_path}")
@@ -110,7 +110,7 @@ async def cmd_backup(args: argparse.Namespace, service: VaultService) -> int:
 
 
 async def cmd_restore(args: argparse.Namespace, service: VaultService) -> int:
-    from . import prompts
+    from mysafe_tui.cli import prompts
 
     source = Path(args.path).expanduser()
     if not source.is_file():
@@ -128,8 +128,8 @@ async def cmd_import(args: argparse.Namespace, service: VaultService) -> int:
     import json
     import time
 
-    from ..core.importing import NeedsPassword
-    from .output import ProgressLine
+    from mysafe_tui.cli.output import ProgressLine
+    from mysafe_tui.core.importing import NeedsPassword
 
     path = Path(args.path).expanduser()
     columns = [c.strip().lower() for c in args.columns.split(",")] if args.columns else None
@@ -151,7 +151,7 @@ async def cmd_import(args: argparse.Namespace, service: VaultService) -> int:
     try:
         found, report = await read(None)
     except NeedsPassword:  # a KeePass database, a protected Bitwarden export: ask, read again
-        from .prompts import existing_secret
+        from mysafe_tui.cli.prompts import existing_secret
 
         found, report = await read(existing_secret(f"password of {path.name}"))
     if not args.dry_run and len(found) > 100:
@@ -171,8 +171,8 @@ async def cmd_import(args: argparse.Namespace, service: VaultService) -> int:
 
 
 async def cmd_export(args: argparse.Namespace, service: VaultService) -> int:
-    from ..core.errors import InvalidInput
-    from .prompts import single_line_secret
+    from mysafe_tui.cli.prompts import single_line_secret
+    from mysafe_tui.core.errors import InvalidInput
 
     target = Path(args.path).expanduser()
     if args.encrypt and args.format != "bitwarden":

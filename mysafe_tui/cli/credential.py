@@ -21,9 +21,9 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..core.models import ItemSummary
-    from ..service import VaultService
-    from .parser import AddParser
+    from mysafe_tui.cli.parser import AddParser
+    from mysafe_tui.core.models import ItemSummary
+    from mysafe_tui.service import VaultService
 
 MAX_INPUT = 64 * 1024
 
@@ -122,7 +122,7 @@ def choose(logins: list[ItemSummary], request: dict[str, str]) -> ItemSummary | 
 async def cmd_git_credential(args: argparse.Namespace, service: VaultService) -> int:
     if args.operation != "get":
         return 0
-    from ..core.models import ItemKind
+    from mysafe_tui.core.models import ItemKind
 
     # Bytes, not text: a text stream would turn "host\r\n" into "host\n" on its own.
     request = read_request(sys.stdin.buffer.read(MAX_INPUT).decode("utf-8", "replace"))

@@ -11,13 +11,13 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..core.humanize import moment, size
-from .items import kind_arg
-from .output import ProgressLine, q, raw_or_printable, say
+from mysafe_tui.cli.items import kind_arg
+from mysafe_tui.cli.output import ProgressLine, q, raw_or_printable, say
+from mysafe_tui.core.humanize import moment, size
 
 if TYPE_CHECKING:
-    from ..service import VaultService
-    from .parser import AddParser
+    from mysafe_tui.cli.parser import AddParser
+    from mysafe_tui.service import VaultService
 
 MASK = "••••••••"
 
@@ -98,7 +98,7 @@ def add_parsers(add: AddParser, common: argparse.ArgumentParser) -> None:
 
 
 async def cmd_info(args: argparse.Namespace, service: VaultService) -> int:
-    from ..core.models import SPECS, field_label
+    from mysafe_tui.core.models import SPECS, field_label
 
     item = await service.find(args.name, args.kind)
     found = await service.extras(item.id)
@@ -136,8 +136,8 @@ async def cmd_info(args: argparse.Namespace, service: VaultService) -> int:
 
 
 async def cmd_field_set(args: argparse.Namespace, service: VaultService) -> int:
-    from ..core.extras import FieldType
-    from . import prompts
+    from mysafe_tui.cli import prompts
+    from mysafe_tui.core.extras import FieldType
 
     item = await service.find(args.name)
     known = (await service.extras(item.id)).field(args.label)
@@ -158,7 +158,7 @@ async def cmd_field_rm(args: argparse.Namespace, service: VaultService) -> int:
 
 
 async def cmd_url(args: argparse.Namespace, service: VaultService) -> int:
-    from ..core.errors import InvalidInput
+    from mysafe_tui.core.errors import InvalidInput
 
     item = await service.find(args.name)
     url = args.url.strip()
@@ -200,7 +200,7 @@ async def cmd_attachment_rm(args: argparse.Namespace, service: VaultService) -> 
 
 
 async def cmd_old_passwords(args: argparse.Namespace, service: VaultService) -> int:
-    from ..core.errors import InvalidInput
+    from mysafe_tui.core.errors import InvalidInput
 
     item = await service.find(args.name)
     history = (await service.extras(item.id)).history

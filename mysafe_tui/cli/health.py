@@ -12,19 +12,19 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..core.errors import InvalidInput, OfflineError, ServerError
-from .output import ProgressLine, q, say
+from mysafe_tui.cli.output import ProgressLine, q, say
+from mysafe_tui.core.errors import InvalidInput, OfflineError, ServerError
 
 if TYPE_CHECKING:
-    from ..core.health import Report
-    from ..service import VaultService
-    from .parser import AddParser
+    from mysafe_tui.cli.parser import AddParser
+    from mysafe_tui.core.health import Report
+    from mysafe_tui.service import VaultService
 
 NAME_WIDTH = 32
 
 
 def add_parsers(add: AddParser) -> None:
-    from ..core.health import CHECKS
+    from mysafe_tui.core.health import CHECKS
 
     p = add(
         "health",
@@ -63,7 +63,7 @@ def add_parsers(add: AddParser) -> None:
 
 
 def _checks(text: str) -> tuple[str, ...]:
-    from ..core.health import CHECKS
+    from mysafe_tui.core.health import CHECKS
 
     names = tuple(n.strip() for n in text.split(",") if n.strip())
     unknown = [n for n in names if n not in CHECKS]
@@ -99,7 +99,7 @@ async def cmd_health(args: argparse.Namespace, service: VaultService) -> int:
 
 def render(report: Report) -> str:
     """The report for a person: a summary line, then each finding with its items' names."""
-    from ..core.health import CHECKS, MEANING, TITLES, counted
+    from mysafe_tui.core.health import CHECKS, MEANING, TITLES, counted
 
     counts = report.counts()
     source = {

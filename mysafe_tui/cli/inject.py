@@ -17,14 +17,14 @@ import urllib.parse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..core.errors import InvalidInput, MySafeError
-from .output import q, raw_or_printable, say
+from mysafe_tui.cli.output import q, raw_or_printable, say
+from mysafe_tui.core.errors import InvalidInput, MySafeError
 
 if TYPE_CHECKING:
     import asyncio
 
-    from ..service import VaultService
-    from .parser import AddParser
+    from mysafe_tui.cli.parser import AddParser
+    from mysafe_tui.service import VaultService
 
 PREFIX = "mysafe://"
 MASK = b"<concealed by mysafe>"
@@ -61,7 +61,7 @@ def add_parsers(add: AddParser) -> None:
 
 async def resolve(service: VaultService, references: set[str]) -> dict[str, str]:
     """Every reference's value; InvalidInput naming each one that does not resolve."""
-    from ..core.models import SPECS
+    from mysafe_tui.core.models import SPECS
 
     values: dict[str, str] = {}
     problems: list[str] = []
@@ -179,7 +179,7 @@ def _could_begin_a_secret(data: bytes, secrets: list[bytes]) -> int:
 
 
 async def cmd_inject(args: argparse.Namespace, service: VaultService) -> int:
-    from ..core.fsutil import write_atomic
+    from mysafe_tui.core.fsutil import write_atomic
 
     try:
         template = args.in_file.read_text()

@@ -12,14 +12,14 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..core.humanize import size
-from .output import ProgressLine, q, raw_or_printable, say
+from mysafe_tui.cli.output import ProgressLine, q, raw_or_printable, say
+from mysafe_tui.core.humanize import size
 
 if TYPE_CHECKING:
-    from ..core.models import ItemKind, ItemSummary
-    from ..core.records import Brief
-    from ..service import VaultService
-    from .parser import AddParser
+    from mysafe_tui.cli.parser import AddParser
+    from mysafe_tui.core.models import ItemKind, ItemSummary
+    from mysafe_tui.core.records import Brief
+    from mysafe_tui.service import VaultService
 
 KIND_HELP = "only items of this kind (password, note, ...)"
 ALLOW_WEAK_HELP = (
@@ -30,7 +30,7 @@ ALLOW_WEAK_HELP = (
 
 def kind_arg(text: str) -> ItemKind:
     """`--kind`: parsed as it is read, so a wrong one is a usage error naming the kinds."""
-    from ..core.models import ItemKind
+    from mysafe_tui.core.models import ItemKind
 
     try:
         return ItemKind.parse(text)
@@ -213,8 +213,8 @@ def add_parsers(add: AddParser, common: argparse.ArgumentParser) -> None:
 
 
 async def cmd_init(args: argparse.Namespace, service: VaultService) -> int:
-    from ..core.errors import VaultExists
-    from . import prompts
+    from mysafe_tui.cli import prompts
+    from mysafe_tui.core.errors import VaultExists
 
     if service.vault_exists():
         raise VaultExists(f"a vault already exists at {service.vault_path}")
@@ -230,7 +230,7 @@ async def cmd_init(args: argparse.Namespace, service: VaultService) -> int:
 
 
 def _check_passphrase(service: VaultService, passphrase: str, allow_weak: bool) -> None:
-    from ..core.errors import WeakPassphrase
+    from mysafe_tui.core.errors import WeakPassphrase
 
     try:
         service.check_new_passphrase(passphrase, passphrase, allow_weak=allow_weak)
@@ -248,8 +248,8 @@ async def cmd_list(args: argparse.Namespace, service: VaultService) -> int:
     if not items:
         print("No items." if not args.query else f"Nothing matches '{q(args.query)}'.")
         return 0
-    from ..core.models import ItemKind
-    from ..core.sanitize import is_plain, printable  # once: 100k items make 300k cells
+    from mysafe_tui.core.models import ItemKind
+    from mysafe_tui.core.sanitize import is_plain, printable  # once: 100k items make 300k cells
 
     def detail(kind: ItemKind, b: Brief) -> str:
         if kind is ItemKind.FILE:
@@ -275,8 +275,8 @@ async def cmd_list(args: argparse.Namespace, service: VaultService) -> int:
 
 
 async def cmd_get(args: argparse.Namespace, service: VaultService) -> int:
-    from ..core.errors import InvalidInput
-    from ..core.models import SPECS, ItemKind
+    from mysafe_tui.core.errors import InvalidInput
+    from mysafe_tui.core.models import SPECS, ItemKind
 
     item = await service.find(args.name, args.kind)
     if args.json:
@@ -302,8 +302,8 @@ async def cmd_get(args: argparse.Namespace, service: VaultService) -> int:
 
 
 async def cmd_copy(args: argparse.Namespace, service: VaultService) -> int:
-    from ..core.errors import InvalidInput
-    from ..core.models import SPECS, ItemKind
+    from mysafe_tui.core.errors import InvalidInput
+    from mysafe_tui.core.models import SPECS, ItemKind
 
     item = await service.find(args.name, args.kind)
     if item.kind is ItemKind.FILE and not args.field:
@@ -314,7 +314,7 @@ async def cmd_copy(args: argparse.Namespace, service: VaultService) -> int:
 
 async def _copy(service: VaultService, item: ItemSummary, field: str) -> None:
     """Copy one field; a detached helper clears it after the set time."""
-    from .clearer import start
+    from mysafe_tui.cli.clearer import start
 
     message = await service.copy_field(item.id, field)
     state = service.hand_over_clipboard()
@@ -337,9 +337,9 @@ async def cmd_totp(args: argparse.Namespace, service: VaultService) -> int:
 
 
 async def cmd_add_password(args: argparse.Namespace, service: VaultService) -> int:
-    from ..core.errors import InvalidInput
-    from ..core.models import ItemKind
-    from . import prompts
+    from mysafe_tui.cli import prompts
+    from mysafe_tui.core.errors import InvalidInput
+    from mysafe_tui.core.models import ItemKind
 
     if args.totp not in (None, True):
         raise InvalidInput(
@@ -363,8 +363,8 @@ async def cmd_add_password(args: argparse.Namespace, service: VaultService) -> i
 
 
 async def cmd_add_note(args: argparse.Namespace, service: VaultService) -> int:
-    from ..core.models import ItemKind
-    from . import prompts
+    from mysafe_tui.cli import prompts
+    from mysafe_tui.core.models import ItemKind
 
     body = prompts.multi_line_text("note")
     values = {"name": args.name, "tags": args.tags, "note": body}
@@ -372,8 +372,8 @@ async def cmd_add_note(args: argparse.Namespace, service: VaultService) -> int:
 
 
 async def cmd_add_api_secret(args: argparse.Namespace, service: VaultService) -> int:
-    from ..core.models import ItemKind
-    from . import prompts
+    from mysafe_tui.cli import prompts
+    from mysafe_tui.core.models import ItemKind
 
     values = {
         "name": args.name,
@@ -411,8 +411,8 @@ async def cmd_attach(args: argparse.Namespace, service: VaultService) -> int:
 
 
 async def cmd_save(args: argparse.Namespace, service: VaultService) -> int:
-    from ..core.errors import InvalidInput, ItemNotFound
-    from ..core.models import ItemKind
+    from mysafe_tui.core.errors import InvalidInput, ItemNotFound
+    from mysafe_tui.core.models import ItemKind
 
     try:
         item = await service.find(args.name, ItemKind.FILE)
@@ -435,14 +435,14 @@ async def cmd_save(args: argparse.Namespace, service: VaultService) -> int:
 
 def secret_fields() -> frozenset[str]:
     """Every field that holds a secret in any kind: never accepted from argv."""
-    from ..core.models import SPECS
+    from mysafe_tui.core.models import SPECS
 
     return frozenset(name for spec in SPECS.values() for name in spec.secret)
 
 
 async def cmd_edit(args: argparse.Namespace, service: VaultService) -> int:
-    from ..core.errors import InvalidInput, RemoteConflict
-    from . import prompts
+    from mysafe_tui.cli import prompts
+    from mysafe_tui.core.errors import InvalidInput, RemoteConflict
 
     item = await service.find(args.name, args.kind)
     values: dict[str, Any] = {}
@@ -490,7 +490,7 @@ async def cmd_restore(args: argparse.Namespace, service: VaultService) -> int:
 
 
 async def cmd_purge(args: argparse.Namespace, service: VaultService) -> int:
-    from . import prompts
+    from mysafe_tui.cli import prompts
 
     item = await service.find(args.name, trash=True)
     if not args.yes and not prompts.confirm(f"Delete '{item.name}' for good?"):
@@ -502,10 +502,10 @@ async def cmd_purge(args: argparse.Namespace, service: VaultService) -> int:
 
 
 async def cmd_passwd(args: argparse.Namespace, service: VaultService) -> int:
-    from . import prompts
+    from mysafe_tui.cli import prompts
 
     if args.keep_key and args.rotate_key:  # said before anything is asked
-        from ..core.errors import InvalidInput
+        from mysafe_tui.core.errors import InvalidInput
 
         raise InvalidInput("--keep-key and --rotate-key say opposite things: give one")
     old = prompts.passphrase("Current passphrase: ", args.passphrase_file)

@@ -7,15 +7,15 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from .output import say
+from mysafe_tui.cli.output import say
 
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Awaitable
 
-    from ..service import VaultService
-    from ..service.early import EarlyKey
-    from .parser import Command
+    from mysafe_tui.cli.parser import Command
+    from mysafe_tui.service import VaultService
+    from mysafe_tui.service.early import EarlyKey
 
 
 # Commands that hand a secret to a script: under a detected rollback they fail rather than
@@ -25,13 +25,13 @@ STALE_SECRET_REFUSED = frozenset({"get", "show", "copy", "totp", "run", "inject"
 
 def run(argv: list[str]) -> int:
     """Parse and run one command; every failure the user can cause ends as one sentence."""
-    from ..core.errors import MySafeError
-    from . import parser as parser_module
+    from mysafe_tui.cli import parser as parser_module
+    from mysafe_tui.core.errors import MySafeError
 
     terminal = sys.stdin.isatty() and sys.stdout.isatty()
     profile = _ui_profile(argv) if terminal else None
     if profile is None:
-        from ..core.agent_wire import command_line
+        from mysafe_tui.core.agent_wire import command_line
 
         command, _, plain = command_line(argv)
         # ~20 ms for all commands, ~3 for one; the UI's launch does without it
@@ -44,7 +44,7 @@ def run(argv: list[str]) -> int:
             return 2
         profile = args.profile if args.command is None else None
     if profile is not None:
-        from .prompts import unseen_typing
+        from mysafe_tui.cli.prompts import unseen_typing
 
         with unseen_typing():
             try:
@@ -54,7 +54,7 @@ def run(argv: list[str]) -> int:
                 return 1
 
     if args.command == "serve":  # runs its own event loop (uvicorn)
-        from ..server.cli import run as serve
+        from mysafe_tui.server.cli import run as serve
 
         return serve(args)
     try:
@@ -75,7 +75,7 @@ def run(argv: list[str]) -> int:
 async def guarded(work: Awaitable[int]) -> int:
     """A command's exit code; any failure ends as one sentence on stderr (the unlock agent
     runs commands through this too)."""
-    from ..core.errors import MySafeError
+    from mysafe_tui.core.errors import MySafeError
 
     try:
         return await work
@@ -100,7 +100,7 @@ def _ui_profile(argv: list[str]) -> str | None:
     if not argv:
         return "default"
     if len(argv) == 2 and argv[0] == "--profile" and not argv[1].startswith("-"):
-        from ..core.locations import check_profile
+        from mysafe_tui.core.locations import check_profile
 
         try:
             return check_profile(argv[1])
@@ -111,9 +111,9 @@ def _ui_profile(argv: list[str]) -> str | None:
 
 def launch_tui(profile: str) -> int:
     """`mysafe` with no command: the full-screen vault UI on the local vault."""
-    from ..core.settings import Paths, Settings
-    from ..service import VaultService
-    from ..tui.app import MySafeApp
+    from mysafe_tui.core.settings import Paths, Settings
+    from mysafe_tui.service import VaultService
+    from mysafe_tui.tui.app import MySafeApp
 
     paths = Paths.discover(profile)
     app = MySafeApp(VaultService(paths, Settings.load(paths.settings)))
@@ -126,7 +126,7 @@ def _early_key(args: argparse.Namespace) -> EarlyKey | None:
     asyncio and the service load (~35 ms of a script's every call)."""
     if not getattr(args, "needs_unlock", True) or getattr(args, "agent_only", False):
         return None
-    from ..core import agent_wire
+    from mysafe_tui.core import agent_wire
 
     source = args.passphrase_file or os.environ.get("MYSAFE_PASSPHRASE_FILE")
     vault = agent_wire.vault_file(args.profile)
@@ -138,8 +138,8 @@ def _early_key(args: argparse.Namespace) -> EarlyKey | None:
         return None
     from pathlib import Path
 
-    from ..service.early import EarlyKey
-    from .prompts import read_secret_file
+    from mysafe_tui.cli.prompts import read_secret_file
+    from mysafe_tui.service.early import EarlyKey
 
     return EarlyKey(Path(vault), read_secret_file(source))
 
@@ -148,9 +148,9 @@ async def _dispatch(
     args: argparse.Namespace, early: EarlyKey | None = None, command: str = ""
 ) -> int:
     """Run the parsed command (`command`: its name as typed, for the unlock agent)."""
-    from ..core.settings import Paths, Settings
-    from ..service import VaultService
-    from . import prompts
+    from mysafe_tui.cli import prompts
+    from mysafe_tui.core.settings import Paths, Settings
+    from mysafe_tui.service import VaultService
 
     paths = Paths.discover(args.profile)
     service = VaultService(paths, Settings.load(paths.settings))
@@ -160,7 +160,7 @@ async def _dispatch(
     try:
         if getattr(args, "needs_unlock", True):
             if not service.vault_exists():
-                from ..core.errors import VaultNotFound
+                from mysafe_tui.core.errors import VaultNotFound
 
                 raise VaultNotFound(f"no vault at {paths.vault}; create one with 'mysafe init'")
             service.accept_rollback = args.accept_rollback
@@ -178,7 +178,7 @@ async def _dispatch(
                     await service.unlock(secret)
             _warn_corrupt(service)
             if service.rollback and command in STALE_SECRET_REFUSED:
-                from ..core.errors import RolledBack
+                from mysafe_tui.core.errors import RolledBack
 
                 raise RolledBack(
                     "the secret may be stale (an older copy of the vault was put back): "

@@ -5,20 +5,20 @@ from __future__ import annotations
 
 import sys
 
-from ..core.humanize import size  # no imports of its own: free at start-up
+from mysafe_tui.core.humanize import size  # no imports of its own: free at start-up
 
 
 def say(message: str) -> None:
     """A one-line message for the person at the terminal, on stderr. Whatever it quotes (item names,
     file names, server answers) is shown escaped: text from outside never controls a terminal."""
-    from ..core.sanitize import printable
+    from mysafe_tui.core.sanitize import printable
 
     print(printable(message), file=sys.stderr)
 
 
 def q(text: str) -> str:
     """A value quoted inside a message, on one line and escaped."""
-    from ..core.sanitize import printable
+    from mysafe_tui.core.sanitize import printable
 
     return printable(text)
 
@@ -26,7 +26,7 @@ def q(text: str) -> str:
 def raw_or_printable(value: str, raw: bool) -> str:
     """A value asked for by a program is printed as is (to a pipe, or with --raw); on a
     terminal, whatever controls it holds are shown escaped (a note keeps its lines)."""
-    from ..core.sanitize import printable
+    from mysafe_tui.core.sanitize import printable
 
     if raw or not sys.stdout.isatty():
         return value

@@ -6,11 +6,11 @@ import argparse
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from .. import __version__
-from . import agent, backup, credential, extras, health, inject, items, people, remote
+from mysafe_tui import __version__
+from mysafe_tui.cli import agent, backup, credential, extras, health, inject, items, people, remote
 
 if TYPE_CHECKING:
-    from ..service import VaultService
+    from mysafe_tui.service import VaultService
 
 Command = Callable[[argparse.Namespace, "VaultService"], Awaitable[int]]
 AddParser = Callable[..., argparse.ArgumentParser]
@@ -28,7 +28,7 @@ class _Unused:
 
 
 def profile_name(text: str) -> str:
-    from ..core.locations import check_profile
+    from mysafe_tui.core.locations import check_profile
 
     try:
         return check_profile(text)
@@ -110,14 +110,14 @@ def _build(only: str | None) -> tuple[argparse.ArgumentParser, bool]:
 
     p = add("serve", help="run a MySafe-compatible server (the server extra)")
     if not isinstance(p, _Unused):
-        from ..server.cli import add_arguments
+        from mysafe_tui.server.cli import add_arguments
 
         add_arguments(p)
     return parser, found
 
 
 async def cmd_completion(args: argparse.Namespace, service: VaultService) -> int:
-    from .completion import script
+    from mysafe_tui.cli.completion import script
 
     print(script(args.shell, build_parser()), end="")
     return 0

@@ -7,11 +7,11 @@ import argparse
 import json
 from typing import TYPE_CHECKING
 
-from .output import q, say
+from mysafe_tui.cli.output import q, say
 
 if TYPE_CHECKING:
-    from ..service import VaultService
-    from .parser import AddParser
+    from mysafe_tui.cli.parser import AddParser
+    from mysafe_tui.service import VaultService
 
 
 def add_parsers(add: AddParser) -> None:

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
-from ..core.errors import InvalidInput
+from mysafe_tui.core.errors import InvalidInput
 
 
 class NoTerminal(InvalidInput):

@@ -8,17 +8,17 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
-from ..core.errors import InvalidInput, MySafeError
-from ..core.humanize import moment
-from . import prompts
-from .agent import agent_status, describe
-from .output import q, say
+from mysafe_tui.cli import prompts
+from mysafe_tui.cli.agent import agent_status, describe
+from mysafe_tui.cli.output import q, say
+from mysafe_tui.core.errors import InvalidInput, MySafeError
+from mysafe_tui.core.humanize import moment
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from ..service import VaultService
-    from .parser import AddParser
+    from mysafe_tui.cli.parser import AddParser
+    from mysafe_tui.service import VaultService
 
 
 def add_parsers(add: AddParser) -> None:
@@ -277,7 +277,7 @@ async def cmd_status(args: argparse.Namespace, service: VaultService) -> int:
 
 
 async def cmd_share(args: argparse.Namespace, service: VaultService) -> int:
-    from . import prompts
+    from mysafe_tui.cli import prompts
 
     item = await service.find(args.name)
     fields = None
@@ -355,7 +355,7 @@ def _share_hash(given: str) -> str:
     import hashlib
     import re
 
-    from ..core.sharecrypto import ShareLink
+    from mysafe_tui.core.sharecrypto import ShareLink
 
     if "/s/" in given:
         given = ShareLink.parse(given).share_id
@@ -367,9 +367,9 @@ def _share_hash(given: str) -> str:
 async def cmd_open(args: argparse.Namespace, service: VaultService) -> int:
     from pathlib import Path
 
-    from ..core.fsutil import check_room, write_atomic, write_new
-    from ..core.sanitize import safe_filename
-    from .output import raw_or_printable
+    from mysafe_tui.cli.output import raw_or_printable
+    from mysafe_tui.core.fsutil import check_room, write_atomic, write_new
+    from mysafe_tui.core.sanitize import safe_filename
 
     save = Path(args.save).expanduser() if args.save else None
     folder = Path.cwd() if save is None else save if save.is_dir() else save.parent
@@ -417,7 +417,7 @@ async def cmd_open(args: argparse.Namespace, service: VaultService) -> int:
 
 def _received_dir(service: VaultService) -> Path:
     """Where opened files go when their destination failed after the view was spent."""
-    from ..core.fsutil import secure_directory
+    from mysafe_tui.core.fsutil import secure_directory
 
     folder = service.paths.data_dir / "received"
     secure_directory(folder)  # the data folder too, when no vault made it yet

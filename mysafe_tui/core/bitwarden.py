@@ -13,7 +13,7 @@ import os
 import uuid
 from typing import Any
 
-from .errors import InvalidInput
+from mysafe_tui.core.errors import InvalidInput
 
 # What Bitwarden itself uses for a new PBKDF2 account or export (its 2023 default).
 PBKDF2_ITERATIONS = 600_000

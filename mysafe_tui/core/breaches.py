@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from .errors import InvalidInput
+from mysafe_tui.core.errors import InvalidInput
 
 HASH_LEN = 40
 PREFIX_LEN = 5

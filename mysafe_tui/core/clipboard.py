@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
-from .errors import MySafeError
+from mysafe_tui.core.errors import MySafeError
 
 
 class ClipboardUnavailable(MySafeError):

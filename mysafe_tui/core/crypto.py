@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from .errors import KdfUnavailable
-from .kdf import KdfParams
+from mysafe_tui.core.errors import KdfUnavailable
+from mysafe_tui.core.kdf import KdfParams
 
 KEY_LEN = 32
 NONCE_LEN = 12

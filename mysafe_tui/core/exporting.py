@@ -21,9 +21,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import InvalidInput
-from .extras import Extras, FieldType
-from .models import ItemKind, ItemSummary
+from mysafe_tui.core.errors import InvalidInput
+from mysafe_tui.core.extras import Extras, FieldType
+from mysafe_tui.core.models import ItemKind, ItemSummary
 
 FORMATS = ("bitwarden", "csv", "keepass")
 CSV_COLUMNS = ("name", "url", "username", "password", "notes", "totp", "folder")
@@ -167,7 +167,7 @@ def _bitwarden(entries: list[Entry], password: str | None) -> Exported:
         "items": items,
     }
     if password:
-        from .bitwarden import protect
+        from mysafe_tui.core.bitwarden import protect
 
         exported.data = protect(body, password)
     else:

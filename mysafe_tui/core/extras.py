@@ -16,8 +16,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import InvalidInput
-from .sanitize import forbidden_char, safe_filename
+from mysafe_tui.core.errors import InvalidInput
+from mysafe_tui.core.sanitize import forbidden_char, safe_filename
 
 CUSTOM = "custom_fields"  # secret key: [{"label", "value", "type"}], in order
 HISTORY = "password_history"  # secret key: [{"value", "date"}], newest first

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO, cast
 
-from .errors import StorageError
+from mysafe_tui.core.errors import StorageError
 
 
 def secure_directory(path: Path) -> None:

@@ -11,8 +11,8 @@ import secrets
 import string
 from collections.abc import Sequence
 
-from .errors import InvalidInput
-from .models import Strength
+from mysafe_tui.core.errors import InvalidInput
+from mysafe_tui.core.models import Strength
 
 AMBIGUOUS = set("Il1O0o|`'\"")
 SYMBOLS = "!#$%&*+-.:=?@^_~"

@@ -10,9 +10,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .crypto import associated_data, sha256
-from .errors import CorruptHeader, UnsupportedVersion
-from .kdf import KdfParams
+from mysafe_tui.core.crypto import associated_data, sha256
+from mysafe_tui.core.errors import CorruptHeader, UnsupportedVersion
+from mysafe_tui.core.kdf import KdfParams
 
 FORMAT_VERSION = 1
 

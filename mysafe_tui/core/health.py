@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .models import ItemKind, ItemSummary
+from mysafe_tui.core.models import ItemKind, ItemSummary
 
 SCHEMA = 1  # the `--json` shape (docs/health.md); raised on any change a reader must know
 CHECKS = ("breached", "weak", "reused", "old", "insecure", "duplicate")

@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .errors import InvalidInput
-from .extras import CustomField, FieldType, OldPassword
-from .models import ItemKind
+from mysafe_tui.core.errors import InvalidInput
+from mysafe_tui.core.extras import CustomField, FieldType, OldPassword
+from mysafe_tui.core.models import ItemKind
 
 MAX_BYTES = 64 * 1024 * 1024  # no export of a personal vault is near this; a mistake is
 # Structure, counted before a parser builds it: a file of "[]," or "<a/>" is small on disk and
@@ -354,7 +354,7 @@ def _bitwarden_decrypted(export: dict[str, Any], password: str | None) -> Any:
             and 1 <= lanes <= 16
         ):
             raise InvalidInput("that Bitwarden export's Argon2id parameters are out of bounds")
-        from .crypto import argon2id
+        from mysafe_tui.core.crypto import argon2id
 
         key = argon2id(
             password.encode(),
@@ -365,7 +365,7 @@ def _bitwarden_decrypted(export: dict[str, Any], password: str | None) -> Any:
         )
     else:
         raise InvalidInput(f"that Bitwarden export uses an unknown key derivation ({kdf})")
-    from .bitwarden import open_enc_string, stretch
+    from mysafe_tui.core.bitwarden import open_enc_string, stretch
 
     enc, mac = stretch(key)
     open_enc_string(str(export.get("encKeyValidation_DO_NOT_EDIT") or ""), enc, mac)
@@ -453,7 +453,7 @@ def _carry(report: Report, more: More, with_urls: bool) -> dict[str, Any]:
 
 
 def _good_seed(seed: str) -> bool:
-    from . import totp
+    from mysafe_tui.core import totp
 
     try:
         totp.parse_seed(seed)

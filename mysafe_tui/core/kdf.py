@@ -10,7 +10,7 @@ import json
 import os
 from dataclasses import dataclass
 
-from .errors import KdfParamsRejected
+from mysafe_tui.core.errors import KdfParamsRejected
 
 # Bounds a vault header must satisfy before we derive anything (DESIGN.md §3).
 KDF_MIN_MEMORY_KIB = 19456

@@ -16,8 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from .crypto import associated_data, mac, sha256
-from .records import Record
+from mysafe_tui.core.crypto import associated_data, mac, sha256
+from mysafe_tui.core.records import Record
 
 CACHE_FORMAT = 1  # the layout of `CachePayload`
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .models import ItemKind, ItemSummary
+from mysafe_tui.core.models import ItemKind, ItemSummary
 
 # Field order of the encoded summary. Appending is backward compatible; reordering is not.
 SUMMARY_FIELDS = (
@@ -159,7 +159,9 @@ class AdBuilder:
     """
 
     def __init__(self, vault_id: bytes) -> None:
-        from .crypto import associated_data  # not at import: the UI imports `Record` at launch
+        from mysafe_tui.core.crypto import (
+            associated_data,  # not at import: the UI imports `Record` at launch
+        )
 
         self._ik = associated_data("mysafe/ik", vault_id)
         self._prefix = {
@@ -187,7 +189,7 @@ class AdBuilder:
 
     def item_key(self, item_id: str, key_version: int) -> bytes:
         """Binds the wrapped item key to its item and key version."""
-        from .crypto import associated_data
+        from mysafe_tui.core.crypto import associated_data
 
         return self._ik + associated_data(item_id, key_version)
 

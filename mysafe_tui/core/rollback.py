@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .crypto import associated_data, hkdf, mac
-from .fsutil import atomic_writer, secure_directory
+from mysafe_tui.core.crypto import associated_data, hkdf, mac
+from mysafe_tui.core.fsutil import atomic_writer, secure_directory
 
 
 class Memory:

@@ -8,10 +8,10 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from .errors import InvalidInput
-from .fsutil import write_atomic
-from .kdf import KDF_PROFILES
-from .locations import data_dir, vault_name
+from mysafe_tui.core.errors import InvalidInput
+from mysafe_tui.core.fsutil import write_atomic
+from mysafe_tui.core.kdf import KDF_PROFILES
+from mysafe_tui.core.locations import data_dir, vault_name
 
 CLIPBOARD_BACKENDS = ("auto", "system", "osc52", "off")
 

@@ -32,8 +32,8 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
-from .crypto import Aead, AuthenticationFailed, associated_data, hkdf, sha256
-from .errors import InvalidInput
+from mysafe_tui.core.crypto import Aead, AuthenticationFailed, associated_data, hkdf, sha256
+from mysafe_tui.core.errors import InvalidInput
 
 VERSION = 1
 PBKDF2_ITERATIONS = 600_000

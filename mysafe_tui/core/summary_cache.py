@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from .crypto import (
+from mysafe_tui.core.crypto import (
     CHUNK_SIZE,
     KEY_LEN,
     NONCE_LEN,
@@ -34,8 +34,8 @@ from .crypto import (
     hkdf,
     random_key,
 )
-from .errors import StorageError
-from .fsutil import atomic_writer
+from mysafe_tui.core.errors import StorageError
+from mysafe_tui.core.fsutil import atomic_writer
 
 MAGIC = b"MYSAFE-SUMMARY-CACHE\n"
 _WRAPPED_LEN = NONCE_LEN + KEY_LEN + TAG_LEN

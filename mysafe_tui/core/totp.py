@@ -10,8 +10,8 @@ import time
 import urllib.parse
 from dataclasses import dataclass
 
-from .errors import InvalidInput
-from .models import TotpCode
+from mysafe_tui.core.errors import InvalidInput
+from mysafe_tui.core.models import TotpCode
 
 _ALGORITHMS = {"SHA1": hashlib.sha1, "SHA256": hashlib.sha256, "SHA512": hashlib.sha512}
 

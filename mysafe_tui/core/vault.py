@@ -34,8 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import storage, summary_cache
-from .crypto import (
+from mysafe_tui.core import storage, summary_cache
+from mysafe_tui.core.crypto import (
     CHUNK_SIZE,
     Aead,
     AuthenticationFailed,
@@ -46,7 +46,7 @@ from .crypto import (
     hkdf,
     random_key,
 )
-from .errors import (
+from mysafe_tui.core.errors import (
     CorruptHeader,
     CorruptRecord,
     CorruptVault,
@@ -58,7 +58,7 @@ from .errors import (
     VaultLocked,
     WrongPassphrase,
 )
-from .extras import (
+from mysafe_tui.core.extras import (
     ATTACHMENTS,
     CUSTOM,
     HISTORY,
@@ -69,14 +69,14 @@ from .extras import (
     parse_fields,
     search_text,
 )
-from .extras import file_name as attachment_name
-from .header import FORMAT_VERSION, Header
-from .kdf import KDF_PROFILES, KdfParams
-from .manifest import CACHE_FORMAT, CachePayload, Manifest, Pending, entry_mac, fold
-from .models import ItemKind, ItemSummary
-from .records import AdBuilder, Record, encode_summary
-from .rollback import Memory
-from .summaries import KINDS, Summaries, decrypt_summaries, no_gc
+from mysafe_tui.core.extras import file_name as attachment_name
+from mysafe_tui.core.header import FORMAT_VERSION, Header
+from mysafe_tui.core.kdf import KDF_PROFILES, KdfParams
+from mysafe_tui.core.manifest import CACHE_FORMAT, CachePayload, Manifest, Pending, entry_mac, fold
+from mysafe_tui.core.models import ItemKind, ItemSummary
+from mysafe_tui.core.records import AdBuilder, Record, encode_summary
+from mysafe_tui.core.rollback import Memory
+from mysafe_tui.core.summaries import KINDS, Summaries, decrypt_summaries, no_gc
 
 KEY_VERSION = 1
 _FILE_FIELDS = ("file_id", "file_key")  # internal secret fields of a file item

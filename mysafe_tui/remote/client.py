@@ -30,7 +30,7 @@ from typing import Any
 
 import httpx
 
-from ..core.errors import (
+from mysafe_tui.core.errors import (
     AuthenticationError,
     NotSupported,
     OfflineError,
@@ -38,9 +38,9 @@ from ..core.errors import (
     RemoteRejected,
     ServerError,
 )
-from ..core.models import Secret
-from ..core.sanitize import whole_text
-from .tls import verification
+from mysafe_tui.core.models import Secret
+from mysafe_tui.core.sanitize import whole_text
+from mysafe_tui.remote.tls import verification
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 MAX_RETRY_AFTER = 120.0  # seconds: a server asking for longer is treated as unavailable

@@ -15,10 +15,10 @@ from collections.abc import Iterable
 
 import httpx
 
-from ..core.errors import OfflineError, ServerError
-from .client import transport_reason
-from .session import check_url
-from .tls import verification
+from mysafe_tui.core.errors import OfflineError, ServerError
+from mysafe_tui.remote.client import transport_reason
+from mysafe_tui.remote.session import check_url
+from mysafe_tui.remote.tls import verification
 
 DEFAULT_API = "https://api.pwnedpasswords.com"
 MAX_ANSWER = 4 * 1024 * 1024  # a padded range is ~40 KiB

@@ -15,11 +15,11 @@ from typing import Any, TypeVar
 
 import httpx
 
-from ..core.errors import InvalidInput, OfflineError, RemoteError
-from ..core.models import Secret
-from .client import AccessKey, MySafeClient
-from .status import RemoteStatus
-from .sync import SyncEngine
+from mysafe_tui.core.errors import InvalidInput, OfflineError, RemoteError
+from mysafe_tui.core.models import Secret
+from mysafe_tui.remote.client import AccessKey, MySafeClient
+from mysafe_tui.remote.status import RemoteStatus
+from mysafe_tui.remote.sync import SyncEngine
 
 T = TypeVar("T")
 LOOPBACK = {"localhost", "127.0.0.1", "::1"}
@@ -143,7 +143,7 @@ def new_binding(
     if proxy and urllib.parse.urlsplit(proxy).scheme not in ("http", "https"):
         raise InvalidInput(f"{proxy!r} is not a proxy URL (expected http://host:port)")
     if ca_bundle:
-        from .tls import check_bundle
+        from mysafe_tui.remote.tls import check_bundle
 
         check_bundle(ca_bundle)
     if timeout is not None and not 1 <= timeout <= 600:

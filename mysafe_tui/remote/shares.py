@@ -18,10 +18,10 @@ from typing import Any
 
 import httpx
 
-from ..core.crypto import sha256
-from ..core.errors import InvalidInput, OfflineError, RemoteRejected, ServerError
-from ..core.models import FIELDS, SPECS, ItemKind, ItemSummary, field_label
-from ..core.sharecrypto import (
+from mysafe_tui.core.crypto import sha256
+from mysafe_tui.core.errors import InvalidInput, OfflineError, RemoteRejected, ServerError
+from mysafe_tui.core.models import FIELDS, SPECS, ItemKind, ItemSummary, field_label
+from mysafe_tui.core.sharecrypto import (
     SALT_LEN,
     ShareLink,
     SharePayload,
@@ -32,8 +32,8 @@ from ..core.sharecrypto import (
     seal,
     unb64url,
 )
-from .client import MySafeClient, transport_reason
-from .session import check_url
+from mysafe_tui.remote.client import MySafeClient, transport_reason
+from mysafe_tui.remote.session import check_url
 
 MAX_EXPIRY = 30 * 24 * 3600
 MAX_VIEWS = 100

@@ -25,16 +25,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..core import extras
-from ..core.errors import (
+from mysafe_tui.core import extras
+from mysafe_tui.core.errors import (
     EncryptedSecrets,
     InvalidInput,
     RemoteConflict,
     RemoteRejected,
     ServerError,
 )
-from ..core.models import SPECS, ItemKind, ItemSummary, Sharing
-from .client import MySafeClient
+from mysafe_tui.core.models import SPECS, ItemKind, ItemSummary, Sharing
+from mysafe_tui.remote.client import MySafeClient
 
 SyncProgress = Callable[[int, int], None]  # (entities done, entities to fetch)
 FETCH_CONCURRENCY = 8

@@ -12,7 +12,7 @@ import contextlib
 import os
 import ssl
 
-from ..core.errors import InvalidInput
+from mysafe_tui.core.errors import InvalidInput
 
 
 def verification(ca_bundle: str | None = None, insecure: bool = False) -> ssl.SSLContext | bool:

@@ -22,12 +22,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..core.crypto import KEY_LEN
-from ..core.fsutil import fsync_directory, write_atomic
-from . import files, items, shares
-from .history import DEFAULT_DAYS, FLUSH_SECONDS, HistoryLog
-from .http import authenticated, envelope, history_of, store_of
-from .store import SQLStore, Store
+from mysafe_tui.core.crypto import KEY_LEN
+from mysafe_tui.core.fsutil import fsync_directory, write_atomic
+from mysafe_tui.server import files, items, shares
+from mysafe_tui.server.history import DEFAULT_DAYS, FLUSH_SECONDS, HistoryLog
+from mysafe_tui.server.http import authenticated, envelope, history_of, store_of
+from mysafe_tui.server.store import SQLStore, Store
 
 access_log = logging.getLogger("mysafe.server.access")
 error_log = logging.getLogger("mysafe.server")

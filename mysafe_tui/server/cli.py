@@ -10,13 +10,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import ApiError
+from mysafe_tui.server.errors import ApiError
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
-    from .app import ServerConfig
-    from .store import Store
+    from mysafe_tui.server.app import ServerConfig
+    from mysafe_tui.server.store import Store
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -159,8 +159,8 @@ def data_dir(args: argparse.Namespace) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        from .app import ServerConfig
-        from .database import DatabaseUnavailable, SchemaTooNew
+        from mysafe_tui.server.app import ServerConfig
+        from mysafe_tui.server.database import DatabaseUnavailable, SchemaTooNew
     except ImportError as exc:
         print(
             f"mysafe serve: the server is not installed ({exc.name} is missing); install it "
@@ -196,7 +196,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _dispatch(args: argparse.Namespace, config: ServerConfig) -> int:
-    from .app import create_app, open_store
+    from mysafe_tui.server.app import create_app, open_store
 
     if args.serve_command is None:
         try:
@@ -213,7 +213,7 @@ def _dispatch(args: argparse.Namespace, config: ServerConfig) -> int:
     # One sentence for a person at a prompt, not the pool's retry log (the server keeps it).
     logging.getLogger("psycopg.pool").setLevel(logging.CRITICAL)
     if args.serve_command == "rotate-key":
-        from .app import rotate_server_key
+        from mysafe_tui.server.app import rotate_server_key
 
         count, retired = rotate_server_key(config)
         print(
@@ -224,7 +224,7 @@ def _dispatch(args: argparse.Namespace, config: ServerConfig) -> int:
         )
         return 0
     if args.serve_command == "migrate-data":
-        from .migrate import copy_sqlite_to_postgres
+        from mysafe_tui.server.migrate import copy_sqlite_to_postgres
 
         return copy_sqlite_to_postgres(args.source, args.target or args.database, config)
     store = open_store(config)
@@ -285,7 +285,7 @@ def _serve_workers(config: ServerConfig, where: Where, workers: int, proxies: li
     import dataclasses
     import json
 
-    from .app import CONFIG_ENV, open_store
+    from mysafe_tui.server.app import CONFIG_ENV, open_store
 
     open_store(config).close()  # migrations once, and a clear error before the workers
     fields = dataclasses.asdict(config)
@@ -325,7 +325,7 @@ def _serve(
         print(f"mysafe serve: could not listen on {host}:{port}", file=sys.stderr)
         return 1
     if port_file is not None:
-        from ..core.fsutil import write_atomic
+        from mysafe_tui.core.fsutil import write_atomic
 
         write_atomic(port_file, f"{sock.getsockname()[1]}\n".encode(), 0o600, True)
     if workers:  # uvicorn's supervisor: it starts and restarts the workers on that socket

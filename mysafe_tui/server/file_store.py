@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from .database import Database
+from mysafe_tui.server.database import Database
 
 ROW_BYTES = 192 * 1024
 READ_ROWS = 8  # rows per read transaction while streaming (a short snapshot each time)

@@ -20,8 +20,8 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from ..core import extras
-from ..core.crypto import (
+from mysafe_tui.core import extras
+from mysafe_tui.core.crypto import (
     CHUNK_SIZE,
     TAG_LEN,
     AuthenticationFailed,
@@ -29,10 +29,10 @@ from ..core.crypto import (
     decrypt_chunks,
     random_key,
 )
-from ..core.models import ItemKind
-from .errors import ApiError, Conflict, invalid
-from .http import authenticated, envelope, read_body, store_of
-from .items import (
+from mysafe_tui.core.models import ItemKind
+from mysafe_tui.server.errors import ApiError, Conflict, invalid
+from mysafe_tui.server.http import authenticated, envelope, read_body, store_of
+from mysafe_tui.server.items import (
     KindConfig,
     entity,
     if_match,
@@ -42,7 +42,7 @@ from .items import (
     split_fields,
     stored,
 )
-from .store import Store
+from mysafe_tui.server.store import Store
 
 # The largest JSON body a file route reads (base64 content of about 6 MiB); see `metadata`.
 MAX_FILE_JSON = 8 * 1024 * 1024

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from starlette.requests import Request
 
-    from .store import Store
+    from mysafe_tui.server.store import Store
 
 FLUSH_SECONDS = 1.0
 DEFAULT_DAYS = 365

@@ -11,10 +11,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ..core.sanitize import forbidden_char
-from .errors import ApiError, invalid
-from .history import HistoryLog
-from .store import Store
+from mysafe_tui.core.sanitize import forbidden_char
+from mysafe_tui.server.errors import ApiError, invalid
+from mysafe_tui.server.history import HistoryLog
+from mysafe_tui.server.store import Store
 
 MAX_PLAIN_TEXT = 4096  # a name, a URL, a tag list, a file name, a label
 MAX_JSON_BODY = 2 * 1024 * 1024  # a 1 MiB share ciphertext in base64, with room to spare

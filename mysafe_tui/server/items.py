@@ -13,13 +13,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ..core import extras
-from ..core.errors import InvalidInput
-from ..core.models import FIELDS, SPECS, ItemKind
-from ..core.sanitize import LONE_SURROGATE
-from ..core.totp import parse_seed, totp
-from .errors import ApiError, Conflict, invalid, missing
-from .http import (
+from mysafe_tui.core import extras
+from mysafe_tui.core.errors import InvalidInput
+from mysafe_tui.core.models import FIELDS, SPECS, ItemKind
+from mysafe_tui.core.sanitize import LONE_SURROGATE
+from mysafe_tui.core.totp import parse_seed, totp
+from mysafe_tui.server.errors import ApiError, Conflict, invalid, missing
+from mysafe_tui.server.http import (
     authenticated,
     envelope,
     flag,
@@ -29,7 +29,7 @@ from .http import (
     store_of,
     text,
 )
-from .store import Sharing
+from mysafe_tui.server.store import Sharing
 
 TOKEN_TTL = 3600
 # A password, a seed or an API secret is small; a note may be long (senhasegura itself fails

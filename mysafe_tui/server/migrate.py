@@ -14,16 +14,16 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .database import TABLES, Database, DatabaseUnavailable, SchemaTooNew
+from mysafe_tui.server.database import TABLES, Database, DatabaseUnavailable, SchemaTooNew
 
 if TYPE_CHECKING:
-    from .app import ServerConfig
+    from mysafe_tui.server.app import ServerConfig
 
 IDENTITY = ("users", "groups_", "items", "history")  # tables whose id PostgreSQL generates
 
 
 def copy_sqlite_to_postgres(source: str, target: str, config: ServerConfig) -> int:
-    from .app import open_store
+    from mysafe_tui.server.app import open_store
 
     path = Path(source.removeprefix("sqlite:")).expanduser()
     data_dir = path if path.is_dir() else path.parent

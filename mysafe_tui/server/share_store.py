@@ -6,9 +6,9 @@ import hmac
 import re
 from typing import Any, BinaryIO
 
-from ..core.crypto import sha256
-from .database import Connection, Database
-from .errors import ApiError, ShareGone, ShareRefused, invalid
+from mysafe_tui.core.crypto import sha256
+from mysafe_tui.server.database import Connection, Database
+from mysafe_tui.server.errors import ApiError, ShareGone, ShareRefused, invalid
 
 MAX_FAILED_PROOFS = 10  # wrong passwords before a share is destroyed
 # A stranger (no key) waits 1, 2, 4... seconds per link and source after each miss, at most an

@@ -26,8 +26,8 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from .errors import ApiError, ShareGone, ShareRefused, invalid, missing
-from .http import (
+from mysafe_tui.server.errors import ApiError, ShareGone, ShareRefused, invalid, missing
+from mysafe_tui.server.http import (
     MAX_JSON_BODY,
     authenticated,
     envelope,
@@ -39,7 +39,7 @@ from .http import (
     read_body,
     store_of,
 )
-from .share_store import COPY_CHUNK, share_id_hash
+from mysafe_tui.server.share_store import COPY_CHUNK, share_id_hash
 
 MAX_EXPIRY_SECONDS = 30 * 24 * 3600
 MAX_VIEWS = 100

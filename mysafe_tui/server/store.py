@@ -15,12 +15,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-from ..core.crypto import Aead, AuthenticationFailed, associated_data, hkdf, sha256
-from ..core.models import FIELDS, SPECS
-from .database import Connection
-from .errors import ApiError, Conflict, inactive, invalid, no_access, not_found
-from .file_store import FileStore
-from .share_store import ShareStore, share_id_hash
+from mysafe_tui.core.crypto import Aead, AuthenticationFailed, associated_data, hkdf, sha256
+from mysafe_tui.core.models import FIELDS, SPECS
+from mysafe_tui.server.database import Connection
+from mysafe_tui.server.errors import ApiError, Conflict, inactive, invalid, no_access, not_found
+from mysafe_tui.server.file_store import FileStore
+from mysafe_tui.server.share_store import ShareStore, share_id_hash
 
 
 class Store(Protocol):

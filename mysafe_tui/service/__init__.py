@@ -8,14 +8,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .vault_service import VaultService
+    from mysafe_tui.service.vault_service import VaultService
 
 __all__ = ["VaultService"]
 
 
 def __getattr__(name: str) -> Any:
     if name == "VaultService":
-        from .vault_service import VaultService
+        from mysafe_tui.service.vault_service import VaultService
 
         return VaultService
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

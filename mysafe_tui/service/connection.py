@@ -15,17 +15,17 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..core.errors import InvalidInput
-from ..core.models import HistoryEvent, ItemKind, ItemSummary, Sharing
-from .values import summary_fields
+from mysafe_tui.core.errors import InvalidInput
+from mysafe_tui.core.models import HistoryEvent, ItemKind, ItemSummary, Sharing
+from mysafe_tui.service.values import summary_fields
 
 if TYPE_CHECKING:
     import httpx
 
-    from ..remote.session import RemoteSession
-    from ..remote.status import RemoteStatus
-    from ..remote.sync import PullResult, RemoteRef, SaveFile, SyncProgress
-    from .store import VaultStore
+    from mysafe_tui.remote.session import RemoteSession
+    from mysafe_tui.remote.status import RemoteStatus
+    from mysafe_tui.remote.sync import PullResult, RemoteRef, SaveFile, SyncProgress
+    from mysafe_tui.service.store import VaultStore
 
 Values = tuple[dict[str, Any], dict[str, str]]
 WRITE_BATCH = 500  # pulled items written per vault transaction
@@ -78,7 +78,7 @@ class NoServer:
         return None
 
     def status(self) -> RemoteStatus:
-        from ..remote.status import RemoteStatus
+        from mysafe_tui.remote.status import RemoteStatus
 
         return RemoteStatus(False)
 
@@ -104,7 +104,9 @@ class ServerConnection:
         on_wait: Callable[[float], None] | None = None,
     ) -> ServerConnection:
         """`on_wait(seconds)` is told when the server asks for a pause before the next try."""
-        from ..remote.session import RemoteSession  # httpx: ~100 ms, only for a bound vault
+        from mysafe_tui.remote.session import (
+            RemoteSession,  # httpx: ~100 ms, only for a bound vault
+        )
 
         session = RemoteSession(binding, transport)
         session.client.on_wait = on_wait
@@ -142,7 +144,7 @@ class ServerConnection:
 
     async def take_theirs(self, item: ItemSummary) -> ItemSummary:
         """A conflict resolved their way: the server's copy of `item` replaces the cache's."""
-        from ..remote.sync import cached
+        from mysafe_tui.remote.sync import cached
 
         ref = _on_server(item, "there is nothing to resolve")
         session = self.session
@@ -205,7 +207,7 @@ class ServerConnection:
     async def upload(self, path: Path, fields: dict[str, Any], notes: str) -> dict[str, Any]:
         if "files" not in self.session.capabilities:  # a plain senhasegura: kept here
             return {}
-        from ..remote.sync import file_chunks
+        from mysafe_tui.remote.sync import file_chunks
 
         session = self.session
         upload = session.engine.upload(file_chunks(path), fields, notes)
@@ -214,7 +216,7 @@ class ServerConnection:
     async def push(self, item: ItemSummary) -> ItemSummary:
         """An item made here before login (local only): created on the server, then kept
         as the server's (bound) copy under the same local id."""
-        from ..core.errors import NotSupported
+        from mysafe_tui.core.errors import NotSupported
 
         store, session = self.store, self.session
         if item.remote:
@@ -263,7 +265,7 @@ class ServerConnection:
     async def pull(self, progress: SyncProgress | None, probe: bool) -> PullResult:
         """Bring the cache in line with the server: the engine says what changed, this
         writes it (`WRITE_BATCH` items per transaction) and remembers the sync."""
-        from ..remote.sync import Deactivate, PullResult, Remove, Save, SaveFile
+        from mysafe_tui.remote.sync import Deactivate, PullResult, Remove, Save, SaveFile
 
         session, store = self.session, self.store
         previous = session.state
@@ -346,7 +348,7 @@ class ServerConnection:
 def _on_server(item: ItemSummary, otherwise: str) -> RemoteRef:
     """Where `item` lives on the server; an item only in this vault is refused, saying
     `otherwise` (what to do, or why nothing can be done)."""
-    from ..remote.sync import RemoteRef
+    from mysafe_tui.remote.sync import RemoteRef
 
     ref = RemoteRef.parse(item.remote)
     if ref is None:

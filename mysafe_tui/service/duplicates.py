@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..core.models import SPECS, ItemKind, ItemSummary
+from mysafe_tui.core.models import SPECS, ItemKind, ItemSummary
 
 POLICIES = ("rename", "skip", "keep-both", "update")
 MARK = " (imported)"

@@ -7,16 +7,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from ..core.errors import InvalidInput, StorageError
-from ..core.extras import Attachment
-from ..core.fsutil import write_chunks_atomic
-from ..core.models import ItemKind, ItemSummary, parse_tags
-from ..core.sanitize import safe_filename
-from .values import text
+from mysafe_tui.core.errors import InvalidInput, StorageError
+from mysafe_tui.core.extras import Attachment
+from mysafe_tui.core.fsutil import write_chunks_atomic
+from mysafe_tui.core.models import ItemKind, ItemSummary, parse_tags
+from mysafe_tui.core.sanitize import safe_filename
+from mysafe_tui.service.values import text
 
 if TYPE_CHECKING:
-    from .connection import Connection
-    from .store import VaultStore
+    from mysafe_tui.service.connection import Connection
+    from mysafe_tui.service.store import VaultStore
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes total); called from the worker thread
 TEXT_TYPES = {"application/json", "application/xml", "application/x-yaml", "application/toml"}
@@ -142,7 +142,7 @@ async def preview(store: VaultStore, item_id: str, limit: int) -> str | None:
 
 
 def _read_chunks(handle: BinaryIO, path: Path) -> Iterator[bytes]:
-    from ..core.crypto import CHUNK_SIZE
+    from mysafe_tui.core.crypto import CHUNK_SIZE
 
     try:
         while chunk := handle.read(CHUNK_SIZE):

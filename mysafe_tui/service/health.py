@@ -28,14 +28,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..core import health
-from ..core.breaches import open_local
-from ..core.extras import HISTORY, parse_history
-from ..core.generator import rate_all
-from ..core.models import SPECS, ItemSummary
-from ..core.process import harden
-from ..core.settings import Settings
-from .store import VaultStore
+from mysafe_tui.core import health
+from mysafe_tui.core.breaches import open_local
+from mysafe_tui.core.extras import HISTORY, parse_history
+from mysafe_tui.core.generator import rate_all
+from mysafe_tui.core.models import SPECS, ItemSummary
+from mysafe_tui.core.process import harden
+from mysafe_tui.core.settings import Settings
+from mysafe_tui.service.store import VaultStore
 
 RATINGS = "health"  # the side cache's name: default.mysafe.health
 Rating = tuple[int, int, str]  # (item version, score, warning)
@@ -106,7 +106,7 @@ class HealthCheck:
             stat = breach_data.stat()
             source_key = f"{source}:{breach_data}:{stat.st_mtime_ns}:{stat.st_size}"
         elif online:
-            from ..remote.pwned import OnlineRanges
+            from mysafe_tui.remote.pwned import OnlineRanges
 
             ranges = OnlineRanges(settings.breach_api, proxy=await self._proxy() or None)
             source = source_key = ranges.source

@@ -12,12 +12,12 @@ import gc
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from ..core.search import Hits, SearchIndex
+from mysafe_tui.core.search import Hits, SearchIndex
 
 if TYPE_CHECKING:
-    from ..core.models import ItemKind
-    from ..core.records import Record
-    from ..core.vault import Vault
+    from mysafe_tui.core.models import ItemKind
+    from mysafe_tui.core.records import Record
+    from mysafe_tui.core.vault import Vault
 
 Run = Callable[..., Awaitable[Any]]
 FOLLOW_LIMIT = 64  # changed items past which the index is rebuilt, not patched

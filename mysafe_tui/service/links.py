@@ -7,15 +7,15 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..core.errors import ItemNotFound, NotSupported
-from ..core.models import SPECS, ItemKind
+from mysafe_tui.core.errors import ItemNotFound, NotSupported
+from mysafe_tui.core.models import SPECS, ItemKind
 
 if TYPE_CHECKING:
     import httpx
 
-    from ..remote.session import RemoteSession
-    from ..remote.shares import CreatedShare
-    from .store import VaultStore
+    from mysafe_tui.remote.session import RemoteSession
+    from mysafe_tui.remote.shares import CreatedShare
+    from mysafe_tui.service.store import VaultStore
 
 
 class ShareLinks:
@@ -35,7 +35,7 @@ class ShareLinks:
 
     def load(self, binding: dict[str, str] | None) -> None:
         if binding is not None:
-            from ..remote.session import RemoteSession
+            from mysafe_tui.remote.session import RemoteSession
 
             self._own = RemoteSession(binding, self._transport)
 
@@ -68,7 +68,7 @@ class ShareLinks:
         return session
 
     async def set_server(self, url: str, client_id: str, client_secret: str) -> None:
-        from ..remote.session import RemoteSession, new_binding
+        from mysafe_tui.remote.session import RemoteSession, new_binding
 
         self.store.require_unlocked()  # before any network call
         session = RemoteSession(new_binding(url, client_id, client_secret), self._transport)
@@ -91,7 +91,7 @@ class ShareLinks:
         password: str | None,
         label: str,
     ) -> CreatedShare:
-        from ..remote import shares
+        from mysafe_tui.remote import shares
 
         store = self.store
         item = store.get(item_id)
@@ -129,7 +129,7 @@ class ShareLinks:
         return created
 
     async def list(self) -> list[dict[str, Any]]:
-        from ..remote import shares
+        from mysafe_tui.remote import shares
 
         session = self._required()
         rows = await session.guard(shares.list_shares(session.client))
@@ -148,7 +148,7 @@ class ShareLinks:
         return str(json.loads(links[share_hash])["link"])
 
     async def revoke(self, share_hash: str) -> None:
-        from ..remote import shares
+        from mysafe_tui.remote import shares
 
         session = self._required()
         await session.guard(shares.revoke_share(session.client, share_hash))

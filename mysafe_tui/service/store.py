@@ -14,7 +14,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..core.errors import (
+from mysafe_tui.core.errors import (
     AmbiguousName,
     ItemNotFound,
     MySafeError,
@@ -22,14 +22,14 @@ from ..core.errors import (
     VaultNotFound,
     WrongPassphrase,
 )
-from ..core.models import SPECS, ItemKind, ItemSummary, Secret
-from ..core.search import Hits
-from .index import IndexKeeper
-from .values import summary_fields
+from mysafe_tui.core.models import SPECS, ItemKind, ItemSummary, Secret
+from mysafe_tui.core.search import Hits
+from mysafe_tui.service.index import IndexKeeper
+from mysafe_tui.service.values import summary_fields
 
 if TYPE_CHECKING:
-    from ..core.kdf import KdfParams
-    from ..core.vault import Vault
+    from mysafe_tui.core.kdf import KdfParams
+    from mysafe_tui.core.vault import Vault
 
 T = TypeVar("T")
 SaveRow = tuple[ItemKind, dict[str, Any], dict[str, str], str | None]
@@ -57,7 +57,7 @@ class VaultStore:
 
     async def create(self, passphrase: str, profile: str, params: KdfParams | None) -> None:
         def create() -> Vault:
-            from ..core.vault import Vault
+            from mysafe_tui.core.vault import Vault
 
             return Vault.create(self.vault_path, passphrase, profile=profile, params=params)
 
@@ -307,6 +307,6 @@ class VaultStore:
 def _open_vault(path: Path) -> Vault:
     """In the worker thread: importing the vault loads sqlite3 and cryptography (~80 ms),
     which must not hold up the event loop while the unlock screen first paints."""
-    from ..core.vault import Vault
+    from mysafe_tui.core.vault import Vault
 
     return Vault.open(path)

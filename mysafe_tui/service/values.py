@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core import extras
-from ..core.errors import InvalidInput
-from ..core.models import FIELDS, SPECS, ItemKind, ItemSummary, parse_tags
-from ..core.sanitize import forbidden_char
+from mysafe_tui.core import extras
+from mysafe_tui.core.errors import InvalidInput
+from mysafe_tui.core.models import FIELDS, SPECS, ItemKind, ItemSummary, parse_tags
+from mysafe_tui.core.sanitize import forbidden_char
 
 
 def text(name: str, value: Any) -> str:
@@ -51,7 +51,7 @@ def split(kind: ItemKind, values: dict[str, Any]) -> tuple[dict[str, Any], dict[
         else:
             raise InvalidInput(f"{kind.noun} has no field '{name}'")
     if secret.get("secret_key"):
-        from ..core import totp
+        from mysafe_tui.core import totp
 
         totp.parse_seed(secret["secret_key"])  # refuse a bad seed now, not at first use
     return fields, secret

@@ -18,16 +18,16 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..core import extras
-from ..core.errors import (
+from mysafe_tui.core import extras
+from mysafe_tui.core.errors import (
     EncryptedSecrets,
     InvalidInput,
     MySafeError,
     WeakPassphrase,
     WrongPassphrase,
 )
-from ..core.extras import Attachment, Extras
-from ..core.models import (
+from mysafe_tui.core.extras import Attachment, Extras
+from mysafe_tui.core.models import (
     SPECS,
     HistoryEvent,
     ItemKind,
@@ -37,32 +37,32 @@ from ..core.models import (
     TotpCode,
     field_label,
 )
-from ..core.search import Hits
-from ..core.settings import Paths, Settings
-from . import files
-from .connection import Connection, NoServer, ServerConnection
-from .copying import ClipboardKeeper
-from .health import HealthCheck
-from .links import ShareLinks
-from .store import VaultStore
-from .transfer import Transfers
-from .values import check_required, split, summary_fields
+from mysafe_tui.core.search import Hits
+from mysafe_tui.core.settings import Paths, Settings
+from mysafe_tui.service import files
+from mysafe_tui.service.connection import Connection, NoServer, ServerConnection
+from mysafe_tui.service.copying import ClipboardKeeper
+from mysafe_tui.service.health import HealthCheck
+from mysafe_tui.service.links import ShareLinks
+from mysafe_tui.service.store import VaultStore
+from mysafe_tui.service.transfer import Transfers
+from mysafe_tui.service.values import check_required, split, summary_fields
 
 if TYPE_CHECKING:  # imported lazily below: cryptography and sqlite3 cost ~80 ms at launch
     import httpx
 
-    from ..core.clipboard import Clipboard
-    from ..core.exporting import Exported
-    from ..core.health import Report as HealthReport
-    from ..core.importing import Candidate
-    from ..core.importing import Report as ImportReport
-    from ..core.kdf import KdfParams
-    from ..core.sharecrypto import SharePayload
-    from ..remote.session import RemoteSession
-    from ..remote.shares import CreatedShare
-    from ..remote.status import RemoteStatus
-    from ..remote.sync import PullResult, SyncProgress
-    from .early import EarlyKey
+    from mysafe_tui.core.clipboard import Clipboard
+    from mysafe_tui.core.exporting import Exported
+    from mysafe_tui.core.health import Report as HealthReport
+    from mysafe_tui.core.importing import Candidate
+    from mysafe_tui.core.importing import Report as ImportReport
+    from mysafe_tui.core.kdf import KdfParams
+    from mysafe_tui.core.sharecrypto import SharePayload
+    from mysafe_tui.remote.session import RemoteSession
+    from mysafe_tui.remote.shares import CreatedShare
+    from mysafe_tui.remote.status import RemoteStatus
+    from mysafe_tui.remote.sync import PullResult, SyncProgress
+    from mysafe_tui.service.early import EarlyKey
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes total); called from the worker thread
 
@@ -257,7 +257,7 @@ class VaultService:
         without a passphrase, for `command` (one of agent_wire.KEY_COMMANDS, "ui" for the
         UI). False when there is no such agent, it keeps its key from that command, or the
         key is stale."""
-        from ..core import agent_wire
+        from mysafe_tui.core import agent_wire
 
         answer = await asyncio.to_thread(
             agent_wire.ask, str(self.vault_path), "key", command=command
@@ -358,7 +358,7 @@ class VaultService:
         seed = (await self.reveal(item_id)).get("secret_key")
         if not seed:
             raise InvalidInput("this item has no TOTP seed")
-        from ..core import totp  # hmac and hashlib: not at start-up
+        from mysafe_tui.core import totp  # hmac and hashlib: not at start-up
 
         return totp.totp(totp.parse_seed(seed.reveal()), at)
 
@@ -506,7 +506,7 @@ class VaultService:
         """Share an item on its server with MySafe users and groups (view only, or `edit`),
         or stop (`remove`): MySafe's internal sharing. Returns the item as it is now and what
         the server refused ("user zed not found")."""
-        from ..core.sanitize import forbidden_char
+        from mysafe_tui.core.sanitize import forbidden_char
 
         item = self._store.get(item_id)
         if item.access:
@@ -666,20 +666,20 @@ class VaultService:
     @staticmethod
     def generate_password(*args: Any, **kwargs: Any) -> str:
         """See core.generator.generate_password."""
-        from ..core.generator import generate_password
+        from mysafe_tui.core.generator import generate_password
 
         return generate_password(*args, **kwargs)
 
     @staticmethod
     def generate_passphrase(*args: Any, **kwargs: Any) -> str:
         """See core.generator.generate_passphrase."""
-        from ..core.generator import generate_passphrase
+        from mysafe_tui.core.generator import generate_passphrase
 
         return generate_passphrase(*args, **kwargs)
 
     @staticmethod
     def estimate_strength(passphrase: str) -> Strength:
-        from ..core.generator import estimate_strength
+        from mysafe_tui.core.generator import estimate_strength
 
         return estimate_strength(passphrase)
 
@@ -721,7 +721,7 @@ class VaultService:
         """Bind this vault to a server: check the access key, keep it inside the vault, pull.
         `tenant` names the tenant of a multi-tenant senhasegura (sent with the token request);
         `proxy` overrides the environment's proxy settings; `timeout` is per request."""
-        from ..remote.session import new_binding
+        from mysafe_tui.remote.session import new_binding
 
         self._store.require_unlocked()
         if isinstance(self._server, ServerConnection):
@@ -823,7 +823,7 @@ class VaultService:
     @staticmethod
     def parse_duration(text: str) -> int:
         """'90m', '36h', '7d', '2w' as seconds, within the 30 days a link may live."""
-        from ..remote.shares import parse_duration
+        from mysafe_tui.remote.shares import parse_duration
 
         return parse_duration(text)
 
@@ -875,6 +875,6 @@ class VaultService:
     ) -> SharePayload:
         """The recipient's side: needs no vault. Spends one view, after `before_reveal` (given
         the link's public status: kind, size) had its chance to refuse."""
-        from ..remote.shares import open_link
+        from mysafe_tui.remote.shares import open_link
 
         return await open_link(url, ask_password, before_reveal=before_reveal)

@@ -15,7 +15,7 @@ from typing import Literal
 from textual.binding import Binding, BindingType
 from textual.keys import format_key
 
-from ..core.models import ItemKind, ItemSummary
+from mysafe_tui.core.models import ItemKind, ItemSummary
 
 Needs = Literal["", "active", "trashed", "file", "api", "local", "remote"]
 

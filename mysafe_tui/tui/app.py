@@ -16,16 +16,16 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 if TYPE_CHECKING:  # the main screen and its dialogs load after unlock: a faster first paint
-    from .screens.main import MainScreen
+    from mysafe_tui.tui.screens.main import MainScreen
 
-from ..core.models import ItemKind, ItemSummary
-from ..service import VaultService
-from .actions import ACTIONS, bindings, keys_of, unknown_ids
-from .commands import ItemCommands
-from .keyboard import KeyRouter
-from .lifeline import SIGNALS, Lifeline
-from .screens.unlock import CreateVaultScreen, UnlockScreen
-from .text import ControlFilter, printable
+from mysafe_tui.core.models import ItemKind, ItemSummary
+from mysafe_tui.service import VaultService
+from mysafe_tui.tui.actions import ACTIONS, bindings, keys_of, unknown_ids
+from mysafe_tui.tui.commands import ItemCommands
+from mysafe_tui.tui.keyboard import KeyRouter
+from mysafe_tui.tui.lifeline import SIGNALS, Lifeline
+from mysafe_tui.tui.screens.unlock import CreateVaultScreen, UnlockScreen
+from mysafe_tui.tui.text import ControlFilter, printable
 
 
 class MySafeApp(App[None]):
@@ -156,12 +156,12 @@ class MySafeApp(App[None]):
 
     @property
     def main_screen(self) -> MainScreen | None:
-        from .screens.main import MainScreen
+        from mysafe_tui.tui.screens.main import MainScreen
 
         return next((s for s in self.screen_stack if isinstance(s, MainScreen)), None)
 
     def action_unlocked(self, typed_ahead: list[str] | None = None) -> None:
-        from .screens.main import MainScreen
+        from mysafe_tui.tui.screens.main import MainScreen
 
         self.last_activity = self.clock()
         self.switch_screen(MainScreen(self.service, typed_ahead))
@@ -210,19 +210,19 @@ class MySafeApp(App[None]):
             self.log.error(f"closing the vault failed: {type(exc).__name__}")
 
     def action_help(self) -> None:
-        from .modals.help import HelpDialog
+        from mysafe_tui.tui.modals.help import HelpDialog
 
         if not isinstance(self.screen, HelpDialog):
             self.push_screen(HelpDialog())
 
     def action_settings(self) -> None:
-        from .modals.settings import SettingsDialog
+        from mysafe_tui.tui.modals.settings import SettingsDialog
 
         self.push_screen(SettingsDialog(self.service), self._settings_saved)
 
     @work(exit_on_error=False)
     async def action_rotate_key(self) -> None:
-        from .modals.rotate import RotateKeyDialog
+        from mysafe_tui.tui.modals.rotate import RotateKeyDialog
 
         count = await self.push_screen_wait(RotateKeyDialog(self.service))
         if count is not None:

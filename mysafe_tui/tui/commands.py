@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 
-from ..core.errors import MySafeError
-from .text import markup_safe, printable
+from mysafe_tui.core.errors import MySafeError
+from mysafe_tui.tui.text import markup_safe, printable
 
 if TYPE_CHECKING:
-    from .app import MySafeApp
+    from mysafe_tui.tui.app import MySafeApp
 
 
 class ItemCommands(Provider):

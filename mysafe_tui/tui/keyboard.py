@@ -39,7 +39,7 @@ from textual.widget import Widget
 from textual.widgets import Input
 from textual.worker import Worker
 
-from .actions import FIELD_KEYS
+from mysafe_tui.tui.actions import FIELD_KEYS
 
 if TYPE_CHECKING:
     from textual.timer import Timer

@@ -17,7 +17,7 @@ from textual.content import Content
 from textual.filter import LineFilter
 from textual.markup import escape
 
-from ..core.sanitize import LONE_SURROGATE, UNSAFE_MULTILINE, printable
+from mysafe_tui.core.sanitize import LONE_SURROGATE, UNSAFE_MULTILINE, printable
 
 __all__ = ["ControlFilter", "markup_safe", "plain", "printable"]
 

@@ -7,8 +7,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label
 
-from ..actions import bindings
-from ..text import plain
+from mysafe_tui.tui.actions import bindings
+from mysafe_tui.tui.text import plain
 
 
 class ConfirmDialog(ModalScreen[bool]):

@@ -11,10 +11,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
-from ...core.errors import MySafeError
-from ...service import VaultService
-from ..actions import bindings
-from ..widgets.note import Note
+from mysafe_tui.core.errors import MySafeError
+from mysafe_tui.service import VaultService
+from mysafe_tui.tui.actions import bindings
+from mysafe_tui.tui.widgets.note import Note
 
 FORMATS = [
     ("KeePass (.kdbx, under its own password)", "keepass"),

@@ -16,14 +16,14 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, Select
 
-from ...core.errors import MySafeError
-from ...core.extras import Extras, FieldType
-from ...core.humanize import moment, size
-from ...core.models import ItemSummary
-from ...service import VaultService
-from ..actions import bindings
-from ..text import plain, printable
-from ..widgets.note import Note
+from mysafe_tui.core.errors import MySafeError
+from mysafe_tui.core.extras import Extras, FieldType
+from mysafe_tui.core.humanize import moment, size
+from mysafe_tui.core.models import ItemSummary
+from mysafe_tui.service import VaultService
+from mysafe_tui.tui.actions import bindings
+from mysafe_tui.tui.text import plain, printable
+from mysafe_tui.tui.widgets.note import Note
 
 MASK = "••••••••"
 Row = tuple[str, int]  # (what, index): ("field", 0), ("url", 1), ("file", 0), ("old", 2)

@@ -13,15 +13,15 @@ from textual.screen import ModalScreen
 from textual.suggester import Suggester
 from textual.widgets import Input, Label, ProgressBar
 
-from ...core.errors import MySafeError
-from ...core.humanize import home_relative
-from ...core.models import ItemSummary
-from ...core.sanitize import safe_filename
-from ...service import VaultService
-from ..actions import bindings
-from ..text import plain
-from ..widgets.note import Note
-from .confirm import ConfirmDialog
+from mysafe_tui.core.errors import MySafeError
+from mysafe_tui.core.humanize import home_relative
+from mysafe_tui.core.models import ItemSummary
+from mysafe_tui.core.sanitize import safe_filename
+from mysafe_tui.service import VaultService
+from mysafe_tui.tui.actions import bindings
+from mysafe_tui.tui.modals.confirm import ConfirmDialog
+from mysafe_tui.tui.text import plain
+from mysafe_tui.tui.widgets.note import Note
 
 
 class PathSuggester(Suggester):

@@ -11,7 +11,7 @@ from textual.keys import format_key
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
-from ..actions import ACTIONS, FIELD_KEYS, Action, bindings, keys_of
+from mysafe_tui.tui.actions import ACTIONS, FIELD_KEYS, Action, bindings, keys_of
 
 
 class HelpDialog(ModalScreen[None]):

@@ -10,13 +10,13 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Label
 
-from ...core.errors import MySafeError
-from ...core.humanize import moment
-from ...core.models import ItemSummary
-from ...service import VaultService
-from ..actions import bindings
-from ..text import plain, printable
-from ..widgets.note import Note
+from mysafe_tui.core.errors import MySafeError
+from mysafe_tui.core.humanize import moment
+from mysafe_tui.core.models import ItemSummary
+from mysafe_tui.service import VaultService
+from mysafe_tui.tui.actions import bindings
+from mysafe_tui.tui.text import plain, printable
+from mysafe_tui.tui.widgets.note import Note
 
 
 class HistoryDialog(ModalScreen[None]):

@@ -13,12 +13,12 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from ...core.errors import MySafeError
-from ...core.importing import Candidate, NeedsPassword, Report
-from ...service import VaultService
-from ..actions import bindings
-from ..text import plain
-from ..widgets.note import Note
+from mysafe_tui.core.errors import MySafeError
+from mysafe_tui.core.importing import Candidate, NeedsPassword, Report
+from mysafe_tui.service import VaultService
+from mysafe_tui.tui.actions import bindings
+from mysafe_tui.tui.text import plain
+from mysafe_tui.tui.widgets.note import Note
 
 FORMATS = [
     ("KeePass / KeePassXC (.kdbx, XML)", "keepass"),

@@ -14,12 +14,12 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, TextArea
 
-from ...core.errors import MySafeError, RemoteConflict
-from ...core.models import SPECS, Field, ItemKind, ItemSummary, Secret
-from ...service import VaultService
-from ..actions import bindings
-from ..widgets.note import Note
-from .confirm import ConfirmDialog
+from mysafe_tui.core.errors import MySafeError, RemoteConflict
+from mysafe_tui.core.models import SPECS, Field, ItemKind, ItemSummary, Secret
+from mysafe_tui.service import VaultService
+from mysafe_tui.tui.actions import bindings
+from mysafe_tui.tui.modals.confirm import ConfirmDialog
+from mysafe_tui.tui.widgets.note import Note
 
 
 class ItemDialog(ModalScreen[ItemSummary | None]):
@@ -184,7 +184,7 @@ class ItemDialog(ModalScreen[ItemSummary | None]):
         self, changed: dict[str, Any], current: dict[str, object]
     ) -> ItemSummary | None:
         """The server copy changed since the last sync: show both, let the user choose."""
-        from .remote import ConflictDialog
+        from mysafe_tui.tui.modals.remote import ConflictDialog
 
         assert self.item is not None
         rows = []

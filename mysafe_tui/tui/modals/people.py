@@ -10,12 +10,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, OptionList, RadioButton, RadioSet
 from textual.widgets.option_list import Option
 
-from ...core.errors import MySafeError
-from ...core.models import ItemSummary
-from ...service import VaultService
-from ..actions import bindings
-from ..text import plain
-from ..widgets.note import Note
+from mysafe_tui.core.errors import MySafeError
+from mysafe_tui.core.models import ItemSummary
+from mysafe_tui.service import VaultService
+from mysafe_tui.tui.actions import bindings
+from mysafe_tui.tui.text import plain
+from mysafe_tui.tui.widgets.note import Note
 
 
 class PeopleDialog(ModalScreen[None]):

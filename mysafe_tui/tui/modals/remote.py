@@ -11,12 +11,12 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Collapsible, Input, Label, ProgressBar, Static
 
-from ...core.errors import MySafeError
-from ...service import VaultService
-from ..actions import bindings
-from ..forms import move_on
-from ..text import plain, printable
-from ..widgets.note import Note
+from mysafe_tui.core.errors import MySafeError
+from mysafe_tui.service import VaultService
+from mysafe_tui.tui.actions import bindings
+from mysafe_tui.tui.forms import move_on
+from mysafe_tui.tui.text import plain, printable
+from mysafe_tui.tui.widgets.note import Note
 
 
 class _Progress:

@@ -8,10 +8,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, ProgressBar, Static
 
-from ...core.errors import MySafeError
-from ...service import VaultService
-from ..actions import bindings
-from ..widgets.note import Note
+from mysafe_tui.core.errors import MySafeError
+from mysafe_tui.service import VaultService
+from mysafe_tui.tui.actions import bindings
+from mysafe_tui.tui.widgets.note import Note
 
 EXPLAIN = (
     "A new vault key and a new key for every item; everything is re-encrypted in one go. "

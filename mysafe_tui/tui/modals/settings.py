@@ -9,11 +9,11 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select
 
-from ...core.errors import MySafeError
-from ...core.settings import Settings
-from ...service import VaultService
-from ..actions import bindings
-from ..widgets.note import Note
+from mysafe_tui.core.errors import MySafeError
+from mysafe_tui.core.settings import Settings
+from mysafe_tui.service import VaultService
+from mysafe_tui.tui.actions import bindings
+from mysafe_tui.tui.widgets.note import Note
 
 CLIPBOARD = [
     ("auto (OSC 52 over SSH, else system)", "auto"),

@@ -11,13 +11,13 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Static
 
-from ...core.errors import MySafeError
-from ...core.models import ItemKind, ItemSummary
-from ...service import VaultService
-from ..actions import bindings
-from ..text import plain
-from ..widgets.note import Note
-from ..widgets.qr import qr_text
+from mysafe_tui.core.errors import MySafeError
+from mysafe_tui.core.models import ItemKind, ItemSummary
+from mysafe_tui.service import VaultService
+from mysafe_tui.tui.actions import bindings
+from mysafe_tui.tui.text import plain
+from mysafe_tui.tui.widgets.note import Note
+from mysafe_tui.tui.widgets.qr import qr_text
 
 EXPIRY = [("1 h", 3600), ("24 h", 86400), ("7 days", 7 * 86400), ("30 days", 30 * 86400)]
 NO_SERVER = (

@@ -11,15 +11,15 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from ...core.errors import MySafeError
-from ...core.health import TITLES, Finding, Report, counted
-from ...core.models import ItemKind, ItemSummary
-from ...service import VaultService
-from ..actions import bindings
-from ..text import plain, printable
+from mysafe_tui.core.errors import MySafeError
+from mysafe_tui.core.health import TITLES, Finding, Report, counted
+from mysafe_tui.core.models import ItemKind, ItemSummary
+from mysafe_tui.service import VaultService
+from mysafe_tui.tui.actions import bindings
+from mysafe_tui.tui.text import plain, printable
 
 if TYPE_CHECKING:
-    from .main import MainScreen
+    from mysafe_tui.tui.screens.main import MainScreen
 
 # Most urgent first, as the checks are ordered; colours as the list's marks.
 STYLES = {

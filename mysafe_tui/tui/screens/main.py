@@ -16,18 +16,18 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Tab, Tabs
 
-from ...core.errors import MySafeError
-from ...core.health import Report, marked
-from ...core.models import SPECS, ItemKind, ItemSummary
-from ...service import VaultService
-from ..actions import BY_NAME, bindings
-from ..modals.confirm import ConfirmDialog
-from ..modals.files import AttachDialog, SaveDialog
-from ..modals.item import ItemDialog
-from ..modals.remote import LoginDialog, SyncDialog
-from ..widgets.detail import DetailPane
-from ..widgets.item_list import ItemList
-from ..widgets.topbar import RECONNECT_SECONDS, OfflineBanner, TopBar
+from mysafe_tui.core.errors import MySafeError
+from mysafe_tui.core.health import Report, marked
+from mysafe_tui.core.models import SPECS, ItemKind, ItemSummary
+from mysafe_tui.service import VaultService
+from mysafe_tui.tui.actions import BY_NAME, bindings
+from mysafe_tui.tui.modals.confirm import ConfirmDialog
+from mysafe_tui.tui.modals.files import AttachDialog, SaveDialog
+from mysafe_tui.tui.modals.item import ItemDialog
+from mysafe_tui.tui.modals.remote import LoginDialog, SyncDialog
+from mysafe_tui.tui.widgets.detail import DetailPane
+from mysafe_tui.tui.widgets.item_list import ItemList
+from mysafe_tui.tui.widgets.topbar import RECONNECT_SECONDS, OfflineBanner, TopBar
 
 TABS = [
     ("password", "1 Passwords", ItemKind.PASSWORD),
@@ -585,7 +585,7 @@ class MainScreen(Screen[None]):
         item = self._target("share")
         if item is None:
             return
-        from ..modals.share import ShareDialog
+        from mysafe_tui.tui.modals.share import ShareDialog
 
         await self.app.push_screen_wait(ShareDialog(self.service, item))
 
@@ -593,7 +593,7 @@ class MainScreen(Screen[None]):
         item = self._target("people")
         if item is None:
             return
-        from ..modals.people import PeopleDialog
+        from mysafe_tui.tui.modals.people import PeopleDialog
 
         def after(_: None) -> None:
             self.refresh_list(keep=item.id)
@@ -601,7 +601,7 @@ class MainScreen(Screen[None]):
         self.app.push_screen(PeopleDialog(self.service, item), after)
 
     def action_import_items(self) -> None:
-        from ..modals.importer import ImportDialog
+        from mysafe_tui.tui.modals.importer import ImportDialog
 
         def after(written: int | None) -> None:
             if written:
@@ -611,7 +611,7 @@ class MainScreen(Screen[None]):
         self.app.push_screen(ImportDialog(self.service), after)
 
     def action_export_items(self) -> None:
-        from ..modals.exporter import ExportDialog
+        from mysafe_tui.tui.modals.exporter import ExportDialog
 
         self.app.push_screen(ExportDialog(self.service))
 
@@ -619,7 +619,7 @@ class MainScreen(Screen[None]):
         item = self._target("extras")
         if item is None:
             return
-        from ..modals.extras import ExtrasDialog
+        from mysafe_tui.tui.modals.extras import ExtrasDialog
 
         def after(changed: bool | None) -> None:
             if changed:  # the open detail is shown again with what changed
@@ -630,12 +630,12 @@ class MainScreen(Screen[None]):
     def action_history(self) -> None:
         item = self._target("history")
         if item is not None:
-            from ..modals.history import HistoryDialog
+            from mysafe_tui.tui.modals.history import HistoryDialog
 
             self.app.push_screen(HistoryDialog(self.service, item))
 
     def action_shares(self) -> None:
-        from .shares import SharesScreen
+        from mysafe_tui.tui.screens.shares import SharesScreen
 
         if self.service.share_target() is None:
             self.notify(
@@ -645,7 +645,7 @@ class MainScreen(Screen[None]):
         self.app.push_screen(SharesScreen(self.service))
 
     def action_health(self) -> None:
-        from .health import HealthScreen
+        from mysafe_tui.tui.screens.health import HealthScreen
 
         self.app.push_screen(HealthScreen(self.service, self))
 

@@ -12,12 +12,12 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from ...core.errors import MySafeError
-from ...core.humanize import ago
-from ...service import VaultService
-from ..actions import bindings
-from ..modals.confirm import ConfirmDialog
-from ..text import plain, printable
+from mysafe_tui.core.errors import MySafeError
+from mysafe_tui.core.humanize import ago
+from mysafe_tui.service import VaultService
+from mysafe_tui.tui.actions import bindings
+from mysafe_tui.tui.modals.confirm import ConfirmDialog
+from mysafe_tui.tui.text import plain, printable
 
 # Cells are rich Text, never markup strings: an item name like "[red]" must show as typed.
 STATUS = {

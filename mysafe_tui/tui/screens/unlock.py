@@ -10,20 +10,20 @@ from textual.containers import Center, Middle, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Input, Label, LoadingIndicator
 
-from ...core.errors import (
+from mysafe_tui.core.errors import (
     InvalidInput,
     MySafeError,
     VaultError,
     WeakPassphrase,
     WrongPassphrase,
 )
-from ...core.humanize import home_relative
-from ...service import VaultService
-from ..actions import bindings
-from ..forms import move_on
-from ..modals.confirm import ConfirmDialog
-from ..text import plain
-from ..widgets.note import Note
+from mysafe_tui.core.humanize import home_relative
+from mysafe_tui.service import VaultService
+from mysafe_tui.tui.actions import bindings
+from mysafe_tui.tui.forms import move_on
+from mysafe_tui.tui.modals.confirm import ConfirmDialog
+from mysafe_tui.tui.text import plain
+from mysafe_tui.tui.widgets.note import Note
 
 BANNER = "mysafe"
 

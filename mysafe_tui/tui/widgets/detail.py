@@ -7,12 +7,20 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from ...core.extras import Extras
-from ...core.health import TITLES, Finding
-from ...core.humanize import moment, size
-from ...core.models import FIELDS, SPECS, ItemKind, ItemSummary, Secret, TotpCode, field_label
-from ..text import printable
-from .item_list import describe
+from mysafe_tui.core.extras import Extras
+from mysafe_tui.core.health import TITLES, Finding
+from mysafe_tui.core.humanize import moment, size
+from mysafe_tui.core.models import (
+    FIELDS,
+    SPECS,
+    ItemKind,
+    ItemSummary,
+    Secret,
+    TotpCode,
+    field_label,
+)
+from mysafe_tui.tui.text import printable
+from mysafe_tui.tui.widgets.item_list import describe
 
 MASK = "••••••••••"
 KEYS = {"password": "c", "username": "u", "client_secret": "c", "note": "c"}

@@ -18,12 +18,12 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ...core.health import MARKS
-from ...core.humanize import ago, size
-from ...core.models import ItemKind, ItemSummary
-from ...core.search import Hits
-from ..actions import bindings
-from ..text import printable
+from mysafe_tui.core.health import MARKS
+from mysafe_tui.core.humanize import ago, size
+from mysafe_tui.core.models import ItemKind, ItemSummary
+from mysafe_tui.core.search import Hits
+from mysafe_tui.tui.actions import bindings
+from mysafe_tui.tui.text import printable
 
 
 def describe(item: ItemSummary) -> str:

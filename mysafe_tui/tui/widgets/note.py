@@ -6,7 +6,7 @@ from typing import Any
 
 from textual.widgets import Label
 
-from ..text import plain
+from mysafe_tui.tui.text import plain
 
 
 class Note(Label):

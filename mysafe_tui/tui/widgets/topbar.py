@@ -8,8 +8,8 @@ from __future__ import annotations
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from ...core.humanize import ago
-from ..text import markup_safe
+from mysafe_tui.core.humanize import ago
+from mysafe_tui.tui.text import markup_safe
 
 RECONNECT_SECONDS = 30  # while offline, the main screen tries the server again this often
 _STATES = {
