@@ -106,8 +106,8 @@ def child_size(n: int, folder: Path) -> dict[str, Any]:
     from mysafe_tui.core.crypto import derive_passphrase_key
     from mysafe_tui.core.kdf import KdfParams
     from mysafe_tui.core.models import ItemKind
-    from mysafe_tui.core.search import SearchIndex
-    from mysafe_tui.core.vault import Vault
+    from mysafe_tui.vault.search import SearchIndex
+    from mysafe_tui.vault.vault import Vault
 
     floor = KdfParams(19456, 2, 1, os.urandom(16))
     path = folder / f"bench-{n}.mysafe"
@@ -175,9 +175,9 @@ def child_memory(n: int, folder: Path, first: bool) -> dict[str, Any]:
     """Peak memory of one session on its own, as a user's process has it: unlock (the first
     one, or from the summary cache), index, filter, add an item, lock (writing the cache)."""
     from mysafe_tui.core.models import ItemKind
-    from mysafe_tui.core.search import SearchIndex
-    from mysafe_tui.core.summary_cache import path_for
-    from mysafe_tui.core.vault import Vault
+    from mysafe_tui.vault.search import SearchIndex
+    from mysafe_tui.vault.summary_cache import path_for
+    from mysafe_tui.vault.vault import Vault
 
     path = folder / f"bench-{n}.mysafe"
     if first:
@@ -197,9 +197,9 @@ def child_memory(n: int, folder: Path, first: bool) -> dict[str, Any]:
 
 def child_file(mib: int, folder: Path) -> dict[str, Any]:
     from mysafe_tui.core.crypto import CHUNK_SIZE
-    from mysafe_tui.core.fsutil import write_chunks_atomic
     from mysafe_tui.core.kdf import KdfParams
-    from mysafe_tui.core.vault import Vault
+    from mysafe_tui.system.disk import write_chunks_atomic
+    from mysafe_tui.vault.vault import Vault
 
     source = folder / "big.bin"
     block = os.urandom(1 << 20)
@@ -234,8 +234,8 @@ def child_ui(n: int, folder: Path) -> dict[str, Any]:
     from textual import events
     from textual.widgets import Input
 
-    from mysafe_tui.core.settings import Paths
     from mysafe_tui.service import VaultService
+    from mysafe_tui.system.settings import Paths
     from mysafe_tui.tui.app import MySafeApp
     from mysafe_tui.tui.screens.unlock import UnlockScreen
     from mysafe_tui.tui.widgets.item_list import ItemList
@@ -321,8 +321,8 @@ def child_ui(n: int, folder: Path) -> dict[str, Any]:
 def build_ui_vault(n: int, path: Path) -> None:
     from mysafe_tui.core.kdf import KdfParams
     from mysafe_tui.core.models import ItemKind
-    from mysafe_tui.core.search import SearchIndex
-    from mysafe_tui.core.vault import Vault
+    from mysafe_tui.vault.search import SearchIndex
+    from mysafe_tui.vault.vault import Vault
 
     v = Vault.create(path, "bench passphrase", params=KdfParams(19456, 2, 1, os.urandom(16)))
     v.save_many(
@@ -336,7 +336,7 @@ def build_ui_vault(n: int, path: Path) -> None:
 
 def kdf_time(path: Path) -> float:
     from mysafe_tui.core.crypto import derive_passphrase_key
-    from mysafe_tui.core.vault import Vault
+    from mysafe_tui.vault.vault import Vault
 
     v = Vault.open(path)
     try:
@@ -378,7 +378,7 @@ def peers(n: int, folder: Path) -> dict[str, dict[str, float]]:
     from mysafe_tui.core.crypto import derive_passphrase_key
     from mysafe_tui.core.kdf import KDF_PROFILES
     from mysafe_tui.core.models import ItemKind
-    from mysafe_tui.core.vault import Vault
+    from mysafe_tui.vault.vault import Vault
 
     sample = items(n)
     target = sample[n // 2][0]
@@ -580,7 +580,7 @@ import asyncio, os, sys, time
 from pathlib import Path
 from mysafe_tui.cli import main as cli
 assert cli._ui_profile([]) == "default"
-from mysafe_tui.core.settings import Paths, Settings
+from mysafe_tui.system.settings import Paths, Settings
 from mysafe_tui.service import VaultService
 from mysafe_tui.tui.app import MySafeApp
 from mysafe_tui.tui.screens.unlock import UnlockScreen

@@ -88,7 +88,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from mysafe_tui.core.models import ItemKind
-    from mysafe_tui.core.vault import Vault
+    from mysafe_tui.vault.vault import Vault
 
     folder = Path(tempfile.mkdtemp(prefix="mysafe-health-bench-"))
     try:

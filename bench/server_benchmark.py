@@ -98,9 +98,9 @@ async def sync_times(folder: Path, url: str, key: tuple[str, str]) -> tuple[floa
     changes on the server: the DESIGN.md §8 budget is 5 s for 10k items."""
     from mysafe_tui.core.kdf import KdfParams
     from mysafe_tui.core.models import Secret
-    from mysafe_tui.core.settings import Paths
     from mysafe_tui.remote.client import AccessKey, MySafeClient
     from mysafe_tui.service import VaultService
+    from mysafe_tui.system.settings import Paths
 
     home = folder / f"client-{time.monotonic_ns()}"
     service = VaultService(Paths(home, home), kdf_params=KdfParams(19456, 2, 1, b"\0" * 16))

@@ -16,7 +16,7 @@ def main(argv: list[str] | None = None) -> None:
 
         print(f"mysafe {__version__}")
         sys.exit(0)
-    from mysafe_tui.core import agent_wire
+    from mysafe_tui.agent import wire as agent_wire
 
     if args[:1] == ["__names"]:
         sys.exit(agent_wire.print_names(args[1:]))
@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdout.flush()
         os._exit(code)  # nothing to tear down: the agent did the work
 
-    from mysafe_tui.core.process import harden
+    from mysafe_tui.system.process import harden
 
     harden()  # before anything holds a secret
     from mysafe_tui.cli import run

@@ -17,9 +17,9 @@ from pgkit import Cluster, postgres_bin
 
 from mysafe_tui.core.kdf import KdfParams
 from mysafe_tui.core.models import ItemKind
-from mysafe_tui.core.settings import Paths
-from mysafe_tui.core.vault import Vault
 from mysafe_tui.service import VaultService
+from mysafe_tui.system.settings import Paths
+from mysafe_tui.vault.vault import Vault
 from serverkit import RunningServer, start_server
 
 # The machine's proxy settings are not the tests' business: every server here is on loopback,

@@ -20,7 +20,7 @@ import pytest
 from test_cli import Cli
 
 from conftest import PASSPHRASE, add_password, wait_for_exit
-from mysafe_tui.core.vault import Vault
+from mysafe_tui.vault.vault import Vault
 
 BIN = Path(sys.executable).parent
 PRINT_TOKEN = "import os; print(os.environ['TOKEN'])"
@@ -210,7 +210,7 @@ def test_status_checked_every_moment_neither_takes_the_key_nor_keeps_it_unlocked
 
 
 def test_the_key_goes_only_to_commands_that_write_and_by_name(agent: Agent) -> None:
-    from mysafe_tui.core import agent_wire
+    from mysafe_tui.agent import wire as agent_wire
 
     agent.unlock("--timeout", "10m")
     vault = str(agent.cli.home / "default.mysafe")
@@ -482,8 +482,8 @@ def test_fish_completes_item_names_from_an_unlocked_agent(agent: Agent) -> None:
 def test_the_ui_opens_without_the_passphrase_while_the_agent_holds_the_vault(
     agent: Agent, run: Callable[..., object]
 ) -> None:
-    from mysafe_tui.core.settings import Paths, Settings
     from mysafe_tui.service import VaultService
+    from mysafe_tui.system.settings import Paths, Settings
     from mysafe_tui.tui.app import MySafeApp
     from mysafe_tui.tui.screens.main import MainScreen
 
@@ -513,10 +513,10 @@ def test_the_ui_opens_without_the_passphrase_while_the_agent_holds_the_vault(
 def test_the_client_side_talks_to_the_socket_with_the_standard_library_only() -> None:
     """`mysafe get` through the agent imports no crypto, SQLite, asyncio or argparse."""
     probe = (
-        "import sys; from mysafe_tui.core import agent_wire; "
+        "import sys; from mysafe_tui.agent import wire as agent_wire; "
         "agent_wire.run_in_agent(['get', 'x']); "
         "print(' '.join(m for m in ('argparse', 'asyncio', 'cryptography', 'sqlite3', "
-        "'mysafe_tui.core.vault') if m in sys.modules))"
+        "'mysafe_tui.vault.vault') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip() == "", out.stdout + out.stderr

@@ -11,7 +11,7 @@ import pytest
 from test_cli import Cli
 
 from conftest import PASSPHRASE, add_password
-from mysafe_tui.core.vault import Vault
+from mysafe_tui.vault.vault import Vault
 
 
 def make(tmp_path: Path) -> Cli:

@@ -14,7 +14,7 @@ import pytest
 from conftest import PASSPHRASE
 from mysafe_tui.core.kdf import KDF_PROFILES
 from mysafe_tui.core.models import SPECS
-from mysafe_tui.core.vault import Vault
+from mysafe_tui.vault.vault import Vault
 
 MYSAFE = shutil.which("mysafe", path=str(Path(sys.executable).parent)) or "mysafe"
 

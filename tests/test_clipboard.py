@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from mysafe_tui.core import clipboard
-from mysafe_tui.core.clipboard import Clipboard, ClipboardUnavailable, Osc52Backend
+from mysafe_tui.system import clipboard
+from mysafe_tui.system.clipboard import Clipboard, ClipboardUnavailable, Osc52Backend
 
 
 class Clock:

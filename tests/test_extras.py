@@ -12,8 +12,8 @@ from conftest import FLOOR, PASSPHRASE
 from mysafe_tui.core import errors
 from mysafe_tui.core.extras import FieldType
 from mysafe_tui.core.models import ItemKind
-from mysafe_tui.core.settings import Paths
 from mysafe_tui.service import VaultService
+from mysafe_tui.system.settings import Paths
 
 Run = Callable[..., Any]
 PW = ItemKind.PASSWORD
@@ -93,7 +93,7 @@ def test_a_changed_password_goes_to_the_history_and_can_be_restored(
 
 
 def test_the_history_keeps_as_many_as_the_setting_says(tmp_path: Path, run: Run) -> None:
-    from mysafe_tui.core.settings import Settings
+    from mysafe_tui.system.settings import Settings
 
     svc = VaultService(Paths(tmp_path, tmp_path), kdf_params=FLOOR,
                        settings=Settings(password_history=3))  # fmt: skip

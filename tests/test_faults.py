@@ -20,10 +20,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import FLOOR, PASSPHRASE, add_password
-from mysafe_tui.core import errors, fsutil
+from mysafe_tui.core import errors
 from mysafe_tui.core.models import ItemKind
-from mysafe_tui.core.settings import Settings
-from mysafe_tui.core.vault import Vault
+from mysafe_tui.system import disk as fsutil
+from mysafe_tui.system.settings import Settings
+from mysafe_tui.vault.vault import Vault
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +86,7 @@ CRASH_CHILD = textwrap.dedent(
     import sys
     from pathlib import Path
     from mysafe_tui.core.models import ItemKind
-    from mysafe_tui.core.vault import Vault
+    from mysafe_tui.vault.vault import Vault
     v = Vault.open(Path(sys.argv[1]))
     v.unlock(sys.argv[2])
     item_id = next(i for i, s in v.summaries.items() if s.name == "counter")
@@ -141,7 +142,7 @@ FULL_DISK_CHILD = textwrap.dedent(
     from pathlib import Path
     from mysafe_tui.core import errors
     from mysafe_tui.core.models import ItemKind
-    from mysafe_tui.core.vault import Vault
+    from mysafe_tui.vault.vault import Vault
     path = Path(sys.argv[1])
     v = Vault.open(path)
     v.unlock(sys.argv[2])
@@ -242,7 +243,7 @@ _WRITER = textwrap.dedent(
     import os, resource, signal, sys
     from pathlib import Path
     from mysafe_tui.core.models import ItemKind
-    from mysafe_tui.core.vault import Vault
+    from mysafe_tui.vault.vault import Vault
     path, limit, count = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
     v = Vault.open(path)
     v.unlock(sys.argv[4])

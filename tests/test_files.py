@@ -13,7 +13,7 @@ import pytest
 
 from conftest import PASSPHRASE
 from mysafe_tui.core import errors
-from mysafe_tui.core.vault import Vault
+from mysafe_tui.vault.vault import Vault
 
 MEMORY_CHILD = textwrap.dedent(
     """
@@ -22,8 +22,8 @@ MEMORY_CHILD = textwrap.dedent(
     sys.path.insert(0, sys.argv[2])
     from conftest import FLOOR, PASSPHRASE
     from mysafe_tui.core.crypto import CHUNK_SIZE
-    from mysafe_tui.core.fsutil import write_chunks_atomic
-    from mysafe_tui.core.vault import Vault
+    from mysafe_tui.system.disk import write_chunks_atomic
+    from mysafe_tui.vault.vault import Vault
 
     folder = Path(sys.argv[1])
     size = int(sys.argv[3])
@@ -114,7 +114,7 @@ def test_tampered_file_content_is_refused_and_nothing_is_written(
         _tamper(vault_path, "UPDATE chunks SET data = ? WHERE item_id = ? AND seq = 1",
                 bytes(data), item_id)  # fmt: skip
     target = tmp_path / "restored.bin"
-    from mysafe_tui.core.fsutil import write_chunks_atomic
+    from mysafe_tui.system.disk import write_chunks_atomic
 
     with pytest.raises(errors.CorruptRecord, match="file content is damaged"):
         write_chunks_atomic(target, vault.read_file(item_id))

@@ -22,12 +22,12 @@ from test_cli import Cli
 
 from conftest import FLOOR, PASSPHRASE, rendered_text, unlock_ui, until
 from mysafe_tui.core import health
-from mysafe_tui.core.breaches import MAX_RANGE_FILE, RangeFolder, SortedFile, open_local
 from mysafe_tui.core.errors import InvalidInput
 from mysafe_tui.core.extras import OldPassword
 from mysafe_tui.core.models import ItemKind, ItemSummary
-from mysafe_tui.core.settings import Paths, Settings
 from mysafe_tui.service import VaultService
+from mysafe_tui.system.settings import Paths, Settings
+from mysafe_tui.transfer.breaches import MAX_RANGE_FILE, RangeFolder, SortedFile, open_local
 from serverkit import CountingProxy
 
 WEAK = "qwerty123"  # near the top of every breach list

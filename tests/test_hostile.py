@@ -22,9 +22,9 @@ from conftest import FLOOR, PASSPHRASE, raw_vault, rendered_text, unlock_ui, unt
 from hostile import CORPUS, MARKUP, PATHS, SEQUENCES, raw_controls
 from mysafe_tui.core.models import ItemKind
 from mysafe_tui.core.sanitize import forbidden_char, printable, safe_filename
-from mysafe_tui.core.settings import Paths
-from mysafe_tui.core.vault import Vault
 from mysafe_tui.service import VaultService
+from mysafe_tui.system.settings import Paths
+from mysafe_tui.vault.vault import Vault
 from serverkit import RunningServer
 
 MYSAFE = str(Path(sys.executable).parent / "mysafe")
@@ -496,8 +496,8 @@ def test_a_write_that_fails_after_the_view_keeps_the_content(
     sharer: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run: Any
 ) -> None:
     from mysafe_tui import cli
-    from mysafe_tui.core import fsutil
     from mysafe_tui.core.errors import StorageError
+    from mysafe_tui.system import disk as fsutil
 
     here = tmp_path / "here"
     here.mkdir()

@@ -18,9 +18,9 @@ def loaded_after(statement: str) -> set[str]:
     "module",
     [
         "mysafe_tui.core",
-        "mysafe_tui.core.vault",
-        "mysafe_tui.core.search",
-        "mysafe_tui.core.settings",
+        "mysafe_tui.vault.vault",
+        "mysafe_tui.vault.search",
+        "mysafe_tui.system.settings",
         "mysafe_tui.core.totp",
         "mysafe_tui.core.generator",
     ],
@@ -74,10 +74,10 @@ def test_the_ui_reaches_its_first_paint_without_the_heavy_parts() -> None:
     ours = set(out.stdout.split())
     assert (
         not {
-            "mysafe_tui.core.vault",
-            "mysafe_tui.core.storage",
+            "mysafe_tui.vault.vault",
+            "mysafe_tui.vault.storage",
             "mysafe_tui.remote",
-            "mysafe_tui.core.importing",
+            "mysafe_tui.transfer.importing",
             "mysafe_tui.tui.screens.main",
         }
         & ours

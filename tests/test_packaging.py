@@ -23,7 +23,7 @@ def test_wheel_ships_the_stylesheet(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert "mysafe_tui/tui/app.tcss" in names
     assert "mysafe_tui/tui/screens/main.tcss" in names
-    assert "mysafe_tui/core/vault.py" in names
+    assert "mysafe_tui/vault/vault.py" in names
     # Every format the README names imports from `pip install .`: what the readers load is
     # required by the wheel itself, under no extra.
     metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))

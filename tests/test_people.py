@@ -13,8 +13,8 @@ from test_cli import Cli
 from conftest import FLOOR, PASSPHRASE, SERVER_MODES, start_in_mode
 from mysafe_tui.core.errors import InvalidInput, NotSupported
 from mysafe_tui.core.models import ItemKind, ItemSummary
-from mysafe_tui.core.settings import Paths
 from mysafe_tui.service import VaultService
+from mysafe_tui.system.settings import Paths
 from serverkit import RunningServer
 
 NAMES = itertools.count()

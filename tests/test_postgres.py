@@ -22,9 +22,9 @@ from pgkit import Cluster
 
 from conftest import FLOOR, PASSPHRASE
 from mysafe_tui.core.models import ItemKind
-from mysafe_tui.core.settings import Paths
 from mysafe_tui.core.sharecrypto import SharePayload
 from mysafe_tui.service import VaultService
+from mysafe_tui.system.settings import Paths
 from serverkit import RunningServer, start_server
 
 

@@ -23,12 +23,13 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
 from conftest import FLOOR, PASSPHRASE, add_password
-from mysafe_tui.core import crypto, errors, fsutil
-from mysafe_tui.core.clipboard import Clipboard
+from mysafe_tui.core import crypto, errors
 from mysafe_tui.core.crypto import Aead, AuthenticationFailed, decrypt_chunks, encrypt_chunks
 from mysafe_tui.core.kdf import KdfParams
 from mysafe_tui.core.models import Secret
-from mysafe_tui.core.vault import Vault
+from mysafe_tui.system import disk as fsutil
+from mysafe_tui.system.clipboard import Clipboard
+from mysafe_tui.vault.vault import Vault
 
 HERE = Path(__file__).parent
 WYCHEPROOF = HERE / "data" / "wycheproof"

@@ -11,9 +11,9 @@ import pytest
 from conftest import FLOOR, PASSPHRASE
 from mysafe_tui.core import errors
 from mysafe_tui.core.models import ItemKind, Secret
-from mysafe_tui.core.settings import Paths
-from mysafe_tui.core.vault import Vault
 from mysafe_tui.service import VaultService
+from mysafe_tui.system.settings import Paths
+from mysafe_tui.vault.vault import Vault
 
 Run = Callable[..., Any]
 PW = ItemKind.PASSWORD
@@ -327,7 +327,7 @@ def test_refresh_patches_the_index_with_what_another_process_wrote(
     add(run, other, "gamma")
     run(other.close())
 
-    from mysafe_tui.core.search import SearchIndex
+    from mysafe_tui.vault.search import SearchIndex
 
     def refuse(*args: object) -> None:
         raise AssertionError("rebuilt the whole index for three changes")

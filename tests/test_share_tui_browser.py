@@ -50,8 +50,8 @@ async def test_tui_share_opened_in_chromium_then_revoked_from_the_cockpit(
 
     from conftest import FLOOR, PASSPHRASE, unlock_ui, until
     from mysafe_tui.core.models import ItemKind
-    from mysafe_tui.core.settings import Paths
     from mysafe_tui.service import VaultService
+    from mysafe_tui.system.settings import Paths
     from mysafe_tui.tui.app import MySafeApp
     from mysafe_tui.tui.modals.confirm import ConfirmDialog
     from mysafe_tui.tui.modals.share import ShareDialog

@@ -20,10 +20,10 @@ from conftest import BACKENDS, FLOOR, PASSPHRASE, database_for, unlock_ui, until
 from mysafe_tui.core.crypto import sha256
 from mysafe_tui.core.errors import NotSupported, RemoteRejected
 from mysafe_tui.core.models import ItemKind
-from mysafe_tui.core.settings import Paths
 from mysafe_tui.core.sharecrypto import b64url
 from mysafe_tui.remote.shares import open_link, parse_duration
 from mysafe_tui.service import VaultService
+from mysafe_tui.system.settings import Paths
 from serverkit import RunningServer, start_server
 
 USERS = itertools.count()

@@ -23,8 +23,8 @@ from textual.widgets import Button, Input
 from conftest import FLOOR, PASSPHRASE, raw_vault
 from mysafe_tui.core.extras import OldPassword
 from mysafe_tui.core.models import ItemKind
-from mysafe_tui.core.settings import Paths
 from mysafe_tui.service import VaultService
+from mysafe_tui.system.settings import Paths
 from mysafe_tui.tui.app import MySafeApp
 from mysafe_tui.tui.screens.main import MainScreen
 from serverkit import RunningServer, start_server

@@ -20,12 +20,13 @@ from hypothesis import strategies as st
 from test_vault import reopen, sql
 
 from conftest import FLOOR, PASSPHRASE, add_password
-from mysafe_tui.core import errors, summary_cache
+from mysafe_tui.core import errors
 from mysafe_tui.core.crypto import CHUNK_SIZE
 from mysafe_tui.core.models import ItemKind
-from mysafe_tui.core.search import SearchIndex
-from mysafe_tui.core.vault import Vault
 from mysafe_tui.service import VaultService
+from mysafe_tui.vault import summary_cache
+from mysafe_tui.vault.search import SearchIndex
+from mysafe_tui.vault.vault import Vault
 
 Run = Callable[..., Any]
 QUERIES = ["", "git", "bob", "prod", "gthb", "work hub"]
@@ -62,7 +63,7 @@ def no_decrypting(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object) -> None:
         raise AssertionError("decrypted every summary although the cache was fresh")
 
-    from mysafe_tui.core import vault as vault_module
+    from mysafe_tui.vault import vault as vault_module
 
     monkeypatch.setattr(vault_module, "decrypt_summaries", refuse)
 

@@ -26,9 +26,9 @@ from mysafe_tui.core.errors import (
     RemoteConflict,
 )
 from mysafe_tui.core.models import ItemKind, Secret
-from mysafe_tui.core.settings import Paths
 from mysafe_tui.remote.client import AccessKey, MySafeClient
 from mysafe_tui.service import VaultService
+from mysafe_tui.system.settings import Paths
 from serverkit import CountingProxy, RunningServer, Switch
 
 USERS = itertools.count()

@@ -13,10 +13,10 @@ from textual import events
 from textual.widgets import Input, Label, Select
 
 from conftest import FLOOR, PASSPHRASE, keys, rendered_text, unlock_ui, until
-from mysafe_tui.core.clipboard import Clipboard, Osc52Backend
 from mysafe_tui.core.models import ItemKind
-from mysafe_tui.core.settings import Paths
 from mysafe_tui.service import VaultService
+from mysafe_tui.system.clipboard import Clipboard, Osc52Backend
+from mysafe_tui.system.settings import Paths
 from mysafe_tui.tui.app import MySafeApp
 from mysafe_tui.tui.modals.confirm import ConfirmDialog
 from mysafe_tui.tui.modals.files import AttachDialog, SaveDialog
@@ -725,7 +725,7 @@ async def test_ctrl_f_looks_for_the_filter_inside_notes_text(env: Env) -> None:
 async def test_a_keymap_in_settings_rebinds_a_key_and_the_help_page_follows(env: Env) -> None:
     from textual.widgets import Static
 
-    from mysafe_tui.core.settings import Settings
+    from mysafe_tui.system.settings import Settings
     from mysafe_tui.tui.modals.help import HelpDialog
 
     await env.seed(GITHUB)
@@ -750,7 +750,7 @@ async def test_a_keymap_reaches_a_dialogs_keys_and_the_help_page_lists_them(env:
     and shows on the help page under the dialog's own section."""
     from textual.widgets import Input, Static
 
-    from mysafe_tui.core.settings import Settings
+    from mysafe_tui.system.settings import Settings
     from mysafe_tui.tui.modals.help import HelpDialog
     from mysafe_tui.tui.modals.item import ItemDialog
 

@@ -13,9 +13,9 @@ from textual.widgets import Button, Input, Static
 
 from conftest import FLOOR, PASSPHRASE, unlock_ui, until
 from mysafe_tui.core.models import Secret
-from mysafe_tui.core.settings import Paths
 from mysafe_tui.remote.client import AccessKey, MySafeClient
 from mysafe_tui.service import VaultService
+from mysafe_tui.system.settings import Paths
 from mysafe_tui.tui.app import MySafeApp
 from mysafe_tui.tui.modals.item import ItemDialog
 from mysafe_tui.tui.modals.remote import ConflictDialog, LoginDialog, SyncDialog

@@ -15,10 +15,10 @@ import pytest
 from conftest import FLOOR, PASSPHRASE, add_password
 from mysafe_tui.core import errors
 from mysafe_tui.core.errors import MySafeError, WrongPassphrase
-from mysafe_tui.core.header import Header
 from mysafe_tui.core.kdf import KDF_PROFILES, KdfParams
 from mysafe_tui.core.models import ItemKind
-from mysafe_tui.core.vault import Vault
+from mysafe_tui.vault.header import Header
+from mysafe_tui.vault.vault import Vault
 
 
 def reopen(path: Path, passphrase: str = PASSPHRASE) -> Vault:
@@ -183,7 +183,7 @@ def test_refresh_decrypts_only_what_another_process_changed(
     other.write_meta("remote", {"url": "https://mysafe.example"})
     other.close()
     decrypted: list[str] = []
-    from mysafe_tui.core import vault as vault_module
+    from mysafe_tui.vault import vault as vault_module
 
     real = vault_module.decrypt_summaries
 
@@ -415,7 +415,7 @@ def test_meta_records_are_encrypted_kept_and_never_listed(vault_path: Path) -> N
 
 
 def test_summaries_written_before_the_remote_field_still_read(vault: Vault) -> None:
-    from mysafe_tui.core.records import decode_summary, encode_summary
+    from mysafe_tui.vault.records import decode_summary, encode_summary
 
     saved = add_password(vault, "old")
     legacy = encode_summary(saved).decode().rsplit("\0", 1)[0]  # as the previous version wrote
@@ -568,7 +568,7 @@ def test_the_process_is_not_dumpable() -> None:
     import sys
 
     code = (
-        "from mysafe_tui.core.process import dumpable, harden; import resource; "
+        "from mysafe_tui.system.process import dumpable, harden; import resource; "
         "print(dumpable()); harden(); print(dumpable(), resource.getrlimit(resource.RLIMIT_CORE))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

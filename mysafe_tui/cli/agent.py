@@ -1,4 +1,4 @@
-"""`mysafe unlock` and `mysafe lock`: start and stop the unlock agent (cli/agentd.py).
+"""`mysafe unlock` and `mysafe lock`: start and stop the unlock agent (agent/daemon.py).
 
 `unlock` asks for the passphrase, derives the vault's key-encryption key (the KDF), checks it
 opens the vault, and hands it to a new agent process on a pipe, never in argv or the
@@ -67,15 +67,15 @@ def describe(answer: dict[str, Any]) -> str:
 
 def agent_status(service: VaultService) -> dict[str, Any] | None:
     """The agent's own account of itself, or None when no agent holds this vault."""
-    from mysafe_tui.core import agent_wire
+    from mysafe_tui.agent import wire as agent_wire
 
     answer = agent_wire.ask(str(service.vault_path), "status")
     return answer if answer and answer.get("unlocked") else None
 
 
 async def cmd_unlock(args: argparse.Namespace, service: VaultService) -> int:
+    from mysafe_tui.agent import wire as agent_wire
     from mysafe_tui.cli import prompts
-    from mysafe_tui.core import agent_wire
     from mysafe_tui.core.errors import VaultNotFound
 
     if not service.vault_exists():
@@ -119,7 +119,7 @@ def _start_agent(config: dict[str, Any]) -> dict[str, Any]:
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
     env.pop("MYSAFE_PASSPHRASE_FILE", None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mysafe_tui.cli.agentd"],
+        [sys.executable, "-m", "mysafe_tui.agent.daemon"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -144,7 +144,7 @@ def _start_agent(config: dict[str, Any]) -> dict[str, Any]:
 
 
 async def cmd_lock(args: argparse.Namespace, service: VaultService) -> int:
-    from mysafe_tui.core import agent_wire
+    from mysafe_tui.agent import wire as agent_wire
 
     answer = agent_wire.ask(str(service.vault_path), "lock")
     say("mysafe: locked" if answer and answer.get("locked") else "mysafe: no agent was unlocked")

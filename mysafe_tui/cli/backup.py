@@ -14,9 +14,9 @@ from mysafe_tui.core.humanize import size
 
 if TYPE_CHECKING:
     from mysafe_tui.cli.parser import AddParser
-    from mysafe_tui.core.importing import Candidate
-    from mysafe_tui.core.importing import Report as ImportReport
     from mysafe_tui.service import VaultService
+    from mysafe_tui.transfer.importing import Candidate
+    from mysafe_tui.transfer.importing import Report as ImportReport
 
 
 def add_parsers(add: AddParser) -> None:
@@ -129,7 +129,7 @@ async def cmd_import(args: argparse.Namespace, service: VaultService) -> int:
     import time
 
     from mysafe_tui.cli.output import ProgressLine
-    from mysafe_tui.core.importing import NeedsPassword
+    from mysafe_tui.transfer.importing import NeedsPassword
 
     path = Path(args.path).expanduser()
     columns = [c.strip().lower() for c in args.columns.split(",")] if args.columns else None

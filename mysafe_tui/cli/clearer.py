@@ -37,13 +37,13 @@ def start(state: dict[str, Any], setting: str) -> None:
 
 
 def _main() -> None:
-    from mysafe_tui.core.process import harden
+    from mysafe_tui.system.process import harden
 
     harden()  # it holds what the clipboard had before: never in a core dump
     state = json.loads(sys.stdin.read())
     sys.stdin.close()
     time.sleep(float(state["seconds"]))
-    from mysafe_tui.core.clipboard import Clipboard, choose_backend
+    from mysafe_tui.system.clipboard import Clipboard, choose_backend
 
     tty = str(state.get("tty") or "")
 

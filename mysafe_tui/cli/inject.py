@@ -179,7 +179,7 @@ def _could_begin_a_secret(data: bytes, secrets: list[bytes]) -> int:
 
 
 async def cmd_inject(args: argparse.Namespace, service: VaultService) -> int:
-    from mysafe_tui.core.fsutil import write_atomic
+    from mysafe_tui.system.disk import write_atomic
 
     try:
         template = args.in_file.read_text()

@@ -18,8 +18,8 @@ from mysafe_tui.core.humanize import size
 if TYPE_CHECKING:
     from mysafe_tui.cli.parser import AddParser
     from mysafe_tui.core.models import ItemKind, ItemSummary
-    from mysafe_tui.core.records import Brief
     from mysafe_tui.service import VaultService
+    from mysafe_tui.service.index import Brief
 
 KIND_HELP = "only items of this kind (password, note, ...)"
 ALLOW_WEAK_HELP = (

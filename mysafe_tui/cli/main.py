@@ -31,7 +31,7 @@ def run(argv: list[str]) -> int:
     terminal = sys.stdin.isatty() and sys.stdout.isatty()
     profile = _ui_profile(argv) if terminal else None
     if profile is None:
-        from mysafe_tui.core.agent_wire import command_line
+        from mysafe_tui.agent.wire import command_line
 
         command, _, plain = command_line(argv)
         # ~20 ms for all commands, ~3 for one; the UI's launch does without it
@@ -100,7 +100,7 @@ def _ui_profile(argv: list[str]) -> str | None:
     if not argv:
         return "default"
     if len(argv) == 2 and argv[0] == "--profile" and not argv[1].startswith("-"):
-        from mysafe_tui.core.locations import check_profile
+        from mysafe_tui.system.locations import check_profile
 
         try:
             return check_profile(argv[1])
@@ -111,8 +111,8 @@ def _ui_profile(argv: list[str]) -> str | None:
 
 def launch_tui(profile: str) -> int:
     """`mysafe` with no command: the full-screen vault UI on the local vault."""
-    from mysafe_tui.core.settings import Paths, Settings
     from mysafe_tui.service import VaultService
+    from mysafe_tui.system.settings import Paths, Settings
     from mysafe_tui.tui.app import MySafeApp
 
     paths = Paths.discover(profile)
@@ -126,7 +126,7 @@ def _early_key(args: argparse.Namespace) -> EarlyKey | None:
     asyncio and the service load (~35 ms of a script's every call)."""
     if not getattr(args, "needs_unlock", True) or getattr(args, "agent_only", False):
         return None
-    from mysafe_tui.core import agent_wire
+    from mysafe_tui.agent import wire as agent_wire
 
     source = args.passphrase_file or os.environ.get("MYSAFE_PASSPHRASE_FILE")
     vault = agent_wire.vault_file(args.profile)
@@ -149,8 +149,8 @@ async def _dispatch(
 ) -> int:
     """Run the parsed command (`command`: its name as typed, for the unlock agent)."""
     from mysafe_tui.cli import prompts
-    from mysafe_tui.core.settings import Paths, Settings
     from mysafe_tui.service import VaultService
+    from mysafe_tui.system.settings import Paths, Settings
 
     paths = Paths.discover(args.profile)
     service = VaultService(paths, Settings.load(paths.settings))

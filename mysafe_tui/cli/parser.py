@@ -28,7 +28,7 @@ class _Unused:
 
 
 def profile_name(text: str) -> str:
-    from mysafe_tui.core.locations import check_profile
+    from mysafe_tui.system.locations import check_profile
 
     try:
         return check_profile(text)

@@ -368,8 +368,8 @@ async def cmd_open(args: argparse.Namespace, service: VaultService) -> int:
     from pathlib import Path
 
     from mysafe_tui.cli.output import raw_or_printable
-    from mysafe_tui.core.fsutil import check_room, write_atomic, write_new
     from mysafe_tui.core.sanitize import safe_filename
+    from mysafe_tui.system.disk import check_room, write_atomic, write_new
 
     save = Path(args.save).expanduser() if args.save else None
     folder = Path.cwd() if save is None else save if save.is_dir() else save.parent
@@ -417,7 +417,7 @@ async def cmd_open(args: argparse.Namespace, service: VaultService) -> int:
 
 def _received_dir(service: VaultService) -> Path:
     """Where opened files go when their destination failed after the view was spent."""
-    from mysafe_tui.core.fsutil import secure_directory
+    from mysafe_tui.system.disk import secure_directory
 
     folder = service.paths.data_dir / "received"
     secure_directory(folder)  # the data folder too, when no vault made it yet

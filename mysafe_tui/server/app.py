@@ -23,11 +23,11 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mysafe_tui.core.crypto import KEY_LEN
-from mysafe_tui.core.fsutil import fsync_directory, write_atomic
 from mysafe_tui.server import files, items, shares
 from mysafe_tui.server.history import DEFAULT_DAYS, FLUSH_SECONDS, HistoryLog
 from mysafe_tui.server.http import authenticated, envelope, history_of, store_of
 from mysafe_tui.server.store import SQLStore, Store
+from mysafe_tui.system.disk import fsync_directory, write_atomic
 
 access_log = logging.getLogger("mysafe.server.access")
 error_log = logging.getLogger("mysafe.server")

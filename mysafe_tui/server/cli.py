@@ -325,7 +325,7 @@ def _serve(
         print(f"mysafe serve: could not listen on {host}:{port}", file=sys.stderr)
         return 1
     if port_file is not None:
-        from mysafe_tui.core.fsutil import write_atomic
+        from mysafe_tui.system.disk import write_atomic
 
         write_atomic(port_file, f"{sock.getsockname()[1]}\n".encode(), 0o600, True)
     if workers:  # uvicorn's supervisor: it starts and restarts the workers on that socket

@@ -10,10 +10,10 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
-from mysafe_tui.core.settings import Settings
+from mysafe_tui.system.settings import Settings
 
 if TYPE_CHECKING:
-    from mysafe_tui.core.clipboard import Clipboard
+    from mysafe_tui.system.clipboard import Clipboard
 
 T = TypeVar("T")
 
@@ -33,7 +33,7 @@ class ClipboardKeeper:
     @property
     def clipboard(self) -> Clipboard:
         if self._clipboard is None:
-            from mysafe_tui.core.clipboard import Clipboard, choose_backend
+            from mysafe_tui.system.clipboard import Clipboard, choose_backend
 
             settings = self._settings()
             backend = choose_backend(settings.clipboard, write=self._terminal_write())

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from mysafe_tui.core.vault import Vault
+from mysafe_tui.vault.vault import Vault
 
 
 class EarlyKey:

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from mysafe_tui.core.errors import InvalidInput, StorageError
 from mysafe_tui.core.extras import Attachment
-from mysafe_tui.core.fsutil import write_chunks_atomic
 from mysafe_tui.core.models import ItemKind, ItemSummary, parse_tags
 from mysafe_tui.core.sanitize import safe_filename
 from mysafe_tui.service.values import text
+from mysafe_tui.system.disk import write_chunks_atomic
 
 if TYPE_CHECKING:
     from mysafe_tui.service.connection import Connection

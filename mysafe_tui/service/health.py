@@ -29,13 +29,13 @@ from pathlib import Path
 from typing import Any
 
 from mysafe_tui.core import health
-from mysafe_tui.core.breaches import open_local
 from mysafe_tui.core.extras import HISTORY, parse_history
 from mysafe_tui.core.generator import rate_all
 from mysafe_tui.core.models import SPECS, ItemSummary
-from mysafe_tui.core.process import harden
-from mysafe_tui.core.settings import Settings
 from mysafe_tui.service.store import VaultStore
+from mysafe_tui.system.process import harden
+from mysafe_tui.system.settings import Settings
+from mysafe_tui.transfer.breaches import open_local
 
 RATINGS = "health"  # the side cache's name: default.mysafe.health
 Rating = tuple[int, int, str]  # (item version, score, warning)

@@ -12,12 +12,16 @@ import gc
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from mysafe_tui.core.search import Hits, SearchIndex
+from mysafe_tui.vault.records import Brief
+from mysafe_tui.vault.search import Hits, SearchIndex
+
+# What the UI and the CLI hold of the index's answers (they never import the vault's rooms).
+__all__ = ["Brief", "Hits", "IndexKeeper"]
 
 if TYPE_CHECKING:
     from mysafe_tui.core.models import ItemKind
-    from mysafe_tui.core.records import Record
-    from mysafe_tui.core.vault import Vault
+    from mysafe_tui.vault.records import Record
+    from mysafe_tui.vault.vault import Vault
 
 Run = Callable[..., Awaitable[Any]]
 FOLLOW_LIMIT = 64  # changed items past which the index is rebuilt, not patched

@@ -23,13 +23,13 @@ from mysafe_tui.core.errors import (
     WrongPassphrase,
 )
 from mysafe_tui.core.models import SPECS, ItemKind, ItemSummary, Secret
-from mysafe_tui.core.search import Hits
 from mysafe_tui.service.index import IndexKeeper
 from mysafe_tui.service.values import summary_fields
+from mysafe_tui.vault.search import Hits
 
 if TYPE_CHECKING:
     from mysafe_tui.core.kdf import KdfParams
-    from mysafe_tui.core.vault import Vault
+    from mysafe_tui.vault.vault import Vault
 
 T = TypeVar("T")
 SaveRow = tuple[ItemKind, dict[str, Any], dict[str, str], str | None]
@@ -57,7 +57,7 @@ class VaultStore:
 
     async def create(self, passphrase: str, profile: str, params: KdfParams | None) -> None:
         def create() -> Vault:
-            from mysafe_tui.core.vault import Vault
+            from mysafe_tui.vault.vault import Vault
 
             return Vault.create(self.vault_path, passphrase, profile=profile, params=params)
 
@@ -307,6 +307,6 @@ class VaultStore:
 def _open_vault(path: Path) -> Vault:
     """In the worker thread: importing the vault loads sqlite3 and cryptography (~80 ms),
     which must not hold up the event loop while the unlock screen first paints."""
-    from mysafe_tui.core.vault import Vault
+    from mysafe_tui.vault.vault import Vault
 
     return Vault.open(path)

@@ -15,17 +15,17 @@ from typing import TYPE_CHECKING, Any
 
 from mysafe_tui.core.errors import InvalidInput, MySafeError
 from mysafe_tui.core.models import ItemKind
-from mysafe_tui.core.settings import Paths
 from mysafe_tui.service.duplicates import Duplicates
 from mysafe_tui.service.files import media_type as files_media_type
 from mysafe_tui.service.store import VaultStore
 from mysafe_tui.service.values import check_required, split, summary_fields
+from mysafe_tui.system.settings import Paths
 
 if TYPE_CHECKING:
-    from mysafe_tui.core.exporting import Exported
-    from mysafe_tui.core.importing import Candidate
-    from mysafe_tui.core.importing import Report as ImportReport
-    from mysafe_tui.core.vault import Vault
+    from mysafe_tui.transfer.export import Exported
+    from mysafe_tui.transfer.importing import Candidate
+    from mysafe_tui.transfer.importing import Report as ImportReport
+    from mysafe_tui.vault.vault import Vault
 
 
 class Transfers:
@@ -39,7 +39,7 @@ class Transfers:
     async def backup(self, target: Path, *, overwrite: bool = False) -> int:
         """A consistent encrypted copy of the vault file at `target` (0600; correct while
         other processes write; no passphrase needed: it stays encrypted). Its size."""
-        from mysafe_tui.core.storage import copy_database
+        from mysafe_tui.vault.storage import copy_database
 
         return await asyncio.to_thread(
             copy_database, self._paths.vault, target, overwrite=overwrite
@@ -61,8 +61,8 @@ class Transfers:
     ) -> Exported:
         """Write every item (with its secrets) for another tool at `target`, 0600, never over
         a file unless `overwrite`. What the format cannot carry is in `not_carried`."""
-        from mysafe_tui.core import exporting
-        from mysafe_tui.core.fsutil import write_atomic
+        from mysafe_tui.system.disk import write_atomic
+        from mysafe_tui.transfer import export as exporting
 
         items = [
             item
@@ -103,7 +103,7 @@ class Transfers:
     ) -> tuple[list[Candidate], ImportReport]:
         """Read another manager's export (a file; for `pass` a folder) without writing
         anything: what `import_items` then writes, and the report so far."""
-        from mysafe_tui.core import importing
+        from mysafe_tui.transfer import importing
 
         def work() -> tuple[list[Candidate], ImportReport]:
             if format == "pass":
@@ -192,7 +192,7 @@ class Transfers:
     def _keep_report(self, report: ImportReport) -> None:
         import time
 
-        from mysafe_tui.core.fsutil import write_new
+        from mysafe_tui.system.disk import write_new
 
         name = f"{self._paths.vault.name}.import-{time.strftime('%Y%m%d-%H%M%S')}.txt"
         text = "\n".join(report.lines()) + "\n"
@@ -202,9 +202,9 @@ class Transfers:
 def _restore(source: Path, vault: Path, seen_dir: Path, passphrase: str) -> tuple[int, Path | None]:
     import time
 
-    from mysafe_tui.core import summary_cache
-    from mysafe_tui.core.storage import copy_database
-    from mysafe_tui.core.vault import Vault
+    from mysafe_tui.vault import summary_cache
+    from mysafe_tui.vault.storage import copy_database
+    from mysafe_tui.vault.vault import Vault
 
     if source.resolve() == vault.resolve():
         raise InvalidInput("that is the vault itself, not a backup of it")

@@ -37,8 +37,6 @@ from mysafe_tui.core.models import (
     TotpCode,
     field_label,
 )
-from mysafe_tui.core.search import Hits
-from mysafe_tui.core.settings import Paths, Settings
 from mysafe_tui.service import files
 from mysafe_tui.service.connection import Connection, NoServer, ServerConnection
 from mysafe_tui.service.copying import ClipboardKeeper
@@ -47,15 +45,13 @@ from mysafe_tui.service.links import ShareLinks
 from mysafe_tui.service.store import VaultStore
 from mysafe_tui.service.transfer import Transfers
 from mysafe_tui.service.values import check_required, split, summary_fields
+from mysafe_tui.system.settings import Paths, Settings
+from mysafe_tui.vault.search import Hits
 
 if TYPE_CHECKING:  # imported lazily below: cryptography and sqlite3 cost ~80 ms at launch
     import httpx
 
-    from mysafe_tui.core.clipboard import Clipboard
-    from mysafe_tui.core.exporting import Exported
     from mysafe_tui.core.health import Report as HealthReport
-    from mysafe_tui.core.importing import Candidate
-    from mysafe_tui.core.importing import Report as ImportReport
     from mysafe_tui.core.kdf import KdfParams
     from mysafe_tui.core.sharecrypto import SharePayload
     from mysafe_tui.remote.session import RemoteSession
@@ -63,6 +59,10 @@ if TYPE_CHECKING:  # imported lazily below: cryptography and sqlite3 cost ~80 ms
     from mysafe_tui.remote.status import RemoteStatus
     from mysafe_tui.remote.sync import PullResult, SyncProgress
     from mysafe_tui.service.early import EarlyKey
+    from mysafe_tui.system.clipboard import Clipboard
+    from mysafe_tui.transfer.export import Exported
+    from mysafe_tui.transfer.importing import Candidate
+    from mysafe_tui.transfer.importing import Report as ImportReport
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes total); called from the worker thread
 
@@ -257,7 +257,7 @@ class VaultService:
         without a passphrase, for `command` (one of agent_wire.KEY_COMMANDS, "ui" for the
         UI). False when there is no such agent, it keeps its key from that command, or the
         key is stale."""
-        from mysafe_tui.core import agent_wire
+        from mysafe_tui.agent import wire as agent_wire
 
         answer = await asyncio.to_thread(
             agent_wire.ask, str(self.vault_path), "key", command=command

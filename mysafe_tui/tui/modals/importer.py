@@ -14,8 +14,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from mysafe_tui.core.errors import MySafeError
-from mysafe_tui.core.importing import Candidate, NeedsPassword, Report
 from mysafe_tui.service import VaultService
+from mysafe_tui.transfer.importing import Candidate, NeedsPassword, Report
 from mysafe_tui.tui.actions import bindings
 from mysafe_tui.tui.text import plain
 from mysafe_tui.tui.widgets.note import Note

@@ -10,8 +10,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select
 
 from mysafe_tui.core.errors import MySafeError
-from mysafe_tui.core.settings import Settings
 from mysafe_tui.service import VaultService
+from mysafe_tui.system.settings import Settings
 from mysafe_tui.tui.actions import bindings
 from mysafe_tui.tui.widgets.note import Note
 

@@ -21,7 +21,7 @@ from textual.strip import Strip
 from mysafe_tui.core.health import MARKS
 from mysafe_tui.core.humanize import ago, size
 from mysafe_tui.core.models import ItemKind, ItemSummary
-from mysafe_tui.core.search import Hits
+from mysafe_tui.service.index import Hits
 from mysafe_tui.tui.actions import bindings
 from mysafe_tui.tui.text import printable
 

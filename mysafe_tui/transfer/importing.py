@@ -365,7 +365,7 @@ def _bitwarden_decrypted(export: dict[str, Any], password: str | None) -> Any:
         )
     else:
         raise InvalidInput(f"that Bitwarden export uses an unknown key derivation ({kdf})")
-    from mysafe_tui.core.bitwarden import open_enc_string, stretch
+    from mysafe_tui.transfer.bitwarden_crypto import open_enc_string, stretch
 
     enc, mac = stretch(key)
     open_enc_string(str(export.get("encKeyValidation_DO_NOT_EDIT") or ""), enc, mac)

@@ -1,4 +1,4 @@
-"""The vault's integrity bookkeeping (DESIGN.md §3; core/vault.py's docstring says why).
+"""The vault's integrity bookkeeping (DESIGN.md §3; vault/vault.py's docstring says why).
 
 Each row carries an entry MAC over (id, kind, version, key version, hash of its ciphertexts);
 the manifest tag is a MAC over the XOR of all entry MACs, the row count and a generation
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from mysafe_tui.core.crypto import associated_data, mac, sha256
-from mysafe_tui.core.records import Record
+from mysafe_tui.vault.records import Record
 
 CACHE_FORMAT = 1  # the layout of `CachePayload`
 
@@ -123,7 +123,7 @@ class Manifest:
 
 
 class CachePayload(NamedTuple):
-    """What the summary cache keeps (core/summary_cache.py marshals it as a plain tuple): the
+    """What the summary cache keeps (vault/summary_cache.py marshals it as a plain tuple): the
     manifest it was written at, every row's MAC, the records' text in the index's order."""
 
     format: int

@@ -13,7 +13,7 @@ tag is a MAC over the XOR of all entry MACs, the row count and a generation coun
 write O(1). Unlock checks the tag against the stored entry MACs; each row's own MAC is checked
 when its secret is read or rewritten, and on the slow path that explains a tag mismatch.
 
-The summary cache (core/summary_cache.py, written by `save_cache`) spares an unlock the decrypting
+The summary cache (vault/summary_cache.py, written by `save_cache`) spares an unlock the decrypting
 of every summary: it is used when the manifest is exactly the one it was written at and the
 stored entry MACs still agree with that manifest's tag, the same check as without it.
 
@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mysafe_tui.core import storage, summary_cache
 from mysafe_tui.core.crypto import (
     CHUNK_SIZE,
     Aead,
@@ -70,13 +69,14 @@ from mysafe_tui.core.extras import (
     search_text,
 )
 from mysafe_tui.core.extras import file_name as attachment_name
-from mysafe_tui.core.header import FORMAT_VERSION, Header
 from mysafe_tui.core.kdf import KDF_PROFILES, KdfParams
-from mysafe_tui.core.manifest import CACHE_FORMAT, CachePayload, Manifest, Pending, entry_mac, fold
 from mysafe_tui.core.models import ItemKind, ItemSummary
-from mysafe_tui.core.records import AdBuilder, Record, encode_summary
-from mysafe_tui.core.rollback import Memory
-from mysafe_tui.core.summaries import KINDS, Summaries, decrypt_summaries, no_gc
+from mysafe_tui.vault import storage, summary_cache
+from mysafe_tui.vault.header import FORMAT_VERSION, Header
+from mysafe_tui.vault.manifest import CACHE_FORMAT, CachePayload, Manifest, Pending, entry_mac, fold
+from mysafe_tui.vault.records import AdBuilder, Record, encode_summary
+from mysafe_tui.vault.rollback import Memory
+from mysafe_tui.vault.summaries import KINDS, Summaries, decrypt_summaries, no_gc
 
 KEY_VERSION = 1
 _FILE_FIELDS = ("file_id", "file_key")  # internal secret fields of a file item
@@ -338,7 +338,7 @@ class Vault:
         return self.unlocked and self._cache_generation != self._manifest.generation
 
     def save_cache(self, order: Sequence[Record] = (), index_state: object = None) -> None:
-        """Write the summary cache (core/summary_cache.py) so that the next unlock need not
+        """Write the summary cache (vault/summary_cache.py) so that the next unlock need not
         decrypt every summary. `order` (this vault's records, e.g. in a search index's order)
         and the caller's marshallable `index_state` come back from `take_index_state()` after
         an unlock served by the cache. Best effort: a cache that cannot be written is skipped."""
@@ -948,7 +948,7 @@ class Vault:
             raise RolledBack(f"nothing was changed: {self.rollback}")
 
     def remember_seen(self, lower: bool = False) -> None:
-        """This state as the newest seen here (see core/rollback.py), unless it is a rollback."""
+        """This state as the newest seen here (see vault/rollback.py), unless it is a rollback."""
         if self._memory is not None and self._vk_key is not None and not self.rollback:
             manifest = self._manifest
             self._memory.remember(manifest.generation, manifest.current_tag, lower=lower)

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from mysafe_tui.core.errors import InvalidInput
-from mysafe_tui.core.fsutil import write_atomic
 from mysafe_tui.core.kdf import KDF_PROFILES
-from mysafe_tui.core.locations import data_dir, vault_name
+from mysafe_tui.system.disk import write_atomic
+from mysafe_tui.system.locations import data_dir, vault_name
 
 CLIPBOARD_BACKENDS = ("auto", "system", "osc52", "off")
 

@@ -35,7 +35,7 @@ from mysafe_tui.core.crypto import (
     random_key,
 )
 from mysafe_tui.core.errors import StorageError
-from mysafe_tui.core.fsutil import atomic_writer
+from mysafe_tui.system.disk import atomic_writer
 
 MAGIC = b"MYSAFE-SUMMARY-CACHE\n"
 _WRAPPED_LEN = NONCE_LEN + KEY_LEN + TAG_LEN

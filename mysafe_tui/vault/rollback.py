@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from mysafe_tui.core.crypto import associated_data, hkdf, mac
-from mysafe_tui.core.fsutil import atomic_writer, secure_directory
+from mysafe_tui.system.disk import atomic_writer, secure_directory
 
 
 class Memory:

@@ -9,7 +9,7 @@ key (what the passphrase derives; never the passphrase itself), and the vault un
   socket), so they answer in about the time Python takes to start. Every other command asks the
   agent for the key and unlocks in its own process without the KDF; its writes are ordinary
   vault writes, which the agent and an open UI pick up as they pick up any other process's.
-- The socket (core/agent_wire.py) is 0600 in a 0700 folder, and every connection's uid is
+- The socket (agent/wire.py) is 0600 in a 0700 folder, and every connection's uid is
   checked with SO_PEERCRED: another user's process is refused and logged.
 - It locks, meaning it drops its keys and exits, after its idle time and at an absolute
   maximum, on `mysafe lock`, on SIGTERM/SIGHUP/SIGINT, when the vault file is replaced or its
@@ -42,9 +42,9 @@ class Agent:
     VaultService on one asyncio loop. Commands run one at a time."""
 
     def __init__(self, config: dict[str, Any]) -> None:
-        from mysafe_tui.core import agent_wire
-        from mysafe_tui.core.settings import Paths, Settings
+        from mysafe_tui.agent import wire as agent_wire
         from mysafe_tui.service import VaultService
+        from mysafe_tui.system.settings import Paths, Settings
 
         self.paths = Paths.discover(config["profile"])
         self.vault = os.path.realpath(self.paths.vault)
@@ -84,7 +84,7 @@ class Agent:
         }
 
     async def serve(self, report: Any) -> None:
-        from mysafe_tui.core import agent_wire
+        from mysafe_tui.agent import wire as agent_wire
         from mysafe_tui.core.errors import MySafeError
 
         try:
@@ -176,7 +176,7 @@ class Agent:
             threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
 
     def _handle(self, conn: socket.socket) -> None:
-        from mysafe_tui.core import agent_wire
+        from mysafe_tui.agent import wire as agent_wire
 
         fds: list[int] = []
         with conn:
@@ -201,7 +201,7 @@ class Agent:
     def _answer(
         self, request: dict[str, Any], fds: list[int], conn: socket.socket, pid: int
     ) -> dict[str, Any] | None:
-        from mysafe_tui.core import agent_wire
+        from mysafe_tui.agent import wire as agent_wire
 
         op = request.get("op")
         if request.get("v") != agent_wire.PROTOCOL or request.get("vault") != self.vault:
@@ -355,9 +355,9 @@ def _receive_request(conn: socket.socket) -> tuple[dict[str, Any] | None, list[i
 
 
 def main() -> None:
-    """`python -m mysafe_tui.cli.agentd`: read the config line, unlock, answer `ready` (or
+    """`python -m mysafe_tui.agent.daemon`: read the config line, unlock, answer `ready` (or
     `error`) on stdout, then serve until locked."""
-    from mysafe_tui.core.process import harden
+    from mysafe_tui.system.process import harden
 
     harden()
     config = json.loads(sys.stdin.readline())

@@ -11,9 +11,9 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 
 from mysafe_tui.core.crypto import NONCE_LEN, Aead
-from mysafe_tui.core.manifest import fold
 from mysafe_tui.core.models import ItemKind, ItemSummary
-from mysafe_tui.core.records import AdBuilder, Record
+from mysafe_tui.vault.manifest import fold
+from mysafe_tui.vault.records import AdBuilder, Record
 
 KINDS = {kind.value: kind for kind in ItemKind}  # the stored kind text, back
 

@@ -20,7 +20,7 @@ import json
 import os
 import struct
 
-from mysafe_tui.core.locations import data_dir, vault_name
+from mysafe_tui.system.locations import data_dir, vault_name
 
 TYPE_CHECKING = False  # importing typing costs ~3 ms: a tenth of `get` through the agent
 if TYPE_CHECKING:

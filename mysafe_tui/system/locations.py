@@ -1,5 +1,5 @@
 """Where the vault files live. Standard library only: the unlock agent's client reads this
-before anything else is imported (core/agent_wire.py)."""
+before anything else is imported (agent/wire.py)."""
 
 from __future__ import annotations
 

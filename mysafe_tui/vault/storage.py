@@ -20,7 +20,7 @@ from mysafe_tui.core.errors import (
     VaultNotFound,
     VaultTruncated,
 )
-from mysafe_tui.core.fsutil import secure_directory
+from mysafe_tui.system.disk import secure_directory
 
 APPLICATION_ID = 0x4D534146  # "MSAF": marks the SQLite file as a mysafe vault
 BUSY_TIMEOUT_MS = 2000
@@ -170,7 +170,7 @@ def copy_database(source: Path, target: Path, *, overwrite: bool = False) -> int
     """A consistent copy of the vault file at `source` (SQLite's online backup: correct while
     another process writes), checked first and put in place at `target` in one rename, 0600;
     `overwrite=False` never replaces anything. Returns its size in bytes."""
-    from mysafe_tui.core.fsutil import DestinationExists, fsync_directory, install, temporary_beside
+    from mysafe_tui.system.disk import DestinationExists, fsync_directory, install, temporary_beside
 
     if not overwrite and os.path.lexists(target):
         raise DestinationExists(target)

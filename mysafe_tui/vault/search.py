@@ -31,7 +31,7 @@ from operator import contains
 from typing import overload
 
 from mysafe_tui.core.models import ItemKind, ItemSummary
-from mysafe_tui.core.records import ACTIVE, FAVOURITE, FILE_NAME, NAME, SEP, SUMMARY_FIELDS, Record
+from mysafe_tui.vault.records import ACTIVE, FAVOURITE, FILE_NAME, NAME, SEP, SUMMARY_FIELDS, Record
 
 FUZZY_LIMIT = 500
 _LAST = chr(0x10FFFF)  # sorts after any character a name holds: q + _LAST ends q's run

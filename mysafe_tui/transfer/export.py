@@ -167,7 +167,7 @@ def _bitwarden(entries: list[Entry], password: str | None) -> Exported:
         "items": items,
     }
     if password:
-        from mysafe_tui.core.bitwarden import protect
+        from mysafe_tui.transfer.bitwarden_crypto import protect
 
         exported.data = protect(body, password)
     else:
