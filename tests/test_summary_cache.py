@@ -63,7 +63,7 @@ def no_decrypting(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object) -> None:
         raise AssertionError("decrypted every summary although the cache was fresh")
 
-    from mysafe_tui.vault import vault as vault_module
+    from mysafe_tui.vault import loading as vault_module
 
     monkeypatch.setattr(vault_module, "decrypt_summaries", refuse)
 

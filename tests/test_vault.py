@@ -183,7 +183,7 @@ def test_refresh_decrypts_only_what_another_process_changed(
     other.write_meta("remote", {"url": "https://mysafe.example"})
     other.close()
     decrypted: list[str] = []
-    from mysafe_tui.vault import vault as vault_module
+    from mysafe_tui.vault import loading as vault_module
 
     real = vault_module.decrypt_summaries
 
