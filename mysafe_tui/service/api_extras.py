@@ -1,0 +1,209 @@
+"""The service's calls for what an item holds beyond its kind's fields (custom fields, old
+passwords, attachments), its file, the trash, and sharing it with people on its server."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mysafe_tui.core import extras
+from mysafe_tui.core.errors import (
+    InvalidInput,
+)
+from mysafe_tui.core.extras import Attachment, Extras
+from mysafe_tui.core.models import (
+    HistoryEvent,
+    ItemSummary,
+)
+from mysafe_tui.service import files
+from mysafe_tui.service.files import Progress
+from mysafe_tui.service.parts import ServiceParts
+
+if TYPE_CHECKING:  # imported lazily below: cryptography and sqlite3 cost ~80 ms at launch
+    pass
+
+
+class ExtrasApi(ServiceParts):
+    """VaultService's methods for an item's extras, files, trash and people."""
+
+    # --- what an item holds beyond its kind's fields (core/extras.py) ------------------------
+
+    async def extras(self, item_id: str) -> Extras:
+        """Custom fields, more URLs, old passwords and attachments (decrypted; keep them off
+        the screen until asked, like any secret)."""
+        urls = self._store.get(item_id).urls
+        return await self._store.run(self._store.vault.extras, item_id, urls)
+
+    async def set_field(
+        self, item_id: str, label: str, value: str, type: str | None = None
+    ) -> ItemSummary:
+        """Add a custom field, or change the value (and type, if given) of the one so labelled."""
+        current = await self.extras(item_id)
+        old = current.field(label)
+        if old is None:
+            fields = [*current.fields, extras.custom_field(label, value, type or "text")]
+        else:  # its label's spelling stays
+            new = extras.custom_field(old.label, value, type or old.type)
+            fields = [new if f is old else f for f in current.fields]
+        return await self.update_item(item_id, {extras.CUSTOM: fields})
+
+    async def remove_field(self, item_id: str, label: str) -> ItemSummary:
+        current = await self.extras(item_id)
+        gone = current.field(label)
+        if gone is None:
+            raise InvalidInput(f"the item has no field '{label.strip()}'")
+        return await self.update_item(
+            item_id, {extras.CUSTOM: [f for f in current.fields if f is not gone]}
+        )
+
+    async def restore_password(self, item_id: str, index: int) -> ItemSummary:
+        """Make an old password (0: the newest old one) the password again; the current one
+        goes to the history in its place."""
+        history = (await self.extras(item_id)).history
+        if not 0 <= index < len(history):
+            raise InvalidInput(f"the item has {len(history)} old passwords")
+        chosen = history[index]
+        others = [h for n, h in enumerate(history) if n != index]  # the current one joins them
+        return await self.update_item(item_id, {"password": chosen.value, extras.HISTORY: others})
+
+    async def add_attachment(
+        self, item_id: str, path: Path, progress: Progress | None = None
+    ) -> Attachment:
+        """Keep a file on any item, encrypted like a file item; on this device only."""
+        self._writable(item_id)
+        return await files.add_attachment(self._store, item_id, Path(path), progress)
+
+    async def save_attachment(
+        self,
+        item_id: str,
+        name: str,
+        destination: Path,
+        *,
+        overwrite: bool = False,
+        progress: Progress | None = None,
+    ) -> Path:
+        found = (await self.extras(item_id)).attachment(name)
+        if found is None:
+            raise InvalidInput(f"the item has no attachment '{name.strip()}'")
+        return await files.save(self._store, item_id, Path(destination), overwrite, progress, found)
+
+    async def remove_attachment(self, item_id: str, name: str) -> None:
+        self._writable(item_id)
+        found = (await self.extras(item_id)).attachment(name)
+        if found is None:
+            raise InvalidInput(f"the item has no attachment '{name.strip()}'")
+        vault = self._store.vault
+        await self._store.run(vault.remove_attachment, item_id, found.id)
+        await self._store.index.wrote(vault, [item_id])
+
+    async def deactivate(self, item_id: str) -> ItemSummary:
+        """MySafe semantics: move to the trash (restorable), never delete."""
+        return await self._set_active(item_id, False)
+
+    async def restore(self, item_id: str) -> ItemSummary:
+        return await self._set_active(item_id, True)
+
+    async def _set_active(self, item_id: str, active: bool) -> ItemSummary:
+        item = self._writable(item_id)
+        flags = await self._server.set_active(item, active)
+        return await self._store.set_flags(item_id, active=active, **flags)
+
+    def _writable(self, item_id: str) -> ItemSummary:
+        """The item, unless another person shared it with us to view only."""
+        item = self._store.get(item_id)
+        if item.read_only:
+            owner = item.people.owner
+            by = f" by {owner}" if owner else ""
+            raise InvalidInput(
+                f"'{item.name}' was shared with you{by} to view only: its owner can give you "
+                "edit rights"
+            )
+        return item
+
+    async def share_with(
+        self,
+        item_id: str,
+        users: Sequence[str] = (),
+        groups: Sequence[str] = (),
+        *,
+        edit: bool = False,
+        remove: bool = False,
+    ) -> tuple[ItemSummary, list[str]]:
+        """Share an item on its server with MySafe users and groups (view only, or `edit`),
+        or stop (`remove`): MySafe's internal sharing. Returns the item as it is now and what
+        the server refused ("user zed not found")."""
+        from mysafe_tui.core.sanitize import forbidden_char
+
+        item = self._store.get(item_id)
+        if item.access:
+            raise InvalidInput(
+                f"'{item.name}' was shared with you: only its owner decides who else has it"
+            )
+        who = [("user", name.strip()) for name in users] + [
+            ("group", name.strip()) for name in groups
+        ]
+        for principal, name in who:
+            if not name or forbidden_char(name):
+                raise InvalidInput(f"not a {principal} name: {name!r}")
+        server = self._require_server()
+        return await server.reshare(
+            item, lambda sharing: sharing.changed(who, edit=edit, remove=remove)
+        )
+
+    async def history(self, item_id: str) -> list[HistoryEvent]:
+        """The item's access history on its server, newest first. NotSupported from a server
+        that keeps none this client can read (a plain senhasegura)."""
+        return await self._require_server().history(self._store.get(item_id))
+
+    async def toggle_favourite(self, item_id: str) -> ItemSummary:
+        item = self._store.get(item_id)
+        return await self._store.set_flags(item_id, favourite=not item.favourite)
+
+    async def purge(self, item_id: str) -> None:
+        """Delete an item (and its file content) for good. Works on damaged items too."""
+        item = self._store.vault.summaries.get(item_id)
+        if item is not None:
+            self._server.check_purge(item)
+        await self._store.purge(item_id)
+
+    async def attach_file(
+        self,
+        path: Path,
+        *,
+        name: str | None = None,
+        tags: str | list[str] = "",
+        notes: str = "",
+        progress: Progress | None = None,
+    ) -> ItemSummary:
+        """Encrypt a file from disk into the vault, streamed in 64 KiB chunks (the server
+        first, when the vault has one that keeps files)."""
+        return await files.attach(
+            self._store, self._server, Path(path), name, tags, notes, progress
+        )
+
+    async def save_file(
+        self,
+        item_id: str,
+        destination: Path,
+        *,
+        overwrite: bool = False,
+        progress: Progress | None = None,
+    ) -> Path:
+        """Decrypt a file item to `destination` (a directory means: under its file name).
+
+        Written to a temporary file and renamed, 0600: a failure leaves nothing behind."""
+        return await files.save(self._store, item_id, Path(destination), overwrite, progress)
+
+    async def change_passphrase(self, old: str, new: str, kdf_profile: str | None = None) -> None:
+        """Re-wrap the vault key only (O(1) bytes written)."""
+        vault = self._store.vault
+        await self._store.run(vault.change_passphrase, old, new, kdf_profile)
+
+    async def rotate_key(self, passphrase: str, progress: Progress | None = None) -> int:
+        """A new vault key and new item keys, every record re-encrypted in one transaction
+        (`Vault.rotate_key`); `progress(done, total)`. Returns the number of records."""
+        vault = self._store.vault
+        total = vault.row_count
+        report = (lambda done: progress(done, total)) if progress else None
+        return await self._store.run(vault.rotate_key, passphrase, report)
