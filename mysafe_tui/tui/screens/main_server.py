@@ -1,0 +1,180 @@
+"""The main screen's server side and its dialogs: sync in the background and on demand, login,
+push, share links, people, import and export, extras, history. Part of
+MainScreen (main.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from textual import work
+from textual.screen import Screen
+
+from mysafe_tui.core.errors import MySafeError
+from mysafe_tui.core.models import ItemSummary
+from mysafe_tui.service import VaultService
+from mysafe_tui.tui.modals.confirm import ConfirmDialog
+from mysafe_tui.tui.modals.remote import LoginDialog, SyncDialog
+
+T = TypeVar("T")
+
+
+class ServerActions(Screen[None]):
+    """The main screen's server work and the dialogs it opens."""
+
+    if TYPE_CHECKING:  # MainScreen's (main.py), which this is part of
+        service: VaultService
+
+        def refresh_list(self, keep: str | None = None, top: bool = False) -> Any: ...
+        def update_topbar(self) -> None: ...
+        def _target(self, action: str) -> ItemSummary | None: ...
+        async def _call(self, call: Awaitable[T]) -> T | None: ...
+        def load_detail(self, reveal: bool) -> Any: ...
+        def edit(self, item: ItemSummary, generate: bool = False) -> Any: ...
+
+    # --- the server ---------------------------------------------------------------------------
+
+    @work(exclusive=True, group="sync", exit_on_error=False)
+    async def background_sync(self) -> None:
+        """A quiet sync (at start, and to reconnect): the top bar shows how it goes."""
+        was_offline = self.service.remote_status().state in ("offline", "error")
+        self.update_topbar()
+        try:
+            result = await self.service.sync()
+        except MySafeError:
+            self.update_topbar()
+            return
+        if was_offline:
+            self.notify("Back online: synced with the server")
+        self._report_unreadable(result.unreadable)
+        self.refresh_list()
+
+    @work(exclusive=True, group="watch", exit_on_error=False)
+    async def pick_up_changes(self) -> None:
+        """Another process wrote to the vault (the CLI, a second window): show it."""
+        try:
+            changed = await self.service.refresh()
+        except MySafeError:
+            return  # the next action that reads the vault reports what is wrong with it
+        if changed:
+            self.refresh_list()
+
+    def _reconnect(self) -> None:
+        if self.service.remote_status().state in ("offline", "error"):
+            self.background_sync()
+
+    @work(exclusive=True, group="sync", exit_on_error=False)
+    async def action_sync(self) -> None:
+        if not self.service.remote_status().bound:
+            self.notify(
+                "This is a local vault: press L to log in to a MySafe server", severity="warning"
+            )
+            return
+        result = await self.app.push_screen_wait(SyncDialog(self.service))
+        if result is not None:
+            self.notify(
+                f"Synced: {result.written} updated, {result.removed} removed, "
+                f"{result.unchanged} unchanged"
+            )
+            self._report_unreadable(result.unreadable)
+        self.refresh_list()
+
+    def _report_unreadable(self, unreadable: list[str]) -> None:
+        """Items the server would not give: named (the first few), their copies kept."""
+        if unreadable:
+            shown = "\n".join(unreadable[:5]) + ("\n…" if len(unreadable) > 5 else "")
+            self.notify(
+                f"{len(unreadable)} item(s) could not be read; their cached copies are kept "
+                f"and the next sync asks again:\n{shown}",
+                severity="warning",
+                timeout=15,
+            )
+
+    @work(exit_on_error=False)
+    async def action_login(self) -> None:
+        status = self.service.remote_status()
+        if status.bound:
+            question = (
+                f"Log out of {status.url}? Its items leave this vault (they stay on the "
+                "server); local items stay."
+            )
+            if await self.app.push_screen_wait(ConfirmDialog(question, "Log out", danger=True)):
+                removed = await self._call(self.service.logout())
+                if removed is not None:
+                    self.notify(f"Logged out; {removed} cached items removed")
+        elif await self.app.push_screen_wait(LoginDialog(self.service)):
+            self.notify(f"Logged in to {self.service.remote_status().url}")
+        self.refresh_list()
+
+    @work(exit_on_error=False)
+    async def action_push(self) -> None:
+        item = self._target("push")
+        if item is None:
+            return
+        if await self._call(self.service.push(item.id)) is not None:
+            self.notify(f"'{item.name}' is on the server now")
+            self.refresh_list(keep=item.id)
+
+    @work(exit_on_error=False)
+    async def action_share(self) -> None:
+        item = self._target("share")
+        if item is None:
+            return
+        from mysafe_tui.tui.modals.share import ShareDialog
+
+        await self.app.push_screen_wait(ShareDialog(self.service, item))
+
+    def action_people(self) -> None:
+        item = self._target("people")
+        if item is None:
+            return
+        from mysafe_tui.tui.modals.people import PeopleDialog
+
+        def after(_: None) -> None:
+            self.refresh_list(keep=item.id)
+
+        self.app.push_screen(PeopleDialog(self.service, item), after)
+
+    def action_import_items(self) -> None:
+        from mysafe_tui.tui.modals.importer import ImportDialog
+
+        def after(written: int | None) -> None:
+            if written:
+                self.notify(f"Imported {written} item(s); the report is saved beside the vault")
+                self.refresh_list()
+
+        self.app.push_screen(ImportDialog(self.service), after)
+
+    def action_export_items(self) -> None:
+        from mysafe_tui.tui.modals.exporter import ExportDialog
+
+        self.app.push_screen(ExportDialog(self.service))
+
+    def action_extras(self) -> None:
+        item = self._target("extras")
+        if item is None:
+            return
+        from mysafe_tui.tui.modals.extras import ExtrasDialog
+
+        def after(changed: bool | None) -> None:
+            if changed:  # the open detail is shown again with what changed
+                self.refresh_list(keep=item.id)
+
+        self.app.push_screen(ExtrasDialog(self.service, item), after)
+
+    def action_history(self) -> None:
+        item = self._target("history")
+        if item is not None:
+            from mysafe_tui.tui.modals.history import HistoryDialog
+
+            self.app.push_screen(HistoryDialog(self.service, item))
+
+    def action_shares(self) -> None:
+        from mysafe_tui.tui.screens.shares import SharesScreen
+
+        if self.service.share_target() is None:
+            self.notify(
+                "No share server yet: press S on an item to see how to get one", severity="warning"
+            )
+            return
+        self.app.push_screen(SharesScreen(self.service))
