@@ -23,7 +23,8 @@ from mysafe_tui.core.errors import (
     ServerError,
 )
 from mysafe_tui.core.models import Secret
-from mysafe_tui.remote.client import AccessKey, MySafeClient, RetryPolicy, retry_after
+from mysafe_tui.remote.answers import retry_after
+from mysafe_tui.remote.client import AccessKey, MySafeClient, RetryPolicy
 from serverkit import RunningServer, free_port, start_server
 
 

@@ -7,7 +7,18 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from mysafe_tui import __version__
-from mysafe_tui.cli import agent, backup, credential, extras, health, inject, items, people, remote
+from mysafe_tui.cli import (
+    agent,
+    backup,
+    credential,
+    extras,
+    health,
+    inject,
+    items,
+    passphrase,
+    people,
+    remote,
+)
 
 if TYPE_CHECKING:
     from mysafe_tui.service import VaultService
@@ -88,6 +99,7 @@ def _build(only: str | None) -> tuple[argparse.ArgumentParser, bool]:
         found = True
         return sub.add_parser(name, parents=[common], **kwargs)
 
+    passphrase.add_parsers(add)
     items.add_parsers(add, common)
     extras.add_parsers(add, common)
     remote.add_parsers(add)

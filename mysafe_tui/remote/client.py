@@ -19,10 +19,7 @@ What it promises its callers (the service and the sync engine):
 from __future__ import annotations
 
 import asyncio
-import email.utils
-import json
 import random
-import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -39,7 +36,15 @@ from mysafe_tui.core.errors import (
     ServerError,
 )
 from mysafe_tui.core.models import Secret
-from mysafe_tui.core.sanitize import whole_text
+from mysafe_tui.remote.answers import (
+    _int,
+    entity,
+    flag,
+    json_body,
+    normalise,
+    retry_after,
+    transport_reason,
+)
 from mysafe_tui.remote.tls import verification
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -270,13 +275,7 @@ class MySafeClient:
 
     def _json(self, answer: httpx.Response) -> dict[str, Any]:
         try:
-            # A lone surrogate (valid JSON, invalid Unicode) could be neither stored nor shown:
-            # a server that let one in gets U+FFFD back. Everything else is data, shown
-            # escaped wherever it is shown (core/sanitize.py). Only a \uD8xx-\uDFxx escape
-            # can make one: other answers skip the (per-value) check.
-            text = answer.text
-            hook = _whole_text if _SURROGATE_ESCAPE.search(text) else None
-            body = json.loads(text, object_pairs_hook=hook)
+            body = json_body(answer.text)
         except ValueError:
             kind = answer.headers.get("content-type", "").split(";")[0] or "no content type"
             if answer.status_code >= 500:  # a proxy's or gateway's own error page
@@ -351,11 +350,11 @@ class MySafeClient:
 
     async def get_item(self, kind: str, item_id: str) -> dict[str, Any]:
         body = await self.call("GET", self._path(kind, item_id))
-        return _entity(body, ENTITY_KEYS[kind], self.base_url)
+        return entity(body, ENTITY_KEYS[kind], self.base_url)
 
     async def create_item(self, kind: str, fields: dict[str, Any]) -> dict[str, Any]:
         body = await self.call("POST", self._path(kind), json=fields)
-        return _entity(body, WRITE_KEYS[kind], self.base_url)
+        return entity(body, WRITE_KEYS[kind], self.base_url)
 
     async def update_item(
         self, kind: str, item_id: str, fields: dict[str, Any], revision: int | None = None
@@ -371,7 +370,7 @@ class MySafeClient:
             raise RemoteConflict(
                 str(conflict), normalise(current) if isinstance(current, dict) else {}
             ) from None
-        return _entity(body, WRITE_KEYS[kind], self.base_url)
+        return entity(body, WRITE_KEYS[kind], self.base_url)
 
     async def history(self, kind: str, item_id: str) -> list[dict[str, Any]]:
         """Extension "history": an item's events, newest first."""
@@ -409,7 +408,7 @@ class MySafeClient:
                 headers=headers,
                 idempotent=False,
             )
-        return _entity(body, "file_entity", self.base_url)
+        return entity(body, "file_entity", self.base_url)
 
     async def download_file(self, item_id: str) -> AsyncIterator[bytes]:
         """Stream a file's content from the server."""
@@ -442,83 +441,3 @@ class MySafeClient:
                 f"{self.base_url} has no {capability} API (a plain senhasegura "
                 "server): this needs a mysafe serve server"
             )
-
-
-def _entity(body: dict[str, Any], key: str, base_url: str) -> dict[str, Any]:
-    entity = body.get(key)
-    if not isinstance(entity, dict):
-        raise ServerError(f"{base_url} answered without the {key} the MySafe API promises")
-    return normalise(entity)
-
-
-def normalise(raw: dict[str, Any]) -> dict[str, Any]:
-    """API.md §1 leniency: ids as strings, flags as booleans, tags as a tuple."""
-    out = dict(raw)
-    if "identifier" in out:
-        out["identifier"] = str(out["identifier"])
-    for name in ("can_view", "can_write", "mine", "active", "need_justify", "need_approval"):
-        if name in out:
-            out[name] = flag(out[name])
-    if "revision" in out:
-        out["revision"] = _int(out["revision"], None)
-    if "tags" in out:
-        tags = out["tags"]
-        items = tags if isinstance(tags, list) else str(tags or "").split(",")
-        out["tags"] = tuple(t.strip() for t in map(str, items) if t.strip())
-    return out
-
-
-def flag(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
-
-
-def _int(value: Any, default: Any) -> Any:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
-
-
-def retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Retry-After as seconds: a number, or an HTTP date; None when absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
-
-
-def transport_reason(exc: httpx.TransportError) -> str:
-    text = str(exc) or type(exc).__name__
-    if isinstance(exc, httpx.ProxyError):  # the proxy's answer, never its URL (a password)
-        first = text.split("\n")[0][:60]
-        return f"the proxy failed ({first}; check HTTPS_PROXY or --proxy)"
-    if "refused" in text.lower() or "all connection attempts failed" in text.lower():
-        return "nothing answers at that address"
-    if "name or service not known" in text.lower() or "nodename" in text.lower():
-        return "unknown host"
-    if isinstance(exc, httpx.ConnectError) and "certificate" in text.lower():
-        return "its TLS certificate is not trusted"
-    return text.split("\n")[0][:120]
-
-
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-
-
-def _whole_text(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    return {_unpaired(key): _unpaired(value) for key, value in pairs}
-
-
-def _unpaired(value: Any) -> Any:
-    if isinstance(value, str):
-        return whole_text(value)
-    if isinstance(value, list):
-        return [_unpaired(v) for v in value]
-    return value

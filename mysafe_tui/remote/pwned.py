@@ -16,7 +16,7 @@ from collections.abc import Iterable
 import httpx
 
 from mysafe_tui.core.errors import OfflineError, ServerError
-from mysafe_tui.remote.client import transport_reason
+from mysafe_tui.remote.answers import transport_reason
 from mysafe_tui.remote.session import check_url
 from mysafe_tui.remote.tls import verification
 

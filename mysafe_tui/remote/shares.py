@@ -32,7 +32,8 @@ from mysafe_tui.core.sharecrypto import (
     seal,
     unb64url,
 )
-from mysafe_tui.remote.client import MySafeClient, transport_reason
+from mysafe_tui.remote.answers import transport_reason
+from mysafe_tui.remote.client import MySafeClient
 from mysafe_tui.remote.session import check_url
 
 MAX_EXPIRY = 30 * 24 * 3600

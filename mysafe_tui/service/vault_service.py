@@ -6,8 +6,8 @@ and search index (store.py, index.py), what an item may hold (values.py), the va
 and restore (transfer.py), the clipboard (copying.py) and the health check (health.py).
 Its public methods, a few lines each, are in sections by subject: this file (lifecycle,
 reading, writing), api_extras.py, api_server.py, api_transfer.py and api_clipboard.py, over
-the state they share (parts.py). Network code lives in `remote/`, imported lazily so `mysafe --version` and the UI's first
-paint never load httpx.
+the state they share (parts.py). Network code lives in `remote/`, imported lazily so
+`mysafe --version` and the UI's first paint never load httpx.
 """
 
 from __future__ import annotations
