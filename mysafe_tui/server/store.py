@@ -1,22 +1,22 @@
 """The server's storage interface, and its embedded SQLite implementation.
 
-`Store` is what the HTTP layer needs; `SQLStore` implements it on SQLite or PostgreSQL (accounts
-and items here, shares in `share_store.py`, file contents in `file_store.py`, connections,
-schema and transactions in `database.py`). Item secret fields are sealed with a
-key derived from the server key; share ciphertext is stored exactly as uploaded.
+`Store` is what the HTTP layer needs; `SQLStore` implements it on SQLite or PostgreSQL (items
+and their history here, accounts in `account_store.py`, shares in `share_store.py`, file
+contents in `file_store.py`, connections, schema and transactions in `database.py`). Item
+secret fields are sealed with a key derived from the server key; share ciphertext is stored
+exactly as uploaded.
 """
 
 from __future__ import annotations
 
-import hmac
 import json
-import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-from mysafe_tui.core.crypto import Aead, AuthenticationFailed, associated_data, hkdf, sha256
+from mysafe_tui.core.crypto import Aead, AuthenticationFailed, associated_data, hkdf
 from mysafe_tui.core.models import FIELDS, SPECS
+from mysafe_tui.server.account_store import AccountStore
 from mysafe_tui.server.database import Connection
 from mysafe_tui.server.errors import ApiError, Conflict, inactive, invalid, no_access, not_found
 from mysafe_tui.server.file_store import FileStore
@@ -102,7 +102,7 @@ def _sealing(server_key: bytes) -> Aead:
     return Aead(hkdf(server_key, b"mysafe-server/items/v1"))
 
 
-class SQLStore(FileStore, ShareStore):
+class SQLStore(AccountStore, FileStore, ShareStore):
     """The store over one database: a SQLite file beside the server key, or PostgreSQL."""
 
     def __init__(
@@ -116,110 +116,6 @@ class SQLStore(FileStore, ShareStore):
         self._items_aead = _sealing(server_key)
         # A rotation that stopped half-way (`reseal`): items sealed under either key open.
         self._fallback = _sealing(next_key) if next_key else None
-
-    # --- users, groups, access keys, tokens ------------------------------------------------
-
-    def add_user(self, name: str) -> int:
-        with self._write() as db:
-            if db.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
-                raise invalid(f"user {name} already exists")
-            cur = db.execute(
-                "INSERT INTO users (name, created_at) VALUES (?, ?) RETURNING id",
-                (name, self.clock()),
-            )
-            return int(cur.fetchone()[0])
-
-    def list_users(self) -> list[dict[str, Any]]:
-        with self._read() as db:
-            rows = db.execute(
-                "SELECT u.name, (SELECT COUNT(*) FROM access_keys k WHERE k.user_id = u.id "
-                "AND k.revoked = 0) AS keys FROM users u ORDER BY u.name"
-            ).fetchall()
-        return [dict(row) for row in rows]
-
-    def add_group(self, name: str, members: list[str]) -> None:
-        with self._write() as db:
-            row = db.execute("SELECT id FROM groups_ WHERE name = ?", (name,)).fetchone()
-            group_id = (
-                row["id"]
-                if row
-                else db.execute(
-                    "INSERT INTO groups_ (name) VALUES (?) RETURNING id", (name,)
-                ).fetchone()[0]
-            )
-            for member in members:
-                user_id = self._user_id(db, member)
-                db.execute(
-                    "INSERT INTO group_members (group_id, user_id) VALUES (?, ?) "
-                    "ON CONFLICT DO NOTHING",
-                    (group_id, user_id),
-                )
-
-    def _user_id(self, db: Connection, name: str) -> int:
-        row = db.execute("SELECT id FROM users WHERE name = ?", (name,)).fetchone()
-        if row is None:
-            raise invalid(f"no user named {name}")
-        return int(row["id"])
-
-    def create_key(self, user: str) -> tuple[str, str]:
-        """A new access key; the secret is returned once and only its hash is kept."""
-        client_id = secrets.token_hex(16)
-        secret = secrets.token_urlsafe(32)
-        with self._write() as db:
-            user_id = self._user_id(db, user)
-            db.execute(
-                "INSERT INTO access_keys (client_id, secret_hash, user_id, created_at) "
-                "VALUES (?, ?, ?, ?)",
-                (client_id, sha256(secret.encode()), user_id, self.clock()),
-            )
-        return client_id, secret
-
-    def revoke_key(self, client_id: str) -> bool:
-        with self._write() as db:
-            cur = db.execute(
-                "UPDATE access_keys SET revoked = 1 WHERE client_id = ? AND revoked = 0",
-                (client_id,),
-            )
-            db.execute("DELETE FROM tokens WHERE client_id = ?", (client_id,))
-            return bool(cur.rowcount > 0)
-
-    def list_keys(self) -> list[dict[str, Any]]:
-        with self._read() as db:
-            rows = db.execute(
-                'SELECT k.client_id, u.name AS "user", k.created_at, k.revoked '
-                "FROM access_keys k JOIN users u ON u.id = k.user_id "
-                "ORDER BY u.name, k.created_at"
-            ).fetchall()
-        return [dict(row) for row in rows]
-
-    def issue_token(self, client_id: str, secret: str, ttl: int) -> str | None:
-        """A bearer token for a valid, unrevoked key; None for bad credentials."""
-        with self._read() as db:
-            row = db.execute(
-                "SELECT secret_hash, user_id FROM access_keys WHERE client_id = ? AND revoked = 0",
-                (client_id,),
-            ).fetchone()
-        expected = row["secret_hash"] if row else sha256(b"no such key")
-        if not hmac.compare_digest(expected, sha256(secret.encode())) or row is None:
-            return None
-        token = secrets.token_urlsafe(32)
-        now = self.clock()
-        with self._write() as db:
-            db.execute("DELETE FROM tokens WHERE expires_at <= ?", (now,))
-            db.execute(
-                "INSERT INTO tokens VALUES (?, ?, ?, ?)",
-                (sha256(token.encode()), client_id, row["user_id"], now + ttl),
-            )
-        return token
-
-    def token_holder(self, token: str) -> tuple[int, str] | None:
-        """(user id, access key client id) of a live token."""
-        with self._read() as db:
-            row = db.execute(
-                "SELECT user_id, client_id FROM tokens WHERE token_hash = ? AND expires_at > ?",
-                (sha256(token.encode()), self.clock()),
-            ).fetchone()
-        return None if row is None else (int(row["user_id"]), str(row["client_id"]))
 
     # --- access history ----------------------------------------------------------------------
 
