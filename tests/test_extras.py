@@ -125,7 +125,7 @@ def test_attachments_on_any_item_survive_edits_and_come_back_byte_for_byte(
         run(service.save_attachment(note.id, "id_ed25519", out))
     run(service.remove_attachment(note.id, "id_ed25519"))
     assert run(service.extras(note.id)).attachments == ()
-    vault = service._store.vault  # the content is gone from the file too, not only the list
+    vault = service._worker.vault  # the content is gone from the file too, not only the list
     assert vault._conn.execute("SELECT count(*) FROM chunks").fetchone()[0] == 0
 
 
@@ -176,7 +176,7 @@ def test_one_transaction_may_save_an_item_twice_and_keeps_its_attachments(
     (tmp_path / "a.txt").write_text("kept")
     item = login(run, service)
     run(service.add_attachment(item.id, tmp_path / "a.txt"))
-    vault = service._store.vault
+    vault = service._worker.vault
     fields = {"name": "Router", "username": "admin"}
     vault.save_batch([(PW, fields, {"password": "two"}, item.id),
                       (PW, fields, {"password": "three"}, item.id)])  # fmt: skip

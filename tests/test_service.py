@@ -347,7 +347,7 @@ def test_a_refresh_cancelled_halfway_is_caught_up_by_the_next(
     run(other.unlock(PASSPHRASE))
     add(run, other, "gamma")
     run(other.close())
-    store = service._store  # the vault reloaded, then the refresh was cancelled (the UI's
+    store = service._worker  # the vault reloaded, then the refresh was cancelled (the UI's
     run(store.run(store.vault.refresh))  # watcher is an exclusive worker) before the index was
     assert run(service.refresh())
     assert names(run(service.search(""))) == ["alpha", "gamma"]

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from mysafe_tui.cli.parser import Command
     from mysafe_tui.service import VaultService
-    from mysafe_tui.service.early import EarlyKey
+    from mysafe_tui.service.early_kdf import EarlyKey
 
 
 # Commands that hand a secret to a script: under a detected rollback they fail rather than
@@ -139,7 +139,7 @@ def _early_key(args: argparse.Namespace) -> EarlyKey | None:
     from pathlib import Path
 
     from mysafe_tui.cli.prompts import read_secret_file
-    from mysafe_tui.service.early import EarlyKey
+    from mysafe_tui.service.early_kdf import EarlyKey
 
     return EarlyKey(Path(vault), read_secret_file(source))
 

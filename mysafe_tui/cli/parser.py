@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 from mysafe_tui import __version__
 from mysafe_tui.cli import (
     agent,
-    backup,
     credential,
     extras,
     health,
@@ -18,6 +17,7 @@ from mysafe_tui.cli import (
     passphrase,
     people,
     remote,
+    transfer,
 )
 
 if TYPE_CHECKING:
@@ -106,7 +106,7 @@ def _build(only: str | None) -> tuple[argparse.ArgumentParser, bool]:
     people.add_parsers(add)
     inject.add_parsers(add)
     agent.add_parsers(add)
-    backup.add_parsers(add)
+    transfer.add_parsers(add)
     credential.add_parsers(add)
     health.add_parsers(add)
 

@@ -43,7 +43,7 @@ class ClipboardApi(ServiceParts):
     async def field_value(self, item_id: str, field: str) -> tuple[str, str]:
         """One field's value and label: a secret (decrypted), a summary field, `id`, or
         `totp` (the current code). Copying, `mysafe get` and references all read fields here."""
-        item = self._store.get(item_id)
+        item = self._worker.get(item_id)
         spec = SPECS[item.kind]
         if field == "totp":
             return (await self.totp(item_id)).code, "One-time code"
@@ -65,13 +65,13 @@ class ClipboardApi(ServiceParts):
         to show the user; the value itself never leaves the service."""
         value, label = await self.field_value(item_id, field)
         if not value:
-            name = self._store.get(item_id).name
+            name = self._worker.get(item_id).name
             raise InvalidInput(f"'{name}' has no {field.replace('_', ' ')}")
         return await self._clip.copy(value, label)
 
     async def copy_env_lines(self, item_id: str) -> str:
         """Copy an API secret as `export NAME_CLIENT_ID=...` lines for a shell."""
-        item = self._store.get(item_id)
+        item = self._worker.get(item_id)
         if item.kind is not ItemKind.API_SECRET:
             raise InvalidInput("only API secrets can be copied as environment lines")
         secrets = await self.reveal(item_id)

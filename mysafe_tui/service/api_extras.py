@@ -32,8 +32,8 @@ class ExtrasApi(ServiceParts):
     async def extras(self, item_id: str) -> Extras:
         """Custom fields, more URLs, old passwords and attachments (decrypted; keep them off
         the screen until asked, like any secret)."""
-        urls = self._store.get(item_id).urls
-        return await self._store.run(self._store.vault.extras, item_id, urls)
+        urls = self._worker.get(item_id).urls
+        return await self._worker.run(self._worker.vault.extras, item_id, urls)
 
     async def set_field(
         self, item_id: str, label: str, value: str, type: str | None = None
@@ -72,7 +72,7 @@ class ExtrasApi(ServiceParts):
     ) -> Attachment:
         """Keep a file on any item, encrypted like a file item; on this device only."""
         self._writable(item_id)
-        return await files.add_attachment(self._store, item_id, Path(path), progress)
+        return await files.add_attachment(self._worker, item_id, Path(path), progress)
 
     async def save_attachment(
         self,
@@ -86,16 +86,18 @@ class ExtrasApi(ServiceParts):
         found = (await self.extras(item_id)).attachment(name)
         if found is None:
             raise InvalidInput(f"the item has no attachment '{name.strip()}'")
-        return await files.save(self._store, item_id, Path(destination), overwrite, progress, found)
+        return await files.save(
+            self._worker, item_id, Path(destination), overwrite, progress, found
+        )
 
     async def remove_attachment(self, item_id: str, name: str) -> None:
         self._writable(item_id)
         found = (await self.extras(item_id)).attachment(name)
         if found is None:
             raise InvalidInput(f"the item has no attachment '{name.strip()}'")
-        vault = self._store.vault
-        await self._store.run(vault.remove_attachment, item_id, found.id)
-        await self._store.index.wrote(vault, [item_id])
+        vault = self._worker.vault
+        await self._worker.run(vault.remove_attachment, item_id, found.id)
+        await self._worker.index.wrote(vault, [item_id])
 
     async def deactivate(self, item_id: str) -> ItemSummary:
         """MySafe semantics: move to the trash (restorable), never delete."""
@@ -107,11 +109,11 @@ class ExtrasApi(ServiceParts):
     async def _set_active(self, item_id: str, active: bool) -> ItemSummary:
         item = self._writable(item_id)
         flags = await self._server.set_active(item, active)
-        return await self._store.set_flags(item_id, active=active, **flags)
+        return await self._worker.set_flags(item_id, active=active, **flags)
 
     def _writable(self, item_id: str) -> ItemSummary:
         """The item, unless another person shared it with us to view only."""
-        item = self._store.get(item_id)
+        item = self._worker.get(item_id)
         if item.read_only:
             owner = item.people.owner
             by = f" by {owner}" if owner else ""
@@ -135,7 +137,7 @@ class ExtrasApi(ServiceParts):
         the server refused ("user zed not found")."""
         from mysafe_tui.core.sanitize import forbidden_char
 
-        item = self._store.get(item_id)
+        item = self._worker.get(item_id)
         if item.access:
             raise InvalidInput(
                 f"'{item.name}' was shared with you: only its owner decides who else has it"
@@ -154,18 +156,18 @@ class ExtrasApi(ServiceParts):
     async def history(self, item_id: str) -> list[HistoryEvent]:
         """The item's access history on its server, newest first. NotSupported from a server
         that keeps none this client can read (a plain senhasegura)."""
-        return await self._require_server().history(self._store.get(item_id))
+        return await self._require_server().history(self._worker.get(item_id))
 
     async def toggle_favourite(self, item_id: str) -> ItemSummary:
-        item = self._store.get(item_id)
-        return await self._store.set_flags(item_id, favourite=not item.favourite)
+        item = self._worker.get(item_id)
+        return await self._worker.set_flags(item_id, favourite=not item.favourite)
 
     async def purge(self, item_id: str) -> None:
         """Delete an item (and its file content) for good. Works on damaged items too."""
-        item = self._store.vault.summaries.get(item_id)
+        item = self._worker.vault.summaries.get(item_id)
         if item is not None:
             self._server.check_purge(item)
-        await self._store.purge(item_id)
+        await self._worker.purge(item_id)
 
     async def attach_file(
         self,
@@ -179,7 +181,7 @@ class ExtrasApi(ServiceParts):
         """Encrypt a file from disk into the vault, streamed in 64 KiB chunks (the server
         first, when the vault has one that keeps files)."""
         return await files.attach(
-            self._store, self._server, Path(path), name, tags, notes, progress
+            self._worker, self._server, Path(path), name, tags, notes, progress
         )
 
     async def save_file(
@@ -193,17 +195,17 @@ class ExtrasApi(ServiceParts):
         """Decrypt a file item to `destination` (a directory means: under its file name).
 
         Written to a temporary file and renamed, 0600: a failure leaves nothing behind."""
-        return await files.save(self._store, item_id, Path(destination), overwrite, progress)
+        return await files.save(self._worker, item_id, Path(destination), overwrite, progress)
 
     async def change_passphrase(self, old: str, new: str, kdf_profile: str | None = None) -> None:
         """Re-wrap the vault key only (O(1) bytes written)."""
-        vault = self._store.vault
-        await self._store.run(vault.change_passphrase, old, new, kdf_profile)
+        vault = self._worker.vault
+        await self._worker.run(vault.change_passphrase, old, new, kdf_profile)
 
     async def rotate_key(self, passphrase: str, progress: Progress | None = None) -> int:
         """A new vault key and new item keys, every record re-encrypted in one transaction
         (`Vault.rotate_key`); `progress(done, total)`. Returns the number of records."""
-        vault = self._store.vault
+        vault = self._worker.vault
         total = vault.row_count
         report = (lambda done: progress(done, total)) if progress else None
-        return await self._store.run(vault.rotate_key, passphrase, report)
+        return await self._worker.run(vault.rotate_key, passphrase, report)

@@ -1,5 +1,5 @@
 """The service's calls for a MySafe server (login, sync, conflicts, status: connection.py)
-and for share links (links.py)."""
+and for share links (shares.py)."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ class ServerApi(ServiceParts):
         `proxy` overrides the environment's proxy settings; `timeout` is per request."""
         from mysafe_tui.remote.session import new_binding
 
-        self._store.require_unlocked()
+        self._worker.require_unlocked()
         if isinstance(self._server, ServerConnection):
             raise InvalidInput(
                 f"this vault is already logged in to {self._server.url}; log out first"
@@ -81,7 +81,7 @@ class ServerApi(ServiceParts):
             url, client_id, client_secret, prefix, ca_bundle, insecure, tenant, proxy, timeout
         )
         server = await ServerConnection.login(
-            binding, self._store, self._transport, self._server_waits
+            binding, self._worker, self._transport, self._server_waits
         )
         self._server = server
         try:
@@ -111,9 +111,9 @@ class ServerApi(ServiceParts):
         if choice not in ("theirs", "both"):
             raise InvalidInput(f"unknown conflict choice {choice!r}")
         server = self._require_server()
-        item = self._store.get(item_id)
+        item = self._worker.get(item_id)
         fields, secret = split(item.kind, values)
-        mine = {**summary_fields(item), **await self._store.reveal(item_id), **fields, **secret}
+        mine = {**summary_fields(item), **await self._worker.reveal(item_id), **fields, **secret}
         theirs = await server.take_theirs(item)
         if choice == "both":
             keep = {f.name for f in SPECS[item.kind].typed}
@@ -125,7 +125,7 @@ class ServerApi(ServiceParts):
     async def push(self, item_id: str) -> ItemSummary:
         """Upload an item made before login ("local only") to the server: created there,
         then synced like every other item of the server."""
-        return await self._require_server().push(self._store.get(item_id))
+        return await self._require_server().push(self._worker.get(item_id))
 
     async def kept_here(self) -> list[tuple[ItemSummary, list[str]]]:
         """Items on the server with things its copy cannot hold (attachments; on a plain
@@ -133,18 +133,18 @@ class ServerApi(ServiceParts):
         every item's secret part: `mysafe status` asks, the UI does not."""
         if not isinstance(self._server, ServerConnection):
             return []
-        vault, keeps = self._store.vault, self.server_keeps_extras()
+        vault, keeps = self._worker.vault, self.server_keeps_extras()
 
         def work() -> list[tuple[ItemSummary, list[str]]]:
             on_server = (i for i in vault.summaries.values() if i.remote and i.active)
             held = ((i, vault.extras(i.id, i.urls).kept_locally(keeps)) for i in on_server)
             return [(item, what) for item, what in held if what]
 
-        return await self._store.run(work)
+        return await self._worker.run(work)
 
     def local_only(self) -> list[ItemSummary]:
         """Active items of a bound vault that live here only (made before login)."""
-        vault = self._store.vault
+        vault = self._worker.vault
         if not isinstance(self._server, ServerConnection):
             return []
         return [s for s in vault.summaries.values() if not s.remote and s.active]
@@ -156,7 +156,7 @@ class ServerApi(ServiceParts):
     def _bound_session(self) -> RemoteSession | None:
         return self._server.session if isinstance(self._server, ServerConnection) else None
 
-    # --- share links (DESIGN.md §5; links.py) -------------------------------------------------
+    # --- share links (DESIGN.md §5; shares.py) -------------------------------------------------
 
     @staticmethod
     def shareable_fields(kind: ItemKind) -> list[tuple[str, str, bool]]:
@@ -174,12 +174,12 @@ class ServerApi(ServiceParts):
     def share_target(self) -> str | None:
         """Where links are made: the bound server if it offers shares, else the vault's share
         server; None when there is neither (the UI explains how to get one)."""
-        session = self._links.session(required=False)
+        session = self._shares.session(required=False)
         return session.binding["url"] if session is not None else None
 
     async def set_share_server(self, url: str, client_id: str, client_secret: str) -> None:
         """Name a server that hosts this vault's links (its access key stays in the vault)."""
-        await self._links.set_server(url, client_id, client_secret)
+        await self._shares.set_server(url, client_id, client_secret)
 
     async def share_item(
         self,
@@ -193,23 +193,23 @@ class ServerApi(ServiceParts):
     ) -> CreatedShare:
         """Encrypt the chosen fields (or the file) under a fresh key, upload the ciphertext,
         keep the full link encrypted in the vault, and return it."""
-        return await self._links.share(item_id, fields, expires_in, views, password, label)
+        return await self._shares.share(item_id, fields, expires_in, views, password, label)
 
     async def list_shares(self) -> list[dict[str, Any]]:
         """Every outgoing link as the server counts it, with the item and label kept here."""
-        return await self._links.list()
+        return await self._shares.list()
 
     async def share_link(self, share_hash: str) -> str:
         """The full link (with its key) of a share made from this vault."""
-        return await self._links.link(share_hash)
+        return await self._shares.link(share_hash)
 
     async def copy_share_link(self, share_hash: str) -> str:
-        link = await self._links.link(share_hash)
+        link = await self._shares.link(share_hash)
         return await self._clip.copy(link, "Share link")
 
     async def revoke_share(self, share_hash: str) -> None:
         """Kill a link at once: the server deletes its ciphertext."""
-        await self._links.revoke(share_hash)
+        await self._shares.revoke(share_hash)
 
     @staticmethod
     async def open_share(

@@ -87,5 +87,5 @@ class TransferApi(ServiceParts):
         )
 
     async def _login_proxy(self) -> str:
-        binding = await self._store.read_meta("remote")
+        binding = await self._worker.read_meta("remote")
         return (binding or {}).get("proxy", "")

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from mysafe_tui.remote.session import RemoteSession
     from mysafe_tui.remote.status import RemoteStatus
     from mysafe_tui.remote.sync import PullResult, RemoteRef, SaveFile, SyncProgress
-    from mysafe_tui.service.store import VaultStore
+    from mysafe_tui.service.worker import VaultWorker
 
 Values = tuple[dict[str, Any], dict[str, str]]
 WRITE_BATCH = 500  # pulled items written per vault transaction
@@ -91,15 +91,15 @@ class ServerConnection:
 
     bound = True
 
-    def __init__(self, session: RemoteSession, store: VaultStore) -> None:
+    def __init__(self, session: RemoteSession, worker: VaultWorker) -> None:
         self.session = session
-        self.store = store
+        self.worker = worker
 
     @classmethod
     def of(
         cls,
         binding: dict[str, str],
-        store: VaultStore,
+        worker: VaultWorker,
         transport: httpx.AsyncBaseTransport | None,
         on_wait: Callable[[float], None] | None = None,
     ) -> ServerConnection:
@@ -110,35 +110,35 @@ class ServerConnection:
 
         session = RemoteSession(binding, transport)
         session.client.on_wait = on_wait
-        return cls(session, store)
+        return cls(session, worker)
 
     @classmethod
     async def login(
         cls,
         binding: dict[str, str],
-        store: VaultStore,
+        worker: VaultWorker,
         transport: httpx.AsyncBaseTransport | None,
         on_wait: Callable[[float], None] | None = None,
     ) -> ServerConnection:
         """Check the access key (and learn the server's features), then keep the binding
         inside the vault."""
-        server = cls.of(binding, store, transport, on_wait)
+        server = cls.of(binding, worker, transport, on_wait)
         try:
             await server.probe()
         except BaseException:
             await server.aclose()
             raise
-        await store.write_meta("remote", server.session.binding)
+        await worker.write_meta("remote", server.session.binding)
         return server
 
     async def forget(self) -> int:
         """Log out: the server's items leave the cache (local-only items stay), the binding
         leaves the vault. Returns how many items left."""
-        store = self.store
-        vault = store.vault
+        worker = self.worker
+        vault = worker.vault
         cached = [s.id for s in vault.summaries.values() if s.remote]
-        await store.save_batch([], cached)
-        await store.run(vault.delete_meta, "remote")
+        await worker.save_batch([], cached)
+        await worker.run(vault.delete_meta, "remote")
         await self.aclose()
         return len(cached)
 
@@ -150,7 +150,7 @@ class ServerConnection:
         session = self.session
         current = await session.guard(session.client.get_item(item.kind.value, ref.remote_id))
         fields, secret = cached(item.kind, current, ref.remote_id, item.favourite)
-        return await self.store.save_item(item.kind, fields, secret, item.id)
+        return await self.worker.save_item(item.kind, fields, secret, item.id)
 
     async def reshare(
         self, item: ItemSummary, change: Callable[[Sharing], Sharing]
@@ -218,12 +218,12 @@ class ServerConnection:
         as the server's (bound) copy under the same local id."""
         from mysafe_tui.core.errors import NotSupported
 
-        store, session = self.store, self.session
+        worker, session = self.worker, self.session
         if item.remote:
             raise InvalidInput(f"'{item.name}' is already on the server")
         if not item.active:
             raise InvalidInput(f"'{item.name}' is in the trash: restore it first")
-        secret = await store.reveal(item.id)
+        secret = await worker.reveal(item.id)
         if item.kind is ItemKind.FILE:
             if "files" not in session.capabilities:
                 raise NotSupported(
@@ -231,17 +231,17 @@ class ServerConnection:
                 )
             fields = summary_fields(item)
             upload = session.engine.upload(self._content(item.id), fields, secret.get("notes", ""))
-            return await store.set_flags(item.id, remote=await session.guard(upload))
+            return await worker.set_flags(item.id, remote=await session.guard(upload))
         created, secret = await session.guard(
             session.engine.create(item.kind, summary_fields(item), secret)
         )
-        return await store.save_item(item.kind, created, secret, item.id)
+        return await worker.save_item(item.kind, created, secret, item.id)
 
     async def _content(self, item_id: str) -> AsyncIterator[bytes]:
         """A file item's content as it is decrypted, chunk by chunk in the vault's thread."""
-        vault = self.store.vault
-        chunks = await self.store.run(lambda: iter(vault.read_file(item_id)))
-        while (chunk := await self.store.run(next, chunks, None)) is not None:
+        vault = self.worker.vault
+        chunks = await self.worker.run(lambda: iter(vault.read_file(item_id)))
+        while (chunk := await self.worker.run(next, chunks, None)) is not None:
             yield chunk
 
     def check_purge(self, item: ItemSummary) -> None:
@@ -267,21 +267,21 @@ class ServerConnection:
         writes it (`WRITE_BATCH` items per transaction) and remembers the sync."""
         from mysafe_tui.remote.sync import Deactivate, PullResult, Remove, Save, SaveFile
 
-        session, store = self.session, self.store
+        session, worker = self.session, self.worker
         previous = session.state
         session.state = "syncing"
         result = PullResult()
         saves: list[Save] = []
 
         async def flush(deletes: Iterable[str] = ()) -> None:
-            result.written += await store.save_batch(
+            result.written += await worker.save_batch(
                 [(s.kind, s.fields, s.secret, s.item_id) for s in saves], deletes
             )
             saves.clear()
 
         async def apply() -> None:
             engine = session.engine
-            cached = list(store.vault.summaries.values())
+            cached = list(worker.vault.summaries.values())
             async for change in engine.pull(cached, progress):
                 if isinstance(change, Save):
                     saves.append(change)
@@ -291,7 +291,7 @@ class ServerConnection:
                     await self._save_file(change)
                     result.written += 1
                 elif isinstance(change, Deactivate):
-                    await store.set_flags(change.item.id, active=False, remote=change.remote)
+                    await worker.set_flags(change.item.id, active=False, remote=change.remote)
                     result.written += 1
                 elif isinstance(change, Remove):
                     await flush(change.item_ids)
@@ -307,7 +307,7 @@ class ServerConnection:
                 session.state = previous
             raise
         session.mark_synced(result.unreadable)
-        await store.write_meta("remote", session.binding)
+        await worker.write_meta("remote", session.binding)
         return result
 
     async def _save_file(self, change: SaveFile) -> None:
@@ -331,7 +331,7 @@ class ServerConnection:
                     await asyncio.sleep(0.005)
 
         writing = asyncio.ensure_future(
-            self.store.save_file(save.fields, save.secret, consume(), save.item_id)
+            self.worker.save_file(save.fields, save.secret, consume(), save.item_id)
         )
         try:
             async for chunk in change.chunks:

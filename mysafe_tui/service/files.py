@@ -16,14 +16,14 @@ from mysafe_tui.system.disk import write_chunks_atomic
 
 if TYPE_CHECKING:
     from mysafe_tui.service.connection import Connection
-    from mysafe_tui.service.store import VaultStore
+    from mysafe_tui.service.worker import VaultWorker
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes total); called from the worker thread
 TEXT_TYPES = {"application/json", "application/xml", "application/x-yaml", "application/toml"}
 
 
 async def attach(
-    store: VaultStore,
+    worker: VaultWorker,
     server: Connection,
     path: Path,
     name: str | None,
@@ -31,7 +31,7 @@ async def attach(
     notes: str,
     progress: Progress | None,
 ) -> ItemSummary:
-    store.require_unlocked()
+    worker.require_unlocked()
     path = path.expanduser()
     if not path.is_file():
         raise InvalidInput(f"{path} is not a readable file")
@@ -51,21 +51,21 @@ async def attach(
     report = (lambda done: progress(done, total)) if progress else None
     try:
         chunks = _read_chunks(handle, path)
-        return await store.save_file(fields, {"notes": notes}, chunks, progress=report)
+        return await worker.save_file(fields, {"notes": notes}, chunks, progress=report)
     finally:
         handle.close()
 
 
 async def add_attachment(
-    store: VaultStore, item_id: str, path: Path, progress: Progress | None
+    worker: VaultWorker, item_id: str, path: Path, progress: Progress | None
 ) -> Attachment:
     """Keep a file from disk on an item (this device only: no server holds attachments)."""
-    store.get(item_id)
+    worker.get(item_id)
     path = path.expanduser()
     if not path.is_file():
         raise InvalidInput(f"{path} is not a readable file")
     total = path.stat().st_size
-    vault = store.vault
+    vault = worker.vault
     report = (lambda done: progress(done, total)) if progress else None
 
     def work() -> Attachment:
@@ -77,13 +77,13 @@ async def add_attachment(
         except OSError as exc:
             raise StorageError(f"cannot read {path}: {exc.strerror}") from None
 
-    added = await store.run(work)
-    await store.index.wrote(vault, [item_id])
+    added = await worker.run(work)
+    await worker.index.wrote(vault, [item_id])
     return added
 
 
 async def save(
-    store: VaultStore,
+    worker: VaultWorker,
     item_id: str,
     destination: Path,
     overwrite: bool,
@@ -91,8 +91,8 @@ async def save(
     attachment: Attachment | None = None,
 ) -> Path:
     """A file item's content, or one of an item's attachments, written to `destination`."""
-    vault = store.vault
-    item = store.get(item_id)
+    vault = worker.vault
+    item = worker.get(item_id)
     if attachment is None and item.kind is not ItemKind.FILE:
         raise InvalidInput(f"'{item.name}' is {item.kind.noun}, not a file")
     name, size = (attachment.name, attachment.size) if attachment else (item.file_name, item.size)
@@ -119,12 +119,12 @@ async def save(
         write_chunks_atomic(target, chunks(), overwrite=overwrite)
         return target
 
-    return await store.run(work)
+    return await worker.run(work)
 
 
-async def preview(store: VaultStore, item_id: str, limit: int) -> str | None:
-    vault = store.vault
-    item = store.get(item_id)
+async def preview(worker: VaultWorker, item_id: str, limit: int) -> str | None:
+    vault = worker.vault
+    item = worker.get(item_id)
     textual_type = item.media_type.startswith("text/") or item.media_type in TEXT_TYPES
     if item.kind is not ItemKind.FILE or not textual_type:
         return None
@@ -137,7 +137,7 @@ async def preview(store: VaultStore, item_id: str, limit: int) -> str | None:
                 break
         return out[:limit]
 
-    data = (await store.run(work)).decode(errors="replace")  # a cut may split a character
+    data = (await worker.run(work)).decode(errors="replace")  # a cut may split a character
     return data + ("\n…" if item.size > limit else "")
 
 

@@ -32,7 +32,7 @@ from mysafe_tui.core import health
 from mysafe_tui.core.extras import HISTORY, parse_history
 from mysafe_tui.core.generator import rate_all
 from mysafe_tui.core.models import SPECS, ItemSummary
-from mysafe_tui.service.store import VaultStore
+from mysafe_tui.service.worker import VaultWorker
 from mysafe_tui.system.process import harden
 from mysafe_tui.system.settings import Settings
 from mysafe_tui.transfer.breaches import open_local
@@ -63,11 +63,11 @@ class HealthCheck:
 
     def __init__(
         self,
-        store: VaultStore,
+        worker: VaultWorker,
         settings: Callable[[], Settings],
         proxy: Callable[[], Awaitable[str]],
     ) -> None:
-        self._store = store
+        self._worker = worker
         self._settings = settings
         self._proxy = proxy  # the server login's proxy, if any (else the environment's)
         self._one_at_a_time = asyncio.Lock()  # the list's marks and the report share `_known`
@@ -111,13 +111,13 @@ class HealthCheck:
             ranges = OnlineRanges(settings.breach_api, proxy=await self._proxy() or None)
             source = source_key = ranges.source
         key, remembered = self._key, self._known  # a lock (`forget`) replaces both
-        items = await self._store.run(self._checked)
+        items = await self._worker.run(self._checked)
         stale = [i for i in items if self._stale(i, source_key)]
         fresh: list[tuple[ItemSummary, str, float]] = []
         for n in range(0, len(stale), SLICE):  # other work on the vault runs between slices
-            fresh += await self._store.run(self._reveal, stale[n : n + SLICE])
+            fresh += await self._worker.run(self._reveal, stale[n : n + SLICE])
         # The kept ratings are read (and written) only when something is new to this session.
-        kept = await self._store.run(self._kept) if fresh else {}
+        kept = await self._worker.run(self._kept) if fresh else {}
         unrated = [
             (i, secret)
             for i, secret, _ in fresh
@@ -147,7 +147,7 @@ class HealthCheck:
             if (k := known.get(i.id)) is not None and k.fingerprint
         ]
         if fresh and ratings != kept:
-            await self._store.run(self._store.vault.write_side_cache, RATINGS, ratings)
+            await self._worker.run(self._worker.vault.write_side_cache, RATINGS, ratings)
         days = max_age_days or settings.health_max_age_days
         return health.check(subjects, now=time.time(), max_age_days=days, breach_source=source)
 
@@ -159,14 +159,14 @@ class HealthCheck:
         """On the vault's thread: the items a check looks at."""
         return [
             item
-            for item in list(self._store.vault.summaries.values())
+            for item in list(self._worker.vault.summaries.values())
             if item.active and item.kind in health.CHECKED_KINDS
         ]
 
     def _reveal(self, items: list[ItemSummary]) -> list[tuple[ItemSummary, str, float]]:
         """On the vault's thread: each item's main secret and when it was set (its password
         history's newest date, else the item's last change)."""
-        vault, out = self._store.vault, []
+        vault, out = self._worker.vault, []
         for item in items:
             secret = vault.reveal(item.id)
             history = parse_history(secret.get(HISTORY, ""))
@@ -176,7 +176,7 @@ class HealthCheck:
 
     def _kept(self) -> dict[str, Rating]:
         """On the vault's thread: the ratings kept by the last check (none if unreadable)."""
-        kept = self._store.vault.read_side_cache(RATINGS)
+        kept = self._worker.vault.read_side_cache(RATINGS)
         if not isinstance(kept, dict):
             return {}
         return {k: v for k, v in kept.items() if isinstance(k, str) and _is_rating(v)}

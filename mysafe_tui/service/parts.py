@@ -2,7 +2,7 @@
 each a file named by its job, and the calls one section makes of another.
 
 The sections (api_*.py) hold the public methods, a few lines each, that hand the work to a
-part: the store (store.py), the server connection (connection.py), share links (links.py),
+part: the worker (worker.py), the server connection (connection.py), share links (shares.py),
 transfers (transfer.py), the clipboard keeper (copying.py) and the health check (health.py).
 """
 
@@ -23,9 +23,9 @@ if TYPE_CHECKING:
     from mysafe_tui.service.connection import Connection
     from mysafe_tui.service.copying import ClipboardKeeper
     from mysafe_tui.service.health import HealthCheck
-    from mysafe_tui.service.links import ShareLinks
-    from mysafe_tui.service.store import VaultStore
+    from mysafe_tui.service.shares import ShareLinks
     from mysafe_tui.service.transfer import Transfers
+    from mysafe_tui.service.worker import VaultWorker
     from mysafe_tui.system.settings import Paths, Settings
 
 
@@ -39,10 +39,10 @@ class ServiceParts:
     on_server_wait: Callable[[float], None] | None
     _kdf_params: KdfParams | None
     _transport: httpx.AsyncBaseTransport | None
-    _store: VaultStore
+    _worker: VaultWorker
     _server: Connection
     _clip: ClipboardKeeper
-    _links: ShareLinks
+    _shares: ShareLinks
     _health: HealthCheck
     _transfers: Transfers
 

@@ -17,8 +17,8 @@ from mysafe_tui.core.errors import InvalidInput, MySafeError
 from mysafe_tui.core.models import ItemKind
 from mysafe_tui.service.duplicates import Duplicates
 from mysafe_tui.service.files import media_type as files_media_type
-from mysafe_tui.service.store import VaultStore
 from mysafe_tui.service.values import check_required, split, summary_fields
+from mysafe_tui.service.worker import VaultWorker
 from mysafe_tui.system.settings import Paths
 
 if TYPE_CHECKING:
@@ -31,8 +31,8 @@ if TYPE_CHECKING:
 class Transfers:
     """The vault's ways in and out. `bound` says whether the vault is on a server."""
 
-    def __init__(self, store: VaultStore, paths: Paths, bound: Callable[[], bool]) -> None:
-        self._store = store
+    def __init__(self, worker: VaultWorker, paths: Paths, bound: Callable[[], bool]) -> None:
+        self._worker = worker
         self._paths = paths
         self._bound = bound
 
@@ -50,7 +50,7 @@ class Transfers:
         with `passphrase`): nothing changes otherwise. The vault it replaces is moved aside,
         never deleted; the restored state is remembered as trusted (it is older on purpose:
         no rollback warning). Returns the items it holds and where the old vault went."""
-        if self._store.is_unlocked:
+        if self._worker.is_unlocked:
             raise InvalidInput("lock the vault before restoring a backup over it")
         return await asyncio.to_thread(
             _restore, source, self._paths.vault, self._paths.seen_dir, passphrase
@@ -66,10 +66,10 @@ class Transfers:
 
         items = [
             item
-            for hits in (self._store.index.search(""), self._store.index.search("", trash=True))
+            for hits in (self._worker.index.search(""), self._worker.index.search("", trash=True))
             for item in hits
         ]
-        vault = self._store.vault
+        vault = self._worker.vault
 
         def gather() -> list[exporting.Entry]:  # secrets, custom fields, old passwords, files
             def content(item_id: str, attachment_id: str) -> bytes:  # only KeePass takes it
@@ -86,7 +86,7 @@ class Transfers:
                 for item in items
             ]
 
-        entries = await self._store.run(gather)
+        entries = await self._worker.run(gather)
         done = await asyncio.to_thread(exporting.export, format, entries, password)
         await asyncio.to_thread(write_atomic, target, done.data, 0o600, overwrite)
         return done
@@ -132,7 +132,7 @@ class Transfers:
         vault refuses stops it, saying which; a dry run only reports). What the vault already
         holds is found by content, never by name alone (service/duplicates.py). The report
         is saved beside the vault (no secrets)."""
-        seen = Duplicates(self._store.index.search(""), self._store.reveal, on_duplicate)
+        seen = Duplicates(self._worker.index.search(""), self._worker.reveal, on_duplicate)
         saves: list[tuple[ItemKind, dict[str, Any], dict[str, str], str | None]] = []
         files: dict[int, list[tuple[str, str, bytes]]] = {}
         for candidate in found:
@@ -162,7 +162,7 @@ class Transfers:
                     (name, files_media_type(name), data) for name, data in candidate.attachments
                 ]
             if same is not None:
-                old = await self._store.reveal(same.id)
+                old = await self._worker.reveal(same.id)
                 saves.append(
                     (candidate.kind, {**summary_fields(same), **fields}, {**old, **secret}, same.id)
                 )
@@ -185,7 +185,7 @@ class Transfers:
             )
         if not dry_run:
             if saves:
-                await self._store.save_batch(saves, attachments=files)
+                await self._worker.save_batch(saves, attachments=files)
             await asyncio.to_thread(self._keep_report, report)
         return report
 

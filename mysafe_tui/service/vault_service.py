@@ -1,8 +1,8 @@
 """VaultService: the one async API that the TUI and the CLI call (DESIGN.md §2).
 
 Composed of parts, each in a file named by its job: the unlocked vault with its worker thread
-and search index (store.py, index.py), what an item may hold (values.py), the vault's server
-(connection.py: `NoServer` for a local vault), share links (links.py), import, export, backup
+and search index (worker.py, index.py), what an item may hold (values.py), the vault's server
+(connection.py: `NoServer` for a local vault), share links (shares.py), import, export, backup
 and restore (transfer.py), the clipboard (copying.py) and the health check (health.py).
 Its public methods, a few lines each, are in sections by subject: this file (lifecycle,
 reading, writing), api_extras.py, api_server.py, api_transfer.py and api_clipboard.py, over
@@ -39,10 +39,10 @@ from mysafe_tui.service.api_transfer import TransferApi
 from mysafe_tui.service.connection import Connection, NoServer, ServerConnection
 from mysafe_tui.service.copying import ClipboardKeeper
 from mysafe_tui.service.health import HealthCheck
-from mysafe_tui.service.links import ShareLinks
-from mysafe_tui.service.store import VaultStore
+from mysafe_tui.service.shares import ShareLinks
 from mysafe_tui.service.transfer import Transfers
 from mysafe_tui.service.values import check_required, split, summary_fields
+from mysafe_tui.service.worker import VaultWorker
 from mysafe_tui.system.settings import Paths, Settings
 from mysafe_tui.vault.search import Hits
 
@@ -50,7 +50,7 @@ if TYPE_CHECKING:  # imported lazily below: cryptography and sqlite3 cost ~80 ms
     import httpx
 
     from mysafe_tui.core.kdf import KdfParams
-    from mysafe_tui.service.early import EarlyKey
+    from mysafe_tui.service.early_kdf import EarlyKey
     from mysafe_tui.system.clipboard import Clipboard
 
 
@@ -72,7 +72,7 @@ class VaultService(ExtrasApi, ServerApi, TransferApi, ClipboardApi):
         self.paths = paths
         self.settings = settings or Settings()
         self._kdf_params = kdf_params  # tests and benchmarks only: explicit KDF parameters
-        self._store = VaultStore(paths.vault)
+        self._worker = VaultWorker(paths.vault)
         self._clip = ClipboardKeeper(lambda: self.settings, lambda: self.terminal_write, clipboard)
         self._transport = transport  # tests only: inject faults into the server connection
         # How an escape sequence reaches the terminal the user sees (OSC 52): a full-screen
@@ -81,9 +81,9 @@ class VaultService(ExtrasApi, ServerApi, TransferApi, ClipboardApi):
         # Told the seconds of a pause the server asked for (Retry-After), before it starts.
         self.on_server_wait: Callable[[float], None] | None = None
         self._server: Connection = NoServer()
-        self._links = ShareLinks(self._store, self._bound_session, transport)
-        self._health = HealthCheck(self._store, lambda: self.settings, self._login_proxy)
-        self._transfers = Transfers(self._store, paths, lambda: self._server.bound)
+        self._shares = ShareLinks(self._worker, self._bound_session, transport)
+        self._health = HealthCheck(self._worker, lambda: self.settings, self._login_proxy)
+        self._transfers = Transfers(self._worker, paths, lambda: self._server.bound)
         # Open a vault older than the newest state seen here as it is (a backup restored on
         # purpose) instead of read-only.
         self.accept_rollback = False
@@ -99,22 +99,22 @@ class VaultService(ExtrasApi, ServerApi, TransferApi, ClipboardApi):
 
     @property
     def is_unlocked(self) -> bool:
-        return self._store.is_unlocked
+        return self._worker.is_unlocked
 
     @property
     def generation(self) -> int:
         """+1 per committed write to the vault (by anyone): what a cache of ours checks."""
-        return self._store.vault.generation if self.is_unlocked else -1
+        return self._worker.vault.generation if self.is_unlocked else -1
 
     @property
     def corrupt_items(self) -> dict[str, str]:
         """Items that could not be decrypted at unlock (id -> reason); the others work."""
-        return self._store.vault.corrupt if self.is_unlocked else {}
+        return self._worker.vault.corrupt if self.is_unlocked else {}
 
     @property
     def rollback(self) -> str | None:
         """Why the unlocked vault is read-only: it is older than the newest state seen."""
-        return self._store.vault.rollback if self.is_unlocked else None
+        return self._worker.vault.rollback if self.is_unlocked else None
 
     def check_new_passphrase(
         self, passphrase: str, confirmation: str, *, allow_weak: bool = False
@@ -134,39 +134,39 @@ class VaultService(ExtrasApi, ServerApi, TransferApi, ClipboardApi):
     async def create(self, passphrase: str, kdf_profile: str | None = None) -> None:
         """Create the vault (KDF in the worker thread) and leave it unlocked."""
         profile = kdf_profile or self.settings.kdf_profile
-        await self._store.create(passphrase, profile, self._kdf_params)
+        await self._worker.create(passphrase, profile, self._kdf_params)
 
     async def prepare(self) -> None:
         """Open and check the vault file before the passphrase comes (an unlock screen calls
         this as it appears): the integrity check reads the whole file, ~80 ms at 100k items,
         and a damaged vault is reported before anyone types. Raises like `unlock`."""
-        await self._store.prepare()
+        await self._worker.prepare()
 
     async def unlock(self, passphrase: str) -> None:
         """Open the vault file (unless `prepare` did) and unlock it; raises WrongPassphrase,
         CorruptVault, ..."""
         if self.is_unlocked:
             return
-        await self._store.unlock(passphrase, self.paths.seen_dir, self.accept_rollback)
+        await self._worker.unlock(passphrase, self.paths.seen_dir, self.accept_rollback)
         await self._connect()
 
     async def derive_key(self, passphrase: str) -> bytes:
         """The vault's key-encryption key for `passphrase` (the KDF; WrongPassphrase shows
         at `unlock_with_key`). What the unlock agent keeps: a passphrase change voids it."""
-        return await self._store.derive_kek(passphrase)
+        return await self._worker.derive_kek(passphrase)
 
     async def unlock_with_key(self, kek: bytes) -> None:
         """Unlock with a key from `derive_key` (no KDF); WrongPassphrase if it no longer
         opens the vault."""
         if self.is_unlocked:
             return
-        await self._store.unlock(None, self.paths.seen_dir, self.accept_rollback, kek=kek)
+        await self._worker.unlock(None, self.paths.seen_dir, self.accept_rollback, kek=kek)
         await self._connect()
 
     async def unlock_early(self, early: EarlyKey) -> None:
         """Unlock with what `service.early` opened and derived while the program loaded."""
         vault, kek = await asyncio.to_thread(early.wait)
-        await self._store.keep_opened(vault)
+        await self._worker.keep_opened(vault)
         await self.unlock_with_key(kek)
 
     async def unlock_from_agent(self, command: str) -> bool:
@@ -190,34 +190,34 @@ class VaultService(ExtrasApi, ServerApi, TransferApi, ClipboardApi):
 
     async def key_still_opens(self, kek: bytes) -> bool:
         """For the agent: the vault file is the one unlocked and `kek` still opens it."""
-        return self._store.is_current() and await self._store.key_opens(kek)
+        return self._worker.is_current() and await self._worker.key_opens(kek)
 
     async def _connect(self) -> None:
         """After an unlock: the server binding and the share server, as the vault says."""
-        binding = await self._store.read_meta("remote")
+        binding = await self._worker.read_meta("remote")
         if binding is not None:
             self._server = ServerConnection.of(
-                binding, self._store, self._transport, self._server_waits
+                binding, self._worker, self._transport, self._server_waits
             )
-        self._links.load(await self._store.read_meta("share-server"))
+        self._shares.load(await self._worker.read_meta("share-server"))
 
     async def lock(self) -> None:
         """Drop keys and every decrypted summary and clear the clipboard at once."""
         await self.clipboard_clear()
         server, self._server = self._server, NoServer()
         await server.aclose()
-        await self._links.aclose()
+        await self._shares.aclose()
         self._health.forget()
-        await self._store.lock()
+        await self._worker.lock()
 
     async def close(self) -> None:
         """Lock (clearing the clipboard) and stop the worker thread."""
         await self.lock()
-        self._store.shutdown()
+        self._worker.shutdown()
 
     async def refresh(self) -> bool:
         """Pick up changes another process (a CLI call, a sync) wrote. True if there were."""
-        return await self._store.refresh()
+        return await self._worker.refresh()
 
     # --- reading --------------------------------------------------------------------------
 
@@ -231,8 +231,8 @@ class VaultService(ExtrasApi, ServerApi, TransferApi, ClipboardApi):
     ) -> Hits:
         """Items matching `query` (fuzzy, ranked), from the in-memory index; each summary
         is decoded when it is looked at."""
-        self._store.require_unlocked()
-        return self._store.index.search(
+        self._worker.require_unlocked()
+        return self._worker.index.search(
             query, kind=kind, trash=trash, favourites_only=favourites_only
         )
 
@@ -243,15 +243,15 @@ class VaultService(ExtrasApi, ServerApi, TransferApi, ClipboardApi):
         holds every word of `query`, case-insensitively. Asked for explicitly: those texts
         are secrets, so they are not in the index; each is decrypted in the worker, looked
         at and dropped, never kept."""
-        return await self._store.search_text(query, kind, trash)
+        return await self._worker.search_text(query, kind, trash)
 
     def counts_now(self) -> dict[ItemKind, int]:
         """Active items per kind (for headers and tabs); in memory, no await needed."""
-        self._store.require_unlocked()
-        return self._store.index.counts()
+        self._worker.require_unlocked()
+        return self._worker.index.counts()
 
     async def get(self, item_id: str) -> ItemSummary:
-        return self._store.get(item_id)
+        return self._worker.get(item_id)
 
     async def find(
         self, name: str, kind: ItemKind | None = None, trash: bool | None = False
@@ -260,15 +260,15 @@ class VaultService(ExtrasApi, ServerApi, TransferApi, ClipboardApi):
 
         `trash`: False searches active items, True deactivated ones, None both.
         """
-        return self._store.find(name, kind, trash)
+        return self._worker.find(name, kind, trash)
 
     async def reveal(self, item_id: str) -> dict[str, Secret]:
         """Decrypt an item's secret fields. Values stay wrapped in `Secret` until shown."""
-        return await self._store.reveal_secrets(item_id)
+        return await self._worker.reveal_secrets(item_id)
 
     async def preview_file(self, item_id: str, limit: int = 4096) -> str | None:
         """The start of a text file item (None for binary content or other kinds)."""
-        return await files.preview(self._store, item_id, limit)
+        return await files.preview(self._worker, item_id, limit)
 
     async def totp(self, item_id: str, at: float | None = None) -> TotpCode:
         """The item's current one-time code and seconds left (RFC 6238)."""
@@ -283,13 +283,13 @@ class VaultService(ExtrasApi, ServerApi, TransferApi, ClipboardApi):
 
     async def create_item(self, kind: ItemKind, values: dict[str, Any]) -> ItemSummary:
         """Validate and store a new item of `kind` from field values (MySafe field names)."""
-        self._store.require_unlocked()  # before the server is asked
+        self._worker.require_unlocked()  # before the server is asked
         if kind is ItemKind.FILE:
             raise InvalidInput("files are added with attach_file")
         fields, secret = split(kind, values)
         check_required(kind, fields, secret)
         fields, secret = await self._server.create(kind, fields, secret)
-        return await self._store.save_item(kind, fields, secret)
+        return await self._worker.save_item(kind, fields, secret)
 
     async def update_item(
         self, item_id: str, values: dict[str, Any], *, force: bool = False
@@ -302,7 +302,7 @@ class VaultService(ExtrasApi, ServerApi, TransferApi, ClipboardApi):
         item = self._writable(item_id)
         fields, secret = split(item.kind, values)
         merged_fields = {**summary_fields(item), **fields}
-        old_secret = await self._store.reveal(item_id)
+        old_secret = await self._worker.reveal(item_id)
         merged_secret = {**old_secret, **secret}
         if "password" in secret:  # the one it replaces goes to the item's password history
             merged_secret = extras.with_password_change(
@@ -315,4 +315,4 @@ class VaultService(ExtrasApi, ServerApi, TransferApi, ClipboardApi):
         merged_fields, merged_secret = await self._server.update(
             item, merged_fields, merged_secret, force
         )
-        return await self._store.save_item(item.kind, merged_fields, merged_secret, item_id)
+        return await self._worker.save_item(item.kind, merged_fields, merged_secret, item_id)

@@ -23,8 +23,8 @@ from mysafe_tui.service import VaultService
 from mysafe_tui.tui.actions import ACTIONS, bindings, keys_of, unknown_ids
 from mysafe_tui.tui.commands import ItemCommands
 from mysafe_tui.tui.keyboard import KeyRouter
-from mysafe_tui.tui.lifeline import SIGNALS, Lifeline
 from mysafe_tui.tui.screens.unlock import CreateVaultScreen, UnlockScreen
+from mysafe_tui.tui.shutdown import SIGNALS, Lifeline
 from mysafe_tui.tui.text import ControlFilter, printable
 
 

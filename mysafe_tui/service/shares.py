@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from mysafe_tui.remote.session import RemoteSession
     from mysafe_tui.remote.shares import CreatedShare
-    from mysafe_tui.service.store import VaultStore
+    from mysafe_tui.service.worker import VaultWorker
 
 
 class ShareLinks:
@@ -24,11 +24,11 @@ class ShareLinks:
 
     def __init__(
         self,
-        store: VaultStore,
+        worker: VaultWorker,
         bound: Callable[[], RemoteSession | None],
         transport: httpx.AsyncBaseTransport | None,
     ) -> None:
-        self.store = store
+        self.worker = worker
         self._bound = bound  # the session of the server the vault syncs with, if any
         self._transport = transport
         self._own: RemoteSession | None = None  # the vault's share server
@@ -70,7 +70,7 @@ class ShareLinks:
     async def set_server(self, url: str, client_id: str, client_secret: str) -> None:
         from mysafe_tui.remote.session import RemoteSession, new_binding
 
-        self.store.require_unlocked()  # before any network call
+        self.worker.require_unlocked()  # before any network call
         session = RemoteSession(new_binding(url, client_id, client_secret), self._transport)
         try:
             if "shares" not in await session.probe():
@@ -78,7 +78,7 @@ class ShareLinks:
         except BaseException:
             await session.aclose()
             raise
-        await self.store.write_meta("share-server", session.binding)
+        await self.worker.write_meta("share-server", session.binding)
         await self.aclose()
         self._own = session
 
@@ -93,16 +93,16 @@ class ShareLinks:
     ) -> CreatedShare:
         from mysafe_tui.remote import shares
 
-        store = self.store
-        item = store.get(item_id)
+        worker = self.worker
+        item = worker.get(item_id)
         session = self._required()
         chosen = SPECS[item.kind].share_default if fields is None else fields
         summary = {name: item.field(name) for name in SPECS[item.kind].summary}
-        values = {**summary, **await store.reveal(item_id)}
+        values = {**summary, **await worker.reveal(item_id)}
         content = b""
         if item.kind is ItemKind.FILE:
-            vault = store.vault
-            content = await store.run(lambda: b"".join(vault.read_file(item_id)))
+            vault = worker.vault
+            content = await worker.run(lambda: b"".join(vault.read_file(item_id)))
         payload = shares.build_payload(item, values, tuple(chosen), content)
         created = await session.guard(
             shares.create_share(
@@ -123,9 +123,9 @@ class ShareLinks:
             "label": label,
             "server": session.binding["url"],
         }
-        links = await store.read_meta("shares") or {}
+        links = await worker.read_meta("shares") or {}
         links[created.share_hash] = json.dumps(record)
-        await store.write_meta("shares", links)
+        await worker.write_meta("shares", links)
         return created
 
     async def list(self) -> list[dict[str, Any]]:
@@ -133,7 +133,7 @@ class ShareLinks:
 
         session = self._required()
         rows = await session.guard(shares.list_shares(session.client))
-        links = await self.store.read_meta("shares") or {}
+        links = await self.worker.read_meta("shares") or {}
         for row in rows:
             local = json.loads(links.get(str(row.get("share_hash")), "{}"))
             row["item"] = local.get("item", "(unknown item)")
@@ -142,7 +142,7 @@ class ShareLinks:
         return rows
 
     async def link(self, share_hash: str) -> str:
-        links = await self.store.read_meta("shares") or {}
+        links = await self.worker.read_meta("shares") or {}
         if share_hash not in links:
             raise ItemNotFound("this vault has no copy of that link (made elsewhere, or lost)")
         return str(json.loads(links[share_hash])["link"])

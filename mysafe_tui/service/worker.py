@@ -35,7 +35,7 @@ T = TypeVar("T")
 SaveRow = tuple[ItemKind, dict[str, Any], dict[str, str], str | None]
 
 
-class VaultStore:
+class VaultWorker:
     """Holds the unlocked vault (or none) for the service and its server connections."""
 
     def __init__(self, vault_path: Path) -> None:
