@@ -6,14 +6,14 @@ import contextlib
 import os
 import sys
 
+from mysafe_tui import __version__
+
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     # Before anything heavy is imported: an unlocked agent answers `get`, `list`... in about
     # the time Python takes to start (DESIGN.md §8), and `--version` needs nothing at all.
     if args == ["--version"]:
-        from mysafe_tui import __version__
-
         print(f"mysafe {__version__}")
         sys.exit(0)
     from mysafe_tui.agent import wire as agent_wire

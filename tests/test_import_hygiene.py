@@ -82,3 +82,49 @@ def test_the_ui_reaches_its_first_paint_without_the_heavy_parts() -> None:
         }
         & ours
     )
+
+
+HEAVY = {
+    "cryptography",
+    "argon2",
+    "sqlite3",
+    "asyncio",
+    "httpx",
+    "truststore",
+    "textual",
+    "rich",
+    "zxcvbn",
+    "pykeepass",
+    "pyperclip",
+    "segno",
+    "starlette",
+    "uvicorn",
+    "psycopg",
+}
+
+
+def test_the_command_line_builds_every_command_without_the_heavy_parts() -> None:
+    """What every `mysafe COMMAND` loads before its command runs (the whole parser: usage
+    errors, --help, completion): each command imports what it needs when it runs. A command
+    module that moves the service, the vault's crypto, the network or the UI back to its top
+    fails here."""
+    loaded = loaded_after("from mysafe_tui.cli.parser import build_parser; build_parser()")
+    assert not loaded & HEAVY, loaded & HEAVY
+
+
+def test_the_agents_fast_path_loads_only_the_wire() -> None:
+    """`mysafe get` through an unlocked agent: `__main__` hands argv to the agent before
+    argparse, asyncio or crypto load (DESIGN.md §8); the wire is the standard library only."""
+    code = "import sys, mysafe_tui.__main__, mysafe_tui.agent.wire; print('\\n'.join(sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    names = set(out.stdout.split())
+    assert not {name.split(".")[0] for name in names} & (HEAVY | {"argparse"})
+    ours = {name for name in names if name.startswith("mysafe_tui")}
+    assert ours <= {
+        "mysafe_tui",
+        "mysafe_tui.__main__",
+        "mysafe_tui.agent",
+        "mysafe_tui.agent.wire",
+        "mysafe_tui.system",
+        "mysafe_tui.system.locations",
+    }, ours

@@ -32,6 +32,7 @@ import threading
 import time
 from typing import Any
 
+from mysafe_tui.cli.main import guarded
 from mysafe_tui.cli.output import say
 
 CHECK_SECONDS = 1.0
@@ -253,7 +254,6 @@ class Agent:
 
     def _run(self, argv: list[str], fds: list[int]) -> int:
         """`mysafe ARGV` as the caller would have run it, on the caller's streams."""
-        from mysafe_tui.cli.main import guarded
 
         streams = (
             open(fds[0], encoding="utf-8", closefd=False),  # noqa: SIM115 - closed below

@@ -18,7 +18,9 @@ from __future__ import annotations
 import _socket as socket
 import json
 import os
+import stat
 import struct
+import time
 
 from mysafe_tui.system.locations import data_dir, vault_name
 
@@ -78,7 +80,6 @@ def private_dir(create: bool = False) -> str:
         st = os.lstat(path)
     except OSError:
         raise AgentUnavailable(f"{path} does not exist") from None
-    import stat
 
     if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
         raise AgentUnavailable(
@@ -121,8 +122,6 @@ def connect(vault: str, timeout: float | None = 5.0) -> socket.socket | None:
             # No agent, or one whose queue is full for a moment: a few ms more, then none.
             sock.close()
             if attempt + 1 < CONNECT_TRIES and os.path.exists(path):
-                import time
-
                 time.sleep(0.002 * 2**attempt)
                 continue
             return None

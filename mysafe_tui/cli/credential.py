@@ -17,8 +17,11 @@ item must not add lines of its own.
 from __future__ import annotations
 
 import argparse
+import ipaddress
+import re
 import sys
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from mysafe_tui.cli.parser import AddParser
@@ -59,9 +62,6 @@ def _host_port(url: str) -> tuple[str, int | None] | None:
     """(host, port) of a URL, the host a DNS name (IDNA, lowercased) or an IP literal; None
     for one without a host, with a bad port, or with a host that is neither (`a@b`, spaces,
     control characters)."""
-    import ipaddress
-    import re
-    from urllib.parse import urlsplit  # ~2 ms: not at every command's start
 
     if any(c.isspace() or not c.isprintable() for c in url):
         return None  # urlsplit would quietly drop a tab or a line break: nothing matches

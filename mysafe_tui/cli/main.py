@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mysafe_tui.cli.output import say
@@ -136,7 +137,6 @@ def _early_key(args: argparse.Namespace) -> EarlyKey | None:
     if sock is not None:  # an agent holds it: no KDF at all
         sock.close()
         return None
-    from pathlib import Path
 
     from mysafe_tui.cli.prompts import read_secret_file
     from mysafe_tui.service.early_kdf import EarlyKey

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from typing import TYPE_CHECKING
 
 from mysafe_tui.cli.output import q, say
@@ -61,7 +62,6 @@ async def cmd_share_with(args: argparse.Namespace, service: VaultService) -> int
 
 
 async def cmd_history(args: argparse.Namespace, service: VaultService) -> int:
-    import time
     from dataclasses import asdict
 
     item = await service.find(args.name, trash=None)

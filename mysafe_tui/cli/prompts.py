@@ -12,6 +12,7 @@ is never echoed, not even after an interrupted prompt.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shlex
 import signal
@@ -131,7 +132,6 @@ def unseen_typing() -> Iterator[None]:
 
 
 def _pending(fd: int) -> int:
-    import fcntl
     import struct
 
     return int(struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0])

@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mysafe_tui.cli import prompts
 from mysafe_tui.cli.agent import agent_status, describe
-from mysafe_tui.cli.output import q, say
+from mysafe_tui.cli.output import q, raw_or_printable, say
 from mysafe_tui.core.errors import InvalidInput, MySafeError
 from mysafe_tui.core.humanize import moment
 
@@ -277,7 +279,6 @@ async def cmd_status(args: argparse.Namespace, service: VaultService) -> int:
 
 
 async def cmd_share(args: argparse.Namespace, service: VaultService) -> int:
-    from mysafe_tui.cli import prompts
 
     item = await service.find(args.name)
     fields = None
@@ -353,7 +354,6 @@ def _share_hash(given: str) -> str:
     """What `revoke` was given, as (the start of) a share hash: the link itself, the share
     id from it, or the hash `mysafe shares` lists."""
     import hashlib
-    import re
 
     from mysafe_tui.core.sharecrypto import ShareLink
 
@@ -365,9 +365,7 @@ def _share_hash(given: str) -> str:
 
 
 async def cmd_open(args: argparse.Namespace, service: VaultService) -> int:
-    from pathlib import Path
 
-    from mysafe_tui.cli.output import raw_or_printable
     from mysafe_tui.core.sanitize import safe_filename
     from mysafe_tui.system.disk import check_room, write_atomic, write_new
 

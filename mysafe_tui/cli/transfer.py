@@ -6,10 +6,11 @@ is MySafe's own word for taking an item out of the trash.)"""
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mysafe_tui.cli.output import q, say
+from mysafe_tui.cli.output import ProgressLine, q, say
 from mysafe_tui.core.humanize import size
 
 if TYPE_CHECKING:
@@ -126,9 +127,7 @@ async def cmd_restore(args: argparse.Namespace, service: VaultService) -> int:
 
 async def cmd_import(args: argparse.Namespace, service: VaultService) -> int:
     import json
-    import time
 
-    from mysafe_tui.cli.output import ProgressLine
     from mysafe_tui.transfer.importing import NeedsPassword
 
     path = Path(args.path).expanduser()

@@ -20,6 +20,7 @@ from mysafe_tui.core.models import Secret
 from mysafe_tui.remote.client import AccessKey, MySafeClient
 from mysafe_tui.remote.status import RemoteStatus
 from mysafe_tui.remote.sync import SyncEngine
+from mysafe_tui.remote.tls import check_bundle
 
 T = TypeVar("T")
 LOOPBACK = {"localhost", "127.0.0.1", "::1"}
@@ -143,8 +144,6 @@ def new_binding(
     if proxy and urllib.parse.urlsplit(proxy).scheme not in ("http", "https"):
         raise InvalidInput(f"{proxy!r} is not a proxy URL (expected http://host:port)")
     if ca_bundle:
-        from mysafe_tui.remote.tls import check_bundle
-
         check_bundle(ca_bundle)
     if timeout is not None and not 1 <= timeout <= 600:
         raise InvalidInput("the timeout is between 1 and 600 seconds")

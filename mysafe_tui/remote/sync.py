@@ -17,6 +17,8 @@ The engine never touches the vault: a pull yields the changes the cache needs (`
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
 import hashlib
 import json
@@ -252,8 +254,6 @@ def looks_encrypted(kind: ItemKind, entity: dict[str, Any]) -> bool:
     value = str(entity.get(WIRE_SECRET.get(kind, ""), "") or "").strip()
     if len(value) < 170 or len(value) % 4:
         return False
-    import base64
-    import binascii
 
     try:
         return len(base64.b64decode(value, validate=True)) in RSA_BLOCKS

@@ -9,6 +9,7 @@ import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from mysafe_tui.server.errors import ApiError
 
@@ -238,7 +239,6 @@ def _dispatch(args: argparse.Namespace, config: ServerConfig) -> int:
 
 
 def _password_in(url: str) -> bool:
-    from urllib.parse import urlsplit
 
     return bool(url) and urlsplit(url).password is not None
 

@@ -16,6 +16,7 @@ from mysafe_tui.core.models import (
     HistoryEvent,
     ItemSummary,
 )
+from mysafe_tui.core.sanitize import forbidden_char
 from mysafe_tui.service import files
 from mysafe_tui.service.files import Progress
 from mysafe_tui.service.parts import ServiceParts
@@ -135,7 +136,6 @@ class ExtrasApi(ServiceParts):
         """Share an item on its server with MySafe users and groups (view only, or `edit`),
         or stop (`remove`): MySafe's internal sharing. Returns the item as it is now and what
         the server refused ("user zed not found")."""
-        from mysafe_tui.core.sanitize import forbidden_char
 
         item = self._worker.get(item_id)
         if item.access:

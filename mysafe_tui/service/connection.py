@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from mysafe_tui.core.errors import InvalidInput
+from mysafe_tui.core.errors import InvalidInput, NotSupported
 from mysafe_tui.core.models import HistoryEvent, ItemKind, ItemSummary, Sharing
 from mysafe_tui.service.values import summary_fields
 
@@ -216,7 +216,6 @@ class ServerConnection:
     async def push(self, item: ItemSummary) -> ItemSummary:
         """An item made here before login (local only): created on the server, then kept
         as the server's (bound) copy under the same local id."""
-        from mysafe_tui.core.errors import NotSupported
 
         worker, session = self.worker, self.session
         if item.remote:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,7 @@ from mysafe_tui.service.duplicates import Duplicates
 from mysafe_tui.service.files import media_type as files_media_type
 from mysafe_tui.service.values import check_required, split, summary_fields
 from mysafe_tui.service.worker import VaultWorker
+from mysafe_tui.system.disk import write_atomic, write_new
 from mysafe_tui.system.settings import Paths
 
 if TYPE_CHECKING:
@@ -61,7 +63,6 @@ class Transfers:
     ) -> Exported:
         """Write every item (with its secrets) for another tool at `target`, 0600, never over
         a file unless `overwrite`. What the format cannot carry is in `not_carried`."""
-        from mysafe_tui.system.disk import write_atomic
         from mysafe_tui.transfer import export as exporting
 
         items = [
@@ -190,9 +191,6 @@ class Transfers:
         return report
 
     def _keep_report(self, report: ImportReport) -> None:
-        import time
-
-        from mysafe_tui.system.disk import write_new
 
         name = f"{self._paths.vault.name}.import-{time.strftime('%Y%m%d-%H%M%S')}.txt"
         text = "\n".join(report.lines()) + "\n"
@@ -200,7 +198,6 @@ class Transfers:
 
 
 def _restore(source: Path, vault: Path, seen_dir: Path, passphrase: str) -> tuple[int, Path | None]:
-    import time
 
     from mysafe_tui.vault import summary_cache
     from mysafe_tui.vault.storage import copy_database

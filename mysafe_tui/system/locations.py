@@ -4,6 +4,7 @@ before anything else is imported (agent/wire.py)."""
 from __future__ import annotations
 
 import os
+import re
 
 
 def data_dir() -> str:
@@ -23,7 +24,6 @@ def vault_name(profile: str) -> str:
 def check_profile(name: str) -> str:
     """A profile name is part of a file name: letters, digits, '.', '_', '-' (not first),
     at most 64; anything else (a '/', '..') is refused with ValueError."""
-    import re  # not at import: the agent's client reads this module on every `mysafe get`
 
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", name):
         raise ValueError(

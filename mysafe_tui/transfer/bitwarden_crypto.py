@@ -6,6 +6,7 @@ before anything is decrypted)."""
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -31,7 +32,6 @@ def stretch(key: bytes) -> tuple[bytes, bytes]:
 
 def open_enc_string(text: str, enc: bytes, mac: bytes) -> bytes:
     """A type-2 EncString's plaintext; the wrong password shows as a MAC that does not match."""
-    import binascii
 
     kind, _, rest = text.partition(".")
     parts = rest.split("|")

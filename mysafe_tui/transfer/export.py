@@ -20,6 +20,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from mysafe_tui.core.errors import InvalidInput
 from mysafe_tui.core.extras import Extras, FieldType
@@ -271,8 +272,6 @@ def _keepass(entries: list[Entry], password: str) -> Exported:
             )
             seed = secret.get("secret_key", "")
             if seed:
-                from urllib.parse import quote
-
                 entry.otp = (
                     seed
                     if seed.lower().startswith("otpauth://")

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sys
 import time
+import traceback
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual import events, work
 from textual.app import App, SystemCommand
 from textual.filter import LineFilter
@@ -284,10 +287,6 @@ class MySafeApp(App[None]):
     def _fatal_error(self) -> None:
         """Textual's crash report prints every local variable: those can be secrets. Show
         where it happened and the exception type only."""
-        import sys
-        import traceback
-
-        from rich.text import Text
 
         self.bell()
         _, error, tb = sys.exc_info()

@@ -10,6 +10,7 @@ import contextlib
 import os
 import sqlite3
 import stat
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +21,13 @@ from mysafe_tui.core.errors import (
     VaultNotFound,
     VaultTruncated,
 )
-from mysafe_tui.system.disk import secure_directory
+from mysafe_tui.system.disk import (
+    DestinationExists,
+    fsync_directory,
+    install,
+    secure_directory,
+    temporary_beside,
+)
 
 APPLICATION_ID = 0x4D534146  # "MSAF": marks the SQLite file as a mysafe vault
 BUSY_TIMEOUT_MS = 2000
@@ -103,7 +110,6 @@ def _user(uid: int) -> str:
 def remove_stale_temporaries(folder: Path, age: float = 600) -> None:
     """Temporary files of atomic writes killed half way (`.NAME.xxxx.part`): harmless, but
     they may hold ciphertext and would pile up. Recent ones may be another process's work."""
-    import time
 
     now = time.time()
     with contextlib.suppress(OSError):
@@ -170,7 +176,6 @@ def copy_database(source: Path, target: Path, *, overwrite: bool = False) -> int
     """A consistent copy of the vault file at `source` (SQLite's online backup: correct while
     another process writes), checked first and put in place at `target` in one rename, 0600;
     `overwrite=False` never replaces anything. Returns its size in bytes."""
-    from mysafe_tui.system.disk import DestinationExists, fsync_directory, install, temporary_beside
 
     if not overwrite and os.path.lexists(target):
         raise DestinationExists(target)

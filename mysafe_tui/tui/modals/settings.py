@@ -3,6 +3,8 @@ the health check's limits and breach data."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -87,7 +89,6 @@ class SettingsDialog(ModalScreen[bool]):
 
     @work(exclusive=True, exit_on_error=False)
     async def action_save(self) -> None:
-        from dataclasses import replace
 
         try:
             settings = replace(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -54,7 +55,6 @@ class _VaultGate(Screen[None]):
     def _preload(self) -> None:
         """Import the main screen while the user types: not before the first paint, and
         not on the unlock path either."""
-        import importlib
 
         importlib.import_module("mysafe_tui.tui.screens.main")
 
