@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
@@ -226,10 +228,12 @@ def wait_until_gone(folder: Path, timeout: float = 5) -> list[int]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def no_process_left_behind(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """The suite leaves no mysafe running: every one a test started must be gone at the end
-    (each test waits for its own; this catches the ones nobody waited for)."""
+def nothing_left_behind(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The suite leaves nothing behind: no mysafe running (each test waits for its own; this
+    catches the ones nobody waited for), no vault service open, no thread, no file
+    descriptor this process did not have before the first test."""
     base = tmp_path_factory.getbasetemp()
+    fds_before, threads_before = _open_fds(), {t.ident for t in threading.enumerate()}
     yield
     left = wait_until_gone(base)
     for pid in left:
@@ -238,10 +242,26 @@ def no_process_left_behind(tmp_path_factory: pytest.TempPathFactory) -> Iterator
     assert not left, f"mysafe processes outlived the tests: {left}"
     # Nor a vault left open in this process: each service a test made was closed (its
     # thread stopped; the UI closes its own when it ends).
-    import threading
-
     open_vaults = [t.name for t in threading.enumerate() if t.name.startswith("mysafe-vault")]
     assert not open_vaults, f"services left open by the tests: {len(open_vaults)}"
+    # Nor a thread or a file descriptor: what this process holds now that it did not hold
+    # before the first test (a socket, a vault file, a pipe to a child, a worker thread).
+    gc.collect()  # what only garbage still holds is closed by its finaliser, not leaked
+    threads = [
+        t.name for t in threading.enumerate() if t.ident not in threads_before and t.is_alive()
+    ]
+    assert not threads, f"threads left running by the tests: {threads}"
+    fds = sorted(set(_open_fds().items()) - set(fds_before.items()))
+    assert not fds, f"file descriptors left open by the tests: {fds}"
+
+
+def _open_fds() -> dict[int, str]:
+    """This process's open file descriptors and what each one is."""
+    found = {}
+    for entry in os.scandir("/proc/self/fd"):
+        with contextlib.suppress(OSError):  # the scan's own descriptor is gone already
+            found[int(entry.name)] = os.readlink(entry.path)
+    return found
 
 
 def rendered_text(*renderables: Any) -> str:
