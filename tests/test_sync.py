@@ -61,6 +61,7 @@ async def local(tmp_path: Path) -> AsyncIterator[tuple[VaultService, Switch]]:
     await service.create(PASSPHRASE)
     yield service, switch
     await service.close()
+    await switch.real.aclose()  # shared by the service's clients: none of them owns it
 
 
 async def seed(client: MySafeClient, extension: bool) -> dict[str, str]:

@@ -59,7 +59,9 @@ async def setup(server: RunningServer, tmp_path: Path) -> AsyncIterator[Setup]:
         await client.create_item(
             "password", {"name": "Github", "username": "dleite", "password": "gh-pass"}
         )
-        yield Setup(tmp_path / "home", server, client, key)
+        setup = Setup(tmp_path / "home", server, client, key)
+        yield setup
+    await setup.switch.real.aclose()  # the services share its connections: none owns them
 
 
 async def unlocked(app: MySafeApp, pilot: Any) -> MainScreen:
