@@ -94,6 +94,34 @@ def service(tmp_path: Path, run: Callable[..., Any]) -> Iterator[VaultService]:
     run(svc.close())
 
 
+# The quick lane (`pytest -m "not slow"`, about a minute on 2 cores) leaves out, beside the
+# tests marked slow where they are, these modules: each test in them drives real programs
+# (the installed `mysafe`, the agent, keepassxc-cli, gpg, PostgreSQL) or a whole UI session.
+SLOW_MODULES = {
+    "test_agent",
+    "test_backup",
+    "test_cli",
+    "test_export",
+    "test_hostile",
+    "test_import",
+    "test_import_1password",
+    "test_import_bounds",
+    "test_import_keepass",
+    "test_import_pass",
+    "test_people",
+    "test_postgres",
+    "test_server_bounds",
+    "test_shares",
+    "test_tui",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.module is not None and item.module.__name__ in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Cluster]:
     """This test process's own PostgreSQL cluster (each xdist worker has one); skipped where
