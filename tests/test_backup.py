@@ -8,10 +8,10 @@ import threading
 from pathlib import Path
 
 import pytest
-from test_cli import Cli
 
 from conftest import PASSPHRASE, add_password
 from mysafe_tui.vault.vault import Vault
+from test_cli import Cli
 
 
 def make(tmp_path: Path) -> Cli:

@@ -4,13 +4,11 @@ a local tmux, the raw bytes the remote mysafe sends captured with `pipe-pane`.""
 from __future__ import annotations
 
 import base64
-import getpass
 import json
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,14 +19,13 @@ from pathlib import Path
 import pytest
 
 from conftest import mysafe_descendants, wait_for_exit
-from serverkit import free_port
+from sshdkit import SSHD, running_sshd
 
 # Real terminals, sshd and browsers: the full suite (CI) runs them; `-m "not slow"` skips.
 pytestmark = pytest.mark.slow
 
 MYSAFE = str(Path(sys.executable).parent / "mysafe")
 PASSPHRASE = "correct horse battery staple"
-SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 
 if not (os.path.exists(SSHD) and shutil.which("ssh") and shutil.which("tmux")):
     if os.environ.get("CI"):
@@ -39,34 +36,9 @@ if not (os.path.exists(SSHD) and shutil.which("ssh") and shutil.which("tmux")):
 @pytest.fixture
 def sshd(tmp_path: Path) -> Iterator[dict[str, str]]:
     """A private sshd for this test: its own config, host key and authorized key."""
-    folder = tmp_path / "sshd"
-    folder.mkdir(mode=0o700)
-    for key in ("host", "client"):
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(folder / key)],
-                       check=True)  # fmt: skip
-    (folder / "authorized_keys").write_text((folder / "client.pub").read_text())
-    port = free_port()  # sshd cannot say which port it bound: a closed probe's port
-    (folder / "sshd_config").write_text(
-        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {folder / 'host'}\n"
-        f"PidFile {folder / 'sshd.pid'}\nAuthorizedKeysFile {folder / 'authorized_keys'}\n"
-        "StrictModes no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
-        "UsePAM no\nPermitRootLogin prohibit-password\nPrintMotd no\nPrintLastLog no\n"
-    )
-    if os.geteuid() == 0:  # the privilege separation directory sshd wants when root
-        Path("/run/sshd").mkdir(exist_ok=True)
-    server = subprocess.Popen([SSHD, "-D", "-e", "-f", str(folder / "sshd_config")],
-                              stderr=subprocess.PIPE)  # fmt: skip
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        assert server.poll() is None, server.stderr.read() if server.stderr else ""
-        time.sleep(0.05)
-    yield {"port": str(port), "key": str(folder / "client"), "user": getpass.getuser(),
-           "pid": str(server.pid)}  # fmt: skip
-    server.terminate()
-    server.wait(timeout=10)
+    with running_sshd(tmp_path / "sshd") as server:
+        yield {"port": str(server.port), "key": str(server.client_key), "user": server.user,
+               "pid": str(server.pid)}  # fmt: skip
 
 
 class Outer:

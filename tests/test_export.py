@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from test_cli import Cli
 
 KEY = "JBSWY3DPEHPK3PXP"
@@ -137,3 +138,29 @@ def test_a_password_protected_bitwarden_export_comes_back_only_with_its_password
     same_items(source, target, trash=False)
     assert "--encrypt is for bitwarden" in source.fails("export", "csv", str(tmp_path / "x"),
                                                         "--encrypt")  # fmt: skip
+
+
+def test_an_ssh_key_goes_to_bitwarden_as_its_own_kind_and_keepass_as_protected_strings(
+    tmp_path: Path,
+) -> None:
+    from mysafe_tui.core import sshkeys
+    from mysafe_tui.core.models import ItemKind, ItemSummary
+    from mysafe_tui.transfer import export
+
+    private = sshkeys.generate()
+    shown = sshkeys.describe(private, "me@host")
+    item = ItemSummary("k1", ItemKind.SSH_KEY, "deploy", 1, 0.0, 0.0)
+    secret = {"private": private, "public": shown.public, "fingerprint": shown.fingerprint}
+    entries = [(item, secret, [])]
+    body = json.loads(export.export("bitwarden", entries).data)
+    [key] = body["items"]
+    assert key["type"] == 5 and key["sshKey"]["privateKey"] == private
+    assert key["sshKey"]["keyFingerprint"] == shown.fingerprint
+    csv_out = export.export("csv", entries)
+    assert private not in csv_out.data.decode() and "SSH keys" in " ".join(csv_out.not_carried)
+    from pykeepass import PyKeePass
+
+    path = tmp_path / "out.kdbx"
+    path.write_bytes(export.export("keepass", entries, password="kp pass").data)
+    [entry] = PyKeePass(str(path), password="kp pass").entries
+    assert entry.get_custom_property("SSH private key") == private

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_cli import Cli
 
 from conftest import FLOOR, PASSPHRASE, rendered_text, unlock_ui, until
 from mysafe_tui.core import health
@@ -29,6 +28,7 @@ from mysafe_tui.service import VaultService
 from mysafe_tui.system.settings import Paths, Settings
 from mysafe_tui.transfer.breaches import MAX_RANGE_FILE, RangeFolder, SortedFile, open_local
 from serverkit import CountingProxy
+from test_cli import Cli
 
 WEAK = "qwerty123"  # near the top of every breach list
 STRONG = ["Vq8#nLw2!pZr5$tXk", "Hb3@mQy7&dWs9*eRu", "Jc6%gTz1^fPa4(oNi", "Lx2)kVb8_sMd3+qEw"]

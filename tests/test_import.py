@@ -9,6 +9,7 @@ import stat
 from pathlib import Path
 
 import pytest
+
 from test_cli import Cli
 
 DATA = Path(__file__).parent / "data" / "import"

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from test_cli import MYSAFE, Cli
 
 RSS_LIMIT_KIB = 300 * 1024

@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from test_cli import Cli
 
 KX = shutil.which("keepassxc-cli")

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from test_cli import Cli
 
 if shutil.which("pass") is None or shutil.which("gpg") is None:

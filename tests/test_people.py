@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from test_cli import Cli
 
 from conftest import FLOOR, PASSPHRASE, SERVER_MODES, start_in_mode
 from mysafe_tui.core.errors import InvalidInput, NotSupported
@@ -16,6 +15,7 @@ from mysafe_tui.core.models import ItemKind, ItemSummary
 from mysafe_tui.service import VaultService
 from mysafe_tui.system.settings import Paths
 from serverkit import RunningServer
+from test_cli import Cli
 
 NAMES = itertools.count()
 

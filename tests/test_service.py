@@ -365,3 +365,62 @@ def test_a_passphrase_under_eight_characters_is_refused_whatever_its_rating(
         service.check_new_passphrase("7-chars", "7-chars")
     assert service.check_new_passphrase("8-chars!", "8-chars!").score == 4
     assert service.check_new_passphrase("7-chars", "7-chars", allow_weak=True).score == 4
+
+
+def test_a_pasted_ssh_key_is_kept_as_openssh_text_with_what_is_shown_of_it_worked_out(
+    run: Run, service: VaultService
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    pem = (
+        ed25519.Ed25519PrivateKey.generate()
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
+    item = run(service.create_item(ItemKind.SSH_KEY, {"name": "deploy", "private": pem}))
+    secret = {k: v.reveal() for k, v in run(service.reveal(item.id)).items()}
+    assert secret["private"].startswith("-----BEGIN OPENSSH PRIVATE KEY-----")
+    assert secret["key_type"] == "ssh-ed25519" and secret["fingerprint"].startswith("SHA256:")
+    assert secret["agent"] == "yes" and secret["forwarding"] == "no"  # a new key's defaults
+    assert [i.name for i in run(service.ssh_identities())] == ["deploy"]
+    with pytest.raises(errors.InvalidInput, match="no field 'public'"):
+        run(service.update_item(item.id, {"public": "ssh-ed25519 AAAA forged"}))
+    with pytest.raises(errors.InvalidInput, match="yes or no"):
+        run(service.update_item(item.id, {"agent": "maybe"}))
+    run(service.update_item(item.id, {"agent": "off"}))
+    assert run(service.ssh_identities()) == []
+    locked = ed25519.Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.OpenSSH,
+        serialization.BestAvailableEncryption(b"key pass"),
+    )
+    with pytest.raises(errors.InvalidInput, match="protected by a passphrase.*--import"):
+        run(service.create_item(ItemKind.SSH_KEY, {"name": "x", "private": locked.decode()}))
+
+
+def test_an_ssh_key_goes_out_to_bitwarden_and_comes_back_as_an_ssh_key(
+    run: Run, service: VaultService, tmp_path: Path
+) -> None:
+    from mysafe_tui.core import sshkeys
+
+    made = run(service.add_ssh_key("deploy", sshkeys.generate("ecdsa"), comment="me@host"))
+    public = run(service.reveal(made.id))["public"].reveal()
+    target = tmp_path / "bw.json"
+    run(service.export("bitwarden", target))
+    other = VaultService(Paths(tmp_path / "other", tmp_path / "other"), kdf_params=FLOOR)
+    run(other.create(PASSPHRASE))
+    try:
+        found, report = run(other.read_import("bitwarden", target))
+        run(other.import_items(found, report))
+        [item] = run(other.search("", kind=ItemKind.SSH_KEY))
+        secret = {k: v.reveal() for k, v in run(other.reveal(item.id)).items()}
+        assert secret["public"].split()[:2] == public.split()[:2]
+        assert secret["agent"] == "no"  # brought in: offered once its owner says so
+        assert run(other.ssh_identities()) == []
+    finally:
+        run(other.close())

@@ -277,7 +277,7 @@ async def test_trash_and_restore(env: Env) -> None:
         await pilot.press("y")
         await settle(app, pilot)
         assert names(main) == ["GitHub"]
-        await pilot.press("5")
+        await pilot.press("6")
         await settle(app, pilot)
         assert names(main) == ["Bank"]
         await pilot.press("R")
@@ -829,7 +829,7 @@ async def test_actions_that_do_not_apply_are_left_out_of_the_palette(env: Env) -
             return titles
 
         assert any("Copy username" in t for t in await palette_titles("copy user"))
-        await pilot.press("5")  # the trash: nothing to copy, restore needs a trashed item
+        await pilot.press("6")  # the trash: nothing to copy, restore needs a trashed item
         await until(pilot, lambda: names(main) == [])
         assert not any("Copy username" in t for t in await palette_titles("copy user"))
 

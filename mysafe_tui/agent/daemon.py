@@ -30,10 +30,13 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mysafe_tui.cli.main import guarded
 from mysafe_tui.cli.output import say
+
+if TYPE_CHECKING:
+    from mysafe_tui.service.api_ssh import Identity
 
 CHECK_SECONDS = 1.0
 
@@ -227,6 +230,10 @@ class Agent:
             return {"key": self.key.hex()}
         if op == "names":
             return {"names": self._call(self._names())}
+        if op == "ssh-keys":  # the SSH agent (agent/ssh.py) lists what it offers
+            return {"keys": [[i.blob.hex(), i.comment] for i in self._call(self._ssh_keys())]}
+        if op == "ssh-sign":
+            return self._ssh_sign(request)
         if op == "run" and len(fds) == 3 and isinstance(request.get("argv"), list):
             argv = [str(word) for word in request["argv"]]
             runs = agent_wire.command_of(argv)[0]
@@ -246,6 +253,39 @@ class Agent:
 
     def _call(self, coro: Any) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+
+    async def _ssh_keys(self) -> list[Identity]:
+        async with self.busy:
+            await self.service.refresh()
+            return await self.service.ssh_identities()
+
+    def _ssh_sign(self, request: dict[str, Any]) -> dict[str, Any]:
+        """A signature for the SSH agent, logged with the key, who asked and where to."""
+        from mysafe_tui.core.errors import MySafeError
+
+        client = int(request.get("client_pid") or 0)
+        who = f"pid {client} ({_program(client)})"
+        hosts = ", ".join(str(host) for host in request.get("hosts") or ())
+        try:
+            blob, data = bytes.fromhex(request["blob"]), bytes.fromhex(request["data"])
+            flags = int(request.get("flags") or 0)
+        except (KeyError, TypeError, ValueError):
+            return {"refused": "a malformed request"}
+        found = [i for i in self._call(self._ssh_keys()) if i.blob == blob]
+        if not found:
+            return {"refused": "not a key this agent offers"}
+        key = found[0]
+        if request.get("forwarded") and not key.forwarding:
+            self.log(f"refused to sign with '{key.name}' through a forwarded agent for {who}")
+            return {"refused": "this key is not used through a forwarded agent"}
+        try:
+            signature = self._call(self.service.ssh_sign(key.item_id, data, flags))
+        except MySafeError as exc:
+            self.log(f"refused to sign with '{key.name}' for {who}: {exc}")
+            return {"refused": str(exc)}
+        self.used = _now()
+        self.log(f"signed with '{key.name}' for {who}" + (f", host key {hosts}" if hosts else ""))
+        return {"signature": signature.hex()}
 
     async def _names(self) -> list[str]:
         async with self.busy:

@@ -46,7 +46,7 @@ KEY_COMMANDS = frozenset(
     {"ui", "copy", "add", "attach", "save", "edit", "rm", "restore", "purge", "field", "url",
      "attachment", "old-passwords", "login", "push", "logout", "sync", "share", "shares",
      "revoke", "share-server", "share-with", "history", "run", "inject", "import", "export",
-     "health"}
+     "health", "ssh-key"}
 )  # fmt: skip
 CONNECT_TRIES = 5  # a refused or reset connection is tried again (a few ms), then given up
 
@@ -98,6 +98,15 @@ def socket_path(vault: str, create: bool = False) -> str:
     # The agent checks the vault path of every request: two vaults that meet on one name
     # (one in 2**32) only cannot both have an agent.
     return os.path.join(private_dir(create), f"agent-{stem}-{tag:08x}.sock")
+
+
+def ssh_socket_path(profile: str, create: bool = False) -> str:
+    """Where the SSH agent of a profile listens (agent/ssh.py; `mysafe ssh-agent`)."""
+    return os.path.join(private_dir(create), f"ssh-agent-{profile}.sock")
+
+
+def ssh_pid_path(profile: str) -> str:
+    return os.path.join(private_dir(), f"ssh-agent-{profile}.pid")
 
 
 def peer_uid(sock: socket.socket) -> tuple[int, int]:

@@ -11,6 +11,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mysafe_tui.cli import ssh
 from mysafe_tui.cli.output import ProgressLine, q, raw_or_printable, say
 from mysafe_tui.core.humanize import size
 
@@ -105,6 +106,7 @@ def add_parsers(add: AddParser, common: argparse.ArgumentParser) -> None:
     p.add_argument("--method", default="")
     p.add_argument("--tags", default="")
     p.set_defaults(func=cmd_add_api_secret)
+    ssh.add_key_parser(add_kind)
 
     p = add(
         "attach",

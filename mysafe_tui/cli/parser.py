@@ -17,6 +17,7 @@ from mysafe_tui.cli import (
     passphrase,
     people,
     remote,
+    ssh,
     transfer,
 )
 
@@ -109,6 +110,7 @@ def _build(only: str | None) -> tuple[argparse.ArgumentParser, bool]:
     transfer.add_parsers(add)
     credential.add_parsers(add)
     health.add_parsers(add)
+    ssh.add_parsers(add)
 
     p = add(
         "completion",

@@ -13,12 +13,14 @@ from typing import Any, NamedTuple
 
 
 class ItemKind(enum.StrEnum):
-    """The four kinds of item. Values are the MySafe `{type}` path segments (file is ours)."""
+    """The kinds of item. Values are the MySafe `{type}` path segments (file and SSH key are
+    ours: a plain senhasegura has no place for them)."""
 
     PASSWORD = "password"
     NOTE = "note"
     API_SECRET = "secretapi"
     FILE = "file"
+    SSH_KEY = "sshkey"
 
     @property
     def label(self) -> str:
@@ -27,7 +29,9 @@ class ItemKind(enum.StrEnum):
     @property
     def noun(self) -> str:
         """The label with its article, for sentences: 'a password', 'an API secret'."""
-        label = self.label if self is ItemKind.API_SECRET else self.label.lower()
+        label = (
+            self.label if self in (ItemKind.API_SECRET, ItemKind.SSH_KEY) else self.label.lower()
+        )
         return ("an " if label[0] in "AEIOU" else "a ") + label
 
     @classmethod
@@ -46,12 +50,14 @@ _LABELS = {
     ItemKind.NOTE: "Note",
     ItemKind.API_SECRET: "API secret",
     ItemKind.FILE: "File",
+    ItemKind.SSH_KEY: "SSH key",
 }
 _ALIASES = {
     ItemKind.PASSWORD: ("passwords", "login"),
     ItemKind.NOTE: ("notes", "secure-note"),
     ItemKind.API_SECRET: ("api-secret", "api-secrets", "api", "secret"),
     ItemKind.FILE: ("files",),
+    ItemKind.SSH_KEY: ("ssh-key", "ssh-keys", "ssh", "sshkeys"),
 }
 
 
@@ -89,6 +95,17 @@ FIELDS: dict[str, Field] = {
         # MySafe lists API secrets without their method: the server seals it.
         Field("method", "Method", max_len=32, column=False, placeholder="GET, POST… (optional)"),
         Field("tags", "Tags", placeholder="comma,separated"),
+        # An SSH key: the private key is typed (pasted) or made by `mysafe add ssh-key`; the
+        # rest of what is shown of it is worked out from it (core/sshkeys.py).
+        Field("private", "Private key", secret=True, masked=True, multiline=True,
+              placeholder="-----BEGIN OPENSSH PRIVATE KEY----- ..."),
+        Field("public", "Public key", secret=True, computed=True),
+        Field("fingerprint", "Fingerprint", secret=True, computed=True),
+        Field("key_type", "Key type", secret=True, computed=True),
+        Field("comment", "Comment", secret=True, max_len=255, placeholder="e.g. me@laptop"),
+        Field("agent", "In the SSH agent", secret=True, max_len=3, placeholder="yes or no"),
+        Field("forwarding", "Through a forwarded agent", secret=True, max_len=3,
+              placeholder="yes or no (no: refused past the first hop)"),
         Field("file_name", "File name", computed=True),
         Field("size", "Size", computed=True),
         Field("media_type", "Type", computed=True),
@@ -159,6 +176,14 @@ SPECS: dict[ItemKind, KindSpec] = {
         fields=("name", "file_name", "size", "media_type", "tags", "notes"),
         required=("name",),
         primary="notes",
+    ),
+    ItemKind.SSH_KEY: KindSpec(
+        fields=("name", "key_type", "fingerprint", "public", "private", "comment", "agent",
+                "forwarding", "tags", "notes"),
+        required=("name", "private"),
+        primary="public",
+        share_default=("public",),
+        hints={"name": "e.g. prod deploy key"},
     ),
 }  # fmt: skip
 

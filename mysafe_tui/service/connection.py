@@ -222,6 +222,8 @@ class ServerConnection:
             raise InvalidInput(f"'{item.name}' is already on the server")
         if not item.active:
             raise InvalidInput(f"'{item.name}' is in the trash: restore it first")
+        if item.kind is ItemKind.SSH_KEY:
+            raise NotSupported(f"no server keeps SSH keys: '{item.name}' stays on this device")
         secret = await worker.reveal(item.id)
         if item.kind is ItemKind.FILE:
             if "files" not in session.capabilities:

@@ -46,7 +46,7 @@ def split(kind: ItemKind, values: dict[str, Any]) -> tuple[dict[str, Any], dict[
             secret[name] = extras.encode_history(value)
         elif name in spec.summary and not FIELDS[name].computed:
             fields[name] = text(name, value)
-        elif name in spec.secret:
+        elif name in spec.secret and not FIELDS[name].computed:
             secret[name] = str(value)
         else:
             raise InvalidInput(f"{kind.noun} has no field '{name}'")
@@ -54,7 +54,53 @@ def split(kind: ItemKind, values: dict[str, Any]) -> tuple[dict[str, Any], dict[
         from mysafe_tui.core import totp
 
         totp.parse_seed(secret["secret_key"])  # refuse a bad seed now, not at first use
+    if kind is ItemKind.SSH_KEY:
+        secret.update(ssh_key(secret))
     return fields, secret
+
+
+YES_NO = ("agent", "forwarding")
+
+
+def ssh_key(secret: dict[str, str]) -> dict[str, str]:
+    """An SSH key's settings as "yes"/"no", and, for a new private key, the key as unencrypted
+    OpenSSH text (the vault encrypts it) with what is shown of it: type, fingerprint, public
+    line."""
+    out = {}
+    for name in YES_NO:
+        if name in secret:
+            answer = secret[name].strip().lower()
+            if answer not in ("yes", "no", "y", "n", "true", "false", "on", "off"):
+                raise InvalidInput(f"{FIELDS[name].label.lower()}: yes or no, not {answer!r}")
+            out[name] = "yes" if answer in ("yes", "y", "true", "on") else "no"
+    if "private" in secret:
+        from mysafe_tui.core import sshkeys
+
+        try:
+            private = sshkeys.read(secret["private"].strip().encode() + b"\n")
+        except sshkeys.NeedsPassphrase:
+            raise InvalidInput(
+                "that key is protected by a passphrase: bring it in with 'mysafe add ssh-key "
+                "--import PATH', which asks for it once"
+            ) from None
+        shown = sshkeys.describe(private, secret.get("comment", "").strip())
+        out.update(
+            private=private,
+            key_type=shown.key_type,
+            fingerprint=shown.fingerprint,
+            public=shown.public,
+        )
+    elif "comment" in secret:
+        raise InvalidInput("the comment is set with the key: give the private key again")
+    return out
+
+
+def new_item_defaults(kind: ItemKind, secret: dict[str, str]) -> None:
+    """What a new item has unless told: an SSH key is offered by the agent, and not through a
+    forwarded one."""
+    if kind is ItemKind.SSH_KEY:
+        secret.setdefault("agent", "yes")
+        secret.setdefault("forwarding", "no")
 
 
 def check_required(kind: ItemKind, fields: dict[str, Any], secret: dict[str, str]) -> None:

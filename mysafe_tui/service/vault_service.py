@@ -5,9 +5,9 @@ and search index (worker.py, index.py), what an item may hold (values.py), the v
 (connection.py: `NoServer` for a local vault), share links (shares.py), import, export, backup
 and restore (transfer.py), the clipboard (copying.py) and the health check (health.py).
 Its public methods, a few lines each, are in sections by subject: this file (lifecycle,
-reading, writing), api_extras.py, api_server.py, api_transfer.py and api_clipboard.py, over
-the state they share (parts.py). Network code lives in `remote/`, imported lazily so
-`mysafe --version` and the UI's first paint never load httpx.
+reading, writing), api_extras.py, api_server.py, api_transfer.py, api_clipboard.py and
+api_ssh.py, over the state they share (parts.py). Network code lives in `remote/`, imported
+lazily so `mysafe --version` and the UI's first paint never load httpx.
 """
 
 from __future__ import annotations
@@ -35,13 +35,14 @@ from mysafe_tui.service import files
 from mysafe_tui.service.api_clipboard import ClipboardApi
 from mysafe_tui.service.api_extras import ExtrasApi
 from mysafe_tui.service.api_server import ServerApi
+from mysafe_tui.service.api_ssh import SshApi
 from mysafe_tui.service.api_transfer import TransferApi
 from mysafe_tui.service.connection import Connection, NoServer, ServerConnection
 from mysafe_tui.service.copying import ClipboardKeeper
 from mysafe_tui.service.health import HealthCheck
 from mysafe_tui.service.shares import ShareLinks
 from mysafe_tui.service.transfer import Transfers
-from mysafe_tui.service.values import check_required, split, summary_fields
+from mysafe_tui.service.values import check_required, new_item_defaults, split, summary_fields
 from mysafe_tui.service.worker import VaultWorker
 from mysafe_tui.system.settings import Paths, Settings
 from mysafe_tui.vault.search import Hits
@@ -57,7 +58,7 @@ if TYPE_CHECKING:  # imported lazily below: cryptography and sqlite3 cost ~80 ms
 MIN_PASSPHRASE_SCORE = 3  # zxcvbn's 'good': 10^10 guesses and more
 
 
-class VaultService(ExtrasApi, ServerApi, TransferApi, ClipboardApi):
+class VaultService(ExtrasApi, ServerApi, TransferApi, ClipboardApi, SshApi):
     """One vault, local or bound to a MySafe server. Construct it, then `await` its methods."""
 
     def __init__(
@@ -288,7 +289,9 @@ class VaultService(ExtrasApi, ServerApi, TransferApi, ClipboardApi):
             raise InvalidInput("files are added with attach_file")
         fields, secret = split(kind, values)
         check_required(kind, fields, secret)
-        fields, secret = await self._server.create(kind, fields, secret)
+        new_item_defaults(kind, secret)
+        if kind is not ItemKind.SSH_KEY:  # no server keeps SSH keys: they stay here
+            fields, secret = await self._server.create(kind, fields, secret)
         return await self._worker.save_item(kind, fields, secret)
 
     async def update_item(

@@ -144,6 +144,13 @@ def read_bitwarden(data: bytes, password: str | None) -> tuple[list[Candidate], 
                     ItemKind.NOTE, {**common, "note": notes or "(empty)", **extra_values}, kind_name
                 )
             )
+        elif kind_name == "ssh key" and as_dict(raw.get("sshKey")).get("privateKey"):
+            report.mapping.setdefault(kind_name, "SSH key (not in the agent until you say so)")
+            private = as_text(as_dict(raw.get("sshKey")).get("privateKey"), strip=False)
+            values = {**common, "private": private, "agent": "no", **extra_values}
+            if notes:
+                values["notes"] = notes
+            found.append(Candidate(ItemKind.SSH_KEY, values, kind_name))
         elif kind_name in ("card", "identity", "ssh key"):
             section, labels = {
                 "card": ("card", _CARD),

@@ -6,7 +6,8 @@ The first tag of an item becomes its Bitwarden folder or KeePass group; the rest
 (KeePass) or are listed as not carried (Bitwarden, CSV). Trashed items go to KeePass's recycle
 bin and are left out of the others; file items are left out (`mysafe save` writes them).
 Custom fields, more URLs and old passwords go to KeePass and Bitwarden; attachments to KeePass;
-CSV has no columns for any of them (said per item).
+CSV has no columns for any of them (said per item). An SSH key goes to Bitwarden as its own SSH
+key item and to KeePass as protected strings; CSV cannot carry one (said).
 """
 
 from __future__ import annotations
@@ -150,6 +151,16 @@ def _bitwarden(entries: list[Entry], password: str | None) -> Exported:
             )
         elif item.kind is ItemKind.NOTE:
             out.update(type=2, notes=secret.get("note", ""), secureNote={"type": 0})
+        elif item.kind is ItemKind.SSH_KEY:  # Bitwarden's own SSH key item
+            out.update(
+                type=5,
+                notes=secret.get("notes") or None,
+                sshKey={
+                    "privateKey": secret.get("private", ""),
+                    "publicKey": secret.get("public", ""),
+                    "keyFingerprint": secret.get("fingerprint", ""),
+                },
+            )
         else:  # an API secret: a login (its URL, client id as username, secret as password)
             out.update(
                 type=1,
@@ -186,6 +197,9 @@ def _csv(entries: list[Entry]) -> Exported:
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for item, secret, files in _shown(entries, exported, trash=False):
+        if item.kind is ItemKind.SSH_KEY:
+            exported.lose("SSH keys (CSV has no column for them)", item.name)
+            continue
         more = Extras.of(secret, item.urls)
         _not_carried(
             exported,
@@ -257,6 +271,8 @@ def _keepass(entries: list[Entry], password: str) -> Exported:
                 username, pw, notes = item.username, secret.get("password", ""), secret.get("notes")
             elif item.kind is ItemKind.NOTE:
                 username, pw, notes = "", "", secret.get("note")
+            elif item.kind is ItemKind.SSH_KEY:  # the key in protected strings, below
+                username, pw, notes = "", "", secret.get("notes")
             else:
                 username, pw = secret.get("client_id", ""), secret.get("client_secret", "")
                 notes = _api_lines(item, secret)
@@ -277,6 +293,9 @@ def _keepass(entries: list[Entry], password: str) -> Exported:
                     if seed.lower().startswith("otpauth://")
                     else (f"otpauth://totp/{quote(item.name)}?secret={seed.replace(' ', '')}")
                 )
+            if item.kind is ItemKind.SSH_KEY:
+                entry.set_custom_property("SSH private key", secret.get("private", ""), True)
+                entry.set_custom_property("SSH public key", secret.get("public", ""))
             _keepass_more(kp, entry, Extras.of(secret, item.urls), files)
             exported.count += 1
         if trash is not None:  # pykeepass has no setter: the Meta element KeePass reads

@@ -8,9 +8,10 @@ CSV as browsers and Bitwarden write it (or any CSV with `columns` naming its col
 
 Custom fields, more URLs, old passwords and attachments come along (core/extras.py); what
 mysafe cannot hold (passkeys, expiry dates, Bitwarden's linked fields, attachments an export
-leaves out) is listed by item and field name. A card, an identity or an SSH key becomes a
-secure note with one labelled line per field, as the report says; so does a login without a
-username or a password (a mysafe login needs both).
+leaves out) is listed by item and field name. Bitwarden's SSH keys come in as SSH keys (kept
+out of the SSH agent until `mysafe ssh-key NAME --agent yes`); a card, an identity, or another
+manager's SSH key becomes a secure note with one labelled line per field, as the report says;
+so does a login without a username or a password (a mysafe login needs both).
 """
 
 from __future__ import annotations

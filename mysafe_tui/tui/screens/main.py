@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from typing import TypeVar
 
 from textual import events, on, work
@@ -32,8 +32,28 @@ TABS = [
     ("note", "2 Notes", ItemKind.NOTE),
     ("file", "3 Files", ItemKind.FILE),
     ("secretapi", "4 API Secrets", ItemKind.API_SECRET),
-    ("trash", "5 Trash", None),
+    ("sshkey", "5 SSH Keys", ItemKind.SSH_KEY),
+    ("trash", "6 Trash", None),
 ]
+# Short names for the tabs whose full names do not fit a narrow terminal (80 columns).
+SHORT = {"4 API Secrets": "4 API", "5 SSH Keys": "5 SSH"}
+
+
+def tab_labels(counts: Mapping[ItemKind, int], width: int) -> list[str]:
+    """The tabs' labels, as full as the width allows: full names with counts, short names
+    with counts, short names alone. Each tab takes its label and a column either side."""
+
+    def labelled(short: bool, counted: bool) -> list[str]:
+        names = [(SHORT.get(label, label) if short else label, kind) for _, label, kind in TABS]
+        return [f"{name} ({counts[kind]})" if counted and kind else name for name, kind in names]
+
+    tries = [labelled(False, True), labelled(True, True), labelled(True, False)]
+    for labels in tries:
+        if sum(len(label) + 2 for label in labels) <= width:
+            return labels
+    return tries[-1]
+
+
 T = TypeVar("T")
 WIDE = 100  # columns from which the detail pane sits beside the list
 WATCH_SECONDS = 2  # how often to look for writes by another process (one small query)
@@ -122,6 +142,7 @@ class MainScreen(ItemActions, ServerActions, Screen[None]):
 
     def on_resize(self) -> None:
         self.set_class(self.size.width >= WIDE, "wide")
+        self.update_topbar()  # the tabs' labels fit the width
 
     # --- state -> widgets -----------------------------------------------------------------
 
@@ -217,9 +238,8 @@ class MainScreen(ItemActions, ServerActions, Screen[None]):
 
     def _update_topbar(self) -> None:
         counts = self.service.counts_now()
-        for key, label, kind in TABS:
+        for (key, _, _), text in zip(TABS, tab_labels(counts, self.size.width), strict=True):
             tab = self.query_one(f"#tab-{key}", Tab)
-            text = f"{label} ({counts[kind]})" if kind is not None else label
             if str(tab.label) != text:  # called every second: relayout only on change
                 tab.label = text
         status = self.service.remote_status()

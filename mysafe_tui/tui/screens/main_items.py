@@ -106,7 +106,7 @@ class ItemActions(Screen[None]):
         if item is None:
             return
         if not await self.app.push_screen_wait(
-            ConfirmDialog(f"Move '{item.name}' to the trash? (restore it from 5 Trash)", "Trash")
+            ConfirmDialog(f"Move '{item.name}' to the trash? (restore it from 6 Trash)", "Trash")
         ):
             return
         if await self._call(self.service.deactivate(item.id)) is not None:

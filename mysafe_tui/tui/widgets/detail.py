@@ -178,6 +178,7 @@ class DetailPane(Static):
             ItemKind.NOTE: "c copy note · m fields and files",
             ItemKind.API_SECRET: "c copy secret · x copy as env lines · r reveal",
             ItemKind.FILE: "o save to a path",
+            ItemKind.SSH_KEY: "c copy public key · r reveal the private key",
         }[item.kind]
         if item.read_only:
             return f"{keys} · f favourite · view only: its owner can give you edit rights"

@@ -1,0 +1,222 @@
+"""The SSH agent (`mysafe ssh-agent`): OpenSSH's agent protocol (draft-ietf-sshm-ssh-agent) on
+a socket of its own, answered from the unlocked vault.
+
+It is a small process that outlives locking: its socket stays where `SSH_AUTH_SOCK` and
+`IdentityAgent` point, and each request is passed to the unlock agent (daemon.py), which holds
+the vault and signs there; the private keys never come here. While the vault is locked (no
+unlock agent) it lists no keys and signs nothing. Keys come from the vault only: requests to
+add or remove keys, or to lock the agent with a password, fail as the protocol says.
+
+`session-bind@openssh.com` (OpenSSH 8.9+) is recorded per connection: a signature asked for
+through a forwarded agent is passed on as such (the vault refuses it unless the key allows
+forwarding), with the hosts the connection was bound to, for the log.
+
+Standard library only: the vault's cryptography runs in the unlock agent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import struct
+import sys
+import threading
+from typing import Any
+
+from mysafe_tui.agent import wire
+
+# Messages (PROTOCOL.agent; draft-ietf-sshm-ssh-agent §5.1).
+FAILURE = 5
+SUCCESS = 6
+REQUEST_IDENTITIES = 11
+IDENTITIES_ANSWER = 12
+SIGN_REQUEST = 13
+SIGN_RESPONSE = 14
+EXTENSION = 27
+SESSION_BIND = b"session-bind@openssh.com"
+MAX_MESSAGE = 256 * 1024  # OpenSSH's own agent refuses more
+ASK_SECONDS = 30.0  # a signature waits this long for the unlock agent
+
+
+class Malformed(Exception):
+    """A message that does not parse: the connection is dropped."""
+
+
+class Reader:
+    """RFC 4251 fields, read from one message."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.at = data, 0
+
+    def uint32(self) -> int:
+        if self.at + 4 > len(self.data):
+            raise Malformed("short message")
+        (value,) = struct.unpack_from(">I", self.data, self.at)
+        self.at += 4
+        return int(value)
+
+    def string(self) -> bytes:
+        size = self.uint32()
+        if self.at + size > len(self.data):
+            raise Malformed("short string")
+        value = self.data[self.at : self.at + size]
+        self.at += size
+        return value
+
+    def boolean(self) -> bool:
+        if self.at + 1 > len(self.data):
+            raise Malformed("short message")
+        self.at += 1
+        return self.data[self.at - 1] != 0
+
+
+def string(data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + data
+
+
+def message(kind: int, body: bytes = b"") -> bytes:
+    return struct.pack(">IB", len(body) + 1, kind) + body
+
+
+class Connection:
+    """One client (an ssh, ssh-add, git) and what it bound itself to."""
+
+    def __init__(self, relay: Relay, sock: socket.socket, pid: int) -> None:
+        self.relay, self.sock, self.pid = relay, sock, pid
+        self.forwarded = False
+        self.hosts: list[str] = []
+
+    def serve(self) -> None:
+        while True:
+            head = self._exactly(4)
+            if head is None:
+                return
+            (size,) = struct.unpack(">I", head)
+            if not 0 < size <= MAX_MESSAGE:
+                return
+            body = self._exactly(size)
+            if body is None:
+                return
+            try:
+                answer = self.answer(body[0], Reader(body[1:]))
+            except Malformed:
+                return
+            self.sock.sendall(answer)
+
+    def answer(self, kind: int, fields: Reader) -> bytes:
+        if kind == REQUEST_IDENTITIES:
+            keys = self.relay.ask("ssh-keys")
+            found = keys.get("keys") if keys else None
+            rows = [row for row in found or () if isinstance(row, list) and len(row) == 2]
+            body = struct.pack(">I", len(rows))
+            for blob, comment in rows:
+                body += string(bytes.fromhex(str(blob))) + string(str(comment).encode())
+            return message(IDENTITIES_ANSWER, body)
+        if kind == SIGN_REQUEST:
+            blob, data, flags = fields.string(), fields.string(), fields.uint32()
+            answer = self.relay.ask(
+                "ssh-sign",
+                blob=blob.hex(),
+                data=data.hex(),
+                flags=flags,
+                client_pid=self.pid,
+                forwarded=self.forwarded,
+                hosts=self.hosts,
+            )
+            signature = answer.get("signature") if answer else None
+            if not isinstance(signature, str):
+                return message(FAILURE)
+            return message(SIGN_RESPONSE, string(bytes.fromhex(signature)))
+        if kind == EXTENSION and fields.string() == SESSION_BIND:
+            host_key, _session, _signature = fields.string(), fields.string(), fields.string()
+            forwarding = fields.boolean()
+            self.forwarded = self.forwarded or forwarding
+            self.hosts.append(_fingerprint(host_key))
+            return message(SUCCESS)
+        return message(FAILURE)  # adding, removing, locking: the vault holds the keys
+
+    def _exactly(self, size: int) -> bytes | None:
+        data = bytearray()
+        while len(data) < size:
+            try:
+                chunk = self.sock.recv(size - len(data))
+            except OSError:
+                return None
+            if not chunk:
+                return None
+            data += chunk
+        return bytes(data)
+
+
+class Relay:
+    """The listening socket, a thread per client."""
+
+    def __init__(self, profile: str) -> None:
+        self.profile = profile
+        self.vault = wire.vault_file(profile)
+
+    def ask(self, op: str, **fields: Any) -> dict[str, Any] | None:
+        """The unlock agent's answer; None while the vault is locked."""
+        return wire.ask(self.vault, op, timeout=ASK_SECONDS, **fields)
+
+    def run(self) -> None:
+        path = wire.ssh_socket_path(self.profile, create=True)
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        old = os.umask(0o177)
+        try:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)  # a stale one: the caller made sure none answers
+            listener.bind(path)
+        finally:
+            os.umask(old)
+        listener.listen(16)
+        bound = os.stat(path).st_ino
+        with open(wire.ssh_pid_path(self.profile), "w", encoding="ascii") as out:
+            out.write(f"{os.getpid()}\n")
+        print("ready", flush=True)
+        try:
+            while True:
+                conn, _ = listener.accept()
+                threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+        finally:  # stopped (`mysafe ssh-agent -k`, SIGTERM): its socket goes with it
+            try:
+                if os.stat(path).st_ino == bound:
+                    os.unlink(path)
+                    os.unlink(wire.ssh_pid_path(self.profile))
+            except OSError:
+                pass
+
+    def _handle(self, conn: socket.socket) -> None:
+        with conn:
+            pid, uid = wire.peer_uid(conn)
+            if uid != os.getuid():  # the folder is private; the kernel's word settles it
+                return
+            Connection(self, conn, pid).serve()
+
+
+def _fingerprint(blob: bytes) -> str:
+    import base64
+    import hashlib
+
+    digest = base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+    return f"SHA256:{digest}"
+
+
+def main() -> None:
+    """`python -m mysafe_tui.agent.ssh PROFILE`, started by `mysafe ssh-agent`."""
+    from mysafe_tui.system.process import harden
+
+    harden()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # a closed terminal does not stop it
+    try:
+        Relay(sys.argv[1]).run()
+    except (wire.AgentUnavailable, OSError) as exc:
+        print(f"error {exc}", flush=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

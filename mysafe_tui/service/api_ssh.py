@@ -1,0 +1,61 @@
+"""The service's calls for SSH keys: making one, and what the SSH agent asks of the vault
+(the keys it offers, a signature). The keys never leave the vault: the agent gets public
+blobs and signatures (core/sshkeys.py does the cryptography)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mysafe_tui.core.errors import InvalidInput
+from mysafe_tui.core.models import ItemKind, ItemSummary
+from mysafe_tui.service.parts import ServiceParts
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A key the SSH agent offers: its public blob, the comment ssh shows, whose it is."""
+
+    blob: bytes
+    comment: str
+    item_id: str
+    name: str
+    forwarding: bool  # may sign through a forwarded agent (past the first hop)
+
+
+class SshApi(ServiceParts):
+    """VaultService's SSH key methods."""
+
+    async def add_ssh_key(
+        self, name: str, private: str, *, comment: str = "", agent: bool = True, tags: str = ""
+    ) -> ItemSummary:
+        """Keep a private key (generated, or read from a file by core/sshkeys.read)."""
+        values = {"name": name, "private": private, "comment": comment, "tags": tags}
+        values["agent"] = "yes" if agent else "no"
+        return await self.create_item(ItemKind.SSH_KEY, values)
+
+    async def ssh_identities(self) -> list[Identity]:
+        """Every active SSH key set to be in the agent, oldest first (as ssh tries them)."""
+        from mysafe_tui.core import sshkeys
+
+        self._worker.require_unlocked()
+        found = []
+        keys = self._worker.index.search("", kind=ItemKind.SSH_KEY)
+        for item in sorted(keys, key=lambda i: (i.created, i.id)):
+            secret = await self.reveal(item.id)
+            if secret.get("agent") and secret["agent"].reveal() == "no":
+                continue
+            comment = secret["comment"].reveal() if secret.get("comment") else item.name
+            try:
+                shown = sshkeys.describe(secret["private"].reveal())
+            except (InvalidInput, KeyError):  # a damaged key is not offered
+                continue
+            forwarding = bool(secret.get("forwarding")) and secret["forwarding"].reveal() == "yes"
+            found.append(Identity(shown.blob, comment, item.id, item.name, forwarding))
+        return found
+
+    async def ssh_sign(self, item_id: str, data: bytes, flags: int) -> bytes:
+        """A signature by the key of `item_id`, as the agent protocol returns it."""
+        from mysafe_tui.core import sshkeys
+
+        secret = await self.reveal(item_id)
+        return sshkeys.sign(secret["private"].reveal(), data, flags)

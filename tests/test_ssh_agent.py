@@ -1,0 +1,179 @@
+"""SSH keys in the vault, served by `mysafe ssh-agent` to the real OpenSSH tools: `ssh-add`,
+`ssh` into a private `sshd` on loopback (and a second hop through a forwarded agent),
+`ssh-keygen -Y` and `git commit -S`. No key file is left on disk in any of them."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import wait_for_exit
+from sshdkit import Sshd, have_openssh, running_sshd
+from test_cli import Cli
+
+# Real sshd, ssh and git: the full suite (CI) runs them; `-m "not slow"` skips.
+pytestmark = pytest.mark.slow
+
+if not (have_openssh() and shutil.which("ssh-add") and shutil.which("git")):
+    if os.environ.get("CI"):
+        raise RuntimeError("CI must install openssh-server, openssh-client and git (.ci/run)")
+    pytest.skip("sshd, ssh, ssh-add or git is not installed", allow_module_level=True)
+
+
+class Keys:
+    """One test's vault of SSH keys, its unlock agent and its SSH agent."""
+
+    def __init__(self, cli: Cli, folder: Path) -> None:
+        self.cli, self.folder = cli, folder
+        self.sock = ""
+        self.pids: list[int] = []
+
+    def generate(self, name: str, *options: str) -> str:
+        """A new key in the vault; its public line."""
+        return self.cli.ok("add", "ssh-key", "--name", name, "--generate", *options).strip()
+
+    def start(self) -> None:
+        """Unlock the vault, start the SSH agent."""
+        self.cli.ok("unlock")
+        started = json.loads(self.cli.ok("ssh-agent", "--json"))
+        self.sock = started["SSH_AUTH_SOCK"]
+        self.pids.append(int(started["SSH_AGENT_PID"]))
+        status = json.loads(self.cli.ok("status", "--json"))
+        self.pids.append(int(status["agent"]["pid"]))
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "SSH_AUTH_SOCK": self.sock, "HOME": str(self.folder)}
+
+    def run(self, *argv: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(argv, capture_output=True, text=True, env=self.env(), cwd=cwd,
+                              stdin=subprocess.DEVNULL, timeout=60)  # fmt: skip
+
+    def listed(self) -> list[str]:
+        done = self.run("ssh-add", "-L")
+        return done.stdout.splitlines() if done.returncode == 0 else []
+
+    def log(self) -> str:
+        path = Path(os.environ["XDG_RUNTIME_DIR"]) / "mysafe" / "agent.log"
+        return path.read_text() if path.exists() else ""
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> Iterator[Keys]:
+    cli = Cli(tmp_path / "home")
+    cli.ok("init", "--kdf-profile", "low-memory")
+    k = Keys(cli, tmp_path)
+    yield k
+    cli("ssh-agent", "-k")
+    cli("lock")
+    left = wait_for_exit(k.pids)
+    assert not left, f"agents still running: {left}"
+
+
+@pytest.fixture
+def sshd(tmp_path: Path) -> Iterator[Sshd]:
+    with running_sshd(tmp_path / "sshd") as server:
+        yield server
+
+
+def test_ssh_add_lists_exactly_the_keys_set_for_the_agent_and_none_when_locked(
+    keys: Keys, tmp_path: Path
+) -> None:
+    deploy = keys.generate("deploy", "--comment", "deploy@ci")
+    hidden = keys.generate("offline", "--type", "ecdsa", "--no-agent")
+    # A passphrase-protected RSA key made by ssh-keygen, brought in, then deleted.
+    key_file = tmp_path / "id_rsa"
+    subprocess.run(["ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "pass phrase",
+                    "-C", "old@laptop", "-f", str(key_file)], check=True)  # fmt: skip
+    (tmp_path / "key-pass").write_text("pass phrase\n")
+    imported = keys.cli.ok("add", "ssh-key", "--name", "laptop", "--import", str(key_file),
+                           "--key-passphrase-file", str(tmp_path / "key-pass")).strip()  # fmt: skip
+    wanted = (tmp_path / "id_rsa.pub").read_text().split()
+    assert imported.split() == wanted  # the same key, with the file's own comment
+    fingerprint = subprocess.run(["ssh-keygen", "-lf", f"{key_file}.pub"], capture_output=True,
+                                 text=True, check=True).stdout.split()[1]  # fmt: skip
+    key_file.unlink()
+    assert keys.cli.ok("get", "laptop", "--field", "fingerprint").strip() == fingerprint
+
+    keys.start()
+    assert keys.listed() == [deploy, imported]  # oldest first; the --no-agent one left out
+    assert hidden not in keys.listed()
+    keys.cli.ok("ssh-key", "deploy", "--agent", "no")
+    assert keys.listed() == [imported]
+
+    keys.cli.ok("lock")
+    done = keys.run("ssh-add", "-L")
+    assert done.returncode == 1 and "no identities" in done.stdout  # the socket stays, empty
+    assert keys.run("ssh-add", str(tmp_path / "home")).returncode != 0  # nothing added here
+
+
+def test_ssh_logs_in_with_a_vault_key_and_not_after_lock(keys: Keys, sshd: Sshd) -> None:
+    public = keys.generate("prod")
+    sshd.authorized.write_text(public + "\n")
+    keys.start()
+    login = sshd.ssh("-o", f"IdentityAgent={keys.sock}", "-o", "IdentitiesOnly=no",
+                     "-o", "IdentityFile=/nonexistent")  # fmt: skip
+    done = keys.run(*login, "echo", "in")
+    assert done.returncode == 0 and done.stdout == "in\n", done.stderr
+    assert "signed with 'prod' for pid" in keys.log() and "host key SHA256:" in keys.log()
+
+    keys.cli.ok("lock")
+    refused = keys.run(*login, "echo", "in")
+    assert refused.returncode == 255 and "Permission denied" in refused.stderr
+
+
+def test_a_forwarded_agent_signs_only_with_a_key_that_allows_it(keys: Keys, sshd: Sshd) -> None:
+    keys.generate("hop")
+    keys.start()
+    hop = keys.cli.ok("ssh-key", "hop").strip()
+    sshd.authorized.write_text(hop + "\n")
+    inner = " ".join(sshd.ssh("-o", "IdentitiesOnly=no", "-o", "IdentityFile=/nonexistent"))
+    outer = sshd.ssh("-A", "-o", f"IdentityAgent={keys.sock}", "-o", "IdentityFile=/nonexistent")
+    # The first hop is this machine's own ssh: allowed. The second asks through the agent
+    # forwarded to the first host: refused for a key without forwarding.
+    done = keys.run(*outer, f"{inner} echo second")
+    assert done.returncode != 0 and "second" not in done.stdout
+    assert "refused to sign with 'hop' through a forwarded agent" in keys.log()
+
+    keys.cli.ok("ssh-key", "hop", "--forwarding", "yes")
+    done = keys.run(*outer, f"{inner} echo second")
+    assert done.returncode == 0 and done.stdout == "second\n", done.stderr
+
+
+def test_git_signs_a_commit_through_the_agent_and_verifies_it(keys: Keys, tmp_path: Path) -> None:
+    public = keys.generate("git signing")
+    keys.start()
+    signers = tmp_path / "allowed_signers"
+    signers.write_text(
+        keys.cli.ok("ssh-key", "git signing", "--allowed-signers", "dev@example.org")
+    )
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = ["git", "-c", "user.name=Dev", "-c", "user.email=dev@example.org",
+           "-c", "gpg.format=ssh", "-c", f"user.signingkey=key::{public}",
+           "-c", f"gpg.ssh.allowedSignersFile={signers}"]  # fmt: skip
+    assert keys.run("git", "init", "-q", cwd=repo).returncode == 0
+    signed = keys.run(*git, "commit", "-q", "--allow-empty", "-S", "-m", "signed", cwd=repo)
+    assert signed.returncode == 0, signed.stderr
+    verified = keys.run(*git, "verify-commit", "HEAD", cwd=repo)
+    assert verified.returncode == 0, verified.stderr
+    assert 'Good "git" signature for dev@example.org' in verified.stderr
+    assert "signed with 'git signing' for pid" in keys.log()
+    assert not list(tmp_path.rglob("*.pem")) and not list(tmp_path.rglob("id_*"))
+
+
+def test_another_user_can_neither_list_nor_sign(keys: Keys) -> None:
+    if os.getuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv to act as a second user")
+    keys.generate("mine")
+    keys.start()
+    other = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                            "ssh-add", "-L"], capture_output=True, text=True,
+                           env=keys.env(), timeout=30)  # fmt: skip
+    assert other.returncode == 2 and "Error connecting to agent" in other.stderr
+    assert len(keys.listed()) == 1
