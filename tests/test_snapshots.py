@@ -34,6 +34,14 @@ from serverkit import RunningServer, start_server
 SHOWN_SERVER = "http://127.0.0.1:18473"
 FIXED_NOW = 1_790_000_000.0
 SIZES = [(80, 24), (120, 36)]
+SNAPSHOT_KEY = """-----BEGIN OPENSSH PRIVATE KEY-----
+b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtz
+c2gtZWQyNTUxOQAAACDFxW14KzwtPuK7/+BcB8Losg3YXJ8yzFDCUEYaeKCsuwAA
+AIiqybSrqsm0qwAAAAtzc2gtZWQyNTUxOQAAACDFxW14KzwtPuK7/+BcB8Losg3Y
+XJ8yzFDCUEYaeKCsuwAAAEC89KNO9JNZr493eag+lXa+WksnOvoSUguAJ38uGTjq
+G8XFbXgrPC0+4rv/4FwHwuiyDdhcnzLMUMJQRhp4oKy7AAAAAAECAwQF
+-----END OPENSSH PRIVATE KEY-----
+"""
 SAMPLE = [
     (
         ItemKind.PASSWORD,
@@ -80,6 +88,15 @@ SAMPLE = [
             "url": "https://api.stripe.com",
             "client_id": "cid_123",
             "client_secret": "sk_live_x",
+        },
+    ),
+    (
+        ItemKind.SSH_KEY,
+        {
+            "name": "prod deploy",
+            "private": SNAPSHOT_KEY,  # a fixed key: the same public line on every run
+            "comment": "deploy@ci",
+            "tags": "ops",
         },
     ),
 ]
@@ -373,6 +390,7 @@ SCREENS: dict[str, tuple[bool | str, Callable[[Any], Awaitable[None]] | None]] =
     "share_result": ("shares", share_result),
     "share_cockpit": ("shares", share_cockpit),
     "health": (True, then("H")),
+    "ssh_key": (True, then("5", "enter")),
 }
 
 

@@ -36,6 +36,7 @@ from mysafe_tui.cli.main import guarded
 from mysafe_tui.cli.output import say
 
 if TYPE_CHECKING:
+    from mysafe_tui.core.sshkeys import Signer
     from mysafe_tui.service.api_ssh import Identity
 
 CHECK_SECONDS = 1.0
@@ -60,6 +61,9 @@ class Agent:
         self.started = self.used = _now()
         self.log_path = os.path.join(agent_wire.runtime_dir(), "agent.log")
         self.run_lock = threading.Lock()  # one command at a time: it owns sys.stdout
+        self.ssh_keys: tuple[int, list[Identity]] | None = None  # (vault generation, keys)
+        self.ssh_signers: dict[str, Signer] = {}  # by item id: keys read to sign, kept as
+        # ssh-agent keeps its own until the agent locks (and this process ends)
         self.busy = asyncio.Lock()  # the service is not closed under a command
         self.stopped = asyncio.Event()
         self.reason = ""
@@ -255,9 +259,15 @@ class Agent:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
 
     async def _ssh_keys(self) -> list[Identity]:
+        """The keys the SSH agent offers, worked out again only after the vault changed
+        (public blobs and names: nothing secret is kept)."""
         async with self.busy:
             await self.service.refresh()
-            return await self.service.ssh_identities()
+            generation = self.service.generation
+            if self.ssh_keys is None or self.ssh_keys[0] != generation:
+                self.ssh_signers.clear()  # a key may have changed with the vault
+                self.ssh_keys = generation, await self.service.ssh_identities()
+            return self.ssh_keys[1]
 
     def _ssh_sign(self, request: dict[str, Any]) -> dict[str, Any]:
         """A signature for the SSH agent, logged with the key, who asked and where to."""
@@ -271,7 +281,9 @@ class Agent:
             flags = int(request.get("flags") or 0)
         except (KeyError, TypeError, ValueError):
             return {"refused": "a malformed request"}
-        found = [i for i in self._call(self._ssh_keys()) if i.blob == blob]
+        # The keys as last listed: ssh lists them before it asks for a signature.
+        listed = self.ssh_keys[1] if self.ssh_keys else self._call(self._ssh_keys())
+        found = [i for i in listed if i.blob == blob]
         if not found:
             return {"refused": "not a key this agent offers"}
         key = found[0]
@@ -279,7 +291,12 @@ class Agent:
             self.log(f"refused to sign with '{key.name}' through a forwarded agent for {who}")
             return {"refused": "this key is not used through a forwarded agent"}
         try:
-            signature = self._call(self.service.ssh_sign(key.item_id, data, flags))
+            signer = self.ssh_signers.get(key.item_id)
+            if signer is None:  # read once per key while the vault is as it was
+                signer = self.ssh_signers[key.item_id] = self._call(
+                    self.service.ssh_signer(key.item_id)
+                )
+            signature = signer.sign(data, flags)
         except MySafeError as exc:
             self.log(f"refused to sign with '{key.name}' for {who}: {exc}")
             return {"refused": str(exc)}

@@ -25,6 +25,16 @@ RSA_SHA2_256 = 2
 RSA_SHA2_512 = 4
 
 
+def _curves() -> dict[int, tuple[str, Any]]:
+    from cryptography.hazmat.primitives import hashes
+
+    return {
+        256: ("nistp256", hashes.SHA256()),
+        384: ("nistp384", hashes.SHA384()),
+        521: ("nistp521", hashes.SHA512()),
+    }
+
+
 class NeedsPassphrase(InvalidInput):
     """The key file is encrypted: ask for its passphrase and read it again."""
 
@@ -102,28 +112,38 @@ def describe(private_text: str, comment: str = "") -> Described:
 def sign(private_text: str, data: bytes, flags: int = 0) -> bytes:
     """A signature of `data` as an agent returns it (string algorithm, string signature).
     InvalidInput for what this agent will not sign (an RSA signature with SHA-1)."""
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
-    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+    return Signer(private_text).sign(data, flags)
 
-    key = _load(private_text)
-    if isinstance(key, ed25519.Ed25519PrivateKey):
-        return _string(b"ssh-ed25519") + _string(key.sign(data))
-    if isinstance(key, rsa.RSAPrivateKey):
-        hash_: hashes.HashAlgorithm
-        if flags & RSA_SHA2_512:
-            name, hash_ = b"rsa-sha2-512", hashes.SHA512()
-        elif flags & RSA_SHA2_256:
-            name, hash_ = b"rsa-sha2-256", hashes.SHA256()
-        else:
-            raise InvalidInput("an RSA signature with SHA-1 (ssh-rsa) was asked for: refused")
-        return _string(name) + _string(key.sign(data, padding.PKCS1v15(), hash_))
-    if isinstance(key, ec.EllipticCurvePrivateKey):
-        curve = {256: ("nistp256", hashes.SHA256()), 384: ("nistp384", hashes.SHA384()),
-                 521: ("nistp521", hashes.SHA512())}[key.curve.key_size]  # fmt: skip
-        r, s = decode_dss_signature(key.sign(data, ec.ECDSA(curve[1])))
-        return _string(f"ecdsa-sha2-{curve[0]}".encode()) + _string(_mpint(r) + _mpint(s))
-    raise InvalidInput("that key's type is not one mysafe can use")
+
+class Signer:
+    """A key read once, to sign many times (the unlock agent keeps one per key in use while
+    it is unlocked, as ssh-agent keeps its keys)."""
+
+    def __init__(self, private_text: str) -> None:
+        self._key = _load(private_text)
+
+    def sign(self, data: bytes, flags: int = 0) -> bytes:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+        from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+        key = self._key
+        if isinstance(key, ed25519.Ed25519PrivateKey):
+            return _string(b"ssh-ed25519") + _string(key.sign(data))
+        if isinstance(key, rsa.RSAPrivateKey):
+            hash_: hashes.HashAlgorithm
+            if flags & RSA_SHA2_512:
+                name, hash_ = b"rsa-sha2-512", hashes.SHA512()
+            elif flags & RSA_SHA2_256:
+                name, hash_ = b"rsa-sha2-256", hashes.SHA256()
+            else:
+                raise InvalidInput("an RSA signature with SHA-1 (ssh-rsa) was asked for: refused")
+            return _string(name) + _string(key.sign(data, padding.PKCS1v15(), hash_))
+        if isinstance(key, ec.EllipticCurvePrivateKey):
+            curve, hash_ = _curves()[key.curve.key_size]
+            r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hash_)))
+            return _string(f"ecdsa-sha2-{curve}".encode()) + _string(_mpint(r) + _mpint(s))
+        raise InvalidInput("that key's type is not one mysafe can use")
 
 
 def _load(private_text: str) -> Any:

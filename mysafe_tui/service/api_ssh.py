@@ -5,10 +5,14 @@ blobs and signatures (core/sshkeys.py does the cryptography)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from mysafe_tui.core.errors import InvalidInput
 from mysafe_tui.core.models import ItemKind, ItemSummary
 from mysafe_tui.service.parts import ServiceParts
+
+if TYPE_CHECKING:
+    from mysafe_tui.core.sshkeys import Signer
 
 
 @dataclass(frozen=True)
@@ -53,9 +57,9 @@ class SshApi(ServiceParts):
             found.append(Identity(shown.blob, comment, item.id, item.name, forwarding))
         return found
 
-    async def ssh_sign(self, item_id: str, data: bytes, flags: int) -> bytes:
-        """A signature by the key of `item_id`, as the agent protocol returns it."""
-        from mysafe_tui.core import sshkeys
+    async def ssh_signer(self, item_id: str) -> Signer:
+        """The key of `item_id`, read to sign (`Signer.sign`: as the agent protocol wants)."""
+        from mysafe_tui.core.sshkeys import Signer
 
         secret = await self.reveal(item_id)
-        return sshkeys.sign(secret["private"].reveal(), data, flags)
+        return Signer(secret["private"].reveal())
