@@ -187,6 +187,26 @@ async def test_writes_go_to_the_server_first(
         await service.purge(created.id)
 
 
+async def test_an_ssh_key_stays_on_this_device_and_status_says_so(
+    server: RunningServer, account: Any, local: Any
+) -> None:
+    from mysafe_tui.core import sshkeys
+
+    key, _ = account
+    service, _ = local
+    await login(service, server, key)
+    made = await service.add_ssh_key("deploy", sshkeys.generate())
+    assert made.remote == ""  # never sent
+    assert service.local_only() == []  # nothing for 'mysafe push --all-local' to send
+    assert [(i.name, what) for i, what in await service.kept_here()] == [
+        ("deploy", ["the SSH key"])
+    ]
+    with pytest.raises(NotSupported, match="no server keeps SSH keys"):
+        await service.push(made.id)
+    await service.sync()
+    assert [i.name for i in await service.search("", kind=ItemKind.SSH_KEY)] == ["deploy"]
+
+
 async def test_conflicts_are_never_silently_overwritten(
     server: RunningServer, account: Any, local: Any
 ) -> None:

@@ -136,18 +136,26 @@ class ServerApi(ServiceParts):
         vault, keeps = self._worker.vault, self.server_keeps_extras()
 
         def work() -> list[tuple[ItemSummary, list[str]]]:
-            on_server = (i for i in vault.summaries.values() if i.remote and i.active)
+            active = [i for i in vault.summaries.values() if i.active]
+            on_server = (i for i in active if i.remote)
             held = ((i, vault.extras(i.id, i.urls).kept_locally(keeps)) for i in on_server)
-            return [(item, what) for item, what in held if what]
+            # No server keeps SSH keys: each one is kept here whole.
+            ssh = [(i, ["the SSH key"]) for i in active if i.kind is ItemKind.SSH_KEY]
+            return [(item, what) for item, what in held if what] + ssh
 
         return await self._worker.run(work)
 
     def local_only(self) -> list[ItemSummary]:
-        """Active items of a bound vault that live here only (made before login)."""
+        """Active items of a bound vault that live here only (made before login; not SSH
+        keys, which no server keeps)."""
         vault = self._worker.vault
         if not isinstance(self._server, ServerConnection):
             return []
-        return [s for s in vault.summaries.values() if not s.remote and s.active]
+        return [
+            s
+            for s in vault.summaries.values()
+            if not s.remote and s.active and s.kind is not ItemKind.SSH_KEY
+        ]
 
     def _server_waits(self, seconds: float) -> None:
         if self.on_server_wait is not None:  # whoever shows it now (the UI, the CLI)
