@@ -309,7 +309,15 @@ def test_periodic_purge_deletes_expired_ciphertext_without_any_access(tmp_path: 
         running.stop()
 
 
-def test_zz_log_holds_no_share_key_id_or_secret(server: RunningServer) -> None:
+def test_the_log_holds_no_share_key_id_or_secret(
+    server: RunningServer, alice: httpx.Client
+) -> None:
+    """Its own link, looked at, mistyped and opened: the log has the routes, never the key,
+    the id, the password or what the link holds (whichever tests ran before it here)."""
+    link = server.share(alice, NOTE, views=1, password="s3same")
+    salt = status_of(link).json()["share"]["kdf_salt"]
+    assert reveal(link, "wrong", salt).status_code == 403
+    assert reveal(link, "s3same", salt).status_code == 200
     log = server.log()
     assert '"path": "/api/public/share/' in log
     assert [s for s in server.secrets_used if s in log] == []
