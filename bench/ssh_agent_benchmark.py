@@ -37,8 +37,12 @@ def main() -> None:
         runtime = base / "run"
         runtime.mkdir(mode=0o700)
         (base / "pass").write_text("correct horse battery staple\n")
-        env = {**os.environ, "MYSAFE_HOME": str(base / "home"), "XDG_RUNTIME_DIR": str(runtime),
-               "MYSAFE_PASSPHRASE_FILE": str(base / "pass")}  # fmt: skip
+        env = {
+            **os.environ,
+            "MYSAFE_HOME": str(base / "home"),
+            "XDG_RUNTIME_DIR": str(runtime),
+            "MYSAFE_PASSPHRASE_FILE": str(base / "pass"),
+        }
 
         def mysafe(*words: str) -> str:
             done = subprocess.run([MYSAFE, *words], env=env, capture_output=True, text=True)
@@ -54,16 +58,20 @@ def main() -> None:
         ours = mysafe("ssh-agent", "--json")
         our_sock = ours.split('"SSH_AUTH_SOCK": "')[1].split('"')[0]
         peer_sock = base / "openssh.sock"
-        peer = subprocess.Popen(["ssh-agent", "-D", "-a", str(peer_sock)],
-                                stdout=subprocess.DEVNULL)  # fmt: skip
+        peer = subprocess.Popen(
+            ["ssh-agent", "-D", "-a", str(peer_sock)], stdout=subprocess.DEVNULL
+        )
         try:
             key = base / "key"
             key.write_text(mysafe("get", "bench", "--field", "private"))
             key.chmod(0o600)
             while not peer_sock.exists():  # ssh-agent -D binds as it starts
                 time.sleep(0.01)
-            subprocess.run(["ssh-add", "-q", str(key)], check=True,
-                           env={**env, "SSH_AUTH_SOCK": str(peer_sock)})  # fmt: skip
+            subprocess.run(
+                ["ssh-add", "-q", str(key)],
+                check=True,
+                env={**env, "SSH_AUTH_SOCK": str(peer_sock)},
+            )
             key.unlink()
             message = "a commit to sign\n" * 64
             sign = ["ssh-keygen", "-Y", "sign", "-f", str(public), "-n", "git"]
@@ -83,12 +91,16 @@ def main() -> None:
     for label, runs in (("mysafe ssh-agent", a), ("OpenSSH ssh-agent", b)):
         walls = sorted(w for w, _ in runs)
         cpus = sorted(c for _, c in runs)
-        print(f"{label:18} wall median {statistics.median(walls) * 1000:6.2f} ms "
-              f"(min {walls[0] * 1000:.2f}, max {walls[-1] * 1000:.2f}); "
-              f"client cpu median {statistics.median(cpus) * 1000:.2f} ms")  # fmt: skip
+        print(
+            f"{label:18} wall median {statistics.median(walls) * 1000:6.2f} ms "
+            f"(min {walls[0] * 1000:.2f}, max {walls[-1] * 1000:.2f}); "
+            f"client cpu median {statistics.median(cpus) * 1000:.2f} ms"
+        )
     ratios = sorted(x[0] / y[0] for x, y in zip(a, b, strict=True))
-    print(f"wall ratio mysafe / OpenSSH, pair by pair: median {statistics.median(ratios):.2f} "
-          f"(min {ratios[0]:.2f}, max {ratios[-1]:.2f}) over {args.runs} pairs")  # fmt: skip
+    print(
+        f"wall ratio mysafe / OpenSSH, pair by pair: median {statistics.median(ratios):.2f} "
+        f"(min {ratios[0]:.2f}, max {ratios[-1]:.2f}) over {args.runs} pairs"
+    )
 
 
 if __name__ == "__main__":

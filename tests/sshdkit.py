@@ -33,9 +33,21 @@ class Sshd:
 
     def ssh(self, *options: str) -> list[str]:
         """`ssh` to this server, trusting its host key, never asking anything."""
-        return ["ssh", "-p", str(self.port), "-o", "StrictHostKeyChecking=no",
-                "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
-                "-o", "BatchMode=yes", *options, f"{self.user}@127.0.0.1"]  # fmt: skip
+        return [
+            "ssh",
+            "-p",
+            str(self.port),
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "LogLevel=ERROR",
+            "-o",
+            "BatchMode=yes",
+            *options,
+            f"{self.user}@127.0.0.1",
+        ]
 
 
 @contextmanager
@@ -44,8 +56,9 @@ def running_sshd(folder: Path, config: str = "") -> Iterator[Sshd]:
     another process took that port meanwhile (sshd then exits at once)."""
     folder.mkdir(mode=0o700)
     for key in ("host", "client"):
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(folder / key)],
-                       check=True)  # fmt: skip
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(folder / key)], check=True
+        )
     authorized = folder / "authorized_keys"
     authorized.write_text((folder / "client.pub").read_text())
     if os.geteuid() == 0:  # the privilege separation directory sshd wants when root
@@ -58,8 +71,9 @@ def running_sshd(folder: Path, config: str = "") -> Iterator[Sshd]:
             "StrictModes no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
             "UsePAM no\nPermitRootLogin prohibit-password\nPrintMotd no\nPrintLastLog no\n" + config
         )
-        server = subprocess.Popen([SSHD, "-D", "-e", "-f", str(folder / "sshd_config")],
-                                  stderr=subprocess.PIPE)  # fmt: skip
+        server = subprocess.Popen(
+            [SSHD, "-D", "-e", "-f", str(folder / "sshd_config")], stderr=subprocess.PIPE
+        )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and server.poll() is None:
             with socket.socket() as probe:

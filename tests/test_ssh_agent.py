@@ -51,8 +51,15 @@ class Keys:
         return {**os.environ, "SSH_AUTH_SOCK": self.sock, "HOME": str(self.folder)}
 
     def run(self, *argv: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(argv, capture_output=True, text=True, env=self.env(), cwd=cwd,
-                              stdin=subprocess.DEVNULL, timeout=60)  # fmt: skip
+        return subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            env=self.env(),
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            timeout=60,
+        )
 
     def listed(self) -> list[str]:
         done = self.run("ssh-add", "-L")
@@ -88,15 +95,39 @@ def test_ssh_add_lists_exactly_the_keys_set_for_the_agent_and_none_when_locked(
     hidden = keys.generate("offline", "--type", "ecdsa", "--no-agent")
     # A passphrase-protected RSA key made by ssh-keygen, brought in, then deleted.
     key_file = tmp_path / "id_rsa"
-    subprocess.run(["ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "pass phrase",
-                    "-C", "old@laptop", "-f", str(key_file)], check=True)  # fmt: skip
+    subprocess.run(
+        [
+            "ssh-keygen",
+            "-q",
+            "-t",
+            "rsa",
+            "-b",
+            "2048",
+            "-N",
+            "pass phrase",
+            "-C",
+            "old@laptop",
+            "-f",
+            str(key_file),
+        ],
+        check=True,
+    )
     (tmp_path / "key-pass").write_text("pass phrase\n")
-    imported = keys.cli.ok("add", "ssh-key", "--name", "laptop", "--import", str(key_file),
-                           "--key-passphrase-file", str(tmp_path / "key-pass")).strip()  # fmt: skip
+    imported = keys.cli.ok(
+        "add",
+        "ssh-key",
+        "--name",
+        "laptop",
+        "--import",
+        str(key_file),
+        "--key-passphrase-file",
+        str(tmp_path / "key-pass"),
+    ).strip()
     wanted = (tmp_path / "id_rsa.pub").read_text().split()
     assert imported.split() == wanted  # the same key, with the file's own comment
-    fingerprint = subprocess.run(["ssh-keygen", "-lf", f"{key_file}.pub"], capture_output=True,
-                                 text=True, check=True).stdout.split()[1]  # fmt: skip
+    fingerprint = subprocess.run(
+        ["ssh-keygen", "-lf", f"{key_file}.pub"], capture_output=True, text=True, check=True
+    ).stdout.split()[1]
     key_file.unlink()
     assert keys.cli.ok("get", "laptop", "--field", "fingerprint").strip() == fingerprint
 
@@ -116,8 +147,14 @@ def test_ssh_logs_in_with_a_vault_key_and_not_after_lock(keys: Keys, sshd: Sshd)
     public = keys.generate("prod")
     sshd.authorized.write_text(public + "\n")
     keys.start()
-    login = sshd.ssh("-o", f"IdentityAgent={keys.sock}", "-o", "IdentitiesOnly=no",
-                     "-o", "IdentityFile=/nonexistent")  # fmt: skip
+    login = sshd.ssh(
+        "-o",
+        f"IdentityAgent={keys.sock}",
+        "-o",
+        "IdentitiesOnly=no",
+        "-o",
+        "IdentityFile=/nonexistent",
+    )
     done = keys.run(*login, "echo", "in")
     assert done.returncode == 0 and done.stdout == "in\n", done.stderr
     assert "signed with 'prod' for pid" in keys.log() and "host key SHA256:" in keys.log()
@@ -154,9 +191,19 @@ def test_git_signs_a_commit_through_the_agent_and_verifies_it(keys: Keys, tmp_pa
     )
     repo = tmp_path / "repo"
     repo.mkdir()
-    git = ["git", "-c", "user.name=Dev", "-c", "user.email=dev@example.org",
-           "-c", "gpg.format=ssh", "-c", f"user.signingkey=key::{public}",
-           "-c", f"gpg.ssh.allowedSignersFile={signers}"]  # fmt: skip
+    git = [
+        "git",
+        "-c",
+        "user.name=Dev",
+        "-c",
+        "user.email=dev@example.org",
+        "-c",
+        "gpg.format=ssh",
+        "-c",
+        f"user.signingkey=key::{public}",
+        "-c",
+        f"gpg.ssh.allowedSignersFile={signers}",
+    ]
     assert keys.run("git", "init", "-q", cwd=repo).returncode == 0
     signed = keys.run(*git, "commit", "-q", "--allow-empty", "-S", "-m", "signed", cwd=repo)
     assert signed.returncode == 0, signed.stderr
@@ -172,8 +219,12 @@ def test_another_user_can_neither_list_nor_sign(keys: Keys) -> None:
         pytest.skip("needs root and setpriv to act as a second user")
     keys.generate("mine")
     keys.start()
-    other = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                            "ssh-add", "-L"], capture_output=True, text=True,
-                           env=keys.env(), timeout=30)  # fmt: skip
+    other = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "ssh-add", "-L"],
+        capture_output=True,
+        text=True,
+        env=keys.env(),
+        timeout=30,
+    )
     assert other.returncode == 2 and "Error connecting to agent" in other.stderr
     assert len(keys.listed()) == 1
