@@ -163,3 +163,61 @@ def test_a_keepass_xml_export_and_a_hostile_one(cli: Cli, kdbx31: Path, tmp_path
     bomb.write_text('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">'
                     '<!ENTITY b "&a;&a;&a;&a;&a;">]><KeePassFile>&b;</KeePassFile>')  # fmt: skip
     assert "not a KeePass XML export" in cli.fails("import", "keepass", str(bomb))
+
+
+KEEAGENT = """<?xml version="1.0" encoding="UTF-16"?>
+<EntrySettings xmlns:xsd="http://www.w3.org/2001/XMLSchema"
+ xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+  <AllowUseOfSshKey>true</AllowUseOfSshKey>
+  <AddAtDatabaseOpen>true</AddAtDatabaseOpen>
+  <RemoveAtDatabaseClose>true</RemoveAtDatabaseClose>
+  <Location>
+    <SelectedType>attachment</SelectedType>
+    <AttachmentName>id_ed25519</AttachmentName>
+    <SaveAttachmentToTempFile>false</SaveAttachmentToTempFile>
+    <FileName />
+  </Location>
+</EntrySettings>
+"""
+
+
+SSH_XML = """<?xml version="1.0" encoding="utf-8" standalone="yes"?>
+<KeePassFile><Meta><Generator>test</Generator></Meta><Root>
+<Group><UUID>AAAAAAAAAAAAAAAAAAAAAA==</UUID><Name>Root</Name>
+ <Entry><UUID>AAAAAAAAAAAAAAAAAAAAIA==</UUID>
+  <String><Key>Title</Key><Value>deploy key</Value></String>
+  <String><Key>UserName</Key><Value>git</Value></String>
+  <String><Key>Password</Key><Value ProtectInMemory="True">key pass</Value></String>
+ </Entry>
+</Group></Root></KeePassFile>
+"""
+
+
+def test_a_keepassxc_ssh_agent_entry_comes_in_as_an_ssh_key(cli: Cli, tmp_path: Path) -> None:
+    """KeePassXC keeps an SSH key as an attachment that its KeeAgent.settings names, encrypted
+    under the entry's password: it comes in as the key, decrypted, in the agent as it was."""
+    xml, db = tmp_path / "ssh.xml", tmp_path / "ssh.kdbx"
+    xml.write_text(SSH_XML)
+    kx("import", "-p", str(xml), str(db), stdin=f"{PASSWORD}\n{PASSWORD}\n")
+    key = tmp_path / "id_ed25519"
+    keygen = ["ssh-keygen", "-q", "-t", "ed25519", "-N", "key pass", "-C", "ci@deploy"]
+    subprocess.run([*keygen, "-f", str(key)], check=True)
+    settings = tmp_path / "KeeAgent.settings"
+    settings.write_bytes(KEEAGENT.encode("utf-16"))  # as KeePassXC writes it
+    for name, path in (("id_ed25519", key), ("KeeAgent.settings", settings)):
+        kx("attachment-import", str(db), "deploy key", name, str(path), stdin=f"{PASSWORD}\n")
+    listed = subprocess.run(["ssh-keygen", "-lf", f"{key}.pub"], capture_output=True, text=True)
+    fingerprint = listed.stdout.split()[1]
+
+    report = json.loads(cli.ok("import", "keepass", str(db), "--json", stdin=f"{PASSWORD}\n"))
+    assert report["mapping"]["entry with a KeeAgent key"] == "SSH key"
+    said = {"item": "deploy key", "field": "username (an SSH key has none)"}
+    assert report["unrepresented"] == [said]
+    [item] = json.loads(cli.ok("list", "--kind", "ssh", "--json"))
+    assert item["name"] == "deploy key"
+    assert cli.ok("get", "deploy key", "--field", "fingerprint").strip() == fingerprint
+    assert cli.ok("get", "deploy key", "--field", "agent").strip() == "yes"
+    private = cli.ok("get", "deploy key", "--field", "private")
+    from cryptography.hazmat.primitives.serialization import load_ssh_private_key
+
+    load_ssh_private_key(private.encode(), None)  # kept decrypted: no passphrase needed

@@ -7,8 +7,10 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
+from mysafe_tui.core import sshkeys
 from mysafe_tui.core.errors import InvalidInput
 from mysafe_tui.core.extras import FieldType
+from mysafe_tui.core.models import ItemKind
 from mysafe_tui.transfer.common import (
     MAX_BYTES,
     MAX_NODES,
@@ -17,6 +19,7 @@ from mysafe_tui.transfer.common import (
     NeedsPassword,
     Report,
     as_text,
+    carry_more,
     iso_date,
     login_item,
 )
@@ -121,7 +124,15 @@ def _keepass_entry(report: Report, entry: KeePassEntry) -> Candidate:
     totp = entry.otp or next(
         (entry.extras[k].strip() for k in _KEEPASS_TOTP if entry.extras.get(k)), ""
     )
+    keeagent = _keeagent_key(entry)
     more = More()
+    if keeagent is not None:  # KeePassXC's SSH agent held this entry's key
+        attachment, private, allowed = keeagent
+        report.mapping.setdefault("entry with a KeeAgent key", "SSH key")
+        entry.attachments = [a for a in entry.attachments if a[0] not in (attachment, _KEEAGENT)]
+        for what, value in (("username", entry.username), ("URL", entry.url)):
+            if value:
+                report.unrepresented.append((name, f"{what} (an SSH key has none)"))
     for key, value in entry.extras.items():
         if key in _KEEPASS_TOTP:
             continue
@@ -139,9 +150,51 @@ def _keepass_entry(report: Report, entry: KeePassEntry) -> Candidate:
         more.add_old(old_password, when, entry.password)
     if entry.expires:
         report.unrepresented.append((name, "expiry date"))
+    if keeagent is not None:
+        values = {**common, "private": keeagent[1], "agent": "yes" if keeagent[2] else "no"}
+        if entry.notes:
+            values["notes"] = entry.notes
+        values.update(carry_more(report, more, with_urls=False))
+        return Candidate(ItemKind.SSH_KEY, values, source, more.attachments)
     return login_item(
         report, common, entry.username, entry.password, entry.url, totp, entry.notes, source, more
     )
+
+
+_KEEAGENT = "KeeAgent.settings"
+
+
+def _keeagent_key(entry: KeePassEntry) -> tuple[str, str, bool] | None:
+    """The SSH key KeePassXC's agent took from this entry: its `KeeAgent.settings` names the
+    attachment that holds it (encrypted, if at all, under the entry's password). (attachment,
+    the key as OpenSSH text, whether the agent used it), or None: no such key, or not one
+    mysafe can read (the entry then comes in as it is, attachments and all)."""
+    from xml.etree.ElementTree import ParseError
+
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import fromstring
+
+    files = {name: data for name, data in entry.attachments if data is not None}
+    if _KEEAGENT not in files:
+        return None
+    try:
+        settings = fromstring(files[_KEEAGENT])
+    except (ParseError, DefusedXmlException, ValueError, RecursionError):
+        return None
+    attachment = (settings.findtext("Location/AttachmentName") or "").strip()
+    if attachment not in files:
+        return None
+    try:
+        private = sshkeys.read(files[attachment])
+    except sshkeys.NeedsPassphrase:
+        try:
+            private = sshkeys.read(files[attachment], entry.password)
+        except InvalidInput:
+            return None
+    except InvalidInput:
+        return None
+    allowed = (settings.findtext("AllowUseOfSshKey") or "").strip().lower() == "true"
+    return attachment, private, allowed
 
 
 def _keepass_binary(attachment: Any) -> bytes | None:
