@@ -166,3 +166,41 @@ def test_a_1password_7_mac_csv_with_backslash_escaped_quotes(tmp_path: Path) -> 
     assert cli.ok("get", "Welcome") == "Follow these steps.\n"
     tags = {i["name"]: i["tags"] for i in json.loads(cli.ok("list", "--json"))}
     assert {"Starter Kit", "Work"} <= set(tags["Bank"])
+
+
+def test_a_1password_ssh_key_comes_in_as_an_ssh_key(tmp_path: Path) -> None:
+    """1Password 8 keeps an SSH key (category 114) as a section field of type sshKey whose
+    privateKey is PKCS#8; what it shows of it (public key, fingerprint) is worked out again."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    key = ed25519.Ed25519PrivateKey.generate()
+    pkcs8 = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    public = key.public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    )
+    field = {
+        "title": "private key",
+        "id": "private_key",
+        "value": {"sshKey": {"privateKey": pkcs8, "metadata": {"keyType": "ed25519"}}},
+    }
+    details = {"notesPlain": "prod box", "sections": [{"title": "", "fields": [field]}]}
+    export = {"accounts": [{"attrs": {"accountName": "A"}, "vaults": [
+        {"attrs": {"uuid": "p", "name": "Personal"},
+         "items": [item("114", "Deploy key", details)]}]}]}  # fmt: skip
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("export.data", json.dumps(export))
+    path = tmp_path / "ssh.1pux"
+    path.write_bytes(buffer.getvalue())
+    cli = Cli(tmp_path / "home")
+    cli.ok("init", "--kdf-profile", "low-memory")
+    report = json.loads(cli.ok("import", "1password", str(path), "--json"))
+    assert report["found"] == {"ssh key": 1} and "ssh key" in report["mapping"]
+    assert cli.ok("get", "Deploy key").split()[:2] == public.decode().split()[:2]
+    assert cli.ok("get", "Deploy key", "--field", "agent").strip() == "no"
+    assert cli.ok("get", "Deploy key", "--field", "notes").strip() == "prod box"

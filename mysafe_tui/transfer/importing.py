@@ -9,10 +9,10 @@ CSV as browsers and Bitwarden write it (or any CSV with `columns` naming its col
 Custom fields, more URLs, old passwords and attachments come along (core/extras.py); what
 mysafe cannot hold (passkeys, expiry dates, Bitwarden's linked fields, attachments an export
 leaves out) is listed by item and field name. Bitwarden's SSH keys come in as SSH keys (kept
-out of the SSH agent until `mysafe ssh-key NAME --agent yes`), and so do KeePassXC entries that
-its SSH agent used (KeeAgent.settings; decrypted with the entry's password); a card, an
-identity, or 1Password's SSH key becomes a secure note with one labelled line per field, as the
-report says; so does a login without a username or a password (a mysafe login needs both).
+out of the SSH agent until `mysafe ssh-key NAME --agent yes`), and so do 1Password's SSH keys
+and KeePassXC entries that its SSH agent used (KeeAgent.settings; decrypted with the entry's
+password); a card or an identity becomes a secure note with one labelled line per field, as
+the report says; so does a login without a username or a password (a mysafe login needs both).
 """
 
 from __future__ import annotations

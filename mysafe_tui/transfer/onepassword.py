@@ -38,8 +38,9 @@ _OP_KINDS = {
     "101": "bank account",
     "109": "wireless router",
     "110": "server",
-    "111": "ssh key",
+    "111": "email account",
     "112": "api credential",
+    "114": "ssh key",
 }
 
 
@@ -125,7 +126,7 @@ def _onepux_item(
     password = password or as_text(details.get("password"), strip=False)  # a "password" item
     notes = as_text(details.get("notesPlain"), strip=False)
     is_login = kind_name in ("login", "password")
-    totp, lines = "", []
+    totp, lines, private = "", [], ""
     for section in as_list(details.get("sections")):
         section = as_dict(section)
         title = as_text(section.get("title"))
@@ -140,6 +141,9 @@ def _onepux_item(
                 continue
             if key == "file":
                 _onepux_file(report, more, name, as_dict(raw), content)
+                continue
+            if key == "sshKey":  # the private key (PKCS#8); the rest is worked out from it
+                private = as_text(as_dict(raw).get("privateKey"), strip=False) or private
                 continue
             if key == "email":
                 raw = as_dict(raw).get("email_address")
@@ -172,6 +176,13 @@ def _onepux_item(
     if more.history:
         report.unrepresented.append((name, f"password history ({len(more.history)})"))
     extra_values = carry_more(report, more, with_urls=False)
+    if private:
+        report.mapping.setdefault(kind_name, "SSH key (not in the agent until you say so)")
+        body = "\n".join(filter(None, [notes, *lines]))
+        values = {**common, "private": private, "agent": "no", **extra_values}
+        if body:
+            values["notes"] = body
+        return Candidate(ItemKind.SSH_KEY, values, kind_name, more.attachments)
     if kind_name == "secure note" or document:
         report.mapping.setdefault(kind_name, "secure note")
         body = "\n".join(filter(None, [notes, *lines, *more.urls]))
