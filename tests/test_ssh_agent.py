@@ -8,7 +8,9 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+import time
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -228,3 +230,101 @@ def test_another_user_can_neither_list_nor_sign(keys: Keys) -> None:
     )
     assert other.returncode == 2 and "Error connecting to agent" in other.stderr
     assert len(keys.listed()) == 1
+
+
+def waiting_confirm() -> bool:
+    """Whether the popup's question (agent/confirm.py) waits for its key now (in select)."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if b"mysafe_tui.agent.confirm" in (entry / "cmdline").read_bytes():
+                    wchan = (entry / "wchan").read_text()
+                    return "select" in wchan or "poll" in wchan
+            except OSError:
+                continue
+    return False
+
+
+def test_a_key_that_asks_first_signs_only_when_the_tmux_popup_says_yes(
+    keys: Keys, tmp_path: Path
+) -> None:
+    if not (shutil.which("tmux") and shutil.which("script")):
+        pytest.skip("needs tmux and script (a terminal attached to tmux)")
+    public = keys.generate("asks")
+    keys.cli.ok("ssh-key", "asks", "--confirm", "yes")
+    keys.start()
+    (tmp_path / "asks.pub").write_text(public + "\n")
+    (tmp_path / "msg").write_text("to sign\n")
+    env = {k: v for k, v in keys.env().items() if not k.startswith("TMUX")}
+    server = ["tmux", "-L", f"mysafe-confirm-{uuid.uuid4().hex[:8]}"]
+    subprocess.run(
+        [*server, "new-session", "-d", "-s", "s", "-x", "100", "-y", "30"], env=env, check=True
+    )
+    # A terminal attached to the session: a popup shows on a client, and reads its keys.
+    client = subprocess.Popen(
+        ["script", "-qfc", f"{' '.join(server)} attach -t s", "/dev/null"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    assert client.stdin is not None
+    try:
+        until_true(
+            lambda: (
+                subprocess.run(
+                    [*server, "list-clients"], capture_output=True, text=True
+                ).stdout.strip()
+                != ""
+            )
+        )
+        for answer, signed in (("y", True), ("n", False)):
+            done = tmp_path / f"rc-{answer}"
+            (tmp_path / "msg.sig").unlink(missing_ok=True)
+            line = (
+                f"SSH_AUTH_SOCK={keys.sock} ssh-keygen -Y sign -f {tmp_path / 'asks.pub'} "
+                f"-n git {tmp_path / 'msg'}; echo $? > {done}"
+            )
+            subprocess.run([*server, "send-keys", "-t", "s", line, "Enter"], check=True)
+            until_true(waiting_confirm)
+            # The key, typed on the attached terminal, until the question takes it (tmux may
+            # route a key that comes as the popup opens to the pane beneath).
+            while waiting_confirm():
+                client.stdin.write(answer.encode())
+                client.stdin.flush()
+                until_true(lambda: not waiting_confirm(), timeout=1, fail=False)
+            until_true(lambda: done.exists() and done.read_text().strip() != "")  # noqa: B023
+            assert (done.read_text().strip() == "0") is signed, keys.log()
+            assert (tmp_path / "msg.sig").exists() is signed
+        log = keys.log()
+        assert "asked before signing with 'asks' for pid" in log
+        assert ": yes" in log and ": no" in log
+    finally:
+        client.stdin.close()
+        client.terminate()
+        client.wait(timeout=10)
+        subprocess.run([*server, "kill-server"], capture_output=True)
+
+    # Asked for outside tmux: there is nowhere to ask, so no signature.
+    outside = keys.run(
+        "ssh-keygen",
+        "-Y",
+        "sign",
+        "-f",
+        str(tmp_path / "asks.pub"),
+        "-n",
+        "git",
+        str(tmp_path / "msg"),
+    )
+    assert outside.returncode != 0 and "no tmux pane to ask in" in keys.log()
+
+
+def until_true(condition: Callable[[], object], timeout: float = 30, fail: bool = True) -> None:
+    """Wait for a change an action causes; after `timeout` seconds (a bound, not a wait) fail,
+    or go on when `fail` is off."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            assert not fail, f"timed out waiting for {condition}"
+            return
+        time.sleep(0.05)

@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     from mysafe_tui.service.api_ssh import Identity
 
 CHECK_SECONDS = 1.0
+CONFIRM_SECONDS = 75  # the popup's own minute, and room to open it
+NO_ANSWER = 3  # agent/confirm.py's exit status for a no
 
 
 class Agent:
@@ -202,6 +204,8 @@ class Agent:
                     agent_wire.send(conn, answer)
             except OSError:
                 pass
+            except Exception as exc:  # noqa: BLE001 - one request failed; the agent goes on
+                self.log(f"could not answer pid {pid}: {type(exc).__name__}: {exc}")
             finally:
                 for fd in fds:
                     os.close(fd)
@@ -290,6 +294,12 @@ class Agent:
         if request.get("forwarded") and not key.forwarding:
             self.log(f"refused to sign with '{key.name}' through a forwarded agent for {who}")
             return {"refused": "this key is not used through a forwarded agent"}
+        if key.confirm:
+            said = _ask_in_tmux(f"mysafe: sign with '{key.name}' for {_program(client)}?", client)
+            answer = {True: "yes", False: "no", None: "no tmux pane to ask in"}[said]
+            self.log(f"asked before signing with '{key.name}' for {who}: {answer}")
+            if not said:
+                return {"refused": f"not confirmed ({answer})"}
         try:
             signer = self.ssh_signers.get(key.item_id)
             if signer is None:  # read once per key while the vault is as it was
@@ -353,6 +363,43 @@ class Agent:
                 say(f"mysafe: the unlock agent locked: {self.service.rollback}")
                 return 1
             return int(await args.func(args, self.service))
+
+
+def _ask_in_tmux(question: str, pid: int) -> bool | None:
+    """The answer to `question` in a tmux popup over the pane of process `pid` (agent/confirm.py);
+    None when that process is not in tmux, or tmux could not show it."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as handle:
+            words = handle.read(1 << 20).split(b"\0")
+    except OSError:
+        return None
+    env = dict(w.decode(errors="replace").split("=", 1) for w in words if b"=" in w)
+    server, pane = env.get("TMUX", "").split(",")[0], env.get("TMUX_PANE", "")
+    if not server or not pane:
+        return None
+    import shlex
+
+    from mysafe_tui.agent import wire as agent_wire
+
+    command = f"{shlex.quote(sys.executable)} -m mysafe_tui.agent.confirm"
+    answer = os.path.join(agent_wire.private_dir(), f"confirm-{os.urandom(8).hex()}")
+    popup = ["display-popup", "-t", pane, "-E", "-w", "72", "-h", "7"]
+    settings = ["-e", f"MYSAFE_QUESTION={question}", "-e", f"MYSAFE_ANSWER={answer}"]
+    try:
+        done = subprocess.run(
+            ["tmux", "-S", server, *popup, *settings, command],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=CONFIRM_SECONDS,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    try:
+        os.unlink(answer)  # made by the popup only on "y"
+    except FileNotFoundError:
+        return False if done.returncode == NO_ANSWER else None
+    return True
 
 
 def _program(pid: int) -> str:

@@ -67,14 +67,16 @@ def add_parsers(add: AddParser) -> None:
         "ssh-key",
         help="an SSH key's settings, and what other tools need of it",
         description="Print the key's public line (authorized_keys); with --allowed-signers, "
-        "the line for git's gpg.ssh.allowedSignersFile instead. --agent and --forwarding "
-        "change whether `mysafe ssh-agent` offers the key, and whether it signs with it "
-        "through a forwarded agent (ssh -A: a host past the first).",
+        "the line for git's gpg.ssh.allowedSignersFile instead. --agent, --confirm and "
+        "--forwarding change whether `mysafe ssh-agent` offers the key, whether it asks "
+        "before each signature (a tmux popup over the asking program's pane; refused outside "
+        "tmux), and whether it signs through a forwarded agent (ssh -A: past the first host).",
     )
     p.add_argument("name")
     p.add_argument("--allowed-signers", metavar="EMAIL", help="the allowed-signers line for EMAIL")
     p.add_argument("--agent", choices=("yes", "no"), help="offered by the SSH agent")
     p.add_argument("--forwarding", choices=("yes", "no"), help="used through a forwarded agent")
+    p.add_argument("--confirm", choices=("yes", "no"), help="ask before each use (in a tmux popup)")
     p.set_defaults(func=cmd_ssh_key)
 
 
@@ -123,7 +125,7 @@ async def cmd_ssh_key(args: argparse.Namespace, service: VaultService) -> int:
     from mysafe_tui.core.models import ItemKind
 
     item = await service.find(args.name, ItemKind.SSH_KEY)
-    settings = {name: getattr(args, name) for name in ("agent", "forwarding")}
+    settings = {name: getattr(args, name) for name in ("agent", "confirm", "forwarding")}
     if any(settings.values()):
         await service.update_item(item.id, {k: v for k, v in settings.items() if v})
         said = ", ".join(f"{k} {v}" for k, v in settings.items() if v)

@@ -104,6 +104,8 @@ FIELDS: dict[str, Field] = {
         Field("key_type", "Key type", secret=True, computed=True),
         Field("comment", "Comment", secret=True, max_len=255, placeholder="e.g. me@laptop"),
         Field("agent", "SSH agent", secret=True, max_len=3, placeholder="yes or no"),
+        Field("confirm", "Ask each use", secret=True, max_len=3,
+              placeholder="yes or no (yes: a tmux popup asks before each signature)"),
         Field("forwarding", "Agent forwarding", secret=True, max_len=3,
               placeholder="yes or no (no: refused past the first hop)"),
         Field("file_name", "File name", computed=True),
@@ -179,7 +181,7 @@ SPECS: dict[ItemKind, KindSpec] = {
     ),
     ItemKind.SSH_KEY: KindSpec(
         fields=("name", "key_type", "fingerprint", "public", "private", "comment", "agent",
-                "forwarding", "tags", "notes"),
+                "confirm", "forwarding", "tags", "notes"),
         required=("name", "private"),
         primary="public",
         share_default=("public",),

@@ -24,6 +24,10 @@ class Identity:
     item_id: str
     name: str
     forwarding: bool  # may sign through a forwarded agent (past the first hop)
+    confirm: bool  # each signature is asked for first
+
+
+YES = ("forwarding", "confirm")
 
 
 class SshApi(ServiceParts):
@@ -53,8 +57,17 @@ class SshApi(ServiceParts):
                 shown = sshkeys.describe(secret["private"].reveal())
             except (InvalidInput, KeyError):  # a damaged key is not offered
                 continue
-            forwarding = bool(secret.get("forwarding")) and secret["forwarding"].reveal() == "yes"
-            found.append(Identity(shown.blob, comment, item.id, item.name, forwarding))
+            said = {k: v.reveal() == "yes" for k, v in secret.items() if k in YES}
+            found.append(
+                Identity(
+                    shown.blob,
+                    comment,
+                    item.id,
+                    item.name,
+                    said.get("forwarding", False),
+                    said.get("confirm", False),
+                )
+            )
         return found
 
     async def ssh_signer(self, item_id: str) -> Signer:

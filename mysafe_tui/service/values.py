@@ -59,7 +59,7 @@ def split(kind: ItemKind, values: dict[str, Any]) -> tuple[dict[str, Any], dict[
     return fields, secret
 
 
-YES_NO = ("agent", "forwarding")
+YES_NO = ("agent", "confirm", "forwarding")
 
 
 def ssh_key(secret: dict[str, str]) -> dict[str, str]:
@@ -96,10 +96,11 @@ def ssh_key(secret: dict[str, str]) -> dict[str, str]:
 
 
 def new_item_defaults(kind: ItemKind, secret: dict[str, str]) -> None:
-    """What a new item has unless told: an SSH key is offered by the agent, and not through a
-    forwarded one."""
+    """What a new item has unless told: an SSH key is offered by the agent without asking, and
+    not through a forwarded one."""
     if kind is ItemKind.SSH_KEY:
         secret.setdefault("agent", "yes")
+        secret.setdefault("confirm", "no")
         secret.setdefault("forwarding", "no")
 
 
