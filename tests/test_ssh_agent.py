@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import wait_for_exit
+from conftest import PASSPHRASE, wait_for_exit
 from sshdkit import Sshd, have_openssh, running_sshd
 from test_cli import Cli
 
@@ -232,17 +232,63 @@ def test_another_user_can_neither_list_nor_sign(keys: Keys) -> None:
     assert len(keys.listed()) == 1
 
 
-def waiting_confirm() -> bool:
-    """Whether the popup's question (agent/confirm.py) waits for its key now (in select)."""
+def waiting_for_keys(needle: bytes) -> bool:
+    """Whether a process whose command line holds `needle` waits for typing now."""
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if b"mysafe_tui.agent.confirm" in (entry / "cmdline").read_bytes():
+                if needle in (entry / "cmdline").read_bytes():
                     wchan = (entry / "wchan").read_text()
-                    return "select" in wchan or "poll" in wchan
+                    return any(w in wchan for w in ("select", "poll", "wait_woken", "tty_read"))
             except OSError:
                 continue
     return False
+
+
+def waiting_confirm() -> bool:
+    """Whether the popup's question (agent/confirm.py) waits for its key now."""
+    return waiting_for_keys(b"mysafe_tui.agent.confirm")
+
+
+class Terminal:
+    """A tmux server of the test's own with a terminal attached (`script`): popups show on
+    it, and what is written here is typed on it."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.server = ["tmux", "-L", f"mysafe-ssh-{uuid.uuid4().hex[:8]}"]
+        env = {k: v for k, v in env.items() if not k.startswith("TMUX")}
+        size = ["-x", "100", "-y", "30"]
+        subprocess.run([*self.server, "new-session", "-d", "-s", "s", *size], env=env, check=True)
+        attach = f"{' '.join(self.server)} attach -t s"
+        self.client = subprocess.Popen(
+            ["script", "-qfc", attach, "/dev/null"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+        listed = [*self.server, "list-clients"]
+        until_true(lambda: subprocess.run(listed, capture_output=True, text=True).stdout.strip())
+
+    def run(self, line: str) -> None:
+        subprocess.run([*self.server, "send-keys", "-t", "s", line, "Enter"], check=True)
+
+    def answer(self, text: str, waiting: Callable[[], bool]) -> None:
+        """Type `text` once `waiting()` says the popup waits for it; again until it took it
+        (tmux may route keys that come as a popup opens to the pane beneath)."""
+        assert self.client.stdin is not None
+        until_true(waiting)
+        while waiting():
+            self.client.stdin.write(text.encode())
+            self.client.stdin.flush()
+            until_true(lambda: not waiting(), timeout=1, fail=False)
+
+    def close(self) -> None:
+        assert self.client.stdin is not None
+        self.client.stdin.close()
+        self.client.terminate()
+        self.client.wait(timeout=10)
+        subprocess.run([*self.server, "kill-server"], capture_output=True)
 
 
 def test_a_key_that_asks_first_signs_only_when_the_tmux_popup_says_yes(
@@ -255,44 +301,14 @@ def test_a_key_that_asks_first_signs_only_when_the_tmux_popup_says_yes(
     keys.start()
     (tmp_path / "asks.pub").write_text(public + "\n")
     (tmp_path / "msg").write_text("to sign\n")
-    env = {k: v for k, v in keys.env().items() if not k.startswith("TMUX")}
-    server = ["tmux", "-L", f"mysafe-confirm-{uuid.uuid4().hex[:8]}"]
-    subprocess.run(
-        [*server, "new-session", "-d", "-s", "s", "-x", "100", "-y", "30"], env=env, check=True
-    )
-    # A terminal attached to the session: a popup shows on a client, and reads its keys.
-    client = subprocess.Popen(
-        ["script", "-qfc", f"{' '.join(server)} attach -t s", "/dev/null"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
-    assert client.stdin is not None
+    sign = f"ssh-keygen -Y sign -f {tmp_path / 'asks.pub'} -n git {tmp_path / 'msg'}"
+    terminal = Terminal(keys.env())
     try:
-        until_true(
-            lambda: (
-                subprocess.run(
-                    [*server, "list-clients"], capture_output=True, text=True
-                ).stdout.strip()
-                != ""
-            )
-        )
         for answer, signed in (("y", True), ("n", False)):
             done = tmp_path / f"rc-{answer}"
             (tmp_path / "msg.sig").unlink(missing_ok=True)
-            line = (
-                f"SSH_AUTH_SOCK={keys.sock} ssh-keygen -Y sign -f {tmp_path / 'asks.pub'} "
-                f"-n git {tmp_path / 'msg'}; echo $? > {done}"
-            )
-            subprocess.run([*server, "send-keys", "-t", "s", line, "Enter"], check=True)
-            until_true(waiting_confirm)
-            # The key, typed on the attached terminal, until the question takes it (tmux may
-            # route a key that comes as the popup opens to the pane beneath).
-            while waiting_confirm():
-                client.stdin.write(answer.encode())
-                client.stdin.flush()
-                until_true(lambda: not waiting_confirm(), timeout=1, fail=False)
+            terminal.run(f"SSH_AUTH_SOCK={keys.sock} {sign}; echo $? > {done}")
+            terminal.answer(answer, waiting_confirm)
             until_true(lambda: done.exists() and done.read_text().strip() != "")  # noqa: B023
             assert (done.read_text().strip() == "0") is signed, keys.log()
             assert (tmp_path / "msg.sig").exists() is signed
@@ -300,23 +316,39 @@ def test_a_key_that_asks_first_signs_only_when_the_tmux_popup_says_yes(
         assert "asked before signing with 'asks' for pid" in log
         assert ": yes" in log and ": no" in log
     finally:
-        client.stdin.close()
-        client.terminate()
-        client.wait(timeout=10)
-        subprocess.run([*server, "kill-server"], capture_output=True)
+        terminal.close()
 
     # Asked for outside tmux: there is nowhere to ask, so no signature.
-    outside = keys.run(
-        "ssh-keygen",
-        "-Y",
-        "sign",
-        "-f",
-        str(tmp_path / "asks.pub"),
-        "-n",
-        "git",
-        str(tmp_path / "msg"),
-    )
+    outside = keys.run(*sign.split())
     assert outside.returncode != 0 and "no tmux pane to ask in" in keys.log()
+
+
+def test_a_locked_vault_is_unlocked_in_a_tmux_popup_when_ssh_asks(
+    keys: Keys, tmp_path: Path
+) -> None:
+    """With --unlock-prompt, a signature asked for while the vault is locked opens `mysafe
+    unlock` in a popup over the asking program's pane; the passphrase typed there unlocks."""
+    if not (shutil.which("tmux") and shutil.which("script")):
+        pytest.skip("needs tmux and script (a terminal attached to tmux)")
+    public = keys.generate("on demand")
+    started = json.loads(keys.cli.ok("ssh-agent", "--json", "--unlock-prompt"))
+    keys.sock = started["SSH_AUTH_SOCK"]
+    keys.pids.append(int(started["SSH_AGENT_PID"]))
+    (tmp_path / "key.pub").write_text(public + "\n")
+    (tmp_path / "msg").write_text("to sign\n")
+    assert keys.listed() == []  # locked, and not in tmux: nothing, and no question
+    done = tmp_path / "rc"
+    sign = f"ssh-keygen -Y sign -f {tmp_path / 'key.pub'} -n git {tmp_path / 'msg'}"
+    terminal = Terminal(keys.env())
+    try:
+        terminal.run(f"SSH_AUTH_SOCK={keys.sock} {sign}; echo $? > {done}")
+        terminal.answer(f"{PASSPHRASE}\r", lambda: waiting_for_keys(b"mysafe_tui\0--profile"))
+        until_true(lambda: done.exists() and done.read_text().strip() != "")
+        assert done.read_text().strip() == "0", keys.log()
+    finally:
+        terminal.close()
+    assert (tmp_path / "msg.sig").exists()
+    assert "unlocked" in keys.log() and "signed with 'on demand'" in keys.log()
 
 
 def until_true(condition: Callable[[], object], timeout: float = 30, fail: bool = True) -> None:

@@ -368,18 +368,14 @@ class Agent:
 def _ask_in_tmux(question: str, pid: int) -> bool | None:
     """The answer to `question` in a tmux popup over the pane of process `pid` (agent/confirm.py);
     None when that process is not in tmux, or tmux could not show it."""
-    try:
-        with open(f"/proc/{pid}/environ", "rb") as handle:
-            words = handle.read(1 << 20).split(b"\0")
-    except OSError:
-        return None
-    env = dict(w.decode(errors="replace").split("=", 1) for w in words if b"=" in w)
-    server, pane = env.get("TMUX", "").split(",")[0], env.get("TMUX_PANE", "")
-    if not server or not pane:
-        return None
     import shlex
 
     from mysafe_tui.agent import wire as agent_wire
+
+    where = agent_wire.tmux_pane(pid)
+    if where is None:
+        return None
+    server, pane = where
 
     command = f"{shlex.quote(sys.executable)} -m mysafe_tui.agent.confirm"
     answer = os.path.join(agent_wire.private_dir(), f"confirm-{os.urandom(8).hex()}")

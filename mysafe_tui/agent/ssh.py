@@ -21,6 +21,7 @@ import os
 import signal
 import socket
 import struct
+import subprocess
 import sys
 import threading
 from typing import Any
@@ -38,6 +39,9 @@ EXTENSION = 27
 SESSION_BIND = b"session-bind@openssh.com"
 MAX_MESSAGE = 256 * 1024  # OpenSSH's own agent refuses more
 ASK_SECONDS = 30.0  # a signature waits this long for the unlock agent
+UNLOCK_SECONDS = 180  # how long the passphrase popup may stay open
+# What `mysafe unlock` in the popup needs to find this vault and its agent's folder.
+PASSED_TO_UNLOCK = ("MYSAFE_HOME", "XDG_RUNTIME_DIR", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "HOME")
 
 
 class Malformed(Exception):
@@ -107,7 +111,7 @@ class Connection:
 
     def answer(self, kind: int, fields: Reader) -> bytes:
         if kind == REQUEST_IDENTITIES:
-            keys = self.relay.ask("ssh-keys")
+            keys = self.relay.ask("ssh-keys", self.pid)
             found = keys.get("keys") if keys else None
             rows = [row for row in found or () if isinstance(row, list) and len(row) == 2]
             body = struct.pack(">I", len(rows))
@@ -118,6 +122,7 @@ class Connection:
             blob, data, flags = fields.string(), fields.string(), fields.uint32()
             answer = self.relay.ask(
                 "ssh-sign",
+                self.pid,
                 blob=blob.hex(),
                 data=data.hex(),
                 flags=flags,
@@ -153,13 +158,48 @@ class Connection:
 class Relay:
     """The listening socket, a thread per client."""
 
-    def __init__(self, profile: str) -> None:
+    def __init__(self, profile: str, unlock_prompt: bool = False) -> None:
         self.profile = profile
         self.vault = wire.vault_file(profile)
+        self.unlock_prompt = unlock_prompt
+        self.prompting = threading.Lock()  # one passphrase question at a time
 
-    def ask(self, op: str, **fields: Any) -> dict[str, Any] | None:
-        """The unlock agent's answer; None while the vault is locked."""
-        return wire.ask(self.vault, op, timeout=ASK_SECONDS, **fields)
+    def ask(self, op: str, client: int, **fields: Any) -> dict[str, Any] | None:
+        """The unlock agent's answer; None while the vault is locked (unless `--unlock-prompt`
+        and the asking program runs in tmux: `mysafe unlock` in a popup over its pane first)."""
+        answer = wire.ask(self.vault, op, timeout=ASK_SECONDS, **fields)
+        if answer is None and self.unlock_prompt and self._unlocked_in_popup(client):
+            answer = wire.ask(self.vault, op, timeout=ASK_SECONDS, **fields)
+        return answer
+
+    def _unlocked_in_popup(self, client: int) -> bool:
+        with self.prompting:  # a request that waited here sees the first one's unlock
+            if wire.ask(self.vault, "status") is not None:
+                return True
+            where = wire.tmux_pane(client)
+            if where is None:
+                return False
+            import shlex
+
+            server, pane = where
+            # The popup's shell has the tmux server's environment: ours is handed over, all
+            # but a passphrase file (the popup is where the passphrase is typed).
+            passed = [f"{k}={v}" for k, v in os.environ.items() if k in PASSED_TO_UNLOCK]
+            unlock = [sys.executable, "-m", "mysafe_tui", "--profile", self.profile, "unlock"]
+            command = " ".join(shlex.quote(word) for word in unlock)
+            popup = ["display-popup", "-t", pane, "-E", "-w", "72", "-h", "8"]
+            settings = [word for pair in passed for word in ("-e", pair)]
+            try:
+                subprocess.run(
+                    ["tmux", "-S", server, *popup, *settings, command],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    timeout=UNLOCK_SECONDS,
+                )
+            except (OSError, subprocess.TimeoutExpired):
+                return False
+            return wire.ask(self.vault, "status") is not None
 
     def run(self) -> None:
         path = wire.ssh_socket_path(self.profile, create=True)
@@ -212,7 +252,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # a closed terminal does not stop it
     try:
-        Relay(sys.argv[1]).run()
+        Relay(sys.argv[1], unlock_prompt="--unlock-prompt" in sys.argv[2:]).run()
     except (wire.AgentUnavailable, OSError) as exc:
         print(f"error {exc}", flush=True)
         sys.exit(1)

@@ -109,6 +109,19 @@ def ssh_pid_path(profile: str) -> str:
     return os.path.join(private_dir(), f"ssh-agent-{profile}.pid")
 
 
+def tmux_pane(pid: int) -> tuple[str, str] | None:
+    """(tmux server socket, pane) of the terminal process `pid` runs in, from its environment
+    (a process of ours: the peer check said so); None outside tmux."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as handle:
+            words = handle.read(1 << 20).split(b"\0")
+    except OSError:
+        return None
+    env = dict(w.decode(errors="replace").split("=", 1) for w in words if b"=" in w)
+    server, pane = env.get("TMUX", "").split(",")[0], env.get("TMUX_PANE", "")
+    return (server, pane) if server and pane else None
+
+
 def peer_uid(sock: socket.socket) -> tuple[int, int]:
     """(pid, uid) of the process at the other end, as the kernel knows it."""
     creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))

@@ -61,6 +61,12 @@ def add_parsers(add: AddParser) -> None:
     shell.add_argument("-c", dest="csh", action="store_true", help="C shell lines")
     shell.add_argument("--json", action="store_true", help="the socket and pid as JSON")
     p.add_argument("-k", dest="kill", action="store_true", help="stop this profile's agent")
+    p.add_argument(
+        "--unlock-prompt",
+        action="store_true",
+        help="while the vault is locked, a request from a program in tmux opens `mysafe "
+        "unlock` in a popup over its pane (off unless given; for an agent started with it)",
+    )
     p.set_defaults(func=cmd_ssh_agent, needs_unlock=False, needs_vault=False, csh=None)
 
     p = add(
@@ -157,7 +163,7 @@ async def cmd_ssh_agent(args: argparse.Namespace, service: VaultService) -> int:
         print("unsetenv SSH_AGENT_PID;" if csh else "unset SSH_AGENT_PID;")
         print(f"echo Agent pid {pid} killed;")
         return 0
-    pid = _running(profile) or _start(profile)
+    pid = _running(profile) or _start(profile, args.unlock_prompt)
     path = wire.ssh_socket_path(profile)
     if args.json:
         print(json.dumps({"SSH_AUTH_SOCK": path, "SSH_AGENT_PID": pid}))
@@ -184,12 +190,13 @@ def _running(profile: str) -> int | None:
     return pid if ours and os.path.exists(wire.ssh_socket_path(profile)) else None
 
 
-def _start(profile: str) -> int:
+def _start(profile: str, unlock_prompt: bool) -> int:
     """Start the SSH agent, detached from this terminal; its pid once it listens."""
     from mysafe_tui.core.errors import MySafeError
 
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mysafe_tui.agent.ssh", profile],
+        [sys.executable, "-m", "mysafe_tui.agent.ssh", profile]
+        + (["--unlock-prompt"] if unlock_prompt else []),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

@@ -230,9 +230,10 @@ class MainScreen(ItemActions, ServerActions, Screen[None]):
 
     def update_topbar(self) -> None:
         """Counts in the tabs; profile, filters and the two countdowns in the top bar."""
-        if not self.is_mounted:
+        if not self.is_mounted or not self.service.is_unlocked:
             return
-        # Called by the app's 1 s tick, also while the screen composes or closes.
+        # Called by the app's 1 s tick and on a resize, also while the screen composes or
+        # closes (after a lock, before the unlock screen replaces it).
         with contextlib.suppress(NoMatches):
             self._update_topbar()
 
