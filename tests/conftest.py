@@ -81,6 +81,7 @@ def run() -> Iterator[Callable[[Coroutine[Any, Any, T]], T]]:
     """Run a coroutine on one event loop kept for the whole test."""
     loop = asyncio.new_event_loop()
     yield loop.run_until_complete
+    loop.run_until_complete(loop.shutdown_default_executor())  # its threads end here
     loop.close()
 
 
@@ -275,6 +276,9 @@ def nothing_left_behind(tmp_path_factory: pytest.TempPathFactory) -> Iterator[No
     # Nor a thread or a file descriptor: what this process holds now that it did not hold
     # before the first test (a socket, a vault file, a pipe to a child, a worker thread).
     gc.collect()  # what only garbage still holds is closed by its finaliser, not leaked
+    for thread in threading.enumerate():  # one that is ending has a moment to end
+        if thread.ident not in threads_before and thread is not threading.current_thread():
+            thread.join(timeout=2)
     threads = [
         t.name for t in threading.enumerate() if t.ident not in threads_before and t.is_alive()
     ]

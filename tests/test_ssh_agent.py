@@ -250,7 +250,7 @@ def waiting_confirm() -> bool:
     return waiting_for_keys(b"mysafe_tui.agent.confirm")
 
 
-class Terminal:
+class AttachedTmux:
     """A tmux server of the test's own with a terminal attached (`script`): popups show on
     it, and what is written here is typed on it."""
 
@@ -302,7 +302,7 @@ def test_a_key_that_asks_first_signs_only_when_the_tmux_popup_says_yes(
     (tmp_path / "asks.pub").write_text(public + "\n")
     (tmp_path / "msg").write_text("to sign\n")
     sign = f"ssh-keygen -Y sign -f {tmp_path / 'asks.pub'} -n git {tmp_path / 'msg'}"
-    terminal = Terminal(keys.env())
+    terminal = AttachedTmux(keys.env())
     try:
         for answer, signed in (("y", True), ("n", False)):
             done = tmp_path / f"rc-{answer}"
@@ -339,7 +339,7 @@ def test_a_locked_vault_is_unlocked_in_a_tmux_popup_when_ssh_asks(
     assert keys.listed() == []  # locked, and not in tmux: nothing, and no question
     done = tmp_path / "rc"
     sign = f"ssh-keygen -Y sign -f {tmp_path / 'key.pub'} -n git {tmp_path / 'msg'}"
-    terminal = Terminal(keys.env())
+    terminal = AttachedTmux(keys.env())
     try:
         terminal.run(f"SSH_AUTH_SOCK={keys.sock} {sign}; echo $? > {done}")
         terminal.answer(f"{PASSPHRASE}\r", lambda: waiting_for_keys(b"mysafe_tui\0--profile"))

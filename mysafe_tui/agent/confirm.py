@@ -31,9 +31,10 @@ def main() -> int:
         answer = os.read(fd, 1) if ready else b""
     finally:
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)
-    if answer not in (b"y", b"Y"):
+    where = os.environ.get("MYSAFE_ANSWER")
+    if answer not in (b"y", b"Y") or not where:
         return NO
-    os.close(os.open(os.environ["MYSAFE_ANSWER"], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    os.close(os.open(where, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     return 0
 
 

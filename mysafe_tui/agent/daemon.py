@@ -205,7 +205,8 @@ class Agent:
             except OSError:
                 pass
             except Exception as exc:  # noqa: BLE001 - one request failed; the agent goes on
-                self.log(f"could not answer pid {pid}: {type(exc).__name__}: {exc}")
+                # Its kind only: an exception's text may quote what it was handling.
+                self.log(f"could not answer pid {pid}: {type(exc).__name__}")
             finally:
                 for fd in fds:
                     os.close(fd)
@@ -366,35 +367,18 @@ class Agent:
 
 
 def _ask_in_tmux(question: str, pid: int) -> bool | None:
-    """The answer to `question` in a tmux popup over the pane of process `pid` (agent/confirm.py);
-    None when that process is not in tmux, or tmux could not show it."""
-    import shlex
-
+    """The answer to `question` in a tmux popup over the pane of process `pid`
+    (agent/confirm.py); None when that process is not in tmux, or tmux could not show it."""
     from mysafe_tui.agent import wire as agent_wire
 
-    where = agent_wire.tmux_pane(pid)
-    if where is None:
-        return None
-    server, pane = where
-
-    command = f"{shlex.quote(sys.executable)} -m mysafe_tui.agent.confirm"
     answer = os.path.join(agent_wire.private_dir(), f"confirm-{os.urandom(8).hex()}")
-    popup = ["display-popup", "-t", pane, "-E", "-w", "72", "-h", "7"]
-    settings = ["-e", f"MYSAFE_QUESTION={question}", "-e", f"MYSAFE_ANSWER={answer}"]
-    try:
-        done = subprocess.run(
-            ["tmux", "-S", server, *popup, *settings, command],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            timeout=CONFIRM_SECONDS,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
+    env = {"MYSAFE_QUESTION": question, "MYSAFE_ANSWER": answer}
+    argv = [sys.executable, "-m", "mysafe_tui.agent.confirm"]
+    status = agent_wire.popup_in_tmux(pid, argv, env, 7, CONFIRM_SECONDS)
     try:
         os.unlink(answer)  # made by the popup only on "y"
     except FileNotFoundError:
-        return False if done.returncode == NO_ANSWER else None
+        return False if status == NO_ANSWER else None
     return True
 
 

@@ -21,7 +21,6 @@ import os
 import signal
 import socket
 import struct
-import subprocess
 import sys
 import threading
 from typing import Any
@@ -38,7 +37,7 @@ SIGN_RESPONSE = 14
 EXTENSION = 27
 SESSION_BIND = b"session-bind@openssh.com"
 MAX_MESSAGE = 256 * 1024  # OpenSSH's own agent refuses more
-ASK_SECONDS = 30.0  # a signature waits this long for the unlock agent
+ASK_SECONDS = 90.0  # a signature waits this long for the unlock agent (its question: 75 s)
 UNLOCK_SECONDS = 180  # how long the passphrase popup may stay open
 # What `mysafe unlock` in the popup needs to find this vault and its agent's folder.
 PASSED_TO_UNLOCK = ("MYSAFE_HOME", "XDG_RUNTIME_DIR", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "HOME")
@@ -165,41 +164,21 @@ class Relay:
         self.prompting = threading.Lock()  # one passphrase question at a time
 
     def ask(self, op: str, client: int, **fields: Any) -> dict[str, Any] | None:
-        """The unlock agent's answer; None while the vault is locked (unless `--unlock-prompt`
-        and the asking program runs in tmux: `mysafe unlock` in a popup over its pane first)."""
-        answer = wire.ask(self.vault, op, timeout=ASK_SECONDS, **fields)
-        if answer is None and self.unlock_prompt and self._unlocked_in_popup(client):
-            answer = wire.ask(self.vault, op, timeout=ASK_SECONDS, **fields)
-        return answer
+        """The unlock agent's answer; None while the vault is locked (with `--unlock-prompt`
+        and the asking program in tmux, `mysafe unlock` in a popup over its pane first)."""
+        if self.unlock_prompt and wire.ask(self.vault, "status") is None:
+            self._unlock_in_popup(client)
+        return wire.ask(self.vault, op, timeout=ASK_SECONDS, **fields)
 
-    def _unlocked_in_popup(self, client: int) -> bool:
-        with self.prompting:  # a request that waited here sees the first one's unlock
+    def _unlock_in_popup(self, client: int) -> None:
+        with self.prompting:  # a request that waited here finds the first one's unlock
             if wire.ask(self.vault, "status") is not None:
-                return True
-            where = wire.tmux_pane(client)
-            if where is None:
-                return False
-            import shlex
-
-            server, pane = where
+                return
             # The popup's shell has the tmux server's environment: ours is handed over, all
             # but a passphrase file (the popup is where the passphrase is typed).
-            passed = [f"{k}={v}" for k, v in os.environ.items() if k in PASSED_TO_UNLOCK]
+            env = {k: v for k, v in os.environ.items() if k in PASSED_TO_UNLOCK}
             unlock = [sys.executable, "-m", "mysafe_tui", "--profile", self.profile, "unlock"]
-            command = " ".join(shlex.quote(word) for word in unlock)
-            popup = ["display-popup", "-t", pane, "-E", "-w", "72", "-h", "8"]
-            settings = [word for pair in passed for word in ("-e", pair)]
-            try:
-                subprocess.run(
-                    ["tmux", "-S", server, *popup, *settings, command],
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                    timeout=UNLOCK_SECONDS,
-                )
-            except (OSError, subprocess.TimeoutExpired):
-                return False
-            return wire.ask(self.vault, "status") is not None
+            wire.popup_in_tmux(client, unlock, env, 8, UNLOCK_SECONDS)
 
     def run(self) -> None:
         path = wire.ssh_socket_path(self.profile, create=True)

@@ -122,6 +122,35 @@ def tmux_pane(pid: int) -> tuple[str, str] | None:
     return (server, pane) if server and pane else None
 
 
+def popup_in_tmux(
+    pid: int, argv: list[str], env: dict[str, str], height: int, timeout: float
+) -> int | None:
+    """Run `argv` in a tmux popup over the pane of process `pid`, with `env` handed to it
+    through tmux (never through the command line its shell reads); the popup's exit status, or
+    None when `pid` is not in tmux or tmux could not show it."""
+    import shlex
+    import subprocess
+
+    where = tmux_pane(pid)
+    if where is None:
+        return None
+    server, pane = where
+    settings = [word for name, value in env.items() for word in ("-e", f"{name}={value}")]
+    popup = ["display-popup", "-t", pane, "-E", "-w", "72", "-h", str(height), *settings]
+    command = " ".join(shlex.quote(word) for word in argv)
+    try:
+        done = subprocess.run(
+            ["tmux", "-S", server, *popup, command],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=timeout,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.returncode
+
+
 def peer_uid(sock: socket.socket) -> tuple[int, int]:
     """(pid, uid) of the process at the other end, as the kernel knows it."""
     creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))

@@ -65,7 +65,8 @@ YES_NO = ("agent", "confirm", "forwarding")
 def ssh_key(secret: dict[str, str]) -> dict[str, str]:
     """An SSH key's settings as "yes"/"no", and, for a new private key, the key as unencrypted
     OpenSSH text (the vault encrypts it) with what is shown of it: type, fingerprint, public
-    line."""
+    line (with the comment: a new comment alone is worked in by `VaultService.update_item`,
+    which has the key)."""
     out = {}
     for name in YES_NO:
         if name in secret:
@@ -90,8 +91,6 @@ def ssh_key(secret: dict[str, str]) -> dict[str, str]:
             fingerprint=shown.fingerprint,
             public=shown.public,
         )
-    elif "comment" in secret:
-        raise InvalidInput("the comment is set with the key: give the private key again")
     return out
 
 

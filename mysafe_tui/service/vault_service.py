@@ -42,7 +42,13 @@ from mysafe_tui.service.copying import ClipboardKeeper
 from mysafe_tui.service.health import HealthCheck
 from mysafe_tui.service.shares import ShareLinks
 from mysafe_tui.service.transfer import Transfers
-from mysafe_tui.service.values import check_required, new_item_defaults, split, summary_fields
+from mysafe_tui.service.values import (
+    check_required,
+    new_item_defaults,
+    split,
+    ssh_key,
+    summary_fields,
+)
 from mysafe_tui.service.worker import VaultWorker
 from mysafe_tui.system.settings import Paths, Settings
 from mysafe_tui.vault.search import Hits
@@ -307,6 +313,9 @@ class VaultService(ExtrasApi, ServerApi, TransferApi, ClipboardApi, SshApi):
         merged_fields = {**summary_fields(item), **fields}
         old_secret = await self._worker.reveal(item_id)
         merged_secret = {**old_secret, **secret}
+        if item.kind is ItemKind.SSH_KEY and "comment" in secret and "private" not in secret:
+            # The public line carries the comment: shown again from the key kept.
+            merged_secret.update(ssh_key({k: merged_secret[k] for k in ("private", "comment")}))
         if "password" in secret:  # the one it replaces goes to the item's password history
             merged_secret = extras.with_password_change(
                 {**merged_secret, "password": old_secret.get("password", "")},
