@@ -392,6 +392,8 @@ def test_a_pasted_ssh_key_is_kept_as_openssh_text_with_what_is_shown_of_it_worke
         run(service.update_item(item.id, {"public": "ssh-ed25519 AAAA forged"}))
     with pytest.raises(errors.InvalidInput, match="yes or no"):
         run(service.update_item(item.id, {"agent": "maybe"}))
+    with pytest.raises(errors.InvalidInput, match="comment must be a single line"):
+        run(service.update_item(item.id, {"comment": "ops\n\x1b[2Jx"}))
     run(service.update_item(item.id, {"comment": "ops@ci"}))  # the key is not asked again
     assert run(service.reveal(item.id))["public"].reveal().endswith(" ops@ci")
     run(service.update_item(item.id, {"agent": "off"}))

@@ -74,6 +74,8 @@ def ssh_key(secret: dict[str, str]) -> dict[str, str]:
             if answer not in ("yes", "no", "y", "n", "true", "false", "on", "off"):
                 raise InvalidInput(f"{FIELDS[name].label.lower()}: yes or no, not {answer!r}")
             out[name] = "yes" if answer in ("yes", "y", "true", "on") else "no"
+    if "comment" in secret:  # shown in the public line and by ssh-add: one clean line
+        out["comment"] = text("comment", secret["comment"])
     if "private" in secret:
         from mysafe_tui.core import sshkeys
 
@@ -84,7 +86,7 @@ def ssh_key(secret: dict[str, str]) -> dict[str, str]:
                 "that key is protected by a passphrase: bring it in with 'mysafe add ssh-key "
                 "--import PATH', which asks for it once"
             ) from None
-        shown = sshkeys.describe(private, secret.get("comment", "").strip())
+        shown = sshkeys.describe(private, out.get("comment", ""))
         out.update(
             private=private,
             key_type=shown.key_type,
