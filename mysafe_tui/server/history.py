@@ -26,6 +26,9 @@ class HistoryLog:
         self.store = store
         self._pending: list[tuple[Any, ...]] = []
         self._lock = threading.Lock()
+        # Held across the write: a reader's flush waits for the timer's batch to commit,
+        # instead of finding the queue empty while that batch is still on its way.
+        self._flushing = threading.Lock()
 
     def add(
         self,
@@ -51,7 +54,8 @@ class HistoryLog:
             self._pending.append(row)
 
     def flush(self) -> None:
-        with self._lock:
-            batch, self._pending = self._pending, []
-        if batch:
-            self.store.record_history(batch)
+        with self._flushing:
+            with self._lock:
+                batch, self._pending = self._pending, []
+            if batch:
+                self.store.record_history(batch)
