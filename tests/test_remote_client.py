@@ -55,6 +55,7 @@ async def test_items_round_trip_on_the_real_server(server: RunningServer) -> Non
             "history",
             "shares",
             "revisions",
+            "sshkeys",
         }
         created = await client.create_item(
             "password",
@@ -116,6 +117,8 @@ async def test_plain_senhasegura_mode_has_no_extension(tmp_path: Path) -> None:
             assert rows and "revision" not in rows[0] and "active" not in rows[0]
             # If-Match is ignored by a server without revisions: the client must compare itself.
             await client.update_item("note", created["identifier"], {"note": "b2"}, revision=7)
+            with pytest.raises(RemoteRejected):  # no place for an SSH key
+                await client.list_items("sshkey")
         assert httpx.get(f"{running.url}/s/AAAAAAAAAAAAAAAAAAAAAA").status_code == 404
     finally:
         running.stop()

@@ -382,6 +382,7 @@ def test_capabilities(alice: httpx.Client) -> None:
         "history",
         "shares",
         "revisions",
+        "sshkeys",
     }
     assert body["version"] == "1"
 
@@ -647,8 +648,10 @@ def _shared_with_bob(alice: httpx.Client, kind: str, name: str) -> str:
         "secretapi": {"url": "https://api", "client_id": "c", "client_secret": f"s-{name}",
                       "identifier_code": name},
         "file": {"file_name": f"{name}.txt", "content": "aGVsbG8="},
+        "sshkey": {"private": f"key-{name}", "public": "ssh-ed25519 AAAA"},
     }[kind]  # fmt: skip
-    route = "/api/mysafe-ext/file" if kind == "file" else f"/api/mysafe/{kind}"
+    ours = kind in ("file", "sshkey")
+    route = f"/api/mysafe-ext/{kind}" if ours else f"/api/mysafe/{kind}"
     answer = ok(alice.post(route, json=body), 201)
     entity = next(v for k, v in answer.items() if k.endswith("entity"))
     return str(entity["identifier"])
@@ -665,6 +668,8 @@ SECRET_ROUTES = [  # (kind, path): every route whose answer carries a secret or 
     ("file", "/api/mysafe-ext/entities/file"),
     ("file", "/api/mysafe-ext/file/{id}"),
     ("file", "/api/mysafe-ext/file/{id}/content"),
+    ("sshkey", "/api/mysafe-ext/sshkey/{id}"),
+    ("sshkey", "/api/mysafe-ext/entities/sshkey"),
 ]
 
 
@@ -678,6 +683,23 @@ def test_every_route_that_hands_out_a_secret_writes_a_read(
         assert bob.get(path.format(id=item)).status_code == 200
     history = ok(alice.get(f"/api/mysafe-ext/history/{kind}/{item}"))["history"]
     assert any(e["event"] == "read" and e["user"] == "bob" for e in history), (path, history)
+
+
+def test_a_signature_with_an_ssh_key_is_recorded_and_shown_like_a_read(
+    server: RunningServer, alice: httpx.Client
+) -> None:
+    item = _shared_with_bob(alice, "sshkey", "signing-key")
+    with server.client("bob") as bob:
+        assert bob.post(f"/api/mysafe-ext/sshkey/used/{item}").status_code == 200
+        assert bob.post("/api/mysafe-ext/sshkey/used/999999").status_code == 400  # not found
+    ok(alice.post(f"/api/mysafe-ext/sshkey/used/{item}"))
+    mine = ok(alice.get(f"/api/mysafe-ext/history/sshkey/{item}"))["history"]
+    assert [(e["event"], e["user"]) for e in mine][:2] == [("signed", "alice"), ("signed", "bob")]
+    with server.client("bob") as bob:  # bob sees his own use, not alice's
+        seen = ok(bob.get(f"/api/mysafe-ext/history/sshkey/{item}"))["history"]
+    assert [e["user"] for e in seen if e["event"] == "signed"] == ["bob"]
+    entity = ok(alice.get(f"/api/mysafe-ext/sshkey/{item}"))["sshkey_entity"]
+    assert (entity["private"], entity["public"]) == ("key-signing-key", "ssh-ed25519 AAAA")
 
 
 def test_a_sharee_sees_their_own_events_and_the_changes_not_others_addresses(

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import PASSPHRASE, wait_for_exit
+from serverkit import start_server
 from sshdkit import Sshd, have_openssh, running_sshd
 from test_cli import Cli
 
@@ -214,6 +215,37 @@ def test_git_signs_a_commit_through_the_agent_and_verifies_it(keys: Keys, tmp_pa
     assert 'Good "git" signature for dev@example.org' in verified.stderr
     assert "signed with 'git signing' for pid" in keys.log()
     assert not list(tmp_path.rglob("*.pem")) and not list(tmp_path.rglob("id_*"))
+
+
+def test_a_key_on_a_server_signs_here_and_the_signature_is_in_its_history(
+    keys: Keys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = start_server(tmp_path / "server", users=("dev",))
+    try:
+        client_id, secret = server.keys["dev"]
+        monkeypatch.setenv("SENHASEGURA_URL", server.url)
+        monkeypatch.setenv("SENHASEGURA_CLIENT_ID", client_id)
+        monkeypatch.setenv("SENHASEGURA_CLIENT_SECRET", secret)
+        keys.cli.ok("login")
+        public = keys.generate("deploy")
+        with server.client("dev") as http:
+            (row,) = http.get("/api/mysafe-ext/sshkey").json()["sshkey_on_list"]
+            history = f"/api/mysafe-ext/history/sshkey/{row['identifier']}"
+            assert "signed" not in [e["event"] for e in http.get(history).json()["history"]]
+            keys.start()
+            (tmp_path / "key.pub").write_text(public + "\n")
+            (tmp_path / "msg").write_text("to sign\n")
+            sign = keys.run(
+                "ssh-keygen", "-Y", "sign", "-f", str(tmp_path / "key.pub"), "-n", "git",
+                str(tmp_path / "msg"),
+            )  # fmt: skip
+            assert sign.returncode == 0, sign.stderr
+            deadline = time.monotonic() + 30  # sent after ssh-keygen has its signature
+            while "signed" not in [e["event"] for e in http.get(history).json()["history"]]:
+                assert time.monotonic() < deadline, keys.log()
+                time.sleep(0.1)
+    finally:
+        server.stop()
 
 
 def test_another_user_can_neither_list_nor_sign(keys: Keys) -> None:

@@ -187,24 +187,57 @@ async def test_writes_go_to_the_server_first(
         await service.purge(created.id)
 
 
-async def test_an_ssh_key_stays_on_this_device_and_status_says_so(
-    server: RunningServer, account: Any, local: Any
+async def test_an_ssh_key_goes_to_a_server_that_keeps_them_and_stays_here_otherwise(
+    server: RunningServer, account: Any, local: Any, tmp_path: Path
 ) -> None:
     from mysafe_tui.core import sshkeys
 
-    key, _ = account
+    key, client = account
     service, _ = local
     await login(service, server, key)
-    made = await service.add_ssh_key("deploy", sshkeys.generate())
-    assert made.remote == ""  # never sent
-    assert service.local_only() == []  # nothing for 'mysafe push --all-local' to send
-    assert [(i.name, what) for i, what in await service.kept_here()] == [
-        ("deploy", ["the SSH key"])
-    ]
-    with pytest.raises(NotSupported, match="no server keeps SSH keys"):
-        await service.push(made.id)
-    await service.sync()
-    assert [i.name for i in await service.search("", kind=ItemKind.SSH_KEY)] == ["deploy"]
+    made = await service.add_ssh_key("deploy", sshkeys.generate(), comment="me@laptop")
+    public = (await service.reveal(made.id))["public"].reveal()
+    if not server.extension:  # a plain senhasegura has no place for one
+        assert made.remote == ""  # never sent
+        assert service.local_only() == []  # nothing for 'mysafe push --all-local' to send
+        assert [(i.name, what) for i, what in await service.kept_here()] == [
+            ("deploy", ["the SSH key"])
+        ]
+        with pytest.raises(NotSupported, match="keeps no SSH keys"):
+            await service.push(made.id)
+        await service.sync()
+        assert [i.name for i in await service.search("", kind=ItemKind.SSH_KEY)] == ["deploy"]
+        return
+    assert made.remote.startswith("sshkey:") and await service.kept_here() == []
+    remote_id = made.remote.split(":")[1]
+    assert (await client.get_item("sshkey", remote_id))["public"] == public
+
+    # Another device with the same access key: the key arrives, and its agent offers it.
+    other = VaultService(Paths(tmp_path / "other", tmp_path / "other"), kdf_params=FLOOR)
+    await other.create(PASSPHRASE)
+    try:
+        await login(other, server, key)
+        (there,) = await other.search("", kind=ItemKind.SSH_KEY)
+        assert (await other.reveal(there.id))["public"].reveal() == public
+        assert [i.name for i in await other.ssh_identities()] == ["deploy"]
+        # The server's word on what is shown of a key is not taken: worked out again here.
+        await client.update_item("sshkey", remote_id, {"public": "ssh-ed25519 AAAAforged x"})
+        await other.sync()
+        assert (await other.reveal(there.id))["public"].reveal() == public
+        # A copy with no readable key: the sync names it, the cached key stays.
+        await client.update_item("sshkey", remote_id, {"private": "not a key"})
+        result = await other.sync()
+        assert result.unreadable == [
+            "deploy (SSH key): that is not an SSH private key mysafe can read"
+        ]
+        assert (await other.reveal(there.id))["public"].reveal() == public
+    finally:
+        await other.close()
+
+    # A signature by this device's agent is in the key's access history.
+    await service.ssh_key_used(made.id)
+    events = [e.event for e in await service.history(made.id)]
+    assert events[0] == "signed" and "created" in events
 
 
 async def test_conflicts_are_never_silently_overwritten(

@@ -313,7 +313,24 @@ class Agent:
             return {"refused": str(exc)}
         self.used = _now()
         self.log(f"signed with '{key.name}' for {who}" + (f", host key {hosts}" if hosts else ""))
+        self._tell_server(key)
         return {"signature": signature.hex()}
+
+    def _tell_server(self, key: Identity) -> None:
+        """A signature with a key kept on a server goes into its access history, after the
+        answer (ssh never waits for the server); a failure is a line in the log."""
+
+        async def tell() -> None:
+            async with self.busy:
+                await self.service.ssh_key_used(key.item_id)
+
+        def told(future: Any) -> None:
+            failed = None if future.cancelled() else future.exception()
+            if failed is not None:
+                why = type(failed).__name__
+                self.log(f"the server did not record the use of '{key.name}': {why}")
+
+        asyncio.run_coroutine_threadsafe(tell(), self.loop).add_done_callback(told)
 
     async def _names(self) -> list[str]:
         async with self.busy:

@@ -394,7 +394,7 @@ class HistoryEvent:
     """One line of an item's (or a link's) access history, as its server kept it."""
 
     at: float
-    event: str  # created, read, changed, shared, deactivated, restored; opened, revealed
+    event: str  # created, read, changed, shared, deactivated, restored, signed; opened, revealed
     user: str  # "" for a link's recipient (no account)
     client_id: str  # the access key used
     address: str  # the client's address as the server saw it

@@ -57,15 +57,17 @@ LIST_KEYS = {
     "note": "note_on_list",
     "secretapi": "api_secret_on_list",
     "file": "file_on_list",
+    "sshkey": "sshkey_on_list",
 }
 ENTITY_KEYS = {
     "password": "password_entity",
     "note": "note_entity",
     "secretapi": "api_secret_entity",
     "file": "file_entity",
+    "sshkey": "sshkey_entity",
 }
 WRITE_KEYS = {**ENTITY_KEYS, "secretapi": "api_entity"}
-EXT_TYPES = frozenset({"file"})  # served under /mysafe-ext rather than /mysafe
+EXT_TYPES = frozenset({"file", "sshkey"})  # served under /mysafe-ext rather than /mysafe
 
 
 @dataclass(frozen=True)
@@ -383,6 +385,10 @@ class MySafeClient:
     async def set_active(self, kind: str, item_id: str, active: bool) -> None:
         word = "active" if active else "inactive"
         await self.call("POST", self._path(kind, word, item_id), idempotent=True)
+
+    async def key_used(self, item_id: str) -> None:
+        """Tell the server this device's agent signed with an SSH key (its access history)."""
+        await self.call("POST", self._path("sshkey", "used", item_id))
 
     async def upload_file(
         self,

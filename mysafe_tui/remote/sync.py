@@ -289,7 +289,9 @@ class SyncEngine:
         return "extras" in self.capabilities
 
     def kinds(self) -> tuple[ItemKind, ...]:
-        return (*TEXT_KINDS, ItemKind.FILE) if "files" in self.capabilities else TEXT_KINDS
+        """The kinds this server keeps: a plain senhasegura has no files and no SSH keys."""
+        ours = {"files": ItemKind.FILE, "sshkeys": ItemKind.SSH_KEY}
+        return (*TEXT_KINDS, *(kind for name, kind in ours.items() if name in self.capabilities))
 
     # --- pull -------------------------------------------------------------------------------
 

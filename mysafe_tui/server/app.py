@@ -141,7 +141,7 @@ def create_app(config: ServerConfig) -> Starlette:
             store.close()
 
     routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
-    routes += items.routes(config.prefixes)
+    routes += items.routes(config.prefixes, config.extension)
     for prefix in config.prefixes if config.extension else ():
         routes.append(
             Route(f"{prefix}/mysafe-ext/capabilities", authenticated(capabilities), methods=["GET"])
@@ -156,6 +156,9 @@ def create_app(config: ServerConfig) -> Starlette:
                 f"{prefix}/mysafe-ext/history/{{kind}}/{{id}}",
                 authenticated(item_history),
                 methods=["GET"],
+            ),
+            Route(
+                f"{prefix}/mysafe-ext/sshkey/used/{{id}}", authenticated(key_used), methods=["POST"]
             ),
             Route(
                 f"{prefix}/mysafe-ext/share/{{share_id}}/history",
@@ -192,7 +195,7 @@ async def healthz(request: Request) -> Response:
 
 
 async def capabilities(request: Request, user_id: int) -> Response:
-    features = ["bulk", "extras", "files", "history", "revisions", "shares"]
+    features = ["bulk", "extras", "files", "history", "revisions", "shares", "sshkeys"]
     return envelope(200, capabilities=features, version="1")
 
 
@@ -206,6 +209,16 @@ async def item_history(request: Request, user_id: int) -> Response:
         store_of(request).item_history, user_id, kind, request.path_params["id"]
     )
     return envelope(200, history=found)
+
+
+async def key_used(request: Request, user_id: int) -> Response:
+    """Extension "sshkeys": a client's agent signed with an SSH key it holds (the server
+    never signs, so the client says so): a "signed" event in the key's history."""
+    item = await run_in_threadpool(
+        store_of(request).get_item, user_id, "sshkey", request.path_params["id"]
+    )
+    history_of(request).add(request, "signed", item_id=item["identifier"], user_id=user_id)
+    return envelope(200, "Use recorded")
 
 
 async def share_history(request: Request, user_id: int) -> Response:

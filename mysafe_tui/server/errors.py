@@ -9,7 +9,13 @@ NOT_FOUND = 1005
 NO_ACCESS = 1006
 INACTIVE = 1009
 
-NOUNS = {"password": "Password", "note": "Note", "secretapi": "API secret", "file": "File"}
+NOUNS = {
+    "password": "Password",
+    "note": "Note",
+    "secretapi": "API secret",
+    "file": "File",
+    "sshkey": "SSH key",
+}
 
 
 class ApiError(Exception):

@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -53,9 +53,16 @@ class KindConfig:
     row: tuple[str, ...]  # list-row fields besides identifier and the flags
     secret: tuple[str, ...]  # left out of create/update answers
     filters: tuple[str, ...]
+    extension: bool = False  # ours, not senhasegura's: served under /mysafe-ext only
 
 
-def stored(kind: ItemKind) -> dict[str, tuple[str, ...]]:
+class Stored(TypedDict):
+    plain: tuple[str, ...]
+    sealed: tuple[str, ...]
+    required: tuple[str, ...]
+
+
+def stored(kind: ItemKind) -> Stored:
     """How the server keeps a kind, read from the one field table (core.models): plain
     columns for what list rows show and filter on, the rest sealed. A file's size is the
     server's own measure of the upload, never the client's word."""
@@ -101,6 +108,20 @@ KINDS = {
         row=("name",),
         secret=("client_secret", *extras.SECRET_WIRE),
         filters=("identifier_code",),
+    ),
+    # Sealed whole but for the name and tags. The server never reads a key: a client works
+    # out what is shown of one (type, fingerprint, public line) from its private part.
+    "sshkey": KindConfig(
+        "sshkey",
+        "SSH key",
+        "sshkey_on_list",
+        "sshkey_entity",
+        "sshkey_entity",
+        **stored(ItemKind.SSH_KEY),
+        row=("name", "tags"),
+        secret=("private", *extras.SECRET_WIRE),
+        filters=(),
+        extension=True,
     ),
 }
 
@@ -423,10 +444,13 @@ def _invalid_client() -> JSONResponse:
     )
 
 
-def routes(prefixes: tuple[str, ...]) -> list[BaseRoute]:
+def routes(prefixes: tuple[str, ...], extension: bool) -> list[BaseRoute]:
     out: list[BaseRoute] = []
     for prefix in prefixes:
         out.append(Route(f"{prefix}/oauth2/token", token, methods=["POST"]))
         for kind, config in KINDS.items():
-            out.extend(kind_routes(config, f"{prefix}/mysafe/{kind}"))
+            if config.extension and not extension:
+                continue
+            room = "mysafe-ext" if config.extension else "mysafe"
+            out.extend(kind_routes(config, f"{prefix}/{room}/{kind}"))
     return out

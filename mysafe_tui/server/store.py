@@ -148,7 +148,7 @@ class SQLStore(AccountStore, FileStore, ShareStore):
             theirs = event.pop("user_id") != user_id
             if owner or not theirs:
                 shown.append(event)
-            elif event["event"] != "read":  # a change: what, when and by whom; not from where
+            elif event["event"] not in ("read", "signed"):  # a change: what, when, by whom
                 shown.append({**event, "client_id": "", "address": ""})
         return shown
 

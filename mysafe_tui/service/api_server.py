@@ -134,27 +134,28 @@ class ServerApi(ServiceParts):
         if not isinstance(self._server, ServerConnection):
             return []
         vault, keeps = self._worker.vault, self.server_keeps_extras()
+        server = self._server
 
         def work() -> list[tuple[ItemSummary, list[str]]]:
             active = [i for i in vault.summaries.values() if i.active]
             on_server = (i for i in active if i.remote)
             held = ((i, vault.extras(i.id, i.urls).kept_locally(keeps)) for i in on_server)
-            # No server keeps SSH keys: each one is kept here whole.
-            ssh = [(i, ["the SSH key"]) for i in active if i.kind is ItemKind.SSH_KEY]
+            # A plain senhasegura keeps no SSH keys: each one is kept here whole.
+            ssh = [(i, ["the SSH key"]) for i in active if not server.keeps(i.kind)]
             return [(item, what) for item, what in held if what] + ssh
 
         return await self._worker.run(work)
 
     def local_only(self) -> list[ItemSummary]:
         """Active items of a bound vault that live here only (made before login; not SSH
-        keys, which no server keeps)."""
-        vault = self._worker.vault
-        if not isinstance(self._server, ServerConnection):
+        keys when the server has no place for them)."""
+        vault, server = self._worker.vault, self._server
+        if not isinstance(server, ServerConnection):
             return []
         return [
             s
             for s in vault.summaries.values()
-            if not s.remote and s.active and s.kind is not ItemKind.SSH_KEY
+            if not s.remote and s.active and server.keeps(s.kind)
         ]
 
     def _server_waits(self, seconds: float) -> None:

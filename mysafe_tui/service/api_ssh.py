@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from mysafe_tui.core.errors import InvalidInput
 from mysafe_tui.core.models import ItemKind, ItemSummary
+from mysafe_tui.service.connection import ServerConnection
 from mysafe_tui.service.parts import ServiceParts
 
 if TYPE_CHECKING:
@@ -76,3 +77,10 @@ class SshApi(ServiceParts):
 
         secret = await self.reveal(item_id)
         return Signer(secret["private"].reveal())
+
+    async def ssh_key_used(self, item_id: str) -> None:
+        """The agent signed with this key: on a server that keeps SSH keys, a "signed" event
+        in its access history (a local key, or a plain senhasegura: nothing to tell)."""
+        item = self._worker.vault.summaries.get(item_id)
+        if item is not None and isinstance(self._server, ServerConnection):
+            await self._server.key_used(item)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from mysafe_tui.core.errors import InvalidInput, NotSupported
 from mysafe_tui.core.models import HistoryEvent, ItemKind, ItemSummary, Sharing
-from mysafe_tui.service.values import summary_fields
+from mysafe_tui.service.values import YES_NO, new_item_defaults, ssh_key, summary_fields
 
 if TYPE_CHECKING:
     import httpx
@@ -149,7 +149,9 @@ class ServerConnection:
         ref = _on_server(item, "there is nothing to resolve")
         session = self.session
         current = await session.guard(session.client.get_item(item.kind.value, ref.remote_id))
-        fields, secret = cached(item.kind, current, ref.remote_id, item.favourite)
+        fields, secret = checked_key(
+            item.kind, *cached(item.kind, current, ref.remote_id, item.favourite)
+        )
         return await self.worker.save_item(item.kind, fields, secret, item.id)
 
     async def reshare(
@@ -180,15 +182,31 @@ class ServerConnection:
         rows = await session.guard(session.client.history(ref.kind, ref.remote_id))
         return [HistoryEvent.of(row) for row in rows]
 
+    async def key_used(self, item: ItemSummary) -> None:
+        from mysafe_tui.remote.sync import RemoteRef
+
+        ref = RemoteRef.parse(item.remote)
+        if ref is not None and self.keeps(item.kind):
+            session = self.session
+            await session.guard(session.client.key_used(ref.remote_id))
+
     @property
     def url(self) -> str:
         return self.session.binding["url"]
 
+    def keeps(self, kind: ItemKind) -> bool:
+        """Whether the server has a place for `kind`: SSH keys need `mysafe serve`'s
+        extension (a plain senhasegura has none; they stay on this device)."""
+        return kind is not ItemKind.SSH_KEY or "sshkeys" in self.session.capabilities
+
     async def create(
         self, kind: ItemKind, fields: dict[str, Any], secret: dict[str, str]
     ) -> Values:
+        if not self.keeps(kind):
+            return fields, secret
         session = self.session
-        return await session.guard(session.engine.create(kind, fields, secret))
+        created = await session.guard(session.engine.create(kind, fields, secret))
+        return checked_key(kind, *created)
 
     async def update(
         self, item: ItemSummary, fields: dict[str, Any], secret: dict[str, str], force: bool
@@ -196,7 +214,8 @@ class ServerConnection:
         if not item.remote:  # made before login: it lives here only
             return fields, secret
         session = self.session
-        return await session.guard(session.engine.update(item, fields, secret, force))
+        updated = await session.guard(session.engine.update(item, fields, secret, force))
+        return checked_key(item.kind, *updated)
 
     async def set_active(self, item: ItemSummary, active: bool) -> dict[str, Any]:
         if not item.remote:
@@ -222,8 +241,10 @@ class ServerConnection:
             raise InvalidInput(f"'{item.name}' is already on the server")
         if not item.active:
             raise InvalidInput(f"'{item.name}' is in the trash: restore it first")
-        if item.kind is ItemKind.SSH_KEY:
-            raise NotSupported(f"no server keeps SSH keys: '{item.name}' stays on this device")
+        if not self.keeps(item.kind):
+            raise NotSupported(
+                f"{self.url} keeps no SSH keys (a plain senhasegura): '{item.name}' stays here"
+            )
         secret = await worker.reveal(item.id)
         if item.kind is ItemKind.FILE:
             if "files" not in session.capabilities:
@@ -285,6 +306,11 @@ class ServerConnection:
             cached = list(worker.vault.summaries.values())
             async for change in engine.pull(cached, progress):
                 if isinstance(change, Save):
+                    try:
+                        checked_key(change.kind, change.fields, change.secret)
+                    except InvalidInput as exc:  # the cached copy stays; the sync says why
+                        engine.unreadable.append(f"{change.fields['name']} (SSH key): {exc}")
+                        continue
                     saves.append(change)
                     if len(saves) >= WRITE_BATCH:
                         await flush()
@@ -362,3 +388,15 @@ def _shared_error(entry: object) -> str:
     if isinstance(entry, dict):
         return ", ".join(f"{k}: {v}" for k, v in entry.items())
     return str(entry)
+
+
+def checked_key(kind: ItemKind, fields: dict[str, Any], secret: dict[str, str]) -> Values:
+    """An SSH key from a server as this device shows it: type, fingerprint and public line
+    worked out again from the private key (the server's word on them is not taken), the
+    settings yes or no, the comment one clean line. `secret` is changed in place;
+    InvalidInput when the server's copy holds no key mysafe can read."""
+    if kind is ItemKind.SSH_KEY:
+        wanted = ("private", "comment", *YES_NO)
+        secret.update(ssh_key({name: secret[name] for name in wanted if name in secret}))
+        new_item_defaults(kind, secret)
+    return fields, secret

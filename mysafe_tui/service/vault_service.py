@@ -296,8 +296,7 @@ class VaultService(ExtrasApi, ServerApi, TransferApi, ClipboardApi, SshApi):
         fields, secret = split(kind, values)
         check_required(kind, fields, secret)
         new_item_defaults(kind, secret)
-        if kind is not ItemKind.SSH_KEY:  # no server keeps SSH keys: they stay here
-            fields, secret = await self._server.create(kind, fields, secret)
+        fields, secret = await self._server.create(kind, fields, secret)
         return await self._worker.save_item(kind, fields, secret)
 
     async def update_item(
