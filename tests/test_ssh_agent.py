@@ -355,6 +355,46 @@ def test_a_key_that_asks_first_signs_only_when_the_tmux_popup_says_yes(
     assert outside.returncode != 0 and "no tmux pane to ask in" in keys.log()
 
 
+def test_a_key_that_asks_first_asks_in_the_open_ui(keys: Keys, tmp_path: Path) -> None:
+    """With the vault's UI open and unlocked, the question is asked there (whether or not
+    the program that asked runs in tmux); once the UI locks, it is not."""
+    if not shutil.which("tmux"):
+        pytest.skip("needs tmux")
+    import tmuxkit
+
+    public = keys.generate("asks")
+    keys.cli.ok("ssh-key", "asks", "--confirm", "yes")
+    keys.start()
+    (tmp_path / "asks.pub").write_text(public + "\n")
+    (tmp_path / "msg").write_text("to sign\n")
+    sign = ["ssh-keygen", "-Y", "sign", "-f", str(tmp_path / "asks.pub"), "-n", "git",
+            str(tmp_path / "msg")]  # fmt: skip
+    ui = tmuxkit.start(tmp_path, size=(100, 30))  # the same vault home as the CLI's
+    try:
+        ui.wait_for("unlock agent's key")
+        for answer, signed in (("y", True), ("n", False)):
+            (tmp_path / "msg.sig").unlink(missing_ok=True)
+            quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+            asking = subprocess.Popen(sign, env=keys.env(), stdin=subprocess.DEVNULL, **quiet)
+            try:
+                ui.wait_for("SSH agent: sign with 'asks' for ssh-keygen")
+                ui.keys(answer)
+                assert (asking.wait(timeout=30) == 0) is signed, keys.log()
+            finally:
+                asking.kill()
+                asking.wait()
+            assert (tmp_path / "msg.sig").exists() is signed
+            until_true(lambda: "SSH agent: sign" not in ui.screen())
+        log = keys.log()
+        assert ": yes (in the UI)" in log and ": no (in the UI)" in log
+        ui.keys("C-l")  # locked: the UI no longer answers, and outside tmux nobody can
+        ui.wait_for("Locked")
+        refused = keys.run(*sign)
+        assert refused.returncode != 0 and "no UI open, no tmux pane to ask in" in keys.log()
+    finally:
+        tmuxkit.stop(ui)
+
+
 def test_a_locked_vault_is_unlocked_in_a_tmux_popup_when_ssh_asks(
     keys: Keys, tmp_path: Path
 ) -> None:

@@ -100,7 +100,7 @@ class Agent:
         try:
             await self.service.unlock_with_key(self.key)
             path = agent_wire.socket_path(self.vault, create=True)
-            listener = _listen(path)
+            listener = agent_wire.listen(path)
             bound = os.stat(path).st_ino
         except (MySafeError, agent_wire.AgentUnavailable, OSError) as exc:
             report({"error": str(exc)})
@@ -296,9 +296,13 @@ class Agent:
             self.log(f"refused to sign with '{key.name}' through a forwarded agent for {who}")
             return {"refused": "this key is not used through a forwarded agent"}
         if key.confirm:
-            said = _ask_in_tmux(f"mysafe: sign with '{key.name}' for {_program(client)}?", client)
-            answer = {True: "yes", False: "no", None: "no tmux pane to ask in"}[said]
-            self.log(f"asked before signing with '{key.name}' for {who}: {answer}")
+            question = f"SSH agent: sign with '{key.name}' for {_program(client)} (pid {client})?"
+            said, where = _ask_in_ui(self.vault, question), "in the UI"
+            if said is None:
+                said, where = _ask_in_tmux(f"mysafe: {question}", client), "in tmux"
+            answer = {True: "yes", False: "no", None: "no UI open, no tmux pane to ask in"}[said]
+            self.log(f"asked before signing with '{key.name}' for {who}: {answer}" + (
+                f" ({where})" if said is not None else ""))  # fmt: skip
             if not said:
                 return {"refused": f"not confirmed ({answer})"}
         try:
@@ -383,6 +387,25 @@ class Agent:
             return int(await args.func(args, self.service))
 
 
+def _ask_in_ui(vault: str, question: str) -> bool | None:
+    """The answer to `question` in this vault's open, unlocked UI (tui/questions.py); None
+    when none is open or it cannot ask now (locked)."""
+    from mysafe_tui.agent import wire as agent_wire
+
+    sock = agent_wire.connect(vault, timeout=CONFIRM_SECONDS, role="ui")
+    if sock is None:
+        return None
+    try:
+        agent_wire.send(sock, {"v": agent_wire.PROTOCOL, "question": question})
+        answer = agent_wire.receive(sock)
+    except OSError:
+        return None
+    finally:
+        sock.close()
+    said = answer.get("answer") if answer else None
+    return {"yes": True, "no": False}.get(said) if isinstance(said, str) else None
+
+
 def _ask_in_tmux(question: str, pid: int) -> bool | None:
     """The answer to `question` in a tmux popup over the pane of process `pid`
     (agent/confirm.py); None when that process is not in tmux, or tmux could not show it."""
@@ -415,29 +438,6 @@ def _program(pid: int) -> str:
 def _now() -> float:
     """Seconds on a clock that goes on while the machine sleeps (monotonic does not)."""
     return time.clock_gettime(time.CLOCK_BOOTTIME)
-
-
-def _listen(path: str) -> socket.socket:
-    """The agent's socket, 0600 from its first moment; a stale one (no agent behind it) is
-    replaced, a live one is not."""
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    if os.path.exists(path):
-        try:
-            sock.connect(path)
-        except OSError:
-            os.unlink(path)  # nobody listens: a crashed agent's leftover
-            sock.close()
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        else:
-            sock.close()
-            raise OSError(f"an agent already runs on {path}")
-    old = os.umask(0o177)
-    try:
-        sock.bind(path)
-    finally:
-        os.umask(old)
-    sock.listen(16)
-    return sock
 
 
 def _receive_request(conn: socket.socket) -> tuple[dict[str, Any] | None, list[int]]:

@@ -26,6 +26,7 @@ from mysafe_tui.system.locations import data_dir, vault_name
 
 TYPE_CHECKING = False  # importing typing costs ~3 ms: a tenth of `get` through the agent
 if TYPE_CHECKING:
+    import socket as stdsocket
     from typing import Any
 
 PROTOCOL = 1
@@ -89,7 +90,9 @@ def private_dir(create: bool = False) -> str:
     return path
 
 
-def socket_path(vault: str, create: bool = False) -> str:
+def socket_path(vault: str, create: bool = False, role: str = "agent") -> str:
+    """Where this vault's agent listens (or, `role` "ui", the open UI that answers the
+    agent's questions)."""
     import zlib  # a name, not a secret: hashlib's OpenSSL costs ~2.5 ms at start
 
     real = os.path.realpath(vault)
@@ -97,7 +100,7 @@ def socket_path(vault: str, create: bool = False) -> str:
     tag = zlib.crc32(os.fsencode(real))
     # The agent checks the vault path of every request: two vaults that meet on one name
     # (one in 2**32) only cannot both have an agent.
-    return os.path.join(private_dir(create), f"agent-{stem}-{tag:08x}.sock")
+    return os.path.join(private_dir(create), f"{role}-{stem}-{tag:08x}.sock")
 
 
 def ssh_socket_path(profile: str, create: bool = False) -> str:
@@ -151,6 +154,31 @@ def popup_in_tmux(
     return done.returncode
 
 
+def listen(path: str) -> stdsocket.socket:
+    """A listening socket, 0600 from its first moment; a stale one (nobody behind it) is
+    replaced, a live one is not (OSError)."""
+    import socket as stdsocket  # the full module: `accept` (the callers import it anyway)
+
+    sock = stdsocket.socket(stdsocket.AF_UNIX, stdsocket.SOCK_STREAM)
+    if os.path.exists(path):
+        try:
+            sock.connect(path)
+        except OSError:
+            os.unlink(path)  # nobody listens: a crashed agent's leftover
+            sock.close()
+            sock = stdsocket.socket(stdsocket.AF_UNIX, stdsocket.SOCK_STREAM)
+        else:
+            sock.close()
+            raise OSError(f"another process already listens on {path}")
+    old = os.umask(0o177)
+    try:
+        sock.bind(path)
+    finally:
+        os.umask(old)
+    sock.listen(16)
+    return sock
+
+
 def peer_uid(sock: socket.socket) -> tuple[int, int]:
     """(pid, uid) of the process at the other end, as the kernel knows it."""
     creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
@@ -158,10 +186,11 @@ def peer_uid(sock: socket.socket) -> tuple[int, int]:
     return pid, uid
 
 
-def connect(vault: str, timeout: float | None = 5.0) -> socket.socket | None:
-    """A connection to this vault's agent, or None: none runs, or not one of ours."""
+def connect(vault: str, timeout: float | None = 5.0, role: str = "agent") -> socket.socket | None:
+    """A connection to this vault's agent (or its open UI), or None: none runs, or not one
+    of ours."""
     try:
-        path = socket_path(vault)
+        path = socket_path(vault, role=role)
     except AgentUnavailable:
         return None
     for attempt in range(CONNECT_TRIES):

@@ -75,6 +75,9 @@ class MySafeApp(App[None]):
         self.service = service
         self.clock = clock
         self.last_activity = clock()
+        from mysafe_tui.tui.questions import QuestionDesk
+
+        self.questions = QuestionDesk(self)  # the unlock agent's questions, while unlocked
 
     def on_mount(self) -> None:
         theme = self.service.settings.theme
@@ -168,6 +171,7 @@ class MySafeApp(App[None]):
 
         self.last_activity = self.clock()
         self.switch_screen(MainScreen(self.service, typed_ahead))
+        self.questions.open()
         if self.service.rollback:
             self.notify(f"Read-only: {self.service.rollback}", severity="warning", timeout=30)
         if self.service.corrupt_items:
@@ -186,6 +190,7 @@ class MySafeApp(App[None]):
         """Drop keys and decrypted data, clear the clipboard, close every screen of secrets.
         The screens close whatever happened while the service locked (it drops the keys
         first): a lock asked for is never left half done on a screen of secrets."""
+        self.questions.close()
         try:
             await self.service.lock()
         except Exception as exc:  # noqa: BLE001 - said, and the screens close all the same
@@ -201,12 +206,14 @@ class MySafeApp(App[None]):
             self.notify(reason)
 
     async def action_quit(self) -> None:
+        self.questions.close()
         await self.service.lock()  # clears the clipboard too
         self.exit()
 
     async def on_unmount(self) -> None:
         """However the app ends (quit, a lost terminal, a signal): lock and stop the vault's
         thread, so nothing of the vault outlives the UI (an embedding program, a test)."""
+        self.questions.close()
         try:
             await self.service.close()
         except Exception as exc:  # noqa: BLE001 - ending anyway: say what, never a traceback
