@@ -7,11 +7,15 @@ the vault and signs there; the private keys never come here. While the vault is 
 unlock agent) it lists no keys and signs nothing. Keys come from the vault only: requests to
 add or remove keys, or to lock the agent with a password, fail as the protocol says.
 
-`session-bind@openssh.com` (OpenSSH 8.9+) is recorded per connection: a signature asked for
-through a forwarded agent is passed on as such (the vault refuses it unless the key allows
-forwarding), with the hosts the connection was bound to, for the log.
+`session-bind@openssh.com` (OpenSSH 8.9+) is checked and recorded per connection as
+OpenSSH's own agent does: the host's signature of the session id verified with its host key,
+at most 16 bindings, none after one made for a login, one session id never bound to two host
+keys; a login signature must be for the session the connection was bound to last. A signature
+asked for through a forwarded agent is passed on as such (the vault refuses it unless the key
+allows forwarding), with the hosts the connection was bound to, for the log.
 
-Standard library only: the vault's cryptography runs in the unlock agent.
+The vault's keys and their cryptography stay in the unlock agent; this process checks a
+host's signature with its public key alone (core/sshkeys.py, loaded at the first binding).
 """
 
 from __future__ import annotations
@@ -36,6 +40,9 @@ SIGN_REQUEST = 13
 SIGN_RESPONSE = 14
 EXTENSION = 27
 SESSION_BIND = b"session-bind@openssh.com"
+MAX_SESSION_ID = 128  # OpenSSH's AGENT_MAX_SID_LEN
+MAX_BINDINGS = 16  # and AGENT_MAX_SESSION_IDS
+USERAUTH_REQUEST = 50  # SSH2_MSG_USERAUTH_REQUEST: what a login signs
 MAX_MESSAGE = 256 * 1024  # OpenSSH's own agent refuses more
 ASK_SECONDS = 90.0  # a signature waits this long for the unlock agent (its question: 75 s)
 UNLOCK_SECONDS = 180  # how long the passphrase popup may stay open
@@ -90,6 +97,7 @@ class Connection:
         self.relay, self.sock, self.pid = relay, sock, pid
         self.forwarded = False
         self.hosts: list[str] = []
+        self.bindings: list[tuple[bytes, bytes, bool]] = []  # (session id, host key, forwarded)
 
     def serve(self) -> None:
         while True:
@@ -119,6 +127,9 @@ class Connection:
             return message(IDENTITIES_ANSWER, body)
         if kind == SIGN_REQUEST:
             blob, data, flags = fields.string(), fields.string(), fields.uint32()
+            session = _login_session(data)
+            if self.bindings and session is not None and session != self.bindings[-1][0]:
+                return message(FAILURE)  # a login for a session this connection is not bound to
             answer = self.relay.ask(
                 "ssh-sign",
                 self.pid,
@@ -134,12 +145,28 @@ class Connection:
                 return message(FAILURE)
             return message(SIGN_RESPONSE, string(bytes.fromhex(signature)))
         if kind == EXTENSION and fields.string() == SESSION_BIND:
-            host_key, _session, _signature = fields.string(), fields.string(), fields.string()
-            forwarding = fields.boolean()
-            self.forwarded = self.forwarded or forwarding
-            self.hosts.append(_fingerprint(host_key))
-            return message(SUCCESS)
+            return message(SUCCESS if self._bind(fields) else FAILURE)
         return message(FAILURE)  # adding, removing, locking: the vault holds the keys
+
+    def _bind(self, fields: Reader) -> bool:
+        """A `session-bind@openssh.com`, checked as OpenSSH's agent checks it."""
+        host_key, session, signature = fields.string(), fields.string(), fields.string()
+        forwarding = fields.boolean()
+        if len(session) > MAX_SESSION_ID or len(self.bindings) >= MAX_BINDINGS:
+            return False
+        from mysafe_tui.core.sshkeys import verify
+
+        if not verify(host_key, signature, session):
+            return False
+        for bound_session, bound_key, bound_forwarding in self.bindings:
+            if not bound_forwarding:  # bound for a login: nothing more binds to it
+                return False
+            if bound_session == session:  # said again: the same host key only
+                return bound_key == host_key
+        self.bindings.append((session, host_key, forwarding))
+        self.forwarded = self.forwarded or forwarding
+        self.hosts.append(_fingerprint(host_key))
+        return True
 
     def _exactly(self, size: int) -> bytes | None:
         data = bytearray()
@@ -213,6 +240,22 @@ class Relay:
             if uid != os.getuid():  # the folder is private; the kernel's word settles it
                 return
             Connection(self, conn, pid).serve()
+
+
+def _login_session(data: bytes) -> bytes | None:
+    """The session id of a login's data to sign (RFC 4252 §7: session id, USERAUTH_REQUEST,
+    user, "ssh-connection", a publickey method); None for anything else (git, ssh-keygen -Y)."""
+    try:
+        fields = Reader(data)
+        session = fields.string()
+        if fields.at >= len(data) or data[fields.at] != USERAUTH_REQUEST:
+            return None
+        fields.at += 1
+        _user, service, method = fields.string(), fields.string(), fields.string()
+    except Malformed:
+        return None
+    publickey = method in (b"publickey", b"publickey-hostbound-v00@openssh.com")
+    return session if service == b"ssh-connection" and publickey else None
 
 
 def _fingerprint(blob: bytes) -> str:

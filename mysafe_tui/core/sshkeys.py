@@ -146,6 +146,57 @@ class Signer:
         raise InvalidInput("that key's type is not one mysafe can use")
 
 
+def verify(public_blob: bytes, signature: bytes, data: bytes) -> bool:
+    """Whether `signature` (string algorithm, string signature, as an agent or a host sends
+    it) is `public_blob`'s signature of `data`: how a host's proof of a session id is checked
+    (`session-bind@openssh.com`). Any key or signature that does not parse is False."""
+    from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+    try:
+        name, body = _strings(signature, 2)
+        key_type = _strings(public_blob, 1)[0]
+        line = key_type + b" " + base64.b64encode(public_blob)
+        key = serialization.load_ssh_public_key(line)
+        if isinstance(key, ed25519.Ed25519PublicKey) and name == b"ssh-ed25519":
+            key.verify(body, data)
+        elif isinstance(key, rsa.RSAPublicKey):
+            hash_ = {b"rsa-sha2-256": hashes.SHA256(), b"rsa-sha2-512": hashes.SHA512()}.get(
+                name,
+                hashes.SHA1(),  # an old server's ssh-rsa: checked as it was made
+            )
+            if name not in (b"rsa-sha2-256", b"rsa-sha2-512", b"ssh-rsa"):
+                return False
+            key.verify(body, data, padding.PKCS1v15(), hash_)
+        elif isinstance(key, ec.EllipticCurvePublicKey):
+            curve, ec_hash = _curves()[key.curve.key_size]
+            if name != f"ecdsa-sha2-{curve}".encode():
+                return False
+            r, s = (int.from_bytes(v, "big") for v in _strings(body, 2))
+            key.verify(encode_dss_signature(r, s), data, ec.ECDSA(ec_hash))
+        else:
+            return False
+    except (InvalidSignature, UnsupportedAlgorithm, InvalidInput, ValueError, TypeError, KeyError):
+        return False
+    return True
+
+
+def _strings(data: bytes, count: int) -> list[bytes]:
+    """The first `count` RFC 4251 strings of `data` (InvalidInput when it is shorter)."""
+    out, at = [], 0
+    for _ in range(count):
+        if at + 4 > len(data):
+            raise InvalidInput("a short SSH message")
+        (size,) = struct.unpack_from(">I", data, at)
+        if at + 4 + size > len(data):
+            raise InvalidInput("a short SSH message")
+        out.append(data[at + 4 : at + 4 + size])
+        at += 4 + size
+    return out
+
+
 def _load(private_text: str) -> Any:
     from cryptography.hazmat.primitives import serialization
 
