@@ -53,6 +53,7 @@ async def test_items_round_trip_on_the_real_server(server: RunningServer) -> Non
             "extras",
             "files",
             "history",
+            "idempotency",
             "shares",
             "revisions",
             "sshkeys",

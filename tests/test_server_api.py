@@ -9,6 +9,7 @@ import os
 import stat
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import httpx
@@ -380,6 +381,7 @@ def test_capabilities(alice: httpx.Client) -> None:
         "extras",
         "files",
         "history",
+        "idempotency",
         "shares",
         "revisions",
         "sshkeys",
@@ -683,6 +685,29 @@ def test_every_route_that_hands_out_a_secret_writes_a_read(
         assert bob.get(path.format(id=item)).status_code == 200
     history = ok(alice.get(f"/api/mysafe-ext/history/{kind}/{item}"))["history"]
     assert any(e["event"] == "read" and e["user"] == "bob" for e in history), (path, history)
+
+
+@pytest.mark.parametrize("kind", ["note", "file"])
+def test_a_create_sent_twice_with_its_key_makes_one_item(
+    alice: httpx.Client, server: RunningServer, kind: str
+) -> None:
+    key = {"Idempotency-Key": f"k-{kind}-{uuid.uuid4().hex}"}
+    route = "/api/mysafe-ext/file" if kind == "file" else "/api/mysafe/note"
+    body = {"name": f"once {kind}", "note": "n", "file_name": "a.txt", "content": "aGVsbG8="}
+    first = alice.post(route, json=body, headers=key)
+    again = alice.post(route, json=body, headers=key)
+    assert first.status_code == again.status_code == 201
+    made = [v for k, v in first.json().items() if k.endswith("entity")][0]["identifier"]
+    same = [v for k, v in again.json().items() if k.endswith("entity")][0]["identifier"]
+    assert made == same
+    listed = ok(alice.get(f"/api/mysafe-ext/entities/{kind}"))["entities"]
+    assert [e["name"] for e in listed].count(f"once {kind}") == 1
+    history = ok(alice.get(f"/api/mysafe-ext/history/{kind}/{made}"))["history"]
+    assert [e["event"] for e in history].count("created") == 1
+    with server.client("bob") as bob:  # the key is the owner's: bob's create is his own
+        other = bob.post(route, json=body, headers=key)
+        assert [v for k, v in other.json().items() if k.endswith("entity")][0]["identifier"] != made
+    assert alice.post(route, json=body, headers={"Idempotency-Key": "no spaces"}).status_code == 400
 
 
 def test_a_signature_with_an_ssh_key_is_recorded_and_shown_like_a_read(

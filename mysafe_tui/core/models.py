@@ -264,6 +264,8 @@ class ItemSummary(NamedTuple):
     # that are not secret (derived from the secret part on every save).
     urls: tuple[str, ...] = ()
     custom: str = ""
+    # A change the server has not heard of yet (core/outbox.py `Outgoing`, encoded), or "".
+    outbox: str = ""
 
     @property
     def read_only(self) -> bool:

@@ -195,7 +195,8 @@ async def healthz(request: Request) -> Response:
 
 
 async def capabilities(request: Request, user_id: int) -> Response:
-    features = ["bulk", "extras", "files", "history", "revisions", "shares", "sshkeys"]
+    features = ["bulk", "extras", "files", "history", "idempotency", "revisions", "shares",
+                "sshkeys"]  # fmt: skip
     return envelope(200, capabilities=features, version="1")
 
 

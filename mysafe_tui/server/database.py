@@ -85,6 +85,13 @@ CREATE TABLE IF NOT EXISTS share_strangers (
     id_hash BLOB NOT NULL, source TEXT NOT NULL, failures INTEGER NOT NULL,
     blocked_until REAL NOT NULL, PRIMARY KEY (id_hash, source));
 """,
+    # A create sent again (a client's outbox retried after a lost answer) finds the item the
+    # first one made: the client's key for it, one item per owner and key.
+    4: """
+ALTER TABLE items ADD COLUMN client_ref TEXT NOT NULL DEFAULT '';
+CREATE UNIQUE INDEX IF NOT EXISTS items_client_ref ON items (owner_id, client_ref)
+    WHERE client_ref <> '';
+""",
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 TABLES = ("users", "groups_", "group_members", "access_keys", "tokens", "items", "item_access",

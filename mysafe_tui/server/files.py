@@ -35,6 +35,7 @@ from mysafe_tui.server.http import authenticated, envelope, read_body, store_of
 from mysafe_tui.server.items import (
     KindConfig,
     entity,
+    idempotency_key,
     if_match,
     kind_routes,
     parse_sharing,
@@ -171,13 +172,22 @@ def routes(prefix: str, blobs: BlobStore) -> list[BaseRoute]:
         plain["size"] = stored.pop("size")
         sealed.update(stored)
         try:
-            item, shared_error = await run_in_threadpool(
-                store_of(request).create_item, user_id, "file", plain, sealed, parse_sharing(body)
+            item, shared_error, fresh = await run_in_threadpool(
+                store_of(request).create_item,
+                user_id,
+                "file",
+                plain,
+                sealed,
+                parse_sharing(body),
+                idempotency_key(request),
             )
         except BaseException:
             blobs.delete(stored["blob"])
             raise
-        record_event(request, user_id, item, "created", body)
+        if fresh:
+            record_event(request, user_id, item, "created", body)
+        else:  # sent again: the first upload's content stays, this one goes
+            blobs.delete(stored["blob"])
         return envelope(
             201,
             "File successfully registered",

@@ -273,6 +273,17 @@ def _principals(value: Any, key: str) -> list[tuple[str, bool]]:
     return out
 
 
+def idempotency_key(request: Request) -> str:
+    """Extension "idempotency": the client's key for a create, so that the same create sent
+    twice makes one item ("" without one, and always on a plain senhasegura)."""
+    raw = request.headers.get("idempotency-key", "").strip()
+    if not raw or not request.app.state.config.extension:
+        return ""
+    if len(raw) > 64 or not raw.replace("-", "").replace("_", "").isalnum() or not raw.isascii():
+        raise invalid("Idempotency-Key must be at most 64 letters, digits, - or _")
+    return raw
+
+
 def if_match(request: Request) -> int | None:
     raw = request.headers.get("if-match")
     if raw is None or not request.app.state.config.extension:
@@ -325,15 +336,17 @@ def kind_routes(config: KindConfig, prefix: str) -> list[BaseRoute]:
         plain, sealed = split_fields(config, body, creating=True)
         for name in config.plain:
             plain.setdefault(name, "")
-        item, shared_error = await run_in_threadpool(
+        item, shared_error, fresh = await run_in_threadpool(
             store_of(request).create_item,
             user_id,
             config.kind,
             plain,
             sealed,
             parse_sharing(body),
+            idempotency_key(request),
         )
-        record_event(request, user_id, item, "created", body)
+        if fresh:
+            record_event(request, user_id, item, "created", body)
         return envelope(
             201,
             f"{config.noun} successfully registered",

@@ -47,7 +47,8 @@ class Store(Protocol):
         plain: dict[str, Any],
         sealed: dict[str, Any],
         sharing: Sharing | None,
-    ) -> tuple[dict[str, Any], list[str]]: ...
+        client_ref: str = "",
+    ) -> tuple[dict[str, Any], list[str], bool]: ...
     def update_item(
         self,
         user_id: int,
@@ -319,17 +320,28 @@ class SQLStore(AccountStore, FileStore, ShareStore):
         plain: dict[str, Any],
         sealed: dict[str, Any],
         sharing: Sharing | None,
-    ) -> tuple[dict[str, Any], list[str]]:
+        client_ref: str = "",
+    ) -> tuple[dict[str, Any], list[str], bool]:
+        """The new item, what sharing could not do, and whether it is new: a create with the
+        `client_ref` of one made before answers that one (the request came twice)."""
         now = self.clock()
         with self._write() as db:
+            if client_ref:
+                made = db.execute(
+                    "SELECT id FROM items WHERE owner_id = ? AND client_ref = ? AND kind = ?",
+                    (user_id, client_ref, kind),
+                ).fetchone()
+                if made is not None:
+                    row = self._visible_row(db, user_id, kind, str(made[0]))
+                    return self._entity(db, row), [], False
             if kind == "secretapi" and plain.get("identifier_code"):
                 self._check_identifier_code(db, user_id, plain["identifier_code"], None)
             columns = ", ".join(plain)
             marks = ", ".join("?" for _ in plain)
             cur = db.execute(
-                f"INSERT INTO items (kind, owner_id, sealed, created_at, updated_at, {columns}) "
-                f"VALUES (?, ?, ?, ?, ?, {marks}) RETURNING id",
-                (kind, user_id, b"", now, now, *plain.values()),
+                "INSERT INTO items (kind, owner_id, sealed, created_at, updated_at, client_ref, "
+                f"{columns}) VALUES (?, ?, ?, ?, ?, ?, {marks}) RETURNING id",
+                (kind, user_id, b"", now, now, client_ref, *plain.values()),
             )
             item_id = int(cur.fetchone()[0])
             db.execute(
@@ -338,7 +350,7 @@ class SQLStore(AccountStore, FileStore, ShareStore):
             )
             errors = self._apply_sharing(db, item_id, sharing) if sharing else []
             row = self._visible_row(db, user_id, kind, str(item_id))
-            return self._entity(db, row), errors
+            return self._entity(db, row), errors, True
 
     def _check_identifier_code(
         self, db: Connection, user_id: int, code: str, item_id: int | None

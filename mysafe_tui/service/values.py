@@ -121,6 +121,7 @@ def summary_fields(item: ItemSummary) -> dict[str, Any]:
         "sharing",
         "urls",
         "custom",
+        "outbox",
         *SPECS[item.kind].summary,
     )
     return {name: getattr(item, name) for name in keep}

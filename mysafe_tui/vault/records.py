@@ -33,6 +33,7 @@ SUMMARY_FIELDS = (
     "sharing",
     "urls",
     "custom",
+    "outbox",
 )
 # Summaries written before the last fields were appended have this many (they read as "").
 OLDEST_FIELDS = SUMMARY_FIELDS.index("remote")
@@ -107,6 +108,7 @@ def encode_summary(summary: ItemSummary) -> bytes:
         summary.sharing,
         "\n".join(summary.urls),
         summary.custom,
+        summary.outbox,
     ]
     return SEP.join(clean_text(v) for v in values).encode()
 
@@ -144,6 +146,7 @@ def decode_summary(item_id: str, kind: ItemKind, version: int, text: str) -> Ite
             f[15],
             tuple(f[16].split("\n")) if f[16] else (),
             f[17],
+            f[18],
         ),
     )
 
