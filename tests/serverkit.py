@@ -48,6 +48,14 @@ class RunningServer:
     secrets_used: list[str] = field(default_factory=list)
     database: str = ""  # a postgresql:// URL, or "" for the SQLite file in data_dir
     extension: bool = True  # False: started with --no-extension
+    launched: tuple[Path, list[str]] = (Path(), [])  # its folder and options, for start_again
+
+    def start_again(self) -> None:
+        """The same server back on its port after `stop` (its clients' URL stays valid)."""
+        tmp, args = self.launched
+        port = int(self.url.rsplit(":", 1)[1])
+        again = _launch(tmp, self.data_dir, port, self.database, args, self.keys)
+        self.process = again.process
 
     def token(self, user: str = "alice") -> str:
         client_id, secret = self.keys[user]
@@ -196,10 +204,21 @@ def start_server(
         keys[user] = store.create_key(user)
     store.add_group("ops", [u for u in keys if u == "carol"])
     store.close()
+    return _launch(tmp, data_dir, port, database, list(args), keys)
+
+
+def _launch(
+    tmp: Path,
+    data_dir: Path,
+    port: int | None,
+    database: str,
+    args: list[str],
+    keys: dict[str, tuple[str, str]],
+) -> RunningServer:
     log_path = tmp / "server.log"
     port_file = tmp / "server.port"  # written by the server once it listens (--port 0)
     port_file.unlink(missing_ok=True)
-    with open(log_path, "wb") as log:
+    with open(log_path, "ab") as log:
         process = subprocess.Popen(
             [
                 sys.executable,
@@ -227,7 +246,7 @@ def start_server(
         time.sleep(0.05)
     port = int(port_file.read_text())
     server = RunningServer(f"http://127.0.0.1:{port}", data_dir, log_path, process, keys,
-                           database=database)  # fmt: skip
+                           database=database, launched=(tmp, args))  # fmt: skip
     server.secrets_used += [secret for _, secret in keys.values()]
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -258,7 +258,7 @@ async def test_conflicts_are_never_silently_overwritten(
     assert (await client.get_item("password", ids["github"]))["password"] == "mine"
 
 
-async def test_offline_reads_work_and_writes_are_refused(
+async def test_offline_reads_work_and_writes_wait(
     server: RunningServer, account: Any, local: Any
 ) -> None:
     key, client = account
@@ -267,19 +267,21 @@ async def test_offline_reads_work_and_writes_are_refused(
     await login(service, server, key)
     github = (await by_name(service))["Github"]
     switch.down = True
-    with pytest.raises(OfflineError, match="changes are refused"):
+    with pytest.raises(OfflineError, match="working from the cache"):
         await service.sync()
     assert service.remote_status().state == "offline"
     assert (await service.reveal(github.id))["password"].reveal() == "gh-pass"
     assert [i.name for i in await service.search("git")] == ["Github"]
-    with pytest.raises(OfflineError):
-        await service.update_item(github.id, {"password": "x"})
-    with pytest.raises(OfflineError):
-        await service.create_item(ItemKind.NOTE, {"name": "n", "note": "b"})
-    assert (await service.reveal(github.id))["password"].reveal() == "gh-pass"
+    assert (await service.update_item(github.id, {"password": "x"})).outbox
+    assert (await service.create_item(ItemKind.NOTE, {"name": "n", "note": "b"})).outbox
+    assert (await service.reveal(github.id))["password"].reveal() == "x"
+    with pytest.raises(InvalidInput, match="changes waiting to be sent"):
+        await service.share_with(github.id, ["bob"])
+    with pytest.raises(OfflineError, match="sharing needs the server"):
+        await service.share_with((await by_name(service))["Wifi"].id, ["bob"])
     switch.down = False
-    await service.sync()
-    assert service.remote_status().state == "synced"
+    assert (await service.sync()).sent == 2
+    assert service.remote_status().state == "synced" and service.waiting() == []
 
 
 async def test_bad_key_binds_nothing_and_logout_drops_the_cache(

@@ -102,7 +102,12 @@ class RemoteError(MySafeError):
 
 
 class OfflineError(RemoteError):
-    """The server cannot be reached (no network, refused, timed out): work from the cache."""
+    """The server cannot be reached (no network, refused, timed out): work from the cache.
+    `maybe_sent`: the request may have reached the server (a read timeout, a proxy's page)."""
+
+    def __init__(self, message: str, maybe_sent: bool = False) -> None:
+        super().__init__(message)
+        self.maybe_sent = maybe_sent
 
 
 class AuthenticationError(RemoteError):
@@ -111,6 +116,12 @@ class AuthenticationError(RemoteError):
 
 class ServerError(RemoteError):
     """The server failed (5xx) or answered something that is not the MySafe API."""
+
+
+class ServerUnavailable(ServerError):
+    """The server answered 5xx or 429: it is there but cannot do it now (try later)."""
+
+    maybe_sent = True
 
 
 class RemoteRejected(RemoteError):

@@ -34,6 +34,7 @@ from mysafe_tui.core.errors import (
     RemoteConflict,
     RemoteRejected,
     ServerError,
+    ServerUnavailable,
 )
 from mysafe_tui.core.models import Secret
 from mysafe_tui.remote.answers import (
@@ -252,7 +253,8 @@ class MySafeClient:
                 seconds = self._http.timeout.read
                 raise OfflineError(
                     f"{self.base_url} did not answer within {seconds:g} s (a slow server: "
-                    "'mysafe login --timeout' allows it longer)"
+                    "'mysafe login --timeout' allows it longer)",
+                    maybe_sent=True,
                 ) from None
             except httpx.TimeoutException:  # connecting: the request never arrived
                 if attempt + 1 < attempts:
@@ -283,7 +285,8 @@ class MySafeClient:
             if answer.status_code >= 500:  # a proxy's or gateway's own error page
                 raise OfflineError(
                     f"{self.base_url} answered HTTP {answer.status_code} with {kind}: the proxy "
-                    "or gateway in front of the server got no answer from it"
+                    "or gateway in front of the server got no answer from it",
+                    maybe_sent=True,
                 ) from None
             raise ServerError(
                 f"{self.base_url} answered HTTP {answer.status_code} with {kind}, not the MySafe "
@@ -306,7 +309,7 @@ class MySafeClient:
         if status == 409:
             raise RemoteConflict(message or "the item changed on the server", body)
         if status == 429 or status >= 500:
-            raise ServerError(f"{self.base_url} failed: {message or f'HTTP {status}'}")
+            raise ServerUnavailable(f"{self.base_url} failed: {message or f'HTTP {status}'}")
         raw_exception = body.get("exception")
         exception: dict[str, Any] = raw_exception if isinstance(raw_exception, dict) else {}
         code = _int(exception.get("code"), 0)
@@ -354,8 +357,10 @@ class MySafeClient:
         body = await self.call("GET", self._path(kind, item_id))
         return entity(body, ENTITY_KEYS[kind], self.base_url)
 
-    async def create_item(self, kind: str, fields: dict[str, Any]) -> dict[str, Any]:
-        body = await self.call("POST", self._path(kind), json=fields)
+    async def create_item(self, kind: str, fields: dict[str, Any], key: str = "") -> dict[str, Any]:
+        """A new item; with `key` (a server with "idempotency"), sent again it makes no other."""
+        headers = {"Idempotency-Key": key} if key else None
+        body = await self.call("POST", self._path(kind), json=fields, headers=headers)
         return entity(body, WRITE_KEYS[kind], self.base_url)
 
     async def update_item(
@@ -396,11 +401,15 @@ class MySafeClient:
         chunks: AsyncIterator[bytes],
         item_id: str | None = None,
         revision: int | None = None,
+        key: str = "",
     ) -> dict[str, Any]:
-        """Stream a file's content (never held whole in memory); create or replace."""
+        """Stream a file's content (never held whole in memory); create (with `key`, as
+        `create_item`) or replace."""
         headers = {"Content-Type": "application/octet-stream"}
         if revision is not None:
             headers["If-Match"] = str(revision)
+        if key:
+            headers["Idempotency-Key"] = key
         if item_id is None:
             body = await self.call(
                 "POST", self._path("file"), params=fields, content=chunks, headers=headers

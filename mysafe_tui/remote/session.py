@@ -79,9 +79,7 @@ class RemoteSession:
             result = await call
         except OfflineError as exc:
             self.state, self.message = "offline", str(exc)
-            raise OfflineError(
-                f"{exc}; working from the cache, changes are refused until the server is back"
-            ) from None
+            raise OfflineError(f"{exc}; working from the cache", exc.maybe_sent) from None
         except RemoteError as exc:
             self.state, self.message = "error", str(exc)
             raise

@@ -187,6 +187,10 @@ class PullResult:
     # Items the server would not give this time ("Name (kind): why"): their cached copies
     # stay as they were, and the next sync asks again.
     unreadable: list[str] = field(default_factory=list)
+    # The outbox, sent before the pull (service/outbox.py): changes sent, and the waiting
+    # items a person must decide about ("Name: what happened").
+    sent: int = 0
+    problems: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -425,11 +429,12 @@ class SyncEngine:
     # --- push -------------------------------------------------------------------------------
 
     async def create(
-        self, kind: ItemKind, fields: dict[str, Any], secret: dict[str, str]
+        self, kind: ItemKind, fields: dict[str, Any], secret: dict[str, str], key: str = ""
     ) -> tuple[dict[str, Any], dict[str, str]]:
-        """Create on the server; returns the fields and secret to cache (with `remote`)."""
+        """Create on the server (`key`: see `MySafeClient.create_item`); returns the fields
+        and secret to cache (with `remote`)."""
         body = to_wire(kind, fields, secret, self.extras)
-        created = await self.client.create_item(kind.value, body)
+        created = await self.client.create_item(kind.value, body, key)
         entity = await self.client.get_item(kind.value, created["identifier"])
         got = cached(kind, entity, created["identifier"], bool(fields.get("favourite")))
         return kept_here((fields, secret), got)
@@ -453,7 +458,9 @@ class SyncEngine:
         got = cached(kind, entity, ref.remote_id, bool(fields.get("favourite", item.favourite)))
         return kept_here((fields, secret), got)
 
-    async def upload(self, chunks: AsyncIterator[bytes], fields: dict[str, Any], notes: str) -> str:
+    async def upload(
+        self, chunks: AsyncIterator[bytes], fields: dict[str, Any], notes: str, key: str = ""
+    ) -> str:
         """Stream a file's content to the server; returns the `remote` value for the cached
         copy."""
         metadata = {
@@ -463,7 +470,7 @@ class SyncEngine:
             "tags": ",".join(fields["tags"]),
             "notes": notes,
         }
-        entity = await self.client.upload_file(metadata, chunks)
+        entity = await self.client.upload_file(metadata, chunks, key=key)
         return str(RemoteRef("file", entity["identifier"], version_of(ItemKind.FILE, entity)))
 
     async def set_active(self, item: ItemSummary, active: bool) -> str:

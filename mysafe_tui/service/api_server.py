@@ -17,6 +17,7 @@ from mysafe_tui.core.models import (
     ItemSummary,
     field_label,
 )
+from mysafe_tui.core.outbox import Outgoing
 from mysafe_tui.service.connection import NoServer, ServerConnection
 from mysafe_tui.service.parts import ServiceParts
 from mysafe_tui.service.values import split, summary_fields
@@ -27,6 +28,7 @@ if TYPE_CHECKING:  # imported lazily below: cryptography and sqlite3 cost ~80 ms
     from mysafe_tui.remote.shares import CreatedShare
     from mysafe_tui.remote.status import RemoteStatus
     from mysafe_tui.remote.sync import PullResult, SyncProgress
+    from mysafe_tui.service.outbox import SendResult
 
 
 class ServerApi(ServiceParts):
@@ -121,6 +123,24 @@ class ServerApi(ServiceParts):
             copy["name"] = f"{item.name} (my copy)"
             await self.create_item(item.kind, copy)
         return theirs
+
+    def waiting(self) -> list[tuple[ItemSummary, Outgoing]]:
+        """Changes made while the server could not be reached, oldest first, with what waits
+        (service/outbox.py); empty for a local vault."""
+        if not isinstance(self._server, ServerConnection):
+            return []
+        return [(item, Outgoing.parse(item.outbox) or Outgoing(0))
+                for item in self._server.outbox.waiting()]  # fmt: skip
+
+    async def send_waiting(self) -> SendResult:
+        """Send what waits now (OfflineError when the server is still out of reach)."""
+        return await self._require_server().send_outbox()
+
+    async def settle(self, item_id: str, choice: str) -> ItemSummary | None:
+        """A waiting item the server's answer stopped: "mine", "theirs" or "both" (see
+        `Outbox.settle`); the item in its place, or None when it left the vault."""
+        server = self._require_server()
+        return await server.outbox.settle(self._worker.get(item_id), choice)
 
     async def push(self, item_id: str) -> ItemSummary:
         """Upload an item made before login ("local only") to the server: created there,

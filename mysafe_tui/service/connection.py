@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import queue
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from mysafe_tui.core.errors import InvalidInput, NotSupported
+from mysafe_tui.core.errors import InvalidInput, NotSupported, OfflineError
 from mysafe_tui.core.models import HistoryEvent, ItemKind, ItemSummary, Sharing
-from mysafe_tui.service.values import YES_NO, new_item_defaults, ssh_key, summary_fields
+from mysafe_tui.service.outbox import UNREACHABLE, Outbox, SendResult, queued
+from mysafe_tui.service.values import checked_key, summary_fields
 
 if TYPE_CHECKING:
     import httpx
@@ -94,6 +95,7 @@ class ServerConnection:
     def __init__(self, session: RemoteSession, worker: VaultWorker) -> None:
         self.session = session
         self.worker = worker
+        self.outbox = Outbox(session, worker, self.keeps, self._content)
 
     @classmethod
     def of(
@@ -163,12 +165,18 @@ class ServerConnection:
         ref = _on_server(
             item, "upload it first ('mysafe push'), then share it with people on the server"
         )
+        if item.outbox:
+            raise InvalidInput(
+                f"'{item.name}' has changes waiting to be sent: 'mysafe sync' sends them, then "
+                "it can be shared"
+            )
         session = self.session
         kind = item.kind.value
-        current = await session.guard(session.client.get_item(kind, ref.remote_id))
-        wanted = change(Sharing.of_entity(current))
-        body = {"users_allowed": wanted.names("user"), "groups_allowed": wanted.names("group")}
-        written = await session.guard(session.client.update_item(kind, ref.remote_id, body))
+        with needs_server("sharing"):
+            current = await session.guard(session.client.get_item(kind, ref.remote_id))
+            wanted = change(Sharing.of_entity(current))
+            body = {"users_allowed": wanted.names("user"), "groups_allowed": wanted.names("group")}
+            written = await session.guard(session.client.update_item(kind, ref.remote_id, body))
         failed = written.get("shared_error")
         errors = [_shared_error(e) for e in failed] if isinstance(failed, list) else []
         return await self.take_theirs(item), errors  # the server's word on who has it now
@@ -205,23 +213,43 @@ class ServerConnection:
         if not self.keeps(kind):
             return fields, secret
         session = self.session
-        created = await session.guard(session.engine.create(kind, fields, secret))
+        try:
+            created = await session.guard(session.engine.create(kind, fields, secret))
+        except UNREACHABLE as exc:  # kept, with the note that the server must hear of it
+            return {
+                **fields,
+                "outbox": queued(None, create=True, maybe_sent=exc.maybe_sent),
+            }, secret
+        await self._send_waiting()
         return checked_key(kind, *created)
 
     async def update(
         self, item: ItemSummary, fields: dict[str, Any], secret: dict[str, str], force: bool
     ) -> Values:
-        if not item.remote:  # made before login: it lives here only
+        if not item.remote:  # made before login (it lives here only), or waiting to be made
             return fields, secret
+        if item.outbox:  # it waits already: this change waits with it, in its turn
+            return {**fields, "outbox": queued(item, content=True)}, secret
         session = self.session
-        updated = await session.guard(session.engine.update(item, fields, secret, force))
+        try:
+            updated = await session.guard(session.engine.update(item, fields, secret, force))
+        except UNREACHABLE:
+            return {**fields, "outbox": queued(item, content=True)}, secret
+        await self._send_waiting()
         return checked_key(item.kind, *updated)
 
     async def set_active(self, item: ItemSummary, active: bool) -> dict[str, Any]:
         if not item.remote:
             return {}
+        if item.outbox:
+            return {"outbox": queued(item, active=True)}
         session = self.session
-        return {"remote": await session.guard(session.engine.set_active(item, active))}
+        try:
+            remote = await session.guard(session.engine.set_active(item, active))
+        except UNREACHABLE:
+            return {"outbox": queued(item, active=True)}
+        await self._send_waiting()
+        return {"remote": remote}
 
     async def upload(self, path: Path, fields: dict[str, Any], notes: str) -> dict[str, Any]:
         if "files" not in self.session.capabilities:  # a plain senhasegura: kept here
@@ -230,7 +258,22 @@ class ServerConnection:
 
         session = self.session
         upload = session.engine.upload(file_chunks(path), fields, notes)
-        return {"remote": await session.guard(upload)}
+        try:
+            remote = await session.guard(upload)
+        except UNREACHABLE as exc:
+            return {"outbox": queued(None, create=True, maybe_sent=exc.maybe_sent)}
+        await self._send_waiting()
+        return {"remote": remote}
+
+    async def send_outbox(self) -> SendResult:
+        """Send what waits (OfflineError when the server is still out of reach)."""
+        return await self.outbox.send()
+
+    async def _send_waiting(self) -> None:
+        """The server answered a write: what waited from before goes now too."""
+        if any(s.outbox for s in self.worker.vault.summaries.values()):
+            with contextlib.suppress(*UNREACHABLE):
+                await self.outbox.send()
 
     async def push(self, item: ItemSummary) -> ItemSummary:
         """An item made here before login (local only): created on the server, then kept
@@ -303,8 +346,18 @@ class ServerConnection:
 
         async def apply() -> None:
             engine = session.engine
+            sent = await self.outbox.send()  # what waited goes first
+            result.sent, result.problems = sent.sent, sent.problems
             cached = list(worker.vault.summaries.values())
+            waiting = {s.id for s in cached if s.outbox}  # this copy is newer: it stays
             async for change in engine.pull(cached, progress):
+                target = _target(change)
+                if target in waiting:
+                    continue
+                if isinstance(change, Remove) and waiting & set(change.item_ids):
+                    for gone in waiting & set(change.item_ids):  # a person decides
+                        await self.outbox.stop(gone, "gone")
+                    change = Remove([i for i in change.item_ids if i not in waiting])
                 if isinstance(change, Save):
                     try:
                         checked_key(change.kind, change.fields, change.secret)
@@ -390,13 +443,23 @@ def _shared_error(entry: object) -> str:
     return str(entry)
 
 
-def checked_key(kind: ItemKind, fields: dict[str, Any], secret: dict[str, str]) -> Values:
-    """An SSH key from a server as this device shows it: type, fingerprint and public line
-    worked out again from the private key (the server's word on them is not taken), the
-    settings yes or no, the comment one clean line. `secret` is changed in place;
-    InvalidInput when the server's copy holds no key mysafe can read."""
-    if kind is ItemKind.SSH_KEY:
-        wanted = ("private", "comment", *YES_NO)
-        secret.update(ssh_key({name: secret[name] for name in wanted if name in secret}))
-        new_item_defaults(kind, secret)
-    return fields, secret
+def _target(change: Any) -> str | None:
+    """The cached item a pulled change would overwrite (None for a new one or a removal)."""
+    from mysafe_tui.remote.sync import Deactivate, Save, SaveFile
+
+    if isinstance(change, Save):
+        return change.item_id
+    if isinstance(change, SaveFile):
+        return change.save.item_id
+    if isinstance(change, Deactivate):
+        return change.item.id
+    return None
+
+
+@contextlib.contextmanager
+def needs_server(what: str) -> Iterator[None]:
+    """What only the server can do is refused while it cannot be reached, saying so."""
+    try:
+        yield
+    except OfflineError as exc:
+        raise OfflineError(f"{exc}: {what} needs the server, try again when it is back") from None

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from mysafe_tui.core.errors import ItemNotFound, NotSupported
 from mysafe_tui.core.models import SPECS, ItemKind
+from mysafe_tui.service.connection import needs_server
 
 if TYPE_CHECKING:
     import httpx
@@ -104,17 +105,18 @@ class ShareLinks:
             vault = worker.vault
             content = await worker.run(lambda: b"".join(vault.read_file(item_id)))
         payload = shares.build_payload(item, values, tuple(chosen), content)
-        created = await session.guard(
-            shares.create_share(
-                session.client,
-                payload,
-                expires_in=expires_in,
-                views=views,
-                password=password,
-                label=label,
-                public_url=session.binding["url"],
+        with needs_server("a share link"):
+            created = await session.guard(
+                shares.create_share(
+                    session.client,
+                    payload,
+                    expires_in=expires_in,
+                    views=views,
+                    password=password,
+                    label=label,
+                    public_url=session.binding["url"],
+                )
             )
-        )
         record = {
             "link": str(created.link),
             "item": item.name,
@@ -151,4 +153,5 @@ class ShareLinks:
         from mysafe_tui.remote import shares
 
         session = self._required()
-        await session.guard(shares.revoke_share(session.client, share_hash))
+        with needs_server("revoking a link"):
+            await session.guard(shares.revoke_share(session.client, share_hash))

@@ -125,3 +125,17 @@ def summary_fields(item: ItemSummary) -> dict[str, Any]:
         *SPECS[item.kind].summary,
     )
     return {name: getattr(item, name) for name in keep}
+
+
+def checked_key(
+    kind: ItemKind, fields: dict[str, Any], secret: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """An SSH key from a server as this device shows it: type, fingerprint and public line
+    worked out again from the private key (the server's word on them is not taken), the
+    settings yes or no, the comment one clean line. `secret` is changed in place;
+    InvalidInput when the server's copy holds no key mysafe can read."""
+    if kind is ItemKind.SSH_KEY:
+        wanted = ("private", "comment", *YES_NO)
+        secret.update(ssh_key({name: secret[name] for name in wanted if name in secret}))
+        new_item_defaults(kind, secret)
+    return fields, secret
