@@ -5,12 +5,19 @@ Each test runs against the server with the §4 extension and as a plain senhaseg
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import json
+import os
+import random
+import signal
+import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tmuxkit import MYSAFE
 
 from conftest import FLOOR, PASSPHRASE
 from mysafe_tui.core.errors import OfflineError, RemoteRejected
@@ -209,3 +216,99 @@ async def test_an_item_unshared_while_edited_here_can_be_sent_as_new(
         assert (await bob.reveal(kept.id))["note"].reveal() == "bob's step 4"
     finally:
         await bob.close()
+
+
+@pytest.mark.slow
+async def test_a_replay_killed_at_any_point_ends_with_each_change_once(
+    server: RunningServer, alice: MySafeClient, tmp_path: Path
+) -> None:
+    """40 notes made, 5 edited and 5 trashed while the server was down; `mysafe sync` then
+    SIGKILLed after each bit of progress it makes, round after round: the server ends with
+    every change exactly once."""
+    for n in range(10):
+        await alice.create_item("note", {"name": f"old {n}", "note": "v1"})
+    folder = tmp_path / "home"
+    service = await vault_of(server, folder)
+    try:
+        old = await named(service)
+        server.stop()
+        for n in range(40):
+            await service.create_item(ItemKind.NOTE, {"name": f"new {n:02d}", "note": f"n{n}"})
+        for n in range(5):
+            await service.update_item(old[f"old {n}"].id, {"note": "v2"})
+            await service.deactivate(old[f"old {n + 5}"].id)
+        assert len(service.waiting()) == 50
+    finally:
+        await service.close()
+    server.start_again()
+    passphrase = tmp_path / "passphrase"
+    passphrase.write_text(PASSPHRASE + "\n")
+    env = {**os.environ, "MYSAFE_HOME": str(folder), "MYSAFE_PASSPHRASE_FILE": str(passphrase)}
+
+    async def made() -> int:
+        return sum(1 for row in await alice.list_items("note") if row["name"].startswith("new"))
+
+    rounds = killed = 0
+    while await made() < 40 and rounds < 50:
+        rounds += 1
+        before = await made()
+        sync = subprocess.Popen([MYSAFE, "sync"], env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)  # fmt: skip
+        while sync.poll() is None and await made() == before:  # some progress, then...
+            await asyncio.sleep(0.002)
+        await asyncio.sleep(random.uniform(0, 0.01))  # ...anywhere in what follows
+        killed += sync.poll() is None
+        sync.send_signal(signal.SIGKILL)
+        sync.wait()
+    assert killed >= 5  # killed mid-replay, again and again
+    done = subprocess.run([MYSAFE, "sync"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    notes = await on_server(alice, "note")  # fails on any duplicate
+    assert sorted(n for n in notes if n.startswith("new")) == [f"new {n:02d}" for n in range(40)]
+    assert all(notes[f"new {n:02d}"]["note"] == f"n{n}" for n in range(40))
+    assert all(notes[f"old {n}"]["note"] == "v2" for n in range(5))
+    assert not any(f"old {n}" in notes for n in range(5, 10))  # trashed there too
+    status = subprocess.run([MYSAFE, "status", "--json"], env=env, capture_output=True, text=True)
+    assert json.loads(status.stdout)["waiting"] == []
+
+
+def test_the_cli_says_what_waits_and_lets_a_person_choose(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    client_id, secret = server.keys["alice"]
+    passphrase = tmp_path / "passphrase"
+    passphrase.write_text(PASSPHRASE + "\n")
+    env = {**os.environ, "MYSAFE_HOME": str(tmp_path / "home"),
+           "MYSAFE_PASSPHRASE_FILE": str(passphrase), "SENHASEGURA_URL": server.url,
+           "SENHASEGURA_CLIENT_ID": client_id, "SENHASEGURA_CLIENT_SECRET": secret}  # fmt: skip
+
+    def mysafe(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run([MYSAFE, *args], env=env, input=stdin, capture_output=True,
+                              text=True)  # fmt: skip
+
+    assert mysafe("init", "--kdf-profile", "low-memory").returncode == 0
+    assert mysafe("login").returncode == 0
+    assert mysafe("add", "note", "--name", "Door", stdin="4711\n").returncode == 0
+    server.stop()
+    added = mysafe("add", "note", "--name", "Train", stdin="seat 42\n")
+    assert added.returncode == 0 and "kept here and sent at the next 'mysafe sync'" in added.stderr
+    edited = mysafe("edit", "Door", "--secret", "note", stdin="4712\n")
+    assert edited.returncode == 0 and "cannot be reached" in edited.stderr
+    status = mysafe("status")
+    assert "Waiting:   2 change(s) made here" in status.stdout
+    assert "Train: new, waiting to be sent" in status.stdout
+    assert "Door: changed, waiting to be sent" in status.stdout
+    server.start_again()
+    with server.client("alice") as http:  # another device changes Door meanwhile
+        (row,) = [r for r in http.get("/api/mysafe/note").json()["note_on_list"]
+                  if r["name"] == "Door"]  # fmt: skip
+        http.put(f"/api/mysafe/note/update/{row['identifier']}", json={"note": "4713"})
+    synced = mysafe("sync")
+    assert synced.returncode == 1, synced.stderr
+    assert "Sent 1 change(s) made while the server could not be reached." in synced.stderr
+    assert "Door: changed on the server too since your last sync" in synced.stderr
+    assert "--theirs NAME takes the server's" in synced.stderr
+    chosen = mysafe("sync", "--theirs", "Door")
+    assert chosen.returncode == 0, chosen.stderr
+    assert mysafe("get", "Door").stdout.strip() == "4713"
+    assert json.loads(mysafe("status", "--json").stdout)["waiting"] == []

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mysafe_tui.cli import ssh
-from mysafe_tui.cli.output import ProgressLine, q, raw_or_printable, say
+from mysafe_tui.cli.output import ProgressLine, q, raw_or_printable, said_waiting, say
 from mysafe_tui.core.humanize import size
 
 if TYPE_CHECKING:
@@ -324,6 +324,7 @@ async def cmd_add_api_secret(args: argparse.Namespace, service: VaultService) ->
 
 def _added(item: ItemSummary) -> int:
     say(f"Added {item.kind.noun} '{item.name}' (id {item.id})")
+    said_waiting(item.outbox)
     return 0
 
 
@@ -407,20 +408,23 @@ async def cmd_edit(args: argparse.Namespace, service: VaultService) -> int:
             "'mysafe sync' to see the server copy, or repeat with --force to overwrite it"
         ) from None
     say(f"Saved '{saved.name}'")
+    said_waiting(saved.outbox)
     return 0
 
 
 async def cmd_rm(args: argparse.Namespace, service: VaultService) -> int:
     item = await service.find(args.name, args.kind)
-    await service.deactivate(item.id)
+    moved = await service.deactivate(item.id)
     say(f"Moved '{item.name}' to the trash ('mysafe restore' brings it back)")
+    said_waiting(moved.outbox)
     return 0
 
 
 async def cmd_restore(args: argparse.Namespace, service: VaultService) -> int:
     item = await service.find(args.name, trash=True)
-    await service.restore(item.id)
+    restored = await service.restore(item.id)
     say(f"Restored '{item.name}'")
+    said_waiting(restored.outbox)
     return 0
 
 

@@ -16,6 +16,15 @@ def say(message: str) -> None:
     print(printable(message), file=sys.stderr)
 
 
+def said_waiting(outbox: str) -> None:
+    """After a write: when the server could not be reached, that the change waits here."""
+    if outbox:
+        say(
+            "mysafe: the server cannot be reached: this change is kept here and sent at the "
+            "next 'mysafe sync' ('mysafe status' lists what waits)"
+        )
+
+
 def q(text: str) -> str:
     """A value quoted inside a message, on one line and escaped."""
     from mysafe_tui.core.sanitize import printable

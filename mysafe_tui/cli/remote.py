@@ -58,7 +58,22 @@ def add_parsers(add: AddParser) -> None:
     p.set_defaults(func=cmd_push)
     p = add("logout", help="forget the server and drop its items from the cache")
     p.set_defaults(func=cmd_logout)
-    p = add("sync", help="pull the server's items into the encrypted cache")
+    p = add(
+        "sync",
+        help="send what waits from offline, then pull the server's items into the cache",
+        description="Send the changes made while the server could not be reached, in the "
+        "order they were made, then pull the server's items into the encrypted cache. A "
+        "waiting change the server moved too (changed, trashed or unshared there) waits for "
+        "your choice: --mine NAME sends this copy, --theirs NAME takes the server's, --both "
+        "NAME keeps the server's and sends this copy as a new item.",
+    )
+    choice = p.add_mutually_exclusive_group()
+    for word, what in (
+        ("mine", "send this device's copy of NAME (anew if it was deleted there)"),
+        ("theirs", "take the server's copy of NAME; the change made here is dropped"),
+        ("both", "keep the server's NAME and send this copy as 'NAME (my copy)'"),
+    ):
+        choice.add_argument(f"--{word}", metavar="NAME", help=what)
     p.set_defaults(func=cmd_sync)
     p = add("status", help="the vault, its server and the last sync")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -199,12 +214,37 @@ async def cmd_logout(args: argparse.Namespace, service: VaultService) -> int:
 
 
 async def cmd_sync(args: argparse.Namespace, service: VaultService) -> int:
+    for choice in ("mine", "theirs", "both"):
+        name = getattr(args, choice, None)
+        if name:
+            waiting = {item.id for item, _ in service.waiting()}
+            item = await service.find(name, trash=None)
+            if item.id not in waiting:
+                raise InvalidInput(f"'{item.name}' has nothing waiting to be sent")
+            await service.settle(item.id, choice)
+            say(f"'{item.name}': {SETTLED[choice]}")
     result = await service.sync(progress=_progress)
+    if result.sent:
+        say(f"Sent {result.sent} change(s) made while the server could not be reached.")
     say(
         f"Synced: {result.written} updated, {result.removed} removed, {result.unchanged} unchanged."
     )
     _say_unreadable(result.unreadable)
+    if result.problems:
+        say(f"{len(result.problems)} change(s) made here wait for your choice:")
+        for line in result.problems:
+            say(f"  {line}")
+        say("  'mysafe sync --mine NAME' sends yours, --theirs NAME takes the server's, "
+            "--both NAME keeps both")  # fmt: skip
+        return 1
     return 0
+
+
+SETTLED = {
+    "mine": "this device's copy goes to the server",
+    "theirs": "the server's copy is kept; the change made here is dropped",
+    "both": "the server's copy is kept, and this one is sent as a new item",
+}
 
 
 def _say_unreadable(unreadable: list[str] | tuple[str, ...]) -> None:
@@ -241,6 +281,16 @@ async def cmd_status(args: argparse.Namespace, service: VaultService) -> int:
     }
     kept = await service.kept_here() if status.bound else []
     data["kept_on_this_device"] = [{"item": i.name, "what": what} for i, what in kept]
+    waiting = service.waiting()
+    data["waiting"] = [
+        {
+            "item": i.name,
+            "kind": i.kind.value,
+            "change": mark.describe(),
+            "choose": bool(mark.problem),
+        }
+        for i, mark in waiting
+    ]
     if args.json:
         print(json.dumps(data, indent=2))
         return 0
@@ -271,6 +321,10 @@ async def cmd_status(args: argparse.Namespace, service: VaultService) -> int:
         print(f"Here only: {len(kept)} item(s) hold what the server cannot keep:")
         for item, what in kept:
             print(f"           {q(item.name)}: {', '.join(what)}")
+    if waiting:
+        print(f"Waiting:   {len(waiting)} change(s) made here, not on the server yet:")
+        for item, mark in waiting:
+            print(f"           {q(item.name)}: {mark.describe()}")
     if status.unreadable:
         print(f"Unread:    {len(status.unreadable)} item(s) at the last sync (copies kept):")
         for line in status.unreadable:

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mysafe_tui.cli.output import q, say
+from mysafe_tui.cli.output import q, said_waiting, say
 
 if TYPE_CHECKING:
     from mysafe_tui.cli.parser import AddParser
@@ -113,6 +113,7 @@ async def cmd_add_ssh_key(args: argparse.Namespace, service: VaultService) -> in
     )
     public = (await service.reveal(item.id))["public"].reveal()
     say(f"Added SSH key '{q(item.name)}' (id {item.id})")
+    said_waiting(item.outbox)
     print(q(public))
     return 0
 
