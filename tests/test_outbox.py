@@ -312,3 +312,20 @@ def test_the_cli_says_what_waits_and_lets_a_person_choose(
     assert chosen.returncode == 0, chosen.stderr
     assert mysafe("get", "Door").stdout.strip() == "4713"
     assert json.loads(mysafe("status", "--json").stdout)["waiting"] == []
+
+
+async def test_an_edit_of_an_item_trashed_there_is_kept_not_refused(
+    server: RunningServer, alice: MySafeClient, here: VaultService
+) -> None:
+    """Online, but another device put the item in the server's trash: the edit is not lost
+    to a raw '1009', it waits for the person, and the connection is not called failing."""
+    made = (await alice.create_item("note", {"name": "Plan", "note": "v1"}))["identifier"]
+    await here.sync()
+    (plan,) = await here.search("Plan")
+    await alice.set_active("note", made, False)
+    kept = await here.update_item(plan.id, {"note": "v2"})
+    assert "moved to the trash on the server" in here.waiting()[0][1].describe()
+    assert here.remote_status().state == "synced"
+    assert (await here.reveal(kept.id))["note"].reveal() == "v2"
+    await here.settle(kept.id, "mine")
+    assert (await alice.get_item("note", made))["note"] == "v2"

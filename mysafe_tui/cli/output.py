@@ -17,12 +17,22 @@ def say(message: str) -> None:
 
 
 def said_waiting(outbox: str) -> None:
-    """After a write: when the server could not be reached, that the change waits here."""
-    if outbox:
+    """After a write: when the server could not take it, that the change waits here."""
+    if not outbox:
+        return
+    from mysafe_tui.core.outbox import PROBLEMS, Outgoing
+
+    mark = Outgoing.parse(outbox)
+    if mark is not None and mark.problem:
         say(
-            "mysafe: the server cannot be reached: this change is kept here and sent at the "
-            "next 'mysafe sync' ('mysafe status' lists what waits)"
+            f"mysafe: the item was {PROBLEMS[mark.problem]}: your change is kept here; "
+            "'mysafe sync --mine NAME' sends it, --theirs NAME takes the server's"
         )
+        return
+    say(
+        "mysafe: the server cannot be reached: this change is kept here and sent at the "
+        "next 'mysafe sync' ('mysafe status' lists what waits)"
+    )
 
 
 def q(text: str) -> str:

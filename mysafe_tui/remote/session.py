@@ -15,7 +15,14 @@ from typing import Any, TypeVar
 
 import httpx
 
-from mysafe_tui.core.errors import InvalidInput, OfflineError, RemoteError
+from mysafe_tui.core.errors import (
+    InvalidInput,
+    NotSupported,
+    OfflineError,
+    RemoteConflict,
+    RemoteError,
+    RemoteRejected,
+)
 from mysafe_tui.core.models import Secret
 from mysafe_tui.remote.client import AccessKey, MySafeClient
 from mysafe_tui.remote.status import RemoteStatus
@@ -80,6 +87,8 @@ class RemoteSession:
         except OfflineError as exc:
             self.state, self.message = "offline", str(exc)
             raise OfflineError(f"{exc}; working from the cache", exc.maybe_sent) from None
+        except (RemoteRejected, RemoteConflict, NotSupported):
+            raise  # the server answered: a refusal of this request, not a failing server
         except RemoteError as exc:
             self.state, self.message = "error", str(exc)
             raise

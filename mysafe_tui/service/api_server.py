@@ -136,6 +136,10 @@ class ServerApi(ServiceParts):
         """Send what waits now (OfflineError when the server is still out of reach)."""
         return await self._require_server().send_outbox()
 
+    async def server_copy(self, item_id: str) -> dict[str, Any]:
+        """The server's copy of an item now, for a person choosing between it and theirs."""
+        return await self._require_server().server_copy(self._worker.get(item_id))
+
     async def settle(self, item_id: str, choice: str) -> ItemSummary | None:
         """A waiting item the server's answer stopped: "mine", "theirs" or "both" (see
         `Outbox.settle`); the item in its place, or None when it left the vault."""

@@ -15,9 +15,10 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from mysafe_tui.core.errors import InvalidInput, NotSupported, OfflineError
+from mysafe_tui.core.errors import InvalidInput, NotSupported, OfflineError, RemoteRejected
 from mysafe_tui.core.models import HistoryEvent, ItemKind, ItemSummary, Sharing
-from mysafe_tui.service.outbox import UNREACHABLE, Outbox, SendResult, queued
+from mysafe_tui.core.outbox import Outgoing
+from mysafe_tui.service.outbox import GONE, INACTIVE, UNREACHABLE, Outbox, SendResult, queued
 from mysafe_tui.service.values import checked_key, summary_fields
 
 if TYPE_CHECKING:
@@ -235,8 +236,21 @@ class ServerConnection:
             updated = await session.guard(session.engine.update(item, fields, secret, force))
         except UNREACHABLE:
             return {**fields, "outbox": queued(item, content=True)}, secret
+        except RemoteRejected as exc:  # trashed or deleted there: kept, for the person
+            problem = {INACTIVE: "inactive", **dict.fromkeys(GONE, "gone")}.get(exc.code)
+            if problem is None:
+                raise
+            mark = Outgoing.parse(queued(item, content=True))
+            assert mark is not None
+            return {**fields, "outbox": mark.but(problem=problem).encode()}, secret
         await self._send_waiting()
         return checked_key(item.kind, *updated)
+
+    async def server_copy(self, item: ItemSummary) -> dict[str, Any]:
+        """The server's copy of `item` as it is now (for a choice between it and this one)."""
+        ref = _on_server(item, "it is not on the server yet")
+        session = self.session
+        return await session.guard(session.client.get_item(item.kind.value, ref.remote_id))
 
     async def set_active(self, item: ItemSummary, active: bool) -> dict[str, Any]:
         if not item.remote:
