@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from textual.widgets import Button, Input, Static
 
-from conftest import FLOOR, PASSPHRASE, unlock_ui, until
+from conftest import FLOOR, PASSPHRASE, rendered_text, unlock_ui, until
 from mysafe_tui.core.models import Secret
 from mysafe_tui.remote.client import AccessKey, MySafeClient
 from mysafe_tui.service import VaultService
@@ -20,6 +20,7 @@ from mysafe_tui.tui.app import MySafeApp
 from mysafe_tui.tui.modals.item import ItemDialog
 from mysafe_tui.tui.modals.remote import ConflictDialog, LoginDialog, SyncDialog
 from mysafe_tui.tui.screens.main import MainScreen
+from mysafe_tui.tui.widgets.detail import DetailPane
 from mysafe_tui.tui.widgets.item_list import ItemList
 from serverkit import RunningServer, Switch, start_server
 
@@ -38,6 +39,7 @@ class Setup:
         self, home: Path, server: RunningServer, client: MySafeClient, key: AccessKey
     ) -> None:
         self.home, self.server, self.client, self.key = home, server, client, key
+        self.key_user = ""  # the user the key belongs to
         self.switch = Switch()
 
     def service(self) -> VaultService:
@@ -53,13 +55,15 @@ class Setup:
 
 @pytest.fixture
 async def setup(server: RunningServer, tmp_path: Path) -> AsyncIterator[Setup]:
-    client_id, secret = server.new_user(f"tui{next(USERS)}")
+    user = f"tui{next(USERS)}"
+    client_id, secret = server.new_user(user)
     key = AccessKey(client_id, Secret(secret))
     async with MySafeClient(server.url, key) as client:
         await client.create_item(
             "password", {"name": "Github", "username": "dleite", "password": "gh-pass"}
         )
         setup = Setup(tmp_path / "home", server, client, key)
+        setup.key_user = user
         yield setup
     await setup.switch.real.aclose()  # the services share its connections: none owns them
 
@@ -152,7 +156,7 @@ async def test_offline_banner_then_automatic_reconnect(setup: Setup) -> None:
         assert "Offline" in str(banner.render()) and "offline" in topbar(main)
         assert names(main) == ["Github"]  # the cache still reads
         setup.switch.down = False
-        main._reconnect()  # what the 30-second timer does
+        main.sync_when_due()  # what the 30-second timer does
         await until(pilot, lambda: not banner.display and "synced" in topbar(main))
 
 
@@ -242,3 +246,98 @@ async def test_people_dialog_shares_and_unshares_and_the_other_side_sees_it_mark
         assert len(await other.search("github")) == 0  # unshared: gone from the other vault
         await other.close()
         await pilot.press("escape")
+
+
+async def test_an_edit_made_offline_waits_marked_and_is_sent_on_reconnect(setup: Setup) -> None:
+    await setup.vault(bound=True)
+    app = MySafeApp(setup.service())
+    async with app.run_test(size=(100, 30)) as pilot:
+        main = await unlocked(app, pilot)
+        await until(pilot, lambda: "synced" in topbar(main) and names(main))
+        setup.switch.down = True
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, ItemDialog))
+        app.screen.query_one("#f-password", Input).value = "typed-on-the-train"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, MainScreen))
+        await until(pilot, lambda: "1 change waiting" in topbar(main))
+        assert main.query_one(ItemList).render_line(0).text.startswith(" ⇡")
+        detail = rendered_text(main.query_one(DetailPane).render_item())
+        assert "changed, waiting to be sent" in detail
+        banner = main.query_one("#banner", Static)
+        await until(pilot, lambda: "Changes are kept here" in str(banner.render()))
+        setup.switch.down = False
+        main.sync_when_due()  # what the 30-second timer does
+        await until(pilot, lambda: "waiting" not in topbar(main) and not banner.display)
+        (row,) = await setup.client.list_items("password")
+        copy = await setup.client.get_item("password", row["identifier"])
+        assert copy["password"] == "typed-on-the-train"
+        messages = [n.message for n in app._notifications]
+        assert any(m.startswith("Back online") and "1 sent" in m for m in messages), messages
+
+
+async def test_a_waiting_change_the_server_moved_too_is_chosen_in_the_conflict_dialog(
+    setup: Setup,
+) -> None:
+    await setup.vault(bound=True)
+    app = MySafeApp(setup.service())
+    async with app.run_test(size=(100, 30)) as pilot:
+        main = await unlocked(app, pilot)
+        await until(pilot, lambda: "synced" in topbar(main) and names(main))
+        setup.switch.down = True
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, ItemDialog))
+        app.screen.query_one("#f-url", Input).value = "https://mine"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "1 change waiting" in topbar(main))
+        (row,) = await setup.client.list_items("password")
+        await setup.client.update_item("password", row["identifier"], {"url": "https://theirs"})
+        setup.switch.down = False
+        main.sync_when_due()
+        await until(pilot, lambda: "wait for your choice" in " ".join(
+            n.message for n in app._notifications))  # fmt: skip
+        await pilot.press("e")  # the choice, not the form
+        await until(pilot, lambda: isinstance(app.screen, ConflictDialog))
+        table = str(app.screen.query_one("#diff-table", Static).render())
+        assert "https://mine" in table and "https://theirs" in table
+        await pilot.press("t")
+        await until(pilot, lambda: isinstance(app.screen, MainScreen) and "waiting" not in
+                    topbar(main))  # fmt: skip
+        (item,) = main.query_one(ItemList).items
+        assert item.url == "https://theirs" and not item.outbox
+
+
+async def test_a_view_only_item_opens_no_form(setup: Setup) -> None:
+    owner = f"owner{next(USERS)}"
+    setup.server.new_user(owner)
+    with setup.server.client(owner) as http:
+        made = http.post("/api/mysafe/note", json={"name": "Their runbook", "note": "read me",
+                         "users_allowed": [{"username": setup.key_user}]})  # fmt: skip
+        assert made.status_code == 201, made.text
+    await setup.vault(bound=True)
+    app = MySafeApp(setup.service())
+    async with app.run_test(size=(100, 30)) as pilot:
+        main = await unlocked(app, pilot)
+        await pilot.press("2")
+        await until(pilot, lambda: names(main) == ["Their runbook"])
+        await pilot.press("e")
+        await until(pilot, lambda: any("view only" in n.message for n in app._notifications))
+        assert isinstance(app.screen, MainScreen)  # no form was opened
+
+
+async def test_another_devices_change_shows_up_without_a_key(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The quiet sync every few minutes (here: every half second), with nothing pressed."""
+    import mysafe_tui.tui.screens.main as main_module
+
+    monkeypatch.setattr(main_module, "RECONNECT_SECONDS", 0.2)
+    monkeypatch.setattr(MainScreen, "sync_period", lambda self: 0.5)
+    await setup.vault(bound=True)
+    app = MySafeApp(setup.service())
+    async with app.run_test(size=(100, 30)) as pilot:
+        main = await unlocked(app, pilot)
+        await until(pilot, lambda: "synced" in topbar(main) and names(main))
+        await setup.client.create_item("password", {"name": "From the laptop",
+                                                    "username": "me", "password": "x"})  # fmt: skip
+        await until(pilot, lambda: "From the laptop" in names(main))

@@ -222,6 +222,8 @@ async def cmd_sync(args: argparse.Namespace, service: VaultService) -> int:
             if item.id not in waiting:
                 raise InvalidInput(f"'{item.name}' has nothing waiting to be sent")
             await service.settle(item.id, choice)
+            from mysafe_tui.core.outbox import SETTLED
+
             say(f"'{item.name}': {SETTLED[choice]}")
     result = await service.sync(progress=_progress)
     if result.sent:
@@ -238,13 +240,6 @@ async def cmd_sync(args: argparse.Namespace, service: VaultService) -> int:
             "--both NAME keeps both")  # fmt: skip
         return 1
     return 0
-
-
-SETTLED = {
-    "mine": "this device's copy goes to the server",
-    "theirs": "the server's copy is kept; the change made here is dropped",
-    "both": "the server's copy is kept, and this one is sent as a new item",
-}
 
 
 def _say_unreadable(unreadable: list[str] | tuple[str, ...]) -> None:

@@ -19,6 +19,12 @@ PROBLEMS = {
     "inactive": "moved to the trash on the server since your last sync",
 }
 
+SETTLED = {  # what a person's choice did
+    "mine": "this device's copy goes to the server",
+    "theirs": "the server's copy is kept; the change made here is dropped",
+    "both": "the server's copy is kept, and this one is sent as a new item",
+}
+
 
 @dataclass(frozen=True)
 class Outgoing:

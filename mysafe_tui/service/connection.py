@@ -285,7 +285,7 @@ class ServerConnection:
 
     async def _send_waiting(self) -> None:
         """The server answered a write: what waited from before goes now too."""
-        if any(s.outbox for s in self.worker.vault.summaries.values()):
+        if self.outbox.waiting():
             with contextlib.suppress(*UNREACHABLE):
                 await self.outbox.send()
 
@@ -363,7 +363,7 @@ class ServerConnection:
             sent = await self.outbox.send()  # what waited goes first
             result.sent, result.problems = sent.sent, sent.problems
             cached = list(worker.vault.summaries.values())
-            waiting = {s.id for s in cached if s.outbox}  # this copy is newer: it stays
+            waiting = {s.id for s in self.outbox.waiting()}  # this copy is newer: it stays
             async for change in engine.pull(cached, progress):
                 target = _target(change)
                 if target in waiting:

@@ -96,10 +96,17 @@ class Outbox:
         self.keeps = keeps
         self.content = content  # a file item's content, streamed from the vault
         self._sending: dict[str, int] = {}  # item id: its version as it is being sent
+        self._found: tuple[int, list[str]] | None = None  # (vault generation, waiting ids)
 
     def waiting(self) -> list[ItemSummary]:
-        """The items the server has not heard of yet, oldest change first."""
-        found = [s for s in self.worker.vault.summaries.values() if s.outbox]
+        """The items the server has not heard of yet, oldest change first (looked for once
+        per vault generation: the UI asks every second)."""
+        vault = self.worker.vault
+        if self._found is None or self._found[0] != vault.generation:
+            ids = [i for i, record in vault.records.items() if record.waiting()]
+            self._found = vault.generation, ids
+        summaries = vault.summaries
+        found = [summaries[i] for i in self._found[1] if i in summaries]
         return sorted(found, key=lambda s: (outgoing(s) or Outgoing(0)).seq)
 
     async def send(self) -> SendResult:

@@ -74,6 +74,9 @@ class Settings:
     use_agent: bool = True
     # Old passwords kept on each item when its password changes (0: none).
     password_history: int = 20
+    # A vault bound to a server syncs this often while the UI is open (and the unlock agent
+    # runs), and when the terminal regains focus; 0: only when asked (`s`, `mysafe sync`).
+    sync_minutes: int = 5
     # The health check (`mysafe health`, the Health screen): a secret unchanged for longer is
     # "old"; breaches are looked up in a local copy of Pwned Passwords (a folder of range
     # files or one sorted file), and online (k-anonymity: five hex digits of a SHA-1 leave
@@ -98,6 +101,8 @@ class Settings:
             raise InvalidInput("use_agent is true or false")
         if not isinstance(self.password_history, int) or not 0 <= self.password_history <= 100:
             raise InvalidInput("password_history keeps 0 to 100 old passwords")
+        if not isinstance(self.sync_minutes, int) or not 0 <= self.sync_minutes <= 1440:
+            raise InvalidInput("sync_minutes is 0 (only when asked) to 1440 minutes")
         if not isinstance(self.health_max_age_days, int) or not (
             1 <= self.health_max_age_days <= 36500
         ):

@@ -118,6 +118,13 @@ class MySafeApp(App[None]):
             return
         await super().on_event(event)
 
+    def on_app_focus(self, event: events.AppFocus) -> None:
+        """The terminal is looked at again (where it reports focus): fresh data if the last
+        sync is older than a minute."""
+        main = self.main_screen
+        if main is not None:
+            main.sync_when_due(stale_after=60)
+
     async def on_descendant_focus(self) -> None:
         await self.keys.flush()  # a screen took the focus: what was typed ahead goes there
 

@@ -71,6 +71,11 @@ class Record(NamedTuple):
             f[IDENTIFIER_CODE],
         )
 
+    def waiting(self) -> bool:
+        """Whether the item has a change its server has not heard of (`outbox`, the last
+        field: empty unless the text ends in something other than the separator)."""
+        return not self.text.endswith(SEP) and self.text.count(SEP) >= len(SUMMARY_FIELDS) - 1
+
 
 class Brief(NamedTuple):
     favourite: bool

@@ -36,7 +36,9 @@ from mysafe_tui.vault.records import ACTIVE, FAVOURITE, FILE_NAME, NAME, SEP, SU
 FUZZY_LIMIT = 500
 _LAST = chr(0x10FFFF)  # sorts after any character a name holds: q + _LAST ends q's run
 _FILE = ItemKind.FILE
-_NO_EXTRAS = SEP + SEP  # the summary's last two fields (more URLs, custom fields) are empty
+# More URLs and custom fields come just before the outbox, the last field (summaries written
+# before it was appended end with them). Ending in three empty fields: none of either.
+_NO_EXTRAS = SEP * 3
 _LAST_SEP = len(SUMMARY_FIELDS) - 1
 
 
@@ -119,7 +121,7 @@ def _entry(record: Record) -> tuple[str, str, bool, bool]:
     """(casefolded name, haystack, favourite, active) from the encoded summary.
 
     The haystack is name, username, URL and tags (and a file's file name, more URLs and the
-    searchable text of custom fields, the summary's last two fields), casefolded, NUL
+    searchable text of custom fields, the two fields before the last), casefolded, NUL
     between fields: a query holds no NUL, so a match never spans two fields and the name is
     the haystack up to its first NUL. The first six fields are name, username, URL, tags and
     the one-character favourite and active flags, so the first four end 5 characters before
@@ -133,8 +135,11 @@ def _entry(record: Record) -> tuple[str, str, bool, bool]:
     if record[1] is _FILE:  # created, updated, file name, ...
         after = f[-1].split(SEP, FILE_NAME - ACTIVE)
         hay += SEP + (after[FILE_NAME - ACTIVE - 1] if len(after) >= FILE_NAME - ACTIVE else "")
-    if not text.endswith(_NO_EXTRAS) and text.count(SEP) == _LAST_SEP:  # more URLs, fields
-        hay += SEP + SEP.join(text.rsplit(SEP, 2)[1:])
+    if not text.endswith(_NO_EXTRAS):  # more URLs, custom fields
+        seps = text.count(SEP)
+        body = text[: text.rindex(SEP)] if seps == _LAST_SEP else text  # the outbox left out
+        if seps >= _LAST_SEP - 1:
+            hay += SEP + SEP.join(body.rsplit(SEP, 2)[1:])
     return f[NAME], hay.replace("\n", " "), f[FAVOURITE] == "1", f[ACTIVE] == "1"
 
 

@@ -177,19 +177,24 @@ class ConflictDialog(ModalScreen[str | None]):
 
     BINDINGS = bindings("conflict")
 
-    def __init__(self, name: str, rows: list[tuple[str, str, str, bool]]) -> None:
+    def __init__(
+        self,
+        name: str,
+        rows: list[tuple[str, str, str, bool]],
+        what: str = "changed on the server",
+        lead: str = "Someone changed this item since your last sync. Nothing is saved until "
+        "you choose.",
+    ) -> None:
         super().__init__()
         self.item_name = name
         self.rows = rows
+        self.what = what
+        self.lead = lead
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog conflict-dialog"):
-            yield Label(plain(f"'{self.item_name}' changed on the server"), classes="title")
-            yield Static(
-                "Someone changed this item since your last sync. Nothing is saved "
-                "until you choose.",
-                classes="lead",
-            )
+            yield Label(plain(f"'{self.item_name}' {self.what}"), classes="title")
+            yield Static(self.lead, classes="lead")
             with VerticalScroll(id="diff"):
                 yield Static(self._table(), id="diff-table")
             with Horizontal(classes="buttons"):

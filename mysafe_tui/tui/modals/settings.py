@@ -58,6 +58,8 @@ class SettingsDialog(ModalScreen[bool]):
         with Horizontal(id="autolock-row"):
             yield Input(str(s.autolock_minutes), id="autolock", type="integer")
             yield Input(str(s.ssh_autolock_minutes), id="ssh-autolock", type="integer")
+        yield Label("Sync with the server every N minutes (0: when asked)", classes="field-label")
+        yield Input(str(s.sync_minutes), id="sync-minutes", type="integer")
         yield Label("Theme", classes="field-label")
         yield Select(
             [(t, t) for t in themes],
@@ -97,6 +99,7 @@ class SettingsDialog(ModalScreen[bool]):
                 clear_seconds=int(self.query_one("#clear", Input).value or 0),
                 autolock_minutes=int(self.query_one("#autolock", Input).value or 0),
                 ssh_autolock_minutes=int(self.query_one("#ssh-autolock", Input).value or 0),
+                sync_minutes=int(self.query_one("#sync-minutes", Input).value or 0),
                 theme=str(self.query_one("#theme", Select).value),
                 kdf_profile=str(self.query_one("#kdf", Select).value),
                 use_agent=self.query_one("#use-agent", Checkbox).value,

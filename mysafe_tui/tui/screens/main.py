@@ -115,7 +115,7 @@ class MainScreen(ItemActions, ServerActions, Screen[None]):
         self.refresh_list()
         self.update_topbar()
         self.set_interval(1, self._tick_totp)
-        self.set_interval(RECONNECT_SECONDS, self._reconnect)
+        self.set_interval(RECONNECT_SECONDS, self.sync_when_due)
         self.set_interval(WATCH_SECONDS, self.pick_up_changes)
         self.service.on_server_wait = lambda seconds: self.notify(
             f"The server asks for a pause: trying again in {seconds:.0f} s"
@@ -250,6 +250,7 @@ class MainScreen(ItemActions, ServerActions, Screen[None]):
         bar.server = status.url.split("://", 1)[-1] if status.bound else ""
         bar.state, bar.last_sync, bar.insecure = status.state, status.last_sync, status.insecure
         bar.unreadable = len(status.unreadable)
+        bar.waiting = len(self.service.waiting()) if status.bound else 0
         bar.favourites_only = self.favourites_only
         bar.clipboard_in = self.service.clipboard_seconds_left
         bar.lock_in = self.app.seconds_until_lock()  # type: ignore[attr-defined]

@@ -11,6 +11,7 @@ from textual.screen import Screen
 
 from mysafe_tui.core.errors import MySafeError
 from mysafe_tui.core.models import SPECS, ItemKind, ItemSummary
+from mysafe_tui.core.outbox import PROBLEMS, SETTLED, Outgoing
 from mysafe_tui.service import VaultService
 from mysafe_tui.tui.modals.confirm import ConfirmDialog
 from mysafe_tui.tui.modals.files import AttachDialog, SaveDialog
@@ -79,7 +80,19 @@ class ItemActions(Screen[None]):
 
     @work(exit_on_error=False)
     async def edit(self, item: ItemSummary, generate: bool = False) -> None:
-        """The edit dialog; with `generate`, a new password already in it (not saved yet)."""
+        """The edit dialog; with `generate`, a new password already in it (not saved yet).
+        An item shared to view only opens no form; a change the server moved too asks for
+        the person's choice first."""
+        if item.read_only:
+            self.notify(
+                f"'{item.name}' is {item.sharing_line()}: its owner can give you edit rights",
+                severity="warning",
+            )
+            return
+        waiting = Outgoing.parse(item.outbox) if item.outbox else None
+        if waiting is not None and waiting.problem:
+            await self._choose(item, waiting)
+            return
         try:
             secrets = await self.service.reveal(item.id)
         except MySafeError as exc:
@@ -90,6 +103,51 @@ class ItemActions(Screen[None]):
         if saved is not None:
             self.notify(f"Saved '{saved.name}'")
             self.refresh_list(keep=saved.id)
+
+    async def _choose(self, item: ItemSummary, waiting: Outgoing) -> None:
+        """Mine, theirs or both, for a change made here that the server moved too."""
+        from mysafe_tui.tui.modals.remote import ConflictDialog
+
+        secrets = await self.service.reveal(item.id)
+        mine = {name: item.field(name) for name in SPECS[item.kind].summary}
+        mine.update((name, value.reveal()) for name, value in secrets.items())
+        theirs: dict[str, object] = {}
+        if waiting.problem == "conflict":
+            found = await self._call(self.service.server_copy(item.id))
+            if found is None:
+                return
+            theirs = found
+        elif waiting.problem == "inactive":
+            theirs = {"name": "(in the server's trash)"}
+        rows = []
+        for field in SPECS[item.kind].typed:
+            raw = theirs.get(field.name, "")
+            there = ",".join(map(str, raw)) if isinstance(raw, tuple | list) else str(raw or "")
+            here = mine.get(field.name, "")
+            differs = here.strip() != there.strip()
+            if field.masked:  # never on screen unasked: say only whether it differs
+                here, there = ("••••••" if here else ""), ("••••••" if there else "")
+            rows.append((field.label, here, there, differs))
+        lead = {
+            "conflict": "You changed it here while the server could not be reached, and "
+            "someone changed it there too. Nothing is sent until you choose.",
+            "gone": "You changed it here; on the server it was deleted, or is no longer shared "
+            "with you. Keep mine sends yours as a new item; keep theirs lets it go.",
+            "inactive": "You changed it here; on the server it went to the trash. Keep mine "
+            "brings it back there with your change; keep theirs puts it in the trash here.",
+        }[waiting.problem]
+        choice = await self.app.push_screen_wait(
+            ConflictDialog(item.name, rows, PROBLEMS[waiting.problem], lead)
+        )
+        if choice is None:
+            return
+        try:
+            await self.service.settle(item.id, choice)
+        except MySafeError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.notify(f"'{item.name}': {SETTLED[choice]}")
+        self.refresh_list(keep=item.id)
 
     @work(exit_on_error=False)
     async def action_favourite(self) -> None:

@@ -4,6 +4,7 @@ MainScreen (main.py)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -36,7 +37,8 @@ class ServerActions(Screen[None]):
 
     @work(exclusive=True, group="sync", exit_on_error=False)
     async def background_sync(self) -> None:
-        """A quiet sync (at start, and to reconnect): the top bar shows how it goes."""
+        """A quiet sync (at start, to reconnect, every few minutes, on focus): the top bar
+        shows how it goes; one line when it brought or sent something, none otherwise."""
         was_offline = self.service.remote_status().state in ("offline", "error")
         self.update_topbar()
         try:
@@ -44,10 +46,40 @@ class ServerActions(Screen[None]):
         except MySafeError:
             self.update_topbar()
             return
+        news = [f"{n} {what}" for n, what in ((result.sent, "sent"),
+                (result.written, "updated"), (result.removed, "removed")) if n]  # fmt: skip
         if was_offline:
-            self.notify("Back online: synced with the server")
+            self.notify("Back online: synced with the server" + (f" ({', '.join(news)})"
+                                                                  if news else ""))  # fmt: skip
+        elif news:
+            self.notify(f"Synced: {', '.join(news)}")
+        if result.problems:
+            self.notify(
+                f"{len(result.problems)} change(s) made here wait for your choice (⇡ in red; "
+                "e on one to choose)",
+                severity="warning",
+                timeout=15,
+            )
         self._report_unreadable(result.unreadable)
         self.refresh_list()
+        self.update_topbar()
+
+    def sync_period(self) -> float:
+        """Seconds between quiet syncs while the server answers (0: never on its own)."""
+        return self.service.settings.sync_minutes * 60.0
+
+    def sync_when_due(self, stale_after: float | None = None) -> None:
+        """Every half minute: try an unreachable server again; sync one that answers when
+        its last sync is older than the setting (`stale_after`: on regaining focus)."""
+        status = self.service.remote_status()
+        if not status.bound or not self.service.is_unlocked:
+            return
+        if status.state in ("offline", "error"):
+            self.background_sync()
+            return
+        period = self.sync_period() if stale_after is None else stale_after
+        if period and time.time() - (status.last_sync or 0) >= period:
+            self.background_sync()
 
     @work(exclusive=True, group="watch", exit_on_error=False)
     async def pick_up_changes(self) -> None:
@@ -58,10 +90,6 @@ class ServerActions(Screen[None]):
             return  # the next action that reads the vault reports what is wrong with it
         if changed:
             self.refresh_list()
-
-    def _reconnect(self) -> None:
-        if self.service.remote_status().state in ("offline", "error"):
-            self.background_sync()
 
     @work(exclusive=True, group="sync", exit_on_error=False)
     async def action_sync(self) -> None:

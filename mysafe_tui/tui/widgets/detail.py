@@ -19,6 +19,7 @@ from mysafe_tui.core.models import (
     TotpCode,
     field_label,
 )
+from mysafe_tui.core.outbox import Outgoing
 from mysafe_tui.tui.text import printable
 from mysafe_tui.tui.widgets.item_list import describe
 
@@ -84,7 +85,12 @@ class DetailPane(Static):
         if not item.active:
             sub.append(" · ", style="dim")
             sub.append("in the trash", style="bold red")
-        if self.bound and not item.remote:
+        waiting = Outgoing.parse(item.outbox) if item.outbox else None
+        if waiting is not None:
+            sub.append(" · ", style="dim")
+            choose = " (e to choose)" if waiting.problem else ""
+            sub.append(f"⇡ {waiting.describe()}{choose}", style="red" if choose else "yellow")
+        elif self.bound and not item.remote:
             sub.append(" · ", style="dim")
             sub.append("local only (not on the server)", style="yellow")
         if item.sharing_line():

@@ -21,6 +21,7 @@ from textual.strip import Strip
 from mysafe_tui.core.health import MARKS
 from mysafe_tui.core.humanize import ago, size
 from mysafe_tui.core.models import ItemKind, ItemSummary
+from mysafe_tui.core.outbox import Outgoing
 from mysafe_tui.service.index import Hits
 from mysafe_tui.tui.actions import bindings
 from mysafe_tui.tui.text import printable
@@ -166,15 +167,20 @@ class ItemList(ScrollView, can_focus=True):
     def _cells(
         self, item: ItemSummary, width: int, style: Style, dim: Style, star_style: Style
     ) -> list[Segment]:
-        # ★ a favourite; ⇄ shared with me by someone else (when not a favourite); then the
-        # health check's mark: ✗ breached, ! weak, ≈ reused
+        # ★ a favourite; ⇄ shared with me by someone else (when not a favourite); then ⇡ a
+        # change waiting to be sent (red: waiting for a choice), else the health check's
+        # mark: ✗ breached, ! weak, ≈ reused
         star = "★" if item.favourite else "⇄" if item.access else " "
         check = self.marks.get(item.id)
-        mark = Segment(" ", style)
+        symbol = MARKS[check] if check is not None else " "
+        if item.outbox:
+            waiting = Outgoing.parse(item.outbox)
+            check, symbol = ("breached" if waiting and waiting.problem else "weak"), "⇡"
+        mark = Segment(symbol, style)
         if check is not None:
             mark_style = self.get_component_rich_style(f"item-list--{check}", partial=True)
             on_cursor = star_style is style  # the cursor's row shows its marks uncoloured
-            mark = Segment(MARKS[check], style if on_cursor else style + mark_style)
+            mark = Segment(symbol, style if on_cursor else style + mark_style)
         name_w = max(12, width * 2 // 5)
         detail_w = max(0, width - name_w - 5 - 22)
         name = _fit(item.name, name_w)

@@ -30,6 +30,7 @@ class TopBar(Static):
     last_sync: reactive[float | None] = reactive(None)
     insecure = reactive(False)
     unreadable = reactive(0)  # items the last sync could not read
+    waiting = reactive(0)  # changes made here the server has not heard of yet
     favourites_only = reactive(False)
     clipboard_in: reactive[int | None] = reactive(None)
     lock_in: reactive[int | None] = reactive(None)
@@ -52,15 +53,17 @@ class TopBar(Static):
             state += f" {ago(self.last_sync)}"
         unverified = " [$error]TLS NOT VERIFIED[/]" if self.insecure else ""
         unread = f" [$warning]{self.unreadable} unread[/]" if self.unreadable else ""
-        return f"{markup_safe(self.server)} {state}{unread}{unverified}"
+        plural = "change" if self.waiting == 1 else "changes"
+        waiting = f" [$warning]⇡ {self.waiting} {plural} waiting[/]" if self.waiting else ""
+        return f"{markup_safe(self.server)} {state}{waiting}{unread}{unverified}"
 
     def _repaint(self) -> None:
         self.update(self.render_text())
 
     watch_profile = watch_server = watch_state = watch_last_sync = _repaint
-    watch_insecure = watch_unreadable = watch_favourites_only = watch_clipboard_in = (
-        watch_lock_in
-    ) = _repaint
+    watch_insecure = watch_unreadable = watch_waiting = watch_favourites_only = (
+        watch_clipboard_in
+    ) = watch_lock_in = _repaint
 
 
 class OfflineBanner(Static):
@@ -85,8 +88,9 @@ class OfflineBanner(Static):
         if offline:
             what = "Offline" if self.state == "offline" else "Server error"
             text = (
-                f"{what}: showing the copy synced {ago(self.last_sync)}. Changes are refused "
-                f"until the server answers; retrying every {RECONNECT_SECONDS} s (s: now)."
+                f"{what}: showing the copy synced {ago(self.last_sync)}. Changes are kept "
+                f"here and sent when the server answers; retrying every {RECONNECT_SECONDS} s "
+                "(s: now)."
             )
             if text != self._shown:  # "synced 5 minutes ago" ages: the tick calls this too
                 self._shown = text
