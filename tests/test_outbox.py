@@ -12,6 +12,7 @@ import os
 import random
 import signal
 import subprocess
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 import pytest
 from tmuxkit import MYSAFE
 
-from conftest import FLOOR, PASSPHRASE
+from conftest import FLOOR, PASSPHRASE, wait_for_exit
 from mysafe_tui.core.errors import OfflineError, RemoteRejected
 from mysafe_tui.core.models import ItemKind, Secret
 from mysafe_tui.remote.client import AccessKey, MySafeClient
@@ -329,3 +330,37 @@ async def test_an_edit_of_an_item_trashed_there_is_kept_not_refused(
     assert (await here.reveal(kept.id))["note"].reveal() == "v2"
     await here.settle(kept.id, "mine")
     assert (await alice.get_item("note", made))["note"] == "v2"
+
+
+def test_the_unlock_agent_keeps_what_commands_read_fresh(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    """rbw's sync_interval: with the agent syncing every second here (5 minutes unless told),
+    `mysafe get` reads another device's new item without a 'mysafe sync'."""
+    client_id, secret = server.keys["alice"]
+    passphrase = tmp_path / "passphrase"
+    passphrase.write_text(PASSPHRASE + "\n")
+    env = {**os.environ, "MYSAFE_HOME": str(tmp_path / "home"),
+           "MYSAFE_PASSPHRASE_FILE": str(passphrase), "SENHASEGURA_URL": server.url,
+           "SENHASEGURA_CLIENT_ID": client_id, "SENHASEGURA_CLIENT_SECRET": secret}  # fmt: skip
+
+    def mysafe(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([MYSAFE, *args], env=env, capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL)  # fmt: skip
+
+    assert mysafe("init", "--kdf-profile", "low-memory").returncode == 0
+    assert mysafe("login").returncode == 0
+    assert mysafe("unlock", "--sync-every", "1s").returncode == 0
+    agent = json.loads(mysafe("status", "--json").stdout)["agent"]["pid"]
+    try:
+        with server.client("alice") as http:
+            made = http.post("/api/mysafe/note", json={"name": "From the laptop", "note": "hi"})
+            assert made.status_code == 201
+        deadline = time.monotonic() + 30  # a bound: the agent's next sync brings it
+        while (got := mysafe("get", "From the laptop")).returncode != 0:
+            assert time.monotonic() < deadline, got.stderr
+            time.sleep(0.2)
+        assert got.stdout.strip() == "hi"
+    finally:
+        mysafe("lock")
+        assert not wait_for_exit([agent])

@@ -58,6 +58,7 @@ class Agent:
         self.key = bytes.fromhex(config["key"])
         self.idle_seconds = int(config["timeout"])
         self.max_seconds = int(config["max"])
+        self.sync_seconds = int(config.get("sync_every") or 0)
         self.service = VaultService(self.paths, Settings.load(self.paths.settings))
         self.service.accept_rollback = bool(config.get("accept_rollback"))
         self.started = self.used = _now()
@@ -109,7 +110,11 @@ class Agent:
         for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
             self.loop.add_signal_handler(signum, self.stop, f"signal {signum.name}")
         threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
-        watchers = [asyncio.create_task(self._watch()), asyncio.create_task(self._watch_sleep())]
+        watchers = [
+            asyncio.create_task(self._watch()),
+            asyncio.create_task(self._watch_sleep()),
+            asyncio.create_task(self._sync_now_and_then()),
+        ]
         self.log(f"unlocked (idle {self.idle_seconds} s, at most {self.max_seconds} s)")
         report({"ready": True, "pid": os.getpid(), **self.left()})
         await self.stopped.wait()
@@ -142,6 +147,28 @@ class Agent:
                     fine = False
                 if not fine:
                     self.stop("the vault file was replaced or its passphrase changed")
+
+    async def _sync_now_and_then(self) -> None:
+        """A vault bound to a server: sync every `sync_seconds`, so that what commands read
+        through the agent is fresh (and what waits from offline goes out). Quiet when
+        nothing changed; one log line when something did, or when it failed."""
+        from mysafe_tui.core.errors import MySafeError
+
+        if not self.sync_seconds:
+            return
+        while True:
+            await asyncio.sleep(self.sync_seconds)
+            async with self.busy:
+                if not self.service.remote_status().bound:
+                    continue
+                try:
+                    result = await self.service.sync()
+                except MySafeError as exc:
+                    self.log(f"sync failed: {type(exc).__name__}")
+                    continue
+            news = {"sent": result.sent, "updated": result.written, "removed": result.removed}
+            if any(news.values()):
+                self.log("synced: " + ", ".join(f"{n} {what}" for what, n in news.items() if n))
 
     async def _watch_sleep(self) -> None:
         """Lock when logind says the machine is about to sleep; nothing where it cannot."""

@@ -51,6 +51,12 @@ def add_parsers(add: AddParser) -> None:
     p.add_argument(
         "--max", type=duration, default="8h", help="lock after this long, used or not (8h)"
     )
+    p.add_argument(
+        "--sync-every",
+        type=lambda text: 0 if text == "0" else duration(text),
+        help="a vault bound to a server: sync this often while unlocked, so that commands "
+        "read fresh data (default: the sync_minutes setting, 5m; 0: never on its own)",
+    )
     p.set_defaults(func=cmd_unlock, needs_unlock=False)
 
     p = add("lock", help="lock the agent now: it forgets the vault's keys")
@@ -100,6 +106,9 @@ async def cmd_unlock(args: argparse.Namespace, service: VaultService) -> int:
         "timeout": args.timeout,
         "max": args.max,
         "accept_rollback": args.accept_rollback,
+        "sync_every": (
+            service.settings.sync_minutes * 60 if args.sync_every is None else args.sync_every
+        ),
     }
     await service.close()  # the agent opens the vault for itself
     import asyncio
