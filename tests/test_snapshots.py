@@ -182,6 +182,7 @@ def make_app(seed: bool | str = True, server_port: int = 0) -> MySafeApp:
             with raw_vault(paths) as vault:
                 if seed == "offline":
                     vault.write_meta("remote", OFFLINE_BINDING)
+                    _waiting(vault)
                 if seed == "shares":
                     vault.write_meta("share-server", SHARE_SERVER)
 
@@ -189,6 +190,21 @@ def make_app(seed: bool | str = True, server_port: int = 0) -> MySafeApp:
     transport = ShownServer(server_port) if server_port else None
     service = VaultService(paths, kdf_params=FLOOR, transport=transport)
     return MySafeApp(service, clock=StillClock())
+
+
+def _waiting(vault: Any) -> None:
+    """The offline look: every item from the server, two with changes made offline (one the
+    server moved too: red)."""
+    from mysafe_tui.core.outbox import Outgoing
+    from mysafe_tui.service.values import summary_fields
+
+    conflict = Outgoing(2, content=True, problem="conflict")
+    marks = {"GitHub": Outgoing(1, content=True), "Router admin": conflict}
+    for n, item in enumerate(sorted(vault.summaries.values(), key=lambda i: i.name)):
+        fields = {**summary_fields(item), "remote": f"{item.kind.value}:{n + 1}:r1"}
+        if item.name in marks:
+            fields["outbox"] = marks[item.name].encode()
+        vault.save_item(item.kind, fields, vault.reveal(item.id), item.id)
 
 
 async def unlocked(pilot: Any) -> None:

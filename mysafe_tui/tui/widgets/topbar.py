@@ -5,6 +5,7 @@ change repaints (a countdown) or relays out (the banner appearing)."""
 
 from __future__ import annotations
 
+from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
 
@@ -36,16 +37,26 @@ class TopBar(Static):
     lock_in: reactive[int | None] = reactive(None)
 
     def render_text(self) -> str:
-        parts = [f"[b]mysafe[/b] · {markup_safe(self.profile)}", self._server_text()]
-        if self.favourites_only:
-            parts.append("★ favourites")
-        if self.clipboard_in is not None:
-            parts.append(f"clipboard clears in {self.clipboard_in}s")
-        if self.lock_in is not None:
-            parts.append(f"locks in {self.lock_in // 60}:{self.lock_in % 60:02d}")
-        return "  │  ".join(parts)
+        """The whole line, or its short form when that would not fit the width."""
+        full = self._line(short=False)
+        width = self.size.width
+        if not width or Content.from_markup(full).cell_length <= width:
+            return full
+        return self._line(short=True)
 
-    def _server_text(self) -> str:
+    def _line(self, short: bool) -> str:
+        parts = [f"[b]mysafe[/b] · {markup_safe(self.profile)}", self._server_text(short)]
+        if self.favourites_only:
+            parts.append("★" if short else "★ favourites")
+        if self.clipboard_in is not None:
+            parts.append(f"{'clip' if short else 'clipboard clears in'} {self.clipboard_in}s")
+        if self.lock_in is not None:
+            parts.append(
+                f"{'lock' if short else 'locks in'} {self.lock_in // 60}:{self.lock_in % 60:02d}"
+            )
+        return (" │ " if short else "  │  ").join(parts)
+
+    def _server_text(self, short: bool = False) -> str:
         if not self.server:
             return "local vault"
         state = _STATES.get(self.state, markup_safe(self.state))
@@ -54,11 +65,15 @@ class TopBar(Static):
         unverified = " [$error]TLS NOT VERIFIED[/]" if self.insecure else ""
         unread = f" [$warning]{self.unreadable} unread[/]" if self.unreadable else ""
         plural = "change" if self.waiting == 1 else "changes"
-        waiting = f" [$warning]⇡ {self.waiting} {plural} waiting[/]" if self.waiting else ""
+        said = f"⇡{self.waiting}" if short else f"⇡ {self.waiting} {plural} waiting"
+        waiting = f" [$warning]{said}[/]" if self.waiting else ""
         return f"{markup_safe(self.server)} {state}{waiting}{unread}{unverified}"
 
     def _repaint(self) -> None:
         self.update(self.render_text())
+
+    def on_resize(self) -> None:
+        self._repaint()
 
     watch_profile = watch_server = watch_state = watch_last_sync = _repaint
     watch_insecure = watch_unreadable = watch_waiting = watch_favourites_only = (
