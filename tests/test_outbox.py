@@ -13,7 +13,7 @@ import random
 import signal
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -273,9 +273,11 @@ async def test_a_replay_killed_at_any_point_ends_with_each_change_once(
     assert json.loads(status.stdout)["waiting"] == []
 
 
-def test_the_cli_says_what_waits_and_lets_a_person_choose(
-    server: RunningServer, tmp_path: Path
-) -> None:
+Run = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def cli_of(server: RunningServer, tmp_path: Path) -> Run:
+    """`mysafe ARGS` on a vault home under `tmp_path`, alice's key in the environment."""
     client_id, secret = server.keys["alice"]
     passphrase = tmp_path / "passphrase"
     passphrase.write_text(PASSPHRASE + "\n")
@@ -287,6 +289,13 @@ def test_the_cli_says_what_waits_and_lets_a_person_choose(
         return subprocess.run([MYSAFE, *args], env=env, input=stdin, capture_output=True,
                               text=True)  # fmt: skip
 
+    return mysafe
+
+
+def test_the_cli_says_what_waits_and_lets_a_person_choose(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    mysafe = cli_of(server, tmp_path)
     assert mysafe("init", "--kdf-profile", "low-memory").returncode == 0
     assert mysafe("login").returncode == 0
     assert mysafe("add", "note", "--name", "Door", stdin="4711\n").returncode == 0
@@ -337,17 +346,7 @@ def test_the_unlock_agent_keeps_what_commands_read_fresh(
 ) -> None:
     """rbw's sync_interval: with the agent syncing every second here (5 minutes unless told),
     `mysafe get` reads another device's new item without a 'mysafe sync'."""
-    client_id, secret = server.keys["alice"]
-    passphrase = tmp_path / "passphrase"
-    passphrase.write_text(PASSPHRASE + "\n")
-    env = {**os.environ, "MYSAFE_HOME": str(tmp_path / "home"),
-           "MYSAFE_PASSPHRASE_FILE": str(passphrase), "SENHASEGURA_URL": server.url,
-           "SENHASEGURA_CLIENT_ID": client_id, "SENHASEGURA_CLIENT_SECRET": secret}  # fmt: skip
-
-    def mysafe(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([MYSAFE, *args], env=env, capture_output=True, text=True,
-                              stdin=subprocess.DEVNULL)  # fmt: skip
-
+    mysafe = cli_of(server, tmp_path)
     assert mysafe("init", "--kdf-profile", "low-memory").returncode == 0
     assert mysafe("login").returncode == 0
     assert mysafe("unlock", "--sync-every", "1s").returncode == 0

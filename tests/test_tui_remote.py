@@ -248,19 +248,27 @@ async def test_people_dialog_shares_and_unshares_and_the_other_side_sees_it_mark
         await pilot.press("escape")
 
 
+async def edited_offline(
+    setup: Setup, app: MySafeApp, pilot: Any, field: str, value: str
+) -> MainScreen:
+    """The main screen once the first item was edited in the form with the server cut off."""
+    main = await unlocked(app, pilot)
+    await until(pilot, lambda: "synced" in topbar(main) and names(main))
+    setup.switch.down = True
+    await pilot.press("e")
+    await until(pilot, lambda: isinstance(app.screen, ItemDialog))
+    app.screen.query_one(f"#f-{field}", Input).value = value
+    await pilot.press("ctrl+s")
+    await until(pilot, lambda: isinstance(app.screen, MainScreen))
+    await until(pilot, lambda: "1 change waiting" in topbar(main))
+    return main
+
+
 async def test_an_edit_made_offline_waits_marked_and_is_sent_on_reconnect(setup: Setup) -> None:
     await setup.vault(bound=True)
     app = MySafeApp(setup.service())
     async with app.run_test(size=(100, 30)) as pilot:
-        main = await unlocked(app, pilot)
-        await until(pilot, lambda: "synced" in topbar(main) and names(main))
-        setup.switch.down = True
-        await pilot.press("e")
-        await until(pilot, lambda: isinstance(app.screen, ItemDialog))
-        app.screen.query_one("#f-password", Input).value = "typed-on-the-train"
-        await pilot.press("ctrl+s")
-        await until(pilot, lambda: isinstance(app.screen, MainScreen))
-        await until(pilot, lambda: "1 change waiting" in topbar(main))
+        main = await edited_offline(setup, app, pilot, "password", "typed-on-the-train")
         assert main.query_one(ItemList).render_line(0).text.startswith(" ⇡")
         detail = rendered_text(main.query_one(DetailPane).render_item())
         assert "changed, waiting to be sent" in detail
@@ -282,14 +290,7 @@ async def test_a_waiting_change_the_server_moved_too_is_chosen_in_the_conflict_d
     await setup.vault(bound=True)
     app = MySafeApp(setup.service())
     async with app.run_test(size=(100, 30)) as pilot:
-        main = await unlocked(app, pilot)
-        await until(pilot, lambda: "synced" in topbar(main) and names(main))
-        setup.switch.down = True
-        await pilot.press("e")
-        await until(pilot, lambda: isinstance(app.screen, ItemDialog))
-        app.screen.query_one("#f-url", Input).value = "https://mine"
-        await pilot.press("ctrl+s")
-        await until(pilot, lambda: "1 change waiting" in topbar(main))
+        main = await edited_offline(setup, app, pilot, "url", "https://mine")
         (row,) = await setup.client.list_items("password")
         await setup.client.update_item("password", row["identifier"], {"url": "https://theirs"})
         setup.switch.down = False
