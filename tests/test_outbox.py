@@ -363,3 +363,24 @@ def test_the_unlock_agent_keeps_what_commands_read_fresh(
     finally:
         mysafe("lock")
         assert not wait_for_exit([agent])
+
+
+async def test_a_change_the_server_refuses_waits_with_why_and_the_rest_go_on(
+    server: RunningServer, alice: MySafeClient, here: VaultService
+) -> None:
+    server.stop()
+    billing = {"name": "Billing", "url": "https://api", "client_id": "c", "client_secret": "s",
+               "identifier_code": "BILL"}  # fmt: skip
+    made = await here.create_item(ItemKind.API_SECRET, billing)
+    await here.create_item(ItemKind.NOTE, {"name": "After it", "note": "x"})
+    server.start_again()
+    await alice.create_item("secretapi", {**billing, "name": "Billing (laptop)"})
+    result = await here.sync()
+    assert result.sent == 1  # the note went; the clash waits
+    (problem,) = result.problems
+    assert problem.startswith("Billing: refused by the server:") and "already used" in problem
+    await here.update_item(made.id, {"identifier_code": "BILL2"})  # fixed here...
+    await here.settle(made.id, "mine")  # ...and sent again
+    assert here.waiting() == []
+    codes = sorted(e["identifier_code"] for e in (await on_server(alice, "secretapi")).values())
+    assert codes == ["BILL", "BILL2"]

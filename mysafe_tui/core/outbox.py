@@ -17,6 +17,7 @@ PROBLEMS = {
     "conflict": "changed on the server too since your last sync",
     "gone": "deleted on the server (or no longer shared with you) since your last sync",
     "inactive": "moved to the trash on the server since your last sync",
+    "refused": "refused by the server ('mysafe sync' says why)",
 }
 
 SETTLED = {  # what a person's choice did

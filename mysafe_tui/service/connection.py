@@ -15,7 +15,13 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from mysafe_tui.core.errors import InvalidInput, NotSupported, OfflineError, RemoteRejected
+from mysafe_tui.core.errors import (
+    InvalidInput,
+    MySafeError,
+    NotSupported,
+    OfflineError,
+    RemoteRejected,
+)
 from mysafe_tui.core.models import HistoryEvent, ItemKind, ItemSummary, Sharing
 from mysafe_tui.core.outbox import Outgoing
 from mysafe_tui.service.outbox import GONE, INACTIVE, UNREACHABLE, Outbox, SendResult, queued
@@ -285,8 +291,8 @@ class ServerConnection:
 
     async def _send_waiting(self) -> None:
         """The server answered a write: what waited from before goes now too."""
-        if self.outbox.waiting():
-            with contextlib.suppress(*UNREACHABLE):
+        if self.outbox.waiting():  # this write is done whatever they meet: sync says it
+            with contextlib.suppress(MySafeError):
                 await self.outbox.send()
 
     async def push(self, item: ItemSummary) -> ItemSummary:

@@ -122,7 +122,13 @@ class Outbox:
                 result.waiting += 1
                 result.problems.append(f"{current.name}: {PROBLEMS[mark.problem]}")
                 continue
-            problem = await self._send_one(current, mark)
+            try:
+                problem = await self._send_one(current, mark)
+            except RemoteRejected as exc:  # the server will not take it as it is
+                await self._stop(current, mark, "refused")
+                result.waiting += 1
+                result.problems.append(f"{current.name}: refused by the server: {exc}")
+                continue
             if problem:
                 result.waiting += 1
                 result.problems.append(f"{current.name}: {PROBLEMS[problem]}")
@@ -270,7 +276,10 @@ class Outbox:
         fields = summary_fields(item)
         ref = RemoteRef.parse(item.remote)
         if choice == "mine":
-            if mark.problem == "gone" or ref is None:  # made again, as new
+            if mark.problem == "refused":  # tried again as it is (after a fix, say)
+                fields["outbox"] = mark.but(problem="").encode()
+                await worker.save_item(item.kind, fields, secret, item.id)
+            elif mark.problem == "gone" or ref is None:  # made again, as new
                 again = Outgoing(mark.seq, create=True, key=uuid.uuid4().hex)
                 fields.update(remote="", outbox=again.encode())
                 await worker.save_item(item.kind, fields, secret, item.id)
@@ -290,7 +299,10 @@ class Outbox:
                 mine = {**fields, "name": f"{item.name} (my copy)", "remote": "",
                         "access": "", "sharing": "", "outbox": copy.encode()}  # fmt: skip
                 await worker.save_item(item.kind, mine, secret)
-            if mark.problem == "gone" or ref is None:
+            if ref is None:  # never made there: it stays, on this device only
+                await worker.save_item(item.kind, {**fields, "outbox": ""}, secret, item.id)
+                return worker.vault.summaries.get(item.id)
+            if mark.problem == "gone":  # as on the server: gone
                 await worker.save_batch([], [item.id])
                 return None
             if mark.problem == "inactive":
