@@ -23,6 +23,8 @@ T = TypeVar("T")
 class ServerActions(Screen[None]):
     """The main screen's server work and the dialogs it opens."""
 
+    _told_choices: tuple[str, ...] = ()  # what the last quiet sync said waits for a choice
+
     if TYPE_CHECKING:  # MainScreen's (main.py), which this is part of
         service: VaultService
 
@@ -53,13 +55,7 @@ class ServerActions(Screen[None]):
                                                                   if news else ""))  # fmt: skip
         elif news:
             self.notify(f"Synced: {', '.join(news)}")
-        if result.problems:
-            self.notify(
-                f"{len(result.problems)} change(s) made here wait for your choice (⇡ in red; "
-                "e on one to choose)",
-                severity="warning",
-                timeout=15,
-            )
+        self._report_choices(result.problems, again=False)
         self._report_unreadable(result.unreadable)
         self.refresh_list()
         self.update_topbar()
@@ -100,12 +96,28 @@ class ServerActions(Screen[None]):
             return
         result = await self.app.push_screen_wait(SyncDialog(self.service))
         if result is not None:
+            sent = f"{result.sent} sent, " if result.sent else ""
             self.notify(
-                f"Synced: {result.written} updated, {result.removed} removed, "
+                f"Synced: {sent}{result.written} updated, {result.removed} removed, "
                 f"{result.unchanged} unchanged"
             )
             self._report_unreadable(result.unreadable)
+            self._report_choices(result.problems)
         self.refresh_list()
+        self.update_topbar()
+
+    def _report_choices(self, problems: list[str], again: bool = True) -> None:
+        """Changes made here that the server moved too: named, and how to choose (a quiet
+        sync says it once, not every few minutes)."""
+        told, self._told_choices = self._told_choices, tuple(problems)
+        if problems and (again or tuple(problems) != told):
+            shown = "\n".join(problems[:5]) + ("\n…" if len(problems) > 5 else "")
+            self.notify(
+                f"{len(problems)} change(s) made here wait for your choice (⇡ in red; e on "
+                f"one to choose):\n{shown}",
+                severity="warning",
+                timeout=15,
+            )
 
     def _report_unreadable(self, unreadable: list[str]) -> None:
         """Items the server would not give: named (the first few), their copies kept."""
