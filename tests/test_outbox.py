@@ -21,7 +21,7 @@ import pytest
 from tmuxkit import MYSAFE
 
 from conftest import FLOOR, PASSPHRASE, wait_for_exit
-from mysafe_tui.core.errors import OfflineError, RemoteRejected
+from mysafe_tui.core.errors import InvalidInput, OfflineError, RemoteRejected
 from mysafe_tui.core.models import ItemKind, Secret
 from mysafe_tui.remote.client import AccessKey, MySafeClient
 from mysafe_tui.service import VaultService
@@ -384,3 +384,15 @@ async def test_a_change_the_server_refuses_waits_with_why_and_the_rest_go_on(
     assert here.waiting() == []
     codes = sorted(e["identifier_code"] for e in (await on_server(alice, "secretapi")).values())
     assert codes == ["BILL", "BILL2"]
+
+
+async def test_logging_out_with_changes_waiting_is_refused(
+    server: RunningServer, here: VaultService
+) -> None:
+    server.stop()
+    await here.create_item(ItemKind.NOTE, {"name": "Unsent", "note": "x"})
+    with pytest.raises(InvalidInput, match="1 change.s. made here have not reached the server"):
+        await here.logout()
+    server.start_again()
+    await here.sync()
+    await here.logout()

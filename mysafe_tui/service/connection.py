@@ -143,6 +143,12 @@ class ServerConnection:
     async def forget(self) -> int:
         """Log out: the server's items leave the cache (local-only items stay), the binding
         leaves the vault. Returns how many items left."""
+        waiting = self.outbox.waiting()
+        if waiting:  # logging out would drop them, or leave them waiting for nothing
+            raise InvalidInput(
+                f"{len(waiting)} change(s) made here have not reached the server yet: "
+                "'mysafe sync' sends them ('mysafe status' lists them); log out after"
+            )
         worker = self.worker
         vault = worker.vault
         cached = [s.id for s in vault.summaries.values() if s.remote]
