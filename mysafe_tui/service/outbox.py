@@ -202,7 +202,7 @@ class Outbox:
             found = await self._made_before(item, fields, secret)
             if found is not None:
                 return found
-        if not mark.sent:  # from here on it may have reached the server
+        if not mark.sent and not keyed:  # from here on it may have reached the server
             sending = {**fields, "outbox": mark.but(sent=True).encode()}
             marked = await worker.save_item(item.kind, sending, secret, item.id)
             self._sending[item.id] = marked.version
