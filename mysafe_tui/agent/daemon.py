@@ -40,8 +40,6 @@ if TYPE_CHECKING:
     from mysafe_tui.service.api_ssh import Identity
 
 CHECK_SECONDS = 1.0
-CONFIRM_SECONDS = 75  # the popup's own minute, and room to open it
-NO_ANSWER = 3  # agent/confirm.py's exit status for a no
 
 
 class Agent:
@@ -323,13 +321,12 @@ class Agent:
             self.log(f"refused to sign with '{key.name}' through a forwarded agent for {who}")
             return {"refused": "this key is not used through a forwarded agent"}
         if key.confirm:
+            from mysafe_tui.agent import confirm
+
             question = f"SSH agent: sign with '{key.name}' for {_program(client)} (pid {client})?"
-            said, where = _ask_in_ui(self.vault, question), "in the UI"
-            if said is None:
-                said, where = _ask_in_tmux(f"mysafe: {question}", client), "in tmux"
+            said, where = confirm.ask(self.vault, question, client)
             answer = {True: "yes", False: "no", None: "no UI open, no tmux pane to ask in"}[said]
-            self.log(f"asked before signing with '{key.name}' for {who}: {answer}" + (
-                f" ({where})" if said is not None else ""))  # fmt: skip
+            self.log(f"asked before signing with '{key.name}' for {who}: {answer}{where}")
             if not said:
                 return {"refused": f"not confirmed ({answer})"}
         try:
@@ -412,41 +409,6 @@ class Agent:
                 say(f"mysafe: the unlock agent locked: {self.service.rollback}")
                 return 1
             return int(await args.func(args, self.service))
-
-
-def _ask_in_ui(vault: str, question: str) -> bool | None:
-    """The answer to `question` in this vault's open, unlocked UI (tui/questions.py); None
-    when none is open or it cannot ask now (locked)."""
-    from mysafe_tui.agent import wire as agent_wire
-
-    sock = agent_wire.connect(vault, timeout=CONFIRM_SECONDS, role="ui")
-    if sock is None:
-        return None
-    try:
-        agent_wire.send(sock, {"v": agent_wire.PROTOCOL, "question": question})
-        answer = agent_wire.receive(sock)
-    except OSError:
-        return None
-    finally:
-        sock.close()
-    said = answer.get("answer") if answer else None
-    return {"yes": True, "no": False}.get(said) if isinstance(said, str) else None
-
-
-def _ask_in_tmux(question: str, pid: int) -> bool | None:
-    """The answer to `question` in a tmux popup over the pane of process `pid`
-    (agent/confirm.py); None when that process is not in tmux, or tmux could not show it."""
-    from mysafe_tui.agent import wire as agent_wire
-
-    answer = os.path.join(agent_wire.private_dir(), f"confirm-{os.urandom(8).hex()}")
-    env = {"MYSAFE_QUESTION": question, "MYSAFE_ANSWER": answer}
-    argv = [sys.executable, "-m", "mysafe_tui.agent.confirm"]
-    status = agent_wire.popup_in_tmux(pid, argv, env, 7, CONFIRM_SECONDS)
-    try:
-        os.unlink(answer)  # made by the popup only on "y"
-    except FileNotFoundError:
-        return False if status == NO_ANSWER else None
-    return True
 
 
 def _program(pid: int) -> str:

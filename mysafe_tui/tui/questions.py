@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from mysafe_tui.tui.modals.confirm import ConfirmDialog
 
 MAX_QUESTION = 4096  # bytes on the wire; shown shortened
-WAIT_SECONDS = 70  # the agent gives up at 75 (agent/daemon.py CONFIRM_SECONDS)
+WAIT_SECONDS = 70  # the agent gives up at 75 (agent/confirm.py ASK_SECONDS)
 
 
 class QuestionDesk:
