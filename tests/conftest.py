@@ -303,9 +303,12 @@ def _process_wide() -> set[tuple[int, str]]:
 def _open_fds() -> dict[int, str]:
     """This process's open file descriptors and what each one is."""
     found = {}
+    scan = f"/proc/{os.getpid()}/fd"  # the scan's own descriptor: whichever number it has
     for entry in os.scandir("/proc/self/fd"):
-        with contextlib.suppress(OSError):  # the scan's own descriptor is gone already
-            found[int(entry.name)] = os.readlink(entry.path)
+        with contextlib.suppress(OSError):  # or it is gone already
+            target = os.readlink(entry.path)
+            if target != scan:
+                found[int(entry.name)] = target
     return found
 
 

@@ -1,9 +1,11 @@
 """Secrets into programs and files, by reference: `mysafe run` and `mysafe inject`.
 
 A reference is `mysafe://ITEM/FIELD` (`mysafe://ITEM` alone means the item's main secret);
-ITEM is a name or an id, percent-encoded where it holds a "/". Every reference is resolved
-before anything runs or is written: one that does not resolve stops everything, with one
-sentence naming each.
+ITEM is a name or an id, percent-encoded where it holds a "/". `dsm://IDENTITY/KEY` is a
+senhasegura DSM secret of the vault's A2A authorization (ESO's rules: the first data map
+holding KEY wins; no KEY is the whole data as JSON). Every reference is resolved before
+anything runs or is written: one that does not resolve stops everything, with one sentence
+naming each.
 """
 
 from __future__ import annotations
@@ -27,9 +29,10 @@ if TYPE_CHECKING:
     from mysafe_tui.service import VaultService
 
 PREFIX = "mysafe://"
+DSM = "dsm://"
 MASK = b"<concealed by mysafe>"
 MIN_MASKED = 4  # shorter values would garble ordinary output; they are not masked
-_TEMPLATE = re.compile(r"\{\{\s*(mysafe://[^\s}]+)\s*\}\}")
+_TEMPLATE = re.compile(r"\{\{\s*((?:mysafe|dsm)://[^\s}]+)\s*\}\}")
 
 
 def add_parsers(add: AddParser) -> None:
@@ -65,7 +68,10 @@ async def resolve(service: VaultService, references: set[str]) -> dict[str, str]
 
     values: dict[str, str] = {}
     problems: list[str] = []
-    for reference in sorted(references):
+    dsm = sorted(r for r in references if r.startswith(DSM))
+    if dsm:
+        values.update(await _resolve_dsm(service, dsm, problems))
+    for reference in sorted(r for r in references if r.startswith(PREFIX)):
         path = reference[len(PREFIX) :]
         item_part, _, field = path.rpartition("/") if "/" in path else (path, "", "")
         name = urllib.parse.unquote(item_part)
@@ -81,6 +87,25 @@ async def resolve(service: VaultService, references: set[str]) -> dict[str, str]
         values[reference] = value
     if problems:
         raise InvalidInput("; ".join(problems) + " (nothing was run or written)")
+    return values
+
+
+async def _resolve_dsm(
+    service: VaultService, references: list[str], problems: list[str]
+) -> dict[str, str]:
+    """DSM references, from one request for the application's secrets."""
+    try:
+        application = await service.dsm_application()
+    except MySafeError as exc:
+        problems.extend(f"{reference}: {exc}" for reference in references)
+        return {}
+    values = {}
+    for reference in references:
+        identity, _, key = reference[len(DSM) :].partition("/")
+        try:
+            values[reference] = application.value(urllib.parse.unquote(identity), key)
+        except MySafeError as exc:
+            problems.append(f"{reference}: {exc}")
     return values
 
 
@@ -108,7 +133,7 @@ async def cmd_run(args: argparse.Namespace, service: VaultService) -> int:
     if not command:
         raise InvalidInput("name the program to run: mysafe run -- COMMAND ARGS")
     env = {**os.environ, **(_env_file(args.env_file) if args.env_file else {})}
-    wanted = {value for value in env.values() if value.startswith(PREFIX)}
+    wanted = {value for value in env.values() if value.startswith((PREFIX, DSM))}
     values = await resolve(service, wanted)
     await service.lock()  # the program may run for long: the vault need not stay open
     # Where the vault passphrase is read from is mysafe's business, not the program's.

@@ -14,6 +14,7 @@ from mysafe_tui.cli import (
     health,
     inject,
     items,
+    pam,
     passphrase,
     people,
     remote,
@@ -111,6 +112,7 @@ def _build(only: str | None) -> tuple[argparse.ArgumentParser, bool]:
     credential.add_parsers(add)
     health.add_parsers(add)
     ssh.add_parsers(add)
+    pam.add_parsers(add, common)
 
     p = add(
         "completion",

@@ -27,7 +27,13 @@ def add_parsers(add: AddParser) -> None:
     p = add("login", help="bind this vault to a MySafe server and sync it")
     p.add_argument("url", nargs="?", help="server URL (or $SENHASEGURA_URL)")
     p.add_argument("--client-id", help="access key client id (or $SENHASEGURA_CLIENT_ID)")
-    p.add_argument("--prefix", default="/api", help="API prefix: /api (default) or /iso")
+    p.add_argument(
+        "--a2a",
+        action="store_true",
+        help="keep an A2A authorization instead (senhasegura PAM credentials and DSM secrets: "
+        "'mysafe pam', 'mysafe dsm', dsm:// references), beside the MySafe login",
+    )
+    p.add_argument("--prefix", help="API prefix: /api or /iso (default: /api, and /iso with --a2a)")
     p.add_argument("--ca-bundle", metavar="PATH", help="trust this CA bundle for TLS")
     p.add_argument(
         "--insecure",
@@ -57,6 +63,9 @@ def add_parsers(add: AddParser) -> None:
     p.add_argument("--all-local", action="store_true", help="every local-only item")
     p.set_defaults(func=cmd_push)
     p = add("logout", help="forget the server and drop its items from the cache")
+    p.add_argument(
+        "--a2a", action="store_true", help="forget the A2A authorization instead (custody released)"
+    )
     p.set_defaults(func=cmd_logout)
     p = add(
         "sync",
@@ -165,11 +174,17 @@ async def cmd_login(args: argparse.Namespace, service: VaultService) -> int:
     url, client_id, secret = _access_key(args)
     if args.insecure:
         say("mysafe: WARNING: --insecure: the server's TLS certificate will NOT be checked")
+    options = {"ca_bundle": args.ca_bundle, "insecure": args.insecure, "tenant": args.tenant,
+               "proxy": args.proxy, "timeout": args.timeout}  # fmt: skip
+    if args.a2a:
+        await service.a2a_login(url, client_id, secret, prefix=args.prefix or "/iso", **options)
+        say(f"A2A authorization kept for {q(url)}: 'mysafe pam list', 'mysafe dsm list'.")
+        return 0
     result = await service.login(
         url,
         client_id,
         secret,
-        prefix=args.prefix,
+        prefix=args.prefix or "/api",
         ca_bundle=args.ca_bundle,
         insecure=args.insecure,
         tenant=args.tenant,
@@ -207,6 +222,10 @@ async def cmd_push(args: argparse.Namespace, service: VaultService) -> int:
 
 
 async def cmd_logout(args: argparse.Namespace, service: VaultService) -> int:
+    if args.a2a:
+        await service.a2a_logout()
+        say("A2A authorization forgotten (every custody it held was released).")
+        return 0
     url = service.remote_status().url
     removed = await service.logout()
     say(f"Logged out of {url}; {removed} cached items removed (local items stay).")
@@ -258,6 +277,8 @@ async def cmd_status(args: argparse.Namespace, service: VaultService) -> int:
     status = service.remote_status()
     counts = service.counts_now()
     agent = agent_status(service)
+    a2a = service.a2a_binding()
+    custody = sorted(await service.pam_in_custody())
     data = {
         "vault": str(service.vault_path),
         "items": sum(counts.values()),
@@ -271,6 +292,8 @@ async def cmd_status(args: argparse.Namespace, service: VaultService) -> int:
         "proxy": status.proxy or None,
         "reachable": problem is None if status.bound else None,
         "share_server": service.share_target(),
+        "a2a": a2a,
+        "pam_custody": custody,
         "unreadable": list(status.unreadable),
         "agent": agent,
     }
@@ -296,6 +319,11 @@ async def cmd_status(args: argparse.Namespace, service: VaultService) -> int:
         else "Agent:     none ('mysafe unlock' keeps the vault unlocked for later commands)"
     )
     links = data["share_server"] or "none ('mysafe share-server URL' names one)"
+    if a2a:
+        print(f"A2A:       {q(a2a['url'])} (client id {q(a2a['client_id'])}): PAM and DSM")
+    if custody:
+        held = ", ".join(q(ref) for ref in custody)
+        print(f"Custody:   {held} ('mysafe pam release --all' gives them back)")
     if not status.bound:
         print("Server:    none (a local vault; 'mysafe login URL' binds it to a server)")
         print(f"Links:     {links}")

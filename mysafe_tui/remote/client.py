@@ -154,6 +154,10 @@ class MySafeClient:
 
     # --- token ------------------------------------------------------------------------------
 
+    async def check_key(self) -> None:
+        """Whether the server issues a token for this access key (AuthenticationError if not)."""
+        await self._current_token()
+
     async def _current_token(self) -> _Token:
         if self._token.value and self._clock() < self._token.expires_at:
             return self._token

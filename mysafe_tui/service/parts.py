@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from mysafe_tui.service.connection import Connection
     from mysafe_tui.service.copying import ClipboardKeeper
     from mysafe_tui.service.health import HealthCheck
+    from mysafe_tui.service.pam import PamAccess
     from mysafe_tui.service.shares import ShareLinks
     from mysafe_tui.service.transfer import Transfers
     from mysafe_tui.service.worker import VaultWorker
@@ -44,6 +45,7 @@ class ServiceParts:
     _clip: ClipboardKeeper
     _shares: ShareLinks
     _health: HealthCheck
+    _pam: PamAccess
     _transfers: Transfers
 
     if TYPE_CHECKING:  # one section's calls of another's (all are in every VaultService)

@@ -34,12 +34,14 @@ from mysafe_tui.core.models import (
 from mysafe_tui.service import files
 from mysafe_tui.service.api_clipboard import ClipboardApi
 from mysafe_tui.service.api_extras import ExtrasApi
+from mysafe_tui.service.api_pam import PamApi
 from mysafe_tui.service.api_server import ServerApi
 from mysafe_tui.service.api_ssh import SshApi
 from mysafe_tui.service.api_transfer import TransferApi
 from mysafe_tui.service.connection import Connection, NoServer, ServerConnection
 from mysafe_tui.service.copying import ClipboardKeeper
 from mysafe_tui.service.health import HealthCheck
+from mysafe_tui.service.pam import PamAccess
 from mysafe_tui.service.shares import ShareLinks
 from mysafe_tui.service.transfer import Transfers
 from mysafe_tui.service.values import (
@@ -64,7 +66,7 @@ if TYPE_CHECKING:  # imported lazily below: cryptography and sqlite3 cost ~80 ms
 MIN_PASSPHRASE_SCORE = 3  # zxcvbn's 'good': 10^10 guesses and more
 
 
-class VaultService(ExtrasApi, ServerApi, TransferApi, ClipboardApi, SshApi):
+class VaultService(ExtrasApi, ServerApi, TransferApi, ClipboardApi, SshApi, PamApi):
     """One vault, local or bound to a MySafe server. Construct it, then `await` its methods."""
 
     def __init__(
@@ -89,6 +91,7 @@ class VaultService(ExtrasApi, ServerApi, TransferApi, ClipboardApi, SshApi):
         self.on_server_wait: Callable[[float], None] | None = None
         self._server: Connection = NoServer()
         self._shares = ShareLinks(self._worker, self._bound_session, transport)
+        self._pam = PamAccess(self._worker, transport)
         self._health = HealthCheck(self._worker, lambda: self.settings, self._login_proxy)
         self._transfers = Transfers(self._worker, paths, lambda: self._server.bound)
         # Open a vault older than the newest state seen here as it is (a backup restored on
@@ -207,6 +210,7 @@ class VaultService(ExtrasApi, ServerApi, TransferApi, ClipboardApi, SshApi):
                 binding, self._worker, self._transport, self._server_waits
             )
         self._shares.load(await self._worker.read_meta("share-server"))
+        await self._pam.load()
 
     async def lock(self) -> None:
         """Drop keys and every decrypted summary and clear the clipboard at once."""
@@ -214,6 +218,7 @@ class VaultService(ExtrasApi, ServerApi, TransferApi, ClipboardApi, SshApi):
         server, self._server = self._server, NoServer()
         await server.aclose()
         await self._shares.aclose()
+        await self._pam.aclose()
         self._health.forget()
         await self._worker.lock()
 

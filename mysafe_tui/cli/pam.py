@@ -1,0 +1,113 @@
+"""senhasegura's PAM credentials and DSM secrets from the command line: `mysafe pam list|get|
+release` and `mysafe dsm list` (the A2A authorization from `mysafe login URL --a2a`). What
+the server sends is printed through the terminal's escapes; a password only where asked."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from functools import partial
+from typing import TYPE_CHECKING
+
+from mysafe_tui.cli.output import q, raw_or_printable, say
+from mysafe_tui.core.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from mysafe_tui.cli.parser import AddParser
+    from mysafe_tui.service import VaultService
+
+
+def add_parsers(add: AddParser, common: argparse.ArgumentParser) -> None:
+    pam = add(
+        "pam",
+        help="senhasegura PAM credentials (A2A): list, get under custody, release",
+        description="The privileged credentials the vault's A2A authorization may read "
+        "('mysafe login URL --a2a'). Getting a password takes its custody in senhasegura, "
+        "as the web console does; 'mysafe pam release' gives it back.",
+    ).add_subparsers(dest="action", metavar="ACTION")
+    pam.required = True
+    pam_add: AddParser = partial(pam.add_parser, parents=[common])
+    p = pam_add("list", help="the credentials, never their passwords")
+    p.add_argument("query", nargs="?", default="", help="only those whose fields hold this")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_pam_list)
+    p = pam_add(
+        "get",
+        help="print a credential's password (or --field), taking its custody",
+        description="REF is the credential's id, identifier or user@host. Its custody stays "
+        "with you until 'mysafe pam release REF' (listed by 'mysafe status').",
+    )
+    p.add_argument("ref")
+    p.add_argument("--field", default="password", help="password (default), username, "
+                   "hostname, ip, port, domain or additional")  # fmt: skip
+    p.add_argument("--raw", action="store_true", help="print control characters as they are")
+    p.set_defaults(func=cmd_pam_get)
+    p = pam_add("release", help="give a credential's custody back to senhasegura")
+    p.add_argument("ref", nargs="?", help="its id, identifier or user@host")
+    p.add_argument("--all", action="store_true", help="every custody this vault holds")
+    p.set_defaults(func=cmd_pam_release)
+
+    dsm = add(
+        "dsm",
+        help="senhasegura DSM application secrets (A2A): list",
+        description="The secrets of the DSM application the A2A authorization is. Use them "
+        "as dsm://IDENTITY/KEY in 'mysafe run' and 'mysafe inject'.",
+    ).add_subparsers(dest="action", metavar="ACTION")
+    dsm.required = True
+    p = partial(dsm.add_parser, parents=[common])("list", help="identities and keys, no values")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_dsm_list)
+
+
+async def cmd_pam_list(args: argparse.Namespace, service: VaultService) -> int:
+    found = await service.pam_credentials(args.query)
+    held = {v["id"] for v in (await service.pam_in_custody()).values()}
+    if args.json:
+        print(json.dumps([{**c.to_json(), "in_custody": c.id in held} for c in found], indent=2))
+        return 0
+    for c in found:
+        mark = "*" if c.id in held else " "
+        print(q(f"{mark} {c.id:>6}  {c.account:<32}  {c.ip:<15}  {c.connectivity:<8}  {c.device}"))
+    say(f"{len(found)} credential(s)" + (" (* in your custody)" if held else ""))
+    return 0
+
+
+async def cmd_pam_get(args: argparse.Namespace, service: VaultService) -> int:
+    secret = await service.pam_reveal(args.ref)
+    value = secret.field(args.field)
+    print(raw_or_printable(value, args.raw))
+    say(
+        f"mysafe: {q(secret.username)}@{q(secret.hostname)} (id {q(secret.id)}) is in your "
+        f"custody in senhasegura: 'mysafe pam release {q(secret.id)}' gives it back"
+    )
+    return 0
+
+
+async def cmd_pam_release(args: argparse.Namespace, service: VaultService) -> int:
+    if bool(args.ref) == bool(args.all):
+        raise InvalidInput("name one credential, or give --all")
+    if args.all:
+        failed = await service.pam_release_all()
+        for line in failed:
+            say(f"  not released: {q(line)}")
+        say("Released every custody" if not failed else f"{len(failed)} not released")
+        return 1 if failed else 0
+    cid = await service.pam_release(args.ref)
+    say(f"Released the custody of {q(cid)}")
+    return 0
+
+
+async def cmd_dsm_list(args: argparse.Namespace, service: VaultService) -> int:
+    app = await service.dsm_application()
+    rows = [
+        {"identity": s.identity, "name": s.name, "keys": sorted({k for m in s.data for k in m})}
+        for s in app.secrets
+    ]
+    if args.json:
+        print(json.dumps({"application": app.name, "system": app.system,
+                          "environment": app.environment, "secrets": rows}, indent=2))  # fmt: skip
+        return 0
+    print(q(f"{app.name} ({app.system}, {app.environment})"))
+    for row in rows:
+        print(q(f"  dsm://{row['identity']}/  {', '.join(row['keys'])}"))
+    return 0
