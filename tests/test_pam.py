@@ -176,3 +176,48 @@ def test_dsm_references_fill_run_and_inject_and_one_bad_one_stops_all(
     refused = cli("run", "--env-file", str(env_file), "--", "touch", str(marker))
     assert refused.returncode == 1 and "has no 'no-such-key'" in refused.stderr
     assert "nothing was run" in refused.stderr and not marker.exists()
+
+
+async def test_the_pam_screen_asks_before_custody_and_gives_it_back(
+    tmp_path: Path, a2a: RunningA2A
+) -> None:
+    from textual.widgets import DataTable, Static
+
+    from conftest import unlock_ui, until
+    from mysafe_tui.tui.app import MySafeApp
+    from mysafe_tui.tui.modals.confirm import ConfirmDialog
+    from mysafe_tui.tui.screens.main import MainScreen
+    from mysafe_tui.tui.screens.pam import PamScreen
+
+    setup = VaultService(Paths(tmp_path, tmp_path), kdf_params=FLOOR)
+    await setup.create(PASSPHRASE)
+    await setup.a2a_login(a2a.url, CLIENT_ID, CLIENT_SECRET)
+    await setup.close()
+    from test_tui import FakeClock, RecordingBackend
+
+    from mysafe_tui.system.clipboard import Clipboard
+
+    backend = RecordingBackend()
+    clipboard = Clipboard(backend, 20, clock=FakeClock())
+    app = MySafeApp(VaultService(Paths(tmp_path, tmp_path), kdf_params=FLOOR, clipboard=clipboard))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await unlock_ui(app, pilot)
+        await pilot.press("7")
+        await until(pilot, lambda: isinstance(app.screen, PamScreen) and app.screen.rows)
+        screen = app.screen
+        table = screen.query_one(DataTable)
+        cells = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+        assert "ad\\x1b[31mmin@evil\\nhost" in cells  # escaped, never sent to the terminal
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        assert a2a.state.taken == {}  # nothing taken before the person said yes
+        await pilot.press("y")
+        shown = screen.query_one("#pam-secret", Static)
+        await until(pilot, lambda: "r00t-Pw!" in str(shown.render()))
+        assert a2a.state.taken == {"5": 1}
+        await pilot.press("c")  # the same custody: not taken again
+        await until(pilot, lambda: backend.sent == ["r00t-Pw!"])
+        assert a2a.state.taken == {"5": 1}
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, MainScreen))
+        assert a2a.state.released == {"5": 1} and a2a.state.custody == set()

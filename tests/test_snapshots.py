@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import a2akit
 import httpx
 import pytest
 from textual.containers import VerticalScroll
@@ -144,16 +145,16 @@ def share_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSe
 
 
 class ShownServer(httpx.AsyncBaseTransport):
-    """The app speaks to SHOWN_SERVER, the address on screen; this sends it to the port the
-    share server really has."""
+    """The app speaks to SHOWN_SERVER (or SHOWN_A2A), the address on screen; this sends it to
+    the port the share server (the A2A stand-in) really has."""
 
-    def __init__(self, port: int) -> None:
-        self.port = port
+    def __init__(self, port: int, a2a_port: int = 0) -> None:
+        self.ports = {18473: port, 18474: a2a_port}
         self.real = httpx.AsyncHTTPTransport()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.url.port == 18473:
-            request.url = request.url.copy_with(port=self.port)
+        if self.ports.get(request.url.port or 0):
+            request.url = request.url.copy_with(port=self.ports[request.url.port or 0])
         return await self.real.handle_async_request(request)
 
     async def aclose(self) -> None:
@@ -161,9 +162,38 @@ class ShownServer(httpx.AsyncBaseTransport):
 
 
 SHARE_SERVER: dict[str, str] = {}  # filled per test: the live server's binding
+A2A_BINDING = {
+    "url": "http://127.0.0.1:18474",
+    "client_id": a2akit.CLIENT_ID,
+    "client_secret": a2akit.CLIENT_SECRET,
+    "prefix": "/iso",
+    "ca_bundle": "",
+}
 
 
-def make_app(seed: bool | str = True, server_port: int = 0) -> MySafeApp:
+@pytest.fixture(scope="module")
+def a2a_server() -> Iterator[a2akit.RunningA2A]:
+    """The A2A stand-in for the PAM screen: a plain credential and a hostile one."""
+    state = a2akit.A2AState()
+    state.add_credential("5", username="root", hostname="db-1", password="r00t-Pw!",
+                         change="2026-11-03 16:19:53")  # fmt: skip
+    state.add_credential("6", username="ad\x1b[31mmin", hostname="evil\nhost[/b]",
+                         device_vendor="[b]Acme[/b]", connectivity="RDP")  # fmt: skip
+    running = a2akit.RunningA2A(state)
+    yield running
+    running.stop()
+
+
+async def pam(pilot: Any) -> None:
+    await then("7")(pilot)
+    for _ in range(200):
+        if getattr(pilot.app.screen, "rows", None):
+            break
+        await pilot.pause(0.05)
+    await quiet(pilot)
+
+
+def make_app(seed: bool | str = True, server_port: int = 0, a2a_port: int = 0) -> MySafeApp:
     """The app on a vault in this test's home ($HOME), seeded with SAMPLE."""
     home = Path.home()
     paths = Paths(home, home)
@@ -185,9 +215,11 @@ def make_app(seed: bool | str = True, server_port: int = 0) -> MySafeApp:
                     _waiting(vault)
                 if seed == "shares":
                     vault.write_meta("share-server", SHARE_SERVER)
+                if seed == "pam":
+                    vault.write_meta("a2a", A2A_BINDING)
 
         asyncio.run(build())
-    transport = ShownServer(server_port) if server_port else None
+    transport = ShownServer(server_port, a2a_port) if server_port else None
     service = VaultService(paths, kdf_params=FLOOR, transport=transport)
     return MySafeApp(service, clock=StillClock())
 
@@ -407,6 +439,7 @@ SCREENS: dict[str, tuple[bool | str, Callable[[Any], Awaitable[None]] | None]] =
     "share_cockpit": ("shares", share_cockpit),
     "health": (True, then("H")),
     "ssh_key": (True, then("5", "enter")),
+    "pam": ("pam", pam),
 }
 
 
@@ -418,6 +451,7 @@ def test_screen(
     name: str,
     size: tuple[int, int],
     share_server: RunningServer,
+    a2a_server: a2akit.RunningA2A,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     if name.startswith("share"):
@@ -443,13 +477,14 @@ def test_screen(
         fixed = types.SimpleNamespace(urandom=lambda n: bytes(range(n)))
         monkeypatch.setattr(shares, "os", fixed)  # this module's os only, not the process's
     seed, run_before = SCREENS[name]
-    app = make_app(seed, server_port=int(share_server.url.rsplit(":", 1)[1]))
+    ports = (int(share_server.url.rsplit(":", 1)[1]), int(a2a_server.url.rsplit(":", 1)[1]))
+    app = make_app(seed, *ports)
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
 @pytest.mark.usefixtures("frozen")
 @pytest.mark.parametrize("name", [n for n in SCREENS if n == "share_no_server" or
-                                  not n.startswith("share")])  # fmt: skip
+                                  not n.startswith(("share", "pam"))])  # fmt: skip
 def test_every_screen_fits_80x24_with_its_buttons_and_keys_in_sight(name: str) -> None:
     """An SSH session's 80x24: the last row of buttons and the key hints must be on screen
     (a dialog cut at the bottom hides how to save or leave it)."""

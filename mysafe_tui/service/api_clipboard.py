@@ -69,6 +69,10 @@ class ClipboardApi(ServiceParts):
             raise InvalidInput(f"'{name}' has no {field.replace('_', ' ')}")
         return await self._clip.copy(value, label)
 
+    async def copy_text(self, value: str, label: str) -> str:
+        """A secret from elsewhere (a PAM password) to the clipboard, cleared as the rest."""
+        return await self._clip.copy(value, label)
+
     async def copy_env_lines(self, item_id: str) -> str:
         """Copy an API secret as `export NAME_CLIENT_ID=...` lines for a shell."""
         item = self._worker.get(item_id)

@@ -30,6 +30,8 @@ from mysafe_tui.tui.screens.unlock import CreateVaultScreen, UnlockScreen
 from mysafe_tui.tui.shutdown import SIGNALS, Lifeline
 from mysafe_tui.tui.text import ControlFilter, printable
 
+RELEASE_SECONDS = 5.0  # giving PAM custody back at a lock or quit waits no longer
+
 
 class MySafeApp(App[None]):
     """The vault UI. `clock` is injectable so tests can fast-forward the auto-lock."""
@@ -179,6 +181,8 @@ class MySafeApp(App[None]):
         self.last_activity = self.clock()
         self.switch_screen(MainScreen(self.service, typed_ahead))
         self.questions.open()
+        if self.service.a2a_binding() is not None:  # what a crashed UI left in custody
+            self.run_worker(self._give_custody_back(), exit_on_error=False)
         if self.service.rollback:
             self.notify(f"Read-only: {self.service.rollback}", severity="warning", timeout=30)
         if self.service.corrupt_items:
@@ -189,6 +193,18 @@ class MySafeApp(App[None]):
                 timeout=10,
             )
 
+    async def _give_custody_back(self) -> None:
+        """PAM credentials this UI revealed (and any a crashed one left) go back to
+        senhasegura; a failure is said, and the lock goes on."""
+        if not self.service.is_unlocked or self.service.a2a_binding() is None:
+            return
+        try:  # a bounded wait: what is not given back now is at the next start
+            failed = await asyncio.wait_for(self.service.pam_release_mine(), RELEASE_SECONDS)
+        except Exception as exc:  # noqa: BLE001 - the lock must go on
+            failed = [type(exc).__name__]
+        if failed:
+            self.notify("PAM custody not given back: " + "; ".join(failed), severity="error")
+
     def action_lock(self) -> None:
         self.lock_vault(reason="Locked")
 
@@ -198,6 +214,7 @@ class MySafeApp(App[None]):
         The screens close whatever happened while the service locked (it drops the keys
         first): a lock asked for is never left half done on a screen of secrets."""
         self.questions.close()
+        await self._give_custody_back()
         try:
             await self.service.lock()
         except Exception as exc:  # noqa: BLE001 - said, and the screens close all the same
@@ -214,6 +231,7 @@ class MySafeApp(App[None]):
 
     async def action_quit(self) -> None:
         self.questions.close()
+        await self._give_custody_back()
         await self.service.lock()  # clears the clipboard too
         self.exit()
 

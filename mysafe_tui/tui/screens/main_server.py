@@ -209,6 +209,17 @@ class ServerActions(Screen[None]):
 
             self.app.push_screen(HistoryDialog(self.service, item))
 
+    def action_pam(self) -> None:
+        if self.service.a2a_binding() is None:
+            self.notify(
+                "No A2A authorization in this vault: 'mysafe login URL --a2a' adds one",
+                severity="warning",
+            )
+            return
+        from mysafe_tui.tui.screens.pam import PamScreen
+
+        self.app.push_screen(PamScreen(self.service))
+
     def action_shares(self) -> None:
         from mysafe_tui.tui.screens.shares import SharesScreen
 
