@@ -161,7 +161,7 @@ def make_app(state: A2AState) -> Starlette:
 
     async def release(request: Request) -> JSONResponse:
         cid = request.path_params["cid"]
-        if cid not in state.credentials:
+        if cid not in state.credentials and cid not in state.keys:
             return business_error(1007, "Credential not found")
         if cid not in state.custody:
             return business_error(1018, "The credential is not in the user custody")

@@ -248,6 +248,47 @@ def test_a_key_on_a_server_signs_here_and_the_signature_is_in_its_history(
         server.stop()
 
 
+def test_a_pam_key_lent_to_the_agent_logs_in_and_goes_at_its_time(
+    keys: Keys, sshd: Sshd, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`mysafe pam ssh-add ID --for 2s`: a senhasegura PAM key (from the A2A stand-in) in the
+    SSH agent, memory only: ssh logs in with it, then it goes and its custody is given back."""
+    from a2akit import CLIENT_ID, CLIENT_SECRET, A2AState, RunningA2A
+
+    from mysafe_tui.core import sshkeys
+
+    private = sshkeys.generate()
+    public = sshkeys.describe(private).public
+    state = A2AState()
+    state.keys["14694"] = {"id": "14694", "username": "deploy", "key_name": "fleet",
+                           "hostname": "web-1", "ip": "10.0.0.5", "private_key": private,
+                           "public_key": public, "password": None, "tags": ["fleet"],
+                           "devices": [], "expiration_time": None}  # fmt: skip
+    a2a = RunningA2A(state)
+    try:
+        monkeypatch.setenv("SENHASEGURA_CLIENT_ID", CLIENT_ID)
+        monkeypatch.setenv("SENHASEGURA_CLIENT_SECRET", CLIENT_SECRET)
+        keys.cli.ok("login", a2a.url, "--a2a")
+        keys.cli.fails("pam", "ssh-add", "14694")  # no unlock agent yet: said, nothing taken
+        assert state.taken == {}
+        sshd.authorized.write_text(public + "\n")
+        keys.start()
+        lent = keys.cli("pam", "ssh-add", "14694", "--for", "2s")
+        assert lent.returncode == 0 and "PAM deploy@web-1" in lent.stderr, lent.stderr
+        assert state.taken == {"14694": 1}
+        login = sshd.ssh("-o", f"IdentityAgent={keys.sock}", "-o", "IdentitiesOnly=no",
+                         "-o", "IdentityFile=/nonexistent")  # fmt: skip
+        done = keys.run(*login, "echo", "in")
+        assert done.returncode == 0 and done.stdout == "in\n", done.stderr
+        until_true(lambda: state.released["14694"] == 1)  # its time is up: given back
+        assert keys.listed() == []
+        refused = keys.run(*login, "echo", "in")
+        assert refused.returncode == 255 and "Permission denied" in refused.stderr
+        assert "lent PAM key 14694 to the SSH agent for 2 s" in keys.log()
+    finally:
+        a2a.stop()
+
+
 def test_another_user_can_neither_list_nor_sign(keys: Keys) -> None:
     if os.getuid() != 0 or shutil.which("setpriv") is None:
         pytest.skip("needs root and setpriv to act as a second user")

@@ -66,6 +66,9 @@ class Agent:
         self.ssh_signers: dict[str, Signer] = {}  # by item id: keys read to sign, kept as
         # ssh-agent keeps its own until the agent locks (and this process ends)
         self.busy = asyncio.Lock()  # the service is not closed under a command
+        from mysafe_tui.agent.pam_keys import LentKeys
+
+        self.lent = LentKeys(self.service)  # PAM SSH keys held for a while
         self.stopped = asyncio.Event()
         self.reason = ""
         self.loop = asyncio.get_running_loop()
@@ -125,6 +128,7 @@ class Agent:
             listener.shutdown(socket.SHUT_RDWR)  # wakes the thread waiting in accept()
         listener.close()
         async with self.busy:  # a command in flight finishes first
+            await self.lent.give_back(self.log, everything=True)
             await self.service.close()
         self.log(f"locked: {self.reason}")
 
@@ -133,6 +137,7 @@ class Agent:
 
         while True:
             await asyncio.sleep(CHECK_SECONDS)
+            await self.lent.give_back(self.log)
             left = self.left()
             if left["idle_left"] <= 0:
                 self.stop(f"unused for {self.idle_seconds} s")
@@ -265,9 +270,12 @@ class Agent:
         if op == "names":
             return {"names": self._call(self._names())}
         if op == "ssh-keys":  # the SSH agent (agent/ssh.py) lists what it offers
-            return {"keys": [[i.blob.hex(), i.comment] for i in self._call(self._ssh_keys())]}
+            offered = [*self._call(self._ssh_keys()), *self.lent.identities()]
+            return {"keys": [[i.blob.hex(), i.comment] for i in offered]}
         if op == "ssh-sign":
             return self._ssh_sign(request)
+        if op == "pam-ssh-add":
+            return self._lend(request, pid)
         if op == "run" and len(fds) == 3 and isinstance(request.get("argv"), list):
             argv = [str(word) for word in request["argv"]]
             runs = agent_wire.command_of(argv)[0]
@@ -313,6 +321,7 @@ class Agent:
             return {"refused": "a malformed request"}
         # The keys as last listed: ssh lists them before it asks for a signature.
         listed = self.ssh_keys[1] if self.ssh_keys else self._call(self._ssh_keys())
+        listed = [*listed, *self.lent.identities()]
         found = [i for i in listed if i.blob == blob]
         if not found:
             return {"refused": "not a key this agent offers"}
@@ -330,7 +339,7 @@ class Agent:
             if not said:
                 return {"refused": f"not confirmed ({answer})"}
         try:
-            signer = self.ssh_signers.get(key.item_id)
+            signer = self.lent.signer(key.item_id) or self.ssh_signers.get(key.item_id)
             if signer is None:  # read once per key while the vault is as it was
                 signer = self.ssh_signers[key.item_id] = self._call(
                     self.service.ssh_signer(key.item_id)
@@ -343,6 +352,19 @@ class Agent:
         self.log(f"signed with '{key.name}' for {who}" + (f", host key {hosts}" if hosts else ""))
         self._tell_server(key)
         return {"signature": signature.hex()}
+
+    def _lend(self, request: dict[str, Any], pid: int) -> dict[str, Any]:
+        """`mysafe pam ssh-add`: a PAM key into the SSH agent for a while."""
+        from mysafe_tui.core.errors import MySafeError
+
+        try:
+            lent = self._call(self.lent.add(request.get("key_id"), request.get("seconds")))
+        except MySafeError as exc:
+            return {"error": str(exc)}
+        self.used = _now()
+        left = round(lent.until - time.monotonic())
+        self.log(f"lent PAM key {lent.key_id} to the SSH agent for {left} s, for pid {pid}")
+        return {"name": lent.identity.name}
 
     def _tell_server(self, key: Identity) -> None:
         """A signature with a key kept on a server goes into its access history, after the

@@ -9,6 +9,7 @@ import json
 from functools import partial
 from typing import TYPE_CHECKING
 
+from mysafe_tui.cli.agent import duration
 from mysafe_tui.cli.output import q, raw_or_printable, say
 from mysafe_tui.core.errors import InvalidInput
 
@@ -42,6 +43,17 @@ def add_parsers(add: AddParser, common: argparse.ArgumentParser) -> None:
                    "hostname, ip, port, domain or additional")  # fmt: skip
     p.add_argument("--raw", action="store_true", help="print control characters as they are")
     p.set_defaults(func=cmd_pam_get)
+    p = pam_add(
+        "ssh-add",
+        help="lend a PAM SSH key to the SSH agent for a while (memory only)",
+        description="The unlock agent ('mysafe unlock') fetches the key, taking its custody, "
+        "and 'mysafe ssh-agent' offers it until --for is over or the vault locks; then it is "
+        "dropped and its custody given back. The key is never written to disk.",
+    )
+    p.add_argument("key_id", help="the key's id in senhasegura")
+    p.add_argument("--for", dest="seconds", type=duration, default="15m",
+                   help="how long (15m; at most 24h)")  # fmt: skip
+    p.set_defaults(func=cmd_pam_ssh_add, needs_unlock=False)
     p = pam_add("release", help="give a credential's custody back to senhasegura")
     p.add_argument("ref", nargs="?", help="its id, identifier or user@host")
     p.add_argument("--all", action="store_true", help="every custody this vault holds")
@@ -79,6 +91,28 @@ async def cmd_pam_get(args: argparse.Namespace, service: VaultService) -> int:
     say(
         f"mysafe: {q(secret.username)}@{q(secret.hostname)} (id {q(secret.id)}) is in your "
         f"custody in senhasegura: 'mysafe pam release {q(secret.id)}' gives it back"
+    )
+    return 0
+
+
+async def cmd_pam_ssh_add(args: argparse.Namespace, service: VaultService) -> int:
+    import asyncio
+
+    from mysafe_tui.agent import wire as agent_wire
+
+    answer = await asyncio.to_thread(
+        agent_wire.ask, str(service.vault_path), "pam-ssh-add", 60.0,
+        key_id=args.key_id, seconds=args.seconds,
+    )  # fmt: skip
+    if answer is None or "fallback" in answer:
+        raise InvalidInput("PAM keys are lent through the unlock agent: 'mysafe unlock' first")
+    if "error" in answer:
+        raise InvalidInput(str(answer["error"]))
+    minutes = args.seconds // 60
+    until = f"{minutes} min" if minutes else f"{args.seconds} s"
+    say(
+        f"{q(str(answer.get('name')))} is in the SSH agent for {until} (or until the vault "
+        "locks); its custody goes back then"
     )
     return 0
 

@@ -58,8 +58,10 @@ class PamApi(ServiceParts):
         until 'mysafe pam release'; the UI's until it closes or locks)."""
         return await self._pam.reveal(ref, f"ui:{os.getpid()}" if ui else "cli")
 
-    async def pam_ssh_key(self, key_id: str) -> PamKey:
-        return await self._pam.ssh_key(key_id)
+    async def pam_ssh_key(self, key_id: str, holder: str = "cli") -> PamKey:
+        """A PAM SSH key (its custody taken for `holder`: the unlock agent lends it to the
+        SSH agent, tui/agent pam_keys.py)."""
+        return await self._pam.ssh_key(key_id, holder)
 
     async def pam_release(self, ref: str) -> str:
         return await self._pam.release(ref)
@@ -69,16 +71,17 @@ class PamApi(ServiceParts):
         return await self._pam.release_all()
 
     async def pam_release_mine(self) -> list[str]:
-        """The UI leaving (close, lock, quit): what it took goes back, and what a UI that
-        crashed left (its process gone)."""
+        """The UI leaving (close, lock, quit) or starting: what it took goes back, and what a
+        UI or an unlock agent that crashed left (its process gone)."""
         me = f"ui:{os.getpid()}"
 
         def gone_or_mine(holder: str) -> bool:
             if holder == me:
                 return True
-            if not holder.startswith("ui:") or not holder[3:].isdigit():
-                return False
-            return not os.path.exists(f"/proc/{holder[3:]}")
+            kind, _, pid = holder.partition(":")
+            if kind not in ("ui", "agent") or not pid.isdigit():
+                return False  # the CLI's: until 'mysafe pam release'
+            return not os.path.exists(f"/proc/{pid}")
 
         return await self._pam.release_held(gone_or_mine)
 
