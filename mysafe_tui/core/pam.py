@@ -7,7 +7,7 @@ shown only through the terminal's escapes, and never written to disk (docs/secur
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mysafe_tui.core.errors import InvalidInput
@@ -144,7 +144,7 @@ class DsmSecret:
 
     identity: str
     name: str
-    data: tuple[dict[str, str | None], ...]
+    data: tuple[dict[str, str | None], ...] = field(repr=False)  # values are secrets
 
     @classmethod
     def of(cls, row: dict[str, Any]) -> DsmSecret:
