@@ -61,6 +61,11 @@ class PamAccess:
 
     async def login(self, binding: dict[str, str]) -> None:
         """Check the authorization (a token), then keep it in the vault."""
+        if self.binding is not None and await self.ledger():  # custody held on the old one
+            raise InvalidInput(
+                "credentials are in custody through the A2A authorization this vault has: "
+                "'mysafe pam release --all' first"
+            )
         await self.aclose()
         self.binding = binding
         try:
