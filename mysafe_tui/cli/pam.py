@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mysafe_tui.cli.agent import duration
 from mysafe_tui.cli.output import q, raw_or_printable, say
@@ -145,3 +145,26 @@ async def cmd_dsm_list(args: argparse.Namespace, service: VaultService) -> int:
     for row in rows:
         print(q(f"  dsm://{row['identity']}/  {', '.join(row['keys'])}"))
     return 0
+
+
+async def a2a_login(
+    service: VaultService,
+    url: str,
+    client_id: str,
+    secret: str,
+    prefix: str | None,
+    options: dict[str, Any],
+) -> int:
+    """`mysafe login URL --a2a`: the A2A authorization kept in the vault (/iso unless told)."""
+    await service.a2a_login(url, client_id, secret, prefix=prefix or "/iso", **options)
+    say(f"A2A authorization kept for {q(url)}: 'mysafe pam list', 'mysafe dsm list'.")
+    return 0
+
+
+def status_lines(a2a: dict[str, str] | None, custody: list[str]) -> None:
+    """`mysafe status`: the A2A authorization and what is in custody."""
+    if a2a:
+        print(f"A2A:       {q(a2a['url'])} (client id {q(a2a['client_id'])}): PAM and DSM")
+    if custody:
+        held = ", ".join(q(ref) for ref in custody)
+        print(f"Custody:   {held} ('mysafe pam release --all' gives them back)")

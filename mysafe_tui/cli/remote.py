@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mysafe_tui.cli import prompts
+from mysafe_tui.cli import pam, prompts
 from mysafe_tui.cli.agent import agent_status, describe
 from mysafe_tui.cli.output import q, raw_or_printable, say
 from mysafe_tui.core.errors import InvalidInput, MySafeError
@@ -177,9 +177,7 @@ async def cmd_login(args: argparse.Namespace, service: VaultService) -> int:
     options = {"ca_bundle": args.ca_bundle, "insecure": args.insecure, "tenant": args.tenant,
                "proxy": args.proxy, "timeout": args.timeout}  # fmt: skip
     if args.a2a:
-        await service.a2a_login(url, client_id, secret, prefix=args.prefix or "/iso", **options)
-        say(f"A2A authorization kept for {q(url)}: 'mysafe pam list', 'mysafe dsm list'.")
-        return 0
+        return await pam.a2a_login(service, url, client_id, secret, args.prefix, options)
     result = await service.login(
         url,
         client_id,
@@ -319,11 +317,7 @@ async def cmd_status(args: argparse.Namespace, service: VaultService) -> int:
         else "Agent:     none ('mysafe unlock' keeps the vault unlocked for later commands)"
     )
     links = data["share_server"] or "none ('mysafe share-server URL' names one)"
-    if a2a:
-        print(f"A2A:       {q(a2a['url'])} (client id {q(a2a['client_id'])}): PAM and DSM")
-    if custody:
-        held = ", ".join(q(ref) for ref in custody)
-        print(f"Custody:   {held} ('mysafe pam release --all' gives them back)")
+    pam.status_lines(a2a, custody)
     if not status.bound:
         print("Server:    none (a local vault; 'mysafe login URL' binds it to a server)")
         print(f"Links:     {links}")

@@ -34,18 +34,17 @@ async def said(call: Awaitable[T]) -> T:
         raise RemoteRejected(sentence, exc.code, exc.status) from None
 
 
-def _object(body: dict[str, Any], key: str, base_url: str) -> Any:
+def _object(body: dict[str, Any], key: str, base_url: str, shape: type = dict) -> Any:
+    """The answer's `key`, of the `shape` the A2A API promises (ServerError if not)."""
     value = body.get(key)
-    if value is None:
+    if not isinstance(value, shape):
         raise ServerError(f"{base_url} answered without the '{key}' the A2A API promises")
     return value
 
 
 async def credentials(client: MySafeClient) -> list[PamCredential]:
     body = await said(client.call("GET", f"{client.prefix}/pam/credential"))
-    rows = _object(body, "credentials", client.base_url)
-    if not isinstance(rows, list):
-        raise ServerError(f"{client.base_url} sent a malformed credential list")
+    rows = _object(body, "credentials", client.base_url, list)
     return [PamCredential.of(row) for row in rows if isinstance(row, dict)]
 
 
@@ -54,8 +53,6 @@ async def reveal(client: MySafeClient, ref: str) -> PamSecret:
     path = f"{client.prefix}/pam/credential/{urllib.parse.quote(ref, safe='@')}"
     body = await said(client.call("GET", path, idempotent=False))
     row = _object(body, "credential", client.base_url)
-    if not isinstance(row, dict):
-        raise ServerError(f"{client.base_url} sent a malformed credential")
     return PamSecret.of(row)
 
 
@@ -68,8 +65,6 @@ async def ssh_key(client: MySafeClient, key_id: str) -> PamKey:
     path = f"{client.prefix}/pam/key/{urllib.parse.quote(key_id, safe='')}"
     body = await said(client.call("GET", path, idempotent=False))
     row = _object(body, "key", client.base_url)
-    if not isinstance(row, dict):
-        raise ServerError(f"{client.base_url} sent a malformed SSH key")
     return PamKey.of(row)
 
 
@@ -77,6 +72,4 @@ async def application(client: MySafeClient) -> DsmApplication:
     """The DSM application the calling authorization is (its secrets)."""
     body = await said(client.call("GET", f"{client.prefix}/dapp/application"))
     row = _object(body, "application", client.base_url)
-    if not isinstance(row, dict):
-        raise ServerError(f"{client.base_url} sent a malformed application")
     return DsmApplication.of(row)
