@@ -412,7 +412,7 @@ def test_a_key_that_asks_first_asks_in_the_open_ui(keys: Keys, tmp_path: Path) -
             str(tmp_path / "msg")]  # fmt: skip
     ui = tmuxkit.start(tmp_path, size=(100, 30))  # the same vault home as the CLI's
     try:
-        ui.wait_for("unlock agent's key")
+        ui.wait_for("locks in")  # the main screen: unlocked with the agent's key
         for answer, signed in (("y", True), ("n", False)):
             (tmp_path / "msg.sig").unlink(missing_ok=True)
             quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
@@ -429,7 +429,7 @@ def test_a_key_that_asks_first_asks_in_the_open_ui(keys: Keys, tmp_path: Path) -
         log = keys.log()
         assert ": yes (in the UI)" in log and ": no (in the UI)" in log
         ui.keys("C-l")  # locked: the UI no longer answers, and outside tmux nobody can
-        ui.wait_for("Locked")
+        ui.wait_for("enter unlock")  # the unlock screen again
         refused = keys.run(*sign)
         assert refused.returncode != 0 and "no UI open, no tmux pane to ask in" in keys.log()
     finally:
