@@ -108,6 +108,9 @@ async def test_changes_made_offline_wait_here_and_reach_the_server_in_order(
     assert len(waiting) == (4 if attached else 3)
     assert here.remote_status().state == "offline"
     assert (await here.reveal(made.id))["note"].reveal() == "seat 43"  # read as written
+    assert here.local_only() == []  # it goes on its own: never pushed a second time
+    with pytest.raises(InvalidInput, match="waits to be sent already"):
+        await here.push(made.id)
     with pytest.raises(OfflineError):  # what the server must decide waits for it
         await here.sync()
 
@@ -380,6 +383,7 @@ async def test_a_change_the_server_refuses_waits_with_why_and_the_rest_go_on(
     (problem,) = result.problems
     assert problem.startswith("Billing: refused by the server:") and "already used" in problem
     await here.update_item(made.id, {"identifier_code": "BILL2"})  # fixed here...
+    assert [mark.problem for _, mark in here.waiting()] == [""]  # ...so it is tried again
     await here.settle(made.id, "mine")  # ...and sent again
     assert here.waiting() == []
     codes = sorted(e["identifier_code"] for e in (await on_server(alice, "secretapi")).values())

@@ -43,6 +43,7 @@ class LentKeys:
         """Fetch the key (custody taken) and hold it for `seconds` (as a request gave them)."""
         from mysafe_tui.core import sshkeys
         from mysafe_tui.core.errors import InvalidInput
+        from mysafe_tui.core.sanitize import printable
         from mysafe_tui.service.api_ssh import Identity
 
         if not isinstance(key_id, str) or not key_id:
@@ -56,9 +57,9 @@ class LentKeys:
         except InvalidInput:
             await self.service.pam_release(key_id)
             raise InvalidInput(f"PAM key {key_id} holds no SSH key mysafe can use") from None
-        name = f"PAM {key.username}@{key.hostname}"
-        identity = Identity(shown.blob, f"pam:{key_id} {name}", f"pam:{key_id}", name,
-                            False, False)  # fmt: skip
+        name = printable(f"PAM {key.username}@{key.hostname}")[:255]  # the server's words
+        comment = printable(f"pam:{key_id} {name}")
+        identity = Identity(shown.blob, comment, f"pam:{key_id}", name, False, False)
         lent = Lent(key_id, identity, sshkeys.Signer(private), time.monotonic() + seconds)
         self.keys[identity.item_id] = lent
         return lent

@@ -39,8 +39,11 @@ def add_parsers(add: AddParser, common: argparse.ArgumentParser) -> None:
         "with you until 'mysafe pam release REF' (listed by 'mysafe status').",
     )
     p.add_argument("ref")
-    p.add_argument("--field", default="password", help="password (default), username, "
-                   "hostname, ip, port, domain or additional")  # fmt: skip
+    p.add_argument(
+        "--field",
+        default="password",
+        help="password (default), username, hostname, ip, port, domain or additional",
+    )
     p.add_argument("--raw", action="store_true", help="print control characters as they are")
     p.set_defaults(func=cmd_pam_get)
     p = pam_add(
@@ -51,8 +54,9 @@ def add_parsers(add: AddParser, common: argparse.ArgumentParser) -> None:
         "dropped and its custody given back. The key is never written to disk.",
     )
     p.add_argument("key_id", help="the key's id in senhasegura")
-    p.add_argument("--for", dest="seconds", type=duration, default="15m",
-                   help="how long (15m; at most 24h)")  # fmt: skip
+    p.add_argument(
+        "--for", dest="seconds", type=duration, default="15m", help="how long (15m; at most 24h)"
+    )
     p.set_defaults(func=cmd_pam_ssh_add, needs_unlock=False)
     p = pam_add("release", help="give a credential's custody back to senhasegura")
     p.add_argument("ref", nargs="?", help="its id, identifier or user@host")
@@ -101,9 +105,13 @@ async def cmd_pam_ssh_add(args: argparse.Namespace, service: VaultService) -> in
     from mysafe_tui.agent import wire as agent_wire
 
     answer = await asyncio.to_thread(
-        agent_wire.ask, str(service.vault_path), "pam-ssh-add", 60.0,
-        key_id=args.key_id, seconds=args.seconds,
-    )  # fmt: skip
+        agent_wire.ask,
+        str(service.vault_path),
+        "pam-ssh-add",
+        60.0,
+        key_id=args.key_id,
+        seconds=args.seconds,
+    )
     if answer is None or "fallback" in answer:
         raise InvalidInput("PAM keys are lent through the unlock agent: 'mysafe unlock' first")
     if "error" in answer:
@@ -138,8 +146,17 @@ async def cmd_dsm_list(args: argparse.Namespace, service: VaultService) -> int:
         for s in app.secrets
     ]
     if args.json:
-        print(json.dumps({"application": app.name, "system": app.system,
-                          "environment": app.environment, "secrets": rows}, indent=2))  # fmt: skip
+        print(
+            json.dumps(
+                {
+                    "application": app.name,
+                    "system": app.system,
+                    "environment": app.environment,
+                    "secrets": rows,
+                },
+                indent=2,
+            )
+        )
         return 0
     print(q(f"{app.name} ({app.system}, {app.environment})"))
     for row in rows:

@@ -174,21 +174,12 @@ async def cmd_login(args: argparse.Namespace, service: VaultService) -> int:
     url, client_id, secret = _access_key(args)
     if args.insecure:
         say("mysafe: WARNING: --insecure: the server's TLS certificate will NOT be checked")
-    options = {"ca_bundle": args.ca_bundle, "insecure": args.insecure, "tenant": args.tenant,
-               "proxy": args.proxy, "timeout": args.timeout}  # fmt: skip
+    names = ("ca_bundle", "insecure", "tenant", "proxy", "timeout")  # both logins take them
+    options = {name: getattr(args, name) for name in names}
     if args.a2a:
         return await pam.a2a_login(service, url, client_id, secret, args.prefix, options)
     result = await service.login(
-        url,
-        client_id,
-        secret,
-        prefix=args.prefix or "/api",
-        ca_bundle=args.ca_bundle,
-        insecure=args.insecure,
-        tenant=args.tenant,
-        proxy=args.proxy,
-        timeout=args.timeout,
-        progress=_progress,
+        url, client_id, secret, prefix=args.prefix or "/api", progress=_progress, **options
     )
     status = service.remote_status()
     features = ", ".join(sorted(status.capabilities)) or "none (a plain senhasegura server)"
@@ -231,7 +222,9 @@ async def cmd_logout(args: argparse.Namespace, service: VaultService) -> int:
 
 
 async def cmd_sync(args: argparse.Namespace, service: VaultService) -> int:
-    for choice in ("mine", "theirs", "both"):
+    from mysafe_tui.core.outbox import SETTLED
+
+    for choice in SETTLED:
         name = getattr(args, choice, None)
         if name:
             waiting = {item.id for item, _ in service.waiting()}
@@ -239,8 +232,6 @@ async def cmd_sync(args: argparse.Namespace, service: VaultService) -> int:
             if item.id not in waiting:
                 raise InvalidInput(f"'{item.name}' has nothing waiting to be sent")
             await service.settle(item.id, choice)
-            from mysafe_tui.core.outbox import SETTLED
-
             say(f"'{item.name}': {SETTLED[choice]}")
     result = await service.sync(progress=_progress)
     if result.sent:
@@ -253,8 +244,10 @@ async def cmd_sync(args: argparse.Namespace, service: VaultService) -> int:
         say(f"{len(result.problems)} change(s) made here wait for your choice:")
         for line in result.problems:
             say(f"  {line}")
-        say("  'mysafe sync --mine NAME' sends yours, --theirs NAME takes the server's, "
-            "--both NAME keeps both")  # fmt: skip
+        say(
+            "  'mysafe sync --mine NAME' sends yours, --theirs NAME takes the server's, "
+            "--both NAME keeps both"
+        )
         return 1
     return 0
 
@@ -303,7 +296,7 @@ async def cmd_status(args: argparse.Namespace, service: VaultService) -> int:
             "item": i.name,
             "kind": i.kind.value,
             "change": mark.describe(),
-            "choose": bool(mark.problem),
+            "problem": mark.problem or None,  # waiting for a choice: why
         }
         for i, mark in waiting
     ]

@@ -73,7 +73,7 @@ class PamCredential:
                 self.hostname,
                 self.ip,
                 self.device,
-            )  # fmt: skip
+            )
         )
 
     def to_json(self) -> dict[str, str]:
@@ -151,8 +151,12 @@ class DsmSecret:
         maps = []
         for entry in row.get("data") or ():
             if isinstance(entry, dict):
-                maps.append({text(k, 256): None if v is None else text(v, 64 * 1024)
-                             for k, v in entry.items()})  # fmt: skip
+                maps.append(
+                    {
+                        text(k, 256): None if v is None else text(v, 64 * 1024)
+                        for k, v in entry.items()
+                    }
+                )
         return cls(text(row.get("identity")), text(row.get("secret_name")), tuple(maps))
 
     def value(self, key: str) -> str:

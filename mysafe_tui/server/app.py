@@ -195,8 +195,16 @@ async def healthz(request: Request) -> Response:
 
 
 async def capabilities(request: Request, user_id: int) -> Response:
-    features = ["bulk", "extras", "files", "history", "idempotency", "revisions", "shares",
-                "sshkeys"]  # fmt: skip
+    features = [
+        "bulk",
+        "extras",
+        "files",
+        "history",
+        "idempotency",
+        "revisions",
+        "shares",
+        "sshkeys",
+    ]
     return envelope(200, capabilities=features, version="1")
 
 

@@ -60,7 +60,7 @@ class PamApi(ServiceParts):
 
     async def pam_ssh_key(self, key_id: str, holder: str = "cli") -> PamKey:
         """A PAM SSH key (its custody taken for `holder`: the unlock agent lends it to the
-        SSH agent, tui/agent pam_keys.py)."""
+        SSH agent, agent/pam_keys.py)."""
         return await self._pam.ssh_key(key_id, holder)
 
     async def pam_release(self, ref: str) -> str:
@@ -86,7 +86,8 @@ class PamApi(ServiceParts):
         return await self._pam.release_held(gone_or_mine)
 
     async def pam_in_custody(self) -> dict[str, dict[str, str]]:
-        return await self._pam.in_custody()
+        """What this vault holds in custody: reference -> {"id", "holder"}."""
+        return await self._pam.ledger()
 
     async def dsm_application(self) -> DsmApplication:
         return await self._pam.application()

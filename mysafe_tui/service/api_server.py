@@ -28,7 +28,6 @@ if TYPE_CHECKING:  # imported lazily below: cryptography and sqlite3 cost ~80 ms
     from mysafe_tui.remote.shares import CreatedShare
     from mysafe_tui.remote.status import RemoteStatus
     from mysafe_tui.remote.sync import PullResult, SyncProgress
-    from mysafe_tui.service.outbox import SendResult
 
 
 class ServerApi(ServiceParts):
@@ -129,12 +128,10 @@ class ServerApi(ServiceParts):
         (service/outbox.py); empty for a local vault."""
         if not isinstance(self._server, ServerConnection):
             return []
-        return [(item, Outgoing.parse(item.outbox) or Outgoing(0))
-                for item in self._server.outbox.waiting()]  # fmt: skip
-
-    async def send_waiting(self) -> SendResult:
-        """Send what waits now (OfflineError when the server is still out of reach)."""
-        return await self._require_server().send_outbox()
+        return [
+            (item, Outgoing.parse(item.outbox) or Outgoing(0))
+            for item in self._server.outbox.waiting()
+        ]
 
     async def server_copy(self, item_id: str) -> dict[str, Any]:
         """The server's copy of an item now, for a person choosing between it and theirs."""
@@ -172,14 +169,14 @@ class ServerApi(ServiceParts):
 
     def local_only(self) -> list[ItemSummary]:
         """Active items of a bound vault that live here only (made before login; not SSH
-        keys when the server has no place for them)."""
+        keys when the server has no place for them, nor items waiting to be sent)."""
         vault, server = self._worker.vault, self._server
         if not isinstance(server, ServerConnection):
             return []
         return [
             s
             for s in vault.summaries.values()
-            if not s.remote and s.active and server.keeps(s.kind)
+            if not s.remote and not s.outbox and s.active and server.keeps(s.kind)
         ]
 
     def _server_waits(self, seconds: float) -> None:

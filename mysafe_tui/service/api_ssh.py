@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from mysafe_tui.core.errors import InvalidInput
 from mysafe_tui.core.models import ItemKind, ItemSummary
+from mysafe_tui.core.sanitize import printable
 from mysafe_tui.service.connection import ServerConnection
 from mysafe_tui.service.parts import ServiceParts
 
@@ -53,7 +54,9 @@ class SshApi(ServiceParts):
             secret = await self.reveal(item.id)
             if secret.get("agent") and secret["agent"].reveal() == "no":
                 continue
-            comment = secret["comment"].reveal() if secret.get("comment") else item.name
+            # Both reach a terminal (ssh-add -L, the agent log): a name from a server may hold
+            # anything, so each goes through the one sanitiser.
+            comment = printable(secret["comment"].reveal() if secret.get("comment") else item.name)
             try:
                 shown = sshkeys.describe(secret["private"].reveal())
             except (InvalidInput, KeyError):  # a damaged key is not offered
@@ -64,7 +67,7 @@ class SshApi(ServiceParts):
                     shown.blob,
                     comment,
                     item.id,
-                    item.name,
+                    printable(item.name),
                     said.get("forwarding", False),
                     said.get("confirm", False),
                 )

@@ -24,7 +24,7 @@ from mysafe_tui.core.errors import (
 )
 from mysafe_tui.core.models import HistoryEvent, ItemKind, ItemSummary, Sharing
 from mysafe_tui.core.outbox import Outgoing
-from mysafe_tui.service.outbox import GONE, INACTIVE, UNREACHABLE, Outbox, SendResult, queued
+from mysafe_tui.service.outbox import GONE, INACTIVE, UNREACHABLE, Outbox, queued
 from mysafe_tui.service.values import checked_key, summary_fields
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ class ServerConnection:
     def __init__(self, session: RemoteSession, worker: VaultWorker) -> None:
         self.session = session
         self.worker = worker
-        self.outbox = Outbox(session, worker, self.keeps, self._content)
+        self.outbox = Outbox(session, worker, self._content, self.take_theirs)
 
     @classmethod
     def of(
@@ -239,10 +239,10 @@ class ServerConnection:
     async def update(
         self, item: ItemSummary, fields: dict[str, Any], secret: dict[str, str], force: bool
     ) -> Values:
-        if not item.remote:  # made before login (it lives here only), or waiting to be made
-            return fields, secret
-        if item.outbox:  # it waits already: this change waits with it, in its turn
+        if item.outbox:  # it waits already (to be made, say): this change waits with it
             return {**fields, "outbox": queued(item, content=True)}, secret
+        if not item.remote:  # made before login: it lives here only
+            return fields, secret
         session = self.session
         try:
             updated = await session.guard(session.engine.update(item, fields, secret, force))
@@ -291,10 +291,6 @@ class ServerConnection:
         await self._send_waiting()
         return {"remote": remote}
 
-    async def send_outbox(self) -> SendResult:
-        """Send what waits (OfflineError when the server is still out of reach)."""
-        return await self.outbox.send()
-
     async def _send_waiting(self) -> None:
         """The server answered a write: what waited from before goes now too."""
         if self.outbox.waiting():  # this write is done whatever they meet: sync says it
@@ -308,6 +304,8 @@ class ServerConnection:
         worker, session = self.worker, self.session
         if item.remote:
             raise InvalidInput(f"'{item.name}' is already on the server")
+        if item.outbox:  # made while the server was out of reach: it goes on its own
+            raise InvalidInput(f"'{item.name}' waits to be sent already: 'mysafe sync' sends it")
         if not item.active:
             raise InvalidInput(f"'{item.name}' is in the trash: restore it first")
         if not self.keeps(item.kind):

@@ -26,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +67,8 @@ def queued(
     (`create`), new field values (`content`), a move to or from the trash (`active`)."""
     old = outgoing(item) if item is not None else None
     now = old or Outgoing(time.time_ns())
+    if now.problem == "refused":  # changed again (fixed, say): it is tried again
+        now = now.but(problem="")
     if create:
         now = now.but(create=True, key=now.key or uuid.uuid4().hex, sent=maybe_sent)
     elif not now.create:  # a create sends whatever the item holds by then
@@ -88,13 +90,13 @@ class Outbox:
         self,
         session: RemoteSession,
         worker: VaultWorker,
-        keeps: Callable[[ItemKind], bool],
         content: Callable[[str], AsyncIterator[bytes]],
+        take_theirs: Callable[[ItemSummary], Awaitable[ItemSummary]],
     ) -> None:
         self.session = session
         self.worker = worker
-        self.keeps = keeps
         self.content = content  # a file item's content, streamed from the vault
+        self.take_theirs = take_theirs  # the server's copy into the cache, as a conflict does
         self._sending: dict[str, int] = {}  # item id: its version as it is being sent
         self._found: tuple[int, list[str]] | None = None  # (vault generation, waiting ids)
 
@@ -244,7 +246,7 @@ class Outbox:
 
         ref = RemoteRef.parse(item.remote)
         assert ref is not None
-        return cached(item.kind, current, ref.remote_id, item.favourite)
+        return checked_key(item.kind, *cached(item.kind, current, ref.remote_id, item.favourite))
 
     async def stop(self, item_id: str, problem: str) -> None:
         """Record that the server's answer about a waiting item needs a person."""
@@ -264,7 +266,7 @@ class Outbox:
         trashed there), "theirs" takes the server's (nothing, when it is gone), "both" keeps
         the server's and sends this copy as a new item. Returns the item in its place, or
         None when it left the vault."""
-        from mysafe_tui.remote.sync import RemoteRef, cached
+        from mysafe_tui.remote.sync import RemoteRef
 
         if choice not in CHOICES:
             raise InvalidInput(f"choose one of {', '.join(CHOICES)}, not {choice!r}")
@@ -296,8 +298,14 @@ class Outbox:
         else:
             if choice == "both":
                 copy = Outgoing(time.time_ns(), create=True, key=uuid.uuid4().hex)
-                mine = {**fields, "name": f"{item.name} (my copy)", "remote": "",
-                        "access": "", "sharing": "", "outbox": copy.encode()}  # fmt: skip
+                mine = {
+                    **fields,
+                    "name": f"{item.name} (my copy)",
+                    "remote": "",
+                    "access": "",
+                    "sharing": "",
+                    "outbox": copy.encode(),
+                }
                 await worker.save_item(item.kind, mine, secret)
             if ref is None:  # never made there: it stays, on this device only
                 await worker.save_item(item.kind, {**fields, "outbox": ""}, secret, item.id)
@@ -310,11 +318,7 @@ class Outbox:
                     item.kind, {**fields, "active": False, "outbox": ""}, secret, item.id
                 )
             else:
-                current = await session.guard(
-                    session.client.get_item(item.kind.value, ref.remote_id)
-                )
-                theirs, their_secret = cached(item.kind, current, ref.remote_id, item.favourite)
-                await worker.save_item(item.kind, theirs, their_secret, item.id)
+                await self.take_theirs(item)
         with contextlib.suppress(*UNREACHABLE):  # what else waited goes too, if it can
             await self.send()
         return worker.vault.summaries.get(item.id)

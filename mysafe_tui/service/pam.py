@@ -76,9 +76,9 @@ class PamAccess:
             raise
         await self.worker.write_meta("a2a", binding)
 
-    async def logout(self) -> list[str]:
-        """Release what is in custody, then forget the authorization. Returns what could
-        not be released (it stays in the ledger: the next login releases it)."""
+    async def logout(self) -> None:
+        """Release what is in custody, then forget the authorization (refused, naming them,
+        while anything could not be released)."""
         failed = await self.release_all() if self.binding else []
         if failed:
             raise InvalidInput(
@@ -88,7 +88,6 @@ class PamAccess:
         await self.worker.run(self.worker.vault.delete_meta, "a2a")
         await self.aclose()
         self.binding = None
-        return failed
 
     # --- PAM ----------------------------------------------------------------------------------
 
@@ -158,9 +157,6 @@ class PamAccess:
     async def release_all(self) -> list[str]:
         return await self.release_held(lambda holder: True)
 
-    async def in_custody(self) -> dict[str, dict[str, str]]:
-        return await self.ledger()
-
     async def ledger(self) -> dict[str, dict[str, str]]:
         """Credentials taken into custody and not released yet: reference -> {"id" ("" while
         the reveal's answer is not recorded), "holder"}."""
@@ -171,8 +167,11 @@ class PamAccess:
             return {}
         if not isinstance(ledger, dict):
             return {}
-        return {str(k): {"id": str(v.get("id", "")), "holder": str(v.get("holder", "cli"))}
-                for k, v in ledger.items() if isinstance(v, dict)}  # fmt: skip
+        return {
+            str(k): {"id": str(v.get("id", "")), "holder": str(v.get("holder", "cli"))}
+            for k, v in ledger.items()
+            if isinstance(v, dict)
+        }
 
     async def _hold(self, ref: str, cid: str, holder: str) -> None:
         ledger = await self.ledger()

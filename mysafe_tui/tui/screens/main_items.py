@@ -90,7 +90,7 @@ class ItemActions(Screen[None]):
             )
             return
         waiting = Outgoing.parse(item.outbox) if item.outbox else None
-        if waiting is not None and waiting.problem:
+        if waiting is not None and waiting.problem not in ("", "refused"):  # refused: fix it
             await self._choose(item, waiting)
             return
         try:

@@ -48,11 +48,19 @@ class ServerActions(Screen[None]):
         except MySafeError:
             self.update_topbar()
             return
-        news = [f"{n} {what}" for n, what in ((result.sent, "sent"),
-                (result.written, "updated"), (result.removed, "removed")) if n]  # fmt: skip
+        news = [
+            f"{n} {what}"
+            for n, what in (
+                (result.sent, "sent"),
+                (result.written, "updated"),
+                (result.removed, "removed"),
+            )
+            if n
+        ]
         if was_offline:
-            self.notify("Back online: synced with the server" + (f" ({', '.join(news)})"
-                                                                  if news else ""))  # fmt: skip
+            self.notify(
+                "Back online: synced with the server" + (f" ({', '.join(news)})" if news else "")
+            )
         elif news:
             self.notify(f"Synced: {', '.join(news)}")
         self._report_choices(result.problems, again=False)

@@ -88,7 +88,7 @@ class DetailPane(Static):
         waiting = Outgoing.parse(item.outbox) if item.outbox else None
         if waiting is not None:
             sub.append(" · ", style="dim")
-            choose = " (e to choose)" if waiting.problem else ""
+            choose = {"": "", "refused": " (e to fix it)"}.get(waiting.problem, " (e to choose)")
             sub.append(f"⇡ {waiting.describe()}{choose}", style="red" if choose else "yellow")
         elif self.bound and not item.remote:
             sub.append(" · ", style="dim")
