@@ -12,8 +12,9 @@ import gc
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from mysafe_tui.vault.hits import Hits
 from mysafe_tui.vault.records import Brief
-from mysafe_tui.vault.search import Hits, SearchIndex
+from mysafe_tui.vault.search import SearchIndex
 
 # What the UI and the CLI hold of the index's answers (they never import the vault's rooms).
 __all__ = ["Brief", "Hits", "IndexKeeper"]

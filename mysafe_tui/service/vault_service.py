@@ -53,7 +53,7 @@ from mysafe_tui.service.values import (
 )
 from mysafe_tui.service.worker import VaultWorker
 from mysafe_tui.system.settings import Paths, Settings
-from mysafe_tui.vault.search import Hits
+from mysafe_tui.vault.hits import Hits
 
 if TYPE_CHECKING:  # imported lazily below: cryptography and sqlite3 cost ~80 ms at launch
     import httpx

@@ -25,7 +25,7 @@ from mysafe_tui.core.errors import (
 from mysafe_tui.core.models import SPECS, ItemKind, ItemSummary, Secret
 from mysafe_tui.service.index import IndexKeeper
 from mysafe_tui.service.values import summary_fields
-from mysafe_tui.vault.search import Hits
+from mysafe_tui.vault.hits import Hits
 
 if TYPE_CHECKING:
     from mysafe_tui.core.kdf import KdfParams

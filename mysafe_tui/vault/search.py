@@ -24,85 +24,23 @@ import bisect
 import contextlib
 import operator
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, filterfalse, repeat
 from operator import contains
-from typing import overload
 
-from mysafe_tui.core.models import ItemKind, ItemSummary
+from mysafe_tui.core.models import ItemKind
+from mysafe_tui.vault.hits import Hits, position_of, record_id
 from mysafe_tui.vault.records import ACTIVE, FAVOURITE, FILE_NAME, NAME, SEP, SUMMARY_FIELDS, Record
 
 FUZZY_LIMIT = 500
+_REMEMBERED = 16  # answers a view keeps for backspaces and longer queries
 _LAST = chr(0x10FFFF)  # sorts after any character a name holds: q + _LAST ends q's run
 _FILE = ItemKind.FILE
 # More URLs and custom fields come just before the outbox, the last field (summaries written
 # before it was appended end with them). Ending in three empty fields: none of either.
 _NO_EXTRAS = SEP * 3
 _LAST_SEP = len(SUMMARY_FIELDS) - 1
-
-
-class Hits(Sequence[ItemSummary]):
-    """Search results, best first: positions in the index's records, each summary decoded
-    when it is looked at (a list shows a screenful), so a filter that matches 100k items
-    costs one list of integers. The index never changes a records list it handed out."""
-
-    __slots__ = ("_positions", "_records")
-
-    def __init__(self, records: list[Record] | None = None, positions: list[int] | None = None):
-        self._records = records or []
-        self._positions = list(range(len(self._records))) if positions is None else positions
-
-    def __len__(self) -> int:
-        return len(self._positions)
-
-    @overload
-    def __getitem__(self, at: int) -> ItemSummary: ...
-    @overload
-    def __getitem__(self, at: slice) -> list[ItemSummary]: ...
-    def __getitem__(self, at: int | slice) -> ItemSummary | list[ItemSummary]:
-        records = self._records
-        if isinstance(at, slice):
-            return [records[i].summary() for i in self._positions[at]]
-        return records[self._positions[at]].summary()
-
-    def __iter__(self) -> Iterator[ItemSummary]:
-        records = self._records
-        return (records[i].summary() for i in self._positions)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Hits):
-            return self._listed() == other._listed()
-        if isinstance(other, list):
-            return list(self) == other
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"<Hits: {len(self)} items>"
-
-    def _listed(self) -> list[Record]:
-        return list(map(self._records.__getitem__, self._positions))
-
-    def records(self) -> Iterator[Record]:
-        """The hits still encoded, for a caller that reads a few fields of each (`brief`)."""
-        return map(self._records.__getitem__, self._positions)
-
-    def position(self, item_id: str) -> int | None:
-        """Where the item with this id is listed, without decoding anything."""
-        return _position(map(self._records.__getitem__, self._positions), item_id)
-
-
-def _position(records: Iterable[Record], item_id: str) -> int | None:
-    """The index of the record with this id: a C-level scan, ~1 ms per 100k."""
-    try:
-        return operator.indexOf(map(_ID, records), item_id)
-    except ValueError:
-        return None
-
-
-_ID = operator.itemgetter(0)
 
 
 @dataclass
@@ -115,6 +53,15 @@ class _View:
     favourites: int  # how many positions (the first ones) are favourites
     joined: str | None = None
     starts: list[int] = field(default_factory=list)
+    # Recent answers: query -> (the positions holding it in view order, ranked).
+    found: dict[str, tuple[list[int], list[int]]] = field(default_factory=dict)
+    # Letter sets (see `SearchIndex._letter`): which items hold a letter, one byte per item.
+    letters: dict[str, int] = field(default_factory=dict)
+    name_letters: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def everyone(self) -> int:
+        return int.from_bytes(b"\x01" * len(self.positions), "little")
 
 
 def _entry(record: Record) -> tuple[str, str, bool, bool]:
@@ -249,7 +196,7 @@ class SearchIndex:
         if item_id not in ids:  # a new item: no scan (a first sync adds 10k of them)
             return
         ids.discard(item_id)
-        at = _position(self._records, item_id)
+        at = position_of(self._records, item_id)
         if at is not None:
             del self._writable()[at], self._names[at], self._hay[at]
             del self._favourite[at], self._active[at]
@@ -257,7 +204,7 @@ class SearchIndex:
 
     def _id_set(self) -> set[str]:
         if self._ids is None:
-            self._ids = set(map(_ID, self._records))
+            self._ids = set(map(record_id, self._records))
         return self._ids
 
     def _writable(self) -> list[Record]:
@@ -307,24 +254,11 @@ class SearchIndex:
             return view.positions
         q = " ".join(words)
         hay = self._hay
-        # Tier 1 is found by bisection and tiers 2-3 split with C iterators (compress): a
-        # one-letter query that matches all 100k items ranks in ~20 ms.
-        found = self._scan(view, q)
-        starts_with = self._name_starts(view, q)
-        if len(starts_with) == len(found):
-            ranked = found
-        else:
-            rest = list(filterfalse(set(starts_with).__contains__, found))
-            in_name = list(map(contains, map(self._names.__getitem__, rest), repeat(q)))
-            ranked = [
-                *starts_with,
-                *compress(rest, in_name),
-                *compress(rest, map(operator.not_, in_name)),
-            ]
+        ranked = self._phrase(view, q)
         if len(words) > 1:
             longest = max(words, key=len)
             others = [w for w in words if w is not longest]
-            phrase = set(found)
+            phrase = set(ranked)
             with_longest = self._scan(view, longest)
             more = [i for i in with_longest if i not in phrase]
             for word in others:
@@ -334,7 +268,73 @@ class SearchIndex:
                 return self._forgive(view, words, longest, with_longest)
         if not ranked:
             ranked = self._fuzzy(view, q.replace(" ", ""), FUZZY_LIMIT)
+            if len(words) == 1:  # remembered like the rest: a backspace costs nothing
+                self._remember(view, q, [], ranked)
+                ranked = ranked.copy()
         return ranked
+
+    def _phrase(self, view: _View, q: str) -> list[int]:
+        """Tiers 1-3 for `q`: names starting with it, names holding it, haystacks holding it.
+
+        Only the items holding every letter of `q` are looked at (the view's letter sets, one
+        AND each), or those that held a shorter query inside `q`, when fewer (typing narrows);
+        a one-letter query is answered by its letter sets alone. The view remembers a few
+        answers, so a backspace costs nothing."""
+        known = view.found.get(q)
+        if known is not None:
+            return known[1].copy()
+        having = self._having(view, q)
+        narrower = [found for k, (found, _) in view.found.items() if k in q]
+        base = min(narrower, key=len, default=None)
+        hays: Iterable[str]
+        named: Iterable[int]
+        if base is not None and len(base) <= having.bit_count():
+            candidates, hays = base, map(self._hay.__getitem__, base)
+        else:
+            flags = _flags(having, len(view.positions))
+            candidates, hays = list(compress(view.positions, flags)), compress(view.hay, flags)
+        starts_with = self._name_starts(view, q)
+        if len(q) == 1:  # every candidate holds it; the name's letter set says where
+            found = candidates
+            named_set = self._letter(view, q, names=True)
+            named = compress(view.positions, _flags(named_set, len(view.positions)))
+            rest = compress(view.positions, _flags(having ^ named_set, len(view.positions)))
+        else:
+            found = list(compress(candidates, map(contains, hays, repeat(q))))
+            in_name = list(map(contains, map(self._names.__getitem__, found), repeat(q)))
+            named = compress(found, in_name)
+            rest = compress(found, map(operator.not_, in_name))
+        if starts_with:
+            named = filterfalse(set(starts_with).__contains__, named)
+        ranked = [*starts_with, *named, *rest]
+        self._remember(view, q, found, ranked)
+        return ranked.copy()
+
+    def _remember(self, view: _View, q: str, found: list[int], ranked: list[int]) -> None:
+        if len(view.found) >= _REMEMBERED and q not in view.found:
+            del view.found[next(iter(view.found))]
+        view.found[q] = (found, ranked)
+
+    def _having(self, view: _View, letters: str) -> int:
+        """The view's items holding every one of `letters`, as a letter set."""
+        having = -1
+        for letter in set(letters):
+            having &= self._letter(view, letter)
+            if not having:
+                break
+        return having & view.everyone
+
+    def _letter(self, view: _View, letter: str, names: bool = False) -> int:
+        """The view's items whose haystack (or name) holds `letter`: one byte per item, 1 or
+        0, read as one integer, so sets combine with a single & and become positions with
+        one `compress`. Made on first use, ~2 ms per letter at 100k items."""
+        sets = view.name_letters if names else view.letters
+        known = sets.get(letter)
+        if known is None:
+            texts = map(self._names.__getitem__, view.positions) if names else view.hay
+            known = int.from_bytes(bytes(map(contains, texts, repeat(letter))), "little")
+            sets[letter] = known
+        return known
 
     def _scan(self, view: _View, word: str) -> list[int]:
         """The view's items whose haystack contains `word`; when no item at all has it, one
@@ -389,9 +389,15 @@ class SearchIndex:
     def _fuzzy(self, view: _View, letters: str, limit: int) -> list[int]:
         """Lines holding the letters in order. The pattern starts with a literal (which `re`
         finds fast) and its possessive `[^c]*+c` steps never backtrack, so a miss is linear."""
-        joined = self._joined(view)
-        if len(letters) < 2 or any(c not in joined for c in set(letters)):
+        if len(letters) < 2:
+            return []
+        having = self._having(view, letters)
+        if not having:
             return []  # a letter that no item has: no need to try the pattern
+        if having.bit_count() * 2 < len(view.positions):  # most items lack a letter
+            lines = list(compress(view.positions, _flags(having, len(view.positions))))
+            return self._fuzzy_lines(lines, letters, sifted=True)[:limit]
+        joined = self._joined(view)
         pattern = _fuzzy_pattern(letters)
         out: list[int] = []
         last = -1
@@ -404,11 +410,12 @@ class SearchIndex:
                     break
         return out
 
-    def _fuzzy_lines(self, lines: list[int], letters: str) -> list[int]:
+    def _fuzzy_lines(self, lines: list[int], letters: str, sifted: bool = False) -> list[int]:
         """The lines (in order) holding `letters` in order: first those that hold each letter
-        at all (C-level tests), then one regex pass over what is left, joined."""
+        at all (C-level tests, unless `sifted` already), then one regex pass over what is
+        left, joined."""
         hay = self._hay
-        for letter in set(letters):
+        for letter in () if sifted else set(letters):
             lines = [i for i in lines if letter in hay[i]]
         pattern = _fuzzy_pattern(letters)
         starts, offset = [], 0
@@ -446,6 +453,11 @@ class SearchIndex:
             view = _View(positions, list(map(self._hay.__getitem__, positions)), favourites)
             self._views[key] = view
         return view
+
+
+def _flags(letter_set: int, size: int) -> bytes:
+    """A letter set as one byte per item, for `compress`."""
+    return letter_set.to_bytes(size, "little")
 
 
 def _fuzzy_pattern(letters: str) -> re.Pattern[str]:

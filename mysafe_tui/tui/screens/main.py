@@ -13,6 +13,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.css.query import NoMatches
 from textual.reactive import reactive
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Tab, Tabs
 
@@ -24,6 +25,7 @@ from mysafe_tui.tui.actions import BY_NAME, bindings
 from mysafe_tui.tui.screens.main_items import ItemActions
 from mysafe_tui.tui.screens.main_server import ServerActions
 from mysafe_tui.tui.widgets.detail import DetailPane
+from mysafe_tui.tui.widgets.filter_box import FilterBox
 from mysafe_tui.tui.widgets.item_list import ItemList
 from mysafe_tui.tui.widgets.topbar import RECONNECT_SECONDS, OfflineBanner, TopBar
 
@@ -57,6 +59,7 @@ def tab_labels(counts: Mapping[ItemKind, int], width: int) -> list[str]:
 T = TypeVar("T")
 WIDE = 100  # columns from which the detail pane sits beside the list
 WATCH_SECONDS = 2  # how often to look for writes by another process (one small query)
+PANE_PAUSE = 0.15  # seconds without a key in the filter before the pane follows the cursor
 
 
 class MainScreen(ItemActions, ServerActions, Screen[None]):
@@ -69,9 +72,9 @@ class MainScreen(ItemActions, ServerActions, Screen[None]):
     TAKES_KEYS_AHEAD = True
 
     # What the list shows; a change searches again (the watchers below).
-    tab = reactive("password", init=False)  # a kind's value, or "trash"
-    favourites_only = reactive(False, init=False)
-    query_text = reactive("", init=False)
+    tab = reactive("password", init=False, repaint=False)  # a kind's value, or "trash"
+    favourites_only = reactive(False, init=False, repaint=False)
+    query_text = reactive("", init=False, repaint=False)  # no repaint of every widget
 
     def __init__(self, service: VaultService, typed_ahead: list[str] | None = None) -> None:
         super().__init__()
@@ -83,12 +86,14 @@ class MainScreen(ItemActions, ServerActions, Screen[None]):
         self.first_focus: Widget | None = None  # where typing ahead ends
         self.health: Report | None = None  # the last health check: the list's marks
         self._health_generation = -1  # the vault generation it saw
+        self._footer_for: tuple[bool, ...] = ()  # what applied when the footer was drawn
+        self._pane_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield TopBar(id="topbar")
         yield OfflineBanner(id="banner")
         yield Tabs(*[Tab(label, id=f"tab-{key}") for key, label, _ in TABS], id="tabs")
-        yield Input(placeholder="/ filter (fuzzy) · esc clears", id="filter")
+        yield FilterBox(placeholder="/ filter (fuzzy) · esc clears", id="filter")
         with Horizontal(id="body"):
             yield ItemList(id="list")
             with VerticalScroll(id="detail-scroll"):
@@ -284,13 +289,32 @@ class MainScreen(ItemActions, ServerActions, Screen[None]):
 
     @on(ItemList.Highlighted)
     def highlighted(self, event: ItemList.Highlighted) -> None:
+        # The footer follows what applies to this item (redrawn only when that changes).
+        applies = self._applies(event.item)
+        if applies != self._footer_for:
+            self._footer_for = applies
+            self.refresh_bindings()
+        if self._pane_timer is not None:
+            self._pane_timer.stop()
+            self._pane_timer = None
+        if self.focused is self.query_one("#filter"):
+            # While typing, each key repaints the list alone; the pane follows the cursor
+            # once the typing pauses (its text changes its height: a layout of the screen).
+            self._pane_timer = self.set_timer(PANE_PAUSE, lambda: self._show_in_pane(event.item))
+        else:
+            self._show_in_pane(event.item)
+
+    def _show_in_pane(self, item: ItemSummary | None) -> None:
+        self._pane_timer = None
         pane = self.query_one(DetailPane)
-        item = event.item
         if item is not None and pane.item is not None and pane.item.id == item.id and pane.secrets:
             self.load_detail(reveal=pane.revealed)  # open, and changed: shown again, fresh
-        else:
+        elif item is None or pane.item is None or item != pane.item:
             pane.show_item(item)
-        self.refresh_bindings()  # the footer follows what applies to this item
+
+    def _applies(self, item: ItemSummary | None) -> tuple[bool, ...]:
+        bound = self.service.remote_status().bound
+        return tuple(known.applies(item, bound) for known in BY_NAME.values() if known.needs)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """An action that does not apply to the highlighted item is greyed out in the

@@ -95,7 +95,7 @@ class ItemList(ScrollView, can_focus=True):
         """Replace the rows; keep the cursor on item `keep` when it is still listed."""
         self.items = items
         self.empty_text = empty or "No items"
-        self.virtual_size = Size(self.size.width, len(items))
+        self._rows(len(items))
         target = (items.position(keep) if keep is not None else None) or 0
         self.cursor = min(target, max(len(items) - 1, 0))
         self.refresh()
@@ -139,6 +139,18 @@ class ItemList(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self.virtual_size = Size(self.size.width, len(self.items))
+
+    def _rows(self, count: int) -> None:
+        """As many rows to scroll through. A new count needs no layout of the screen (a
+        keystroke in the filter would measure and place every widget again) unless the
+        scrollbar comes or goes: then the list's width changes."""
+        height = self.scrollable_content_region.height
+        if (count > height) != (self.virtual_size.height > height) or not self.size:
+            self.virtual_size = Size(self.size.width, count)
+            return
+        size = Size(self.virtual_size.width, count)
+        self.set_reactive(ItemList.virtual_size, size)
+        self._scroll_update(size)
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width

@@ -1,0 +1,183 @@
+"""Keystroke to painted frame: what a person typing into the filter sees, timed the same way for
+mysafe and for a bare Textual app (an Input and a Static that echoes it).
+
+The app runs headless at 120x36, but every frame Textual hands its driver is rendered to the
+escape sequences a terminal would get (`render_segments`, what the real driver writes), so the
+compositor's work is counted. A key is posted as the driver posts it; its clock stops at the
+first frame painted after the list was handed the key's answer. CPU is the whole process's
+(`process_time`: the search's worker thread included) beside wall time.
+
+    .venv/bin/python bench/frames.py [--items 100000] [--keys 73]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+# Nine queries, typed letter by letter, then cleared: 73 keys in all.
+QUERIES = ["github", "prod", "mail", "user12", "server", "bank", "db", "travel", "zzq"]
+
+
+class Painted:
+    """Renders every frame as the terminal driver would, and wakes the typist at the first
+    frame painted after the app answered the last key (`answered` is bumped by the app's
+    side of the harness). No polling: a loop that wakes every millisecond would compete with
+    the app for the CPU and be measured with it."""
+
+    def __init__(self, app: Any) -> None:
+        from textual._compositor import CompositorUpdate
+
+        self.answered = 0
+        self.waiting_for = -1
+        self.done = asyncio.Event()
+        self.at = (0.0, 0.0)
+        display = app._display
+
+        def painted(screen: Any, renderable: Any) -> None:
+            display(screen, renderable)
+            if isinstance(renderable, CompositorUpdate):
+                renderable.render_segments(app.console)
+                if self.answered > self.waiting_for >= 0:
+                    self.at = (time.perf_counter(), time.process_time())
+                    self.waiting_for = -1
+                    self.done.set()
+
+        app._display = painted
+
+    async def type_keys(self, app: Any, keys: list[str]) -> list[tuple[float, float]]:
+        """Post each key as the driver would; (wall, cpu) from the post to the frame."""
+        from textual import events
+
+        out = []
+        for key in keys:
+            await asyncio.sleep(0.12)  # a fast typist's pace; the app is idle again by then
+            self.done.clear()
+            self.waiting_for = self.answered
+            t0, c0 = time.perf_counter(), time.process_time()
+            name = "backspace" if key == "\b" else key
+            app.post_message(events.Key(name, None if key == "\b" else key))
+            await self.done.wait()
+            out.append((self.at[0] - t0, self.at[1] - c0))
+        return out
+
+
+def typing(queries: list[str]) -> list[str]:
+    keys: list[str] = []
+    for q in queries:
+        keys += list(q) + ["\b"] * len(q)
+    return keys
+
+
+def summary(samples: list[tuple[float, float]]) -> dict[str, float]:
+    walls = sorted(w for w, _ in samples)
+    cpus = sorted(c for _, c in samples)
+
+    def p95(values: list[float]) -> float:
+        return values[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
+
+    return {
+        "keys": len(samples),
+        "wall_median": statistics.median(walls),
+        "wall_p95": p95(walls),
+        "wall_max": walls[-1],
+        "cpu_median": statistics.median(cpus),
+        "cpu_p95": p95(cpus),
+        "cpu_max": cpus[-1],
+    }
+
+
+async def mysafe_typing(home: Path, passphrase: str, keys: list[str]) -> dict[str, float]:
+    from textual.widgets import Input
+
+    from mysafe_tui.service import VaultService
+    from mysafe_tui.system.settings import Paths
+    from mysafe_tui.tui.app import MySafeApp
+    from mysafe_tui.tui.screens.main import MainScreen
+    from mysafe_tui.tui.screens.unlock import UnlockScreen
+    from mysafe_tui.tui.widgets.item_list import ItemList
+
+    app = MySafeApp(VaultService(Paths(home, home)))
+    show = ItemList.show
+    harness: Painted | None = None
+
+    def counted(self: ItemList, *args: Any, **kwargs: Any) -> None:
+        show(self, *args, **kwargs)
+        if harness is not None:
+            harness.answered += 1
+
+    ItemList.show = counted  # type: ignore[method-assign]
+    async with app.run_test(size=(120, 36)):
+        harness = Painted(app)
+        while not isinstance(app.screen, UnlockScreen) or not app.screen.is_mounted:
+            await asyncio.sleep(0.005)
+        box = app.screen.query_one("#passphrase", Input)
+        box.value = passphrase
+        await box.action_submit()
+        while not (isinstance(app.screen, MainScreen) and harness.answered):
+            await asyncio.sleep(0.01)
+        app.screen.query_one("#filter", Input).focus()
+        await asyncio.sleep(1.0)  # the health marks and the first sync settle
+        return summary(await harness.type_keys(app, keys))
+
+
+async def bare_typing(keys: list[str]) -> dict[str, float]:
+    from textual.app import App, ComposeResult
+    from textual.widgets import Input, Static
+
+    class Bare(App[None]):
+        harness: Painted | None = None
+
+        def compose(self) -> ComposeResult:
+            yield Input(id="q")
+            yield Static(id="echo")
+
+        def on_input_changed(self, event: Input.Changed) -> None:
+            self.query_one(Static).update(f"filter: {event.value}")
+            if self.harness is not None:
+                self.harness.answered += 1
+
+    app = Bare()
+    async with app.run_test(size=(120, 36)):
+        app.harness = harness = Painted(app)
+        app.query_one(Input).focus()
+        await asyncio.sleep(0.3)
+        return summary(await harness.type_keys(app, keys))
+
+
+def build(home: Path, n: int) -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from benchmark import build_ui_vault
+
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "default.mysafe").exists():
+        build_ui_vault(n, home / "default.mysafe")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--items", type=int, default=100_000)
+    parser.add_argument("--home", type=Path, help="a folder to keep the vault in between runs")
+    parser.add_argument("--who", choices=["mysafe", "bare"], default="mysafe")
+    args = parser.parse_args()
+    keys = typing(QUERIES)
+    if args.who == "bare":
+        print(json.dumps(asyncio.run(bare_typing(keys))))
+        return
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="mysafe-frames-") as tmp:
+        home = args.home or Path(tmp)
+        build(home, args.items)
+        print(json.dumps(asyncio.run(mysafe_typing(home, "bench passphrase", keys))))
+
+
+if __name__ == "__main__":
+    main()
