@@ -366,6 +366,29 @@ async def test_a_burst_with_edits_opens_the_dialog_and_saves_what_was_meant(env:
     await svc.close()
 
 
+async def test_a_burst_in_the_filter_is_searched_once_for_its_newest_text(env: Env) -> None:
+    """A paste or a laggy link delivers the filter's keys at once: each lands in the box, the
+    list shows what the whole burst says, and the texts in between are not searched."""
+    await env.seed(GITHUB, BANK)
+    app = env.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        main = await unlock(app, pilot)
+        await pilot.press("slash")
+        searched: list[str] = []
+        search = main.service.search
+
+        async def counted(query: str = "", **filters: Any) -> Any:
+            searched.append(query)
+            return await search(query, **filters)
+
+        main.service.search = counted  # type: ignore[method-assign]
+        burst(app, "bankk")
+        burst_keys(app, "backspace")
+        await until(pilot, lambda: main.query_one("#filter", Input).value == "bank")
+        await until(pilot, lambda: searched[-1:] == ["bank"] and names(main) == ["Bank"])
+        assert len(searched) < 6, searched  # not one search per key
+
+
 async def test_every_word_of_a_long_empty_list_message_shows_at_80_columns(env: Env) -> None:
     await env.seed(GITHUB)
     app = env.app()

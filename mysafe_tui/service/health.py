@@ -16,10 +16,13 @@ processes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import hashlib
 import hmac
 import multiprocessing
 import os
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -149,7 +152,12 @@ class HealthCheck:
         if fresh and ratings != kept:
             await self._worker.run(self._worker.vault.write_side_cache, RATINGS, ratings)
         days = max_age_days or settings.health_max_age_days
-        return health.check(subjects, now=time.time(), max_age_days=days, breach_source=source)
+        report = health.check(subjects, now=time.time(), max_age_days=days, breach_source=source)
+        # The report (a summary per item found wanting: 50k of them in a large vault) lives
+        # until the next check: out of the garbage collector's sight like the index (see
+        # IndexKeeper.build), or each full collection walks it again (~30 ms, while typing).
+        gc.freeze()
+        return report
 
     def _stale(self, item: ItemSummary, source_key: str) -> bool:
         known = self._known.get(item.id)
@@ -191,18 +199,49 @@ def _rate_many(secrets: list[str], progress: Progress | None) -> list[tuple[int,
     chunks = [secrets[n : n + CHUNK] for n in range(0, len(secrets), CHUNK)]
     out: list[tuple[int, str]] = []
     try:
+        _start_tracker()
         with ProcessPoolExecutor(
             max_workers=min(os.cpu_count() or 2, 4),
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=harden,
+            initializer=_worker_start,
         ) as pool:
             for done in pool.map(rate_all, chunks):
                 out += done
                 if progress is not None:
                     progress(len(out), len(secrets))
-    except (OSError, BrokenProcessPool):  # no processes to be had here: all in this one
+    except (OSError, ValueError, BrokenProcessPool):  # no processes here: all in this one
         return rate_all(secrets)
     return out
+
+
+def _worker_start() -> None:
+    """Each rating process: hardened, and behind the UI in the CPU's queue (a first check of
+    100k passwords keeps every core busy for a while; keys typed meanwhile come first)."""
+    harden()
+    with contextlib.suppress(OSError):
+        os.nice(10)
+
+
+def _start_tracker() -> None:
+    """Start multiprocessing's resource tracker, which a process pool needs, with /dev/null for
+    its stderr. It takes this process's `sys.stderr`, which a running UI has replaced (Textual
+    captures it; its fileno() is -1): there its start failed, and with it the whole check, so
+    the list's marks never came and each keystroke started the check over."""
+    from multiprocessing import resource_tracker
+
+    stderr = sys.stderr
+    try:
+        if stderr.fileno() >= 0:
+            resource_tracker.ensure_running()
+            return
+    except (OSError, ValueError, AttributeError):
+        pass
+    with open(os.devnull, "w") as null:
+        sys.stderr = null  # for the few ms of the tracker's start
+        try:
+            resource_tracker.ensure_running()
+        finally:
+            sys.stderr = stderr
 
 
 def _is_rating(value: Any) -> bool:

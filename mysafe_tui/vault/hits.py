@@ -19,9 +19,11 @@ class Hits(Sequence[ItemSummary]):
 
     __slots__ = ("_positions", "_records")
 
-    def __init__(self, records: list[Record] | None = None, positions: list[int] | None = None):
+    def __init__(
+        self, records: list[Record] | None = None, positions: Sequence[int] | None = None
+    ) -> None:
         self._records = records or []
-        self._positions = list(range(len(self._records))) if positions is None else positions
+        self._positions = tuple(range(len(self._records))) if positions is None else positions
 
     def __len__(self) -> int:
         return len(self._positions)

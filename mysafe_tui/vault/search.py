@@ -6,15 +6,16 @@ Ranking is by tiers, each in the base order (favourites first, then name):
 2. the name contains it;
 3. the username, URLs, tags, file name or a custom field that is not hidden contain it;
 4. every word of a multi-word query appears somewhere;
-5. fuzzy: the query's letters appear in order, only when nothing matched above (a fallback
-   for typos, not a flood when plain matches abound), at most `FUZZY_LIMIT` of them. In a
+5. fuzzy: the query's letters appear in order in the name, only when nothing matched above
+   (a fallback for typos, not a flood when plain matches abound; letters strewn across a
+   URL and a username are no guess), at most `FUZZY_LIMIT` of them. In a
    multi-word query only the misspelt words are matched fuzzily, inside the items that hold
    the others; when every word exists as typed there is no typo to forgive: nothing is guessed.
 
 The index is built from the vault's `Record`s (summaries still encoded) and answers with
 `Hits`, which decode a summary only when it is looked at: unlocking and filtering 100k items
 never builds 100k `ItemSummary` objects (DESIGN.md §8). Tiers 1-3 come from C-level
-substring tests; the fuzzy tier is one regular expression over all candidate lines joined,
+substring tests; the fuzzy tier is one regular expression over the candidate names joined,
 with possessive steps, so no per-item Python scoring is needed.
 """
 
@@ -22,46 +23,28 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import functools
 import operator
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from itertools import compress, filterfalse, repeat
+import string
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from itertools import accumulate, compress, islice, repeat
 from operator import contains
 
 from mysafe_tui.core.models import ItemKind
 from mysafe_tui.vault.hits import Hits, position_of, record_id
 from mysafe_tui.vault.records import ACTIVE, FAVOURITE, FILE_NAME, NAME, SEP, SUMMARY_FIELDS, Record
+from mysafe_tui.vault.search_views import Answer, Tiers, View, flags, later
 
 FUZZY_LIMIT = 500
 _REMEMBERED = 16  # answers a view keeps for backspaces and longer queries
+COMMON_LETTERS = string.ascii_lowercase + string.digits  # the letter sets made ahead
 _LAST = chr(0x10FFFF)  # sorts after any character a name holds: q + _LAST ends q's run
 _FILE = ItemKind.FILE
 # More URLs and custom fields come just before the outbox, the last field (summaries written
 # before it was appended end with them). Ending in three empty fields: none of either.
 _NO_EXTRAS = SEP * 3
 _LAST_SEP = len(SUMMARY_FIELDS) - 1
-
-
-@dataclass
-class _View:
-    """Candidates for one filter (kind, trash, favourites); the joined haystack for the fuzzy
-    tier is made only when a fuzzy search needs it."""
-
-    positions: list[int]
-    hay: list[str]  # the haystack of each position
-    favourites: int  # how many positions (the first ones) are favourites
-    joined: str | None = None
-    starts: list[int] = field(default_factory=list)
-    # Recent answers: query -> (the positions holding it in view order, ranked).
-    found: dict[str, tuple[list[int], list[int]]] = field(default_factory=dict)
-    # Letter sets (see `SearchIndex._letter`): which items hold a letter, one byte per item.
-    letters: dict[str, int] = field(default_factory=dict)
-    name_letters: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def everyone(self) -> int:
-        return int.from_bytes(b"\x01" * len(self.positions), "little")
 
 
 def _entry(record: Record) -> tuple[str, str, bool, bool]:
@@ -120,7 +103,7 @@ class SearchIndex:
         self._favourite = [favourite[i] for i in order]
         self._active = [active[i] for i in order]
         self._shared = False  # whether a `Hits` holds `_records` (see `_writable`)
-        self._views: dict[tuple[ItemKind | None, bool, bool], _View] = {}
+        self._views: dict[tuple[ItemKind | None, bool, bool], View] = {}
         self._counts: dict[ItemKind, int] | None = None
         self._ids: set[str] | None = None  # made when a write first asks (see `remove`)
 
@@ -247,14 +230,14 @@ class SearchIndex:
 
     def _rank(
         self, query: str, kind: ItemKind | None, trash: bool, favourites_only: bool
-    ) -> list[int]:
+    ) -> Sequence[int]:
         view = self._view(kind, trash, favourites_only)
         words = query.replace(SEP, "").casefold().split()
         if not words:
             return view.positions
         q = " ".join(words)
         hay = self._hay
-        ranked = self._phrase(view, q)
+        ranked: Sequence[int] = self._phrase(view, q)
         if len(words) > 1:
             longest = max(words, key=len)
             others = [w for w in words if w is not longest]
@@ -263,80 +246,108 @@ class SearchIndex:
             more = [i for i in with_longest if i not in phrase]
             for word in others:
                 more = [i for i in more if word in hay[i]]
-            ranked += more
+            ranked = (*ranked, *more)
             if not ranked:
                 return self._forgive(view, words, longest, with_longest)
         if not ranked:
-            ranked = self._fuzzy(view, q.replace(" ", ""), FUZZY_LIMIT)
+            # Only among the lines that a shorter query's whole fuzzy answer held, if any.
+            shorter = [
+                answer.ranked
+                for k, answer in view.found.items()
+                if answer.fuzzy and k in q and len(answer.ranked) < FUZZY_LIMIT
+            ]
+            within = min(shorter, key=len) if shorter else None
+            ranked = tuple(self._fuzzy(view, q.replace(" ", ""), FUZZY_LIMIT, within))
             if len(words) == 1:  # remembered like the rest: a backspace costs nothing
-                self._remember(view, q, [], ranked)
-                ranked = ranked.copy()
+                self._remember(view, q, Answer(0, (), None, None, ranked, fuzzy=True))
         return ranked
 
-    def _phrase(self, view: _View, q: str) -> list[int]:
+    def _phrase(self, view: View, q: str) -> Sequence[int]:
         """Tiers 1-3 for `q`: names starting with it, names holding it, haystacks holding it.
 
         Only the items holding every letter of `q` are looked at (the view's letter sets, one
-        AND each), or those that held a shorter query inside `q`, when fewer (typing narrows);
-        a one-letter query is answered by its letter sets alone. The view remembers a few
-        answers, so a backspace costs nothing."""
+        AND each), or those that held a shorter query inside `q`, when far fewer (typing
+        narrows); a one-letter query is answered by its letter sets alone. Tiers 2-3 are put
+        in order only when a row past tier 1 is looked at (a screenful rarely is). The view
+        remembers a few answers, so a backspace costs nothing."""
         known = view.found.get(q)
         if known is not None:
-            return known[1].copy()
+            return known.ranked
         having = self._having(view, q)
-        narrower = [found for k, (found, _) in view.found.items() if k in q]
-        base = min(narrower, key=len, default=None)
-        hays: Iterable[str]
-        named: Iterable[int]
-        if base is not None and len(base) <= having.bit_count():
-            candidates, hays = base, map(self._hay.__getitem__, base)
-        else:
-            flags = _flags(having, len(view.positions))
-            candidates, hays = list(compress(view.positions, flags)), compress(view.hay, flags)
+        narrower = [answer for k, answer in view.found.items() if k in q]
+        base = min(narrower, key=lambda answer: answer.count, default=None)
+        size = len(view.positions)
         starts_with = self._name_starts(view, q)
-        if len(q) == 1:  # every candidate holds it; the name's letter set says where
-            found = candidates
-            named_set = self._letter(view, q, names=True)
-            named = compress(view.positions, _flags(named_set, len(view.positions)))
-            rest = compress(view.positions, _flags(having ^ named_set, len(view.positions)))
+        in_name: Callable[[], Iterable[int]]
+        if len(q) == 1:  # every item looked at holds it; the name's letter set says where
+            answer = Answer(having.bit_count(), view.positions, flags(having, size), None)
+            in_name = functools.cache(functools.partial(self._named, view, q, having))
+        elif base is not None and base.count * 2 <= having.bit_count():  # typing narrows
+            looked = base.rows()  # positions in the index, which a write changes: read now
+            hits = bytes(map(contains, map(self._hay.__getitem__, looked), repeat(q)))
+            answer = Answer(hits.count(1), looked, None, hits)
+            named = bytes(map(contains, map(self._names.__getitem__, looked), repeat(q)))
+            in_name = functools.partial(iter, named)
         else:
-            found = list(compress(candidates, map(contains, hays, repeat(q))))
-            in_name = list(map(contains, map(self._names.__getitem__, found), repeat(q)))
-            named = compress(found, in_name)
-            rest = compress(found, map(operator.not_, in_name))
-        if starts_with:
-            named = filterfalse(set(starts_with).__contains__, named)
-        ranked = [*starts_with, *named, *rest]
-        self._remember(view, q, found, ranked)
-        return ranked.copy()
+            holding = flags(having, size)
+            hits = bytes(map(contains, compress(view.hay, holding), repeat(q)))
+            answer = Answer(hits.count(1), view.positions, holding, hits)
+            in_name = functools.partial(_holding, view.names, holding, q)  # tuples: immutable
+        tiers = later(answer, in_name, starts_with)
+        answer.ranked = Tiers(starts_with, answer.count, tiers)
+        self._remember(view, q, answer)
+        return answer.ranked
 
-    def _remember(self, view: _View, q: str, found: list[int], ranked: list[int]) -> None:
+    def _named(self, view: View, letter: str, having: int) -> bytes:
+        """Of the items holding `letter`, those whose name holds it (one byte each)."""
+        names = self._letter(view, letter, names=True)
+        return bytes(
+            compress(flags(names, len(view.positions)), flags(having, len(view.positions)))
+        )
+
+    def warmer(
+        self, kind: ItemKind | None = None, trash: bool = False, favourites_only: bool = False
+    ) -> Callable[[], None]:
+        """What readies the list for typing: its common letter sets made ahead (~0.3 s at 100k
+        items, so the first key of a query finds them). Call this on the thread that searches;
+        the function it gives back may run on any thread: it reads and fills only this list's
+        own view, which a write replaces rather than changes."""
+        view = self._view(kind, trash, favourites_only)
+
+        def warm() -> None:
+            for letter in COMMON_LETTERS:
+                self._letter(view, letter)
+                self._letter(view, letter, names=True)
+
+        return warm
+
+    def _remember(self, view: View, q: str, answer: Answer) -> None:
         if len(view.found) >= _REMEMBERED and q not in view.found:
             del view.found[next(iter(view.found))]
-        view.found[q] = (found, ranked)
+        view.found[q] = answer
 
-    def _having(self, view: _View, letters: str) -> int:
-        """The view's items holding every one of `letters`, as a letter set."""
+    def _having(self, view: View, letters: str, names: bool = False) -> int:
+        """The view's items holding every one of `letters` (in their name), as a letter set."""
         having = -1
         for letter in set(letters):
-            having &= self._letter(view, letter)
+            having &= self._letter(view, letter, names)
             if not having:
                 break
         return having & view.everyone
 
-    def _letter(self, view: _View, letter: str, names: bool = False) -> int:
+    def _letter(self, view: View, letter: str, names: bool = False) -> int:
         """The view's items whose haystack (or name) holds `letter`: one byte per item, 1 or
         0, read as one integer, so sets combine with a single & and become positions with
         one `compress`. Made on first use, ~2 ms per letter at 100k items."""
         sets = view.name_letters if names else view.letters
         known = sets.get(letter)
         if known is None:
-            texts = map(self._names.__getitem__, view.positions) if names else view.hay
+            texts = view.names if names else view.hay
             known = int.from_bytes(bytes(map(contains, texts, repeat(letter))), "little")
             sets[letter] = known
         return known
 
-    def _scan(self, view: _View, word: str) -> list[int]:
+    def _scan(self, view: View, word: str) -> list[int]:
         """The view's items whose haystack contains `word`; when no item at all has it, one
         C-level look at everything joined answers instead of 100k tests."""
         if word not in self._everything():
@@ -349,7 +360,7 @@ class SearchIndex:
             self._all = "\n".join(self._hay)
         return self._all
 
-    def _name_starts(self, view: _View, q: str) -> list[int]:
+    def _name_starts(self, view: View, q: str) -> list[int]:
         """The view's items whose name starts with `q`: the view is in name order among its
         favourites and among the rest, so they are (at most) two runs found by bisection."""
         positions, name = view.positions, self._names.__getitem__
@@ -361,12 +372,11 @@ class SearchIndex:
         return out
 
     def _forgive(
-        self, view: _View, words: list[str], longest: str, with_longest: list[int]
+        self, view: View, words: list[str], longest: str, with_longest: list[int]
     ) -> list[int]:
         """A multi-word query that matched nothing as typed: forgive its misspelt words."""
         hay = self._hay
-        joined = self._joined(view)  # one C-level scan per word, not a Python loop
-        spelt = [w in joined for w in words]
+        spelt = [any(map(contains, view.hay, repeat(w))) for w in words]  # C-level scans
         exact = list(compress(words, spelt))
         typos = list(compress(words, map(operator.not_, spelt)))
         if not typos:
@@ -383,81 +393,72 @@ class SearchIndex:
             if word != anchor:
                 lines = [i for i in lines if word in hay[i]]
         for word in typos:
-            lines = self._fuzzy_lines(lines, word)
+            lines = self._fuzzy_lines(lines, word, hay, limit=len(lines))
         return lines[:FUZZY_LIMIT]
 
-    def _fuzzy(self, view: _View, letters: str, limit: int) -> list[int]:
-        """Lines holding the letters in order. The pattern starts with a literal (which `re`
-        finds fast) and its possessive `[^c]*+c` steps never backtrack, so a miss is linear."""
+    def _fuzzy(
+        self, view: View, letters: str, limit: int, within: Sequence[int] | None = None
+    ) -> list[int]:
+        """Names holding the letters in order (only among the items `within`, when given).
+        The pattern starts with a literal (which `re` finds fast) and its possessive
+        `[^c]*+c` steps never backtrack, so a miss is linear."""
         if len(letters) < 2:
             return []
-        having = self._having(view, letters)
+        having = self._having(view, letters, names=True)
         if not having:
-            return []  # a letter that no item has: no need to try the pattern
-        if having.bit_count() * 2 < len(view.positions):  # most items lack a letter
-            lines = list(compress(view.positions, _flags(having, len(view.positions))))
-            return self._fuzzy_lines(lines, letters, sifted=True)[:limit]
-        joined = self._joined(view)
-        pattern = _fuzzy_pattern(letters)
-        out: list[int] = []
-        last = -1
-        for match in pattern.finditer(joined):
-            position = view.positions[bisect.bisect_right(view.starts, match.start()) - 1]
-            if position != last:
-                last = position
-                out.append(position)
-                if len(out) >= limit:
-                    break
-        return out
+            return []  # a letter that no name has: no need to try the pattern
+        if within is None and having.bit_count() * 2 < len(view.positions):
+            within = tuple(compress(view.positions, flags(having, len(view.positions))))
+        if within is not None:  # most names lack a letter: only those with all of them
+            return self._fuzzy_lines(list(within), letters, self._names, limit)
+        pattern = re.compile(_fuzzy_pattern(letters).pattern + "[^\\n]*")  # one per line
+        found = pattern.finditer(self._joined(view))
+        at = (bisect.bisect_right(view.starts, match.start()) - 1 for match in found)
+        return list(map(view.positions.__getitem__, islice(at, limit)))
 
-    def _fuzzy_lines(self, lines: list[int], letters: str, sifted: bool = False) -> list[int]:
-        """The lines (in order) holding `letters` in order: first those that hold each letter
-        at all (C-level tests, unless `sifted` already), then one regex pass over what is
-        left, joined."""
-        hay = self._hay
-        for letter in () if sifted else set(letters):
-            lines = [i for i in lines if letter in hay[i]]
-        pattern = _fuzzy_pattern(letters)
-        starts, offset = [], 0
-        for i in lines:
-            starts.append(offset)
-            offset += len(hay[i]) + 1
-        text = "\n".join(hay[i] for i in lines)
-        hits = {bisect.bisect_right(starts, m.start()) - 1 for m in pattern.finditer(text)}
-        return [lines[k] for k in sorted(hits)]
+    def _fuzzy_lines(
+        self, lines: list[int], letters: str, texts: list[str], limit: int = FUZZY_LIMIT
+    ) -> list[int]:
+        """The lines (in order) whose text (`self._hay` or `self._names`) holds `letters` in
+        order, at most `limit`: one regex pass over them joined (a match runs to its line's
+        end: one per line)."""
+        chosen = list(map(texts.__getitem__, lines))
+        starts = list(accumulate(map(len, chosen), lambda at, n: at + n + 1, initial=0))
+        pattern = re.compile(_fuzzy_pattern(letters).pattern + "[^\\n]*")
+        found = pattern.finditer("\n".join(chosen))
+        return [lines[bisect.bisect_right(starts, m.start()) - 1] for m in islice(found, limit)]
 
-    def _joined(self, view: _View) -> str:
-        """The view's lines joined by newlines (built once per view), with their offsets."""
+    def _joined(self, view: View) -> str:
+        """The view's names joined by newlines (built once per view), with their offsets."""
         if view.joined is None:
-            hay = self._hay
-            offset = 0
-            for i in view.positions:
-                view.starts.append(offset)
-                offset += len(hay[i]) + 1
-            view.joined = "\n".join(hay[i] for i in view.positions)
+            view.starts = tuple(
+                accumulate(map(len, view.names), lambda at, n: at + n + 1, initial=0)
+            )
+            view.joined = "\n".join(view.names)
         return view.joined
 
-    def _view(self, kind: ItemKind | None, trash: bool, favourites_only: bool) -> _View:
+    def _view(self, kind: ItemKind | None, trash: bool, favourites_only: bool) -> View:
         key = (kind, trash, favourites_only)
         view = self._views.get(key)
         if view is None:
             active, favourite, records = self._active, self._favourite, self._records
-            positions = [
+            positions = tuple(
                 i
                 for i in range(len(records))
                 if active[i] is not trash
                 and (kind is None or records[i].kind is kind)
                 and (favourite[i] or not favourites_only)
-            ]
+            )
             favourites = bisect.bisect_left(positions, True, key=lambda i: not favourite[i])
-            view = _View(positions, list(map(self._hay.__getitem__, positions)), favourites)
+            hay = tuple(map(self._hay.__getitem__, positions))
+            view = View(positions, hay, tuple(map(self._names.__getitem__, positions)), favourites)
             self._views[key] = view
         return view
 
 
-def _flags(letter_set: int, size: int) -> bytes:
-    """A letter set as one byte per item, for `compress`."""
-    return letter_set.to_bytes(size, "little")
+def _holding(texts: Iterable[str], looked: bytes, q: str) -> Iterator[bool]:
+    """Item by item, whether the text of each item looked at holds `q`."""
+    return map(contains, compress(texts, looked), repeat(q))
 
 
 def _fuzzy_pattern(letters: str) -> re.Pattern[str]:

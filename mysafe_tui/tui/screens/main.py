@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Mapping
 from typing import TypeVar
 
@@ -60,6 +62,9 @@ T = TypeVar("T")
 WIDE = 100  # columns from which the detail pane sits beside the list
 WATCH_SECONDS = 2  # how often to look for writes by another process (one small query)
 PANE_PAUSE = 0.15  # seconds without a key in the filter before the pane follows the cursor
+# Filter changes closer than this are a burst (nobody types 50 keys a second): each search
+# waits as long for the next key, and only the newest text is searched.
+BURST_GAP = 0.02
 
 
 class MainScreen(ItemActions, ServerActions, Screen[None]):
@@ -86,8 +91,13 @@ class MainScreen(ItemActions, ServerActions, Screen[None]):
         self.first_focus: Widget | None = None  # where typing ahead ends
         self.health: Report | None = None  # the last health check: the list's marks
         self._health_generation = -1  # the vault generation it saw
+        # The generation a running check looks at: searching again (each keystroke) must not
+        # start it over (at 100k items each start decodes every summary again).
+        self._health_checking = -1
         self._footer_for: tuple[bool, ...] = ()  # what applied when the footer was drawn
         self._pane_timer: Timer | None = None
+        self._typed_at = 0.0  # when the filter last changed
+        self._burst = False  # and whether it changed a moment before that too
 
     def compose(self) -> ComposeResult:
         yield TopBar(id="topbar")
@@ -162,6 +172,10 @@ class MainScreen(ItemActions, ServerActions, Screen[None]):
     @work(exclusive=True, group="search", exit_on_error=False)
     async def refresh_list(self, keep: str | None = None, top: bool = False) -> None:
         """Search again; the cursor stays on `keep` (else the current item) unless `top`."""
+        if self._burst:  # keys are arriving in a burst (a paste, a laggy link): let it land
+            await asyncio.sleep(BURST_GAP)
+        if self.query_one("#filter", Input).value != self.query_text:
+            return  # more keys came meanwhile: the search for the newest text is on its way
         items = await self.service.search(
             self.query_text,
             kind=self.kind,
@@ -179,7 +193,16 @@ class MainScreen(ItemActions, ServerActions, Screen[None]):
         if not items:
             self.query_one(DetailPane).show_item(None)
         self.update_topbar()
-        if self.service.generation != self._health_generation:
+        if not self.query_text:  # a list opened: ready its search for the first key
+            self.run_worker(
+                self.service.prepare_search(
+                    kind=self.kind, trash=self.tab == "trash", favourites_only=self.favourites_only
+                ),
+                group="prepare-search",
+                exclusive=True,
+                exit_on_error=False,
+            )
+        if self.service.generation not in (self._health_generation, self._health_checking):
             self.check_health()  # after the list is drawn: never before its first paint
 
     @work(exclusive=True, group="health-marks", exit_on_error=False)
@@ -187,11 +210,14 @@ class MainScreen(ItemActions, ServerActions, Screen[None]):
         """The list's marks (weak, reused, breached) and the pane's reasons, in the
         background after each change; breaches from the local copy only (online lookups
         only when the Health report is opened)."""
-        generation = self.service.generation
+        generation = self._health_checking = self.service.generation
         try:
             report = await self.service.health(online=False)
         except MySafeError:
             return  # the Health report says why when it is opened
+        finally:  # cancelled: a newer check (after a write) took over
+            if self._health_checking == generation:
+                self._health_checking = -1
         self._health_generation = generation
         self.take_health(report)
 
@@ -206,6 +232,8 @@ class MainScreen(ItemActions, ServerActions, Screen[None]):
 
     async def _elsewhere(self) -> str:
         """Nothing matches in this tab: say where something does ("2 in Notes: press 2")."""
+        if not any(n for kind, n in self.service.counts_now().items() if kind is not self.kind):
+            return ""  # nothing is anywhere else (no search of every item needed to say so)
         found = await self.service.search(self.query_text, favourites_only=self.favourites_only)
         counts: dict[ItemKind, int] = {}
         for item in found:
@@ -281,6 +309,8 @@ class MainScreen(ItemActions, ServerActions, Screen[None]):
 
     @on(Input.Changed, "#filter")
     def filter_changed(self, event: Input.Changed) -> None:
+        now = time.monotonic()
+        self._burst, self._typed_at = now - self._typed_at < BURST_GAP, now
         self.query_text = event.value
 
     @on(Input.Submitted, "#filter")
