@@ -368,6 +368,35 @@ def test_a_finding_never_holds_the_password_or_its_length() -> None:
     )
 
 
+async def test_the_open_ui_rates_with_worker_processes_and_marks_the_list(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inside the UI (where Textual has replaced sys.stderr) the rating processes start too:
+    the list's marks come, and the check is not started over by each keystroke."""
+    from mysafe_tui.service import health as service_health
+    from mysafe_tui.tui.app import MySafeApp
+    from mysafe_tui.tui.widgets.item_list import ItemList
+
+    monkeypatch.setattr(service_health, "POOL_FROM", 2)
+    runs: list[int] = []
+    run = service_health.HealthCheck.run
+
+    async def counted(self: Any, **options: Any) -> Any:
+        runs.append(1)
+        return await run(self, **options)
+
+    monkeypatch.setattr(service_health.HealthCheck, "run", counted)
+    app = MySafeApp(VaultService(Paths(home, home), kdf_params=FLOOR))
+    async with app.run_test(size=(120, 36)) as pilot:
+        main = await unlock_ui(app, pilot)
+        await pilot.press("slash", *"sta", "backspace", "backspace", "backspace")
+        await until(pilot, lambda: main.health is not None)
+        marks = main.query_one(ItemList).marks
+        assert "weak" in marks.values() and "reused" in marks.values()
+        assert len(runs) == 1
+    assert multiprocessing.active_children() == []
+
+
 async def test_the_list_marks_items_and_the_report_offers_a_new_password(
     home: Path, tmp_path: Path
 ) -> None:
