@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import json
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -167,6 +168,115 @@ async def bare_typing(keys: list[str]) -> dict[str, float]:
         return summary(await harness.type_keys(app, keys))
 
 
+# First paint: from the process's spawn to the first frame painted (rendered as a terminal
+# driver would), with the CPU the process used by then. The same probe shape for mysafe (the
+# console script's own path up to its unlock screen) and for a bare Textual app.
+_PAINT = """
+import asyncio, importlib.abc, importlib.util, os, sys, time
+
+def painted_first(app):
+    from textual._compositor import CompositorUpdate
+    display = app._display
+    def first(screen, renderable):
+        display(screen, renderable)
+        if isinstance(renderable, CompositorUpdate) and ready(app):
+            renderable.render_segments(app.console)
+            took = f"{time.time() - float(os.environ['BENCH_T0'])} {time.process_time()}"
+            os.write(int(os.environ["BENCH_FD"]), took.encode())
+            os._exit(0)
+    app._display = first
+
+def headless(App):
+    def run(self, *args, **kwargs):
+        async def go():
+            async with self.run_test(size=(120, 36)):
+                painted_first(self)
+                await asyncio.sleep(30)
+        asyncio.run(go())
+    App.run = run
+
+class Hook(importlib.abc.MetaPathFinder):
+    # Textual's App is made headless (and its frames timed) as it is first imported: nothing
+    # is imported ahead of what the program itself imports.
+    def find_spec(self, name, path, target=None):
+        if name != "textual.app":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        load = spec.loader.exec_module
+        def exec_module(module):
+            load(module)
+            headless(module.App)
+        spec.loader.exec_module = exec_module
+        return spec
+
+sys.meta_path.insert(0, Hook())
+"""
+_MYSAFE_PAINT = (
+    _PAINT
+    + """
+def ready(app):
+    return type(app.screen).__name__ == "UnlockScreen"
+
+sys.argv = ["mysafe"]
+from mysafe_tui.__main__ import main
+main()
+"""
+)
+_BARE_PAINT = (
+    _PAINT
+    + """
+def ready(app):
+    return True
+
+from textual.app import App
+from textual.containers import Center, Middle, Vertical
+from textual.widgets import Input, Label
+
+class Bare(App):
+    def compose(self):
+        with Middle(), Center(), Vertical():
+            yield Label("minimal")
+            yield Input(placeholder="Passphrase", password=True)
+
+Bare().run()
+"""
+)
+
+
+def first_paint(python: str, home: Path | None) -> tuple[float, float]:
+    """(wall, cpu) seconds from spawn to the first painted frame; `home` None: the bare app.
+    The probe runs on a pseudo-terminal (`mysafe` starts its UI only on a terminal) and
+    reports on a pipe of its own."""
+    import os
+    import pty
+    import subprocess
+
+    read, write = os.pipe()
+    leader, follower = pty.openpty()
+    env = {**os.environ, "BENCH_T0": repr(time.time()), "BENCH_FD": str(write)}
+    if home is not None:
+        env["MYSAFE_HOME"] = str(home)
+    probe = _BARE_PAINT if home is None else _MYSAFE_PAINT
+    try:
+        subprocess.run(
+            [python, "-c", probe],
+            env=env,
+            stdin=follower,
+            stdout=follower,
+            stderr=subprocess.DEVNULL,
+            pass_fds=(write,),
+            check=True,
+            timeout=60,
+        )
+        os.close(write)
+        wall, cpu = os.read(read, 200).split()
+    finally:
+        for fd in (read, leader, follower):
+            os.close(fd)
+    return float(wall), float(cpu)
+
+
 def build(home: Path, n: int) -> None:
     import sys
 
@@ -183,7 +293,26 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--home", type=Path, help="a folder to keep the vault in between runs")
     parser.add_argument("--who", choices=["mysafe", "bare"], default="mysafe")
+    parser.add_argument("--paint", type=int, metavar="N", help="first paint, N interleaved pairs")
+    parser.add_argument("--python", default=sys.executable, help="the install to time")
     args = parser.parse_args()
+    if args.paint:
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="mysafe-paint-") as tmp:
+            build(Path(tmp), 10)
+            pairs = [
+                (first_paint(args.python, Path(tmp)), first_paint(args.python, None))
+                for _ in range(args.paint)
+            ]
+        for what, at in (("wall", 0), ("cpu", 1)):
+            mine = statistics.median(m[at] for m, _ in pairs)
+            bare = statistics.median(b[at] for _, b in pairs)
+            print(
+                f"first paint {what}: mysafe {mine * 1000:.0f} ms, "
+                f"bare Textual {bare * 1000:.0f} ms, {mine / bare:.2f}x"
+            )
+        return
     keys = typing(QUERIES)
     if args.who == "bare":
         print(json.dumps(asyncio.run(bare_typing(keys))))

@@ -3,6 +3,7 @@ sentence (or launch the full-screen UI when no command is given)."""
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from pathlib import Path
@@ -26,13 +27,13 @@ STALE_SECRET_REFUSED = frozenset({"get", "show", "copy", "totp", "run", "inject"
 
 def run(argv: list[str]) -> int:
     """Parse and run one command; every failure the user can cause ends as one sentence."""
-    from mysafe_tui.cli import parser as parser_module
     from mysafe_tui.core.errors import MySafeError
 
     terminal = sys.stdin.isatty() and sys.stdout.isatty()
     profile = _ui_profile(argv) if terminal else None
-    if profile is None:
+    if profile is None:  # the UI's launch needs no parser (5 ms of imports before its paint)
         from mysafe_tui.agent.wire import command_line
+        from mysafe_tui.cli import parser as parser_module
 
         command, _, plain = command_line(argv)
         # ~20 ms for all commands, ~3 for one; the UI's launch does without it
@@ -54,6 +55,7 @@ def run(argv: list[str]) -> int:
                 say(f"mysafe: {exc}")
                 return 1
 
+    gc.enable()  # off for the start-up (see mysafe_tui/__main__.py)
     if args.command == "serve":  # runs its own event loop (uvicorn)
         from mysafe_tui.server.cli import run as serve
 

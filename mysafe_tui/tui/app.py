@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 import sys
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import events, work
@@ -81,6 +82,26 @@ class MySafeApp(App[None]):
 
         self.questions = QuestionDesk(self)  # the unlock agent's questions, while unlocked
 
+    def _started(self) -> None:
+        """After the first frame: the collector back on if `mysafe` turned it off for the
+        start-up, with what the start-up built (modules, the UI) out of its sight."""
+        if not gc.isenabled():
+            gc.freeze()
+            gc.enable()
+
+    def get_default_screen(self) -> Screen[Any]:
+        """The first screen is the unlock (or first-run) screen itself: no blank screen is
+        composed and painted before it (the first paint comes sooner)."""
+        first: Screen[Any]
+        if self.service.vault_exists():
+            first = UnlockScreen(self.service, from_agent=True)
+        else:
+            first = CreateVaultScreen(self.service)
+        # What push_screen and switch_screen give every screen they install, so that this one
+        # can be switched away from too (Textual is pinned: see pyproject.toml).
+        first._push_result_callback(first, None)
+        return first
+
     def on_mount(self) -> None:
         theme = self.service.settings.theme
         if theme in self.available_themes:
@@ -88,11 +109,8 @@ class MySafeApp(App[None]):
         self.apply_keymap()
         if not self.is_headless:  # a real terminal: the clipboard's OSC 52 goes through us
             self.service.terminal_write = self._write_terminal
-        if self.service.vault_exists():
-            self.push_screen(UnlockScreen(self.service, from_agent=True))
-        else:
-            self.push_screen(CreateVaultScreen(self.service))
         self.set_interval(1, self.tick)
+        self.call_after_refresh(self._started)
         try:
             loop = asyncio.get_running_loop()
             for sig in SIGNALS:
@@ -219,7 +237,7 @@ class MySafeApp(App[None]):
             await self.service.lock()
         except Exception as exc:  # noqa: BLE001 - said, and the screens close all the same
             reason = f"Locked; closing the vault file failed ({type(exc).__name__})"
-        while len(self.screen_stack) > 2:
+        while len(self.screen_stack) > 1:  # the main screen stays: replaced just below
             self.pop_screen()
         if then_exit:
             self.exit()
