@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import os
 import sys
@@ -42,6 +41,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdout.flush()
     except BrokenPipeError:  # the reader left before the last lines: as a shell tool reports
         code = code or 141
+    import contextlib  # here, not at the top: an agent's `get` ends before, without it
+
     with contextlib.suppress(OSError):
         sys.stderr.flush()
     os._exit(code)

@@ -520,3 +520,19 @@ def test_the_client_side_talks_to_the_socket_with_the_standard_library_only() ->
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip() == "", out.stdout + out.stderr
+
+
+def test_bin_mysafe_asks_the_agent_without_importing_re_json_or_typing(agent: Agent) -> None:
+    """The whole `mysafe get` through the agent, from the script pip installs (bin/mysafe),
+    without `site` (whose editable-install finder would import `re` first): Python's own
+    import log shows none of the modules that would make it slower than `pass show`."""
+    agent.unlock()
+    root = Path(__file__).resolve().parent.parent
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MYSAFE")}
+    env |= {"MYSAFE_HOME": str(agent.cli.home), "PYTHONPATH": str(root)}
+    argv = [sys.executable, "-S", "-X", "importtime", str(root / "bin" / "mysafe"), "get", "Github"]
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, start_new_session=True)
+    assert done.stdout == "gh-S3cret-pw\n", done.stderr
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
+    assert "mysafe_tui.agent.wire" in imported
+    assert not imported & {"re", "json", "typing", "argparse", "asyncio", "contextlib"}

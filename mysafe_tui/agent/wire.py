@@ -16,7 +16,6 @@ from __future__ import annotations
 # The C module under `socket`: the same objects and calls, without the ~2 ms `socket.py`
 # spends on enums and selectors at import.
 import _socket as socket
-import json
 import os
 import stat
 import struct
@@ -218,8 +217,45 @@ def connect(vault: str, timeout: float | None = 5.0, role: str = "agent") -> soc
     return None
 
 
+def encode(message: dict[str, Any]) -> bytes:
+    """One line of JSON. A request of plain words (a command line of printable ASCII, the
+    usual case) is written here, without importing `json` (and `re` with it: ~2 ms of a
+    `get` through the agent); anything else by `json`."""
+    words = []
+    for key, value in message.items():
+        if isinstance(value, list) and all(isinstance(v, str) and _plain(v) for v in value):
+            quoted = ",".join('"' + v + '"' for v in value)
+            words.append(f'"{key}":[{quoted}]')
+        elif isinstance(value, str) and _plain(value) and _plain(key):
+            words.append(f'"{key}":"{value}"')
+        elif isinstance(value, int) and not isinstance(value, bool) and _plain(key):
+            words.append(f'"{key}":{value}')
+        else:
+            import json
+
+            return json.dumps(message, separators=(",", ":")).encode() + b"\n"
+    return ("{" + ",".join(words) + "}\n").encode()
+
+
+def _plain(text: str) -> bool:
+    """Written between quotes as it is: printable ASCII with nothing JSON escapes."""
+    return text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
+
+
+def decode(line: bytes) -> Any:
+    """A line of JSON; the agent's two short answers to a command it runs are read without
+    importing `json`. ValueError if it is not JSON."""
+    if line == b'{"accepted":true}':
+        return {"accepted": True}
+    if line.startswith(b'{"rc":') and line.endswith(b"}") and line[6:-1].isdigit():
+        return {"rc": int(line[6:-1])}
+    import json
+
+    return json.loads(line)
+
+
 def send(sock: socket.socket, message: dict[str, Any], fds: list[int] | None = None) -> None:
-    data = json.dumps(message, separators=(",", ":")).encode() + b"\n"
+    data = encode(message)
     if fds:
         rights = struct.pack(f"{len(fds)}i", *fds)
         sent = sock.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, rights)])
@@ -247,7 +283,7 @@ def receive(sock: socket.socket, pending: bytearray | None = None) -> dict[str, 
     line = bytes(buffer[:end])
     del buffer[: end + 1]
     try:
-        message = json.loads(line)
+        message = decode(line)
     except ValueError:
         return None
     return message if isinstance(message, dict) else None

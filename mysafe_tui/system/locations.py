@@ -4,7 +4,6 @@ before anything else is imported (agent/wire.py)."""
 from __future__ import annotations
 
 import os
-import re
 
 
 def data_dir() -> str:
@@ -25,7 +24,9 @@ def check_profile(name: str) -> str:
     """A profile name is part of a file name: letters, digits, '.', '_', '-' (not first),
     at most 64; anything else (a '/', '..') is refused with ValueError."""
 
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", name):
+    # Without `re`: its import (~4 ms) is most of what `get` through the agent would add.
+    ok = 1 <= len(name) <= 64 and name.isascii() and name[0].isalnum()
+    if not (ok and all(c.isalnum() or c in "._-" for c in name)):
         raise ValueError(
             f"{name!r} is not a profile name: letters, digits, '.', '_' and '-' (64 at most)"
         )
