@@ -93,7 +93,97 @@ def serve(data: Path, *extra: str) -> tuple[subprocess.Popen[bytes], str]:
     return process, url
 
 
-async def sync_times(folder: Path, url: str, key: tuple[str, str]) -> tuple[float, float]:
+class DelayRelay:
+    """A TCP relay on a loopback port that holds each chunk `delay` seconds before passing it
+    on, both ways: a server `2 * delay` of round trip further away (`tc netem` needs root)."""
+
+    def __init__(self, port: int, delay: float) -> None:
+        import threading
+
+        self.delay, self.target = delay, port
+        self.loop = asyncio.new_event_loop()
+        ready = threading.Event()
+
+        async def serve() -> None:
+            self.server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+            self.port = self.server.sockets[0].getsockname()[1]
+            ready.set()
+
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        asyncio.run_coroutine_threadsafe(serve(), self.loop)
+        ready.wait(10)
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target)
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            try:
+                while data := await source.read(65536):
+                    await asyncio.sleep(self.delay)
+                    sink.write(data)
+                    await sink.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                sink.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    def close(self) -> None:
+        async def stop() -> None:
+            self.server.close()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+        self.loop.close()
+
+
+def plain_sync(items: int, delays: list[float]) -> None:
+    """The full sync of `items` from a plain senhasegura API (`--no-extension`: one GET per
+    entity), on loopback and through `DelayRelay`s; how many the pull kept in flight."""
+    from mysafe_tui.remote import pacing
+
+    widest = [0]
+    answered = pacing.Pacer.answered
+
+    def noted(self: pacing.Pacer, ok: bool = True, waited_on: bool = True) -> None:
+        answered(self, ok, waited_on)
+        widest[0] = max(widest[0], self.limit)
+
+    pacing.Pacer.answered = noted  # type: ignore[method-assign]
+    with tempfile.TemporaryDirectory(prefix="mysafe-plain-bench-") as tmp:
+        process, _url, key, _seed = start(Path(tmp), items)
+        process.terminate()
+        process.wait(10)
+        plain, url = serve(Path(tmp) / "server", "--no-extension")
+        try:
+            for delay in delays:
+                widest[0] = 0
+                relay = DelayRelay(int(url.rsplit(":", 1)[1]), delay / 2) if delay else None
+                target = f"http://127.0.0.1:{relay.port}" if relay else url
+                try:
+                    full, _ = asyncio.run(sync_times(Path(tmp), target, key, incremental=False))
+                finally:
+                    if relay:
+                        relay.close()
+                print(
+                    f"plain sync of {items} items, round trip +{delay * 1000:.0f} ms: "
+                    f"{full:.1f} s, at most {widest[0]} in flight"
+                )
+        finally:
+            plain.terminate()
+            plain.wait(10)
+
+
+async def sync_times(
+    folder: Path, url: str, key: tuple[str, str], incremental: bool = True
+) -> tuple[float, float]:
     """Full sync (login) of every item into a new vault, then an incremental one after 10
     changes on the server: the DESIGN.md §8 budget is 5 s for 10k items."""
     from mysafe_tui.core.kdf import KdfParams
@@ -108,6 +198,9 @@ async def sync_times(folder: Path, url: str, key: tuple[str, str]) -> tuple[floa
     started = time.perf_counter()
     await service.login(url, *key)
     full = time.perf_counter() - started
+    if not incremental:
+        await service.close()
+        return full, 0.0
     async with MySafeClient(url, AccessKey(key[0], Secret(key[1]))) as client:
         for item_id in range(1, 11):
             await client.update_item("password", str(item_id), {"url": f"https://{time.time()}"})
@@ -311,7 +404,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--shares", type=int, default=1000)
+    parser.add_argument(
+        "--plain-sync",
+        metavar="MS,MS",
+        help="only the plain-API sync, with these added round trips (e.g. 0,20)",
+    )
     args = parser.parse_args()
+    if args.plain_sync:
+        plain_sync(args.items, [float(ms) / 1000 for ms in args.plain_sync.split(",")])
+        return
     run(args.items, args.shares)
 
 

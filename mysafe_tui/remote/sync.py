@@ -37,9 +37,9 @@ from mysafe_tui.core.errors import (
 )
 from mysafe_tui.core.models import SPECS, ItemKind, ItemSummary, Sharing
 from mysafe_tui.remote.client import MySafeClient
+from mysafe_tui.remote.pacing import Pacer
 
 SyncProgress = Callable[[int, int], None]  # (entities done, entities to fetch)
-FETCH_CONCURRENCY = 8
 GONE = (1005, 1006)  # not found, no access: the item leaves the cache
 INACTIVE = 1009  # deactivated on the server: to the trash here
 BULK_FROM = 50  # changed items of one type from which one bulk request beats one GET each
@@ -341,12 +341,12 @@ class SyncEngine:
                 if sum(1 for k, _, _ in plan if k is kind) >= BULK_FROM:
                     for found in await self.client.list_entities(kind.value):
                         bulk[kind.value, found["identifier"]] = found
-        gate = asyncio.Semaphore(FETCH_CONCURRENCY)
+        pacer = Pacer()  # as many requests in flight as make the answers come fastest
 
         async def fetch(kind: ItemKind, row: dict[str, Any]) -> dict[str, Any] | str:
             if (kind.value, row["identifier"]) in bulk:
                 return bulk[kind.value, row["identifier"]]
-            async with gate:
+            async with pacer.slot():
                 return await self._fetch(kind, row["identifier"])
 
         for start in range(0, len(plan), BATCH):
