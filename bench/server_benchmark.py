@@ -95,32 +95,34 @@ def serve(data: Path, *extra: str) -> tuple[subprocess.Popen[bytes], str]:
 
 class DelayRelay:
     """A TCP relay on a loopback port that holds each chunk `delay` seconds before passing it
-    on, both ways: a server `2 * delay` of round trip further away (`tc netem` needs root)."""
+    on, both ways: a server `2 * delay` of round trip further away. A process of its own (its
+    work must not take the GIL of the client it delays); `tc netem` needs a kernel module this
+    machine lacks."""
 
     def __init__(self, port: int, delay: float) -> None:
-        import threading
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--relay", str(port), str(delay)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        self.port = int(self.process.stdout.readline())
 
-        self.delay, self.target = delay, port
-        self.loop = asyncio.new_event_loop()
-        ready = threading.Event()
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
 
-        async def serve() -> None:
-            self.server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
-            self.port = self.server.sockets[0].getsockname()[1]
-            ready.set()
 
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        asyncio.run_coroutine_threadsafe(serve(), self.loop)
-        ready.wait(10)
+def relay_forever(target: int, delay: float) -> None:
+    """The relay's own process: prints its port, then relays until terminated."""
 
-    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target)
+    async def relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", target)
 
         async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
             try:
                 while data := await source.read(65536):
-                    await asyncio.sleep(self.delay)
+                    await asyncio.sleep(delay)
                     sink.write(data)
                     await sink.drain()
             except (ConnectionError, OSError):
@@ -130,18 +132,12 @@ class DelayRelay:
 
         await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
 
-    def close(self) -> None:
-        async def stop() -> None:
-            self.server.close()
-            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+    async def serve() -> None:
+        server = await asyncio.start_server(relay, "127.0.0.1", 0)
+        print(server.sockets[0].getsockname()[1], flush=True)
+        await server.serve_forever()
 
-        asyncio.run_coroutine_threadsafe(stop(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-        self.loop.close()
+    asyncio.run(serve())
 
 
 def plain_sync(items: int, delays: list[float]) -> None:
@@ -409,7 +405,11 @@ def main() -> None:
         metavar="MS,MS",
         help="only the plain-API sync, with these added round trips (e.g. 0,20)",
     )
+    parser.add_argument("--relay", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.relay:
+        relay_forever(int(args.relay[0]), float(args.relay[1]))
+        return
     if args.plain_sync:
         plain_sync(args.items, [float(ms) / 1000 for ms in args.plain_sync.split(",")])
         return

@@ -46,6 +46,7 @@ from mysafe_tui.remote.answers import (
     retry_after,
     transport_reason,
 )
+from mysafe_tui.remote.pacing import MOST
 from mysafe_tui.remote.tls import verification
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -136,9 +137,9 @@ class MySafeClient:
             # from the environment, as curl and pip take them.
             proxy=proxy or None,
             trust_env=True,
-            # As many kept-alive connections as a sync has requests in flight: httpcore scans
-            # its whole pool for every request, so a small pool costs less CPU per request.
-            limits=httpx.Limits(max_connections=16, max_keepalive_connections=16),
+            # As many connections as a pull may have requests in flight (remote/pacing.py);
+            # no more: httpcore scans its whole pool for every request.
+            limits=httpx.Limits(max_connections=MOST, max_keepalive_connections=MOST),
             transport=transport,
             headers={"Accept": "application/json", "User-Agent": "mysafe-tui"},
         )

@@ -8,8 +8,9 @@ climbs towards the most answers per second: it starts at a few requests in fligh
 answers per second over each window of answers (the time with nothing in flight left out:
 the caller saving a batch is not the server slowing), and
 
-- one more in flight while that rate still rises with it (by at least half of what one more
-  request would bring if all were waiting), else back to where it was;
+- more in flight while that rate still rises with them (by at least half of what they would
+  bring if all were waiting): twice as many each time at first, as TCP's slow start, then one
+  more at a time; else back to where it was;
 - there, a quarter fewer when the rate falls by more than 20% (the server slows), or at once
   when an answer fails; one more tried again after a few steady windows.
 
@@ -57,6 +58,7 @@ class Pacer:
         self._last_limit = 0  # the limit the last window ran with (0: none yet)
         self._steady = 0  # windows judged steady since the limit last changed
         self._starved = False  # an answer of this window found nobody waiting
+        self._doubling = True  # until a step is not worth it: twice as many each time
         self._waiting: deque[asyncio.Future[None]] = deque()
 
     @asynccontextmanager
@@ -107,6 +109,7 @@ class Pacer:
         waiting for a place; a window with an answer that found none (the end of a batch)
         says nothing of the server and is not judged."""
         if not ok:  # refused or broken: fewer at once, now, and a fresh count
+            self._doubling = False
             self._set(self.limit * 3 // 4, 0.0)
             return
         self._counted += 1
@@ -119,13 +122,15 @@ class Pacer:
         last, before = self._last_rate, self._last_limit
         if self._starved:
             self._set(self.limit, last, before)
-        elif self.limit > before and last:  # one more was tried: kept while worth it
+        elif self.limit > before and last:  # more were tried: kept while worth it
             worth = 1 + RISE * (self.limit - before) / max(before, 1)
             if rate > last * worth:
-                self._set(self.limit + 1, rate)
+                self._set(self.limit * 2 if self._doubling else self.limit + 1, rate)
             else:
+                self._doubling = False
                 self._set(before, last, before)
         elif rate < last * FALL:  # the server slows
+            self._doubling = False
             self._set(self.limit * 3 // 4, 0.0)
         else:  # steady: now and then, one more is tried
             self._steady += 1
