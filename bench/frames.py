@@ -7,7 +7,8 @@ compositor's work is counted. A key is posted as the driver posts it; its clock 
 first frame painted after the list was handed the key's answer. CPU is the whole process's
 (`process_time`: the search's worker thread included) beside wall time.
 
-    .venv/bin/python bench/frames.py [--items 100000] [--keys 73]
+    .venv/bin/python bench/frames.py [--items 100000] [--home DIR] [--who mysafe|bare]
+    .venv/bin/python bench/frames.py --paint 15 [--python /path/to/installed/python]
 """
 
 from __future__ import annotations

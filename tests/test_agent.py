@@ -536,3 +536,25 @@ def test_bin_mysafe_asks_the_agent_without_importing_re_json_or_typing(agent: Ag
     imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
     assert "mysafe_tui.agent.wire" in imported
     assert not imported & {"re", "json", "typing", "argparse", "asyncio", "contextlib"}
+
+
+def test_the_hand_written_json_lines_read_back_as_json_reads_them() -> None:
+    """The client writes plain requests without `json` and reads the two short answers
+    without it: every message, plain or not, reads back as what was sent."""
+    from mysafe_tui.agent import wire as agent_wire
+
+    messages = [
+        {"v": 1, "op": "run", "vault": "/home/me/default.mysafe", "argv": ["get", "prod db"]},
+        {"v": 1, "op": "run", "vault": "/tmp/é", "argv": ["get", 'say "hi" \\ there']},
+        {"argv": ["x\udcff", "tab\there"]},  # a non-UTF-8 argument, a control character
+        {'a"b': 1, "argv": []},
+        {"accepted": True},
+        {"rc": 0},
+        {"rc": -1},
+        {"names": ["a", "b"]},
+    ]
+    for message in messages:
+        line = agent_wire.encode(message)
+        assert line.endswith(b"\n") and line.count(b"\n") == 1
+        assert json.loads(line) == message
+        assert agent_wire.decode(line.rstrip(b"\n")) == message

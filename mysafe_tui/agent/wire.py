@@ -221,20 +221,25 @@ def encode(message: dict[str, Any]) -> bytes:
     """One line of JSON. A request of plain words (a command line of printable ASCII, the
     usual case) is written here, without importing `json` (and `re` with it: ~2 ms of a
     `get` through the agent); anything else by `json`."""
-    words = []
-    for key, value in message.items():
-        if isinstance(value, list) and all(isinstance(v, str) and _plain(v) for v in value):
-            quoted = ",".join('"' + v + '"' for v in value)
-            words.append(f'"{key}":[{quoted}]')
-        elif isinstance(value, str) and _plain(value) and _plain(key):
-            words.append(f'"{key}":"{value}"')
-        elif isinstance(value, int) and not isinstance(value, bool) and _plain(key):
-            words.append(f'"{key}":{value}')
-        else:
-            import json
+    words = [w for key, value in message.items() if (w := _word(key, value)) is not None]
+    if len(words) < len(message):
+        import json
 
-            return json.dumps(message, separators=(",", ":")).encode() + b"\n"
+        return json.dumps(message, separators=(",", ":")).encode() + b"\n"
     return ("{" + ",".join(words) + "}\n").encode()
+
+
+def _word(key: str, value: Any) -> str | None:
+    """`"key":value` when both need no escaping (a word, a whole number, a list of words)."""
+    if not _plain(key):
+        return None
+    if isinstance(value, str) and _plain(value):
+        return f'"{key}":"{value}"'
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f'"{key}":{value}'
+    if isinstance(value, list) and all(isinstance(v, str) and _plain(v) for v in value):
+        return f'"{key}":[' + ",".join(f'"{v}"' for v in value) + "]"
+    return None
 
 
 def _plain(text: str) -> bool:

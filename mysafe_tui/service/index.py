@@ -94,3 +94,8 @@ class IndexKeeper:
 
     def counts(self) -> dict[ItemKind, int]:
         return self.index.counts()
+
+    def warmer(self, least: int, **filters: Any) -> Callable[[], None] | None:
+        """What readies a list for typing (`SearchIndex.warmer`), when the index holds at
+        least `least` items (a smaller one searches fast enough cold)."""
+        return self.index.warmer(**filters) if len(self.index) >= least else None

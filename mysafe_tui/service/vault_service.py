@@ -255,9 +255,11 @@ class VaultService(ExtrasApi, ServerApi, TransferApi, ClipboardApi, SshApi, PamA
         """Ready `search` for typing in this list: in a thread, so the UI stays free (a large
         vault only: a small one searches fast enough cold)."""
         self._worker.require_unlocked()
-        index = self._worker.index.index
-        if len(index) >= PREPARE_FROM:
-            await asyncio.to_thread(index.warmer(kind, trash, favourites_only))
+        warm = self._worker.index.warmer(
+            PREPARE_FROM, kind=kind, trash=trash, favourites_only=favourites_only
+        )
+        if warm is not None:
+            await asyncio.to_thread(warm)
 
     async def search_text(
         self, query: str, *, kind: ItemKind | None = None, trash: bool = False

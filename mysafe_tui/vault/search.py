@@ -411,8 +411,7 @@ class SearchIndex:
             within = tuple(compress(view.positions, flags(having, len(view.positions))))
         if within is not None:  # most names lack a letter: only those with all of them
             return self._fuzzy_lines(list(within), letters, self._names, limit)
-        pattern = re.compile(_fuzzy_pattern(letters).pattern + "[^\\n]*")  # one per line
-        found = pattern.finditer(self._joined(view))
+        found = _fuzzy_pattern(letters).finditer(self._joined(view))
         at = (bisect.bisect_right(view.starts, match.start()) - 1 for match in found)
         return list(map(view.positions.__getitem__, islice(at, limit)))
 
@@ -420,12 +419,10 @@ class SearchIndex:
         self, lines: list[int], letters: str, texts: list[str], limit: int = FUZZY_LIMIT
     ) -> list[int]:
         """The lines (in order) whose text (`self._hay` or `self._names`) holds `letters` in
-        order, at most `limit`: one regex pass over them joined (a match runs to its line's
-        end: one per line)."""
+        order, at most `limit`: one regex pass over them joined."""
         chosen = list(map(texts.__getitem__, lines))
         starts = list(accumulate(map(len, chosen), lambda at, n: at + n + 1, initial=0))
-        pattern = re.compile(_fuzzy_pattern(letters).pattern + "[^\\n]*")
-        found = pattern.finditer("\n".join(chosen))
+        found = _fuzzy_pattern(letters).finditer("\n".join(chosen))
         return [lines[bisect.bisect_right(starts, m.start()) - 1] for m in islice(found, limit)]
 
     def _joined(self, view: View) -> str:
@@ -462,6 +459,7 @@ def _holding(texts: Iterable[str], looked: bytes, q: str) -> Iterator[bool]:
 
 
 def _fuzzy_pattern(letters: str) -> re.Pattern[str]:
-    """The letters in order on one line; possessive steps, so a miss never backtracks."""
+    """The letters in order on one line; possessive steps, so a miss never backtracks; a
+    match runs on to its line's end, so a line is found once."""
     steps = "".join(f"[^\\n{re.escape(c)}]*+{re.escape(c)}" for c in letters[1:])
-    return re.compile(re.escape(letters[0]) + steps)
+    return re.compile(re.escape(letters[0]) + steps + "[^\\n]*")

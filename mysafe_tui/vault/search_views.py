@@ -3,6 +3,7 @@ index, letter sets, and the answers it remembers; and the ranked answer it gives
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -108,8 +109,9 @@ class View:
     letters: dict[str, int] = field(default_factory=dict)
     name_letters: dict[str, int] = field(default_factory=dict)
 
-    @property
+    @functools.cached_property
     def everyone(self) -> int:
+        """The letter set of every item of the view."""
         return int.from_bytes(b"\x01" * len(self.positions), "little")
 
 
