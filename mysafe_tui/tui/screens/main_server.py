@@ -119,10 +119,9 @@ class ServerActions(Screen[None]):
         sync says it once, not every few minutes)."""
         told, self._told_choices = self._told_choices, tuple(problems)
         if problems and (again or tuple(problems) != told):
-            shown = "\n".join(problems[:5]) + ("\n…" if len(problems) > 5 else "")
             self.notify(
                 f"{len(problems)} change(s) made here wait for your choice (⇡ in red; e on "
-                f"one to choose):\n{shown}",
+                f"one to choose):\n{_first_few(problems)}",
                 severity="warning",
                 timeout=15,
             )
@@ -130,10 +129,9 @@ class ServerActions(Screen[None]):
     def _report_unreadable(self, unreadable: list[str]) -> None:
         """Items the server would not give: named (the first few), their copies kept."""
         if unreadable:
-            shown = "\n".join(unreadable[:5]) + ("\n…" if len(unreadable) > 5 else "")
             self.notify(
                 f"{len(unreadable)} item(s) could not be read; their cached copies are kept "
-                f"and the next sync asks again:\n{shown}",
+                f"and the next sync asks again:\n{_first_few(unreadable)}",
                 severity="warning",
                 timeout=15,
             )
@@ -237,3 +235,8 @@ class ServerActions(Screen[None]):
             )
             return
         self.app.push_screen(SharesScreen(self.service))
+
+
+def _first_few(lines: list[str], few: int = 5) -> str:
+    """The first `few` lines of a list a notification names, "…" for the rest."""
+    return "\n".join(lines[:few]) + ("\n…" if len(lines) > few else "")
