@@ -415,7 +415,10 @@ def tls_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
             self._json({"access_token": "t" * 40, "expires_in": 3600, "token_type": "bearer"})
 
         def do_GET(self) -> None:  # noqa: N802
-            self._json(envelope(note_on_list=[]))
+            if self.path.endswith("/1"):  # one entity: the lean path (remote/lean.py)
+                self._json(envelope(note_entity={"identifier": "1", "name": "n"}))
+            else:
+                self._json(envelope(note_on_list=[]))
 
         def log_message(self, *args: Any) -> None:
             pass
@@ -442,18 +445,32 @@ async def test_r32_tls_trusts_what_the_machine_trusts_and_nothing_else(
     url, ca_pem = tls_server
     for variable in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"):
         monkeypatch.delenv(variable, raising=False)
-    async with _tls_client(url) as client:  # a private CA: refused, with the reason
-        with pytest.raises(OfflineError, match="certificate is not trusted"):
-            await client.list_items("note")
-    async with _tls_client(url, ca_bundle=str(ca_pem)) as client:  # --ca-bundle
+
+    async def reads(client: MySafeClient) -> None:  # through httpx, then the lean GETs
         assert await client.list_items("note") == []
+        assert (await client.get_item("note", "1"))["name"] == "n"
+
+    for read in (client_list, client_get):  # a private CA: refused, with the reason
+        async with _tls_client(url) as client:
+            with pytest.raises(OfflineError, match="certificate is not trusted"):
+                await read(client)
+    async with _tls_client(url, ca_bundle=str(ca_pem)) as client:  # --ca-bundle
+        await reads(client)
     for variable in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"):  # the usual variables
         monkeypatch.setenv(variable, str(ca_pem))
         async with _tls_client(url) as client:
-            assert await client.list_items("note") == []
+            await reads(client)
         monkeypatch.delenv(variable)
     async with _tls_client(url, insecure=True) as client:  # only when asked
-        assert await client.list_items("note") == []
+        await reads(client)
+
+
+async def client_list(client: MySafeClient) -> Any:
+    return await client.list_items("note")
+
+
+async def client_get(client: MySafeClient) -> Any:
+    return await client.get_item("note", "1")
 
 
 def test_r32_insecure_is_remembered_and_shown() -> None:

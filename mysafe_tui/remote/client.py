@@ -46,6 +46,8 @@ from mysafe_tui.remote.answers import (
     retry_after,
     transport_reason,
 )
+from mysafe_tui.remote.lean import LeanGets, plain
+from mysafe_tui.remote.lean import usable as lean_usable
 from mysafe_tui.remote.pacing import MOST
 from mysafe_tui.remote.tls import verification
 
@@ -129,10 +131,13 @@ class MySafeClient:
         # Called with the seconds about to be waited when the server asks for a pause
         # (429/503 with Retry-After): a person sees why nothing moves.
         self.on_wait: Callable[[float], None] | None = None
+        verify = verification(ca_bundle, insecure) if transport is None else True
+        timeouts = httpx.Timeout(timeout, connect=min(timeout, 5.0))
+        headers = {"Accept": "application/json", "User-Agent": "mysafe-tui"}
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
-            verify=verification(ca_bundle, insecure) if transport is None else True,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            verify=verify,
+            timeout=timeouts,
             # Proxies: the one named at login, else HTTP(S)_PROXY / ALL_PROXY and NO_PROXY
             # from the environment, as curl and pip take them.
             proxy=proxy or None,
@@ -141,7 +146,13 @@ class MySafeClient:
             # no more: httpcore scans its whole pool for every request.
             limits=httpx.Limits(max_connections=MOST, max_keepalive_connections=MOST),
             transport=transport,
-            headers={"Accept": "application/json", "User-Agent": "mysafe-tui"},
+            headers=headers,
+        )
+        # A plain sync's thousands of GETs skip httpx's client layer (remote/lean.py).
+        self._lean = (
+            LeanGets(self.base_url, verify, timeouts, MOST, headers)
+            if lean_usable(proxy, transport)
+            else None
         )
 
     async def __aenter__(self) -> MySafeClient:
@@ -152,6 +163,8 @@ class MySafeClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+        if self._lean is not None:
+            await self._lean.aclose()
 
     # --- token ------------------------------------------------------------------------------
 
@@ -251,7 +264,10 @@ class MySafeClient:
         attempts = self._retry.attempts if idempotent else 1
         for attempt in range(attempts):
             try:
-                answer = await self._http.request(method, path, **kwargs)
+                if self._lean and method == "GET" and kwargs.keys() <= {"headers"} and plain(path):
+                    answer = await self._lean.get(path, kwargs.get("headers"))
+                else:
+                    answer = await self._http.request(method, path, **kwargs)
             except httpx.ReadTimeout:
                 # The server has the request and is slow: sending it again only adds load
                 # (a 20 s list sent four times took 61 s to fail).

@@ -129,6 +129,12 @@ class Database:
         self.backend.migrate()
 
     @property
+    def reads_on_loop(self) -> bool:
+        """Whether a short read may run on the event loop (a local file: a thread hop costs
+        more than the read) rather than in a thread (a database across the network)."""
+        return isinstance(self.backend, SQLiteBackend)
+
+    @property
     def spool_dir(self) -> str | None:
         """Where private temporary files go (beside a SQLite file; else the system's)."""
         return self.backend.spool_dir
