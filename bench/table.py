@@ -9,8 +9,9 @@ until the first frame painted after the list has its answer, and a spawn until t
 screen's first frame; the peer is a bare Textual app timed by the same harness. Commands are
 timed as whole processes (wall, and user + system CPU from the kernel's accounting of the
 finished child), mysafe and the peer taking turns: `mysafe get` through the unlock agent
-against `pass show` (gpg's agent holding a key without passphrase, as ours holds the vault's).
-Ratios are mysafe / peer. Not a test: it prints what it measured.
+against `pass show` (gpg's agent holding a key without passphrase, as ours holds the vault's);
+and a full sync from a plain senhasegura API on loopback and 20 ms away (bench/server_benchmark.py,
+its own budget: no peer). Ratios are mysafe / peer. Not a test: it prints what it measured.
 """
 
 from __future__ import annotations
@@ -214,6 +215,19 @@ def main() -> None:
                 ("get through the agent, wall", mine_wall, "pass show", pass_wall, "<= 1.0x", -1.0)
             )
 
+        for delay, seconds in plain_sync(1000 if args.quick else 10_000):
+            budget = 6.0 if delay == 0 else 15.0
+            rows.append(
+                (
+                    f"plain sync of {1 if args.quick else 10}k, +{delay} ms round trip",
+                    seconds,
+                    "",
+                    0.0,
+                    f"<= {budget:.0f} s",
+                    budget if not args.quick else 0.0,
+                )
+            )
+
     editable = any(Path(args.python).parent.parent.glob("lib/python*/site-packages/__editable__*"))
     print(
         f"install timed: {Path(args.python).parent.parent}"
@@ -229,10 +243,10 @@ def main() -> None:
             met = "yes" if ratio <= -budget else "NO"
         else:
             met = ""
-        peer_text = f"{peer} {theirs_t * 1000:.1f} ms"
-        print(
-            f"{what:44} {mine_t * 1000:7.1f}ms {peer_text:>22} {ratio:5.2f}x  {budget_text:9} {met}"
-        )
+        peer_text = f"{peer} {theirs_t * 1000:.1f} ms" if peer else "-"
+        mine_text = f"{mine_t * 1000:7.1f}ms" if mine_t < 1 else f"{mine_t:8.1f}s"
+        ratio_text = f"{ratio:5.2f}x" if peer else "     -"
+        print(f"{what:44} {mine_text:>9} {peer_text:>22} {ratio_text}  {budget_text:9} {met}")
         out.append(
             {
                 "operation": what,
@@ -246,6 +260,30 @@ def main() -> None:
         )
     if args.json:
         print(json.dumps(out))
+
+
+def plain_sync(items: int) -> list[tuple[int, float]]:
+    """(added round trip in ms, seconds) of a full sync of `items` from a plain senhasegura
+    API (`mysafe serve --no-extension`), on loopback and through a delaying relay."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(HERE / "server_benchmark.py"),
+            "--items",
+            str(items),
+            "--plain-sync",
+            "0,20",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    found = []
+    for line in out.splitlines():  # "plain sync of N items, round trip +D ms: T s, ..."
+        if line.startswith("plain sync of"):
+            delay, seconds = line.split("+", 1)[1].split(" ms: ", 1)
+            found.append((int(delay), float(seconds.split(" s", 1)[0])))
+    return found
 
 
 def _paint_home(folder: Path) -> Path:
