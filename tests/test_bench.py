@@ -27,6 +27,8 @@ def test_the_budget_table_runs_with_its_peers() -> None:
         "filter key to frame, 1k, CPU p95",
         "filter key to frame, 1k, wall p95",
         "spawn to unlock screen painted, CPU",
+        "plain sync of 1k, +0 ms round trip",
+        "plain sync of 1k, +20 ms round trip",
     ):
         assert wanted in rows, done.stdout
     if shutil.which("pass") and shutil.which("gpg"):
