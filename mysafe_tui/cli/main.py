@@ -114,12 +114,13 @@ def _ui_profile(argv: list[str]) -> str | None:
 
 def launch_tui(profile: str) -> int:
     """`mysafe` with no command: the full-screen vault UI on the local vault."""
-    from mysafe_tui.service import VaultService
+    from mysafe_tui.service.door import VaultDoor
     from mysafe_tui.system.settings import Paths, Settings
     from mysafe_tui.tui.app import MySafeApp
 
     paths = Paths.discover(profile)
-    app = MySafeApp(VaultService(paths, Settings.load(paths.settings)))
+    # The door builds the VaultService after the first frame (service/door.py).
+    app = MySafeApp(VaultDoor(paths, Settings.load(paths.settings)))
     app.run()
     return app.return_code or 0
 

@@ -1,4 +1,5 @@
-"""MySafeApp: the Textual application. It is given a VaultService and never builds one."""
+"""MySafeApp: the Textual application. It is given a VaultService, or the door that builds
+one after the first frame (service/door.py), and never builds one itself."""
 
 from __future__ import annotations
 
@@ -20,10 +21,11 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 if TYPE_CHECKING:  # the main screen and its dialogs load after unlock: a faster first paint
+    from mysafe_tui.service import VaultService
     from mysafe_tui.tui.screens.main import MainScreen
 
 from mysafe_tui.core.models import ItemKind, ItemSummary
-from mysafe_tui.service import VaultService
+from mysafe_tui.service.door import VaultDoor
 from mysafe_tui.tui.actions import ACTIONS, bindings, keys_of, unknown_ids
 from mysafe_tui.tui.commands import ItemCommands
 from mysafe_tui.tui.keyboard import KeyRouter
@@ -69,22 +71,31 @@ class MySafeApp(App[None]):
     ENABLE_COMMAND_PALETTE = True
 
     def __init__(
-        self, service: VaultService, *, clock: Callable[[], float] = time.monotonic
+        self, service: VaultService | VaultDoor, *, clock: Callable[[], float] = time.monotonic
     ) -> None:
         super().__init__()
         self._control_filter = ControlFilter()
         self.keys = KeyRouter(self)
         self._lifeline: Lifeline | None = None
-        self.service = service
+        self.door = service if isinstance(service, VaultDoor) else VaultDoor.of(service)
         self.clock = clock
         self.last_activity = clock()
         from mysafe_tui.tui.questions import QuestionDesk
 
         self.questions = QuestionDesk(self)  # the unlock agent's questions, while unlocked
 
+    @property
+    def service(self) -> VaultService:
+        """The vault service; from the door, built after the first frame (`_started`)."""
+        return self.door.open()
+
     def _started(self) -> None:
-        """After the first frame: the collector back on if `mysafe` turned it off for the
-        start-up, with what the start-up built (modules, the UI) out of its sight."""
+        """After the first frame: the service is built while the passphrase is typed, and the
+        collector is back on if `mysafe` turned it off for the start-up, with what the
+        start-up built (modules, the UI) out of its sight."""
+        service = self.door.open()
+        if not self.is_headless:  # a real terminal: the clipboard's OSC 52 goes through us
+            service.terminal_write = self._write_terminal
         if not gc.isenabled():
             gc.freeze()
             gc.enable()
@@ -93,22 +104,20 @@ class MySafeApp(App[None]):
         """The first screen is the unlock (or first-run) screen itself: no blank screen is
         composed and painted before it (the first paint comes sooner)."""
         first: Screen[Any]
-        if self.service.vault_exists():
-            first = UnlockScreen(self.service, from_agent=True)
+        if self.door.vault_exists():
+            first = UnlockScreen(self.door, from_agent=True)
         else:
-            first = CreateVaultScreen(self.service)
+            first = CreateVaultScreen(self.door)
         # What push_screen and switch_screen give every screen they install, so that this one
         # can be switched away from too (Textual is pinned: see pyproject.toml).
         first._push_result_callback(first, None)
         return first
 
     def on_mount(self) -> None:
-        theme = self.service.settings.theme
+        theme = self.door.settings.theme
         if theme in self.available_themes:
             self.theme = theme
         self.apply_keymap()
-        if not self.is_headless:  # a real terminal: the clipboard's OSC 52 goes through us
-            self.service.terminal_write = self._write_terminal
         self.set_interval(1, self.tick)
         self.call_after_refresh(self._started)
         try:
@@ -150,6 +159,8 @@ class MySafeApp(App[None]):
 
     def tick(self) -> None:
         """Once a second: clear the clipboard when due, lock when idle, update countdowns."""
+        if not self.door.is_open:
+            return
         if self.service.clipboard_seconds_left is not None:
             self._clipboard_tick()
         if not self.service.is_unlocked:
@@ -214,7 +225,9 @@ class MySafeApp(App[None]):
     async def _give_custody_back(self) -> None:
         """PAM credentials this UI revealed (and any a crashed one left) go back to
         senhasegura; a failure is said, and the lock goes on."""
-        if not self.service.is_unlocked or self.service.a2a_binding() is None:
+        if not self.door.is_open or not self.service.is_unlocked:
+            return
+        if self.service.a2a_binding() is None:
             return
         try:  # a bounded wait: what is not given back now is at the next start
             failed = await asyncio.wait_for(self.service.pam_release_mine(), RELEASE_SECONDS)
@@ -242,21 +255,24 @@ class MySafeApp(App[None]):
         if then_exit:
             self.exit()
             return
-        if self.service.vault_exists():
-            self.switch_screen(UnlockScreen(self.service))
+        if self.door.vault_exists():
+            self.switch_screen(UnlockScreen(self.door))
         if reason:
             self.notify(reason)
 
     async def action_quit(self) -> None:
         self.questions.close()
         await self._give_custody_back()
-        await self.service.lock()  # clears the clipboard too
+        if self.door.is_open:
+            await self.service.lock()  # clears the clipboard too
         self.exit()
 
     async def on_unmount(self) -> None:
         """However the app ends (quit, a lost terminal, a signal): lock and stop the vault's
         thread, so nothing of the vault outlives the UI (an embedding program, a test)."""
         self.questions.close()
+        if not self.door.is_open:  # ended before its first frame: no vault was opened
+            return
         try:
             await self.service.close()
         except Exception as exc:  # noqa: BLE001 - ending anyway: say what, never a traceback
@@ -288,7 +304,7 @@ class MySafeApp(App[None]):
 
     def apply_keymap(self) -> None:
         """The user's keys from settings ("keymap": {"copy.username": "y"}), by action id."""
-        keymap = dict(self.service.settings.keymap)
+        keymap = dict(self.door.settings.keymap)
         unknown = unknown_ids(keymap)
         if unknown:
             self.notify(

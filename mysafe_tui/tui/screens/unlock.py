@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+from typing import TYPE_CHECKING
 
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -19,20 +20,30 @@ from mysafe_tui.core.errors import (
     WrongPassphrase,
 )
 from mysafe_tui.core.humanize import home_relative
-from mysafe_tui.service import VaultService
+from mysafe_tui.service.door import VaultDoor
 from mysafe_tui.tui.actions import bindings
 from mysafe_tui.tui.forms import move_on
 from mysafe_tui.tui.modals.confirm import ConfirmDialog
 from mysafe_tui.tui.text import plain
 from mysafe_tui.tui.widgets.note import Note
 
+if TYPE_CHECKING:
+    from mysafe_tui.service import VaultService
+
 BANNER = "mysafe"
 
 
 class _VaultGate(Screen[None]):
-    def __init__(self, service: VaultService) -> None:
+    """Drawn from the door (the vault's path); the service is asked for once it is needed,
+    after the first frame (service/door.py)."""
+
+    def __init__(self, door: VaultDoor) -> None:
         super().__init__()
-        self.service = service
+        self.door = door
+
+    @property
+    def service(self) -> VaultService:
+        return self.door.open()
 
     def busy(self, message: str) -> None:
         self.query_one("#status", Note).say(message, "status")
@@ -86,11 +97,11 @@ class _Passphrase(Input):
 class UnlockScreen(_VaultGate):
     """Passphrase in, vault open. Wrong passphrases wait longer each time after the third."""
 
-    def __init__(self, service: VaultService, from_agent: bool = False) -> None:
-        super().__init__(service)
+    def __init__(self, door: VaultDoor, from_agent: bool = False) -> None:
+        super().__init__(door)
         self.failures = 0
         # At start only: after the UI's own auto-lock the passphrase is asked again.
-        self.from_agent = from_agent and service.settings.use_agent
+        self.from_agent = from_agent and door.settings.use_agent
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -112,7 +123,7 @@ class UnlockScreen(_VaultGate):
     def compose(self) -> ComposeResult:
         with Middle(), Center(), Vertical(classes="dialog gate"):
             yield Label(BANNER, classes="banner")
-            yield Label(plain(f"Vault: {home_relative(self.service.vault_path)}"), classes="hint")
+            yield Label(plain(f"Vault: {home_relative(self.door.vault_path)}"), classes="hint")
             yield _Passphrase(placeholder="Passphrase", password=True, id="passphrase")
             yield Note("", id="status")
             yield LoadingIndicator()
@@ -171,7 +182,7 @@ class CreateVaultScreen(_VaultGate):
             yield Label(BANNER, classes="banner")
             yield Label("Welcome. Choose a passphrase for your new vault.", classes="lead")
             yield Label(
-                plain(f"It will live at {home_relative(self.service.vault_path)}"), classes="hint"
+                plain(f"It will live at {home_relative(self.door.vault_path)}"), classes="hint"
             )
             yield Input(placeholder="Passphrase", password=True, id="passphrase")
             yield Note("", id="strength")
