@@ -252,6 +252,7 @@ def first_paint(python: str, home: Path | None) -> tuple[float, float]:
     import os
     import pty
     import subprocess
+    import tempfile
 
     read, write = os.pipe()
     leader, follower = pty.openpty()
@@ -262,6 +263,9 @@ def first_paint(python: str, home: Path | None) -> tuple[float, float]:
     try:
         subprocess.run(
             [python, "-c", probe],
+            # Not the checkout: `-c` puts the working directory first on sys.path, and the
+            # source tree there would stand in for the install being timed.
+            cwd=tempfile.gettempdir(),
             env=env,
             stdin=follower,
             stdout=follower,

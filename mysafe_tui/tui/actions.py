@@ -10,12 +10,13 @@ in settings.json by the action's id: `"keymap": {"copy.username": "y"}`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from textual.binding import Binding, BindingType
 from textual.keys import format_key
 
-from mysafe_tui.core.models import ItemKind, ItemSummary
+if TYPE_CHECKING:  # the unlock screen's bindings come from here: drawn without the models
+    from mysafe_tui.core.models import ItemSummary
 
 Needs = Literal["", "active", "trashed", "file", "api", "local", "remote"]
 
@@ -48,8 +49,8 @@ class Action:
             return item.active and not item.remote
         if self.needs == "remote":  # on the server
             return bool(item.remote)
-        kind = {"file": ItemKind.FILE, "api": ItemKind.API_SECRET}.get(self.needs)
-        return item.active and (kind is None or item.kind is kind)
+        kind = {"file": "file", "api": "secretapi"}.get(self.needs)  # ItemKind's values
+        return item.active and (kind is None or item.kind == kind)
 
 
 # Every key is handled in its turn (tui/keyboard.py); a priority binding acts before the

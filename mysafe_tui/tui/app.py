@@ -21,10 +21,10 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 if TYPE_CHECKING:  # the main screen and its dialogs load after unlock: a faster first paint
+    from mysafe_tui.core.models import ItemKind, ItemSummary
     from mysafe_tui.service import VaultService
     from mysafe_tui.tui.screens.main import MainScreen
 
-from mysafe_tui.core.models import ItemKind, ItemSummary
 from mysafe_tui.service.door import VaultDoor
 from mysafe_tui.tui.actions import ACTIONS, bindings, keys_of, unknown_ids
 from mysafe_tui.tui.commands import ItemCommands
@@ -340,6 +340,8 @@ class MySafeApp(App[None]):
                     action.help + (f" ({keys})" if keys else ""),
                     partial(node.run_action, action.action),
                 )
+        from mysafe_tui.core.models import ItemKind  # not before the first paint
+
         for kind in ItemKind:
             verb = "Attach a file" if kind is ItemKind.FILE else f"New {kind.label.lower()}"
             yield SystemCommand(verb, f"Add {kind.noun}", partial(self._new, main, kind))
