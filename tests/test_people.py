@@ -4,6 +4,7 @@ extension, and as a plain senhasegura): users and groups, view or edit, refusals
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -167,6 +168,8 @@ async def test_history_says_who_did_what_or_that_the_server_keeps_none(
         "shared",
         "created",
     ]  # newest first
+    # the "shared" event names whom and with which rights
+    assert [e.what for e in events if e.event == "shared"] == [f"shared with {bob.name} (can edit)"]
     by_bob = [e for e in events if e.user == bob.name]
     assert {e.event for e in by_bob} == {"read", "changed"}
     assert all(e.client_id == bob.client_id and e.address == "127.0.0.1" for e in by_bob)
@@ -192,3 +195,9 @@ def test_history_on_the_command_line(server: RunningServer, tmp_path: Path) -> N
     lines = cli.ok("history", "Runbook").splitlines()
     assert lines[-1].split()[2] == "created" and client_id in lines[-1]
     assert cli.ok("history", "Runbook", "--json").startswith("[")
+    # sharing: the line names whom and the rights; --json has them as "detail"
+    cli.ok("share-with", "Runbook", "--group", "ops")
+    shared = [line for line in cli.ok("history", "Runbook").splitlines() if " shared " in line]
+    assert shared and shared[0].endswith("with group ops (view only)"), shared
+    found = json.loads(cli.ok("history", "Runbook", "--json"))
+    assert [e["detail"] for e in found if e["event"] == "shared"] == ["group ops (view only)"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -63,8 +64,8 @@ def browser() -> Iterator[Any]:
 class Visit:
     """One page plus everything it did that the test wants to check afterwards."""
 
-    def __init__(self, browser: Any, server: RunningServer) -> None:
-        self.context = browser.new_context()
+    def __init__(self, browser: Any, server: RunningServer, timezone: str | None = None) -> None:
+        self.context = browser.new_context(timezone_id=timezone)
         self.page = self.context.new_page()
         self.requests: list[str] = []
         self.problems: list[str] = []
@@ -95,8 +96,8 @@ class Visit:
 def visit(browser: Any, server: RunningServer) -> Iterator[Any]:
     visits: list[Visit] = []
 
-    def make() -> Visit:
-        visits.append(Visit(browser, server))
+    def make(timezone: str | None = None) -> Visit:
+        visits.append(Visit(browser, server, timezone))
         return visits[-1]
 
     yield make
@@ -136,13 +137,17 @@ def test_password_share_asks_and_refuses_a_wrong_password(
     server: RunningServer, alice: httpx.Client, visit: Any
 ) -> None:
     link = server.share(alice, LOGIN, views=1, password="open sesame")
-    page = visit().open(str(link), "ready")
+    # the reader's local time with its offset (India: +5:30 all year)
+    page = visit("Asia/Kolkata").open(str(link), "ready")
     assert page.is_visible("#password")
+    # the link's own password, not the shared one
+    assert page.inner_text("#password-row").strip() == "Link password"
+    assert re.search(r"expires .*\d{1,2}:\d{2}.* GMT\+5:30", page.inner_text("#message"))
     page.fill("#password", "wrong guess")
     page.click("#reveal")
     page.wait_for_selector("body[data-state='wrong-password']", timeout=60_000)
     assert page.inner_text("#password-error") == (
-        "That password is not right. 9 more wrong tries destroy the link."
+        "That link password is not right. 9 more wrong tries destroy the link."
     )
     assert views_left(link) == 1
     page.fill("#password", "open sesame")

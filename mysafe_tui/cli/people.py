@@ -76,5 +76,6 @@ async def cmd_history(args: argparse.Namespace, service: VaultService) -> int:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(event.at))
         who = q(event.user) or "(a link's recipient)"
         what = q(event.event)  # every field came from the server: escaped
-        print(f"{when}  {what:<11}  {who:<20}  {q(event.client_id):<24}  {q(event.address)}")
+        line = f"{when}  {what:<11}  {who:<20}  {q(event.client_id):<24}  {q(event.address)}"
+        print(f"{line.rstrip()}  with {q(event.detail)}" if event.detail else line)
     return 0

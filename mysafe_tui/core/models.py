@@ -400,6 +400,7 @@ class HistoryEvent:
     user: str  # "" for a link's recipient (no account)
     client_id: str  # the access key used
     address: str  # the client's address as the server saw it
+    detail: str = ""  # "shared": with whom now, and their rights ("bob (can edit), ...")
 
     @classmethod
     def of(cls, raw: dict[str, Any]) -> HistoryEvent:
@@ -407,7 +408,13 @@ class HistoryEvent:
             at = float(raw.get("at") or 0)
         except (TypeError, ValueError):
             at = 0.0
-        return cls(at, *(str(raw.get(k) or "") for k in ("event", "user", "client_id", "address")))
+        words = ("event", "user", "client_id", "address", "detail")
+        return cls(at, *(str(raw.get(k) or "") for k in words))
+
+    @property
+    def what(self) -> str:
+        """The event in words: "shared with bob (can edit)" when the server said with whom."""
+        return f"{self.event} with {self.detail}" if self.detail else self.event
 
 
 @dataclass(frozen=True)

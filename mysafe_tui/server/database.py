@@ -92,6 +92,10 @@ ALTER TABLE items ADD COLUMN client_ref TEXT NOT NULL DEFAULT '';
 CREATE UNIQUE INDEX IF NOT EXISTS items_client_ref ON items (owner_id, client_ref)
     WHERE client_ref <> '';
 """,
+    # A "shared" event names whom the item is shared with after it, and their rights.
+    5: """
+ALTER TABLE history ADD COLUMN detail TEXT NOT NULL DEFAULT '';
+""",
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 TABLES = ("users", "groups_", "group_members", "access_keys", "tokens", "items", "item_access",

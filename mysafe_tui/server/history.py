@@ -38,6 +38,7 @@ class HistoryLog:
         item_id: str | int | None = None,
         share_hash: bytes | None = None,
         user_id: int | None = None,
+        detail: str = "",
     ) -> None:
         client_id = getattr(request.state, "client_id", "")
         address = request.client.host if request.client else ""
@@ -49,6 +50,7 @@ class HistoryLog:
             user_id,
             client_id,
             address,
+            detail,
         )
         with self._lock:
             self._pending.append(row)

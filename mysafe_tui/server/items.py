@@ -195,7 +195,16 @@ def record_event(
     if event:
         log.add(request, event, item_id=item["identifier"], user_id=user_id)
     if isinstance(body, dict) and ("users_allowed" in body or "groups_allowed" in body):
-        log.add(request, "shared", item_id=item["identifier"], user_id=user_id)
+        detail = shared_with(item)
+        log.add(request, "shared", item_id=item["identifier"], user_id=user_id, detail=detail)
+
+
+def shared_with(item: dict[str, Any]) -> str:
+    """Whom the item is shared with now, and their rights: "bob (can edit), group ops (view
+    only)", or "nobody" (the history's word for a "shared" event)."""
+    named = [(f"{p['username']}", p["can_edit"]) for p in item.get("users_allowed") or []]
+    named += [(f"group {g['name']}", g["can_edit"]) for g in item.get("groups_allowed") or []]
+    return ", ".join(f"{n} ({'can edit' if e else 'view only'})" for n, e in named) or "nobody"
 
 
 def _current_code(seed: str) -> str:

@@ -123,16 +123,17 @@ class SQLStore(AccountStore, FileStore, ShareStore):
     # --- access history ----------------------------------------------------------------------
 
     def record_history(self, rows: list[tuple[Any, ...]]) -> None:
-        """(item_id, share_hash, at, event, user_id, client_id, address) rows, at once."""
+        """(item_id, share_hash, at, event, user_id, client_id, address, detail) rows, at
+        once."""
         with self._write() as db:
             db.executemany(
                 "INSERT INTO history (item_id, share_hash, at, event, user_id, client_id, "
-                "address) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "address, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
 
     _HISTORY = (
-        'SELECT h.at, h.event, u.name AS "user", h.client_id, h.address, h.user_id '
+        'SELECT h.at, h.event, u.name AS "user", h.client_id, h.address, h.detail, h.user_id '
         "FROM history h LEFT JOIN users u ON u.id = h.user_id WHERE {where} "
         "ORDER BY h.at DESC, h.id DESC LIMIT 1000"
     )

@@ -87,9 +87,14 @@ function show(title, message) {
   $("message").textContent = message || "";
 }
 
+// The reader's own local time, with its offset from UTC ("GMT+1"): a link read in another
+// time zone than it was made in says which hour it means.
 function whenText(iso) {
   const when = new Date(iso);
-  return when.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  return when.toLocaleString(undefined, {
+    year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
+    timeZoneName: "shortOffset",
+  });
 }
 
 function sizeText(bytes) {
@@ -246,7 +251,7 @@ async function main() {
       }
       if (answer.status === 403) {
         const left = (body.share || {}).attempts_left;
-        $("password-error").textContent = "That password is not right." + (
+        $("password-error").textContent = "That link password is not right." + (
           left === 1 ? " One more wrong try destroys the link."
             : Number.isInteger(left) ? ` ${left} more wrong tries destroy the link.` : "");
         $("password-error").hidden = false;

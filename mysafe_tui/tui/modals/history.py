@@ -62,7 +62,7 @@ class HistoryDialog(ModalScreen[None]):
                 *(
                     Text(printable(value))
                     for value in (
-                        event.event,
+                        event.what,
                         event.user or "a link",
                         event.client_id,
                         event.address,
