@@ -200,12 +200,14 @@ class MySafeClient:
         }
         url = f"{self.prefix}/oauth2/token"
         answer = await self._send("POST", url, idempotent=True, data=form)
-        if answer.status_code in (400, 401):  # some servers want HTTP Basic instead
+        limited = _key_limit(answer)  # the key is good, its limits say no: no second try
+        if answer.status_code in (400, 401) and not limited:  # some want HTTP Basic instead
             basic = httpx.BasicAuth(self._key.client_id, self._key.client_secret.reveal())
             answer = await self._send("POST", url, idempotent=True, auth=basic, data=grant)
         if answer.status_code in (400, 401, 403):
+            why = f": {limited}" if limited else ""
             raise AuthenticationError(
-                f"{self.base_url} refused the access key (client id {self._key.client_id})"
+                f"{self.base_url} refused the access key (client id {self._key.client_id}){why}"
             )
         body = self._json(answer)
         token = body.get("access_token")
@@ -477,3 +479,14 @@ class MySafeClient:
                 f"{self.base_url} has no {capability} API (a plain senhasegura "
                 "server): this needs a mysafe serve server"
             )
+
+
+def _key_limit(answer: httpx.Response) -> str:
+    """The reason when a token was refused by the key's own limits (`mysafe serve`'s scoped
+    keys: the MySafe "no access" envelope, 1006), else ""."""
+    try:
+        body = json_body(answer.text)
+        message = str(body["response"]["message"])
+    except (ValueError, TypeError, KeyError):
+        return ""
+    return message.removeprefix("1006: ") if message.startswith("1006: ") else ""

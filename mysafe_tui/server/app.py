@@ -25,7 +25,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mysafe_tui.core.crypto import KEY_LEN
 from mysafe_tui.server import files, items, shares
 from mysafe_tui.server.history import DEFAULT_DAYS, FLUSH_SECONDS, HistoryLog
-from mysafe_tui.server.http import authenticated, envelope, history_of, store_of
+from mysafe_tui.server.http import authenticated, envelope, history_of, in_scope, store_of
+from mysafe_tui.server.keys import LastUses
 from mysafe_tui.server.store import SQLStore, Store
 from mysafe_tui.system.disk import fsync_directory, write_atomic
 
@@ -176,6 +177,7 @@ def create_app(config: ServerConfig) -> Starlette:
     app.state.store = store
     app.state.config = config
     app.state.history = history
+    app.state.last_uses = LastUses()
     app.add_middleware(Guard, limiter=RateLimiter(config.public_rate_per_minute, config.clock))
     return app
 
@@ -245,7 +247,9 @@ async def entities(request: Request, user_id: int) -> Response:
     config = items.KINDS.get(kind) or (files.FILE if kind == "file" else None)
     if config is None:
         return envelope(404, "Not found")
-    found = await run_in_threadpool(store_of(request).list_entities, user_id, kind)
+    found = in_scope(
+        request, await run_in_threadpool(store_of(request).list_entities, user_id, kind)
+    )
     log = history_of(request)  # every secret handed out is a read, one per item
     for item in found:
         log.add(request, "read", item_id=item["identifier"], user_id=user_id)

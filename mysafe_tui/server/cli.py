@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import json
 import os
 import signal
 import sys
+import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from mysafe_tui.server.errors import ApiError
+from mysafe_tui.server.keys import KeyLimits
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -101,11 +104,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     key = admin.add_parser("key", help="access keys (client id and secret)").add_subparsers(
         dest="action", metavar="ACTION", required=True
     )
-    key.add_parser("create", help="new key for a user; the secret is shown once").add_argument(
-        "user"
+    p = key.add_parser(
+        "create",
+        help="new key for a user; the secret is shown once",
+        description="A new access key for USER. Without limits it may do all USER may; each "
+        "option narrows it (requests outside them are refused and counted: `key list`).",
     )
+    p.add_argument("user")
+    p.add_argument(
+        "--allow-ip",
+        action="append",
+        default=[],
+        metavar="CIDR",
+        help="only from this address or block (repeat; default: any)",
+    )
+    p.add_argument(
+        "--expires", default="", metavar="YYYY-MM-DD", help="usable through this day, then refused"
+    )
+    p.add_argument(
+        "--items",
+        action="append",
+        default=[],
+        metavar="TAG|ID",
+        help="only items with this tag or id (repeat; default: full access)",
+    )
+    p.add_argument("--read-only", action="store_true", help="reads only: no writes")
+    p.add_argument("--json", action="store_true", help="the key and its limits as JSON")
     key.add_parser("revoke", help="revoke a key; its tokens stop working").add_argument("client_id")
-    key.add_parser("list", help="list keys (never secrets)")
+    key.add_parser(
+        "list", help="list keys: limits, refusals, last use (never secrets)"
+    ).add_argument("--json", action="store_true", help="as JSON")
     group = admin.add_parser("group", help="groups for groups_allowed").add_subparsers(
         dest="action", metavar="ACTION", required=True
     )
@@ -256,9 +284,19 @@ def _admin(store: Store, args: argparse.Namespace) -> int:
         for user in store.list_users():
             print(f"{user['name']}\t{user['keys']} active key(s)")
     elif command == ("key", "create"):
-        client_id, secret = store.create_key(args.user)
+        try:
+            limits = KeyLimits.parse(args.allow_ip, args.expires, args.items, args.read_only)
+        except ValueError as exc:
+            print(f"mysafe serve: {exc}", file=sys.stderr)
+            return 2
+        client_id, secret = store.create_key(args.user, limits)
+        if args.json:
+            body = {"client_id": client_id, "client_secret": secret, "user": args.user}
+            print(json.dumps({**body, **limits.to_json()}))
+            return 0
         print(
-            f"client id:     {client_id}\nclient secret: {secret}\n"
+            f"client id:     {client_id}\nclient secret: {secret}\nlimits:        "
+            f"{limits.describe()}\n"
             "The secret is shown only this once; the server keeps only its hash."
         )
     elif command == ("key", "revoke"):
@@ -267,13 +305,25 @@ def _admin(store: Store, args: argparse.Namespace) -> int:
             return 1
         print(f"key {args.client_id} revoked")
     elif command == ("key", "list"):
-        for key in store.list_keys():
-            state = "revoked" if key["revoked"] else "active"
-            print(f"{key['client_id']}\t{key['user']}\t{state}")
+        _list_keys(store.list_keys(), args.json)
     elif command == ("group", "add"):
         store.add_group(args.name, args.members)
         print(f"group {args.name}: {', '.join(args.members) or 'no members added'}")
     return 0
+
+
+def _list_keys(keys: list[dict[str, Any]], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps([{**key, "limits": key["limits"].to_json()} for key in keys]))
+        return
+    for key in keys:
+        state = "revoked" if key["revoked"] else "active"
+        used = key["last_used_at"]
+        last = time.strftime("%Y-%m-%d %H:%M", time.localtime(used)) if used else "never"
+        print(
+            f"{key['client_id']}\t{key['user']}\t{state}\t{key['limits'].describe()}\t"
+            f"last used {last}\t{key['refused']} refused"
+        )
 
 
 Where = tuple[str, int, Path | None]  # host, port (0: any), where to say the port bound
@@ -283,7 +333,6 @@ def _serve_workers(config: ServerConfig, where: Where, workers: int, proxies: li
     """N worker processes (uvicorn's supervisor), each building the app from the config
     handed down in the environment; each runs its own purge and history flush."""
     import dataclasses
-    import json
 
     from mysafe_tui.server.app import CONFIG_ENV, open_store
 

@@ -96,6 +96,16 @@ CREATE UNIQUE INDEX IF NOT EXISTS items_client_ref ON items (owner_id, client_re
     5: """
 ALTER TABLE history ADD COLUMN detail TEXT NOT NULL DEFAULT '';
 """,
+    # Scoped access keys (server/keys.py): addresses, expiry, items, read only; refusals
+    # counted and the last use kept.
+    6: """
+ALTER TABLE access_keys ADD COLUMN allow_ips TEXT NOT NULL DEFAULT '';
+ALTER TABLE access_keys ADD COLUMN expires_at REAL NOT NULL DEFAULT 0;
+ALTER TABLE access_keys ADD COLUMN scope TEXT NOT NULL DEFAULT '';
+ALTER TABLE access_keys ADD COLUMN read_only INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE access_keys ADD COLUMN refused INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE access_keys ADD COLUMN last_used_at REAL;
+""",
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 TABLES = ("users", "groups_", "group_members", "access_keys", "tokens", "items", "item_access",

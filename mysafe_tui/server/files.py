@@ -31,7 +31,7 @@ from mysafe_tui.core.crypto import (
 )
 from mysafe_tui.core.models import ItemKind
 from mysafe_tui.server.errors import ApiError, Conflict, invalid
-from mysafe_tui.server.http import authenticated, envelope, read_body, store_of
+from mysafe_tui.server.http import authenticated, creating, envelope, read_body, store_of
 from mysafe_tui.server.items import (
     KindConfig,
     entity,
@@ -156,6 +156,7 @@ def routes(prefix: str, blobs: BlobStore) -> list[BaseRoute]:
         return await read_body(request, limit=MAX_FILE_JSON)
 
     async def create(request: Request, user_id: int) -> Response:
+        creating(request)
         stored = await upload(request)
         body = await metadata(request)
         if stored is None:

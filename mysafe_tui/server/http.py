@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from mysafe_tui.core.sanitize import forbidden_char
 from mysafe_tui.server.errors import ApiError, invalid
 from mysafe_tui.server.history import HistoryLog
+from mysafe_tui.server.keys import KeyLimits, KeyRefused, out_of_scope
 from mysafe_tui.server.store import Store
 
 MAX_PLAIN_TEXT = 4096  # a name, a URL, a tag list, a file name, a label
@@ -104,10 +105,25 @@ def authenticated(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
             holder = await run_in_threadpool(store.token_holder, token.strip())
         if holder is None:
             return unauthorized("Invalid or expired token")
-        user_id, request.state.client_id = holder
+        user_id, request.state.client_id = holder.user_id, holder.client_id
         request.state.user_id = user_id
+        request.state.limits = holder.limits
+        address = request.client.host if request.client else ""
         try:
+            why = holder.limits.refusal(address, request.method, store.clock())
+            if why:
+                raise KeyRefused(why)
+            if request.app.state.last_uses.due(holder.client_id, store.clock()):
+                await run_in_threadpool(store.key_used, holder.client_id)
+            item_id = request.path_params.get("id")  # every {id} in a route is an item's
+            if holder.limits.items and item_id is not None:
+                tags = await run_in_threadpool(store.item_tags, str(item_id))
+                if tags is not None and not holder.limits.covers(item_id, tags):
+                    raise out_of_scope()  # (no such item: the handler says not found)
             return await handler(request, user_id)
+        except KeyRefused as exc:  # the key's limits: counted on it (`serve key list`)
+            await run_in_threadpool(store.key_refused, holder.client_id)
+            return error_response(exc)
         except ApiError as exc:
             return error_response(exc)
 
@@ -146,6 +162,26 @@ def plain_text(name: str, value: Any) -> str:
 def store_of(request: Request) -> Store:
     store: Store = request.app.state.store
     return store
+
+
+def limits_of(request: Request) -> KeyLimits:
+    """The limits of the access key the request came with (after `authenticated`)."""
+    limits: KeyLimits = request.state.limits
+    return limits
+
+
+def in_scope(request: Request, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The items the request's access key may reach (all, for a key with full access)."""
+    limits = limits_of(request)
+    if not limits.items:
+        return items
+    return [item for item in items if limits.covers(item["identifier"], item["tags"])]
+
+
+def creating(request: Request) -> None:
+    """A key limited to chosen items makes no new ones."""
+    if limits_of(request).items:
+        raise KeyRefused("this access key reaches chosen items only: it makes no new ones")
 
 
 def history_of(request: Request) -> HistoryLog:

@@ -21,14 +21,18 @@ from mysafe_tui.core.totp import parse_seed, totp
 from mysafe_tui.server.errors import ApiError, Conflict, invalid, missing
 from mysafe_tui.server.http import (
     authenticated,
+    creating,
     envelope,
+    error_response,
     flag,
     history_of,
+    in_scope,
     plain_text,
     read_body,
     store_of,
     text,
 )
+from mysafe_tui.server.keys import KeyRefused
 from mysafe_tui.server.store import Sharing
 
 TOKEN_TTL = 3600
@@ -323,6 +327,7 @@ def kind_routes(config: KindConfig, prefix: str) -> list[BaseRoute]:
 
     async def list_items(request: Request, user_id: int) -> Response:
         items = await run_in_threadpool(store_of(request).list_items, user_id, config.kind)
+        items = in_scope(request, items)
         query = dict(request.query_params)
         # extension: deactivated rows too
         everything = query.get("status") == "all" and request.app.state.config.extension
@@ -341,6 +346,7 @@ def kind_routes(config: KindConfig, prefix: str) -> list[BaseRoute]:
         )
 
     async def create_item(request: Request, user_id: int) -> Response:
+        creating(request)
         body = await read_body(request)
         plain, sealed = split_fields(config, body, creating=True)
         for name in config.plain:
@@ -449,11 +455,19 @@ async def token(request: Request) -> Response:
         )
     if not client_id or not secret:
         return _invalid_client()
-    issued = await run_in_threadpool(store_of(request).issue_token, client_id, secret, TOKEN_TTL)
+    store = store_of(request)
+    issued = await run_in_threadpool(store.issue_token, client_id, secret, TOKEN_TTL)
     if issued is None:
         return _invalid_client()
+    token_value, limits = issued
+    address = request.client.host if request.client else ""
+    # the method does not matter here: a read-only key still gets a token to read with
+    why = limits.refusal(address, "GET", store.clock())
+    if why or not token_value:
+        await run_in_threadpool(store.key_refused, client_id)
+        return error_response(KeyRefused(why or "this access key expired"))
     return JSONResponse(
-        {"token_type": "Bearer", "expires_in": TOKEN_TTL, "access_token": issued},
+        {"token_type": "Bearer", "expires_in": TOKEN_TTL, "access_token": token_value},
         headers={"Cache-Control": "no-store"},
     )
 
