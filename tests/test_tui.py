@@ -316,6 +316,25 @@ async def test_a_filter_with_no_match_here_says_where_there_are_some(env: Env) -
         assert names(main) == ["Server runbook"]
 
 
+async def test_the_filter_narrows_by_tag_and_says_what_a_word_takes(env: Env) -> None:
+    await env.seed(GITHUB, BANK)
+    app = env.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        main = await unlock(app, pilot)
+        await pilot.press("slash", *"tag:dev")
+        await settle(app, pilot)
+        assert names(main) == ["GitHub"]
+        await pilot.press(*["backspace"] * 7, *"fav:maybe")
+        await settle(app, pilot)
+        listing = main.query_one(ItemList)
+        assert names(main) == [] and "fav: takes yes or no" in listing.empty_text
+        shown = " ".join(listing.render_line(y).text.strip() for y in range(1, 4))
+        assert "? lists the filter words." in " ".join(shown.split())  # every word, at 80
+        await pilot.press(*["backspace"] * 5, *"no")
+        await settle(app, pilot)
+        assert names(main) == ["Bank", "GitHub"]
+
+
 async def test_a_new_filter_puts_the_cursor_on_its_best_match(env: Env) -> None:
     gitea = (ItemKind.PASSWORD, {"name": "Gitea", "username": "me", "password": "x"})
     await env.seed(GITHUB, BANK, gitea)

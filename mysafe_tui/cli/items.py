@@ -38,7 +38,12 @@ def add_parsers(add: AddParser, common: argparse.ArgumentParser) -> None:
     """The item commands' options; `common` carries the global ones (--profile, ...)."""
 
     p = add("list", aliases=["ls", "search"], help="list or search items")
-    p.add_argument("query", nargs="?", default="", help="fuzzy search text")
+    p.add_argument(
+        "query",
+        nargs="*",
+        help="fuzzy search words, and words that narrow: owner:NAME (owner:me), "
+        "shared:yes|no|with-me, kind:KIND, tag:TAG, fav:yes|no",
+    )
     p.add_argument("--kind", type=kind_arg, metavar="KIND", help=KIND_HELP)
     p.add_argument("--trash", action="store_true", help="list deactivated items instead")
     p.add_argument("--favourites", action="store_true", help="only favourites")
@@ -174,14 +179,15 @@ def add_parsers(add: AddParser, common: argparse.ArgumentParser) -> None:
 
 
 async def cmd_list(args: argparse.Namespace, service: VaultService) -> int:
+    query = " ".join(args.query)
     items = await service.search(
-        args.query, kind=args.kind, trash=args.trash, favourites_only=args.favourites
+        query, kind=args.kind, trash=args.trash, favourites_only=args.favourites
     )
     if args.json:
         print(json.dumps([item.to_json() for item in items], indent=2))
         return 0
     if not items:
-        print("No items." if not args.query else f"Nothing matches '{q(args.query)}'.")
+        print("No items." if not query else f"Nothing matches '{q(query)}'.")
         return 0
     from mysafe_tui.core.models import ItemKind
     from mysafe_tui.core.sanitize import is_plain, printable  # once: 100k items make 300k cells

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mysafe_tui.core import extras
+from mysafe_tui.core import extras, filters
 from mysafe_tui.core.errors import (
     InvalidInput,
     WeakPassphrase,
@@ -243,11 +243,22 @@ class VaultService(ExtrasApi, ServerApi, TransferApi, ClipboardApi, SshApi, PamA
         favourites_only: bool = False,
     ) -> Hits:
         """Items matching `query` (fuzzy, ranked), from the in-memory index; each summary
-        is decoded when it is looked at."""
+        is decoded when it is looked at. The query's narrowing words (`tag:prod`,
+        `shared:with-me`: core/filters.py) narrow instead of being searched for; one whose
+        value means nothing is an InvalidInput."""
         self._worker.require_unlocked()
-        return self._worker.index.search(
-            query, kind=kind, trash=trash, favourites_only=favourites_only
+        narrowing, words = filters.split(query) if ":" in query else (None, query)
+        if narrowing is not None:
+            if narrowing.kind is not None and kind not in (None, narrowing.kind):
+                return Hits()  # kind:note on the passwords tab
+            kind = narrowing.kind or kind
+            favourites_only = favourites_only or narrowing.favourite is True
+        hits = self._worker.index.search(
+            words, kind=kind, trash=trash, favourites_only=favourites_only
         )
+        if narrowing is not None and narrowing.by_facets:
+            return hits.where(lambda record: narrowing.allows(record.facets()))
+        return hits
 
     async def prepare_search(
         self, *, kind: ItemKind | None = None, trash: bool = False, favourites_only: bool = False

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import overload
 
 from mysafe_tui.core.models import ItemSummary
@@ -60,6 +60,11 @@ class Hits(Sequence[ItemSummary]):
     def records(self) -> Iterator[Record]:
         """The hits still encoded, for a caller that reads a few fields of each (`brief`)."""
         return map(self._records.__getitem__, self._positions)
+
+    def where(self, keep: Callable[[Record], bool]) -> Hits:
+        """These hits narrowed to the records `keep` accepts, in the same order."""
+        records = self._records
+        return Hits(records, tuple(i for i in self._positions if keep(records[i])))
 
     def position(self, item_id: str) -> int | None:
         """Where the item with this id is listed, without decoding anything."""

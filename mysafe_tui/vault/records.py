@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from mysafe_tui.core.models import ItemKind, ItemSummary
+from mysafe_tui.core.filters import Facets
+from mysafe_tui.core.models import ItemKind, ItemSummary, Sharing
 
 # Field order of the encoded summary. Appending is backward compatible; reordering is not.
 SUMMARY_FIELDS = (
@@ -42,6 +43,8 @@ SEP = "\x00"
 NAME, USERNAME, URL, TAGS, FAVOURITE, ACTIVE = range(6)
 FILE_NAME = SUMMARY_FIELDS.index("file_name")
 IDENTIFIER_CODE = SUMMARY_FIELDS.index("identifier_code")
+ACCESS = SUMMARY_FIELDS.index("access")
+SHARING = SUMMARY_FIELDS.index("sharing")
 
 
 class Record(NamedTuple):
@@ -70,6 +73,14 @@ class Record(NamedTuple):
             int(f[FILE_NAME + 1] or 0),
             f[IDENTIFIER_CODE],
         )
+
+    def facets(self) -> Facets:
+        """What a filter's narrowing words look at (core/filters.py), read from the text."""
+        f = self.text.split(SEP)
+        access = f[ACCESS] if len(f) > ACCESS else ""
+        people = Sharing.decode(f[SHARING] if len(f) > SHARING else "")
+        tags = tuple(t for t in f[TAGS].split(",") if t)
+        return Facets(tags, f[FAVOURITE] == "1", access, people.owner, bool(people.entries))
 
     def waiting(self) -> bool:
         """Whether the item has a change its server has not heard of (`outbox`, the last

@@ -1,5 +1,5 @@
-"""All the keys, on one page: the action table (tui/actions.py) after the user's keymap, then
-the line-editing keys of every text field."""
+"""All the keys, on one page: the action table (tui/actions.py) after the user's keymap, the
+line-editing keys of every text field, then the filter's narrowing words (core/filters.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from textual.keys import format_key
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
+from mysafe_tui.core.filters import WORDS
 from mysafe_tui.tui.actions import ACTIONS, FIELD_KEYS, Action, bindings, keys_of
 
 
@@ -38,6 +39,12 @@ class HelpDialog(ModalScreen[None]):
             keys = " / ".join(format_key(key) for key in field_key.keys.split(","))
             wins = f" ({field_key.wins})" if field_key.wins else ""
             table.add_row(keys, field_key.help + wins)
+        table.add_row("", "")
+        table.add_row(
+            Text.assemble(("In the filter", "bold underline")), "other words are searched for"
+        )
+        for word, keeps in WORDS:
+            table.add_row(word, keeps)
         with Vertical(classes="dialog help"):
             yield Label("Keys", classes="title")
             with VerticalScroll():

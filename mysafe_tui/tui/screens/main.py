@@ -19,10 +19,11 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Tab, Tabs
 
-from mysafe_tui.core.errors import MySafeError
+from mysafe_tui.core.errors import InvalidInput, MySafeError
 from mysafe_tui.core.health import Report, marked
 from mysafe_tui.core.models import ItemKind, ItemSummary
 from mysafe_tui.service import VaultService
+from mysafe_tui.service.index import Hits
 from mysafe_tui.tui.actions import BY_NAME, bindings
 from mysafe_tui.tui.screens.main_items import ItemActions
 from mysafe_tui.tui.screens.main_server import ServerActions
@@ -176,18 +177,22 @@ class MainScreen(ItemActions, ServerActions, Screen[None]):
             await asyncio.sleep(BURST_GAP)
         if self.query_one("#filter", Input).value != self.query_text:
             return  # more keys came meanwhile: the search for the newest text is on its way
-        items = await self.service.search(
-            self.query_text,
-            kind=self.kind,
-            trash=self.tab == "trash",
-            favourites_only=self.favourites_only,
-        )
+        unclear = ""
+        try:
+            items = await self.service.search(
+                self.query_text,
+                kind=self.kind,
+                trash=self.tab == "trash",
+                favourites_only=self.favourites_only,
+            )
+        except InvalidInput as exc:  # `shared:maybe`: said where the list would be
+            items, unclear = Hits(), f"{exc}. Esc clears the filter; ? lists the filter words."
         listing = self.query_one(ItemList)
         listing.show_kind = self.tab == "trash"
         if not top:
             keep = keep or (listing.current.id if listing.current else None)
-        empty = self._empty_text()
-        if not items and self.query_text and self.kind is not None:
+        empty = unclear or self._empty_text()
+        if not items and self.query_text and self.kind is not None and not unclear:
             empty += await self._elsewhere()
         listing.show(items, keep=keep, empty=empty)
         if not items:
