@@ -52,6 +52,7 @@ async def test_items_round_trip_on_the_real_server(server: RunningServer) -> Non
             "bulk",
             "extras",
             "files",
+            "groups",
             "history",
             "idempotency",
             "shares",

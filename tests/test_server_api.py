@@ -380,6 +380,7 @@ def test_capabilities(alice: httpx.Client) -> None:
         "bulk",
         "extras",
         "files",
+        "groups",
         "history",
         "idempotency",
         "shares",

@@ -45,8 +45,8 @@ SECRET_COMMANDS = frozenset({"get", "show", "totp", "git-credential"})
 KEY_COMMANDS = frozenset(
     {"ui", "copy", "add", "attach", "save", "edit", "rm", "restore", "purge", "field", "url",
      "attachment", "old-passwords", "login", "push", "logout", "sync", "share", "shares",
-     "revoke", "share-server", "share-with", "history", "run", "inject", "import", "export",
-     "health", "ssh-key", "pam", "dsm"}
+     "revoke", "share-server", "share-with", "groups", "history", "run", "inject", "import",
+     "export", "health", "ssh-key", "pam", "dsm"}
 )  # fmt: skip
 CONNECT_TRIES = 5  # a refused or reset connection is tried again (a few ms), then given up
 

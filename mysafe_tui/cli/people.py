@@ -1,5 +1,6 @@
 """MySafe's own sharing between people on one server: `share-with` (users and groups, view or
-edit) and `history` (who did what to an item, from servers that keep it)."""
+edit), `groups` (your personal groups) and `history` (who did what to an item, from servers
+that keep it)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,20 @@ def add_parsers(add: AddParser) -> None:
     p.set_defaults(func=cmd_share_with)
 
     p = add(
+        "groups",
+        help="your personal groups on mysafe serve: list, set, remove",
+        description="Groups of people you make yourself, to share with by name "
+        "(share-with --group NAME: one of yours when you have one so named, else the "
+        "server's user group). `set` makes a group or replaces its members and description.",
+    )
+    p.add_argument("action", nargs="?", choices=("list", "set", "remove"), default="list")
+    p.add_argument("group", nargs="?", metavar="NAME", help="the group (set, remove)")
+    p.add_argument("--member", action="append", default=[], metavar="USER", help="(repeat)")
+    p.add_argument("--description", default="", help="what the group is for")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_groups)
+
+    p = add(
         "history",
         help="who created, read, changed or shared an item (servers that keep it)",
         description="The item's access history as its server kept it, newest first: the time, "
@@ -40,6 +55,36 @@ def add_parsers(add: AddParser) -> None:
     p.add_argument("name", help="item name or id")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_history)
+
+
+async def cmd_groups(args: argparse.Namespace, service: VaultService) -> int:
+    if args.action != "list" and not args.group:
+        say(f"mysafe: name the group: mysafe groups {args.action} NAME")
+        return 2
+    if args.action == "set":
+        unknown = await service.save_group(args.group, args.description, args.member)
+        for name in unknown:
+            say(f"mysafe: no user named {q(name)} on the server: not added")
+        print(f"personal group {q(args.group)}: {', '.join(map(q, args.member)) or 'no members'}")
+        return 1 if unknown else 0
+    if args.action == "remove":
+        await service.delete_group(args.group)
+        print(f"personal group {q(args.group)} removed, and every share with it")
+        return 0
+    found = await service.groups()
+    if args.json:
+        print(json.dumps(found))
+        return 0
+    if not found:
+        print("No personal groups. Make one: mysafe groups set NAME --member USER")
+    for group in found:
+        about = f"  ({q(group['description'])})" if group.get("description") else ""
+        if group.get("mine"):
+            members = ", ".join(q(str(m)) for m in group.get("members") or ()) or "no members"
+            print(f"{q(group['name'])}: {members}{about}")
+        else:
+            print(f"{q(group['name'])}: {q(str(group.get('owner')))}'s, you are in it{about}")
+    return 0
 
 
 async def cmd_share_with(args: argparse.Namespace, service: VaultService) -> int:

@@ -320,7 +320,8 @@ class Sharing:
     the server says, and the users and groups it is shared with, each with view or edit."""
 
     owner: str = ""
-    # (principal, name, can_edit); principal is "user" or "group".
+    # (principal, name, can_edit); principal is "user", "group" or "personal" (one of the
+    # owner's personal groups, on mysafe serve).
     entries: tuple[tuple[str, str, bool], ...] = ()
 
     @classmethod
@@ -330,6 +331,7 @@ class Sharing:
         for principal, key, name_key in (
             ("user", "users_allowed", "username"),
             ("group", "groups_allowed", "name"),
+            ("personal", "personal_groups_allowed", "name"),
         ):
             listed = entity.get(key)
             for entry in listed if isinstance(listed, list) else ():
@@ -378,17 +380,21 @@ class Sharing:
             "owner": self.owner or None,
             "users": self.names("user"),
             "groups": self.names("group"),
+            "personal_groups": self.names("personal"),
         }
 
     def describe(self) -> str:
         """'bob (can edit), group Ops (view only)', or 'nobody'."""
         return (
             ", ".join(
-                f"{'group ' if p == 'group' else ''}{n} ({'can edit' if e else 'view only'})"
+                f"{PRINCIPAL_WORDS.get(p, '')}{n} ({'can edit' if e else 'view only'})"
                 for p, n, e in self.entries
             )
             or "nobody"
         )
+
+
+PRINCIPAL_WORDS = {"group": "group ", "personal": "personal group "}  # before a name
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mysafe_tui.core.crypto import KEY_LEN
-from mysafe_tui.server import files, items, shares
+from mysafe_tui.server import files, groups, items, shares
 from mysafe_tui.server.history import DEFAULT_DAYS, FLUSH_SECONDS, HistoryLog
 from mysafe_tui.server.http import authenticated, envelope, history_of, in_scope, store_of
 from mysafe_tui.server.keys import LastUses
@@ -168,6 +168,7 @@ def create_app(config: ServerConfig) -> Starlette:
             ),
         ]
         routes += files.routes(f"{prefix}/mysafe-ext", blobs)
+        routes += groups.routes(prefix)
         routes += shares.routes(prefix, config.max_file_bytes)
     if config.extension:
         routes += shares.page_routes()
@@ -201,6 +202,7 @@ async def capabilities(request: Request, user_id: int) -> Response:
         "bulk",
         "extras",
         "files",
+        "groups",
         "history",
         "idempotency",
         "revisions",

@@ -106,10 +106,19 @@ ALTER TABLE access_keys ADD COLUMN read_only INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE access_keys ADD COLUMN refused INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE access_keys ADD COLUMN last_used_at REAL;
 """,
+    # Personal groups: each user's own, to share with (server/group_store.py).
+    7: """
+CREATE TABLE IF NOT EXISTS personal_groups (
+    id INTEGER PRIMARY KEY, owner_id INTEGER NOT NULL, name TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '', created_at REAL NOT NULL, UNIQUE (owner_id, name));
+CREATE TABLE IF NOT EXISTS personal_members (
+    group_id INTEGER NOT NULL, user_id INTEGER NOT NULL, PRIMARY KEY (group_id, user_id));
+""",
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 TABLES = ("users", "groups_", "group_members", "access_keys", "tokens", "items", "item_access",
-          "shares", "history", "share_chunks", "file_chunks", "share_strangers")  # fmt: skip
+          "shares", "history", "share_chunks", "file_chunks", "share_strangers",
+          "personal_groups", "personal_members")  # fmt: skip
 # The one lock every PostgreSQL write transaction takes first (an arbitrary constant).
 WRITE_LOCK = 0x6D7973616665
 

@@ -36,6 +36,7 @@ from mysafe_tui.server.keys import KeyRefused
 from mysafe_tui.server.store import Sharing
 
 TOKEN_TTL = 3600
+PERSONAL = "personal_groups_allowed"  # the item owner's personal groups (group_store.py)
 # A password, a seed or an API secret is small; a note may be long (senhasegura itself fails
 # on some long notes); nothing is unbounded.
 SECRET_LIMIT = 64 * 1024
@@ -150,7 +151,7 @@ def for_client(request: Request, data: dict[str, Any], *, row: bool = False) -> 
     """Plain-senhasegura mode (`mysafe serve --no-extension`) drops the §4 additions."""
     if request.app.state.config.extension:
         return data
-    extra: tuple[str, ...] = ("revision", "active", "owner", "mine", *extras.WIRE)
+    extra: tuple[str, ...] = ("revision", "active", "owner", "mine", PERSONAL, *extras.WIRE)
     if not row:
         extra += ("can_write",)
     return {key: value for key, value in data.items() if key not in extra}
@@ -167,6 +168,7 @@ def entity(config: KindConfig, item: dict[str, Any], *, with_secret: bool) -> di
     out.update(
         users_allowed=item["users_allowed"],
         groups_allowed=item["groups_allowed"],
+        personal_groups_allowed=item.get(PERSONAL, []),
         revision=item["revision"],
         active=item["active"],
         can_write=item["can_write"],
@@ -198,7 +200,7 @@ def record_event(
     log = history_of(request)
     if event:
         log.add(request, event, item_id=item["identifier"], user_id=user_id)
-    if isinstance(body, dict) and ("users_allowed" in body or "groups_allowed" in body):
+    if isinstance(body, dict) and body.keys() & {"users_allowed", "groups_allowed", PERSONAL}:
         detail = shared_with(item)
         log.add(request, "shared", item_id=item["identifier"], user_id=user_id, detail=detail)
 
@@ -208,6 +210,7 @@ def shared_with(item: dict[str, Any]) -> str:
     only)", or "nobody" (the history's word for a "shared" event)."""
     named = [(f"{p['username']}", p["can_edit"]) for p in item.get("users_allowed") or []]
     named += [(f"group {g['name']}", g["can_edit"]) for g in item.get("groups_allowed") or []]
+    named += [(f"personal group {g['name']}", g["can_edit"]) for g in item.get(PERSONAL) or []]
     return ", ".join(f"{n} ({'can edit' if e else 'view only'})" for n, e in named) or "nobody"
 
 
@@ -257,7 +260,10 @@ def split_fields(
 def parse_sharing(body: dict[str, Any]) -> Sharing | None:
     users = _principals(body.get("users_allowed"), "username") if "users_allowed" in body else None
     groups = _principals(body.get("groups_allowed"), "name") if "groups_allowed" in body else None
-    return None if users is None and groups is None else Sharing(users, groups)
+    personal = _principals(body.get(PERSONAL), "name") if PERSONAL in body else None
+    if users is None and groups is None and personal is None:
+        return None
+    return Sharing(users, groups, personal)
 
 
 def _principals(value: Any, key: str) -> list[tuple[str, bool]]:

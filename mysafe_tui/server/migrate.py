@@ -19,7 +19,13 @@ from mysafe_tui.server.database import TABLES, Database, DatabaseUnavailable, Sc
 if TYPE_CHECKING:
     from mysafe_tui.server.app import ServerConfig
 
-IDENTITY = ("users", "groups_", "items", "history")  # tables whose id PostgreSQL generates
+IDENTITY = (
+    "users",
+    "groups_",
+    "items",
+    "history",
+    "personal_groups",
+)  # tables whose id PostgreSQL generates
 
 
 def copy_sqlite_to_postgres(source: str, target: str, config: ServerConfig) -> int:

@@ -20,6 +20,7 @@ from mysafe_tui.server.account_store import AccountStore, Holder
 from mysafe_tui.server.database import Connection
 from mysafe_tui.server.errors import ApiError, Conflict, inactive, invalid, no_access, not_found
 from mysafe_tui.server.file_store import FileStore
+from mysafe_tui.server.group_store import GroupStore
 from mysafe_tui.server.keys import KeyLimits
 from mysafe_tui.server.share_store import ShareStore, share_id_hash
 
@@ -35,6 +36,11 @@ class Store(Protocol):
     def add_user(self, name: str) -> int: ...
     def list_users(self) -> list[dict[str, Any]]: ...
     def add_group(self, name: str, members: list[str]) -> None: ...
+    def personal_groups(self, user_id: int) -> list[dict[str, Any]]: ...
+    def save_personal_group(
+        self, user_id: int, name: str, description: str, members: list[str]
+    ) -> list[str]: ...
+    def delete_personal_group(self, user_id: int, name: str) -> bool: ...
     def create_key(self, user: str, limits: KeyLimits | None = None) -> tuple[str, str]: ...
     def revoke_key(self, client_id: str) -> bool: ...
     def list_keys(self) -> list[dict[str, Any]]: ...
@@ -91,10 +97,14 @@ class Sharing:
     """Internal sharing from a request: None for a list means 'leave as it is'."""
 
     def __init__(
-        self, users: list[tuple[str, bool]] | None, groups: list[tuple[str, bool]] | None
+        self,
+        users: list[tuple[str, bool]] | None,
+        groups: list[tuple[str, bool]] | None,
+        personal: list[tuple[str, bool]] | None = None,
     ) -> None:
         self.users = users
         self.groups = groups
+        self.personal = personal  # the item owner's personal groups (group_store.py)
 
 
 # Plain columns: what list rows show and filter on (`Field.column` in core.models). Everything
@@ -111,7 +121,7 @@ def _sealing(server_key: bytes) -> Aead:
     return Aead(hkdf(server_key, b"mysafe-server/items/v1"))
 
 
-class SQLStore(AccountStore, FileStore, ShareStore):
+class SQLStore(AccountStore, FileStore, ShareStore, GroupStore):
     """The store over one database: a SQLite file beside the server key, or PostgreSQL."""
 
     def __init__(
@@ -219,7 +229,9 @@ class SQLStore(AccountStore, FileStore, ShareStore):
          WHERE i.owner_id <> :user {{filter}}
            AND ((a.principal = 'user' AND a.principal_id = :user) OR
                 (a.principal = 'group' AND a.principal_id IN
-                   (SELECT group_id FROM group_members WHERE user_id = :user)))
+                   (SELECT group_id FROM group_members WHERE user_id = :user)) OR
+                (a.principal = 'personal' AND a.principal_id IN
+                   (SELECT group_id FROM personal_members WHERE user_id = :user)))
          GROUP BY i.id"""
 
     def list_items(self, user_id: int, kind: str) -> list[dict[str, Any]]:
@@ -274,15 +286,20 @@ class SQLStore(AccountStore, FileStore, ShareStore):
                 (row["id"],),
             )
         ]
-        entity["groups_allowed"] = [
-            {"name": r["name"], "can_edit": bool(r["can_edit"])}
-            for r in db.execute(
-                "SELECT g.name, a.can_edit FROM item_access a JOIN groups_ g ON "
-                "g.id = a.principal_id WHERE a.item_id = ? AND a.principal = "
-                "'group' ORDER BY g.name",
-                (row["id"],),
-            )
-        ]
+        groups = (
+            ("group", "groups_", "groups_allowed"),
+            ("personal", "personal_groups", "personal_groups_allowed"),
+        )
+        for principal, table, key in groups:
+            entity[key] = [
+                {"name": r["name"], "can_edit": bool(r["can_edit"])}
+                for r in db.execute(
+                    f"SELECT g.name, a.can_edit FROM item_access a JOIN {table} g ON "
+                    "g.id = a.principal_id WHERE a.item_id = ? AND a.principal = ? "
+                    "ORDER BY g.name",
+                    (row["id"], principal),
+                )
+            ]
         return entity
 
     def list_entities(self, user_id: int, kind: str) -> list[dict[str, Any]]:
@@ -295,6 +312,7 @@ class SQLStore(AccountStore, FileStore, ShareStore):
             for principal, table, key in (
                 ("user", "users", "username"),
                 ("group", "groups_", "name"),
+                ("personal", "personal_groups", "name"),
             ):
                 for r in db.execute(
                     f"SELECT a.item_id, p.name, a.can_edit FROM item_access a JOIN {table} p ON "
@@ -311,6 +329,7 @@ class SQLStore(AccountStore, FileStore, ShareStore):
             entity.update(self._open(row))
             entity["users_allowed"] = access.get((row["id"], "user"), [])
             entity["groups_allowed"] = access.get((row["id"], "group"), [])
+            entity["personal_groups_allowed"] = access.get((row["id"], "personal"), [])
             entities.append(entity)
         return entities
 
@@ -433,9 +452,11 @@ class SQLStore(AccountStore, FileStore, ShareStore):
     def _apply_sharing(self, db: Connection, item_id: int, sharing: Sharing) -> list[str]:
         """Replace the given principal lists; unknown names are reported, not fatal."""
         errors: list[str] = []
-        for principal, table, entries in (
-            ("user", "users", sharing.users),
-            ("group", "groups_", sharing.groups),
+        owner = db.execute("SELECT owner_id FROM items WHERE id = ?", (item_id,)).fetchone()[0]
+        for principal, table, entries, where in (
+            ("user", "users", sharing.users, ""),
+            ("group", "groups_", sharing.groups, ""),
+            ("personal", "personal_groups", sharing.personal, f" AND owner_id = {int(owner)}"),
         ):
             if entries is None:
                 continue
@@ -443,7 +464,9 @@ class SQLStore(AccountStore, FileStore, ShareStore):
                 "DELETE FROM item_access WHERE item_id = ? AND principal = ?", (item_id, principal)
             )
             for name, can_edit in entries:
-                found = db.execute(f"SELECT id FROM {table} WHERE name = ?", (name,)).fetchone()
+                found = db.execute(
+                    f"SELECT id FROM {table} WHERE name = ?{where}", (name,)
+                ).fetchone()
                 if found is None:
                     errors.append(f"{principal} {name} not found")
                     continue

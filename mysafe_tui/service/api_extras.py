@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mysafe_tui.core import extras
 from mysafe_tui.core.errors import (
@@ -142,16 +142,51 @@ class ExtrasApi(ServiceParts):
             raise InvalidInput(
                 f"'{item.name}' was shared with you: only its owner decides who else has it"
             )
+        server = self._require_server()
+        # A group name is one of the owner's personal groups when there is one so named,
+        # else the server's user group (mysafe serve has both; a senhasegura, user groups).
+        personal: set[str] = set()
+        if groups and "groups" in server.session.capabilities:
+            personal = {g["name"] for g in await self.groups() if g.get("mine")}
         who = [("user", name.strip()) for name in users] + [
-            ("group", name.strip()) for name in groups
+            ("personal" if name.strip() in personal else "group", name.strip()) for name in groups
         ]
         for principal, name in who:
             if not name or forbidden_char(name):
                 raise InvalidInput(f"not a {principal} name: {name!r}")
-        server = self._require_server()
         return await server.reshare(
             item, lambda sharing: sharing.changed(who, edit=edit, remove=remove)
         )
+
+    # --- personal groups (mysafe serve) --------------------------------------------------------
+
+    async def groups(self) -> list[dict[str, Any]]:
+        """Your personal groups (`mine`, with members) and those others put you in."""
+        from mysafe_tui.remote import groups
+
+        session = self._require_server().session
+        return await session.guard(groups.list_groups(session.client))
+
+    async def save_group(self, name: str, description: str, members: Sequence[str]) -> list[str]:
+        """Make or replace one of your personal groups; the member names nobody has."""
+        from mysafe_tui.remote import groups
+
+        for text in (name, description, *members):
+            if forbidden_char(text):
+                raise InvalidInput(f"not a name: {text!r}")
+        if not name.strip():
+            raise InvalidInput("a group needs a name")
+        session = self._require_server().session
+        clean = [m.strip() for m in members if m.strip()]
+        call = groups.save_group(session.client, name.strip(), description.strip(), clean)
+        return await session.guard(call)
+
+    async def delete_group(self, name: str) -> None:
+        """One of your personal groups, and every share with it."""
+        from mysafe_tui.remote import groups
+
+        session = self._require_server().session
+        await session.guard(groups.delete_group(session.client, name))
 
     async def history(self, item_id: str) -> list[HistoryEvent]:
         """The item's access history on its server, newest first. NotSupported from a server

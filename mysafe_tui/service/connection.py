@@ -189,6 +189,8 @@ class ServerConnection:
             current = await session.guard(session.client.get_item(kind, ref.remote_id))
             wanted = change(Sharing.of_entity(current))
             body = {"users_allowed": wanted.names("user"), "groups_allowed": wanted.names("group")}
+            if "groups" in session.capabilities:  # mysafe serve: the owner's personal groups
+                body["personal_groups_allowed"] = wanted.names("personal")
             written = await session.guard(session.client.update_item(kind, ref.remote_id, body))
         failed = written.get("shared_error")
         errors = [_shared_error(e) for e in failed] if isinstance(failed, list) else []

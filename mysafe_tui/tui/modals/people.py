@@ -11,7 +11,7 @@ from textual.widgets import Button, Checkbox, Input, Label, OptionList, RadioBut
 from textual.widgets.option_list import Option
 
 from mysafe_tui.core.errors import MySafeError
-from mysafe_tui.core.models import ItemSummary
+from mysafe_tui.core.models import PRINCIPAL_WORDS, ItemSummary
 from mysafe_tui.service import VaultService
 from mysafe_tui.tui.actions import bindings
 from mysafe_tui.tui.text import plain
@@ -39,7 +39,7 @@ class PeopleDialog(ModalScreen[None]):
                     yield Button("Close (esc)", id="close")
                 return
             yield OptionList(id="people-list")
-            yield Label("Add a user or a group of this server", classes="field-label")
+            yield Label("Add a user, or a group (yours, or the server's)", classes="field-label")
             yield Input(placeholder="name", id="people-name", max_length=128)
             with Horizontal(id="people-add"):
                 with RadioSet(id="people-kind"):
@@ -65,7 +65,7 @@ class PeopleDialog(ModalScreen[None]):
         if people.owner:
             listing.add_option(Option(plain(f"{people.owner} (owner)"), disabled=True))
         for principal, name, edit in people.entries:
-            label = f"{'group ' if principal == 'group' else ''}{name} · "
+            label = f"{PRINCIPAL_WORDS.get(principal, '')}{name} · "
             label += "can edit" if edit else "view only"
             listing.add_option(Option(plain(label), id=f"{principal}\x00{name}"))
         if not people.entries:
@@ -95,7 +95,7 @@ class PeopleDialog(ModalScreen[None]):
         if option is None or not option.id:
             return
         principal, name = option.id.split("\x00", 1)
-        users, groups = ([name], []) if principal == "user" else ([], [name])
+        users, groups = ([name], []) if principal == "user" else ([], [name])  # a group: either
         self._change(users, groups, False, True)
 
     @work(exclusive=True, exit_on_error=False)
