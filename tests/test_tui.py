@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from textual import events
-from textual.widgets import Input, Label, Select
+from textual.widgets import DataTable, Input, Label, Select, Static
 
 from conftest import FLOOR, PASSPHRASE, keys, rendered_text, unlock_ui, until
 from mysafe_tui.core.models import ItemKind
@@ -21,6 +21,7 @@ from mysafe_tui.tui.app import MySafeApp
 from mysafe_tui.tui.modals.confirm import ConfirmDialog
 from mysafe_tui.tui.modals.files import AttachDialog, SaveDialog
 from mysafe_tui.tui.modals.item import ItemDialog
+from mysafe_tui.tui.modals.versions import VersionsDialog
 from mysafe_tui.tui.screens.main import MainScreen
 from mysafe_tui.tui.screens.unlock import CreateVaultScreen, UnlockScreen
 from mysafe_tui.tui.widgets.detail import DetailPane
@@ -333,6 +334,37 @@ async def test_the_filter_narrows_by_tag_and_says_what_a_word_takes(env: Env) ->
         await pilot.press(*["backspace"] * 5, *"no")
         await settle(app, pilot)
         assert names(main) == ["Bank", "GitHub"]
+
+
+async def test_the_versions_dialog_shows_masks_reveals_and_restores(env: Env) -> None:
+    await env.seed(GITHUB)
+    svc = env.service()
+    await svc.unlock(PASSPHRASE)
+    item = (await svc.search("GitHub"))[0]
+    await svc.update_item(item.id, {"password": "gh-pass-2", "username": "hubot"})
+    await svc.close()
+    app = env.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await unlock(app, pilot)
+        await pilot.press("V")
+        await until(pilot, lambda: isinstance(app.screen, VersionsDialog))
+        dialog = app.screen
+        note = dialog.query_one("#versions-fields", Static)
+        await until(pilot, lambda: "octocat" in str(note.render()))
+        assert dialog.query_one(DataTable).row_count == 1
+        assert "gh-pass-1" not in str(note.render()) and "••••" in str(note.render())
+        await pilot.press("r")
+        await until(pilot, lambda: "gh-pass-1" in str(note.render()))
+        await pilot.press("R")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("y")
+        await until(pilot, lambda: isinstance(app.screen, MainScreen))
+        await settle(app, pilot)
+    svc = env.service()
+    await svc.unlock(PASSPHRASE)
+    assert (await svc.reveal(item.id))["password"].reveal() == "gh-pass-1"
+    assert len(await svc.versions(item.id)) == 2  # what it held before the restore, too
+    await svc.close()
 
 
 async def test_a_new_filter_puts_the_cursor_on_its_best_match(env: Env) -> None:

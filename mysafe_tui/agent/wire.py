@@ -46,7 +46,7 @@ KEY_COMMANDS = frozenset(
     {"ui", "copy", "add", "attach", "save", "edit", "rm", "restore", "purge", "field", "url",
      "attachment", "old-passwords", "login", "push", "logout", "sync", "share", "shares",
      "revoke", "share-server", "share-with", "groups", "history", "run", "inject", "import",
-     "export", "health", "ssh-key", "pam", "dsm"}
+     "export", "health", "ssh-key", "pam", "dsm", "versions", "restore-version"}
 )  # fmt: skip
 CONNECT_TRIES = 5  # a refused or reset connection is tried again (a few ms), then given up
 

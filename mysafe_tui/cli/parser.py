@@ -20,6 +20,7 @@ from mysafe_tui.cli import (
     remote,
     ssh,
     transfer,
+    versions,
 )
 
 if TYPE_CHECKING:
@@ -106,6 +107,7 @@ def _build(only: str | None) -> tuple[argparse.ArgumentParser, bool]:
     extras.add_parsers(add, common)
     remote.add_parsers(add)
     people.add_parsers(add)
+    versions.add_parsers(add)
     inject.add_parsers(add)
     agent.add_parsers(add)
     transfer.add_parsers(add)

@@ -22,12 +22,13 @@ from mysafe_tui.core.sanitize import forbidden_char, safe_filename
 CUSTOM = "custom_fields"  # secret key: [{"label", "value", "type"}], in order
 HISTORY = "password_history"  # secret key: [{"value", "date"}], newest first
 ATTACHMENTS = "attachments"  # secret key: [{"id", "name", "size", "media_type", ...}]
-RESERVED = (CUSTOM, HISTORY, ATTACHMENTS)
+VERSIONS = "versions"  # secret key: the item's earlier versions (core/versions.py)
+RESERVED = (CUSTOM, HISTORY, ATTACHMENTS, VERSIONS)
 # What `mysafe serve` keeps for every kind beside the kind's own fields (its extension); a plain
 # senhasegura has no place for them, so they stay in this device's cache. Attachments are
 # file content: they never go to a server (docs/api.md, "extras").
-WIRE = ("urls", CUSTOM, HISTORY)
-SECRET_WIRE = (CUSTOM, HISTORY)  # left out where a server leaves secrets out
+WIRE = ("urls", CUSTOM, HISTORY, VERSIONS)
+SECRET_WIRE = (CUSTOM, HISTORY, VERSIONS)  # left out where a server leaves secrets out
 
 MAX_FIELDS = 100
 MAX_URLS = 20

@@ -36,6 +36,7 @@ from mysafe_tui.core.errors import (
     ServerError,
 )
 from mysafe_tui.core.models import SPECS, ItemKind, ItemSummary, Sharing
+from mysafe_tui.core.versions import parse_versions
 from mysafe_tui.remote.client import MySafeClient
 from mysafe_tui.remote.pacing import Pacer
 
@@ -111,6 +112,7 @@ def to_local(kind: ItemKind, entity: dict[str, Any]) -> tuple[dict[str, Any], di
     for name, check in (
         (extras.CUSTOM, extras.parse_fields),
         (extras.HISTORY, extras.parse_history),
+        (extras.VERSIONS, parse_versions),
     ):
         if isinstance(entity.get(name), str):
             with contextlib.suppress(InvalidInput):

@@ -17,9 +17,11 @@ from mysafe_tui.core.models import (
     ItemSummary,
 )
 from mysafe_tui.core.sanitize import forbidden_char
+from mysafe_tui.core.versions import Version, changed, parse_versions, restoring, snapshot
 from mysafe_tui.service import files
 from mysafe_tui.service.files import Progress
 from mysafe_tui.service.parts import ServiceParts
+from mysafe_tui.service.values import summary_fields
 
 if TYPE_CHECKING:  # imported lazily below: cryptography and sqlite3 cost ~80 ms at launch
     pass
@@ -157,6 +159,29 @@ class ExtrasApi(ServiceParts):
         return await server.reshare(
             item, lambda sharing: sharing.changed(who, edit=edit, remove=remove)
         )
+
+    # --- earlier versions (core/versions.py) -------------------------------------------------
+
+    async def versions(self, item_id: str) -> list[tuple[Version, list[str]]]:
+        """The item's earlier versions, newest first (decrypted: secrets included), each
+        with the names of the fields the next save changed."""
+        item = self._worker.get(item_id)
+        secret = await self._worker.reveal(item_id)
+        found = parse_versions(secret.get(extras.VERSIONS, ""))
+        newer = [snapshot(item.kind, summary_fields(item), secret), *(v.fields for v in found)]
+        return [(v, changed(v.fields, newer[n])) for n, v in enumerate(found)]
+
+    async def restore_version(self, item_id: str, number: int) -> ItemSummary:
+        """Bring the item back to its earlier version `number` (1: the newest); what it holds
+        now becomes a version in turn."""
+        item = self._writable(item_id)
+        secret = await self._worker.reveal(item_id)
+        found = parse_versions(secret.get(extras.VERSIONS, ""))
+        if not 1 <= number <= len(found):
+            have = f"1 to {len(found)}" if found else "none yet"
+            raise InvalidInput(f"'{item.name}' has no version {number} (it has {have})")
+        now = snapshot(item.kind, summary_fields(item), secret)
+        return await self.update_item(item_id, restoring(item.kind, found[number - 1], now))
 
     # --- personal groups (mysafe serve) --------------------------------------------------------
 

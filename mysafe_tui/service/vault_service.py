@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mysafe_tui.core import extras, filters
+from mysafe_tui.core import extras, filters, versions
 from mysafe_tui.core.errors import (
     InvalidInput,
     WeakPassphrase,
@@ -52,6 +52,7 @@ from mysafe_tui.service.values import (
     summary_fields,
 )
 from mysafe_tui.service.worker import VaultWorker
+from mysafe_tui.system.locations import device_name
 from mysafe_tui.system.settings import Paths, Settings
 from mysafe_tui.vault.hits import Hits
 
@@ -351,6 +352,16 @@ class VaultService(ExtrasApi, ServerApi, TransferApi, ClipboardApi, SshApi, PamA
                 time.time(),
                 self.settings.password_history,
             )
+        before = versions.snapshot(item.kind, summary_fields(item), old_secret)
+        merged_secret[extras.VERSIONS] = versions.with_version(
+            item.kind,
+            before,
+            versions.snapshot(item.kind, merged_fields, merged_secret),
+            old_secret.get(extras.VERSIONS, ""),
+            time.time(),
+            device_name(),
+            self.settings.versions_kept,
+        )
         check_required(item.kind, merged_fields, merged_secret)
         merged_fields, merged_secret = await self._server.update(
             item, merged_fields, merged_secret, force

@@ -31,3 +31,15 @@ def check_profile(name: str) -> str:
             f"{name!r} is not a profile name: letters, digits, '.', '_' and '-' (64 at most)"
         )
     return name
+
+
+def device_name() -> str:
+    """Who changed something, as an item's earlier versions say: "user@host" of this device."""
+    import getpass
+    import socket
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container)
+        user = str(os.getuid())
+    return f"{user}@{socket.gethostname()}"

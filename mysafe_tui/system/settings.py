@@ -74,6 +74,7 @@ class Settings:
     use_agent: bool = True
     # Old passwords kept on each item when its password changes (0: none).
     password_history: int = 20
+    versions_kept: int = 20  # earlier versions kept in each item (core/versions.py)
     # A vault bound to a server syncs this often while the UI is open (and the unlock agent
     # runs), and when the terminal regains focus; 0: only when asked (`s`, `mysafe sync`).
     sync_minutes: int = 5
@@ -101,6 +102,8 @@ class Settings:
             raise InvalidInput("use_agent is true or false")
         if not isinstance(self.password_history, int) or not 0 <= self.password_history <= 100:
             raise InvalidInput("password_history keeps 0 to 100 old passwords")
+        if not isinstance(self.versions_kept, int) or not 0 <= self.versions_kept <= 100:
+            raise InvalidInput("versions_kept keeps 0 to 100 earlier versions")
         if not isinstance(self.sync_minutes, int) or not 0 <= self.sync_minutes <= 1440:
             raise InvalidInput("sync_minutes is 0 (only when asked) to 1440 minutes")
         if not isinstance(self.health_max_age_days, int) or not (

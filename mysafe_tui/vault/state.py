@@ -34,6 +34,7 @@ from mysafe_tui.core.extras import (
     ATTACHMENTS,
     CUSTOM,
     HISTORY,
+    VERSIONS,
     parse_fields,
     search_text,
 )
@@ -51,7 +52,7 @@ FILE_FIELDS = ("file_id", "file_key")  # internal secret fields of a file item
 INTERNAL = (*FILE_FIELDS, ATTACHMENTS)
 # What a save of an existing item keeps unless it names it: the file keys, and what a plain
 # senhasegura's copy of an item lacks (a sync writes that copy over the cached one).
-KEPT = (*INTERNAL, CUSTOM, HISTORY)
+KEPT = (*INTERNAL, CUSTOM, HISTORY, VERSIONS)
 ROW = "id, kind, version, key_version, wrapped_key, summary, secret, mac"
 # Vault-level records (the server binding...) are rows like items, under ids no item can have
 # (item ids are hex): encrypted, in the manifest, but never in `summaries`.

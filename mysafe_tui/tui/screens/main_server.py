@@ -208,6 +208,18 @@ class ServerActions(Screen[None]):
 
         self.app.push_screen(ExtrasDialog(self.service, item), after)
 
+    def action_versions(self) -> None:
+        item = self._target("versions")
+        if item is None:
+            return
+        from mysafe_tui.tui.modals.versions import VersionsDialog
+
+        def after(restored: bool | None) -> None:
+            if restored:
+                self.refresh_list(keep=item.id)
+
+        self.app.push_screen(VersionsDialog(self.service, item), after)
+
     def action_history(self) -> None:
         item = self._target("history")
         if item is not None:
