@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from mysafe_tui.cli.output import q, say
 from mysafe_tui.core.humanize import moment
+from mysafe_tui.core.sanitize import printable
 
 if TYPE_CHECKING:
     from mysafe_tui.cli.parser import AddParser
@@ -51,8 +52,8 @@ async def cmd_versions(args: argparse.Namespace, service: VaultService) -> int:
             print(json.dumps({"number": args.show, **version.to_json(True, item.kind)}))
             return 0
         print(f"version {args.show} of '{q(item.name)}', until {moment(version.at)}")
-        for name, value in version.fields.items():
-            print(f"{name}: {q(value)}")
+        for name, value in version.fields.items():  # a note keeps its lines, escaped
+            print(f"{name}: {printable(value, multiline=True)}")
         return 0
     rows = [
         {"number": n, **version.to_json(False, item.kind), "changed": names}

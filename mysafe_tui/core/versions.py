@@ -59,7 +59,6 @@ def snapshot(kind: ItemKind, fields: dict[str, Any], secrets: dict[str, str]) ->
 
 
 def with_version(
-    kind: ItemKind,
     before: dict[str, str],
     after: dict[str, str],
     kept: str,

@@ -354,7 +354,6 @@ class VaultService(ExtrasApi, ServerApi, TransferApi, ClipboardApi, SshApi, PamA
             )
         before = versions.snapshot(item.kind, summary_fields(item), old_secret)
         merged_secret[extras.VERSIONS] = versions.with_version(
-            item.kind,
             before,
             versions.snapshot(item.kind, merged_fields, merged_secret),
             old_secret.get(extras.VERSIONS, ""),
