@@ -80,6 +80,11 @@ async def test_narrowing_a_vault_shared_between_three(
         assert await names(alice, "fav:no kind:password") == ["Home wifi"]
         assert await names(alice, "wifi shared:no") == ["Home wifi"]  # beside the words
         assert await alice.service.search("kind:note", kind=ItemKind.PASSWORD) == []
+        # worked out once per list of items: a write makes a new list, and it is looked at again
+        note = {"name": "Prod notes", "note": "x", "tags": "prod"}
+        await alice.service.create_item(ItemKind.NOTE, note)
+        assert await names(alice, "owner:me tag:prod") == ["Prod db", "Prod notes"]
+        assert await names(alice, "db tag:prod") == ["Prod db"]
         for person in (bob, carol):
             await person.service.sync()
         assert await names(bob, "shared:with-me") == ["Prod db"]
@@ -88,6 +93,8 @@ async def test_narrowing_a_vault_shared_between_three(
         assert await names(carol, "shared:with-me") == ["Runbook"]
         with pytest.raises(InvalidInput, match="shared: takes"):
             await bob.service.search("shared:maybe")
+        await bob.service.lock()  # what a narrowing kept (decrypted names) goes with the keys
+        assert bob.service._narrowed[0] is None
     finally:
         for person in (alice, bob, carol):
             await person.service.close()

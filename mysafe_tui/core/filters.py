@@ -56,6 +56,11 @@ class Narrowing:
     favourite: bool | None = None
 
     @property
+    def by_people(self) -> bool:
+        """Whether the owner or the sharing must be read (the rest is cheaper to read)."""
+        return bool(self.owner or self.shared)
+
+    @property
     def by_facets(self) -> bool:
         """Whether items must be looked at one by one (kind and favourite are the index's)."""
         return bool(self.owner or self.shared or self.tag or self.favourite is False)

@@ -55,6 +55,7 @@ from mysafe_tui.service.worker import VaultWorker
 from mysafe_tui.system.locations import device_name
 from mysafe_tui.system.settings import Paths, Settings
 from mysafe_tui.vault.hits import Hits
+from mysafe_tui.vault.records import Record
 
 if TYPE_CHECKING:  # imported lazily below: cryptography and sqlite3 cost ~80 ms at launch
     import httpx
@@ -86,6 +87,8 @@ class VaultService(ExtrasApi, ServerApi, TransferApi, ClipboardApi, SshApi, PamA
         self._worker = VaultWorker(paths.vault)
         self._clip = ClipboardKeeper(lambda: self.settings, lambda: self.terminal_write, clipboard)
         self._transport = transport  # tests only: inject faults into the server connection
+        # The last narrowing's records list (held: its identity is the key), and what it kept.
+        self._narrowed: tuple[object, object, frozenset[int]] = (None, None, frozenset())
         # How an escape sequence reaches the terminal the user sees (OSC 52): a full-screen
         # UI sets its own writer; None writes to /dev/tty.
         self.terminal_write: Callable[[str], None] | None = None
@@ -222,6 +225,7 @@ class VaultService(ExtrasApi, ServerApi, TransferApi, ClipboardApi, SshApi, PamA
         await self._shares.aclose()
         await self._pam.aclose()
         self._health.forget()
+        self._narrowed = (None, None, frozenset())  # it holds a list of decrypted summaries
         await self._worker.lock()
 
     async def close(self) -> None:
@@ -258,8 +262,20 @@ class VaultService(ExtrasApi, ServerApi, TransferApi, ClipboardApi, SshApi, PamA
             words, kind=kind, trash=trash, favourites_only=favourites_only
         )
         if narrowing is not None and narrowing.by_facets:
-            return hits.where(lambda record: narrowing.allows(record.facets()))
+            return hits.within(self._allowed(hits.source, narrowing))
         return hits
+
+    def _allowed(self, records: list[Record], narrowing: filters.Narrowing) -> frozenset[int]:
+        """The positions of the records a narrowing keeps: worked out once per records list
+        and narrowing (~0.15 s at 100k items), then each key typed after `tag:prod` is free."""
+        kept_records, kept_narrowing, allowed = self._narrowed
+        if kept_records is not records or kept_narrowing != narrowing:
+            people = narrowing.by_people
+            allowed = frozenset(
+                i for i, record in enumerate(records) if narrowing.allows(record.facets(people))
+            )
+            self._narrowed = (records, narrowing, allowed)
+        return allowed
 
     async def prepare_search(
         self, *, kind: ItemKind | None = None, trash: bool = False, favourites_only: bool = False

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from typing import overload
 
 from mysafe_tui.core.models import ItemSummary
@@ -61,10 +61,14 @@ class Hits(Sequence[ItemSummary]):
         """The hits still encoded, for a caller that reads a few fields of each (`brief`)."""
         return map(self._records.__getitem__, self._positions)
 
-    def where(self, keep: Callable[[Record], bool]) -> Hits:
-        """These hits narrowed to the records `keep` accepts, in the same order."""
-        records = self._records
-        return Hits(records, tuple(i for i in self._positions if keep(records[i])))
+    @property
+    def source(self) -> list[Record]:
+        """The index's records these hits are positions in (never to be changed)."""
+        return self._records
+
+    def within(self, allowed: Container[int]) -> Hits:
+        """These hits narrowed to the positions in `allowed`, in the same order."""
+        return Hits(self._records, tuple(i for i in self._positions if i in allowed))
 
     def position(self, item_id: str) -> int | None:
         """Where the item with this id is listed, without decoding anything."""

@@ -45,6 +45,7 @@ FILE_NAME = SUMMARY_FIELDS.index("file_name")
 IDENTIFIER_CODE = SUMMARY_FIELDS.index("identifier_code")
 ACCESS = SUMMARY_FIELDS.index("access")
 SHARING = SUMMARY_FIELDS.index("sharing")
+NOBODY = Sharing()
 
 
 class Record(NamedTuple):
@@ -74,13 +75,17 @@ class Record(NamedTuple):
             f[IDENTIFIER_CODE],
         )
 
-    def facets(self) -> Facets:
-        """What a filter's narrowing words look at (core/filters.py), read from the text."""
-        f = self.text.split(SEP)
-        access = f[ACCESS] if len(f) > ACCESS else ""
-        people = Sharing.decode(f[SHARING] if len(f) > SHARING else "")
+    def facets(self, people: bool = True) -> Facets:
+        """What a filter's narrowing words look at (core/filters.py), read from the text; who
+        owns and who shares it only when `people` (the rest is at the text's start: a search
+        at 100k items reads a fifth as much)."""
+        f = self.text.split(SEP, SHARING + 1 if people else FAVOURITE + 1)
         tags = tuple(t for t in f[TAGS].split(",") if t)
-        return Facets(tags, f[FAVOURITE] == "1", access, people.owner, bool(people.entries))
+        if not people:
+            return Facets(tags, f[FAVOURITE] == "1", "", "", False)
+        access = f[ACCESS] if len(f) > ACCESS else ""
+        shared = Sharing.decode(f[SHARING]) if len(f) > SHARING and f[SHARING] else NOBODY
+        return Facets(tags, f[FAVOURITE] == "1", access, shared.owner, bool(shared.entries))
 
     def waiting(self) -> bool:
         """Whether the item has a change its server has not heard of (`outbox`, the last
