@@ -77,3 +77,23 @@ def test_groups_on_the_command_line(server: RunningServer, tmp_path: Path) -> No
     assert cli("groups", "remove").returncode == 2
     assert "removed" in cli.ok("groups", "remove", "crew")
     assert "No personal groups" in cli.ok("groups")
+
+
+async def test_a_personal_group_and_a_server_group_of_one_name_stay_apart(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    alice = await Person(server, tmp_path / "alice").start()
+    try:
+        await alice.service.save_group("ops", "", [])  # the server has a user group "ops" too
+        made = await alice.service.create_item(ItemKind.NOTE, {"name": "Pager", "note": "1"})
+        await alice.service.share_with(made.id, [], ["ops"])  # a name: one's own group first
+        item, _ = await alice.service.share_exactly(
+            made.id, [("group", "ops")], edit=False, remove=False
+        )
+        assert item.people.entries == (("group", "ops", False), ("personal", "ops", False))
+        item, _ = await alice.service.share_exactly(
+            made.id, [("group", "ops")], edit=False, remove=True
+        )  # the People dialog removes the very entry it lists
+        assert item.people.entries == (("personal", "ops", False),)
+    finally:
+        await alice.service.close()

@@ -136,28 +136,34 @@ class ExtrasApi(ServiceParts):
         remove: bool = False,
     ) -> tuple[ItemSummary, list[str]]:
         """Share an item on its server with MySafe users and groups (view only, or `edit`),
-        or stop (`remove`): MySafe's internal sharing. Returns the item as it is now and what
+        or stop (`remove`): MySafe's internal sharing. A group name is one of the owner's
+        personal groups when there is one so named, else the server's user group (mysafe
+        serve has both; a senhasegura, user groups). Returns the item as it is now and what
         the server refused ("user zed not found")."""
+        personal: set[str] = set()
+        if groups and "groups" in self._require_server().session.capabilities:
+            personal = {g["name"] for g in await self.groups() if g.get("mine")}
+        who = [("user", name.strip()) for name in users] + [
+            ("personal" if name.strip() in personal else "group", name.strip()) for name in groups
+        ]
+        return await self.share_exactly(item_id, who, edit=edit, remove=remove)
 
+    async def share_exactly(
+        self, item_id: str, who: Sequence[tuple[str, str]], *, edit: bool, remove: bool
+    ) -> tuple[ItemSummary, list[str]]:
+        """`share_with` for (principal, name) pairs as `Sharing.entries` name them ("user",
+        "group", "personal"): the People dialog removes the very entry it lists."""
         item = self._worker.get(item_id)
         if item.access:
             raise InvalidInput(
                 f"'{item.name}' was shared with you: only its owner decides who else has it"
             )
-        server = self._require_server()
-        # A group name is one of the owner's personal groups when there is one so named,
-        # else the server's user group (mysafe serve has both; a senhasegura, user groups).
-        personal: set[str] = set()
-        if groups and "groups" in server.session.capabilities:
-            personal = {g["name"] for g in await self.groups() if g.get("mine")}
-        who = [("user", name.strip()) for name in users] + [
-            ("personal" if name.strip() in personal else "group", name.strip()) for name in groups
-        ]
         for principal, name in who:
             if not name or forbidden_char(name):
                 raise InvalidInput(f"not a {principal} name: {name!r}")
+        server = self._require_server()
         return await server.reshare(
-            item, lambda sharing: sharing.changed(who, edit=edit, remove=remove)
+            item, lambda sharing: sharing.changed(list(who), edit=edit, remove=remove)
         )
 
     # --- earlier versions (core/versions.py) -------------------------------------------------

@@ -3,6 +3,8 @@ add a user or a group, or remove one. Names the server does not know are reporte
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -84,7 +86,8 @@ class PeopleDialog(ModalScreen[None]):
             return
         group = self.query_one("#people-kind", RadioSet).pressed_index == 1
         edit = self.query_one("#people-edit", Checkbox).value
-        self._change([] if group else [name], [name] if group else [], edit, False)
+        users, groups = ([], [name]) if group else ([name], [])
+        self._change(lambda: self.service.share_with(self.item.id, users, groups, edit=edit))
 
     def action_remove(self) -> None:
         if self.item.access:
@@ -95,17 +98,18 @@ class PeopleDialog(ModalScreen[None]):
         if option is None or not option.id:
             return
         principal, name = option.id.split("\x00", 1)
-        users, groups = ([name], []) if principal == "user" else ([], [name])  # a group: either
-        self._change(users, groups, False, True)
+        # the very entry listed (a personal group and a server group may share a name)
+        entry = [(principal, name)]
+        self._change(
+            lambda: self.service.share_exactly(self.item.id, entry, edit=False, remove=True)
+        )
 
     @work(exclusive=True, exit_on_error=False)
-    async def _change(self, users: list[str], groups: list[str], edit: bool, remove: bool) -> None:
+    async def _change(self, call: Callable[[], Awaitable[tuple[ItemSummary, list[str]]]]) -> None:
         status = self.query_one("#people-status", Note)
         status.say("Asking the server…")
         try:
-            item, errors = await self.service.share_with(
-                self.item.id, users, groups, edit=edit, remove=remove
-            )
+            item, errors = await call()
         except MySafeError as exc:
             status.say(f"Not changed: {exc}")
             return
