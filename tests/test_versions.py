@@ -137,3 +137,16 @@ async def test_a_version_made_on_one_device_is_restored_on_another(
     finally:
         for person in (laptop, desktop):
             await person.service.close()
+
+
+def test_a_version_naming_a_field_mysafe_has_not_is_refused() -> None:
+    """From a server or an import: field names are printed and restored, so only ours pass."""
+    from mysafe_tui.core.errors import InvalidInput
+    from mysafe_tui.core.versions import parse_versions
+
+    good = json.dumps([{"at": 1, "by": "a@b", "fields": {"name": "x", "custom_fields": "[]"}}])
+    assert parse_versions(good)[0].fields == {"name": "x", "custom_fields": "[]"}
+    for name in ("\x1b[2J", "../x", "nickname"):
+        bad = json.dumps([{"at": 1, "by": "a@b", "fields": {name: "v"}}])
+        with pytest.raises(InvalidInput, match="not readable"):
+            parse_versions(bad)

@@ -22,6 +22,7 @@ from mysafe_tui.core.models import FIELDS, SPECS, ItemKind
 __all__ = ["VERSIONS", "Version", "changed", "parse_versions", "restoring", "snapshot"]
 MAX_BYTES = 256 * 1024
 MAX_KEPT = 100
+NAMES = frozenset((*FIELDS, CUSTOM, "urls"))  # what a version may hold
 
 
 @dataclass(frozen=True)
@@ -87,8 +88,8 @@ def parse_versions(text: str) -> tuple[Version, ...]:
             not isinstance(at, int | float)
             or not isinstance(by, str)
             or not isinstance(fields, dict)
-            or not all(isinstance(k, str) and isinstance(v, str) for k, v in fields.items())
-        ):
+            or not all(k in NAMES and isinstance(v, str) for k, v in fields.items())
+        ):  # a field name is one of ours: it is printed and restored as a field
             raise InvalidInput("the item's earlier versions are not readable")
         out.append(Version(float(at), by, dict(fields)))
     return tuple(out)

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from mysafe_tui.core import extras
+from mysafe_tui.core import extras, models
 from mysafe_tui.core.errors import InvalidInput
 from mysafe_tui.core.models import FIELDS, SPECS, ItemKind
 from mysafe_tui.core.sanitize import LONE_SURROGATE
@@ -201,17 +201,9 @@ def record_event(
     if event:
         log.add(request, event, item_id=item["identifier"], user_id=user_id)
     if isinstance(body, dict) and body.keys() & {"users_allowed", "groups_allowed", PERSONAL}:
-        detail = shared_with(item)
+        # whom it is shared with now and their rights, as every client says it
+        detail = models.Sharing.of_entity(item).describe()
         log.add(request, "shared", item_id=item["identifier"], user_id=user_id, detail=detail)
-
-
-def shared_with(item: dict[str, Any]) -> str:
-    """Whom the item is shared with now, and their rights: "bob (can edit), group ops (view
-    only)", or "nobody" (the history's word for a "shared" event)."""
-    named = [(f"{p['username']}", p["can_edit"]) for p in item.get("users_allowed") or []]
-    named += [(f"group {g['name']}", g["can_edit"]) for g in item.get("groups_allowed") or []]
-    named += [(f"personal group {g['name']}", g["can_edit"]) for g in item.get(PERSONAL) or []]
-    return ", ".join(f"{n} ({'can edit' if e else 'view only'})" for n, e in named) or "nobody"
 
 
 def _current_code(seed: str) -> str:
