@@ -49,12 +49,13 @@ class RunningServer:
     database: str = ""  # a postgresql:// URL, or "" for the SQLite file in data_dir
     extension: bool = True  # False: started with --no-extension
     launched: tuple[Path, list[str]] = (Path(), [])  # its folder and options, for start_again
+    env: dict[str, str] = field(default_factory=dict)  # added to its environment
 
     def start_again(self) -> None:
         """The same server back on its port after `stop` (its clients' URL stays valid)."""
         tmp, args = self.launched
         port = int(self.url.rsplit(":", 1)[1])
-        again = _launch(tmp, self.data_dir, port, self.database, args, self.keys)
+        again = _launch(tmp, self.data_dir, port, self.database, args, self.keys, self.env)
         self.process = again.process
 
     def token(self, user: str = "alice") -> str:
@@ -156,6 +157,7 @@ class RunningServer:
         password: str | None = None,
         expires_in: int = 3600,
         label: str = "",
+        recipient: str = "",
     ) -> ShareLink:
         """Create a share the way a client does; returns the full link (with its key)."""
         share_id, key = new_share_id(), os.urandom(32)
@@ -170,6 +172,7 @@ class RunningServer:
             "password_protected": bool(password),
             "kdf_salt": b64url(salt) if salt else "",
             **keys.proof_hashes(),
+            **({"recipient": recipient} if recipient else {}),
         }
         sealed = seal(payload.encode(), share_id, keys)
         if payload.kind == "file":  # streamed, as the client sends files
@@ -193,6 +196,7 @@ def start_server(
     args: Iterable[str] = ("--rate-limit", "100000"),
     port: int | None = None,
     database: str = "",
+    env: dict[str, str] | None = None,
 ) -> RunningServer:
     """`database`: a PostgreSQL URL (a fresh database: see conftest's `postgres`), else the
     server's own SQLite file."""
@@ -204,7 +208,7 @@ def start_server(
         keys[user] = store.create_key(user)
     store.add_group("ops", [u for u in keys if u == "carol"])
     store.close()
-    return _launch(tmp, data_dir, port, database, list(args), keys)
+    return _launch(tmp, data_dir, port, database, list(args), keys, env or {})
 
 
 def _launch(
@@ -214,6 +218,7 @@ def _launch(
     database: str,
     args: list[str],
     keys: dict[str, tuple[str, str]],
+    env: dict[str, str] | None = None,
 ) -> RunningServer:
     log_path = tmp / "server.log"
     port_file = tmp / "server.port"  # written by the server once it listens (--port 0)
@@ -236,6 +241,7 @@ def _launch(
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
         )
     deadline = time.monotonic() + 30
     while not port_file.exists():  # the port the kernel gave it: no other server's
@@ -246,7 +252,7 @@ def _launch(
         time.sleep(0.05)
     port = int(port_file.read_text())
     server = RunningServer(f"http://127.0.0.1:{port}", data_dir, log_path, process, keys,
-                           database=database, launched=(tmp, args))  # fmt: skip
+                           database=database, launched=(tmp, args), env=env or {})  # fmt: skip
     server.secrets_used += [secret for _, secret in keys.values()]
     while time.monotonic() < deadline:
         if process.poll() is not None:

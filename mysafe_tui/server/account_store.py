@@ -27,6 +27,11 @@ class AccountStore(Database):
             )
             return int(cur.fetchone()[0])
 
+    def user_name(self, user_id: int) -> str:
+        with self._read() as db:
+            row = db.execute("SELECT name FROM users WHERE id = ?", (user_id,)).fetchone()
+        return str(row["name"]) if row else ""
+
     def list_users(self) -> list[dict[str, Any]]:
         with self._read() as db:
             rows = db.execute(

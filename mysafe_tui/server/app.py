@@ -27,6 +27,7 @@ from mysafe_tui.server import files, groups, items, shares
 from mysafe_tui.server.history import DEFAULT_DAYS, FLUSH_SECONDS, HistoryLog
 from mysafe_tui.server.http import authenticated, envelope, history_of, in_scope, store_of
 from mysafe_tui.server.keys import LastUses
+from mysafe_tui.server.mailer import Relay
 from mysafe_tui.server.store import SQLStore, Store
 from mysafe_tui.system.disk import fsync_directory, write_atomic
 
@@ -47,6 +48,8 @@ class ServerConfig:
     purge_interval: float = 60.0
     history_days: int = DEFAULT_DAYS  # access history older than this is deleted
     extension: bool = True  # False: only API.md §1–3, like a plain senhasegura server
+    smtp: str = ""  # a relay for recipient-verified links (server/mailer.py); "": no mail
+    mail_from: str = ""  # their sender ("": mysafe@ this host's name)
     clock: Callable[[], float] = field(default=time.time)
 
 
@@ -178,6 +181,7 @@ def create_app(config: ServerConfig) -> Starlette:
     app.state.store = store
     app.state.config = config
     app.state.history = history
+    app.state.relay = Relay.parse(config.smtp, config.mail_from) if config.smtp else None
     app.state.last_uses = LastUses()
     app.add_middleware(Guard, limiter=RateLimiter(config.public_rate_per_minute, config.clock))
     return app
@@ -198,7 +202,8 @@ async def healthz(request: Request) -> Response:
 
 
 async def capabilities(request: Request, user_id: int) -> Response:
-    features = [
+    mail = ["recipients"] if request.app.state.relay is not None else []
+    features = mail + [
         "bulk",
         "extras",
         "files",

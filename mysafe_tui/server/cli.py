@@ -91,6 +91,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "default: none, so the rate limits count the real peer and a client cannot name itself)",
     )
     parser.add_argument(
+        "--smtp",
+        metavar="URL",
+        default=os.environ.get("MYSAFE_SMTP_URL", ""),
+        help="a mail relay for links sent to a recipient (share --to): smtp://[user@]host[:port] "
+        "(STARTTLS required), smtps://... or smtp+plain://... (default: $MYSAFE_SMTP_URL; the "
+        "password in $MYSAFE_SMTP_PASSWORD, never here)",
+    )
+    parser.add_argument(
+        "--mail-from",
+        metavar="ADDRESS",
+        default=os.environ.get("MYSAFE_MAIL_FROM", ""),
+        help="the sender of that mail (default: mysafe@ this host's name)",
+    )
+    parser.add_argument(
         "--no-extension",
         action="store_true",
         help="serve only the senhasegura MySafe API (no files, shares, revisions)",
@@ -205,6 +219,14 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.smtp:
+        from mysafe_tui.server.mailer import Relay
+
+        try:
+            Relay.parse(args.smtp, args.mail_from)
+        except ValueError as exc:
+            print(f"mysafe serve: {exc}", file=sys.stderr)
+            return 2
     config = ServerConfig(
         data_dir(args),
         database=args.database,
@@ -213,6 +235,8 @@ def run(args: argparse.Namespace) -> int:
         purge_interval=max(0.1, args.purge_interval),
         history_days=max(1, args.history_days),
         extension=not args.no_extension,
+        smtp=args.smtp,
+        mail_from=args.mail_from,
     )
     try:
         return _dispatch(args, config)

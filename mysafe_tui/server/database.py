@@ -114,6 +114,16 @@ CREATE TABLE IF NOT EXISTS personal_groups (
 CREATE TABLE IF NOT EXISTS personal_members (
     group_id INTEGER NOT NULL, user_id INTEGER NOT NULL, PRIMARY KEY (group_id, user_id));
 """,
+    # Recipient-verified links (server/recipients.py): the address a code goes to, the code's
+    # hash and end, wrong codes, codes sent, and what became of the last mail.
+    8: """
+ALTER TABLE shares ADD COLUMN recipient TEXT NOT NULL DEFAULT '';
+ALTER TABLE shares ADD COLUMN code_hash BLOB;
+ALTER TABLE shares ADD COLUMN code_expires_at REAL NOT NULL DEFAULT 0;
+ALTER TABLE shares ADD COLUMN code_failures INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE shares ADD COLUMN codes_sent INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE shares ADD COLUMN mail_status TEXT NOT NULL DEFAULT '';
+""",
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 TABLES = ("users", "groups_", "group_members", "access_keys", "tokens", "items", "item_access",

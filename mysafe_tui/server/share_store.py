@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import hmac
 import re
+import secrets
 from typing import Any, BinaryIO
 
 from mysafe_tui.core.crypto import sha256
 from mysafe_tui.server.database import Connection, Database
 from mysafe_tui.server.errors import ApiError, ShareGone, ShareRefused, invalid
+from mysafe_tui.server.mailer import masked
 
 MAX_FAILED_PROOFS = 10  # wrong passwords before a share is destroyed
 # A stranger (no key) waits 1, 2, 4... seconds per link and source after each miss, at most an
 # hour; a source quiet for a day starts again from 1.
 STRANGER_CAP = 3600.0
 STRANGER_MEMORY = 86400.0
+# Recipient-verified links: a code lives 10 minutes; the fifth wrong one destroys the link; a
+# recipient has a new code mailed at most every 30 s and 10 times (the owner's resend renews).
+CODE_TTL = 600.0
+MAX_WRONG_CODES = 5
+CODE_GAP = 30.0
+MAX_CODES_SENT = 10
 COPY_CHUNK = 3 * 64 * 1024  # a multiple of 3: base64 of the chunks joins into base64 of all
 # A share's content lives in `share_chunks`, 192 KiB a row, so that no row is ever large:
 # SQLite rebuilds a whole row to change one column of it (a view counted on a 100 MiB row
@@ -23,7 +31,8 @@ COPY_CHUNK = 3 * 64 * 1024  # a multiple of 3: base64 of the chunks joins into b
 # Every column of a share but its content, whose size stands in (NULL: deleted).
 _STATUS = (
     "id_hash, id_prefix, owner_id, kind, label, password_protected, created_at, expires_at, "
-    "max_views, views_used, failed_attempts, revoked, last_access_at, "
+    "max_views, views_used, failed_attempts, revoked, last_access_at, recipient, "
+    "code_failures, code_expires_at, mail_status, "
     "CASE WHEN ciphertext IS NULL THEN NULL ELSE length(ciphertext) + coalesce((SELECT "
     "sum(length(data)) FROM share_chunks c WHERE c.id_hash = shares.id_hash), 0) END AS size"
 )
@@ -50,7 +59,7 @@ class ShareStore(Database):
             db.execute(
                 "INSERT INTO shares (id_hash, id_prefix, owner_id, kind, label, ciphertext, "
                 "password_protected, kdf_salt, proof_hash, holder_hash, created_at, expires_at, "
-                "max_views) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "max_views, recipient) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     id_hash,
                     share_id[:6],
@@ -65,6 +74,7 @@ class ShareStore(Database):
                     now,
                     share["expires_at"],
                     share["max_views"],
+                    share.get("recipient", ""),
                 ),
             )
             content: BinaryIO = share["ciphertext"]
@@ -98,6 +108,9 @@ class ShareStore(Database):
             "revoked": bool(row["revoked"]),
             "last_access_at": row["last_access_at"],
             "password_protected": bool(row["password_protected"]),
+            "recipient": row["recipient"],
+            "mail_status": row["mail_status"],
+            "code_failures": row["code_failures"],
         }
 
     def revoke_share(self, owner_id: int, share_id: str) -> dict[str, Any]:
@@ -129,12 +142,18 @@ class ShareStore(Database):
         status["kdf_salt"] = row["kdf_salt"]
         # So that a recipient can check for room before spending a view (`mysafe open`).
         status["size"] = row["size"] or 0
-        for private in ("share_hash", "share_id_prefix", "label", "last_access_at", "created_at"):
-            del status[private]
+        # A recipient-verified link: the page asks for a code, and says (masked) where it goes.
+        status["code_required"] = bool(row["recipient"])
+        status["recipient_hint"] = masked(row["recipient"]) if row["recipient"] else ""
+        status["code_pending"] = row["code_expires_at"] > self.clock()
+        private = ("share_hash", "share_id_prefix", "label", "last_access_at", "created_at",
+                   "recipient", "mail_status", "code_failures")  # fmt: skip
+        for name in private:
+            del status[name]
         return status
 
     def reveal_share(
-        self, share_id: str, proof: bytes, holder: bytes, source: str
+        self, share_id: str, proof: bytes, holder: bytes, source: str, code: str = ""
     ) -> tuple[BinaryIO, dict[str, Any]]:
         """Atomically spend one view; the ciphertext goes with the last one. It is handed back
         as a private spool file (see `spool`), read in chunks: never whole in memory.
@@ -144,14 +163,17 @@ class ShareStore(Database):
         holder proof (someone without the key) spends nothing, destroys nothing and makes that
         `source` wait longer each time (`_stranger`); a right holder proof with a wrong access
         proof is a mistyped password, counted, and the share destroyed at the tenth. Links made
-        before the holder proof cannot tell the two apart: both count, and both wait.
+        before the holder proof cannot tell the two apart: both count, and both wait. A
+        recipient-verified link also wants the code last mailed to its recipient (`new_code`),
+        checked after the holder proof: five wrong ones destroy it, and a view spends the code.
         """
         id_hash = sha256(share_id.encode())
         now = self.clock()
         gone: str | None = None
         with self._write() as db:
             row = db.execute(
-                "SELECT proof_hash, holder_hash, failed_attempts FROM shares WHERE id_hash = ? "
+                "SELECT proof_hash, holder_hash, failed_attempts, recipient, code_hash, "
+                "code_expires_at, code_failures FROM shares WHERE id_hash = ? "
                 "AND ciphertext IS NOT NULL",
                 (id_hash,),
             ).fetchone()
@@ -161,6 +183,8 @@ class ShareStore(Database):
                 holder_ok = known is not None and hmac.compare_digest(known, sha256(holder))
                 if not holder_ok:
                     refused = self._waiting(db, id_hash, source, now)
+                elif row["recipient"]:
+                    refused = self._wrong_code(db, id_hash, row, code, now)
                 if refused is None and not hmac.compare_digest(row["proof_hash"], sha256(proof)):
                     if not holder_ok:
                         self._stranger(db, id_hash, source, now)
@@ -170,7 +194,8 @@ class ShareStore(Database):
                         refused = ShareRefused("link")
             if refused is None:
                 won = db.execute(
-                    "UPDATE shares SET views_used = views_used + 1, last_access_at = ? "
+                    "UPDATE shares SET views_used = views_used + 1, last_access_at = ?, "
+                    "code_hash = NULL, code_expires_at = 0 "
                     "WHERE id_hash = ? AND revoked = 0 AND expires_at > ? "
                     "AND views_used < max_views AND ciphertext IS NOT NULL "
                     "RETURNING ciphertext, views_used, max_views, kind",
@@ -201,6 +226,93 @@ class ShareStore(Database):
             "kind": won["kind"],
             "views_left": won["max_views"] - won["views_used"],
         }
+
+    def _wrong_code(
+        self, db: Connection, id_hash: bytes, row: Any, code: str, now: float
+    ) -> ShareRefused | None:
+        """Inside a write: why the code given for a recipient-verified link does not open it
+        (None: it does). No code mailed, or one past its time, counts nothing."""
+        if not code or row["code_hash"] is None or row["code_expires_at"] <= now:
+            return ShareRefused("code_needed")
+        if hmac.compare_digest(row["code_hash"], _code_hash(id_hash, code)):
+            return None
+        failures = row["code_failures"] + 1
+        burn = failures >= MAX_WRONG_CODES
+        db.execute(
+            "UPDATE shares SET code_failures = ?, last_access_at = ?, "
+            "revoked = CASE WHEN ? THEN 1 ELSE revoked END WHERE id_hash = ?",
+            (failures, now, burn, id_hash),
+        )
+        if burn:
+            self._drop_content(db, "id_hash = ?", id_hash)
+        return ShareRefused("code", attempts_left=MAX_WRONG_CODES - failures)
+
+    def new_code(self, share_id: str, holder: bytes, source: str) -> tuple[str, str]:
+        """A fresh 8-digit code for a recipient-verified link (the last one stops working),
+        asked for by someone holding its key: (the recipient's address, the code). Someone
+        without the key is refused and slowed down like a reveal's stranger."""
+        id_hash = sha256(share_id.encode())
+        now = self.clock()
+        with self._write() as db:
+            row = db.execute(
+                f"SELECT {_STATUS}, holder_hash, codes_sent FROM shares WHERE id_hash = ?",
+                (id_hash,),
+            ).fetchone()
+            if row is None:
+                raise ShareGone("missing")
+            state = _share_state(row, now)
+            if state != "active":
+                raise ShareGone(state)
+            known = row["holder_hash"]
+            since = now - (row["code_expires_at"] - CODE_TTL)  # since the last code was made
+            refused: ShareRefused | None = None
+            if known is None or not hmac.compare_digest(known, sha256(holder)):
+                refused = self._waiting(db, id_hash, source, now)
+                if refused is None:  # counted (a write kept), so refused after the block
+                    self._stranger(db, id_hash, source, now)
+                    refused = ShareRefused("link")
+            elif not row["recipient"]:
+                raise invalid("this link asks for no code")
+            elif row["codes_sent"] >= MAX_CODES_SENT:
+                refused = ShareRefused("codes")
+            elif since < CODE_GAP:
+                refused = ShareRefused("code_soon", retry_after=CODE_GAP - since)
+            else:
+                code = f"{secrets.randbelow(10**8):08d}"
+                db.execute(
+                    "UPDATE shares SET code_hash = ?, code_expires_at = ?, "
+                    "codes_sent = codes_sent + 1 WHERE id_hash = ?",
+                    (_code_hash(id_hash, code), now + CODE_TTL, id_hash),
+                )
+                return str(row["recipient"]), code
+        assert refused is not None
+        raise refused
+
+    def recipient_share(self, owner_id: int, share_id: str) -> dict[str, Any]:
+        """For the owner's resend: an active link of theirs with a recipient, whose count of
+        codes a recipient may have mailed starts again."""
+        id_hash = share_id_hash(share_id)
+        with self._write() as db:
+            row = db.execute(
+                f"SELECT {_STATUS} FROM shares WHERE id_hash = ? AND owner_id = ?",
+                (id_hash, owner_id),
+            ).fetchone()
+            if row is None:
+                raise ApiError(1005, "1005: Share not found")
+            state = _share_state(row, self.clock())
+            if not row["recipient"]:
+                raise invalid("that link has no recipient (it was made without one)")
+            if state != "active":
+                raise invalid(f"that link is {state.replace('_', ' ')}: make a new one")
+            db.execute("UPDATE shares SET codes_sent = 0 WHERE id_hash = ?", (id_hash,))
+        return {**self._share_status(row), "id_hash": id_hash}
+
+    def set_mail_status(self, id_hash: bytes, status: str) -> None:
+        """What became of the last mail about a link, for its owner's list."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE shares SET mail_status = ? WHERE id_hash = ?", (status[:200], id_hash)
+            )
 
     def _waiting(
         self, db: Connection, id_hash: bytes, source: str, now: float
@@ -278,6 +390,11 @@ def _share_state(row: Any, now: float) -> str:
     if row["expires_at"] <= now or row["size"] is None:
         return "expired"
     return "active"
+
+
+def _code_hash(id_hash: bytes, code: str) -> bytes:
+    """A code is kept as a hash bound to its link (and the digits only: `1234 5678` works)."""
+    return sha256(id_hash + "".join(c for c in code if c.isdigit()).encode())
 
 
 def share_id_hash(share_id: str) -> bytes:

@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from mysafe_tui.server import recipients
 from mysafe_tui.server.errors import ApiError, ShareGone, ShareRefused, invalid, missing
 from mysafe_tui.server.http import (
     MAX_JSON_BODY,
@@ -164,6 +165,7 @@ def routes(prefix: str, max_file_bytes: int) -> list[BaseRoute]:
         kind = str(body.get("kind", ""))
         if kind not in SHARE_KINDS:
             raise invalid(f"kind must be one of {', '.join(SHARE_KINDS)}")
+        recipient = recipients.recipient_of(request, body)
         limit = max_file_bytes if kind == "file" else MAX_TEXT_CIPHERTEXT
         if streamed:
             content = await _spooled(request, store.spool(), limit)
@@ -177,6 +179,8 @@ def routes(prefix: str, max_file_bytes: int) -> list[BaseRoute]:
         proof_hash = _digest(body, "access_proof_hash")
         # Older clients send no holder proof: their links cannot tell a stranger from a guesser.
         holder_hash = _digest(body, "holder_proof_hash") if "holder_proof_hash" in body else None
+        if recipient and holder_hash is None:
+            raise missing("holder_proof_hash")
         try:
             max_views = int(body.get("max_views", 1))
         except (TypeError, ValueError):
@@ -198,11 +202,18 @@ def routes(prefix: str, max_file_bytes: int) -> list[BaseRoute]:
             "holder_hash": holder_hash,
             "expires_at": expires_at,
             "max_views": max_views,
+            "recipient": recipient,
         }
         try:
             await run_in_threadpool(store.create_share, user_id, share_id, share)
         finally:
             content.close()
+        mail_status = ""
+        if recipient:
+            mail_status = await recipients.notify(request, user_id, {
+                "recipient": recipient, "id_hash": share_id_hash(share_id), "kind": kind,
+                "expires_at": expires_at, "share_id_prefix": share_id[:6],
+            })  # fmt: skip
         return envelope(
             201,
             "Share successfully created",
@@ -211,6 +222,8 @@ def routes(prefix: str, max_file_bytes: int) -> list[BaseRoute]:
                 "url_path": f"/s/{share_id}",
                 "expires_at": iso(expires_at),
                 "max_views": max_views,
+                "recipient": recipient,
+                "mail_status": mail_status,
             },
         )
 
@@ -239,8 +252,9 @@ def routes(prefix: str, max_file_bytes: int) -> list[BaseRoute]:
             body = await read_body(request, limit=4096)
             proof = _b64(body.get("proof", ""), "proof")
             holder = _b64(body.get("holder", ""), "holder")
+            code = str(body.get("code") or "")[:32]
             ciphertext, info = await run_in_threadpool(
-                store_of(request).reveal_share, share_id, proof, holder, source_of(request)
+                store_of(request).reveal_share, share_id, proof, holder, source_of(request), code
             )
         except ShareGone as gone:
             return _gone(gone)
@@ -250,6 +264,19 @@ def routes(prefix: str, max_file_bytes: int) -> list[BaseRoute]:
             return error_response(exc)
         history_of(request).add(request, "revealed", share_hash=share_id_hash(share_id))
         return _revealed(ciphertext, info)
+
+    async def code(request: Request) -> Response:
+        try:
+            share_id = share_id_of(request)
+            body = await read_body(request, limit=4096)
+            holder = _b64(body.get("holder", ""), "holder")
+            return await recipients.mail_code(request, share_id, holder, source_of(request))
+        except ShareGone as gone:
+            return _gone(gone)
+        except ShareRefused as refused:
+            return _refused(refused)
+        except ApiError as exc:
+            return error_response(exc)
 
     return [
         Route(f"{prefix}/mysafe-ext/share", authenticated(create), methods=["POST"]),
@@ -261,6 +288,8 @@ def routes(prefix: str, max_file_bytes: int) -> list[BaseRoute]:
         ),
         Route(f"{prefix}/public/share/{{share_id}}", public_status, methods=["GET"]),
         Route(f"{prefix}/public/share/{{share_id}}/reveal", reveal, methods=["POST"]),
+        Route(f"{prefix}/public/share/{{share_id}}/code", code, methods=["POST"]),
+        *recipients.routes(prefix),
     ]
 
 
@@ -283,20 +312,24 @@ _REFUSALS = {
     "password": "Wrong password: nothing was revealed and no view was used.",
     "link": "This link is damaged: its key does not match. Open it exactly as it was sent.",
     "wait": "Too many tries without the link's key; wait before trying again.",
+    "code": "Wrong code: nothing was revealed and no view was used.",
+    "code_needed": "This link opens with a code mailed to its recipient: ask for one first.",
+    "codes": "No more codes for this link: ask the person who sent it to resend it.",
+    "code_soon": "A code was mailed moments ago: wait a little before asking for another.",
 }
 
 
 def _refused(refused: ShareRefused) -> Response:
     share: dict[str, Any] = {"status": "active", "refused": refused.reason}
     message = _REFUSALS[refused.reason]
-    if refused.reason == "password":
+    if refused.reason in ("password", "code"):
         share["attempts_left"] = refused.attempts_left
         if refused.attempts_left <= 0:
             share["status"] = "revoked"
-            message = "Wrong password, the last try: the link is destroyed."
-    status = 429 if refused.reason == "wait" else 403
+            message = f"Wrong {refused.reason}, the last try: the link is destroyed."
+    status = 429 if refused.reason in ("wait", "code_soon") else 403
     response = envelope(status, message, share=share)
-    if refused.reason == "wait":
+    if status == 429:
         response.headers["Retry-After"] = str(max(1, math.ceil(refused.retry_after)))
     return response
 
