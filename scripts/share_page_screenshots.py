@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Regenerate screenshots/share-page*.png: the recipient's page in Debian's headless chromium,
-before and after Reveal, against a real `mysafe serve` on loopback.
+before and after Reveal, and a link for one recipient asking for its mailed code, against a
+real `mysafe serve` on loopback (mailing through a local relay).
 
 .venv/bin/python scripts/share_page_screenshots.py
 """
@@ -16,6 +17,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
+from mailkit import Relay  # noqa: E402
 from mysafe_tui.core.sharecrypto import SharePayload  # noqa: E402
 from serverkit import start_server  # noqa: E402
 
@@ -28,10 +30,13 @@ LOGIN = SharePayload("password", "Github", [
 
 def main() -> None:
     out = ROOT / "screenshots"
-    server = start_server(Path(tempfile.mkdtemp()))
+    folder = Path(tempfile.mkdtemp())
+    relay = Relay(folder).__enter__()
+    server = start_server(folder, args=["--smtp", relay.url], env=relay.env)
     try:
         with server.client() as client:
             link = str(server.share(client, LOGIN, views=2))
+            for_bob = str(server.share(client, LOGIN, recipient="bob@example.com"))
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
                 executable_path="/usr/bin/chromium",
@@ -44,10 +49,16 @@ def main() -> None:
             page.click("#reveal")
             page.wait_for_selector("body[data-state='revealed']", timeout=60_000)
             page.screenshot(path=str(out / "share-page-revealed.png"))
+            page.goto(for_bob)
+            page.wait_for_selector("body[data-state='ready']")
+            page.click("#send-code")
+            page.wait_for_selector("body[data-state='code-sent']")
+            page.screenshot(path=str(out / "share-page-code.png"))
             browser.close()
     finally:
         server.stop()
-    print(out / "share-page.png", out / "share-page-revealed.png")
+        relay.__exit__()
+    print(*(out / f"share-page{n}.png" for n in ("", "-revealed", "-code")))
 
 
 if __name__ == "__main__":

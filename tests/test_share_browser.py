@@ -16,8 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
+from mailkit import Relay, code_in
 from mysafe_tui.core.sharecrypto import SharePayload, b64url
-from serverkit import RunningServer
+from serverkit import RunningServer, start_server
 
 CHROMIUM = "/usr/bin/chromium"
 VECTORS = json.loads((Path(__file__).parent / "share_vectors.json").read_text())
@@ -240,3 +241,48 @@ def test_browser_crypto_matches_the_python_vectors(
         "plain": vector["payload"],
         "title": "Vector",
     }
+
+
+@pytest.fixture(scope="module")
+def mailing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningServer, Relay]]:
+    """A server that mails through a real relay (recipient-verified links)."""
+    with Relay(tmp_path_factory.mktemp("relay")) as relay:
+        args = ["--rate-limit", "100000", "--smtp", relay.url]
+        running = start_server(tmp_path_factory.mktemp("mailing"), args=args, env=relay.env)
+        try:
+            yield running, relay
+        finally:
+            running.stop()
+
+
+def test_a_link_for_a_recipient_opens_with_the_mailed_code(
+    browser: Any, mailing: tuple[RunningServer, Relay]
+) -> None:
+    server, relay = mailing
+    with server.client("alice") as alice:
+        link = server.share(alice, LOGIN, views=1, recipient="bob@example.test")
+    relay.next_mail()  # the notice
+    visit = Visit(browser, server)
+    try:
+        page = visit.open(str(link), "ready")
+        assert "opens with a code sent to b…@example.test" in page.inner_text("#code-note")
+        assert not page.is_visible("#reveal") and not page.is_visible("#code")
+        page.click("#send-code")
+        page.wait_for_selector("body[data-state='code-sent']", timeout=30_000)
+        code = code_in(relay.next_mail())
+        assert "sent to b…@example.test" in page.inner_text("#code-note")
+
+        page.fill("#code", "00000000" if code != "00000000" else "11111111")
+        page.click("#reveal")
+        page.wait_for_selector("body[data-state='wrong-code']", timeout=30_000)
+        assert page.inner_text("#code-error") == (
+            "That code is not right: nothing was revealed. 4 more wrong codes destroy the link."
+        )
+        assert views_left(link) == 1  # a wrong code spends no view
+
+        page.fill("#code", f"{code[:4]} {code[4:]}")  # as the mail writes it
+        page.click("#reveal")
+        page.wait_for_selector("body[data-state='revealed']", timeout=30_000)
+        assert "7yha&x<script>" in page.locator(".field .value").all_inner_texts()
+    finally:
+        visit.close()

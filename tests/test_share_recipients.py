@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import base64
 import io
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from conftest import BACKENDS, database_for
+from conftest import BACKENDS, database_for, until
 from mailkit import Relay, code_in, text_of
 from mysafe_tui.core.crypto import sha256
 from mysafe_tui.core.sharecrypto import SharePayload, b64url, derive
@@ -235,3 +238,101 @@ def test_codes_expire_after_ten_minutes(tmp_path: Path) -> None:
         assert info["views_left"] == 4
     finally:
         store.close()
+
+
+def test_the_cli_sends_to_a_recipient_who_opens_with_the_code(
+    server: RunningServer, relay: Relay, tmp_path: Path
+) -> None:
+    """`mysafe share --to`, `shares` (recipient, mail), `shares --resend`, and `mysafe open`
+    asking for the code the server mailed when it asked for one."""
+    client_id, secret = server.new_user("cli-sender")
+    passfile = tmp_path / "pass"
+    passfile.write_text("correct horse battery staple\n")
+    env = {
+        **os.environ,
+        "MYSAFE_HOME": str(tmp_path / "home"),
+        "MYSAFE_PASSPHRASE_FILE": str(passfile),
+        "SENHASEGURA_CLIENT_ID": client_id,
+        "SENHASEGURA_CLIENT_SECRET": secret,
+    }
+
+    def mysafe(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "mysafe_tui", *args], env=env,
+                              capture_output=True, text=True, input=stdin)  # fmt: skip
+
+    assert mysafe("init", "--kdf-profile", "low-memory").returncode == 0
+    assert mysafe("share-server", server.url).returncode == 0
+    assert mysafe("add", "note", "--name", "Door", stdin="4711#\n").returncode == 0
+    made = mysafe("share", "Door", "--to", "Bob@Example.TEST", "--views", "2")
+    assert made.returncode == 0, made.stderr
+    link = made.stdout.strip()
+    assert "Send this link to Bob@example.test yourself" in made.stderr
+    notice = relay.next_mail()
+    assert notice["To"] == "Bob@example.test" and "cli-sender shared" in text_of(notice)
+
+    listed = mysafe("shares")
+    assert "to Bob@example.test (notified)" in listed.stdout, listed.stdout
+    resent = mysafe("shares", "--resend", link)
+    assert resent.returncode == 0 and "Mailed Bob@example.test again" in resent.stderr
+    relay.next_mail()
+
+    opening = subprocess.Popen([sys.executable, "-m", "mysafe_tui", "open", link], env=env,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)  # fmt: skip
+    code = code_in(relay.next_mail())  # mailed because `open` asked: it now waits for it
+    out, err = opening.communicate(f"{code}\n", timeout=60)
+    assert opening.returncode == 0, err
+    assert "A code was mailed to B…@example.test" in err and "4711#" in out
+
+    wrong = subprocess.Popen([sys.executable, "-m", "mysafe_tui", "open", link], env=env,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)  # fmt: skip
+    code = code_in(relay.next_mail())
+    bad = "00000000" if code != "00000000" else "11111111"
+    out, err = wrong.communicate(f"{bad}\n", timeout=60)
+    assert wrong.returncode == 1 and "4711" not in out
+    assert "wrong code: nothing was revealed and no view was used (4 more" in err
+    assert "Traceback" not in err
+
+    bare = mysafe("share", "Door", "--to", "not an address")
+    assert bare.returncode == 1 and "is not an e-mail address" in bare.stderr
+
+
+async def test_the_ui_makes_a_link_for_a_recipient_and_mails_them_again(
+    server: RunningServer, relay: Relay, tmp_path: Path
+) -> None:
+    from textual.widgets import DataTable, Input, Static
+
+    from mysafe_tui.tui.app import MySafeApp
+    from mysafe_tui.tui.modals.share import ShareDialog
+    from mysafe_tui.tui.screens.shares import SharesScreen
+    from test_shares import _door_note_vault, _share_dialog_on_the_note
+
+    app = MySafeApp(await _door_note_vault(server, tmp_path))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await _share_dialog_on_the_note(app, pilot)
+        dialog = app.screen
+        assert isinstance(dialog, ShareDialog)
+        dialog.query_one("#recipient", Input).value = "bob"
+        await pilot.press("ctrl+s")
+        await until(
+            pilot, lambda: "not an e-mail address" in str(dialog.query_one("#error").render())
+        )
+        assert dialog.share_hash is None and relay.pending() == 0
+        dialog.query_one("#recipient", Input).value = BOB
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: dialog.share_hash is not None)
+        statement = str(dialog.query_one("#statement", Static).render())
+        assert f"Only {BOB} opens it: send them the link yourself" in statement
+        assert relay.next_mail()["To"] == BOB
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, ShareDialog))
+
+        await pilot.press("O")
+        await until(pilot, lambda: isinstance(app.screen, SharesScreen))
+        table = app.screen.query_one(DataTable)
+        await until(pilot, lambda: table.row_count == 1)
+        assert table.get_row_at(0)[3].plain == BOB
+        await pilot.press("m")
+        await until(pilot, lambda: relay.pending() > 0)
+        assert "shared a secure note" in text_of(relay.next_mail())  # mailed again

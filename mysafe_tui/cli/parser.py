@@ -18,6 +18,7 @@ from mysafe_tui.cli import (
     passphrase,
     people,
     remote,
+    sharing,
     ssh,
     transfer,
     versions,
@@ -106,6 +107,7 @@ def _build(only: str | None) -> tuple[argparse.ArgumentParser, bool]:
     items.add_parsers(add, common)
     extras.add_parsers(add, common)
     remote.add_parsers(add)
+    sharing.add_parsers(add)
     people.add_parsers(add)
     versions.add_parsers(add)
     inject.add_parsers(add)

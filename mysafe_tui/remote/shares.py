@@ -21,6 +21,7 @@ import httpx
 from mysafe_tui.core.crypto import sha256
 from mysafe_tui.core.errors import InvalidInput, OfflineError, RemoteRejected, ServerError
 from mysafe_tui.core.models import FIELDS, SPECS, ItemKind, ItemSummary, field_label
+from mysafe_tui.core.sanitize import printable
 from mysafe_tui.core.sharecrypto import (
     SALT_LEN,
     ShareLink,
@@ -90,6 +91,8 @@ class CreatedShare:
     expires_at: float
     max_views: int
     password_protected: bool
+    recipient: str = ""  # the address the server mails codes to ("": anyone with the link)
+    mail_status: str = ""  # what became of the notice mailed to it
 
     def __repr__(self) -> str:  # the link holds the key
         return f"CreatedShare({self.share_hash[:8]}…, views={self.max_views})"
@@ -104,6 +107,7 @@ async def create_share(
     password: str | None,
     label: str,
     public_url: str,
+    recipient: str = "",
 ) -> CreatedShare:
     if not 1 <= views <= MAX_VIEWS:
         raise InvalidInput(f"a link allows 1 to {MAX_VIEWS} views")
@@ -121,6 +125,7 @@ async def create_share(
         "password_protected": bool(password),
         "kdf_salt": b64url(salt) if salt else "",
         **keys.proof_hashes(),
+        **({"recipient": recipient} if recipient else {}),
     }
     sealed = seal(payload.encode(), share_id, keys)
     url = f"{client.prefix}/mysafe-ext/share"
@@ -138,6 +143,8 @@ async def create_share(
         time.time() + expires_in,
         views,
         bool(password),
+        str(share.get("recipient") or ""),
+        str(share.get("mail_status") or ""),
     )
 
 
@@ -151,6 +158,13 @@ async def revoke_share(client: MySafeClient, share_id: str) -> None:
     await client.call(
         "POST", f"{client.prefix}/mysafe-ext/share/revoke/{share_id}", idempotent=True
     )
+
+
+async def resend_share(client: MySafeClient, share_id: str) -> str:
+    """Have the server mail a link's recipient its notice again; the server's sentence."""
+    answer = await client.call("POST", f"{client.prefix}/mysafe-ext/share/resend/{share_id}")
+    response = answer.get("response")
+    return str(response.get("message", "")) if isinstance(response, dict) else ""
 
 
 # --- the recipient ----------------------------------------------------------------------------
@@ -167,12 +181,15 @@ async def open_link(
     url: str,
     ask_password: Callable[[], Awaitable[str]],
     *,
+    ask_code: Callable[[str], Awaitable[str]] | None = None,
     before_reveal: Callable[[dict[str, Any]], None] | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> SharePayload:
     """Fetch, decrypt and return a shared item: spends one view only after the password
     (when there is one) checks out, exactly like the browser page. `before_reveal` sees the
-    public status (kind, size) first and may refuse by raising: nothing is spent then."""
+    public status (kind, size) first and may refuse by raising: nothing is spent then. A
+    link made for a recipient has a code mailed to them, and `ask_code` (told where it went)
+    asks for it."""
     link = ShareLink.parse(url)
     check_url(link.base_url)  # the link's key is safe in the fragment, the content is not
     api = f"{link.base_url}/api/public/share/{link.share_id}"
@@ -183,18 +200,54 @@ async def open_link(
         salt = unb64url(status["kdf_salt"]) if status.get("password_protected") else None
         password = await ask_password() if salt else None
         keys = derive(link.share_id, link.key, password, salt)
-        body = await _public(http, "POST", f"{api}/reveal", json=keys.reveal_body())
+        code = ""
+        if status.get("code_required"):
+            if ask_code is None:
+                raise InvalidInput("this link opens with a code mailed to its recipient")
+            code = await ask_code(await _mail_code(http, api, keys.reveal_body()["holder"]))
+        body = await _public(
+            http, "POST", f"{api}/reveal", json={**keys.reveal_body(), "code": code}
+        )
     blob = base64.b64decode(body["share"]["ciphertext"])
     return SharePayload.decode(open_sealed(blob, link.share_id, keys))
 
 
-async def _public(http: httpx.AsyncClient, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
+async def _mail_code(http: httpx.AsyncClient, api: str, holder: str) -> str:
+    """Ask the server to mail the recipient a code; where it went, as one sentence."""
+    answer = await _request(http, "POST", f"{api}/code", json={"holder": holder})
+    share = _share_of(answer)
+    if answer.status_code == 429 and share.get("refused") == "code_soon":
+        return "A code was mailed moments ago; type that one"
+    if answer.status_code == 502:
+        raise ServerError("the server could not mail the code; nothing was spent, try later")
+    sent = _checked(answer, api)["share"]
+    hint = printable(str(sent.get("recipient_hint") or "the recipient"))[:80]  # a server's words
+    return f"A code was mailed to {hint}"
+
+
+async def _request(http: httpx.AsyncClient, method: str, url: str, **kwargs: Any) -> httpx.Response:
     try:
-        answer = await http.request(method, url, **kwargs)
+        return await http.request(method, url, **kwargs)
     except httpx.TransportError as exc:
         raise OfflineError(
             f"cannot reach {url.split('/api/')[0]} ({transport_reason(exc)})"
         ) from None
+
+
+def _share_of(answer: httpx.Response) -> dict[str, Any]:
+    try:
+        body = answer.json()
+    except json.JSONDecodeError:
+        return {}
+    share = body.get("share") if isinstance(body, dict) else None
+    return share if isinstance(share, dict) else {}
+
+
+async def _public(http: httpx.AsyncClient, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
+    return _checked(await _request(http, method, url, **kwargs), url)
+
+
+def _checked(answer: httpx.Response, url: str) -> dict[str, Any]:
     try:
         body = answer.json()
     except json.JSONDecodeError:
@@ -215,15 +268,21 @@ async def _public(http: httpx.AsyncClient, method: str, url: str, **kwargs: Any)
 
 def _refusal(share: dict[str, Any], answer: httpx.Response) -> str:
     """A reveal the server refused without spending anything, as one sentence."""
+    reason = share.get("refused")
+    if reason == "code_needed":
+        return "the code is missing or more than 10 minutes old: open the link again for a new one"
+    if reason == "codes":
+        return "no more codes for this link: ask the person who sent it to resend it"
     if answer.status_code == 429:
         wait = answer.headers.get("Retry-After", "")
         after = f"in {wait} s" if wait.isdigit() else "in a minute"
         return f"too many tries: nothing was revealed; try again {after}"
     if share.get("refused") == "link":
         return "the link is damaged (its key does not match): copy the whole link and try again"
+    what = "code" if reason == "code" else "password"
     left = share.get("attempts_left")
     if isinstance(left, int) and left <= 0:
-        return "wrong password, the last try: the link is destroyed"
+        return f"wrong {what}, the last try: the link is destroyed"
     more = ""
     if isinstance(left, int):
         more = (
@@ -231,4 +290,4 @@ def _refusal(share: dict[str, Any], answer: httpx.Response) -> str:
             if left == 1
             else (f" ({left} more wrong ones destroy the link)")
         )
-    return f"wrong password: nothing was revealed and no view was used{more}"
+    return f"wrong {what}: nothing was revealed and no view was used{more}"

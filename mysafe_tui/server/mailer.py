@@ -25,9 +25,9 @@ from urllib.parse import unquote, urlsplit
 PASSWORD_ENV = "MYSAFE_SMTP_PASSWORD"
 TIMEOUT = 20.0
 _SCHEMES = {"smtp": ("starttls", 587), "smtps": ("tls", 465), "smtp+plain": ("none", 25)}
-# An address this server will write to: printable ASCII, one @, a dot in the domain; no
-# spaces, quotes, brackets or separators (nothing that could become a second header or address).
-_ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+# An address this server will write to: printable ASCII, one @, a host name; no spaces,
+# quotes, brackets or separators (nothing that could become a second header or address).
+_ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$")
 
 
 class MailFailed(Exception):

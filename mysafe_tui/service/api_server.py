@@ -220,10 +220,14 @@ class ServerApi(ServiceParts):
         views: int = 1,
         password: str | None = None,
         label: str = "",
+        recipient: str = "",
     ) -> CreatedShare:
         """Encrypt the chosen fields (or the file) under a fresh key, upload the ciphertext,
-        keep the full link encrypted in the vault, and return it."""
-        return await self._shares.share(item_id, fields, expires_in, views, password, label)
+        keep the full link encrypted in the vault, and return it. With a `recipient`, the
+        server mails them a notice, and a code when they open the link."""
+        return await self._shares.share(
+            item_id, fields, expires_in, views, password, label, recipient
+        )
 
     async def list_shares(self) -> list[dict[str, Any]]:
         """Every outgoing link as the server counts it, with the item and label kept here."""
@@ -237,6 +241,10 @@ class ServerApi(ServiceParts):
         link = await self._shares.link(share_hash)
         return await self._clip.copy(link, "Share link")
 
+    async def resend_share(self, share_hash: str) -> str:
+        """Mail a link's recipient its notice again (they may ask for codes anew)."""
+        return await self._shares.resend(share_hash)
+
     async def revoke_share(self, share_hash: str) -> None:
         """Kill a link at once: the server deletes its ciphertext."""
         await self._shares.revoke(share_hash)
@@ -246,9 +254,10 @@ class ServerApi(ServiceParts):
         url: str,
         ask_password: Callable[[], Awaitable[str]],
         before_reveal: Callable[[dict[str, Any]], None] | None = None,
+        ask_code: Callable[[str], Awaitable[str]] | None = None,
     ) -> SharePayload:
         """The recipient's side: needs no vault. Spends one view, after `before_reveal` (given
         the link's public status: kind, size) had its chance to refuse."""
         from mysafe_tui.remote.shares import open_link
 
-        return await open_link(url, ask_password, before_reveal=before_reveal)
+        return await open_link(url, ask_password, before_reveal=before_reveal, ask_code=ask_code)

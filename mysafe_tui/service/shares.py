@@ -91,6 +91,7 @@ class ShareLinks:
         views: int,
         password: str | None,
         label: str,
+        recipient: str = "",
     ) -> CreatedShare:
         from mysafe_tui.remote import shares
 
@@ -115,6 +116,7 @@ class ShareLinks:
                     password=password,
                     label=label,
                     public_url=session.binding["url"],
+                    recipient=recipient,
                 )
             )
         record = {
@@ -148,6 +150,13 @@ class ShareLinks:
         if share_hash not in links:
             raise ItemNotFound("this vault has no copy of that link (made elsewhere, or lost)")
         return str(json.loads(links[share_hash])["link"])
+
+    async def resend(self, share_hash: str) -> str:
+        from mysafe_tui.remote import shares
+
+        session = self._required()
+        with needs_server("mailing a link's recipient"):
+            return await session.guard(shares.resend_share(session.client, share_hash))
 
     async def revoke(self, share_hash: str) -> None:
         from mysafe_tui.remote import shares

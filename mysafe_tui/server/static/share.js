@@ -118,6 +118,57 @@ function showGone(state, message) {
   document.body.dataset.state = state;
 }
 
+function fail(id, text) {
+  $(id).textContent = text;
+  $(id).hidden = !text;
+}
+
+// A link made for a recipient (`mysafe share --to`): a code mailed to them opens it, with the
+// key. Asking for one proves the key (the holder proof), so only a link holder makes mail.
+function codeReady(note) {
+  $("code-note").textContent = note;
+  $("code-row").hidden = false;
+  $("reveal").hidden = false;
+  $("send-code").textContent = "Send a new code";
+  $("send-code").className = "secondary";
+  $("code").focus();
+}
+
+async function sendCode(shareId, key) {
+  const button = $("send-code");
+  button.disabled = true;
+  fail("code-error", "");
+  try {
+    const holder = await hkdf(key, `${VERSION_LABEL}/holder|${shareId}`);
+    const answer = await fetch(API + encodeURIComponent(shareId) + "/code", {
+      method: "POST", cache: "no-store", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ holder: bytesToB64url(holder) }),
+    });
+    const share = (await answer.json().catch(() => ({}))).share || {};
+    if (answer.ok) {
+      codeReady(`A code was sent to ${share.recipient_hint}. It works for ` +
+        `${share.code_minutes} minutes, for one view.`);
+      document.body.dataset.state = "code-sent";
+    } else if (share.refused === "code_soon") {
+      codeReady("A code was sent moments ago: type that one, or ask again in a little while.");
+    } else if (share.refused === "link") {
+      show("This link is damaged", "Its key does not match. Copy the whole link and try again.");
+      $("reveal-form").hidden = true;
+      document.body.dataset.state = "broken";
+    } else if (share.refused === "codes") {
+      fail("code-error", "No more codes for this link: ask the person who sent it to resend it.");
+    } else if (answer.status === 404 || answer.status === 410) {
+      showGone(share.status || "missing");
+    } else {
+      fail("code-error", "The code could not be sent. Try again in a minute.");
+    }
+  } catch (err) {
+    fail("code-error", "The server could not be reached. Check your connection.");
+  } finally {
+    button.disabled = false;
+  }
+}
+
 function copyButton(value) {
   const button = document.createElement("button");
   button.type = "button";
@@ -216,6 +267,18 @@ async function main() {
     `Revealing it uses one of its ${status.views_left} remaining view` +
     `${status.views_left === 1 ? "" : "s"}. The link expires ${whenText(status.expires_at)}.`);
   $("password-row").hidden = !status.password_protected;
+  if (status.code_required) {
+    $("code-box").hidden = false;
+    $("send-code").textContent = `Send the code to ${status.recipient_hint}`;
+    $("send-code").addEventListener("click", () => sendCode(shareId, key));
+    if (status.code_pending) {
+      codeReady(`A code was sent to ${status.recipient_hint} in the last few minutes.`);
+    } else {
+      $("code-note").textContent = "This link was shared with one person: it opens with a " +
+        `code sent to ${status.recipient_hint}.`;
+      $("reveal").hidden = true;
+    }
+  }
   $("reveal-form").hidden = false;
   document.body.dataset.state = "ready";
   $("reveal-form").addEventListener("submit", async (event) => {
@@ -227,6 +290,12 @@ async function main() {
       $("password-error").hidden = false;
       return;
     }
+    const code = $("code").value.replace(/\D/g, "");
+    if (status.code_required && code.length !== 8) {
+      fail("code-error", "Enter the 8-digit code from the e-mail.");
+      return;
+    }
+    fail("code-error", "");
     button.disabled = true;
     button.textContent = "Decrypting…";
     try {
@@ -234,7 +303,7 @@ async function main() {
       const answer = await fetch(API + encodeURIComponent(shareId) + "/reveal", {
         method: "POST", cache: "no-store", headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ proof: bytesToB64url(keys.proof),
-                               holder: bytesToB64url(keys.holder) }),
+                               holder: bytesToB64url(keys.holder), code }),
       });
       const body = await answer.json().catch(() => ({}));
       const refused = (body.share || {}).refused;
@@ -245,8 +314,20 @@ async function main() {
         return;
       }
       if (answer.status === 403 && (body.share || {}).status === "revoked") {
-        showGone("revoked", "That was the last wrong password: the link is destroyed. " +
+        showGone("revoked", `That was the last wrong ${refused}: the link is destroyed. ` +
           "Ask the person who sent it for a new one.");
+        return;
+      }
+      if (answer.status === 403 && refused === "code_needed") {
+        fail("code-error", "That code has expired (or none was sent): send a new one.");
+        return;
+      }
+      if (answer.status === 403 && refused === "code") {
+        const left = (body.share || {}).attempts_left;
+        fail("code-error", "That code is not right: nothing was revealed." + (
+          left === 1 ? " One more wrong code destroys the link."
+            : ` ${left} more wrong codes destroy the link.`));
+        document.body.dataset.state = "wrong-code";
         return;
       }
       if (answer.status === 403) {

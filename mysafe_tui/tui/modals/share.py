@@ -15,7 +15,7 @@ from mysafe_tui.core.errors import MySafeError
 from mysafe_tui.core.models import ItemKind, ItemSummary
 from mysafe_tui.service import VaultService
 from mysafe_tui.tui.actions import bindings
-from mysafe_tui.tui.text import plain
+from mysafe_tui.tui.text import plain, printable
 from mysafe_tui.tui.widgets.note import Note
 from mysafe_tui.tui.widgets.qr import qr_text
 
@@ -82,6 +82,11 @@ class ShareDialog(ModalScreen[str | None]):
                     "Password (optional: the recipient must type it)", classes="field-label"
                 )
                 yield Input(password=True, id="password")
+                yield Label(
+                    "Only for (optional): an e-mail address; a code mailed there opens it",
+                    classes="field-label",
+                )
+                yield Input(placeholder="name@example.com", id="recipient", max_length=254)
                 yield Note("", id="error", classes="error")
             with VerticalScroll(id="result"):
                 yield Static("", id="link", markup=False)
@@ -100,7 +105,7 @@ class ShareDialog(ModalScreen[str | None]):
         for widget in ("#result", "#copy", "#qr-button", "#qr"):
             self.query_one(widget).display = False
 
-    def _policy(self) -> tuple[tuple[str, ...], int, int, str | None, str] | None:
+    def _policy(self) -> tuple[tuple[str, ...], int, int, str | None, str, str] | None:
         error = self.query_one("#error", Note)
         fields = tuple(
             name
@@ -126,7 +131,8 @@ class ShareDialog(ModalScreen[str | None]):
         else:
             expires = EXPIRY[index if index >= 0 else 1][1]
         password = self.query_one("#password", Input).value or None
-        return fields, expires, views, password, self.query_one("#label", Input).value.strip()
+        label = self.query_one("#label", Input).value.strip()
+        return fields, expires, views, password, label, self.query_one("#recipient", Input).value
 
     @on(Button.Pressed, "#create")
     def action_create(self) -> None:
@@ -137,7 +143,13 @@ class ShareDialog(ModalScreen[str | None]):
 
     @work(exclusive=True, group="share", exit_on_error=False)
     async def create(
-        self, fields: tuple[str, ...], expires: int, views: int, password: str | None, label: str
+        self,
+        fields: tuple[str, ...],
+        expires: int,
+        views: int,
+        password: str | None,
+        label: str,
+        recipient: str,
     ) -> None:
         button = self.query_one("#create", Button)
         button.disabled = True
@@ -149,6 +161,7 @@ class ShareDialog(ModalScreen[str | None]):
                 views=views,
                 password=password,
                 label=label,
+                recipient=recipient.strip(),
             )
         except MySafeError as exc:
             self.query_one("#error", Note).say(f"No link made: {exc}")
@@ -173,6 +186,17 @@ class ShareDialog(ModalScreen[str | None]):
             if (password)
             else ""
         )
+        if created.recipient:
+            guard += (
+                f" Only {created.recipient} opens it: send them the link yourself; the server "
+                "mailed them a notice, and mails them a code when they open it."
+            )
+            if created.mail_status.startswith("failed"):
+                self.notify(
+                    printable(f"The notice was not mailed ({created.mail_status[8:]}): O resends"),
+                    severity="warning",
+                    markup=False,
+                )
         self.query_one("#statement", Static).update(
             plain(
                 f"The recipient sees {what} of '{self.item.name}'. The link opens {times}, "

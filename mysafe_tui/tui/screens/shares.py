@@ -1,4 +1,5 @@
-"""The shares cockpit: every outgoing link, its views and expiry; revoke, copy again, refresh."""
+"""The shares cockpit: every outgoing link, its recipient, views and expiry; revoke, copy
+again, mail the recipient again, refresh."""
 
 from __future__ import annotations
 
@@ -46,7 +47,9 @@ class SharesScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("Item", "Label", "Status", "Views", "Expires", "Last opened", "Created")
+        table.add_columns(
+            "Item", "Label", "Status", "To", "Views", "Expires", "Last opened", "Created"
+        )
         self.load()
 
     @property
@@ -73,6 +76,7 @@ class SharesScreen(Screen[None]):
                 row["item"],
                 row.get("label") or "",
                 status,
+                _recipient(row),
                 views,
                 _until(row["expires_at"], row["status"]),
                 ago(_when(row.get("last_access_at"))),
@@ -90,7 +94,7 @@ class SharesScreen(Screen[None]):
             note.update(
                 plain(
                     f"{count} on {target}. x revokes (the content is deleted at once), "
-                    "c copies a link again, r refreshes."
+                    "c copies a link again, m mails its recipient again, r refreshes."
                 )
             )
         else:
@@ -117,6 +121,22 @@ class SharesScreen(Screen[None]):
         self.load()
 
     @work(exit_on_error=False)
+    async def action_resend(self) -> None:
+        row = self.current
+        if row is None:
+            return
+        if not row.get("recipient"):
+            self.notify("That link is for anyone who has it: there is nobody to mail.")
+            return
+        try:
+            said = await self.service.resend_share(row["share_hash"])
+        except MySafeError as exc:
+            self.notify(printable(str(exc)), severity="error", markup=False)
+            return
+        self.notify(printable(said), markup=False)
+        self.load()
+
+    @work(exit_on_error=False)
     async def action_copy(self) -> None:
         row = self.current
         if row is None:
@@ -125,6 +145,15 @@ class SharesScreen(Screen[None]):
             self.notify(await self.service.copy_share_link(row["share_hash"]))
         except MySafeError as exc:
             self.notify(str(exc), severity="error")
+
+
+def _recipient(row: dict[str, Any]) -> str:
+    """Whom a link is for, and what became of the last mail to them ("—": anyone)."""
+    to = str(row.get("recipient") or "")
+    if not to:
+        return "—"
+    mail = str(row.get("mail_status") or "")
+    return f"{to} (mail failed)" if mail.startswith("failed") else to
 
 
 def _when(iso: str | None) -> float | None:
