@@ -42,6 +42,63 @@ def test_the_words_that_narrow_and_the_words_searched_for() -> None:
     assert Narrowing(shared="with-me").allows(theirs) and not Narrowing(shared="yes").allows(theirs)
     assert Narrowing(tag="prod").allows(mine) and not Narrowing(tag="prod").allows(theirs)
     assert Narrowing(favourite=False).allows(mine) and not Narrowing(favourite=False).allows(theirs)
+    assert split("unused:90d db")[0] == Narrowing(unused_days=90)
+    assert [split(f"unused:{w}")[0].unused_days for w in ("12w", "6m", "1y", "30")] == [
+        84, 180, 365, 30
+    ]  # fmt: skip
+    for word in ("unused:2y", "unused:0d", "unused:soon", "unused:400"):
+        with pytest.raises(InvalidInput, match="unused: takes a time up to a year"):
+            split(word)
+
+
+async def test_unused_counts_copies_gets_and_reveals_here(tmp_path: Path) -> None:
+    """Days on a clock of the test's own: an item is used when a field of it is read
+    (copy, `get`, a reference) or it is revealed on screen; one never used counts from the
+    day it was made. Sync, edits and the health report do not use an item."""
+    from conftest import FLOOR, PASSPHRASE
+    from mysafe_tui.service import VaultService
+    from mysafe_tui.system.settings import Paths
+
+    service = VaultService(Paths(tmp_path / "home", tmp_path / "home"), kdf_params=FLOOR)
+    await service.create(PASSPHRASE)
+    try:
+        made = {}
+        for name in ("Router", "Bank", "Wiki"):
+            made[name] = await service.create_item(
+                ItemKind.PASSWORD, {"name": name, "password": f"{name}-pw"}
+            )
+        now = [service._uses.clock()]
+        service._uses.clock = lambda: now[0]
+
+        async def unused(days: int = 90) -> list[str]:
+            return sorted(hit.name for hit in await service.search(f"unused:{days}d"))
+
+        assert await unused() == []  # all made today
+        now[0] += 100 * 86400
+        assert await unused() == ["Bank", "Router", "Wiki"]
+        await service.field_value(made["Router"].id, "password")  # a copy, `mysafe get`
+        await service.reveal(made["Bank"].id, used=True)  # r in the UI
+        await service.reveal(made["Wiki"].id)  # an edit dialog's read: not a use
+        await service.update_item(made["Wiki"].id, {"username": "me"})
+        assert await unused() == ["Wiki"]
+        assert await unused(120) == []  # Wiki was made 100 days ago
+        now[0] += 95 * 86400
+        assert await unused() == ["Bank", "Router", "Wiki"]
+
+        # Another process (a CLI get, the agent) used it: seen once the vault is read again.
+        other = VaultService(Paths(tmp_path / "home", tmp_path / "home"), kdf_params=FLOOR)
+        await other.unlock(PASSPHRASE)
+        other._uses.clock = lambda: now[0]
+        await other.field_value(made["Wiki"].id, "password")
+        await other.close()
+        assert await service.refresh()
+        assert await unused() == ["Bank", "Router"]
+        await service.lock()
+        await service.unlock(PASSPHRASE)
+        service._uses.clock = lambda: now[0]
+        assert await unused() == ["Bank", "Router"]  # kept in the vault
+    finally:
+        await service.close()
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +151,7 @@ async def test_narrowing_a_vault_shared_between_three(
         with pytest.raises(InvalidInput, match="shared: takes"):
             await bob.service.search("shared:maybe")
         await bob.service.lock()  # what a narrowing kept (decrypted names) goes with the keys
-        assert bob.service._narrowed[0] is None
+        assert bob.service._narrowed is None
     finally:
         for person in (alice, bob, carol):
             await person.service.close()
@@ -112,3 +169,5 @@ def test_mysafe_list_takes_the_same_words(server: RunningServer, tmp_path: Path)
     assert "Runbook" in cli.ok("list", "owner:me", "kind:note")
     failed = cli.fails("list", "shared:maybe")
     assert "shared: takes yes, no or with-me" in failed and "Traceback" not in failed
+    assert json.loads(cli.ok("list", "unused:30d", "--json")) == []  # made today
+    assert "unused: takes a time up to a year" in cli.fails("list", "unused:2y")

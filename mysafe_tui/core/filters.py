@@ -1,9 +1,10 @@
 """The words of a filter that narrow the list rather than being searched for.
 
-`owner:NAME` (`owner:me` for one's own items), `shared:yes|no|with-me`, `kind:KIND`, `tag:TAG`
-and `fav:yes|no` stand beside the fuzzy words, in the UI's filter and in `mysafe list`, as
-MySafe's passwords screen filters by owner, shared and tags. A word is one of them only when
-it starts with a known name and a colon and has a value (`https://x` stays a search word).
+`owner:NAME` (`owner:me` for one's own items), `shared:yes|no|with-me`, `kind:KIND`, `tag:TAG`,
+`fav:yes|no` and `unused:90d` stand beside the fuzzy words, in the UI's filter and in `mysafe
+list`, as MySafe's passwords screen filters by owner, shared, last use and tags. A word is one
+of them only when it starts with a known name and a colon and has a value (`https://x` stays a
+search word).
 """
 
 from __future__ import annotations
@@ -22,8 +23,11 @@ WORDS = (
     ("kind:KIND", "password, note, api, file or ssh"),
     ("tag:TAG", "items with that tag"),
     ("fav:yes|no", "favourites, or the others"),
+    ("unused:90d", "not copied, revealed or read here for 90 days (d, w, m; a year at most)"),
 )
-_NAMES = ("owner", "shared", "kind", "tag", "fav")
+_NAMES = ("owner", "shared", "kind", "tag", "fav", "unused")
+_SPANS = {"d": 1, "w": 7, "m": 30, "y": 365}
+MAX_UNUSED_DAYS = 365  # uses are kept a year (service/uses.py)
 _KINDS = {
     "password": ItemKind.PASSWORD,
     "login": ItemKind.PASSWORD,
@@ -54,6 +58,7 @@ class Narrowing:
     kind: ItemKind | None = None
     tag: str = ""  # casefolded
     favourite: bool | None = None
+    unused_days: int = 0  # not used for this many days (the service knows the uses)
 
     @property
     def by_people(self) -> bool:
@@ -63,7 +68,9 @@ class Narrowing:
     @property
     def by_facets(self) -> bool:
         """Whether items must be looked at one by one (kind and favourite are the index's)."""
-        return bool(self.owner or self.shared or self.tag or self.favourite is False)
+        return bool(
+            self.owner or self.shared or self.tag or self.favourite is False or self.unused_days
+        )
 
     def allows(self, item: Facets) -> bool:
         if self.tag and self.tag not in (t.casefold() for t in item.tags):
@@ -103,9 +110,19 @@ def split(query: str) -> tuple[Narrowing, str]:
             narrowing = replace(narrowing, shared="with-me" if with_me else "yes" if yes else "no")
         elif name == "owner":
             narrowing = replace(narrowing, owner=value)
+        elif name == "unused":
+            narrowing = replace(narrowing, unused_days=_days(value))
         else:
             narrowing = replace(narrowing, tag=value)
     return narrowing, " ".join(rest)
+
+
+def _days(value: str) -> int:
+    """`90d`, `12w`, `3m`, `1y` (or a bare number of days) as days."""
+    number, unit = (value[:-1], value[-1]) if value[-1:] in _SPANS else (value, "d")
+    if not number.isdigit() or not 1 <= int(number) * _SPANS[unit] <= MAX_UNUSED_DAYS:
+        raise InvalidInput("unused: takes a time up to a year: 30d, 12w, 6m, 1y")
+    return int(number) * _SPANS[unit]
 
 
 def _yes(name: str, value: str, takes: str) -> bool:

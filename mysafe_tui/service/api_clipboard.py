@@ -42,7 +42,13 @@ class ClipboardApi(ServiceParts):
 
     async def field_value(self, item_id: str, field: str) -> tuple[str, str]:
         """One field's value and label: a secret (decrypted), a summary field, `id`, or
-        `totp` (the current code). Copying, `mysafe get` and references all read fields here."""
+        `totp` (the current code). Copying, `mysafe get` and references all read fields here,
+        so each is a use of the item (`unused:`)."""
+        found = await self._field_value(item_id, field)
+        await self._uses.mark(item_id)
+        return found
+
+    async def _field_value(self, item_id: str, field: str) -> tuple[str, str]:
         item = self._worker.get(item_id)
         spec = SPECS[item.kind]
         if field == "totp":

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from mysafe_tui.service.pam import PamAccess
     from mysafe_tui.service.shares import ShareLinks
     from mysafe_tui.service.transfer import Transfers
+    from mysafe_tui.service.uses import LastUses
     from mysafe_tui.service.worker import VaultWorker
     from mysafe_tui.system.settings import Paths, Settings
 
@@ -47,6 +48,7 @@ class ServiceParts:
     _health: HealthCheck
     _pam: PamAccess
     _transfers: Transfers
+    _uses: LastUses
 
     if TYPE_CHECKING:  # one section's calls of another's (all are in every VaultService)
 
@@ -55,7 +57,7 @@ class ServiceParts:
             self, item_id: str, values: dict[str, Any], *, force: bool = False
         ) -> ItemSummary: ...
         async def extras(self, item_id: str) -> Extras: ...
-        async def reveal(self, item_id: str) -> dict[str, Secret]: ...
+        async def reveal(self, item_id: str, *, used: bool = False) -> dict[str, Secret]: ...
         async def totp(self, item_id: str, at: float | None = None) -> TotpCode: ...
         def estimate_strength(self, passphrase: str) -> Strength: ...
 

@@ -16,7 +16,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mysafe_tui.core import extras, filters, versions
 from mysafe_tui.core.errors import (
@@ -44,6 +44,7 @@ from mysafe_tui.service.health import HealthCheck
 from mysafe_tui.service.pam import PamAccess
 from mysafe_tui.service.shares import ShareLinks
 from mysafe_tui.service.transfer import Transfers
+from mysafe_tui.service.uses import LastUses
 from mysafe_tui.service.values import (
     check_required,
     new_item_defaults,
@@ -69,6 +70,17 @@ MIN_PASSPHRASE_SCORE = 3  # zxcvbn's 'good': 10^10 guesses and more
 PREPARE_FROM = 5000  # items from which a list readies its search ahead (prepare_search)
 
 
+class Narrowed(NamedTuple):
+    """The last narrowing's records list and last uses (their identity is the key), the
+    narrowing and its day, and the positions it kept."""
+
+    records: list[Record]
+    uses: dict[str, int]
+    narrowing: filters.Narrowing
+    since: int
+    allowed: frozenset[int]
+
+
 class VaultService(ExtrasApi, ServerApi, TransferApi, ClipboardApi, SshApi, PamApi):
     """One vault, local or bound to a MySafe server. Construct it, then `await` its methods."""
 
@@ -87,8 +99,7 @@ class VaultService(ExtrasApi, ServerApi, TransferApi, ClipboardApi, SshApi, PamA
         self._worker = VaultWorker(paths.vault)
         self._clip = ClipboardKeeper(lambda: self.settings, lambda: self.terminal_write, clipboard)
         self._transport = transport  # tests only: inject faults into the server connection
-        # The last narrowing's records list (held: its identity is the key), and what it kept.
-        self._narrowed: tuple[object, object, frozenset[int]] = (None, None, frozenset())
+        self._narrowed: Narrowed | None = None  # it holds decrypted summaries
         # How an escape sequence reaches the terminal the user sees (OSC 52): a full-screen
         # UI sets its own writer; None writes to /dev/tty.
         self.terminal_write: Callable[[str], None] | None = None
@@ -98,6 +109,7 @@ class VaultService(ExtrasApi, ServerApi, TransferApi, ClipboardApi, SshApi, PamA
         self._shares = ShareLinks(self._worker, self._bound_session, transport)
         self._pam = PamAccess(self._worker, transport)
         self._health = HealthCheck(self._worker, lambda: self.settings, self._login_proxy)
+        self._uses = LastUses(self._worker)
         self._transfers = Transfers(self._worker, paths, lambda: self._server.bound)
         # Open a vault older than the newest state seen here as it is (a backup restored on
         # purpose) instead of read-only.
@@ -225,7 +237,8 @@ class VaultService(ExtrasApi, ServerApi, TransferApi, ClipboardApi, SshApi, PamA
         await self._shares.aclose()
         await self._pam.aclose()
         self._health.forget()
-        self._narrowed = (None, None, frozenset())  # it holds a list of decrypted summaries
+        self._uses.forget()
+        self._narrowed = None
         await self._worker.lock()
 
     async def close(self) -> None:
@@ -235,7 +248,10 @@ class VaultService(ExtrasApi, ServerApi, TransferApi, ClipboardApi, SshApi, PamA
 
     async def refresh(self) -> bool:
         """Pick up changes another process (a CLI call, a sync) wrote. True if there were."""
-        return await self._worker.refresh()
+        changed = await self._worker.refresh()
+        if changed:
+            self._uses.forget()  # another process may have used an item
+        return changed
 
     # --- reading --------------------------------------------------------------------------
 
@@ -262,19 +278,33 @@ class VaultService(ExtrasApi, ServerApi, TransferApi, ClipboardApi, SshApi, PamA
             words, kind=kind, trash=trash, favourites_only=favourites_only
         )
         if narrowing is not None and narrowing.by_facets:
-            return hits.within(self._allowed(hits.source, narrowing))
+            uses = await self._uses.days() if narrowing.unused_days else {}
+            return hits.within(self._allowed(hits.source, narrowing, uses))
         return hits
 
-    def _allowed(self, records: list[Record], narrowing: filters.Narrowing) -> frozenset[int]:
-        """The positions of the records a narrowing keeps: worked out once per records list
-        and narrowing (~0.15 s at 100k items), then each key typed after `tag:prod` is free."""
-        kept_records, kept_narrowing, allowed = self._narrowed
-        if kept_records is not records or kept_narrowing != narrowing:
-            people = narrowing.by_people
-            allowed = frozenset(
-                i for i, record in enumerate(records) if narrowing.allows(record.facets(people))
-            )
-            self._narrowed = (records, narrowing, allowed)
+    def _allowed(
+        self, records: list[Record], narrowing: filters.Narrowing, uses: dict[str, int]
+    ) -> frozenset[int]:
+        """The positions of the records a narrowing keeps: worked out once per records list,
+        last uses and narrowing (~0.15 s at 100k items), then each key typed after `tag:prod`
+        is free. An item never used here counts as used the day it was made."""
+        since = self._uses.today() - narrowing.unused_days  # used on or before it: unused
+        kept = self._narrowed
+        if (
+            kept is not None
+            and kept.records is records
+            and kept.uses is uses
+            and (kept.narrowing, kept.since) == (narrowing, since)
+        ):
+            return kept.allowed
+        people = narrowing.by_people
+        allowed = frozenset(
+            i
+            for i, record in enumerate(records)
+            if narrowing.allows(record.facets(people))
+            and (not narrowing.unused_days or uses.get(record.id, record.created_day()) <= since)
+        )
+        self._narrowed = Narrowed(records, uses, narrowing, since, allowed)
         return allowed
 
     async def prepare_search(
@@ -315,9 +345,13 @@ class VaultService(ExtrasApi, ServerApi, TransferApi, ClipboardApi, SshApi, PamA
         """
         return self._worker.find(name, kind, trash)
 
-    async def reveal(self, item_id: str) -> dict[str, Secret]:
-        """Decrypt an item's secret fields. Values stay wrapped in `Secret` until shown."""
-        return await self._worker.reveal_secrets(item_id)
+    async def reveal(self, item_id: str, *, used: bool = False) -> dict[str, Secret]:
+        """Decrypt an item's secret fields. Values stay wrapped in `Secret` until shown.
+        `used`: a person is shown them (the UI's reveal), which `unused:` counts."""
+        secrets = await self._worker.reveal_secrets(item_id)
+        if used:
+            await self._uses.mark(item_id)
+        return secrets
 
     async def preview_file(self, item_id: str, limit: int = 4096) -> str | None:
         """The start of a text file item (None for binary content or other kinds)."""

@@ -41,6 +41,7 @@ OLDEST_FIELDS = SUMMARY_FIELDS.index("remote")
 SEP = "\x00"
 # Positions the search index reads straight from the encoded text.
 NAME, USERNAME, URL, TAGS, FAVOURITE, ACTIVE = range(6)
+CREATED = SUMMARY_FIELDS.index("created")
 FILE_NAME = SUMMARY_FIELDS.index("file_name")
 IDENTIFIER_CODE = SUMMARY_FIELDS.index("identifier_code")
 ACCESS = SUMMARY_FIELDS.index("access")
@@ -86,6 +87,14 @@ class Record(NamedTuple):
         access = f[ACCESS] if len(f) > ACCESS else ""
         shared = Sharing.decode(f[SHARING]) if len(f) > SHARING and f[SHARING] else NOBODY
         return Facets(tags, f[FAVOURITE] == "1", access, shared.owner, bool(shared.entries))
+
+    def created_day(self) -> int:
+        """The day (since the epoch) the item was made."""
+        created = self.text.split(SEP, CREATED + 1)[CREATED]
+        try:
+            return int(float(created) // 86400)
+        except ValueError:
+            return 0
 
     def waiting(self) -> bool:
         """Whether the item has a change its server has not heard of (`outbox`, the last

@@ -268,6 +268,12 @@ class Vault(Loading, KeyRing, FileParts):
             existing = item_id if item_id in self._meta else None
             self._put(pending, ItemKind.NOTE, {"name": name}, data, existing, new_id=item_id)
 
+    def meta_names(self, prefix: str) -> list[str]:
+        """The names of the vault-level records that start with `prefix`."""
+        self._require_unlocked()
+        start = META_PREFIX + prefix
+        return [key[len(META_PREFIX) :] for key in self._meta if key.startswith(start)]
+
     def delete_meta(self, name: str) -> None:
         if META_PREFIX + name in self._meta:
             self.purge(META_PREFIX + name)

@@ -428,7 +428,7 @@ class MainScreen(ItemActions, ServerActions, Screen[None]):
         if item is None:
             return
         try:
-            secrets = await self.service.reveal(item.id)
+            secrets = await self.service.reveal(item.id, used=reveal)
             extras = await self.service.extras(item.id)
             preview = None
             if item.kind is ItemKind.FILE:
