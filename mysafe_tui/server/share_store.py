@@ -23,6 +23,10 @@ CODE_TTL = 600.0
 MAX_WRONG_CODES = 5
 CODE_GAP = 30.0
 MAX_CODES_SENT = 10
+_MISSES = {
+    "password": ("failed_attempts", MAX_FAILED_PROOFS),
+    "code": ("code_failures", MAX_WRONG_CODES),
+}
 COPY_CHUNK = 3 * 64 * 1024  # a multiple of 3: base64 of the chunks joins into base64 of all
 # A share's content lives in `share_chunks`, 192 KiB a row, so that no row is ever large:
 # SQLite rebuilds a whole row to change one column of it (a view counted on a 100 MiB row
@@ -189,7 +193,7 @@ class ShareStore(Database):
                     if not holder_ok:
                         self._stranger(db, id_hash, source, now)
                     if holder_ok or known is None:
-                        refused = self._mistyped(db, id_hash, row["failed_attempts"], now)
+                        refused = self._missed(db, id_hash, "password", row["failed_attempts"], now)
                     else:
                         refused = ShareRefused("link")
             if refused is None:
@@ -236,16 +240,7 @@ class ShareStore(Database):
             return ShareRefused("code_needed")
         if hmac.compare_digest(row["code_hash"], _code_hash(id_hash, code)):
             return None
-        failures = row["code_failures"] + 1
-        burn = failures >= MAX_WRONG_CODES
-        db.execute(
-            "UPDATE shares SET code_failures = ?, last_access_at = ?, "
-            "revoked = CASE WHEN ? THEN 1 ELSE revoked END WHERE id_hash = ?",
-            (failures, now, burn, id_hash),
-        )
-        if burn:
-            self._drop_content(db, "id_hash = ?", id_hash)
-        return ShareRefused("code", attempts_left=MAX_WRONG_CODES - failures)
+        return self._missed(db, id_hash, "code", row["code_failures"], now)
 
     def new_code(self, share_id: str, holder: bytes, source: str) -> tuple[str, str]:
         """A fresh 8-digit code for a recipient-verified link (the last one stops working),
@@ -343,18 +338,22 @@ class ShareStore(Database):
             (id_hash, source, failures, blocked_until),
         )
 
-    def _mistyped(self, db: Connection, id_hash: bytes, failed: int, now: float) -> ShareRefused:
-        """Inside a write: one more wrong password; the share is destroyed at the tenth."""
+    def _missed(
+        self, db: Connection, id_hash: bytes, what: str, failed: int, now: float
+    ) -> ShareRefused:
+        """Inside a write: one more wrong `what` ("password": the tenth destroys the share;
+        "code": the fifth)."""
+        column, limit = _MISSES[what]
         failed += 1
-        burn = failed >= MAX_FAILED_PROOFS
+        burn = failed >= limit
         db.execute(
-            "UPDATE shares SET failed_attempts = ?, last_access_at = ?, "
+            f"UPDATE shares SET {column} = ?, last_access_at = ?, "
             "revoked = CASE WHEN ? THEN 1 ELSE revoked END WHERE id_hash = ?",
             (failed, now, burn, id_hash),
         )
         if burn:
             self._drop_content(db, "id_hash = ?", id_hash)
-        return ShareRefused("password", attempts_left=MAX_FAILED_PROOFS - failed)
+        return ShareRefused(what, attempts_left=limit - failed)
 
     def purge_expired_shares(self) -> int:
         """Hard-delete the ciphertext of every expired share; returns how many went."""

@@ -16,7 +16,7 @@ import ipaddress
 import json
 import math
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any, BinaryIO
@@ -246,37 +246,25 @@ def routes(prefix: str, max_file_bytes: int) -> list[BaseRoute]:
         status["message"] = _GONE_MESSAGES.get(status["status"], "")
         return envelope(200, share=_public(status))
 
+    @_public_answer
     async def reveal(request: Request) -> Response:
-        try:
-            share_id = share_id_of(request)
-            body = await read_body(request, limit=4096)
-            proof = _b64(body.get("proof", ""), "proof")
-            holder = _b64(body.get("holder", ""), "holder")
-            code = str(body.get("code") or "")[:32]
-            ciphertext, info = await run_in_threadpool(
-                store_of(request).reveal_share, share_id, proof, holder, source_of(request), code
-            )
-        except ShareGone as gone:
-            return _gone(gone)
-        except ShareRefused as refused:
-            return _refused(refused)
-        except ApiError as exc:
-            return error_response(exc)
+        share_id = share_id_of(request)
+        body = await read_body(request, limit=4096)
+        proof = _b64(body.get("proof", ""), "proof")
+        holder = _b64(body.get("holder", ""), "holder")
+        code = str(body.get("code") or "")[:32]
+        ciphertext, info = await run_in_threadpool(
+            store_of(request).reveal_share, share_id, proof, holder, source_of(request), code
+        )
         history_of(request).add(request, "revealed", share_hash=share_id_hash(share_id))
         return _revealed(ciphertext, info)
 
+    @_public_answer
     async def code(request: Request) -> Response:
-        try:
-            share_id = share_id_of(request)
-            body = await read_body(request, limit=4096)
-            holder = _b64(body.get("holder", ""), "holder")
-            return await recipients.mail_code(request, share_id, holder, source_of(request))
-        except ShareGone as gone:
-            return _gone(gone)
-        except ShareRefused as refused:
-            return _refused(refused)
-        except ApiError as exc:
-            return error_response(exc)
+        share_id = share_id_of(request)
+        body = await read_body(request, limit=4096)
+        holder = _b64(body.get("holder", ""), "holder")
+        return await recipients.mail_code(request, share_id, holder, source_of(request))
 
     return [
         Route(f"{prefix}/mysafe-ext/share", authenticated(create), methods=["POST"]),
@@ -291,6 +279,24 @@ def routes(prefix: str, max_file_bytes: int) -> list[BaseRoute]:
         Route(f"{prefix}/public/share/{{share_id}}/code", code, methods=["POST"]),
         *recipients.routes(prefix),
     ]
+
+
+def _public_answer(
+    route: Callable[[Request], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """A public share route whose refusals are answers in the envelope, never errors."""
+
+    async def answered(request: Request) -> Response:
+        try:
+            return await route(request)
+        except ShareGone as gone:
+            return _gone(gone)
+        except ShareRefused as refused:
+            return _refused(refused)
+        except ApiError as exc:
+            return error_response(exc)
+
+    return answered
 
 
 def source_of(request: Request) -> str:
