@@ -171,3 +171,45 @@ def test_mysafe_list_takes_the_same_words(server: RunningServer, tmp_path: Path)
     assert "shared: takes yes, no or with-me" in failed and "Traceback" not in failed
     assert json.loads(cli.ok("list", "unused:30d", "--json")) == []  # made today
     assert "unused: takes a time up to a year" in cli.fails("list", "unused:2y")
+
+
+async def test_a_use_on_one_device_counts_on_the_other(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    """The same account on a laptop and a desktop: what the laptop copied, the desktop's
+    `unused:` knows after both synced; the server keeps each user's own days only."""
+    from conftest import FLOOR
+    from mysafe_tui.service import VaultService
+    from mysafe_tui.system.settings import Paths
+
+    laptop = await Person(server, tmp_path / "laptop").start()
+    desktop = Person.__new__(Person)  # the same account on a second device
+    desktop.name, desktop.client_id, desktop.secret = laptop.name, laptop.client_id, laptop.secret
+    desktop.server = server
+    desktop.service = VaultService(Paths(tmp_path / "desk", tmp_path / "desk"), kdf_params=FLOOR)
+    await desktop.start()
+    try:
+        used = await laptop.service.create_item(
+            ItemKind.PASSWORD, {"name": "Vpn", "username": "me", "password": "vpn-pw"}
+        )
+        await laptop.service.create_item(
+            ItemKind.PASSWORD, {"name": "Idle", "username": "me", "password": "x"}
+        )
+        await laptop.service.field_value(used.id, "password")  # a copy or `mysafe get`
+        await laptop.service.sync()  # sends the day of the copy
+        there = await desktop.shared("Vpn")  # syncs: takes the account's days
+        idle = await desktop.shared("Idle")
+        days = await desktop.service._uses.days()
+        assert days.get(there.id) == laptop.service._uses.today() and idle.id not in days
+
+        with server.client() as alice:  # another user: sees none of those, sends only ids
+            assert alice.get("/api/mysafe-ext/uses").json()["uses"] == []
+            bad = alice.post("/api/mysafe-ext/uses", json={"uses": [{"id": "1", "day": "x"}]})
+            assert bad.status_code == 400 and "each use is" in bad.text
+            kept = alice.post("/api/mysafe-ext/uses", json={"uses": [
+                {"id": "999999", "day": 1}, {"id": "999998", "day": 10**9}
+            ]})  # fmt: skip
+            assert kept.json()["kept"] == 0  # a year back is dropped, no such item is left out
+    finally:
+        for person in (laptop, desktop):
+            await person.service.close()

@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mysafe_tui.core.crypto import KEY_LEN
-from mysafe_tui.server import files, groups, items, shares
+from mysafe_tui.server import files, groups, items, shares, uses
 from mysafe_tui.server.history import DEFAULT_DAYS, FLUSH_SECONDS, HistoryLog
 from mysafe_tui.server.http import authenticated, envelope, history_of, in_scope, store_of
 from mysafe_tui.server.keys import LastUses
@@ -172,6 +172,7 @@ def create_app(config: ServerConfig) -> Starlette:
         ]
         routes += files.routes(f"{prefix}/mysafe-ext", blobs)
         routes += groups.routes(prefix)
+        routes += uses.routes(prefix)
         routes += shares.routes(prefix, config.max_file_bytes)
     if config.extension:
         routes += shares.page_routes()
@@ -213,6 +214,7 @@ async def capabilities(request: Request, user_id: int) -> Response:
         "revisions",
         "shares",
         "sshkeys",
+        "uses",
     ]
     return envelope(200, capabilities=features, version="1")
 
@@ -276,6 +278,7 @@ async def _purge_forever(store: Store, config: ServerConfig) -> None:
             await asyncio.to_thread(
                 store.purge_history, config.clock() - config.history_days * 86400
             )
+            await asyncio.to_thread(store.purge_uses)
         except Exception as exc:  # keep purging later; say what failed, nothing more
             error_log.error("periodic purge failed: %s", type(exc).__name__)
 

@@ -124,11 +124,17 @@ ALTER TABLE shares ADD COLUMN code_failures INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE shares ADD COLUMN codes_sent INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE shares ADD COLUMN mail_status TEXT NOT NULL DEFAULT '';
 """,
+    # The day each user last used each item, sent by their clients at sync (server/uses.py).
+    9: """
+CREATE TABLE IF NOT EXISTS item_uses (
+    user_id INTEGER NOT NULL, item_id INTEGER NOT NULL, day INTEGER NOT NULL,
+    PRIMARY KEY (user_id, item_id));
+""",
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 TABLES = ("users", "groups_", "group_members", "access_keys", "tokens", "items", "item_access",
           "shares", "history", "share_chunks", "file_chunks", "share_strangers",
-          "personal_groups", "personal_members")  # fmt: skip
+          "personal_groups", "personal_members", "item_uses")  # fmt: skip
 # The one lock every PostgreSQL write transaction takes first (an arbitrary constant).
 WRITE_LOCK = 0x6D7973616665
 

@@ -3,6 +3,7 @@ and for share links (shares.py)."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -98,8 +99,14 @@ class ServerApi(ServiceParts):
         return removed
 
     async def sync(self, progress: SyncProgress | None = None) -> PullResult:
-        """Pull the server's items into the encrypted cache (incremental after the first)."""
-        return await self._require_server().pull(progress, probe=True)
+        """Pull the server's items into the encrypted cache (incremental after the first),
+        and trade the days items were used with the account's other devices."""
+        server = self._require_server()
+        result = await server.pull(progress, probe=True)
+        if "uses" in server.session.capabilities:
+            with contextlib.suppress(MySafeError):  # only notes for `unused:`: the sync is done
+                await self._uses.exchange(server.session)
+        return result
 
     async def resolve_conflict(
         self, item_id: str, values: dict[str, Any], choice: str
