@@ -58,6 +58,7 @@ async def test_items_round_trip_on_the_real_server(server: RunningServer) -> Non
             "shares",
             "revisions",
             "sshkeys",
+            "uses",
         }
         created = await client.create_item(
             "password",

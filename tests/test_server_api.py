@@ -386,6 +386,7 @@ def test_capabilities(alice: httpx.Client) -> None:
         "shares",
         "revisions",
         "sshkeys",
+        "uses",
     }
     assert body["version"] == "1"
 

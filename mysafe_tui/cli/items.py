@@ -222,7 +222,7 @@ async def cmd_get(args: argparse.Namespace, service: VaultService) -> int:
     item = await service.find(args.name, args.kind)
     if args.json:
         data = item.to_json()
-        secrets = await service.reveal(item.id)
+        secrets = await service.reveal(item.id, used=True)
         data.update({name: value.reveal() for name, value in secrets.items()})
         found = await service.extras(item.id)
         if found.fields:

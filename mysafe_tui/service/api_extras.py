@@ -260,8 +260,11 @@ class ExtrasApi(ServiceParts):
     ) -> Path:
         """Decrypt a file item to `destination` (a directory means: under its file name).
 
-        Written to a temporary file and renamed, 0600: a failure leaves nothing behind."""
-        return await files.save(self._worker, item_id, Path(destination), overwrite, progress)
+        Written to a temporary file and renamed, 0600: a failure leaves nothing behind. A
+        use of the item (`unused:`)."""
+        saved = await files.save(self._worker, item_id, Path(destination), overwrite, progress)
+        await self._uses.mark(item_id)
+        return saved
 
     async def change_passphrase(self, old: str, new: str, kdf_profile: str | None = None) -> None:
         """Re-wrap the vault key only (O(1) bytes written)."""
