@@ -23,7 +23,7 @@ WORDS = (
     ("kind:KIND", "password, note, api, file or ssh"),
     ("tag:TAG", "items with that tag"),
     ("fav:yes|no", "favourites, or the others"),
-    ("unused:90d", "not copied, revealed or read here for 90 days (d, w, m; a year at most)"),
+    ("unused:90d", "not copied, revealed or read for 90 days (d, w, m; a year at most)"),
 )
 _NAMES = ("owner", "shared", "kind", "tag", "fav", "unused")
 _SPANS = {"d": 1, "w": 7, "m": 30, "y": 365}

@@ -1,7 +1,7 @@
 """When each item was last used here, for the filter word `unused:90d`.
 
 A use is a person (or their script) taking a secret: a copy, `mysafe get` or a reference
-(`field_value`), the agent's answers, and revealing it in the UI. Reading for sync, export,
+(`field_value`), the agent's answers, `get --json`, saving a file, and revealing it in the UI. Reading for sync, export,
 the health report or an edit is not a use.
 
 Each day's uses are one encrypted vault record, "used-<day>", holding the ids of the items
