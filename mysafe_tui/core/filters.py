@@ -66,11 +66,14 @@ class Narrowing:
         return bool(self.owner or self.shared)
 
     @property
+    def by_item(self) -> bool:
+        """Whether each item's own text must be read (kind and favourite are the index's)."""
+        return bool(self.owner or self.shared or self.tag or self.favourite is False)
+
+    @property
     def by_facets(self) -> bool:
-        """Whether items must be looked at one by one (kind and favourite are the index's)."""
-        return bool(
-            self.owner or self.shared or self.tag or self.favourite is False or self.unused_days
-        )
+        """Whether items must be looked at one by one (by their text, or their last use)."""
+        return self.by_item or bool(self.unused_days)
 
     def allows(self, item: Facets) -> bool:
         if self.tag and self.tag not in (t.casefold() for t in item.tags):

@@ -1,8 +1,8 @@
 """When each item was last used here, for the filter word `unused:90d`.
 
 A use is a person (or their script) taking a secret: a copy, `mysafe get` or a reference
-(`field_value`), the agent's answers, `get --json`, saving a file, and revealing it in the UI. Reading for sync, export,
-the health report or an edit is not a use.
+(`field_value`), the agent's answers, `get --json`, saving a file, and revealing it in the
+UI. Reading for sync, export, the health report or an edit is not a use.
 
 Each day's uses are one encrypted vault record, "used-<day>", holding the ids of the items
 used that day. A use reads only today's record and writes it only the first time an item is
@@ -76,7 +76,7 @@ class LastUses:
         if self._days is None:
             found = await self._here()
             server = _days(await self._worker.read_meta(FROM_SERVER))
-            for item_id, remote in self._remote_ids().items():
+            for item_id, remote in self._remote_ids().items() if server else ():
                 day = server.get(remote, 0)
                 if day > found.get(item_id, 0):
                     found[item_id] = day
@@ -97,8 +97,8 @@ class LastUses:
 
     def _remote_ids(self) -> dict[str, str]:
         """Item id -> its id on the server, for the items that live there."""
-        summaries = self._worker.vault.summaries
-        return {i: s.remote.split(":")[1] for i, s in summaries.items() if s.remote.count(":") >= 2}
+        found = ((i, record.remote_id()) for i, record in self._worker.vault.records.items())
+        return {item_id: remote for item_id, remote in found if remote}
 
     async def exchange(self, session: RemoteSession) -> None:
         """At sync: send the uses here since the last sync, take the account's."""

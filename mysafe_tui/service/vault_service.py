@@ -297,12 +297,17 @@ class VaultService(ExtrasApi, ServerApi, TransferApi, ClipboardApi, SshApi, PamA
             and (kept.narrowing, kept.since) == (narrowing, since)
         ):
             return kept.allowed
-        people = narrowing.by_people
+        people, by_item, by_use = narrowing.by_people, narrowing.by_item, narrowing.unused_days
+
+        def unused(record: Record) -> bool:
+            day = uses.get(record.id)
+            return (record.created_day() if day is None else day) <= since
+
         allowed = frozenset(
             i
             for i, record in enumerate(records)
-            if narrowing.allows(record.facets(people))
-            and (not narrowing.unused_days or uses.get(record.id, record.created_day()) <= since)
+            if (not by_item or narrowing.allows(record.facets(people)))
+            and (not by_use or unused(record))
         )
         self._narrowed = Narrowed(records, uses, narrowing, since, allowed)
         return allowed

@@ -42,6 +42,7 @@ SEP = "\x00"
 # Positions the search index reads straight from the encoded text.
 NAME, USERNAME, URL, TAGS, FAVOURITE, ACTIVE = range(6)
 CREATED = SUMMARY_FIELDS.index("created")
+REMOTE = SUMMARY_FIELDS.index("remote")
 FILE_NAME = SUMMARY_FIELDS.index("file_name")
 IDENTIFIER_CODE = SUMMARY_FIELDS.index("identifier_code")
 ACCESS = SUMMARY_FIELDS.index("access")
@@ -95,6 +96,12 @@ class Record(NamedTuple):
             return int(float(created) // 86400)
         except ValueError:
             return 0
+
+    def remote_id(self) -> str:
+        """The item's id on its server ("" for a local item): read from the text alone."""
+        f = self.text.split(SEP, REMOTE + 1)
+        parts = f[REMOTE].split(":") if len(f) > REMOTE else []
+        return parts[1] if len(parts) >= 3 else ""
 
     def waiting(self) -> bool:
         """Whether the item has a change its server has not heard of (`outbox`, the last
