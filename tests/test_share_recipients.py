@@ -25,6 +25,7 @@ from serverkit import RunningServer, start_server
 
 NOTE = SharePayload("note", "Door code", [{"label": "Note", "value": "4711#", "secret": True}])
 BOB = "bob@example.test"
+PUBLIC = "https://vault.example.test"  # the address the admin says people reach it at
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +38,8 @@ def relay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Relay]:
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, relay: Relay
 ) -> Iterator[RunningServer]:
-    args = ["--rate-limit", "100000", "--smtp", relay.url, "--mail-from", "vault@example.test"]
+    args = ["--rate-limit", "100000", "--smtp", relay.url, "--mail-from", "vault@example.test",
+            "--public-url", PUBLIC]  # fmt: skip
     running = start_server(tmp_path_factory.mktemp("server"), args=args, env=relay.env,
                            database=database_for(request, request.param))  # fmt: skip
     yield running
@@ -76,7 +78,7 @@ def test_the_recipient_is_told_then_opens_with_the_mailed_code(
     assert notice["X-Tls"] == "yes"  # STARTTLS, with the relay's certificate checked
     text = text_of(notice)
     assert "alice shared a secure note with you" in text
-    assert f"{server.url}/s/{link.share_id[:6]}" in text
+    assert f"{PUBLIC}/s/{link.share_id[:6]}" in text  # not the Host a request names
     # The server mails what it may know: never the key, never the whole share id.
     key = b64url(link.key)
     raw = notice.as_string()
@@ -156,9 +158,13 @@ def test_resend_and_refusals_for_the_owner(
 ) -> None:
     link = server.share(alice, NOTE, recipient=BOB)
     relay.next_mail()
-    resent = alice.post(f"/api/mysafe-ext/share/resend/{link.share_id}")
+    resent = alice.post(  # a Host of the sender's choosing does not reach the mail
+        f"/api/mysafe-ext/share/resend/{link.share_id}", headers={"Host": "evil.example"}
+    )
     assert resent.status_code == 200, resent.text
-    assert "alice shared a secure note" in text_of(relay.next_mail())
+    again = text_of(relay.next_mail())
+    assert "alice shared a secure note" in again
+    assert PUBLIC in again and "evil.example" not in again
 
     plain = server.share(alice, NOTE)
     answer = alice.post(f"/api/mysafe-ext/share/resend/{plain.share_id}")

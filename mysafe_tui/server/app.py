@@ -50,6 +50,7 @@ class ServerConfig:
     extension: bool = True  # False: only API.md §1–3, like a plain senhasegura server
     smtp: str = ""  # a relay for recipient-verified links (server/mailer.py); "": no mail
     mail_from: str = ""  # their sender ("": mysafe@ this host's name)
+    public_url: str = ""  # the address people reach this server at, for mail ("": as asked)
     clock: Callable[[], float] = field(default=time.time)
 
 

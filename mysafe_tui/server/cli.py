@@ -105,6 +105,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the sender of that mail (default: mysafe@ this host's name)",
     )
     parser.add_argument(
+        "--public-url",
+        metavar="URL",
+        default=os.environ.get("MYSAFE_PUBLIC_URL", ""),
+        help="the address people reach this server at (https://vault.example.com), named in "
+        "its mail (default: the address each request was sent to)",
+    )
+    parser.add_argument(
         "--no-extension",
         action="store_true",
         help="serve only the senhasegura MySafe API (no files, shares, revisions)",
@@ -227,6 +234,10 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"mysafe serve: {exc}", file=sys.stderr)
             return 2
+    public = urlsplit(args.public_url)
+    if args.public_url and (public.scheme not in ("http", "https") or not public.hostname):
+        print("mysafe serve: --public-url takes an http:// or https:// URL", file=sys.stderr)
+        return 2
     config = ServerConfig(
         data_dir(args),
         database=args.database,
@@ -237,6 +248,7 @@ def run(args: argparse.Namespace) -> int:
         extension=not args.no_extension,
         smtp=args.smtp,
         mail_from=args.mail_from,
+        public_url=args.public_url.rstrip("/"),
     )
     try:
         return _dispatch(args, config)

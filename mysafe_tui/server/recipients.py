@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute, Route
 from mysafe_tui.server.errors import ApiError, invalid
 from mysafe_tui.server.http import authenticated, envelope, store_of
 from mysafe_tui.server.mailer import MailFailed, Relay, masked, valid_address
-from mysafe_tui.server.share_store import CODE_TTL
+from mysafe_tui.server.share_store import CODE_TTL, share_id_hash
 
 NOUNS = {"password": "password", "note": "secure note", "secretapi": "API secret", "file": "file"}
 
@@ -50,7 +50,8 @@ async def notify(request: Request, owner_id: int, share: dict[str, Any]) -> str:
     """Mail the recipient of a new (or resent) link that it is coming; its mail status."""
     store = store_of(request)
     owner = _printable(await run_in_threadpool(store.user_name, owner_id)) or "Someone"
-    site = str(request.base_url).rstrip("/")
+    # Where links point, as the admin set it: the Host of a request is its sender's to choose.
+    site = request.app.state.config.public_url or str(request.base_url).rstrip("/")
     expires = datetime.fromtimestamp(share["expires_at"], UTC).strftime("%Y-%m-%d %H:%M UTC")
     noun = NOUNS.get(share["kind"], "secret")
     body = (
@@ -100,8 +101,6 @@ def routes(prefix: str) -> list[BaseRoute]:
 
 async def mail_code(request: Request, share_id: str, holder: bytes, source: str) -> Response:
     """The public side: a new code to the recipient, for someone who holds the link's key."""
-    from mysafe_tui.server.share_store import share_id_hash
-
     store = store_of(request)
     address, code = await run_in_threadpool(store.new_code, share_id, holder, source)
     minutes = int(CODE_TTL // 60)
