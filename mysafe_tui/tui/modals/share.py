@@ -15,7 +15,7 @@ from mysafe_tui.core.errors import MySafeError
 from mysafe_tui.core.models import ItemKind, ItemSummary
 from mysafe_tui.service import VaultService
 from mysafe_tui.tui.actions import bindings
-from mysafe_tui.tui.text import plain, printable
+from mysafe_tui.tui.text import plain
 from mysafe_tui.tui.widgets.note import Note
 from mysafe_tui.tui.widgets.qr import qr_text
 
@@ -192,10 +192,9 @@ class ShareDialog(ModalScreen[str | None]):
                 "mailed them a notice, and mails them a code when they open it."
             )
             if created.mail_status.startswith("failed"):
-                self.notify(
-                    printable(f"The notice was not mailed ({created.mail_status[8:]}): O resends"),
+                self.notify(  # the app shows every notice as plain, escaped text
+                    f"The notice was not mailed ({created.mail_status[8:]}): O resends",
                     severity="warning",
-                    markup=False,
                 )
         self.query_one("#statement", Static).update(
             plain(

@@ -131,9 +131,9 @@ class SharesScreen(Screen[None]):
         try:
             said = await self.service.resend_share(row["share_hash"])
         except MySafeError as exc:
-            self.notify(printable(str(exc)), severity="error", markup=False)
+            self.notify(str(exc), severity="error")
             return
-        self.notify(printable(said), markup=False)
+        self.notify(said)
         self.load()
 
     @work(exit_on_error=False)
