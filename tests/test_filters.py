@@ -200,7 +200,8 @@ async def test_a_use_on_one_device_counts_on_the_other(
         there = await desktop.shared("Vpn")  # syncs: takes the account's days
         idle = await desktop.shared("Idle")
         days = await desktop.service._uses.days()
-        assert days.get(there.id) == laptop.service._uses.today() and idle.id not in days
+        copied = (await laptop.service._uses.days())[used.id]  # the day it was copied
+        assert days.get(there.id) == copied and idle.id not in days
 
         with server.client() as alice:  # another user: sees none of those, sends only ids
             assert alice.get("/api/mysafe-ext/uses").json()["uses"] == []
