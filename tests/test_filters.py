@@ -178,16 +178,8 @@ async def test_a_use_on_one_device_counts_on_the_other(
 ) -> None:
     """The same account on a laptop and a desktop: what the laptop copied, the desktop's
     `unused:` knows after both synced; the server keeps each user's own days only."""
-    from conftest import FLOOR
-    from mysafe_tui.service import VaultService
-    from mysafe_tui.system.settings import Paths
-
     laptop = await Person(server, tmp_path / "laptop").start()
-    desktop = Person.__new__(Person)  # the same account on a second device
-    desktop.name, desktop.client_id, desktop.secret = laptop.name, laptop.client_id, laptop.secret
-    desktop.server = server
-    desktop.service = VaultService(Paths(tmp_path / "desk", tmp_path / "desk"), kdf_params=FLOOR)
-    await desktop.start()
+    desktop = await laptop.second_device(tmp_path / "desk")
     try:
         used = await laptop.service.create_item(
             ItemKind.PASSWORD, {"name": "Vpn", "username": "me", "password": "vpn-pw"}

@@ -42,6 +42,14 @@ class Person:
         await self.service.login(self.server.url, self.client_id, self.secret)
         return self
 
+    async def second_device(self, folder: Path) -> Person:
+        """The same account in a second vault (another device), logged in."""
+        other = Person.__new__(Person)
+        other.name, other.client_id, other.secret = self.name, self.client_id, self.secret
+        other.server = self.server
+        other.service = VaultService(Paths(folder, folder), kdf_params=FLOOR)
+        return await other.start()
+
     async def item(self, name: str) -> ItemSummary | None:
         """The item as this person's vault has it after a sync (None: not there)."""
         await self.service.sync()

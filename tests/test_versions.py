@@ -117,11 +117,7 @@ async def test_a_version_made_on_one_device_is_restored_on_another(
     server: RunningServer, tmp_path: Path
 ) -> None:
     laptop = await Person(server, tmp_path / "laptop").start()
-    desktop = Person.__new__(Person)  # the same account on a second device
-    desktop.name, desktop.client_id, desktop.secret = laptop.name, laptop.client_id, laptop.secret
-    desktop.server = server
-    desktop.service = VaultService(Paths(tmp_path / "desk", tmp_path / "desk"), kdf_params=FLOOR)
-    await desktop.start()
+    desktop = await laptop.second_device(tmp_path / "desk")
     try:
         made = await laptop.service.create_item(
             ItemKind.PASSWORD, {"name": f"Vpn{next(NAMES)}", "username": "u", "password": "one"}

@@ -118,9 +118,10 @@ async def cmd_share(args: argparse.Namespace, service: VaultService) -> int:
     if created.recipient:
         to = q(created.recipient)
         if created.mail_status.startswith("failed"):
+            why = q(created.mail_status.removeprefix("failed: "))
             say(
-                f"mysafe: the server could not mail {to} ({q(created.mail_status[8:])}); the link "
-                "works once they have it: 'mysafe shares --resend' tries again"
+                f"mysafe: the server could not mail {to} ({why}); the link works once they "
+                "have it: 'mysafe shares --resend' tries again"
             )
         say(
             f"Send this link to {to} yourself. The server mailed them a notice, and mails "
@@ -209,23 +210,11 @@ async def cmd_open(args: argparse.Namespace, service: VaultService) -> int:
             raise InvalidInput(f"{exc}; nothing was opened, the link still works") from None
 
     async def ask() -> str:
-        if not sys.stdin.isatty():
-            password = sys.stdin.readline().rstrip("\r\n")
-        else:
-            password = prompts.ask("This link has a password: ", hidden=True)
-        if not password:
-            raise InvalidInput("this link needs a password and none was given; nothing was spent")
-        return password
+        return _answer("This link has a password: ", "a password", hidden=True)
 
     async def ask_code(sent: str) -> str:
-        if not sys.stdin.isatty():
-            say(f"{sent}.")
-            code = sys.stdin.readline().strip()
-        else:
-            code = prompts.ask(f"{sent}. Code: ", hidden=False)
-        if not code:
-            raise InvalidInput("this link needs the mailed code, none was given; nothing was spent")
-        return code
+        say(f"{sent}.")
+        return _answer("Code: ", "the mailed code", hidden=False).strip()
 
     payload = await service.open_share(args.url, ask, before_reveal, ask_code)
     say(payload.title)
@@ -246,6 +235,17 @@ async def cmd_open(args: argparse.Namespace, service: VaultService) -> int:
         raise InvalidInput(f"{exc}; the file was kept at {kept} (readable only by you)") from None
     say(f"Saved {name} ({len(payload.content)} bytes) to {target}")
     return 0
+
+
+def _answer(question: str, what: str, *, hidden: bool) -> str:
+    """A line from stdin when it is not a terminal, else asked for at the terminal."""
+    if sys.stdin.isatty():
+        answer = prompts.ask(question, hidden=hidden)
+    else:
+        answer = sys.stdin.readline().rstrip("\r\n")
+    if not answer:  # as typed: a password is exact
+        raise InvalidInput(f"this link needs {what} and none was given; nothing was spent")
+    return answer
 
 
 def _received_dir(service: VaultService) -> Path:

@@ -277,7 +277,7 @@ def _refusal(share: dict[str, Any], answer: httpx.Response) -> str:
         wait = answer.headers.get("Retry-After", "")
         after = f"in {wait} s" if wait.isdigit() else "in a minute"
         return f"too many tries: nothing was revealed; try again {after}"
-    if share.get("refused") == "link":
+    if reason == "link":
         return "the link is damaged (its key does not match): copy the whole link and try again"
     what = "code" if reason == "code" else "password"
     left = share.get("attempts_left")

@@ -22,6 +22,8 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from urllib.parse import unquote, urlsplit
 
+from mysafe_tui.core.sanitize import printable
+
 PASSWORD_ENV = "MYSAFE_SMTP_PASSWORD"
 TIMEOUT = 20.0
 _SCHEMES = {"smtp": ("starttls", 587), "smtps": ("tls", 465), "smtp+plain": ("none", 25)}
@@ -125,5 +127,5 @@ class Relay:
 
 
 def _line(text: str) -> str:
-    """A relay's words as one short printable line (they are shown to the link's owner)."""
-    return "".join(c if c.isprintable() else " " for c in text).strip()[:160]
+    """A relay's words as one short line, escaped (they are shown to the link's owner)."""
+    return printable(text.strip())[:160]

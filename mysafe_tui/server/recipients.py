@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from mysafe_tui.core.sanitize import printable
 from mysafe_tui.server.errors import ApiError, invalid
 from mysafe_tui.server.http import authenticated, envelope, store_of
 from mysafe_tui.server.mailer import MailFailed, Relay, masked, valid_address
@@ -49,7 +50,7 @@ def recipient_of(request: Request, body: dict[str, Any]) -> str:
 async def notify(request: Request, owner_id: int, share: dict[str, Any]) -> str:
     """Mail the recipient of a new (or resent) link that it is coming; its mail status."""
     store = store_of(request)
-    owner = _printable(await run_in_threadpool(store.user_name, owner_id)) or "Someone"
+    owner = printable(await run_in_threadpool(store.user_name, owner_id))[:80] or "Someone"
     # Where links point, as the admin set it: the Host of a request is its sender's to choose.
     site = request.app.state.config.public_url or str(request.base_url).rstrip("/")
     expires = datetime.fromtimestamp(share["expires_at"], UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -87,7 +88,11 @@ def routes(prefix: str) -> list[BaseRoute]:
         share = await run_in_threadpool(store_of(request).recipient_share, user_id, share_id)
         status = await notify(request, user_id, share)
         if status.startswith("failed"):
-            raise ApiError(502, f"The mail to {share['recipient']} was not sent: {status[8:]}", 502)
+            raise ApiError(
+                502,
+                f"The mail to {share['recipient']} was not sent: {status.removeprefix('failed: ')}",
+                502,
+            )
         return envelope(200, f"Mailed {share['recipient']} again", mail_status=status)
 
     return [
@@ -122,7 +127,3 @@ async def mail_code(request: Request, share_id: str, holder: bytes, source: str)
         f"A code was sent to {masked(address)}.",
         share={"status": "active", "recipient_hint": masked(address), "code_minutes": minutes},
     )
-
-
-def _printable(text: str) -> str:
-    return "".join(c for c in text if c.isprintable())[:80]

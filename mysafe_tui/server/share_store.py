@@ -27,6 +27,17 @@ _MISSES = {
     "password": ("failed_attempts", MAX_FAILED_PROOFS),
     "code": ("code_failures", MAX_WRONG_CODES),
 }
+# What the public status leaves out of a share's status: only its owner sees these.
+_PRIVATE = (
+    "share_hash",
+    "share_id_prefix",
+    "label",
+    "last_access_at",
+    "created_at",
+    "recipient",
+    "mail_status",
+    "code_failures",
+)
 COPY_CHUNK = 3 * 64 * 1024  # a multiple of 3: base64 of the chunks joins into base64 of all
 # A share's content lives in `share_chunks`, 192 KiB a row, so that no row is ever large:
 # SQLite rebuilds a whole row to change one column of it (a view counted on a 100 MiB row
@@ -150,9 +161,7 @@ class ShareStore(Database):
         status["code_required"] = bool(row["recipient"])
         status["recipient_hint"] = masked(row["recipient"]) if row["recipient"] else ""
         status["code_pending"] = row["code_expires_at"] > self.clock()
-        private = ("share_hash", "share_id_prefix", "label", "last_access_at", "created_at",
-                   "recipient", "mail_status", "code_failures")  # fmt: skip
-        for name in private:
+        for name in _PRIVATE:
             del status[name]
         return status
 

@@ -210,10 +210,8 @@ def routes(prefix: str, max_file_bytes: int) -> list[BaseRoute]:
             content.close()
         mail_status = ""
         if recipient:
-            mail_status = await recipients.notify(request, user_id, {
-                "recipient": recipient, "id_hash": share_id_hash(share_id), "kind": kind,
-                "expires_at": expires_at, "share_id_prefix": share_id[:6],
-            })  # fmt: skip
+            made = {**share, "id_hash": share_id_hash(share_id), "share_id_prefix": share_id[:6]}
+            mail_status = await recipients.notify(request, user_id, made)
         return envelope(
             201,
             "Share successfully created",

@@ -192,9 +192,9 @@ class ShareDialog(ModalScreen[str | None]):
                 "mailed them a notice, and mails them a code when they open it."
             )
             if created.mail_status.startswith("failed"):
+                why = created.mail_status.removeprefix("failed: ")
                 self.notify(  # the app shows every notice as plain, escaped text
-                    f"The notice was not mailed ({created.mail_status[8:]}): O resends",
-                    severity="warning",
+                    f"The notice was not mailed ({why}): O resends", severity="warning"
                 )
         self.query_one("#statement", Static).update(
             plain(
